@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""federated-eks: the whole federation, from one config.
+
+    npx cdk synth -c env=dev        (default env: dev; environments live in cdk.json context)
+
+Stacks, in deploy order (each level deploys in parallel with --concurrency):
+  0. access                  IAM roles every cluster trusts (bastion, KubeFed join Lambda)
+  1. bastion, cluster-<name>  the operator box; one VPC + EKS cluster per configured cluster
+  2. peering-<region>         VPC peering connections and the requester-side routes
+  3. peer-routes-<region>     accepter-side routes of cross-region peerings
+  4. federation               KubeFed on the host cluster, and one join per cluster
+"""
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+
+from federated_eks import topology
+from federated_eks.config import ConfigError, FederationConfig, load_environment
+from stacks.access import AccessStack
+from stacks.bastion import BastionStack
+from stacks.cluster import ClusterStack
+from stacks.federation import FederationStack
+from stacks.peering import PeeringRoutesStack, PeeringStack
+
+
+def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
+    """Add every stack of the federation to `app`; returns them by stack name."""
+    def env(region: str) -> cdk.Environment:
+        return cdk.Environment(account=config.account, region=region)
+
+    def name(kind: str, qualifier: str = "") -> str:
+        return topology.stack_name(config, kind, qualifier)
+
+    access = AccessStack(app, name("access"), config=config, env=env(config.bastion.region),
+                         description="federated-eks: IAM roles trusted by every cluster")
+    bastion = BastionStack(app, name("bastion"), config=config, env=env(config.bastion.region),
+                           description="federated-eks: bastion VPC and operator instance (SSM only)")
+    bastion.add_stack_dependency(access)
+
+    clusters: dict[str, ClusterStack] = {}
+    for c in config.clusters:
+        stack = ClusterStack(app, name("cluster", c.name), config=config, cluster_name=c.name, env=env(c.region),
+                             description=f"federated-eks: VPC and EKS cluster {c.name}")
+        stack.add_stack_dependency(access)
+        clusters[c.name] = stack
+
+    networks = {"bastion": bastion.network, **{n: s.network for n, s in clusters.items()}}
+    requesters = {region: PeeringStack(app, name("peering", region), config=config, region_name=region,
+                                       networks=networks, env=env(region),
+                                       description=f"federated-eks: VPC peering requested from {region}")
+                  for region in topology.peering_regions(config)}
+    accepters = {region: PeeringRoutesStack(app, name("peer-routes", region), config=config, region_name=region,
+                                            networks=networks, requesters=requesters, env=env(region),
+                                            description=f"federated-eks: routes for peerings accepted in {region}")
+                 for region in topology.accepter_regions(config)}
+
+    federation = FederationStack(app, name("federation"), config=config, clusters=clusters,
+                                 env=env(config.host.region),
+                                 description="federated-eks: KubeFed control plane and cluster joins")
+    for stack in [*requesters.values(), *accepters.values()]:
+        federation.add_stack_dependency(stack)
+
+    for key, value in config.tags:
+        cdk.Tags.of(app).add(key, value)
+    return {s.stack_name: s for s in app.node.children if isinstance(s, cdk.Stack)}
+
+
+def main() -> int:
+    app = cdk.App()
+    env_name = app.node.try_get_context("env") or "dev"
+    try:
+        config = load_environment(app.node.try_get_context("environments"), env_name)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    build(app, config)
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

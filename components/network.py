@@ -1,0 +1,57 @@
+"""A federation VPC: public and private subnets over N AZs, NAT egress, flow logs.
+
+Every VPC of the federation (bastion and clusters) is one of these, so peering code can rely on the
+same attributes everywhere: `route_table_ids` lists every route table a peer route must go into.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class NetworkProps:
+    cidr: str
+    """The VPC CIDR (validated by config: private, /16 up to the size the subnets need)."""
+    max_azs: int = 3
+    """Availability zones to spread subnets over."""
+    nat_gateways: int = 1
+    """NAT gateways (1 is cheapest, one per AZ survives an AZ outage)."""
+    flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    """How long VPC flow logs are kept."""
+
+
+class Network(Construct):
+    """The VPC and its flow log. Attributes: `vpc`, `route_table_ids`."""
+
+    def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
+        super().__init__(scope, id)
+        prefix = int(props.cidr.split("/")[1])
+        # Halves for private (nodes, pods: VPC CNI gives each pod a VPC address), an eighth of the rest
+        # for each public subnet: 3 AZs x (1/4 + 1/16) of the range, room left for later subnets.
+        private_mask, public_mask = prefix + 2, prefix + 4
+        if props.max_azs <= 2:
+            public_mask = prefix + 2
+        self.vpc = ec2.Vpc(
+            self, "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(props.cidr),
+            max_azs=props.max_azs,
+            nat_gateways=props.nat_gateways,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=public_mask,
+                                        map_public_ip_on_launch=False),
+                ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                                        cidr_mask=private_mask),
+            ],
+        )
+        log_group = logs.LogGroup(self, "FlowLogs", retention=props.flow_log_retention,
+                                  removal_policy=RemovalPolicy.DESTROY)
+        self.vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group))
+
+    @property
+    def route_table_ids(self) -> list[str]:
+        """Every route table of the VPC, private first. Peer routes go in all of them: nodes and Lambdas
+        live in private subnets, and public subnets hold the NAT path that replies may take."""
+        return [s.route_table.route_table_id for s in self.vpc.private_subnets + self.vpc.public_subnets]

@@ -1,0 +1,525 @@
+"""The federation config: typed, validated, frozen.
+
+`load_environment(environments, name)` turns the raw `context.environments` object of cdk.json into a
+`FederationConfig`, or raises `ConfigError` listing every problem at once. Each problem names the
+field (a JSON path such as `environments.dev.clusters[1].cidr`) and says how to fix it. Nothing
+else in the app reads context; stacks and constructs receive these dataclasses.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 knows them,
+# and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package (requirements.txt) matches each.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
+
+TOPOLOGIES = ("mesh", "hub")
+SCOPES = ("Cluster", "Namespaced")
+ENDPOINT_MODES = ("private", "publicAndPrivate")
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+
+# Subnet layout (see network.py): a cluster VPC is cut into 3 public and 3 private subnets over 3 AZs,
+# the bastion VPC into 2 + 2 over 2 AZs. These are the largest prefixes that still leave usable subnets.
+MAX_CLUSTER_PREFIX = 20  # private subnets /22 (1019 addresses for nodes and pods), public /24
+MAX_BASTION_PREFIX = 26  # subnets /28, the smallest AWS allows
+MIN_PREFIX = 16  # the largest VPC CIDR AWS allows
+
+# `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
+MAX_CLUSTER_NAME = 30
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+\-@]{1,128}$")
+
+
+class ConfigError(Exception):
+    """Every problem found in one environment's config, one per line, each naming field and fix."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+    def __str__(self) -> str:
+        count = len(self.problems)
+        head = f"federated-eks: the config has {count} problem{'s' if count != 1 else ''}:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+def _aws_regions() -> frozenset[str]:
+    # aws-cdk-lib's region table (offline, no AWS call); commercial partition only, since ARNs and
+    # the placeholder-free defaults here assume `aws`.
+    from aws_cdk.region_info import RegionInfo
+
+    return frozenset(r.name for r in RegionInfo.regions if r.partition == "aws")
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """A container image: `repository/image:tag` (repository is a registry path, for mirrors)."""
+
+    repository: str
+    image: str
+    tag: str
+
+    @property
+    def uri(self) -> str:
+        return f"{self.repository}/{self.image}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class NodeGroupConfig:
+    instance_types: tuple[str, ...] = ("m6i.large",)
+    min_size: int = 1
+    desired_size: int = 2
+    max_size: int = 3
+    capacity_type: str = "ON_DEMAND"
+    disk_size_gib: int = 50
+
+
+@dataclass(frozen=True)
+class EndpointAccessConfig:
+    mode: str = "private"
+    public_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str
+    region: str
+    cidr: str
+    node_group: NodeGroupConfig
+    endpoint_access: EndpointAccessConfig
+
+
+@dataclass(frozen=True)
+class KubefedctlConfig:
+    """Optional: kubefedctl on the bastion. The joins are automated, so it is only an ops tool."""
+
+    url: str = ""
+    sha256: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
+class BastionConfig:
+    region: str
+    cidr: str
+    instance_type: str = "t3.small"
+    kubefedctl: KubefedctlConfig = KubefedctlConfig()
+
+
+@dataclass(frozen=True)
+class ChartConfig:
+    repository: str = "https://raw.githubusercontent.com/kubernetes-sigs/kubefed/master/charts"
+    name: str = "kubefed"
+    version: str = "0.10.0"
+
+
+@dataclass(frozen=True)
+class KubefedConfig:
+    namespace: str = "kube-federation-system"
+    scope: str = "Cluster"
+    chart: ChartConfig = ChartConfig()
+    controller_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
+    # The chart's default, bitnami/kubectl:1.17.16, no longer exists; this one has bash and kubectl.
+    post_install_image: ImageRef = ImageRef("docker.io/bitnamilegacy", "kubectl", "1.33.4")
+    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    join_timeout_minutes: int = 30
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    env_name: str
+    account: str
+    host_cluster: str
+    kubernetes_version: str
+    bastion: BastionConfig
+    clusters: tuple[ClusterConfig, ...]
+    peering_topology: str = "mesh"
+    nat_gateways: int = 1
+    tags: tuple[tuple[str, str], ...] = ()
+    kubefed: KubefedConfig = KubefedConfig()
+
+    @property
+    def host(self) -> ClusterConfig:
+        return next(c for c in self.clusters if c.name == self.host_cluster)
+
+    def cluster(self, name: str) -> ClusterConfig:
+        return next(c for c in self.clusters if c.name == name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading and validation
+# ---------------------------------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads raw JSON values field by field, collecting problems instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def problem(self, path: str, what: str, fix: str) -> None:
+        self.problems.append(f"{path}: {what}. Fix: {fix}")
+
+    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict[str, Any] | None:
+        if not isinstance(raw, dict):
+            self.problem(path, f"must be an object, got {_kind(raw)}", "write it as a JSON object {...}")
+            return None
+        for key in sorted(set(raw) - set(known)):
+            self.problem(f"{path}.{key}", "unknown field", f"remove it or use one of: {', '.join(known)}")
+        return raw
+
+    def value(self, d: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...], default: Any,
+              hint: str) -> Any:
+        raw = d.get(key, _MISSING)
+        if raw is _MISSING:
+            if default is _MISSING:
+                self.problem(f"{path}.{key}", "is required", f"set it, e.g. {hint}")
+            return None if default is _MISSING else default
+        # bool is an int in Python; a JSON true is never a valid number here.
+        if not isinstance(raw, kind) or (isinstance(raw, bool) and kind is int):
+            self.problem(f"{path}.{key}", f"must be {_kind_name(kind)}, got {_kind(raw)}", f"write it like {hint}")
+            return None if default is _MISSING else default
+        return raw
+
+    def choice(self, d: dict[str, Any], key: str, path: str, choices: tuple[str, ...], default: Any) -> Any:
+        raw = self.value(d, key, path, str, default, f'"{choices[0]}"')
+        if raw is not None and raw not in choices:
+            self.problem(f"{path}.{key}", f"{raw!r} is not allowed", f"use one of: {', '.join(choices)}")
+            return default if default is not _MISSING else None
+        return raw
+
+    def string_list(self, d: dict[str, Any], key: str, path: str, default: Any, hint: str,
+                    check: Callable[[str, str], None] | None = None) -> tuple[str, ...] | None:
+        raw = self.value(d, key, path, list, default, hint)
+        if raw is None:
+            return None
+        out = []
+        for i, item in enumerate(raw):
+            if not isinstance(item, str):
+                self.problem(f"{path}.{key}[{i}]", f"must be a string, got {_kind(item)}", f"write it like {hint}")
+                continue
+            if check:
+                check(item, f"{path}.{key}[{i}]")
+            out.append(item)
+        return tuple(out)
+
+
+def _kind(raw: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(raw), type(raw).__name__)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_environment(environments: Any, name: str) -> FederationConfig:
+    """Validate `environments[name]` (the cdk.json context) and return the typed config."""
+    if not isinstance(environments, dict) or not environments:
+        raise ConfigError(["context.environments: is missing or empty. Fix: add an environment object to "
+                           "cdk.json under context.environments (see README, 'The config')"])
+    if name not in environments:
+        known = ", ".join(sorted(environments))
+        raise ConfigError([f"env: unknown environment {name!r}. Fix: pass -c env=NAME with one of: {known}"])
+    reader = _Reader()
+    cfg = _read_environment(reader, environments[name], name)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    assert cfg is not None
+    return cfg
+
+
+_ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
+               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed")
+
+
+def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
+    path = f"environments.{name}"
+    if not _ENV_NAME.match(name):
+        r.problem(path, f"environment name {name!r} is not usable in stack and role names",
+                  "use 1-20 lowercase letters, digits or '-', starting with a letter")
+    d = r.obj(raw, path, _ENV_FIELDS)
+    if d is None:
+        return None
+
+    account = r.value(d, "account", path, str, _MISSING, '"123456789012"')
+    if account is not None and not _ACCOUNT.match(account):
+        r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
+
+    version = r.value(d, "kubernetesVersion", path, str, _MISSING, '"1.35"')
+    if version is not None and version not in SUPPORTED_KUBERNETES_VERSIONS:
+        r.problem(f"{path}.kubernetesVersion", f"{version!r} is not supported",
+                  f"use one of: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
+
+    regions = _aws_regions()
+    default_nodes = _read_node_group(r, d.get("nodeGroup", {}), f"{path}.nodeGroup", NodeGroupConfig())
+    default_endpoint = _read_endpoint(r, d.get("endpointAccess", {}), f"{path}.endpointAccess",
+                                      EndpointAccessConfig())
+    bastion = _read_bastion(r, d.get("bastion", _MISSING), f"{path}.bastion", regions)
+    clusters = _read_clusters(r, d.get("clusters", _MISSING), f"{path}.clusters", regions, default_nodes,
+                              default_endpoint)
+
+    host = r.value(d, "hostCluster", path, str, _MISSING, '"fed-1"')
+    names = [c.name for c in clusters]
+    if host is not None and clusters and host not in names:
+        r.problem(f"{path}.hostCluster", f"{host!r} is not among the clusters ({', '.join(names)})",
+                  "name one of the clusters, which then runs the KubeFed control plane")
+
+    _check_overlaps(r, path, bastion, clusters)
+
+    topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, "mesh")
+    nat = r.value(d, "natGateways", path, int, 1, "1")
+    if nat is not None and not 1 <= nat <= 3:
+        r.problem(f"{path}.natGateways", f"{nat} is out of range", "use 1 (cheapest) to 3 (one per AZ)")
+    tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
+    kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
+
+    if r.problems:
+        return None
+    return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
+                            bastion=bastion, clusters=tuple(clusters), peering_topology=topology,
+                            nat_gateways=nat, tags=tags, kubefed=kubefed)
+
+
+def _check_cidr(r: _Reader, raw: str | None, path: str, max_prefix: int) -> str | None:
+    if raw is None:
+        return None
+    try:
+        net = ipaddress.ip_network(raw, strict=True)
+    except ValueError:
+        r.problem(path, f"{raw!r} is not a valid IPv4 network", 'write it like "172.21.0.0/16" (host bits zero)')
+        return None
+    if net.version != 4:
+        r.problem(path, f"{raw!r} is not IPv4", "use an IPv4 CIDR such as 172.21.0.0/16")
+        return None
+    if not net.is_private:
+        r.problem(path, f"{raw} is not a private range", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
+                  "192.168.0.0/16")
+    if net.prefixlen < MIN_PREFIX:
+        r.problem(path, f"/{net.prefixlen} is larger than AWS allows for a VPC", f"use a prefix from /{MIN_PREFIX}")
+    elif net.prefixlen > max_prefix:
+        r.problem(path, f"/{net.prefixlen} is too small for the subnets",
+                  f"use a prefix of /{max_prefix} or larger (e.g. /{MIN_PREFIX})")
+    return str(net)
+
+
+def _check_region(r: _Reader, raw: str | None, path: str, regions: frozenset[str]) -> None:
+    if raw is not None and raw not in regions:
+        close = [x for x in sorted(regions) if x.split("-")[0] == raw.split("-")[0]] or sorted(regions)[:6]
+        r.problem(path, f"{raw!r} is not a known AWS region", f"use a region such as {', '.join(close[:6])}")
+
+
+def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> BastionConfig | None:
+    if raw is _MISSING:
+        r.problem(path, "is required", 'set it, e.g. {"region": "us-east-1", "cidr": "172.20.0.0/16"}')
+        return None
+    d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"))
+    if d is None:
+        return None
+    region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
+    _check_region(r, region, f"{path}.region", regions)
+    cidr = _check_cidr(r, r.value(d, "cidr", path, str, _MISSING, '"172.20.0.0/16"'), f"{path}.cidr",
+                       MAX_BASTION_PREFIX)
+    itype = r.value(d, "instanceType", path, str, "t3.small", '"t3.small"')
+    if itype and not _INSTANCE_TYPE.match(itype):
+        r.problem(f"{path}.instanceType", f"{itype!r} is not an EC2 instance type", 'write it like "t3.small"')
+    kubefedctl = KubefedctlConfig()
+    if "kubefedctl" in d:
+        k = r.obj(d["kubefedctl"], f"{path}.kubefedctl", ("url", "sha256"))
+        if k is not None:
+            url = r.value(k, "url", f"{path}.kubefedctl", str, _MISSING, '"https://.../kubefedctl.tgz"')
+            sha = r.value(k, "sha256", f"{path}.kubefedctl", str, _MISSING, '"<64 hex digits>"')
+            if url is not None and not url.startswith("https://"):
+                r.problem(f"{path}.kubefedctl.url", "must be an https:// URL", "point it at the release tarball")
+            if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", sha):
+                r.problem(f"{path}.kubefedctl.sha256", "is not a SHA-256 digest",
+                          "use the 64 lowercase hex digits of the tarball's sha256sum")
+            kubefedctl = KubefedctlConfig(url or "", sha or "")
+    return BastionConfig(region=region, cidr=cidr, instance_type=itype or "t3.small", kubefedctl=kubefedctl)
+
+
+def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
+                   default_endpoint: EndpointAccessConfig) -> list[ClusterConfig]:
+    if raw is _MISSING:
+        r.problem(path, "is required", 'list at least one cluster: [{"name": "fed-1", "region": "us-east-1", '
+                  '"cidr": "172.21.0.0/16"}]')
+        return []
+    if not isinstance(raw, list) or not raw:
+        r.problem(path, "must be a non-empty list", "list one object per cluster")
+        return []
+    out: list[ClusterConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"))
+        if d is None:
+            continue
+        name = r.value(d, "name", p, str, _MISSING, '"fed-1"')
+        if name is not None:
+            if not _LABEL.match(name) or len(name) > MAX_CLUSTER_NAME:
+                r.problem(f"{p}.name", f"{name!r} is not a lowercase RFC 1123 label of at most "
+                          f"{MAX_CLUSTER_NAME} characters (it becomes Kubernetes object names)",
+                          "use lowercase letters, digits and '-', starting and ending with a letter or digit")
+            if name in seen:
+                r.problem(f"{p}.name", f"duplicate cluster name {name!r} (also clusters[{seen[name]}])",
+                          "give every cluster a unique name")
+            else:
+                seen[name] = i
+        region = r.value(d, "region", p, str, _MISSING, '"us-east-2"')
+        _check_region(r, region, f"{p}.region", regions)
+        cidr = _check_cidr(r, r.value(d, "cidr", p, str, _MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
+                           MAX_CLUSTER_PREFIX)
+        nodes = _read_node_group(r, d.get("nodeGroup", {}), f"{p}.nodeGroup", default_nodes)
+        endpoint = _read_endpoint(r, d.get("endpointAccess", {}), f"{p}.endpointAccess", default_endpoint)
+        if name and region and cidr:
+            out.append(ClusterConfig(name=name, region=region, cidr=cidr, node_group=nodes, endpoint_access=endpoint))
+    return out
+
+
+def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> NodeGroupConfig:
+    d = r.obj(raw, path, ("instanceTypes", "minSize", "desiredSize", "maxSize", "capacityType", "diskSizeGiB"))
+    if d is None:
+        return base
+
+    def check_type(value: str, p: str) -> None:
+        if not _INSTANCE_TYPE.match(value):
+            r.problem(p, f"{value!r} is not an EC2 instance type", 'write it like "m6i.large"')
+
+    types = r.string_list(d, "instanceTypes", path, base.instance_types, '["m6i.large"]', check_type)
+    if types is not None and not types:
+        r.problem(f"{path}.instanceTypes", "is empty", 'list at least one instance type, e.g. ["m6i.large"]')
+    sizes = {}
+    for key, attr in (("minSize", "min_size"), ("desiredSize", "desired_size"), ("maxSize", "max_size")):
+        value = r.value(d, key, path, int, getattr(base, attr), "2")
+        if value is not None and value < 0:
+            r.problem(f"{path}.{key}", f"{value} is negative", "use 0 or more")
+        sizes[attr] = value
+    lo, want, hi = sizes["min_size"], sizes["desired_size"], sizes["max_size"]
+    if None not in (lo, want, hi):
+        if lo > hi:
+            r.problem(f"{path}.minSize", f"minSize {lo} is greater than maxSize {hi}", "make minSize <= maxSize")
+        elif not lo <= want <= hi:
+            r.problem(f"{path}.desiredSize", f"desiredSize {want} is outside minSize {lo} .. maxSize {hi}",
+                      "choose a desiredSize between minSize and maxSize")
+        if hi < 1:
+            r.problem(f"{path}.maxSize", "is 0, so the cluster can never run KubeFed or workloads", "use 1 or more")
+    capacity = r.choice(d, "capacityType", path, CAPACITY_TYPES, base.capacity_type)
+    disk = r.value(d, "diskSizeGiB", path, int, base.disk_size_gib, "50")
+    if disk is not None and not 20 <= disk <= 16384:
+        r.problem(f"{path}.diskSizeGiB", f"{disk} is out of range", "use 20 to 16384 GiB")
+    return NodeGroupConfig(instance_types=types or base.instance_types, min_size=lo if lo is not None else 0,
+                           desired_size=want if want is not None else 0, max_size=hi if hi is not None else 0,
+                           capacity_type=capacity or base.capacity_type, disk_size_gib=disk or base.disk_size_gib)
+
+
+def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) -> EndpointAccessConfig:
+    d = r.obj(raw, path, ("mode", "publicCidrs"))
+    if d is None:
+        return base
+
+    def check_cidr(value: str, p: str) -> None:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            r.problem(p, f"{value!r} is not a valid CIDR", 'write it like "203.0.113.0/24"')
+            return
+        if net.prefixlen == 0:
+            r.problem(p, f"{value} opens the API server to the whole internet",
+                      "list only your operators' or pipeline's egress ranges")
+
+    mode = r.choice(d, "mode", path, ENDPOINT_MODES, base.mode)
+    cidrs = r.string_list(d, "publicCidrs", path, base.public_cidrs, '["203.0.113.0/24"]', check_cidr)
+    if mode == "publicAndPrivate" and not cidrs:
+        r.problem(f"{path}.publicCidrs", "is empty while mode is publicAndPrivate",
+                  'list the CIDRs allowed to reach the public endpoint, e.g. ["203.0.113.0/24"], '
+                  'or use mode "private"')
+    if mode == "private" and cidrs:
+        r.problem(f"{path}.publicCidrs", "is set while mode is private (it would be ignored)",
+                  'remove it or use mode "publicAndPrivate"')
+    return EndpointAccessConfig(mode=mode or base.mode, public_cidrs=cidrs or ())
+
+
+def _read_tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, dict):
+        r.problem(path, f"must be an object of string values, got {_kind(raw)}", 'write it like {"team": "platform"}')
+        return ()
+    out = []
+    for key, value in sorted(raw.items()):
+        if not _TAG_KEY.match(key):
+            r.problem(f"{path}.{key}", "is not a valid AWS tag key", "use 1-128 characters, not starting with 'aws:'")
+        if not isinstance(value, str) or len(value) > 256:
+            r.problem(f"{path}.{key}", "must be a string of at most 256 characters", 'write it like "platform"')
+            continue
+        out.append((key, value))
+    return tuple(out)
+
+
+def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
+    d = r.obj(raw, path, ("repository", "image", "tag"))
+    if d is None:
+        return base
+    parts = [r.value(d, k, path, str, getattr(base, k), f'"{getattr(base, k)}"') for k in ("repository", "image", "tag")]
+    for key, value in zip(("repository", "image", "tag"), parts):
+        if value is not None and (not value or any(c.isspace() for c in value)):
+            r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{getattr(base, key)}"')
+    return ImageRef(*(p or getattr(base, k) for p, k in zip(parts, ("repository", "image", "tag"))))
+
+
+def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
+    base = KubefedConfig()
+    d = r.obj(raw, path, ("namespace", "scope", "chart", "controllerImage", "postInstallImage", "values",
+                          "joinTimeoutMinutes"))
+    if d is None:
+        return base
+    namespace = r.value(d, "namespace", path, str, base.namespace, f'"{base.namespace}"')
+    if namespace is not None and not _LABEL.match(namespace):
+        r.problem(f"{path}.namespace", f"{namespace!r} is not a valid namespace name",
+                  "use a lowercase RFC 1123 label such as kube-federation-system")
+    scope = r.choice(d, "scope", path, SCOPES, base.scope)
+    chart = base.chart
+    if "chart" in d:
+        c = r.obj(d["chart"], f"{path}.chart", ("repository", "name", "version"))
+        if c is not None:
+            repo = r.value(c, "repository", f"{path}.chart", str, chart.repository, '"https://charts.example.com"')
+            if repo and not repo.startswith(("https://", "oci://")):
+                r.problem(f"{path}.chart.repository", f"{repo!r} is not an https:// or oci:// URL",
+                          "point it at the chart repository or a mirror of it")
+            chart = ChartConfig(repository=repo or chart.repository,
+                                name=r.value(c, "name", f"{path}.chart", str, chart.name, '"kubefed"') or chart.name,
+                                version=r.value(c, "version", f"{path}.chart", str, chart.version, '"0.10.0"')
+                                or chart.version)
+    controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
+    post = _read_image(r, d.get("postInstallImage", {}), f"{path}.postInstallImage", base.post_install_image)
+    values = r.value(d, "values", path, dict, {}, '{"controllermanager": {"controller": {"replicaCount": 2}}}')
+    timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
+    if timeout is not None and not 5 <= timeout <= 50:
+        r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
+                  "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
+    return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope, chart=chart,
+                         controller_image=controller, post_install_image=post, values=values or {},
+                         join_timeout_minutes=timeout or base.join_timeout_minutes)
+
+
+def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:
+    named = ([("bastion", f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
+    named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in enumerate(clusters)]
+    nets = [(who, p, ipaddress.ip_network(cidr)) for who, p, cidr in named]
+    for i, (who_a, path_a, a) in enumerate(nets):
+        for who_b, path_b, b in nets[i + 1:]:
+            if a.overlaps(b):
+                r.problem(path_b, f"{b} ({who_b}) overlaps {a} ({who_a}, {path_a}); peered VPCs need distinct "
+                          "ranges", "give each VPC its own non-overlapping CIDR")

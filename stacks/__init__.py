@@ -1,0 +1,1 @@
+"""One module per stack kind: access, bastion, cluster, peering, federation."""

@@ -1,0 +1,39 @@
+"""Access stack: the IAM principals that every cluster trusts, created before any cluster.
+
+EKS access entries need their principal to exist, and every cluster stack grants the same two roles.
+Keeping the roles here (fixed names, so cluster stacks name them without a cross-stack reference)
+lets every cluster stack deploy in parallel right after this small stack.
+"""
+from __future__ import annotations
+
+from aws_cdk import Stack, aws_iam as iam
+from constructs import Construct
+
+from federated_eks import topology
+from federated_eks.config import FederationConfig
+
+BASTION_ROLE = "bastion"
+JOIN_ROLE = "kubefed-join"
+
+
+class AccessStack(Stack):
+    """Attributes: `bastion_role`, `join_role`."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        cluster_arns = [topology.eks_cluster_arn(config, c.name) for c in config.clusters]
+        self.bastion_role = iam.Role(
+            self, "BastionRole",
+            role_name=topology.role_name(config, BASTION_ROLE),
+            description="federated-eks bastion: SSM sessions; cluster-admin on every cluster via access entries",
+            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name("AmazonSSMManagedInstanceCore")],
+            inline_policies={"DescribeClusters": iam.PolicyDocument(statements=[iam.PolicyStatement(
+                actions=["eks:DescribeCluster"], resources=cluster_arns)])},
+        )
+        self.join_role = iam.Role(
+            self, "JoinRole",
+            role_name=topology.role_name(config, JOIN_ROLE),
+            description="federated-eks KubeFed join Lambda: Kubernetes access only, through access entries",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )

@@ -1,0 +1,59 @@
+"""Peering stacks, per region: the requester side of each peering, then the accepter-side routes.
+
+A template can only create resources in its own region, so a cross-region peering has two halves:
+`PeeringStack` in the requester's region (connection + its routes) and `PeeringRoutesStack` in the
+accepter's region (routes only). Requesters never depend on accepters, so each level deploys in
+parallel across regions and no cycle can form, whatever the regions.
+
+Values cross stacks (and regions) as weak references (`@aws-cdk/core:defaultCrossStackReferences`
+is "weak" in cdk.json): the consumer reads the producer's output with Fn::GetStackOutput. Strong
+cross-region references use ExportWriter/ExportReader custom resources whose exports cannot be
+updated while read and leave stacks stuck on delete; weak ones have neither failure mode. The price:
+CloudFormation does not stop a producer from being deleted first; the stack dependencies CDK derives
+from the references keep deploy and destroy order right.
+"""
+from __future__ import annotations
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from components.network import Network
+from components.vpc_peering import PeeringConnection, PeeringConnectionProps, PeerRoutes, PeerRoutesProps
+from federated_eks import topology
+from federated_eks.config import FederationConfig
+
+
+class PeeringStack(Stack):
+    """The peerings requested from one region. Attribute: `connections` (peering id -> construct)."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, region_name: str,
+                 networks: dict[str, Network], **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.connections: dict[str, PeeringConnection] = {}
+        for p in topology.peerings(config):
+            if p.requester.region != region_name:
+                continue
+            local, peer = networks[p.requester.name], networks[p.accepter.name]
+            conn = PeeringConnection(self, p.id, PeeringConnectionProps(
+                vpc_id=local.vpc.vpc_id, route_table_ids=local.route_table_ids, peer_vpc_id=peer.vpc.vpc_id,
+                peer_cidr=p.accepter.cidr, peer_region=p.accepter.region if p.cross_region else None))
+            self.connections[p.id] = conn
+            if not p.cross_region:
+                PeerRoutes(self, f"{p.id}-accepter", PeerRoutesProps(
+                    route_table_ids=peer.route_table_ids, peer_cidr=p.requester.cidr,
+                    peering_connection_id=conn.connection.ref))
+
+
+class PeeringRoutesStack(Stack):
+    """Accepter-side routes, in one region, for peerings requested from other regions."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, region_name: str,
+                 networks: dict[str, Network], requesters: dict[str, PeeringStack], **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        for p in topology.peerings(config):
+            if not p.cross_region or p.accepter.region != region_name:
+                continue
+            conn = requesters[p.requester.region].connections[p.id]
+            PeerRoutes(self, p.id, PeerRoutesProps(
+                route_table_ids=networks[p.accepter.name].route_table_ids, peer_cidr=p.requester.cidr,
+                peering_connection_id=conn.connection.ref))
