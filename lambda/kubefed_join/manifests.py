@@ -1,0 +1,136 @@
+"""What a KubeFed join creates, as plain objects (pure: no I/O).
+
+The same objects `kubefedctl join` creates (KubeFed v0.10.0): on the member a namespace, a service
+account, its token secret and RBAC for the federation scope; on the host a secret with the member's
+token and the KubeFedCluster that points at the member.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CLUSTER_SCOPE = "Cluster"
+NAMESPACED_SCOPE = "Namespaced"
+KUBEFED_GROUP = "core.kubefed.io"
+KUBEFED_VERSION = "v1beta1"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "federated-eks"}
+
+
+@dataclass(frozen=True)
+class Names:
+    """Object names for one (member, host) pair in the KubeFed namespace."""
+
+    member: str
+    host: str
+    namespace: str
+
+    @property
+    def service_account(self) -> str:
+        return f"{self.member}-{self.host}"
+
+    @property
+    def token_secret(self) -> str:
+        return self.service_account
+
+    @property
+    def host_secret(self) -> str:
+        # A dot cannot occur in `<member>-<host>`, so this never collides with a member token
+        # secret, even when the host joins itself and both live in the same namespace.
+        return f"{self.member}.kubefed-token"
+
+    @property
+    def cluster_rbac(self) -> str:
+        return f"kubefed-controller-manager:{self.service_account}"
+
+    @property
+    def healthcheck_rbac(self) -> str:
+        return f"kubefed-controller-manager:{self.namespace}:healthcheck-{self.service_account}"
+
+
+def namespace(names: Names) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.namespace}}
+
+
+def service_account(names: Names) -> dict:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+            "metadata": {"name": names.service_account, "namespace": names.namespace, "labels": MANAGED_BY}}
+
+
+def token_secret(names: Names) -> dict:
+    """Since Kubernetes 1.24 no token secret is made automatically: create it, the token controller fills it."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": names.token_secret, "namespace": names.namespace, "labels": MANAGED_BY,
+                         "annotations": {"kubernetes.io/service-account.name": names.service_account}}}
+
+
+def _subject(names: Names) -> list[dict]:
+    return [{"kind": "ServiceAccount", "name": names.service_account, "namespace": names.namespace}]
+
+
+def rbac(names: Names, scope: str) -> list[tuple[str, dict]]:
+    """(kind, object) pairs the member needs for `scope`, in creation order."""
+    if scope == CLUSTER_SCOPE:
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                "metadata": {"name": names.cluster_rbac, "labels": MANAGED_BY},
+                "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                          {"nonResourceURLs": ["*"], "verbs": ["get"]}]}
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": names.cluster_rbac, "labels": MANAGED_BY},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                               "name": names.cluster_rbac},
+                   "subjects": _subject(names)}
+        return [("ClusterRole", role), ("ClusterRoleBinding", binding)]
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": names.cluster_rbac, "namespace": names.namespace, "labels": MANAGED_BY},
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": names.cluster_rbac, "namespace": names.namespace, "labels": MANAGED_BY},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": names.cluster_rbac},
+               "subjects": _subject(names)}
+    health = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+              "metadata": {"name": names.healthcheck_rbac, "labels": MANAGED_BY},
+              "rules": [{"nonResourceURLs": ["/healthz"], "verbs": ["get"]},
+                        {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]}]}
+    health_binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                      "metadata": {"name": names.healthcheck_rbac, "labels": MANAGED_BY},
+                      "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": names.healthcheck_rbac},
+                      "subjects": _subject(names)}
+    return [("Role", role), ("RoleBinding", binding), ("ClusterRole", health), ("ClusterRoleBinding", health_binding)]
+
+
+def all_rbac_refs(names: Names) -> list[tuple[str, str]]:
+    """(kind, name) of every RBAC object either scope creates: what unjoin and a scope change remove."""
+    return [("ClusterRoleBinding", names.cluster_rbac), ("ClusterRole", names.cluster_rbac),
+            ("RoleBinding", names.cluster_rbac), ("Role", names.cluster_rbac),
+            ("ClusterRoleBinding", names.healthcheck_rbac), ("ClusterRole", names.healthcheck_rbac)]
+
+
+def host_secret(names: Names, token_b64: str) -> dict:
+    """The member's token on the host. `token_b64` is the member secret's data.token, still encoded."""
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": names.host_secret, "namespace": names.namespace, "labels": MANAGED_BY},
+            "data": {"token": token_b64}}
+
+
+def kubefed_cluster(names: Names, api_endpoint: str, ca_bundle: str, labels: dict[str, str]) -> dict:
+    return {
+        "apiVersion": f"{KUBEFED_GROUP}/{KUBEFED_VERSION}", "kind": "KubeFedCluster",
+        "metadata": {"name": names.member, "namespace": names.namespace, "labels": {**labels, **MANAGED_BY}},
+        # KubeFed mishandles upper-case endpoints, and EKS endpoints have them (upstream issues 1190, 1148).
+        "spec": {"apiEndpoint": api_endpoint.lower(), "caBundle": ca_bundle,
+                 "secretRef": {"name": names.host_secret}},
+    }
+
+
+def ready_condition(kubefed_cluster_obj: dict) -> tuple[bool, str]:
+    """(ready, description of the latest conditions) from a KubeFedCluster's status."""
+    conditions = (kubefed_cluster_obj.get("status") or {}).get("conditions") or []
+    for c in conditions:
+        if c.get("type") == "Ready" and c.get("status") == "True":
+            return True, "Ready"
+    if not conditions:
+        return False, "no status reported yet by the KubeFed controller"
+    described = "; ".join(
+        f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})" if c.get("reason") else "")
+        for c in conditions)
+    return False, described

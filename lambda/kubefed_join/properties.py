@@ -1,0 +1,114 @@
+"""The custom resource's properties, checked and typed. Bad input fails the resource with a message
+naming the property; nothing is touched on any cluster before these checks pass."""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_EKS_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+class InvalidProperties(ValueError):
+    """The resource's properties cannot describe a join. The message lists every problem."""
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    name: str
+    """The cluster's name in the federation (KubeFedCluster name, kubeconfig context)."""
+    eks_cluster_name: str
+    region: str
+    endpoint: str
+    ca_data: str
+    """Base64 PEM of the cluster CA (EKS CertificateAuthorityData)."""
+
+
+@dataclass(frozen=True)
+class JoinRequest:
+    member: ClusterRef
+    host: ClusterRef
+    namespace: str
+    scope: str
+    labels: dict[str, str]
+    timeout_seconds: int
+
+    @property
+    def names(self) -> Names:
+        return Names(member=self.member.name, host=self.host.name, namespace=self.namespace)
+
+    @property
+    def physical_id(self) -> str:
+        """Changes exactly when the objects' names change, so CloudFormation replaces the resource."""
+        return f"kubefed-join/{self.namespace}/{self.host.name}/{self.member.name}"
+
+
+def _cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{prop}: must be an object with Name, EksClusterName, Region, Endpoint, CaData")
+        return None
+    values = {}
+    for key in ("Name", "EksClusterName", "Region", "Endpoint", "CaData"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value:
+            problems.append(f"{prop}.{key}: is missing or empty")
+        values[key] = value if isinstance(value, str) else ""
+    name, eks_name, region, endpoint, ca = (values[k] for k in ("Name", "EksClusterName", "Region", "Endpoint",
+                                                                 "CaData"))
+    if name and (not _LABEL.match(name) or len(name) > 30):
+        problems.append(f"{prop}.Name: {name!r} is not a lowercase RFC 1123 label of at most 30 characters")
+    if eks_name and not _EKS_NAME.match(eks_name):
+        problems.append(f"{prop}.EksClusterName: {eks_name!r} is not an EKS cluster name")
+    if region and not _REGION.match(region):
+        problems.append(f"{prop}.Region: {region!r} is not an AWS region")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/"):
+            problems.append(f"{prop}.Endpoint: {endpoint!r} is not an https:// API server URL")
+    if ca:
+        try:
+            pem = base64.b64decode(ca, validate=True)
+        except (binascii.Error, ValueError):
+            pem = b""
+        if b"-----BEGIN CERTIFICATE-----" not in pem:
+            problems.append(f"{prop}.CaData: is not base64 of a PEM certificate")
+    return ClusterRef(name, eks_name, region, endpoint.rstrip("/"), ca)
+
+
+def parse(props: dict) -> JoinRequest:
+    problems: list[str] = []
+    member = _cluster(props.get("Member"), "Member", problems)
+    host = _cluster(props.get("Host"), "Host", problems)
+    namespace = props.get("Namespace")
+    if not isinstance(namespace, str) or not _LABEL.match(namespace):
+        problems.append(f"Namespace: {namespace!r} is not a namespace name")
+    scope = props.get("Scope")
+    if scope not in (CLUSTER_SCOPE, NAMESPACED_SCOPE):
+        problems.append(f"Scope: {scope!r} is not {CLUSTER_SCOPE} or {NAMESPACED_SCOPE}")
+    labels = props.get("Labels") or {}
+    if not isinstance(labels, dict):
+        problems.append("Labels: must be an object of label keys to values")
+        labels = {}
+    for key, value in labels.items():
+        if not _LABEL_KEY.match(str(key)) or not isinstance(value, str) or not _LABEL_VALUE.match(value):
+            problems.append(f"Labels.{key}: is not a valid Kubernetes label")
+    try:
+        # CloudFormation passes every scalar property as a string.
+        timeout = int(props.get("TimeoutSeconds", 1800))
+        if not 60 <= timeout <= 3000:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(f"TimeoutSeconds: {props.get('TimeoutSeconds')!r} is not a number of seconds in 60..3000")
+        timeout = 0
+    if problems:
+        raise InvalidProperties("invalid KubeFed join properties: " + "; ".join(problems))
+    return JoinRequest(member=member, host=host, namespace=namespace, scope=scope,
+                       labels={str(k): v for k, v in sorted(labels.items())}, timeout_seconds=timeout)

@@ -1,0 +1,350 @@
+"""The join/unjoin handler, with the real `kubernetes` client over HTTPS against two emulated API
+servers on localhost (host and member), through the Provider framework's on_event/is_complete calls."""
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import jsonschema
+import pytest
+
+import handler
+import kube_api
+from kube_emulator import EmulatorLoop, make_test_ca
+from properties import InvalidProperties
+
+NS = "kube-federation-system"
+POLL = 0.05
+
+# What the host's CRD (core.kubefed.io_kubefedclusters, KubeFed v0.10.0) enforces on a KubeFedCluster
+# spec, restated here: apiEndpoint and secretRef.name are required strings, caBundle is base64 bytes,
+# disabledTLSValidations an array of strings, proxyURL a string.
+KUBEFEDCLUSTER_SPEC_SCHEMA = {
+    "type": "object",
+    "required": ["apiEndpoint", "secretRef"],
+    "properties": {
+        "apiEndpoint": {"type": "string"},
+        "caBundle": {"type": "string", "contentEncoding": "base64", "pattern": r"^[A-Za-z0-9+/]*={0,2}$"},
+        "secretRef": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+        "disabledTLSValidations": {"type": "array", "items": {"type": "string"}},
+        "proxyURL": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory):
+    return make_test_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch, tmp_path):
+    # botocore presigns the EKS token offline; these credentials never leave the machine.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "fake-session-token")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def emulators(ca):
+    loop = EmulatorLoop(ca)
+    yield loop
+    loop.close()
+
+
+def install_kubefed(host, scope="Cluster"):
+    host.put("kubefedconfigs", "core.kubefed.io", "v1beta1", NS, "kubefed",
+             {"apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedConfig",
+              "metadata": {"name": "kubefed", "namespace": NS}, "spec": {"scope": scope}})
+
+
+@pytest.fixture
+def host(emulators):
+    server = emulators.start("fed-1", "us-east-1", kubefed_controller=True)
+    install_kubefed(server)
+    return server
+
+
+@pytest.fixture
+def member(emulators):
+    return emulators.start("fed-2", "us-east-2")
+
+
+def ref(server, ca) -> dict:
+    return {"Name": server.name, "EksClusterName": f"fedeks-test-{server.name}", "Region": server.region,
+            "Endpoint": server.endpoint, "CaData": ca.ca_data}
+
+
+def props(member, host, ca, scope="Cluster", **extra) -> dict:
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", "Member": ref(member, ca),
+            "Host": ref(host, ca), "Namespace": NS, "Scope": scope,
+            "Labels": {"topology.kubernetes.io/region": member.region}, "TimeoutSeconds": "300", **extra}
+
+
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=10.0, max_polls=400):
+    """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
+    event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
+             "LogicalResourceId": "Join"}
+    if physical_id:
+        event["PhysicalResourceId"] = physical_id
+    if old is not None:
+        event["OldResourceProperties"] = old
+    result = handler.on_event(event)
+    event = {**event, **result}
+    # The deadline comes from on_event; tests shorten it so that timeouts take seconds, not minutes.
+    event["Data"] = {**result.get("Data", {}), "Deadline": str(int(time.time() + deadline_in))}
+    for poll in range(1, max_polls + 1):
+        done = handler.is_complete(event)
+        if done["IsComplete"]:
+            return event["PhysicalResourceId"], poll
+        time.sleep(POLL)
+    raise AssertionError("the join never completed")
+
+
+def join(member, host, ca, **kw):
+    return provider("Create", props(member, host, ca, **kw))
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def test_create_joins_the_member_in_cluster_scope(member, host, ca):
+    physical_id, _ = join(member, host, ca)
+    assert physical_id == f"kubefed-join/{NS}/fed-1/fed-2"
+
+    assert member.find("namespaces", None, NS) is not None
+    sa = member.find("serviceaccounts", NS, "fed-2-fed-1")
+    assert sa["automountServiceAccountToken"] is False
+    token_secret = member.find("secrets", NS, "fed-2-fed-1")
+    assert token_secret["type"] == "kubernetes.io/service-account-token"
+    assert token_secret["metadata"]["annotations"]["kubernetes.io/service-account.name"] == "fed-2-fed-1"
+    role = member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1")
+    assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in role["rules"]
+    assert {"nonResourceURLs": ["*"], "verbs": ["get"]} in role["rules"]
+    binding = member.find("clusterrolebindings", None, "kubefed-controller-manager:fed-2-fed-1")
+    assert binding["roleRef"]["name"] == "kubefed-controller-manager:fed-2-fed-1"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "fed-2-fed-1", "namespace": NS}]
+    assert member.find("roles", NS, "kubefed-controller-manager:fed-2-fed-1") is None
+
+    cluster = host.find("kubefedclusters", NS, "fed-2")
+    jsonschema.validate(cluster["spec"], KUBEFEDCLUSTER_SPEC_SCHEMA)
+    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    assert cluster["spec"]["caBundle"] == ca.ca_data
+    host_secret = host.find("secrets", NS, cluster["spec"]["secretRef"]["name"])
+    assert host_secret["data"] == {"token": token_secret["data"]["token"]}
+    assert cluster["metadata"]["labels"]["topology.kubernetes.io/region"] == "us-east-2"
+    assert {"type": "Ready", "status": "True"}.items() <= cluster["status"]["conditions"][0].items()
+    # Every request carried an EKS token minted for the right region (or was refused).
+    assert member.emulator.unauthenticated == 0 and host.emulator.unauthenticated == 0
+
+
+def test_create_in_namespaced_scope_grants_namespace_rbac_and_healthcheck(member, host, ca):
+    install_kubefed(host, scope="Namespaced")
+    join(member, host, ca, scope="Namespaced")
+    role = member.find("roles", NS, "kubefed-controller-manager:fed-2-fed-1")
+    assert role["rules"] == [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
+    assert member.find("rolebindings", NS, "kubefed-controller-manager:fed-2-fed-1")["subjects"][0]["name"] == \
+        "fed-2-fed-1"
+    health = member.find("clusterroles", None, f"kubefed-controller-manager:{NS}:healthcheck-fed-2-fed-1")
+    assert {"nonResourceURLs": ["/healthz"], "verbs": ["get"]} in health["rules"]
+    assert {"apiGroups": [""], "resources": ["nodes"], "verbs": ["list"]} in health["rules"]
+    assert member.find("clusterrolebindings", None, f"kubefed-controller-manager:{NS}:healthcheck-fed-2-fed-1")
+    assert member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1") is None
+
+
+def assert_unjoined(member, host):
+    for plural in ("serviceaccounts", "secrets", "roles", "rolebindings", "clusterroles", "clusterrolebindings"):
+        assert member.names(plural) == [], plural
+    assert member.find("namespaces", None, NS) is None
+    assert host.names("kubefedclusters") == []
+    assert host.names("secrets") == []
+
+
+def test_delete_unjoins_both_sides(member, host, ca):
+    physical_id, _ = join(member, host, ca)
+    provider("Delete", props(member, host, ca), physical_id=physical_id)
+    assert_unjoined(member, host)
+    assert host.find("kubefedconfigs", NS, "kubefed") is not None  # the control plane stays
+
+
+def test_host_joins_itself_and_keeps_its_namespace_on_unjoin(host, ca):
+    physical_id, _ = join(host, host, ca)
+    cluster = host.find("kubefedclusters", NS, "fed-1")
+    assert cluster["status"]["conditions"][0]["type"] == "Ready"
+    assert host.find("secrets", NS, "fed-1-fed-1")["type"] == "kubernetes.io/service-account-token"
+    provider("Delete", props(host, host, ca), physical_id=physical_id)
+    assert host.find("namespaces", None, NS) is not None
+    assert host.names("kubefedclusters") == [] and host.names("secrets") == []
+    assert host.names("clusterroles") == []
+
+
+def test_update_to_namespaced_scope_rejoins_and_removes_cluster_rbac(member, host, ca):
+    physical_id, _ = join(member, host, ca)
+    install_kubefed(host, scope="Namespaced")  # the chart upgrade lands first (stack ordering)
+    new_id, _ = provider("Update", props(member, host, ca, scope="Namespaced"), physical_id=physical_id,
+                         old=props(member, host, ca))
+    assert new_id == physical_id  # same names: updated in place, not replaced
+    assert member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1") is None
+    assert member.find("roles", NS, "kubefed-controller-manager:fed-2-fed-1") is not None
+
+
+def test_update_of_labels_and_endpoint_rewrites_the_kubefedcluster(member, host, ca):
+    physical_id, _ = join(member, host, ca)
+    changed = props(member, host, ca, Labels={"topology.kubernetes.io/region": "us-east-2", "tier": "gold"})
+    provider("Update", changed, physical_id=physical_id, old=props(member, host, ca))
+    assert host.find("kubefedclusters", NS, "fed-2")["metadata"]["labels"]["tier"] == "gold"
+
+
+def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, host, ca):
+    renamed = props(member, host, ca)
+    renamed["Member"] = {**renamed["Member"], "Name": "fed-9"}
+    result = handler.on_event({"RequestType": "Update", "ResourceProperties": renamed,
+                               "PhysicalResourceId": f"kubefed-join/{NS}/fed-1/fed-2"})
+    assert result["PhysicalResourceId"] == f"kubefed-join/{NS}/fed-1/fed-9"
+
+
+def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emulators, host, ca):
+    gone = props(host, host, ca)
+    gone["Member"] = {**gone["Member"], "Name": "fed-3", "Region": "us-west-2",
+                      "Endpoint": "https://localhost:9"}  # nothing listens on the discard port
+    start = time.monotonic()
+    with pytest.raises(RuntimeError) as err:
+        provider("Create", gone, deadline_in=1.5)
+    assert time.monotonic() - start < 15
+    message = str(err.value)
+    assert "fed-3 did not join KubeFed" in message
+    assert "member fed-3" in message and "not reachable" in message
+    assert host.names("kubefedclusters") == []  # nothing half-made on the host
+
+
+def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host, member, ca):
+    physical_id, _ = join(member, host, ca)
+    gone = props(member, host, ca)
+    gone["Member"] = {**gone["Member"], "Endpoint": "https://localhost:9"}
+    provider("Delete", gone, physical_id=physical_id)
+    assert host.names("kubefedclusters") == [] and host.names("secrets") == []
+
+
+def test_webhook_refusing_at_first_is_waited_for(member, host, ca, caplog):
+    fault = host.inject("POST", r"/kubefedclusters$", 500,
+                        'Internal error occurred: failed calling webhook "kubefedclusters.core.kubefed.io": '
+                        'connection refused', times=3)
+    with caplog.at_level(logging.INFO, logger="kubefed_join"):
+        _, polls = join(member, host, ca)
+    assert fault.seen == 3 and polls >= 4
+    assert "admission webhook is not serving yet" in caplog.text
+    assert host.find("kubefedclusters", NS, "fed-2")["status"]["conditions"][0]["type"] == "Ready"
+
+
+def test_token_filled_late_is_waited_for(emulators, host, ca, caplog):
+    slow = emulators.start("fed-2", "us-east-2", token_delay=0.6)
+    with caplog.at_level(logging.INFO, logger="kubefed_join"):
+        _, polls = join(slow, host, ca)
+    assert "token controller has not filled" in caplog.text and polls > 3
+    assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"]
+
+
+def test_objects_left_by_a_crashed_attempt_are_adopted_not_conflicting(member, host, ca):
+    # A first attempt died after creating some objects, with stale content.
+    member.put("serviceaccounts", "", "v1", NS, "fed-2-fed-1",
+               {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "fed-2-fed-1", "namespace": NS}})
+    member.put("namespaces", "", "v1", None, NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    member.put("clusterroles", "rbac.authorization.k8s.io", "v1", None, "kubefed-controller-manager:fed-2-fed-1",
+               {"metadata": {"name": "kubefed-controller-manager:fed-2-fed-1"},
+                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+    host.put("secrets", "", "v1", NS, "fed-2.kubefed-token",
+             {"metadata": {"name": "fed-2.kubefed-token", "namespace": NS}, "data": {"token": b64("stale")}})
+    host.put("kubefedclusters", "core.kubefed.io", "v1beta1", NS, "fed-2",
+             {"metadata": {"name": "fed-2", "namespace": NS},
+              "spec": {"apiEndpoint": "https://old.example", "secretRef": {"name": "fed-2.kubefed-token"}}})
+    join(member, host, ca)
+    assert member.find("serviceaccounts", NS, "fed-2-fed-1")["automountServiceAccountToken"] is False
+    rules = member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1")["rules"]
+    assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in rules
+    cluster = host.find("kubefedclusters", NS, "fed-2")
+    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    fresh = member.find("secrets", NS, "fed-2-fed-1")["data"]["token"]
+    assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"] == fresh != b64("stale")
+
+
+def test_delete_when_the_kubefedcluster_is_already_gone(member, host, ca):
+    physical_id, _ = join(member, host, ca)
+    host.run(lambda: [obj.delete() for (res, _, _), obj in host.emulator.objects.items()
+                      if res.plural == "kubefedclusters"])
+    provider("Delete", props(member, host, ca), physical_id=physical_id)
+    assert_unjoined(member, host)
+
+
+def test_server_errors_then_success(member, host, ca):
+    fault = member.inject("POST", r"/serviceaccounts$", 500, "etcdserver: request timed out", times=2)
+    host_fault = host.inject("GET", r"/kubefedconfigs/kubefed$", 503, "service unavailable", times=1)
+    _, polls = join(member, host, ca)
+    assert fault.seen == 2 and host_fault.seen == 1 and polls >= 4
+    assert member.find("serviceaccounts", NS, "fed-2-fed-1") is not None
+
+
+def test_access_entry_not_yet_propagated_is_waited_for(member, host, ca):
+    fault = member.inject("POST", r"/namespaces$", 403, "forbidden", times=2)
+    join(member, host, ca)
+    assert fault.seen == 2
+
+
+def test_missing_control_plane_fails_at_once_and_touches_nothing(emulators, member, ca):
+    bare = emulators.start("fed-1", "us-east-1")
+    with pytest.raises(RuntimeError, match="KubeFedConfig 'kubefed' not found in namespace kube-federation-system"):
+        provider("Create", props(member, bare, ca))
+    assert member.names("serviceaccounts") == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda p: p.pop("Member"), "Member: must be an object"),
+    (lambda p: p["Member"].update(Endpoint="http://insecure.example"), "Member.Endpoint"),
+    (lambda p: p["Host"].update(CaData="not base64!"), "Host.CaData"),
+    (lambda p: p["Member"].update(Name="Fed_2"), "Member.Name"),
+    (lambda p: p.update(Scope="Everything"), "Scope"),
+    (lambda p: p.update(Labels={"bad key!": "x"}), "Labels.bad key!"),
+    (lambda p: p.update(TimeoutSeconds="soon"), "TimeoutSeconds"),
+])
+def test_bad_properties_fail_the_resource_before_any_request(member, host, ca, change, expected):
+    bad = props(member, host, ca)
+    change(bad)
+    with pytest.raises(InvalidProperties, match=expected.replace(".", r"\.").replace("!", "!")):
+        handler.on_event({"RequestType": "Create", "ResourceProperties": bad})
+    assert member.names("namespaces") == [] and host.names("kubefedclusters") == []
+
+
+def test_delete_of_a_resource_that_never_had_valid_properties_succeeds():
+    event = {"RequestType": "Delete", "PhysicalResourceId": "failed-create", "ResourceProperties": {"Scope": "?"}}
+    event = {**event, **handler.on_event(event)}
+    assert handler.is_complete(event) == {"IsComplete": True}
+
+
+def test_no_token_in_logs_or_results(member, host, ca, caplog):
+    with caplog.at_level(logging.DEBUG):
+        physical_id, _ = join(member, host, ca)
+        provider("Delete", props(member, host, ca), physical_id=physical_id)
+    issued = member.run(lambda: set(member.emulator.issued_tokens))
+    assert issued
+    for token in issued:
+        assert token not in caplog.text and b64(token) not in caplog.text
+    assert "k8s-aws-v1." not in caplog.text and "X-Amz-Signature" not in caplog.text
+
+
+def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster_name():
+    from properties import ClusterRef
+    token = kube_api.eks_token(ClusterRef("fed-2", "fedeks-dev-fed-2", "eu-west-1", "https://x", ""))
+    assert token.startswith("k8s-aws-v1.") and "=" not in token
+    payload = token[len("k8s-aws-v1."):]
+    url = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert parts.hostname == "sts.eu-west-1.amazonaws.com"
+    assert query["Action"] == ["GetCallerIdentity"] and query["X-Amz-Expires"] == ["60"]
+    assert query["X-Amz-SignedHeaders"][0].split(";") == ["host", "x-k8s-aws-id"]
