@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_
 from constructs import Construct
 
+from components.compliance import acknowledge
 from federated_eks.config import KubefedctlConfig
 
 KUBECONFIG_PATH = "/etc/fedeks/kubeconfig"
@@ -71,6 +72,9 @@ class BastionHost(Construct):
             monitoring=True,
             tags=[{"key": "Name", "value": id}],
         )
+        acknowledge(self.instance, "Termination protection would block `cdk destroy`; the bastion keeps no state "
+                    "(tools and kubeconfig are rebuilt from user data), so replacing it loses nothing.",
+                    "AwsSolutions-EC29")
         props.role.add_to_principal_policy(iam.PolicyStatement(
             actions=["lambda:GetLayerVersion"], resources=[props.tools_layer.layer_version_arn]))
 

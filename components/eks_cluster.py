@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Duration, RemovalPolicy, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam, aws_kms as kms
+from aws_cdk import Duration, RemovalPolicy, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
 from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
 
 KUBERNETES_VERSIONS = {
@@ -83,11 +84,36 @@ class FederatedCluster(Construct):
             output_config_command=False,
         )
         self._add_nodes(props)
+        self._acknowledge_findings()
         for entry_id, arn in sorted(props.admin_principal_arns.items()):
             self.grant_admin(entry_id, arn)
         for name, cidr in props.api_clients.items():
             self.cluster.cluster_security_group.add_ingress_rule(
                 ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {name} ({cidr})")
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(self.cluster, "EKS requires its service role to carry the AWS-managed AmazonEKSClusterPolicy.",
+                    managed_policy("AmazonEKSClusterPolicy"))
+        acknowledge(self.cluster, "Managed node groups require these AWS-managed policies on the node role (kubelet, "
+                    "VPC CNI, image pulls); IRSA or Pod Identity is the place for workload permissions.",
+                    *(managed_policy(p) for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
+                                                  "AmazonEC2ContainerRegistryReadOnly")))
+        provider = self.cluster.kubectl_provider
+        if provider is None:
+            return
+        handler = provider.node.find_child("Handler")
+        condition = handler.node.find_child("HasEcrPublic")
+        acknowledge(provider, "aws-cdk-lib's kubectl handler (which installs the KubeFed chart) runs in the VPC with "
+                    "the AWS-managed Lambda basic/VPC policies and pulls its image layers from ECR.",
+                    managed_policy("service-role/AWSLambdaBasicExecutionRole"),
+                    managed_policy("service-role/AWSLambdaVPCAccessExecutionRole"),
+                    managed_policy("AmazonEC2ContainerRegistryReadOnly"),
+                    conditional_managed_policy(Stack.of(self).get_logical_id(condition),
+                                               "AmazonElasticContainerRegistryPublicReadOnly"))
+        acknowledge(provider, "aws-cdk-lib pins the kubectl handler's Python runtime; it moves with aws-cdk-lib.",
+                    "AwsSolutions-L1")
+        acknowledge(provider, "The Provider framework invokes the kubectl handler by ARN with any version qualifier.",
+                    function_versions(handler))
 
     def grant_admin(self, entry_id: str, principal_arn: str) -> eks.AccessEntry:
         """cluster-admin for an IAM principal through an access entry (authentication mode API)."""

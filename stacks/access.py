@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_cdk import Stack, aws_iam as iam
 from constructs import Construct
 
+from components.compliance import acknowledge, managed_policy
 from federated_eks import topology
 from federated_eks.config import FederationConfig
 
@@ -31,6 +32,8 @@ class AccessStack(Stack):
             inline_policies={"DescribeClusters": iam.PolicyDocument(statements=[iam.PolicyStatement(
                 actions=["eks:DescribeCluster"], resources=cluster_arns)])},
         )
+        acknowledge(self.bastion_role, "AmazonSSMManagedInstanceCore is the AWS-maintained minimum for SSM "
+                    "Session Manager, the bastion's only way in.", managed_policy("AmazonSSMManagedInstanceCore"))
         self.join_role = iam.Role(
             self, "JoinRole",
             role_name=topology.role_name(config, JOIN_ROLE),

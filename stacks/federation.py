@@ -1,12 +1,57 @@
-"""Federation stack (placeholder until the KubeFed issue lands)."""
+"""Federation stack, in the host cluster's region: the KubeFed control plane on the host cluster and
+one join per cluster (the host joins itself). Deploys after the clusters and the peering mesh."""
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
+from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
+from components.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
+from federated_eks import topology
 from federated_eks.config import FederationConfig
+from stacks.access import JOIN_ROLE
+from stacks.cluster import ClusterStack
+
+REGION_LABEL = "topology.kubernetes.io/region"
 
 
 class FederationStack(Stack):
-    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict, **kwargs) -> None:
+    """Attributes: `control_plane`, `joins` (cluster name -> Custom::KubefedJoin)."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict[str, ClusterStack],
+                 **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
+        host_stack = clusters[config.host_cluster]
+        host_cluster = host_stack.eks.cluster
+        kubefed = config.kubefed
+
+        self.control_plane = KubefedControlPlane(self, "KubefedControlPlane", KubefedControlPlaneProps(
+            cluster=host_cluster, config=kubefed))
+
+        role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
+        joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
+            vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
+            timeout_minutes=kubefed.join_timeout_minutes))
+        # The host's API server admits the join Lambda (members admit the whole host VPC CIDR).
+        ec2.CfnSecurityGroupIngress(
+            self, "HostApiFromJoinLambda", group_id=host_cluster.cluster_security_group_id, ip_protocol="tcp",
+            from_port=443, to_port=443, source_security_group_id=joiner.security_group.security_group_id,
+            description="Kubernetes API from the KubeFed join Lambda")
+
+        def target(name: str) -> JoinTarget:
+            stack = clusters[name]
+            return JoinTarget(name=name, eks_cluster_name=topology.eks_cluster_name(config, name),
+                              region=stack.region, endpoint=stack.eks.cluster.cluster_endpoint,
+                              ca_data=stack.eks.cluster.cluster_certificate_authority_data)
+
+        host = target(config.host_cluster)
+        self.joins = {}
+        for c in config.clusters:
+            join = joiner.join(f"Join-{c.name}", member=target(c.name), host=host, namespace=kubefed.namespace,
+                               scope=kubefed.scope, labels={REGION_LABEL: c.region})
+            join.node.add_dependency(self.control_plane.chart)
+            self.joins[c.name] = join
+            # Access entries (and the cluster itself) must exist before the join talks to it.
+            self.add_stack_dependency(clusters[c.name])
+        CfnOutput(self, "KubefedClusters", description="Clusters joined to KubeFed",
+                  value=",".join(c.name for c in config.clusters))

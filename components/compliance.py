@@ -1,0 +1,39 @@
+"""cdk-nag acknowledgments: one helper, so every acknowledgment in the code carries its reason.
+
+cdk-nag 3 reports each finding of a rule separately (`AwsSolutions-IAM5[Resource::<Fn.Arn>:*]`) and
+matches acknowledgments exactly; the helpers below build those ids from the constructs involved.
+"""
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
+from constructs import IConstruct
+
+
+def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
+    """Acknowledge `rule_ids` on `scope` and its children, for `reason`."""
+    Validations.of(scope).acknowledge(*(Acknowledgment(id=rule_id, reason=reason) for rule_id in rule_ids))
+
+
+def managed_policy(name: str) -> str:
+    """The finding id of AwsSolutions-IAM4 for an AWS-managed policy, e.g. 'service-role/AWSLambdaBasicExecutionRole'."""
+    return f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
+
+
+def logical_id(construct: IConstruct) -> str:
+    child = construct.node.default_child if not isinstance(construct, CfnResource) else construct
+    return Stack.of(construct).get_logical_id(child)  # type: ignore[arg-type]
+
+
+def function_versions(function: IConstruct) -> str:
+    """The AwsSolutions-IAM5 finding for permission to invoke every version of a function (`ARN:*`)."""
+    return f"AwsSolutions-IAM5[Resource::<{logical_id(function)}.Arn>:*]"
+
+
+def conditional_managed_policy(condition_logical_id: str, name: str) -> str:
+    """The AwsSolutions-IAM4 finding for a managed policy attached only when a condition holds."""
+    value = {"Fn::If": [condition_logical_id,
+                        {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::aws:policy/{name}"]]},
+                        {"Ref": "AWS::NoValue"}]}
+    return f"AwsSolutions-IAM4[Policy::{json.dumps(value, separators=(',', ':'))}]"
