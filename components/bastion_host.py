@@ -8,10 +8,11 @@ fetched from the internet unless kubefedctl is configured (URL + SHA-256, both c
 """
 from __future__ import annotations
 
+import json
 import shlex
 from dataclasses import dataclass
 
-from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_
+from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_, aws_ssm as ssm
 from constructs import Construct
 
 from components.compliance import acknowledge
@@ -36,6 +37,8 @@ class BastionHostProps:
     tools_layer: lambda_.ILayerVersion
     """A kubectl layer: /opt/kubectl/kubectl and /opt/helm/helm inside its zip."""
     contexts: tuple[KubeconfigContext, ...]
+    """Published in an SSM parameter that the instance reads: adding a cluster never replaces the instance."""
+    contexts_parameter_name: str
     kubefedctl: KubefedctlConfig = KubefedctlConfig()
 
 
@@ -47,6 +50,12 @@ class BastionHost(Construct):
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=True,
             description="Bastion: no inbound rule (SSM Session Manager only)")
+        self.contexts_parameter = ssm.StringParameter(
+            self, "Contexts", parameter_name=props.contexts_parameter_name,
+            description="federated-eks: the kubeconfig contexts the bastion keeps (one per cluster)",
+            string_value=json.dumps([{"alias": c.alias, "cluster": c.eks_cluster_name, "region": c.region}
+                                     for c in sorted(props.contexts, key=lambda c: c.alias)]))
+        self.contexts_parameter.grant_read(props.role)
         user_data = ec2.UserData.for_linux()
         user_data.add_commands(*self.user_data_commands(props, Stack.of(self).region))
         self.launch_template = ec2.LaunchTemplate(
@@ -103,15 +112,26 @@ class BastionHost(Construct):
                 'tar -xzf "$work/kubefedctl.tgz" -C "$work" kubefedctl',
                 'install -m 0755 "$work/kubefedctl" /usr/local/bin/kubefedctl',
             ]
-        # One context per cluster, named after it. Clusters may still be creating when the bastion
-        # boots, so the script is also run at every login until every context exists.
-        script = ["#!/bin/bash", f"export KUBECONFIG={KUBECONFIG_PATH}", "ok=0"]
-        for c in props.contexts:
-            script.append(
-                f"kubectl config get-contexts {q(c.alias)} >/dev/null 2>&1 || "
-                f"aws eks update-kubeconfig --region {q(c.region)} --name {q(c.eks_cluster_name)} "
-                f"--alias {q(c.alias)} >/dev/null 2>&1 || ok=1")
-        script += [f"chmod 0644 {KUBECONFIG_PATH}", 'exit "$ok"']
+        # One context per cluster, named after it, from the SSM parameter (so the list can change without
+        # touching the instance). Clusters may still be creating when the bastion boots: the script also runs
+        # at every login until every context exists, and drops contexts of clusters no longer configured.
+        script = [
+            "#!/bin/bash",
+            f"export KUBECONFIG={KUBECONFIG_PATH} AWS_REGION={q(region)}",
+            f"wanted=$(aws ssm get-parameter --name {q(props.contexts_parameter_name)} --query Parameter.Value "
+            "--output text) || exit 1",
+            "ok=0",
+            'while read -r alias cluster cluster_region; do',
+            '  kubectl config get-contexts "$alias" >/dev/null 2>&1 || aws eks update-kubeconfig --region '
+            '"$cluster_region" --name "$cluster" --alias "$alias" >/dev/null 2>&1 || ok=1',
+            'done < <(echo "$wanted" | jq -r \'.[] | "\\(.alias) \\(.cluster) \\(.region)"\')',
+            'for existing in $(kubectl config get-contexts -o name 2>/dev/null); do',
+            '  echo "$wanted" | jq -e --arg a "$existing" \'any(.[]; .alias == $a)\' >/dev/null || '
+            'kubectl config delete-context "$existing" >/dev/null',
+            "done",
+            f"chmod 0644 {KUBECONFIG_PATH}",
+            'exit "$ok"',
+        ]
         cmds += [
             f"mkdir -p {KUBECONFIG_PATH.rsplit('/', 1)[0]}",
             "cat > /usr/local/bin/fedeks-kubeconfig <<'SCRIPT'",

@@ -270,12 +270,12 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     default_endpoint = _read_endpoint(r, d.get("endpointAccess", {}), f"{path}.endpointAccess",
                                       EndpointAccessConfig())
     bastion = _read_bastion(r, d.get("bastion", _MISSING), f"{path}.bastion", regions)
+    names: list[str] = []
     clusters = _read_clusters(r, d.get("clusters", _MISSING), f"{path}.clusters", regions, default_nodes,
-                              default_endpoint)
+                              default_endpoint, names)
 
     host = r.value(d, "hostCluster", path, str, _MISSING, '"fed-1"')
-    names = [c.name for c in clusters]
-    if host is not None and clusters and host not in names:
+    if host is not None and names and host not in names:
         r.problem(f"{path}.hostCluster", f"{host!r} is not among the clusters ({', '.join(names)})",
                   "name one of the clusters, which then runs the KubeFed control plane")
 
@@ -353,7 +353,8 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
 
 
 def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
-                   default_endpoint: EndpointAccessConfig) -> list[ClusterConfig]:
+                   default_endpoint: EndpointAccessConfig, names: list[str]) -> list[ClusterConfig]:
+    """The valid clusters; `names` receives every name given, so later checks do not cascade."""
     if raw is _MISSING:
         r.problem(path, "is required", 'list at least one cluster: [{"name": "fed-1", "region": "us-east-1", '
                   '"cidr": "172.21.0.0/16"}]')
@@ -379,12 +380,16 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
                           "give every cluster a unique name")
             else:
                 seen[name] = i
+            names.append(name)
         region = r.value(d, "region", p, str, _MISSING, '"us-east-2"')
         _check_region(r, region, f"{p}.region", regions)
         cidr = _check_cidr(r, r.value(d, "cidr", p, str, _MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
                            MAX_CLUSTER_PREFIX)
-        nodes = _read_node_group(r, d.get("nodeGroup", {}), f"{p}.nodeGroup", default_nodes)
-        endpoint = _read_endpoint(r, d.get("endpointAccess", {}), f"{p}.endpointAccess", default_endpoint)
+        # The environment-level blocks are checked once; a cluster's own block is checked merged with them.
+        nodes = (_read_node_group(r, d["nodeGroup"], f"{p}.nodeGroup", default_nodes) if "nodeGroup" in d
+                 else default_nodes)
+        endpoint = (_read_endpoint(r, d["endpointAccess"], f"{p}.endpointAccess", default_endpoint)
+                    if "endpointAccess" in d else default_endpoint)
         if name and region and cidr:
             out.append(ClusterConfig(name=name, region=region, cidr=cidr, node_group=nodes, endpoint_access=endpoint))
     return out

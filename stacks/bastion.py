@@ -26,7 +26,8 @@ class BastionStack(Stack):
         self.host = BastionHost(self, "Bastion", BastionHostProps(
             vpc=self.network.vpc, role=role, instance_type=config.bastion.instance_type,
             tools_layer=kubectl_layer(self, "Tools", config.kubernetes_version),
-            contexts=contexts, kubefedctl=config.bastion.kubefedctl))
+            contexts=contexts, contexts_parameter_name=f"/{topology.stack_name(config, 'bastion')}/kubeconfig-contexts",
+            kubefedctl=config.bastion.kubefedctl))
         CfnOutput(self, "InstanceId", value=self.host.instance.ref, description="The bastion instance")
         CfnOutput(self, "SessionCommand", description="Open a shell on the bastion",
                   value=f"aws ssm start-session --region {self.region} --target {self.host.instance.ref}")
