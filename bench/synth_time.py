@@ -4,7 +4,8 @@ of empty stacks, in one run, through the same CLI. Also reports the join Lambda'
 
     .venv/bin/python bench/synth_time.py [--env dev] [--runs 3]
 
-Both apps are timed alternately (warm caches for both), and the median of each is compared.
+The bare app runs CDK's built-in template validation (cheap on empty stacks); the federation skips it
+unless `-c validate=true`, and that variant is timed too. Both apps are timed alternately (warm caches for both), and the median of each is compared.
 Target: the federation's synth at most 1.5x the bare app's.
 """
 from __future__ import annotations
@@ -67,11 +68,12 @@ def main() -> int:
         bare_args = ["--app", f"{ROOT / '.venv' / 'bin' / 'python'} app.py"]
         run_cdk(bare_args, bare_dir, tmp_path / "bare-warm")
 
-        fed, bare = [], []
+        fed, bare, validated = [], [], []
         for i in range(args.runs):
             # A fresh output directory each time: every run bundles and stages its assets, as a clean synth does.
             fed.append(run_cdk(["-c", f"env={args.env}"], ROOT, tmp_path / f"fed-{i}"))
             bare.append(run_cdk(bare_args, bare_dir, tmp_path / f"bare-{i}"))
+            validated.append(run_cdk(["-c", f"env={args.env}", "-c", "validate=true"], ROOT, tmp_path / f"val-{i}"))
 
         asset = next(p for p in (tmp_path / "fed-0").glob("asset.*")
                      if p.is_dir() and (p / "handler.py").exists())
@@ -82,6 +84,8 @@ def main() -> int:
     print(f"federation synth: median {fed_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in fed)})")
     print(f"bare app synth:   median {bare_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in bare)})")
     print(f"ratio: {fed_s / bare_s:.2f}x (target <= 1.5x)")
+    val_s = statistics.median(validated)
+    print(f"with -c validate=true (CDK's template validation): median {val_s:.2f} s, {val_s / bare_s:.2f}x")
     print(f"join Lambda package: {size / 1024 / 1024:.1f} MiB zipped")
     return 0
 

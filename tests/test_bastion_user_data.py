@@ -1,0 +1,111 @@
+"""The bastion's user data, run for real: bash parses it, and its kubeconfig script (with stand-ins for the
+`aws` and `kubectl` commands, and the real bash and jq) adds one context per cluster, retries what is not
+ready, and drops contexts of clusters no longer configured."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fedtest import environment, resources, synth, templates
+
+
+def render(value) -> str:
+    """The user data script, with references replaced by stand-ins."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Base64" in value:
+        return render(value["Fn::Base64"])
+    if "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(render(p) for p in parts)
+    if "Ref" in value:
+        return f"arn:aws:lambda:us-east-1:123456789012:layer:{value['Ref']}:1"
+    raise AssertionError(f"unexpected intrinsic in user data: {value}")
+
+
+@pytest.fixture(scope="module")
+def user_data() -> str:
+    stacks, _ = synth(environment(3))
+    t = templates(stacks)["fedeks-test-bastion"]
+    lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))
+    param = next(iter(resources(t, "AWS::SSM::Parameter").values()))["Properties"]
+    return render(lt["Properties"]["LaunchTemplateData"]["UserData"]), param
+
+
+def test_user_data_is_valid_bash(user_data, tmp_path):
+    script, _ = user_data
+    (tmp_path / "ud.sh").write_text(script)
+    run = subprocess.run(["bash", "-n", str(tmp_path / "ud.sh")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert script.startswith("#!/bin/bash\nset -euo pipefail\n")
+
+
+STUB_AWS = """#!/bin/bash
+echo "aws $*" >> "$STUB_DIR/calls"
+if [ "$1 $2" = "ssm get-parameter" ]; then cat "$STUB_DIR/parameter"; exit 0; fi
+if [ "$1 $2" = "eks update-kubeconfig" ]; then
+  while [ $# -gt 0 ]; do case "$1" in --alias) alias="$2"; shift;; --name) name="$2"; shift;; esac; shift; done
+  grep -qx "$name" "$STUB_DIR/not-ready" 2>/dev/null && exit 254
+  echo "$alias" >> "$STUB_DIR/contexts"; exit 0
+fi
+exit 1
+"""
+
+STUB_KUBECTL = """#!/bin/bash
+if [ "$1 $2" = "config get-contexts" ] && [ "$3" = "-o" ]; then cat "$STUB_DIR/contexts" 2>/dev/null; exit 0; fi
+if [ "$1 $2" = "config get-contexts" ]; then grep -qx "$3" "$STUB_DIR/contexts" 2>/dev/null; exit $?; fi
+if [ "$1 $2" = "config delete-context" ]; then
+  grep -vx "$3" "$STUB_DIR/contexts" > "$STUB_DIR/c.tmp"; mv "$STUB_DIR/c.tmp" "$STUB_DIR/contexts"; exit 0
+fi
+exit 1
+"""
+
+
+def kubeconfig_script(script: str) -> str:
+    body = script.split("cat > /usr/local/bin/fedeks-kubeconfig <<'SCRIPT'\n", 1)[1].split("\nSCRIPT\n", 1)[0]
+    return body
+
+
+def run_script(tmp_path: Path, script: str, parameter: str, not_ready: str = "") -> subprocess.CompletedProcess:
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    for name, text in (("aws", STUB_AWS), ("kubectl", STUB_KUBECTL)):
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    (tmp_path / "parameter").write_text(parameter)
+    (tmp_path / "not-ready").write_text(not_ready)
+    body = kubeconfig_script(script).replace("/etc/fedeks/kubeconfig", str(tmp_path / "kubeconfig"))
+    (tmp_path / "kubeconfig").touch()
+    (tmp_path / "run.sh").write_text(body)
+    env = {**os.environ, "PATH": f"{stubs}:/usr/bin:/bin", "STUB_DIR": str(tmp_path)}
+    return subprocess.run(["bash", str(tmp_path / "run.sh")], capture_output=True, text=True, env=env)
+
+
+def contexts(tmp_path: Path) -> list[str]:
+    path = tmp_path / "contexts"
+    return sorted(path.read_text().split()) if path.exists() else []
+
+
+def test_kubeconfig_script_adds_a_context_per_cluster_and_retries(user_data, tmp_path):
+    script, param = user_data
+    assert param["Name"] in kubeconfig_script(script)
+    first = run_script(tmp_path, script, param["Value"], not_ready="fedeks-test-fed-3\n")
+    assert first.returncode == 1  # fed-3 still creating: the login hook will try again
+    assert contexts(tmp_path) == ["fed-1", "fed-2"]
+    second = run_script(tmp_path, script, param["Value"])
+    assert second.returncode == 0 and contexts(tmp_path) == ["fed-1", "fed-2", "fed-3"]
+    calls = (tmp_path / "calls").read_text()
+    assert "eks update-kubeconfig --region us-west-2 --name fedeks-test-fed-3 --alias fed-3" in calls
+    assert calls.count("--alias fed-1") == 1  # an existing context is not fetched again
+
+
+def test_kubeconfig_script_drops_contexts_of_removed_clusters(user_data, tmp_path):
+    script, param = user_data
+    run_script(tmp_path, script, param["Value"])
+    fewer = json.dumps([c for c in json.loads(param["Value"]) if c["alias"] != "fed-2"])
+    assert run_script(tmp_path, script, fewer).returncode == 0
+    assert contexts(tmp_path) == ["fed-1", "fed-3"]
