@@ -269,7 +269,8 @@ async def _kubefed_controller(handle: ApiServerHandle, ca: TestCA) -> None:
                 continue
             spec = obj.raw.get("spec") or {}
             condition = await _probe(handle, namespace, spec)
-            obj.patch({"status": {"conditions": [condition]}})
+            if not obj.deleted:  # it may have been deleted while the probe was under way
+                obj.patch({"status": {"conditions": [condition]}})
         await asyncio.sleep(0.05)
 
 
