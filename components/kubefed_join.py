@@ -20,6 +20,7 @@ from components.lambda_bundling import RUNTIME, python_lambda_code
 
 SOURCE = Path(__file__).resolve().parents[1] / "lambda" / "kubefed_join"
 RESOURCE_TYPE = "Custom::KubefedJoin"
+TEARDOWN_TYPE = "Custom::KubefedTeardown"
 POLL_INTERVAL = Duration.seconds(20)
 
 
@@ -115,6 +116,14 @@ class KubefedJoinProvider(Construct):
                 "TimeoutSeconds": str(self._timeout_minutes * 60),
             },
         )
+
+
+    def teardown(self, id: str, *, host: JoinTarget, namespace: str) -> CustomResource:
+        """The resource that, on delete, releases KubeFed's FederatedTypeConfigs while the controller still
+        runs. Make it depend on the chart, and every join depend on it: deletes then run joins first, this
+        second, the chart's uninstall last."""
+        return CustomResource(self, id, service_token=self.provider.service_token, resource_type=TEARDOWN_TYPE,
+                              properties={"Host": host.as_property(), "Namespace": namespace})
 
 
 def _acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function]) -> None:

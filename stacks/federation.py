@@ -16,7 +16,7 @@ REGION_LABEL = "topology.kubernetes.io/region"
 
 
 class FederationStack(Stack):
-    """Attributes: `control_plane`, `joins` (cluster name -> Custom::KubefedJoin)."""
+    """Attributes: `control_plane`, `teardown`, `joins` (cluster name -> Custom::KubefedJoin)."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict[str, ClusterStack],
                  **kwargs) -> None:
@@ -45,11 +45,14 @@ class FederationStack(Stack):
                               ca_data=stack.eks.cluster.cluster_certificate_authority_data)
 
         host = target(config.host_cluster)
+        # Delete order: every unjoin, then the teardown (FederatedTypeConfigs), then the chart's uninstall.
+        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
+        self.teardown.node.add_dependency(self.control_plane.chart)
         self.joins = {}
         for c in config.clusters:
             join = joiner.join(f"Join-{c.name}", member=target(c.name), host=host, namespace=kubefed.namespace,
                                scope=kubefed.scope, labels={REGION_LABEL: c.region})
-            join.node.add_dependency(self.control_plane.chart)
+            join.node.add_dependency(self.teardown)
             self.joins[c.name] = join
             # Access entries (and the cluster itself) must exist before the join talks to it.
             self.add_stack_dependency(clusters[c.name])

@@ -260,11 +260,21 @@ async def _token_controller(handle: ApiServerHandle) -> None:
         await asyncio.sleep(0.02)
 
 
+FTC_FINALIZER = "core.kubefed.io/federated-type-config"
+
+
 async def _kubefed_controller(handle: ApiServerHandle, ca: TestCA) -> None:
-    """Report Ready/Offline on each KubeFedCluster by probing its apiEndpoint as KubeFed does."""
+    """Report Ready/Offline on each KubeFedCluster by probing its apiEndpoint as KubeFed does, and release
+    deleted FederatedTypeConfigs (remove the finalizer only the running controller removes)."""
     while True:
         for key, obj in list(handle.emulator.objects.items()):
             resource, namespace, name = key
+            if resource.plural == "federatedtypeconfigs" and not obj.deleted:
+                meta = obj.raw.get("metadata") or {}
+                if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
+                    obj.patch({"metadata": {"finalizers": []}})
+                    obj.delete()
+                continue
             if resource.plural != "kubefedclusters" or obj.deleted:
                 continue
             spec = obj.raw.get("spec") or {}

@@ -348,3 +348,64 @@ def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster_name():
     assert parts.hostname == "sts.eu-west-1.amazonaws.com"
     assert query["Action"] == ["GetCallerIdentity"] and query["X-Amz-Expires"] == ["60"]
     assert query["X-Amz-SignedHeaders"][0].split(";") == ["host", "x-k8s-aws-id"]
+
+
+# --- teardown: FederatedTypeConfigs released before the chart is uninstalled ----------------------
+
+def add_type_configs(host, names=("deployments.apps", "services")):
+    from kube_emulator import FTC_FINALIZER
+    for name in names:
+        host.put("federatedtypeconfigs", "core.kubefed.io", "v1beta1", NS, name,
+                 {"apiVersion": "core.kubefed.io/v1beta1", "kind": "FederatedTypeConfig",
+                  "metadata": {"name": name, "namespace": NS, "finalizers": [FTC_FINALIZER]},
+                  "spec": {"propagation": "Enabled"}})
+
+
+def teardown_event(request_type, host, ca, **extra):
+    return {"RequestType": request_type, "ResourceType": "Custom::KubefedTeardown",
+            "ResourceProperties": {"Host": ref(host, ca), "Namespace": NS}, **extra}
+
+
+def run_teardown(event, deadline_in=10.0, max_polls=200):
+    event = {**event, **handler.on_event(event)}
+    event["Data"] = {"Deadline": str(int(time.time() + deadline_in))}
+    for poll in range(1, max_polls + 1):
+        if handler.is_complete(event)["IsComplete"]:
+            return poll
+        time.sleep(POLL)
+    raise AssertionError("the teardown never completed")
+
+
+def test_teardown_create_does_nothing(host, ca):
+    add_type_configs(host)
+    event = teardown_event("Create", host, ca)
+    result = handler.on_event(event)
+    assert result["PhysicalResourceId"] == f"kubefed-teardown/{NS}/fed-1"
+    assert handler.is_complete({**event, **result}) == {"IsComplete": True}
+    assert len(host.names("federatedtypeconfigs")) == 2
+
+
+def test_teardown_delete_lets_the_controller_release_type_configs(host, ca):
+    add_type_configs(host)
+    polls = run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId=f"kubefed-teardown/{NS}/fed-1"))
+    assert polls >= 2 and host.names("federatedtypeconfigs") == []
+
+
+def test_teardown_removes_finalizers_when_no_controller_releases_them(emulators, ca, caplog):
+    bare = emulators.start("fed-1", "us-east-1")  # no KubeFed controller running
+    install_kubefed(bare)
+    add_type_configs(bare)
+    with caplog.at_level(logging.INFO, logger="kubefed_join"):
+        run_teardown(teardown_event("Delete", bare, ca, PhysicalResourceId="x"), deadline_in=1.0)
+    assert bare.names("federatedtypeconfigs") == []
+    assert "removed the finalizers of FederatedTypeConfig deployments.apps" in caplog.text
+
+
+def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, host, ca):
+    assert run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId="x")) == 1
+    gone = teardown_event("Delete", host, ca, PhysicalResourceId="x")
+    gone["ResourceProperties"]["Host"]["Endpoint"] = "https://localhost:9"
+    run_teardown(gone, deadline_in=-GIVE_UP)  # past every bound: gives up rather than block the delete
+
+
+GIVE_UP = handler.GIVE_UP_SECONDS + 1

@@ -307,8 +307,13 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     joins = resources(t, "Custom::KubefedJoin")
     assert len(joins) == 3
     chart = next(iter(resources(t, "Custom::AWSCDK-EKS-HelmChart")))
+    teardowns = resources(t, "Custom::KubefedTeardown")
+    assert len(teardowns) == 1
+    teardown_id, teardown = next(iter(teardowns.items()))
+    assert chart in teardown["DependsOn"]  # deleted before the chart is uninstalled
+    assert set(teardown["Properties"]) == {"ServiceToken", "Host", "Namespace"}
     for logical, join in joins.items():
-        assert chart in join["DependsOn"]
+        assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]
         assert set(props) == {"ServiceToken", "Member", "Host", "Namespace", "Scope", "Labels", "TimeoutSeconds"}
         assert set(props["Member"]) == {"Name", "EksClusterName", "Region", "Endpoint", "CaData"}

@@ -11,8 +11,9 @@ import logging
 import time
 
 import join
+import teardown
 from kube_api import Failed, Waiting, api_client
-from properties import InvalidProperties, JoinRequest, parse
+from properties import InvalidProperties, JoinRequest, parse, parse_teardown
 
 logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("kubefed_join")
@@ -23,10 +24,17 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 # How long a delete keeps retrying a host that errors before it gives up (and succeeds).
 UNJOIN_SECONDS = 600
+TEARDOWN_TYPE = "Custom::KubefedTeardown"
+# How long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers are removed,
+# and how much longer a teardown may retry an erroring host before it gives up (and succeeds).
+RELEASE_SECONDS = 300
+GIVE_UP_SECONDS = 120
 
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
+    if event.get("ResourceType") == TEARDOWN_TYPE:
+        return _teardown_on_event(event)
     if request_type == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + UNJOIN_SECONDS)}}
@@ -37,6 +45,8 @@ def on_event(event: dict, context: object = None) -> dict:
 
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
+    if event.get("ResourceType") == TEARDOWN_TYPE:
+        return _teardown_is_complete(event, deadline)
     if event["RequestType"] == "Delete":
         return _unjoin(event, deadline)
     req = parse(event.get("ResourceProperties") or {})
@@ -87,3 +97,39 @@ def _unjoin(event: dict, deadline: int) -> dict:
         log.warning("host cleanup failed; not blocking the delete: %s", exc)
     log.info("%s unjoined", req.member.name)
     return {"IsComplete": True}
+
+
+def _teardown_on_event(event: dict) -> dict:
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"],
+                "Data": {"Deadline": str(int(time.time()) + RELEASE_SECONDS)}}
+    req = parse_teardown(event.get("ResourceProperties") or {})
+    return {"PhysicalResourceId": req.physical_id}
+
+
+def _teardown_is_complete(event: dict, deadline: int) -> dict:
+    if event["RequestType"] != "Delete":
+        return {"IsComplete": True}  # nothing to do until the federation is torn down
+    try:
+        req = parse_teardown(event.get("ResourceProperties") or {})
+    except InvalidProperties as exc:
+        log.warning("nothing to tear down: %s", exc)
+        return {"IsComplete": True}
+    host = join.Cluster(req.host, api_client(req.host), "host")
+    now = time.time()
+    try:
+        remaining = teardown.remaining_type_configs(host, req.namespace, force=now > deadline)
+    except (Waiting, Failed) as exc:
+        if now > deadline + GIVE_UP_SECONDS:
+            log.warning("giving up on the KubeFed teardown so the stack can be deleted: %s", exc)
+            return {"IsComplete": True}
+        log.info("waiting to tear down KubeFed: %s", exc)
+        return {"IsComplete": False}
+    if remaining == 0:
+        log.info("host %s: no FederatedTypeConfig left; the chart can be uninstalled", req.host.name)
+        return {"IsComplete": True}
+    if now > deadline + GIVE_UP_SECONDS:
+        log.warning("host %s: %d FederatedTypeConfigs still present; not blocking the delete", req.host.name, remaining)
+        return {"IsComplete": True}
+    log.info("waiting for the KubeFed controller to release %d FederatedTypeConfigs", remaining)
+    return {"IsComplete": False}

@@ -83,6 +83,27 @@ def _cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:
     return ClusterRef(name, eks_name, region, endpoint.rstrip("/"), ca)
 
 
+@dataclass(frozen=True)
+class TeardownRequest:
+    host: ClusterRef
+    namespace: str
+
+    @property
+    def physical_id(self) -> str:
+        return f"kubefed-teardown/{self.namespace}/{self.host.name}"
+
+
+def parse_teardown(props: dict) -> TeardownRequest:
+    problems: list[str] = []
+    host = _cluster(props.get("Host"), "Host", problems)
+    namespace = props.get("Namespace")
+    if not isinstance(namespace, str) or not _LABEL.match(namespace):
+        problems.append(f"Namespace: {namespace!r} is not a namespace name")
+    if problems:
+        raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
+    return TeardownRequest(host=host, namespace=namespace)
+
+
 def parse(props: dict) -> JoinRequest:
     problems: list[str] = []
     member = _cluster(props.get("Member"), "Member", problems)
