@@ -114,18 +114,32 @@ def _network_isolated() -> list[str]:
     return []
 
 
-def test_cli_synth_needs_no_credentials_network_or_docker(tmp_path):
+@pytest.mark.parametrize("project", ["repo-dev", "three-clusters"])
+def test_cli_synth_needs_no_credentials_network_or_docker(tmp_path, project):
+    """`cdk synth` through the CLI: no AWS credentials or config, Docker unusable, and (where the machine
+    allows it) no network at all. `three-clusters` is a project of its own: a cdk.json with a 3-cluster
+    environment beside the committed cdk.context.json, running this repository's app."""
     isolate = _network_isolated()
+    cwd, clusters = ROOT, 2
+    if project == "three-clusters":
+        cwd, clusters = tmp_path / "project", 3
+        cwd.mkdir()
+        cdk_json = {**CDK_JSON, "app": f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}",
+                    "context": {**CDK_JSON["context"], "environments": {"dev": environment(3)}}}
+        (cwd / "cdk.json").write_text(json.dumps(cdk_json))
+        shutil.copy(ROOT / "cdk.context.json", cwd / "cdk.context.json")
     env = {"PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:/usr/bin:/bin",
            "HOME": str(tmp_path),  # no ~/.aws
            "CDK_DOCKER": "/bin/false",  # any attempt to run Docker fails the synth
            "AWS_EC2_METADATA_DISABLED": "true", "CDK_DISABLE_VERSION_CHECK": "1"}
     out = tmp_path / "out"
     run = subprocess.run([*isolate, str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices",
-                          "-c", "env=dev", "-o", str(out)], cwd=ROOT, env=env, capture_output=True, text=True,
+                          "-c", "env=dev", "-o", str(out)], cwd=cwd, env=env, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert len(list(out.glob("*.template.json"))) == 7
+    stacks = sorted(p.name for p in out.glob("*.template.json"))
+    assert len([s for s in stacks if "-cluster-" in s]) == clusters
+    assert len([s for s in stacks if s.endswith("-bastion.template.json")]) == 1
     assert "credentials" not in run.stderr.lower()
     if isolate:
         assert os.geteuid() == 0  # the isolation really applied

@@ -19,9 +19,8 @@ from kubernetes import client
 from properties import ClusterRef
 
 TOKEN_PREFIX = "k8s-aws-v1."
-CONNECT_TIMEOUT = float(os.environ.get("KUBE_CONNECT_TIMEOUT", "5"))
-READ_TIMEOUT = float(os.environ.get("KUBE_READ_TIMEOUT", "20"))
-REQUEST_TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
+# Seconds to connect and to read, per request: a poll must end well inside the function's 2 minutes.
+REQUEST_TIMEOUT = (5.0, 20.0)
 
 
 class Waiting(Exception):
