@@ -477,11 +477,14 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     d = r.obj(raw, path, ("repository", "image", "tag"))
     if d is None:
         return base
-    parts = [r.value(d, k, path, str, getattr(base, k), f'"{getattr(base, k)}"') for k in ("repository", "image", "tag")]
-    for key, value in zip(("repository", "image", "tag"), parts):
+    parts = {}
+    for key in ("repository", "image", "tag"):
+        default = getattr(base, key)
+        value = r.value(d, key, path, str, default, f'"{default}"')
         if value is not None and (not value or any(c.isspace() for c in value)):
-            r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{getattr(base, key)}"')
-    return ImageRef(*(p or getattr(base, k) for p, k in zip(parts, ("repository", "image", "tag"))))
+            r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{default}"')
+        parts[key] = value or default
+    return ImageRef(**parts)
 
 
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:

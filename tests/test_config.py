@@ -242,3 +242,8 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path):
                                   "  - environments.bad.account: '12' is not an AWS account id. Fix: use the 12 "
                                   "digits of the account")
     assert not list(tmp_path.iterdir())  # nothing synthesized
+
+
+def test_image_fields_must_be_usable():
+    assert only_problem(environment(kubefed={"controllerImage": {"tag": ""}})) == \
+        f'{P}.kubefed.controllerImage.tag: is empty or has spaces. Fix: write it like "v0.10.0"'

@@ -312,7 +312,7 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     teardown_id, teardown = next(iter(teardowns.items()))
     assert chart in teardown["DependsOn"]  # deleted before the chart is uninstalled
     assert set(teardown["Properties"]) == {"ServiceToken", "Host", "Namespace"}
-    for logical, join in joins.items():
+    for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]
         assert set(props) == {"ServiceToken", "Member", "Host", "Namespace", "Scope", "Labels", "TimeoutSeconds"}
