@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aws_cdk import Duration, RemovalPolicy, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
+from components.kubectl_layer import kubectl_layer
 from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
 
 KUBERNETES_VERSIONS = {
@@ -17,17 +17,6 @@ KUBERNETES_VERSIONS = {
     "1.35": eks.KubernetesVersion.V1_35,
     "1.36": eks.KubernetesVersion.V1_36,
 }
-
-
-def kubectl_layer(scope: Construct, id: str, version: str) -> lambda_.ILayerVersion:
-    """The pinned kubectl + helm layer matching a Kubernetes version (one PyPI package per version)."""
-    if version == "1.34":
-        from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer as Layer
-    elif version == "1.35":
-        from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer as Layer
-    else:
-        from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer as Layer
-    return Layer(scope, id)
 
 
 @dataclass(frozen=True)
@@ -42,7 +31,8 @@ class FederatedClusterProps:
     admin_principal_arns: dict[str, str] = field(default_factory=dict)
     """Access entries with cluster-admin: construct id -> IAM principal ARN."""
     api_clients: dict[str, str] = field(default_factory=dict)
-    """Peer VPCs allowed to reach the API server on 443: name -> CIDR (the own VPC is always allowed)."""
+    """Peer VPCs allowed to reach the API server on 443: name -> CIDR. (Members of the cluster security
+    group, i.e. the nodes and the kubectl handler, are always allowed.)"""
     with_kubectl: bool = False
     """Create the kubectl handler (only the host needs one: it installs the KubeFed chart)."""
 

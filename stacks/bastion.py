@@ -5,7 +5,7 @@ from aws_cdk import CfnOutput, Stack, aws_iam as iam
 from constructs import Construct
 
 from components.bastion_host import BastionHost, BastionHostProps, KubeconfigContext
-from components.eks_cluster import kubectl_layer
+from components.kubectl_layer import kubectl_layer
 from components.network import Network, NetworkProps
 from federated_eks import topology
 from federated_eks.config import FederationConfig
