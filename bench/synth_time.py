@@ -5,7 +5,8 @@ of empty stacks, in one run, through the same CLI. Also reports the join Lambda'
     .venv/bin/python bench/synth_time.py [--env dev] [--runs 3]
 
 The bare app runs CDK's built-in template validation (cheap on empty stacks); the federation skips it
-unless `-c validate=true`, and that variant is timed too. Both apps are timed alternately (warm caches for both), and the median of each is compared.
+unless `-c validate=true`, and that variant is timed too. Both apps are timed alternately (warm caches
+for both), and the median of each is compared.
 Target: the federation's synth at most 1.5x the bare app's.
 """
 from __future__ import annotations

@@ -24,7 +24,8 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
 
 
 def managed_policy(name: str) -> str:
-    """The finding id of AwsSolutions-IAM4 for an AWS-managed policy, e.g. 'service-role/AWSLambdaBasicExecutionRole'."""
+    """The AwsSolutions-IAM4 finding id for an AWS-managed policy name such as
+    'service-role/AWSLambdaBasicExecutionRole'."""
     return f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]"
 
 

@@ -38,7 +38,7 @@ def chart_values(cfg: KubefedConfig) -> dict[str, Any]:
         "global": {"scope": cfg.scope},
         "controllermanager": {
             "controller": _image(cfg.controller_image),
-            "webhook": _image(cfg.controller_image),
+            "webhook": _image(cfg.webhook_image),
             "postInstallJob": _image(cfg.post_install_image),
         },
     }

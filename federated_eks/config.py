@@ -129,6 +129,8 @@ class KubefedConfig:
     scope: str = "Cluster"
     chart: ChartConfig = ChartConfig()
     controller_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
+    # The admission webhook runs the same image by default; it can be mirrored separately.
+    webhook_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
     # The chart's default, bitnami/kubectl:1.17.16, no longer exists; this one has bash and kubectl.
     post_install_image: ImageRef = ImageRef("docker.io/bitnamilegacy", "kubectl", "1.33.4")
     values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
@@ -489,8 +491,8 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
 
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
     base = KubefedConfig()
-    d = r.obj(raw, path, ("namespace", "scope", "chart", "controllerImage", "postInstallImage", "values",
-                          "joinTimeoutMinutes"))
+    d = r.obj(raw, path, ("namespace", "scope", "chart", "controllerImage", "webhookImage", "postInstallImage",
+                          "values", "joinTimeoutMinutes"))
     if d is None:
         return base
     namespace = r.value(d, "namespace", path, str, base.namespace, f'"{base.namespace}"')
@@ -511,6 +513,8 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
                                 version=r.value(c, "version", f"{path}.chart", str, chart.version, '"0.10.0"')
                                 or chart.version)
     controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
+    # Unless given, the webhook follows the controller image (a mirror of one is a mirror of both).
+    webhook = _read_image(r, d.get("webhookImage", {}), f"{path}.webhookImage", controller)
     post = _read_image(r, d.get("postInstallImage", {}), f"{path}.postInstallImage", base.post_install_image)
     values = r.value(d, "values", path, dict, {}, '{"controllermanager": {"controller": {"replicaCount": 2}}}')
     timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
@@ -518,8 +522,8 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
         r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
                   "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
     return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope, chart=chart,
-                         controller_image=controller, post_install_image=post, values=values or {},
-                         join_timeout_minutes=timeout or base.join_timeout_minutes)
+                         controller_image=controller, webhook_image=webhook, post_install_image=post,
+                         values=values or {}, join_timeout_minutes=timeout or base.join_timeout_minutes)
 
 
 def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:

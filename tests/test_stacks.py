@@ -342,7 +342,8 @@ def test_kubefed_chart_with_mirrorable_images(dev):
 
 def test_user_values_and_scope_reach_the_chart():
     raw = environment(kubefed={"scope": "Namespaced", "values": {"controllermanager": {"controller": {
-        "replicaCount": 3}}}, "postInstallImage": {"repository": "mirror.example/x"}})
+        "replicaCount": 3}}}, "postInstallImage": {"repository": "mirror.example/x"},
+        "controllerImage": {"repository": "mirror.example/kf"}, "webhookImage": {"tag": "v0.10.0-patched"}})
     stacks, _ = synth(raw)
     t = templates(stacks)["fedeks-test-federation"]
     chart = next(iter(resources(t, "Custom::AWSCDK-EKS-HelmChart").values()))["Properties"]
@@ -351,6 +352,10 @@ def test_user_values_and_scope_reach_the_chart():
     assert values["controllermanager"]["controller"]["replicaCount"] == 3
     assert values["controllermanager"]["controller"]["image"] == "kubefed"  # merged, not replaced
     assert values["controllermanager"]["postInstallJob"]["repository"] == "mirror.example/x"
+    assert values["controllermanager"]["controller"]["repository"] == "mirror.example/kf"
+    # The webhook follows the controller's mirror unless set, field by field.
+    assert values["controllermanager"]["webhook"] == {"repository": "mirror.example/kf", "image": "kubefed",
+                                                      "tag": "v0.10.0-patched"}
     for join in resources(t, "Custom::KubefedJoin").values():
         assert join["Properties"]["Scope"] == "Namespaced"
 
