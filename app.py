@@ -46,6 +46,9 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
         stack.add_stack_dependency(access)
         clusters[c.name] = stack
 
+    # VPC, route-table and peering ids cross regions as weak references (cdk.json sets
+    # @aws-cdk/core:defaultCrossStackReferences to "weak": Fn::GetStackOutput instead of the export
+    # custom resources that cannot be updated while read); stacks/peering.py explains the trade-off.
     networks = {"bastion": bastion.network, **{n: s.network for n, s in clusters.items()}}
     requesters = {region: PeeringStack(app, name("peering", region), config=config, region_name=region,
                                        networks=networks, env=env(region),
