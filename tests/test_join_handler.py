@@ -247,7 +247,7 @@ def test_token_filled_late_is_waited_for(emulators, host, ca, caplog):
     slow = emulators.start("fed-2", "us-east-2", token_delay=0.6)
     with caplog.at_level(logging.INFO, logger="kubefed_join"):
         _, polls = join(slow, host, ca)
-    assert "token controller has not filled" in caplog.text and polls > 3
+    assert "token controller has not filled" in caplog.text and polls >= 2
     assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"]
 
 
