@@ -221,15 +221,11 @@ def check_peering(raw: dict) -> None:
             routes = [res["Properties"] for res in r.json[side_stack]["Resources"].values()
                       if res["Type"] == "AWS::EC2::Route" and res["Properties"]["DestinationCidrBlock"] == peer_cidr
                       and _peering_of(r, side_stack, res["Properties"]) == conn_id]
-            tables = {_route_table(r, side_stack, rt["RouteTableId"]) for rt in routes}
+            tables = {r.resolve(rt["RouteTableId"]) for rt in routes}
             assert tables == r.route_tables(network_stack(cfg, local.name)), (p.id, side_stack)
             assert len(routes) == len(tables)
             # Each route lives in a stack of the route table's own region.
             assert stacks[side_stack].region == local.region
-
-
-def _route_table(r: Resolver, stack: str, value) -> tuple[str, str]:
-    return r.resolve(value)
 
 
 def _peering_of(r: Resolver, stack: str, props: dict) -> tuple[str, str]:

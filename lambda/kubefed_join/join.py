@@ -29,6 +29,8 @@ _KINDS = {
     "Role": ("rbac", "namespaced_role", True),
     "RoleBinding": ("rbac", "namespaced_role_binding", True),
 }
+# KubeFed's own kinds, served through the custom-objects API: kind -> plural
+_KUBEFED_KINDS = {"KubeFedCluster": "kubefedclusters", "KubeFedConfig": "kubefedconfigs"}
 
 
 class Cluster:
@@ -44,14 +46,18 @@ class Cluster:
         return f"{self.role} {self.ref.name}: {kind} {name}"
 
     def _call(self, verb: str, kind: str, name: str, namespace: str | None, body: dict | None = None):
-        api_name, suffix, namespaced = _KINDS[kind]
-        fn = getattr(getattr(self, api_name), f"{verb}_{suffix}")
-        args: list = [] if verb == "create" else [name]
-        if namespaced:
-            args.append(namespace)
+        extra = {"_content_type": MERGE_PATCH} if verb == "patch" else {}
+        if kind in _KUBEFED_KINDS:
+            fn = getattr(self.custom, f"{'get' if verb == 'read' else verb}_namespaced_custom_object")
+            args: list = [KUBEFED_GROUP, KUBEFED_VERSION, namespace, _KUBEFED_KINDS[kind]]
+            args += [] if verb == "create" else [name]
+        else:
+            api_name, suffix, namespaced = _KINDS[kind]
+            fn = getattr(getattr(self, api_name), f"{verb}_{suffix}")
+            args = [] if verb == "create" else [name]
+            args += [namespace] if namespaced else []
         if body is not None:
             args.append(body)
-        extra = {"_content_type": MERGE_PATCH} if verb == "patch" else {}
         return fn(*args, _request_timeout=REQUEST_TIMEOUT, **extra)
 
     def ensure(self, kind: str, obj: dict, secret: bool = False) -> None:
@@ -95,60 +101,6 @@ class Cluster:
         except Exception as exc:
             raise classify(exc, f"deleting {self.describe(kind, name)}") from None
 
-    # KubeFed custom resources ------------------------------------------------------------------
-    def read_custom(self, plural: str, name: str, namespace: str) -> dict | None:
-        what = self.describe(plural, name)
-        try:
-            return self.custom.get_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, plural, name,
-                                                            _request_timeout=REQUEST_TIMEOUT)
-        except client.ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise classify(exc, f"reading {what}") from None
-        except Exception as exc:
-            raise classify(exc, f"reading {what}") from None
-
-    def ensure_kubefed_cluster(self, obj: dict) -> None:
-        name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
-        what = self.describe("KubeFedCluster", name)
-        try:
-            self.custom.create_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, ns, "kubefedclusters", obj,
-                                                        _request_timeout=REQUEST_TIMEOUT)
-            log.info("%s created", what)
-            return
-        except client.ApiException as exc:
-            if exc.status != 409:
-                raise _webhook_aware(exc, f"creating {what}") from None
-        except Exception as exc:
-            raise classify(exc, f"creating {what}") from None
-        try:
-            self.custom.patch_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, ns, "kubefedclusters", name,
-                                                       obj, _request_timeout=REQUEST_TIMEOUT,
-                                                       _content_type=MERGE_PATCH)
-            log.info("%s already existed, updated", what)
-        except Exception as exc:
-            raise _webhook_aware(exc, f"updating {what}") from None
-
-    def delete_kubefed_cluster(self, name: str, namespace: str) -> None:
-        try:
-            self.custom.delete_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, "kubefedclusters",
-                                                        name, _request_timeout=REQUEST_TIMEOUT)
-            log.info("%s deleted", self.describe("KubeFedCluster", name))
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise classify(exc, f"deleting {self.describe('KubeFedCluster', name)}") from None
-        except Exception as exc:
-            raise classify(exc, f"deleting {self.describe('KubeFedCluster', name)}") from None
-
-
-def _webhook_aware(exc: Exception, what: str) -> Exception:
-    """The KubeFed validating webhook (failurePolicy Fail) refuses everything until its pod serves:
-    the API server then answers 500 'failed calling webhook'. That is worth waiting for."""
-    result = classify(exc, what)
-    if isinstance(exc, client.ApiException) and "webhook" in (exc.body or ""):
-        return Waiting(f"{what}: the KubeFed admission webhook is not serving yet")
-    return result
-
 
 @dataclass(frozen=True)
 class JoinState:
@@ -176,14 +128,15 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
 
     # Host: the member's token, then the KubeFedCluster pointing at the member.
     host.ensure("Secret", manifests.host_secret(names, token_b64), secret=True)
-    host.ensure_kubefed_cluster(manifests.kubefed_cluster(names, req.member.endpoint, req.member.ca_data, req.labels))
-    current = host.read_custom("kubefedclusters", names.member, names.namespace) or {}
+    host.ensure("KubeFedCluster", manifests.kubefed_cluster(names, req.member.endpoint, req.member.ca_data,
+                                                            req.labels))
+    current = host.read("KubeFedCluster", names.member, names.namespace) or {}
     ready, detail = manifests.ready_condition(current)
     return JoinState(ready=ready, detail=f"KubeFedCluster {names.member}: {detail}")
 
 
 def _check_control_plane(req: JoinRequest, host: Cluster) -> None:
-    config = host.read_custom("kubefedconfigs", "kubefed", req.namespace)
+    config = host.read("KubeFedConfig", "kubefed", req.namespace)
     if config is None:
         raise Failed(f"host {req.host.name}: KubeFedConfig 'kubefed' not found in namespace {req.namespace}: the "
                      "KubeFed control plane is not installed there (check the chart release and kubefed.namespace)")
@@ -226,7 +179,7 @@ def unjoin_member(req: JoinRequest, member: Cluster) -> None:
 def unjoin_host(req: JoinRequest, host: Cluster) -> None:
     """Remove the host's side: the secret the KubeFedCluster names (and ours), then the KubeFedCluster."""
     names = req.names
-    current = host.read_custom("kubefedclusters", names.member, names.namespace)
+    current = host.read("KubeFedCluster", names.member, names.namespace)
     secret_names = {names.host_secret}
     if current is not None:
         ref = ((current.get("spec") or {}).get("secretRef") or {}).get("name")
@@ -234,4 +187,4 @@ def unjoin_host(req: JoinRequest, host: Cluster) -> None:
             secret_names.add(ref)
     for name in sorted(secret_names):
         host.delete("Secret", name, names.namespace)
-    host.delete_kubefed_cluster(names.member, names.namespace)
+    host.delete("KubeFedCluster", names.member, names.namespace)

@@ -81,6 +81,9 @@ def classify(exc: Exception, what: str, redact: bool = False) -> Exception:
         detail = status_message(exc, redact)
         if exc.status in (401, 403):
             return Waiting(f"{what}: not authorized yet ({detail}); the access entry may still be propagating")
+        if exc.status >= 500 and "failed calling webhook" in (exc.body or ""):
+            # A validating webhook with failurePolicy Fail (KubeFed's) refuses everything until its pod serves.
+            return Waiting(f"{what}: the KubeFed admission webhook is not serving yet")
         if exc.status == 429 or exc.status >= 500:
             return Waiting(f"{what}: API server error ({detail})")
         return Failed(f"{what}: rejected ({detail})")

@@ -93,12 +93,17 @@ class TeardownRequest:
         return f"kubefed-teardown/{self.namespace}/{self.host.name}"
 
 
-def parse_teardown(props: dict) -> TeardownRequest:
-    problems: list[str] = []
-    host = _cluster(props.get("Host"), "Host", problems)
+def _namespace(props: dict, problems: list[str]) -> str:
     namespace = props.get("Namespace")
     if not isinstance(namespace, str) or not _LABEL.match(namespace):
         problems.append(f"Namespace: {namespace!r} is not a namespace name")
+    return namespace
+
+
+def parse_teardown(props: dict) -> TeardownRequest:
+    problems: list[str] = []
+    host = _cluster(props.get("Host"), "Host", problems)
+    namespace = _namespace(props, problems)
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
     return TeardownRequest(host=host, namespace=namespace)
@@ -108,9 +113,7 @@ def parse(props: dict) -> JoinRequest:
     problems: list[str] = []
     member = _cluster(props.get("Member"), "Member", problems)
     host = _cluster(props.get("Host"), "Host", problems)
-    namespace = props.get("Namespace")
-    if not isinstance(namespace, str) or not _LABEL.match(namespace):
-        problems.append(f"Namespace: {namespace!r} is not a namespace name")
+    namespace = _namespace(props, problems)
     scope = props.get("Scope")
     if scope not in (CLUSTER_SCOPE, NAMESPACED_SCOPE):
         problems.append(f"Scope: {scope!r} is not {CLUSTER_SCOPE} or {NAMESPACED_SCOPE}")
