@@ -17,7 +17,8 @@ import sys
 import aws_cdk as cdk
 
 from federated_eks import topology
-from federated_eks.config import ConfigError, FederationConfig, load_environment
+from federated_eks.config import ConfigError, load_environment
+from federated_eks.model import FederationConfig
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
 from components.kubectl_layer import kubectl_layer
-from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 
 KUBERNETES_VERSIONS = {
     "1.34": eks.KubernetesVersion.V1_34,
@@ -24,7 +24,7 @@ class FederatedClusterProps:
     cluster_name: str
     """The EKS cluster name."""
     kubernetes_version: str
-    """One of config.SUPPORTED_KUBERNETES_VERSIONS."""
+    """One of model.KUBERNETES_VERSIONS."""
     vpc: ec2.IVpc
     node_group: NodeGroupConfig
     endpoint_access: EndpointAccessConfig

@@ -10,7 +10,7 @@ from constructs import Construct
 
 
 def kubectl_layer(scope: Construct, id: str, version: str) -> lambda_.ILayerVersion:
-    """The layer for `version` (one of config.SUPPORTED_KUBERNETES_VERSIONS). Each package is imported only
+    """The layer for `version` (one of model.KUBERNETES_VERSIONS). Each package is imported only
     when used: loading one costs time at synth."""
     if version == "1.34":
         from aws_cdk.lambda_layer_kubectl_v34 import KubectlV34Layer as Layer

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 
 BASTION = "bastion"
 PREFIX = "fedeks"

@@ -8,7 +8,7 @@ from components.bastion_host import BastionHost, BastionHostProps, KubeconfigCon
 from components.kubectl_layer import kubectl_layer
 from components.network import Network, NetworkProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 from stacks.access import BASTION_ROLE
 
 

@@ -7,7 +7,7 @@ from constructs import Construct
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.network import Network, NetworkProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 from stacks.access import BASTION_ROLE, JOIN_ROLE
 
 

@@ -20,7 +20,7 @@ from constructs import Construct
 from components.network import Network
 from components.vpc_peering import PeeringConnection, PeeringConnectionProps, PeerRoutes, PeerRoutesProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 
 
 class PeeringStack(Stack):
