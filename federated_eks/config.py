@@ -16,12 +16,7 @@ from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERS
                                  TOPOLOGIES, BastionConfig, ChartConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
                                  default)
-
-# Subnet layout (see network.py): a cluster VPC is cut into 3 public and 3 private subnets over 3 AZs,
-# the bastion VPC into 2 + 2 over 2 AZs. These are the largest prefixes that still leave usable subnets.
-MAX_CLUSTER_PREFIX = 20  # private subnets /22 (1019 addresses for nodes and pods), public /24
-MAX_BASTION_PREFIX = 26  # subnets /28, the smallest AWS allows
-MIN_PREFIX = 16  # the largest VPC CIDR AWS allows
+from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -178,8 +173,9 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
 
     topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, default(FederationConfig, "peering_topology"))
     nat = r.value(d, "natGateways", path, int, default(FederationConfig, "nat_gateways"), "1")
-    if nat is not None and not 1 <= nat <= 3:
-        r.problem(f"{path}.natGateways", f"{nat} is out of range", "use 1 (cheapest) to 3 (one per AZ)")
+    if nat is not None and not 1 <= nat <= CLUSTER_VPC.azs:
+        r.problem(f"{path}.natGateways", f"{nat} is out of range",
+                  f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
 
@@ -190,7 +186,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             nat_gateways=nat, tags=tags, kubefed=kubefed)
 
 
-def _check_cidr(r: _Reader, raw: str | None, path: str, max_prefix: int) -> str | None:
+def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
     if raw is None:
         return None
     try:
@@ -204,11 +200,13 @@ def _check_cidr(r: _Reader, raw: str | None, path: str, max_prefix: int) -> str 
     if not net.is_private:
         r.problem(path, f"{raw} is not a private range", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
                   "192.168.0.0/16")
-    if net.prefixlen < MIN_PREFIX:
-        r.problem(path, f"/{net.prefixlen} is larger than AWS allows for a VPC", f"use a prefix from /{MIN_PREFIX}")
+    max_prefix = smallest_vpc_mask(shape)
+    if net.prefixlen < LARGEST_VPC_MASK:
+        r.problem(path, f"/{net.prefixlen} is larger than AWS allows for a VPC",
+                  f"use a prefix from /{LARGEST_VPC_MASK}")
     elif net.prefixlen > max_prefix:
         r.problem(path, f"/{net.prefixlen} is too small for the subnets",
-                  f"use a prefix of /{max_prefix} or larger (e.g. /{MIN_PREFIX})")
+                  f"use a prefix of /{max_prefix} or larger (e.g. /{LARGEST_VPC_MASK})")
     return str(net)
 
 
@@ -228,7 +226,7 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
     _check_region(r, region, f"{path}.region", regions)
     cidr = _check_cidr(r, r.value(d, "cidr", path, str, _MISSING, '"172.20.0.0/16"'), f"{path}.cidr",
-                       MAX_BASTION_PREFIX)
+                       BASTION_VPC)
     default_type = default(BastionConfig, "instance_type")
     itype = r.value(d, "instanceType", path, str, default_type, f'"{default_type}"')
     if itype and not _INSTANCE_TYPE.match(itype):
@@ -280,7 +278,7 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
         region = r.value(d, "region", p, str, _MISSING, '"us-east-2"')
         _check_region(r, region, f"{p}.region", regions)
         cidr = _check_cidr(r, r.value(d, "cidr", p, str, _MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
-                           MAX_CLUSTER_PREFIX)
+                           CLUSTER_VPC)
         # The environment-level blocks are checked once; a cluster's own block is checked merged with them.
         nodes = (_read_node_group(r, d["nodeGroup"], f"{p}.nodeGroup", default_nodes) if "nodeGroup" in d
                  else default_nodes)

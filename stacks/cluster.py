@@ -8,6 +8,7 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.network import Network, NetworkProps
 from federated_eks import topology
 from federated_eks.model import FederationConfig
+from federated_eks.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE
 
 
@@ -18,7 +19,8 @@ class ClusterStack(Stack):
         super().__init__(scope, id, **kwargs)
         cluster = config.cluster(cluster_name)
         self.name = cluster_name
-        self.network = Network(self, "Network", NetworkProps(cidr=cluster.cidr, nat_gateways=config.nat_gateways))
+        self.network = Network(self, "Network", NetworkProps(cidr=cluster.cidr, max_azs=CLUSTER_VPC.azs,
+                                                             nat_gateways=config.nat_gateways))
         eks_name = topology.eks_cluster_name(config, cluster_name)
         self.eks = FederatedCluster(self, "Eks", FederatedClusterProps(
             cluster_name=eks_name,
