@@ -27,7 +27,8 @@ class BastionStack(Stack):
         self.host = BastionHost(self, "Bastion", BastionHostProps(
             vpc=self.network.vpc, role=role, instance_type=config.bastion.instance_type,
             tools_layer=kubectl_layer(self, "Tools", config.kubernetes_version),
-            contexts=contexts, contexts_parameter_name=f"/{topology.stack_name(config, 'bastion')}/kubeconfig-contexts",
+            contexts=contexts,
+            contexts_parameter_name=f"/{topology.stack_name(config, topology.BASTION_STACK)}/kubeconfig-contexts",
             kubefedctl=config.bastion.kubefedctl))
         CfnOutput(self, "InstanceId", value=self.host.instance.ref, description="The bastion instance")
         CfnOutput(self, "SessionCommand", description="Open a shell on the bastion",

@@ -44,15 +44,21 @@ def test_cross_region_and_same_region_pairs():
     by_id = {p.id: p for p in topology.peerings(cfg)}
     assert not by_id["bastion-fed-1"].cross_region and not by_id["fed-1-fed-3"].cross_region
     assert by_id["bastion-fed-2"].cross_region
-    assert topology.peering_regions(cfg) == ["us-east-1", "us-east-2"]
-    assert topology.accepter_regions(cfg) == ["us-east-1", "us-east-2"]
+    requested = topology.requested_from(topology.peerings(cfg))
+    assert {r: [p.id for p in ps] for r, ps in requested.items()} == {
+        "us-east-1": ["bastion-fed-1", "bastion-fed-2", "bastion-fed-3", "fed-1-fed-2", "fed-1-fed-3"],
+        "us-east-2": ["fed-2-fed-3"]}
+    accepted = topology.accepted_in(topology.peerings(cfg))
+    assert {r: [p.id for p in ps] for r, ps in accepted.items()} == {
+        "us-east-1": ["fed-2-fed-3"], "us-east-2": ["bastion-fed-2", "fed-1-fed-2"]}
 
 
 def test_peers_of_in_hub_mode():
     cfg = config(4, "hub")
-    assert [n.name for n in topology.peers_of(cfg, "fed-3")] == ["bastion", "fed-1"]
-    assert [n.name for n in topology.peers_of(cfg, "fed-1")] == ["bastion", "fed-2", "fed-3", "fed-4"]
-    assert [n.name for n in topology.peers_of(config(3), "fed-2")] == ["bastion", "fed-1", "fed-3"]
+    pairs = topology.peerings(cfg)
+    assert [n.name for n in topology.peers_of(pairs, "fed-3")] == ["bastion", "fed-1"]
+    assert [n.name for n in topology.peers_of(pairs, "fed-1")] == ["bastion", "fed-2", "fed-3", "fed-4"]
+    assert [n.name for n in topology.peers_of(topology.peerings(config(3)), "fed-2")] == ["bastion", "fed-1", "fed-3"]
 
 
 def test_names_are_derived_from_the_config_names_only():
