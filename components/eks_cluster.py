@@ -12,11 +12,11 @@ from components.compliance import acknowledge, conditional_managed_policy, funct
 from components.kubectl_layer import kubectl_layer
 from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 
-KUBERNETES_VERSIONS = {
-    "1.34": eks.KubernetesVersion.V1_34,
-    "1.35": eks.KubernetesVersion.V1_35,
-    "1.36": eks.KubernetesVersion.V1_36,
-}
+
+def eks_version(version: str) -> eks.KubernetesVersion:
+    """aws_eks_v2's constant for `version` (one of model.KUBERNETES_VERSIONS): `KubernetesVersion.V1_35` for 1.35.
+    The constant, not `KubernetesVersion.of`, so that a version aws-cdk-lib does not know fails here."""
+    return getattr(eks.KubernetesVersion, "V" + version.replace(".", "_"))
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class FederatedCluster(Construct):
         self.cluster = eks.Cluster(
             self, "Cluster",
             cluster_name=props.cluster_name,
-            version=KUBERNETES_VERSIONS[props.kubernetes_version],
+            version=eks_version(props.kubernetes_version),
             vpc=props.vpc,
             vpc_subnets=[private],
             endpoint_access=endpoint,
