@@ -106,7 +106,16 @@ class FederatedCluster(Construct):
                     function_versions(handler))
 
     def grant_admin(self, entry_id: str, principal_arn: str) -> eks.AccessEntry:
-        """cluster-admin for an IAM principal through an access entry (authentication mode API)."""
+        """cluster-admin for an IAM principal through an access entry (authentication mode API).
+
+        This is what `eks.Cluster.grant_cluster_admin(id, principal)` builds (aws-cdk-lib 2.275,
+        aws-eks-v2/lib/cluster.js: the same AccessEntry with AmazonEKSClusterAdminPolicy, cluster scope), but the
+        library puts the entry under the Cluster construct, which renames its logical id (EksBastionAccess… becomes
+        EksClusterBastionAccess…; the properties are identical). CloudFormation would create the renamed entry
+        before deleting the old one, and EKS allows one entry per principal and cluster: the create fails with
+        ResourceInUseException (handler error AlreadyExists) and the update of every deployed cluster stack rolls
+        back. So the entry stays here, under this construct, built from the library's AccessEntry and AccessPolicy.
+        """
         return eks.AccessEntry(
             self, entry_id, cluster=self.cluster, principal=principal_arn,
             access_policies=[eks.AccessPolicy.from_access_policy_name(

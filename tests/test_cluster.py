@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from components.kubectl_layer import layer_package
+from fedtest import CDK_JSON, resources, synth, templates
 from federated_eks.model import KUBERNETES_VERSIONS
+
+
+@pytest.fixture(scope="module")
+def dev():
+    stacks, _ = synth(CDK_JSON["context"]["environments"]["dev"], name="dev")
+    return stacks, templates(stacks)
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -31,3 +38,14 @@ def test_the_layer_of_each_version_carries_kubectl_of_that_version(version, tmp_
                          check=True, timeout=60)
     client = json.loads(out.stdout)["clientVersion"]
     assert f"{client['major']}.{client['minor']}" == version
+
+
+def test_access_entries_keep_their_logical_ids(dev):
+    """An access entry under a new logical id is created before the old one is deleted, and EKS refuses a second
+    entry for the same principal: renaming these breaks the update of every deployed cluster (see grant_admin)."""
+    _, tpl = dev
+    entries = resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")
+    assert sorted(entries) == ["EksBastionAccess7AFD2BB3", "EksKubefedJoinAccess7F864E62"]
+    host = resources(tpl["fedeks-dev-cluster-fed-1"], "AWS::EKS::AccessEntry")
+    assert sorted(host) == ["EksBastionAccess7AFD2BB3", "EksClusterClusterAdminRoleAccess8D05B9EF",
+                            "EksKubefedJoinAccess7F864E62"]
