@@ -172,7 +172,8 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     _check_overlaps(r, path, bastion, clusters)
 
     topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, default(FederationConfig, "peering_topology"))
-    nat = r.value(d, "natGateways", path, int, default(FederationConfig, "nat_gateways"), "1")
+    default_nat = default(FederationConfig, "nat_gateways")
+    nat = r.value(d, "natGateways", path, int, default_nat, str(default_nat))
     if nat is not None and not 1 <= nat <= CLUSTER_VPC.azs:
         r.problem(f"{path}.natGateways", f"{nat} is out of range",
                   f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
