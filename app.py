@@ -17,10 +17,10 @@ from collections.abc import Iterable
 
 import aws_cdk as cdk
 
+from components.network import Network
 from federated_eks import topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
-from components.network import Network
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
