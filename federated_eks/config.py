@@ -17,6 +17,7 @@ from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERS
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
                                  default)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
+from federated_eks.topology import BASTION
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -422,7 +423,7 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
 
 
 def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:
-    named = ([("bastion", f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
+    named = ([(BASTION, f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
     named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in enumerate(clusters)]
     nets = [(who, p, ipaddress.ip_network(cidr)) for who, p, cidr in named]
     for i, (who_a, path_a, a) in enumerate(nets):
