@@ -458,3 +458,24 @@ def test_cli_reads_context_from_the_overflow_file_too(tmp_path):
     run = subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True, env=env, cwd=ROOT)
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "environments.bad.natGateways: is null" in run.stderr
+
+
+def test_real_cdk_cli_reports_a_null_in_cdk_json_and_no_traceback(tmp_path):
+    """`cdk synth` itself, in a project whose cdk.json has a null and a mistyped instance type: the CLI passes the
+    null on (jsii would have dropped it before the reader saw it), and the user sees our lines, no traceback."""
+    raw = environment(natGateways=None)
+    raw["clusters"][1]["nodeGroup"] = {"instanceTypes": ["m7g.large", "m6i.large"]}
+    cdk_json = {**CDK_JSON, "app": f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}",
+                "context": {**CDK_JSON["context"], "environments": {"dev": raw}}}
+    (tmp_path / "cdk.json").write_text(json.dumps(cdk_json))
+    env = {"PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+    run = subprocess.run([str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices",
+                          "-c", "env=dev"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "Traceback" not in run.stdout + run.stderr
+    assert ("federated-eks: the config has 2 problems:\n"
+            "  - environments.dev.clusters[1].nodeGroup.instanceTypes: mixes architectures (m7g.large is arm64, "
+            "m6i.large is x86_64); a node group runs one AMI type. Fix: list types of one architecture (Graviton: "
+            "the 'g' in m7g, c7g, t4g...)\n"
+            "  - environments.dev.natGateways: is null. Fix: remove it to use the default, or write it like 1\n"
+            ) in run.stderr
