@@ -282,6 +282,8 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
             sha = r.value(k, "sha256", f"{path}.kubefedctl", str, _MISSING, '"<64 hex digits>"')
             if url is not None and not url.startswith("https://"):
                 r.problem(f"{path}.kubefedctl.url", "must be an https:// URL", "point it at the release tarball")
+            else:
+                _check_token(r, url, f"{path}.kubefedctl.url", "https://.../kubefedctl.tgz")
             if sha is not None and not _SHA256.fullmatch(sha):
                 r.problem(f"{path}.kubefedctl.sha256", "is not a SHA-256 digest",
                           "use the 64 lowercase hex digits of the tarball's sha256sum")
@@ -380,6 +382,9 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
     usable: list[str] = []
 
     def check_type(value: str, p: str) -> None:
+        if value in usable:
+            r.problem(p, f"{value!r} is listed twice", "list each instance type once")
+            return
         if not _check_instance_type(r, value, p, example):
             return
         if instance_types.accelerated(value):
@@ -478,10 +483,15 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     for key in ("repository", "image", "tag"):
         default = getattr(base, key)
         value = r.value(d, key, path, str, default, f'"{default}"')
-        if value is not None and (not value or any(c.isspace() for c in value)):
-            r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{default}"')
+        _check_token(r, value, f"{path}.{key}", default)
         parts[key] = value or default
     return ImageRef(**parts)
+
+
+def _check_token(r: _Reader, value: str | None, path: str, example: str) -> None:
+    """A name, tag, version or URL: not empty, and no whitespace (a trailing newline included)."""
+    if value is not None and (not value or any(c.isspace() for c in value)):
+        r.problem(path, "is empty or has spaces", f'write it like "{example}"')
 
 
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
@@ -503,10 +513,13 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
             if repo and not repo.startswith(("https://", "oci://")):
                 r.problem(f"{path}.chart.repository", f"{repo!r} is not an https:// or oci:// URL",
                           "point it at the chart repository or a mirror of it")
-            chart = ChartConfig(repository=repo or chart.repository,
-                                name=r.value(c, "name", f"{path}.chart", str, chart.name, '"kubefed"') or chart.name,
-                                version=r.value(c, "version", f"{path}.chart", str, chart.version, '"0.10.0"')
-                                or chart.version)
+            name = r.value(c, "name", f"{path}.chart", str, chart.name, '"kubefed"')
+            version = r.value(c, "version", f"{path}.chart", str, chart.version, '"0.10.0"')
+            for key, value, example in (("repository", repo, base.chart.repository), ("name", name, base.chart.name),
+                                        ("version", version, base.chart.version)):
+                _check_token(r, value, f"{path}.chart.{key}", example)
+            chart = ChartConfig(repository=repo or chart.repository, name=name or chart.name,
+                                version=version or chart.version)
     controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
     # Unless given, the webhook follows the controller image (a mirror of one is a mirror of both).
     webhook = _read_image(r, d.get("webhookImage", {}), f"{path}.webhookImage", controller)

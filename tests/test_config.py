@@ -479,3 +479,20 @@ def test_real_cdk_cli_reports_a_null_in_cdk_json_and_no_traceback(tmp_path):
             "the 'g' in m7g, c7g, t4g...)\n"
             "  - environments.dev.natGateways: is null. Fix: remove it to use the default, or write it like 1\n"
             ) in run.stderr
+
+
+@pytest.mark.parametrize("raw, message", [
+    (environment(kubefed={"chart": {"version": "0.10.0\n"}}),
+     f"{P}.kubefed.chart.version: is empty or has spaces. Fix: write it like \"0.10.0\""),
+    (environment(kubefed={"chart": {"name": "kube fed"}}),
+     f"{P}.kubefed.chart.name: is empty or has spaces. Fix: write it like \"kubefed\""),
+    (environment(kubefed={"webhookImage": {"tag": "v0.10.0\n"}}),
+     f"{P}.kubefed.webhookImage.tag: is empty or has spaces. Fix: write it like \"v0.10.0\""),
+    (environment(bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
+                          "kubefedctl": {"url": "https://example.com/k.tgz\n", "sha256": "a" * 64}}),
+     f"{P}.bastion.kubefedctl.url: is empty or has spaces. Fix: write it like \"https://.../kubefedctl.tgz\""),
+    (environment(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}),
+     f"{P}.nodeGroup.instanceTypes[1]: 'm6i.large' is listed twice. Fix: list each instance type once"),
+])
+def test_names_versions_and_urls_take_no_whitespace_and_types_are_listed_once(raw, message):
+    assert only_problem(raw) == message
