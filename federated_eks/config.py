@@ -79,9 +79,10 @@ class _Reader:
         # Paths carry the user's keys (tags, unknown fields, the environment name): escaped, one problem stays one line.
         self.problems.append(f"{path.encode('unicode_escape').decode()}: {what}. Fix: {fix}")
 
-    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict[str, Any] | None:
+    def obj(self, raw: Any, path: str, known: tuple[str, ...], required: bool = False) -> dict[str, Any] | None:
         if raw is None:
-            self.problem(path, "is null", "remove it to use the defaults, or write it as a JSON object {...}")
+            self.problem(path, "is null", "write it as a JSON object {...}" if required else
+                         "remove it to use the defaults, or write it as a JSON object {...}")
             return None
         if not isinstance(raw, dict):
             self.problem(path, f"must be an object, got {_kind(raw)}", "write it as a JSON object {...}")
@@ -166,7 +167,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     if not _ENV_NAME.fullmatch(name):
         r.problem(path, f"environment name {name!r} is not usable in stack and role names",
                   "use 1-20 lowercase letters, digits or '-', starting with a letter")
-    d = r.obj(raw, path, _ENV_FIELDS)
+    d = r.obj(raw, path, _ENV_FIELDS, required=True)
     if d is None:
         return None
 
@@ -258,7 +259,7 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     if raw is _MISSING:
         r.problem(path, "is required", 'set it, e.g. {"region": "us-east-1", "cidr": "172.20.0.0/16"}')
         return None
-    d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"))
+    d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"), required=True)
     if d is None:
         return None
     region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
@@ -323,7 +324,7 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
     seen: dict[str, int] = {}
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
-        d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"))
+        d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"), required=True)
         if d is None:
             continue
         name = r.value(d, "name", p, str, _MISSING, '"fed-1"')

@@ -366,6 +366,8 @@ def test_a_public_cidr_without_a_prefix_is_reported_as_such():
      "as a JSON object {...}"),
     (lambda raw: raw["clusters"][1].update(endpointAccess={"mode": None}), "clusters[1].endpointAccess.mode: is "
      "null. Fix: remove it to use the default, or write it like \"private\""),
+    (lambda raw: raw.update(bastion=None), "bastion: is null. Fix: write it as a JSON object {...}"),
+    (lambda raw: raw["clusters"].__setitem__(1, None), "clusters[1]: is null. Fix: write it as a JSON object {...}"),
 ])
 def test_null_is_an_error_not_the_default(where, message):
     raw = environment()
