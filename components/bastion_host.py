@@ -197,16 +197,17 @@ class BastionHost(Construct):
         """Gives Session Manager's user the shared kubeconfig at kubectl's default path.
 
         amazon-ssm-agent (agent/session/shell/shell_unix.go) starts each session as `sh` with no arguments, as
-        ssm-user, with HOME=/home/ssm-user and its own environment; it creates ssm-user with `useradd -m` unless the
-        user exists, and then only adds its sudoers file (agent/session/utility/utility_unix.go). The agent may
-        come up before or after this script: either way, the user exists afterwards and has the link.
+        ssm-user, with HOME=/home/ssm-user (always /home/<user>: agent/session/shell/constants/constants_unix.go) and
+        its own environment; it creates ssm-user with `useradd -m` unless the user exists, and then only adds its
+        sudoers file (agent/session/utility/utility_unix.go). The agent may come up before or after this script:
+        either way, the user exists afterwards and has the link.
         """
         return [
             "#!/bin/bash",
             "set -euo pipefail",
             f"user={SESSION_USER}",
             'id "$user" >/dev/null 2>&1 || useradd -m "$user" || id "$user" >/dev/null',
-            'home=$(getent passwd "$user" | cut -d: -f6)',
-            'install -d -m 0700 -o "$user" -g "$(id -g "$user")" "$home/.kube"',
+            'home=/home/$user',
+            'install -d -m 0700 -o "$user" -g "$(id -g "$user")" "$home" "$home/.kube"',
             f'ln -sfn {KUBECONFIG_PATH} "$home/.kube/config"',
         ]
