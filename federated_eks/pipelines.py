@@ -12,7 +12,7 @@ from typing import Any
 
 from federated_eks.config import (_ACCOUNT, _MISSING, ConfigError, FederationConfig, _aws_regions, _Reader,
                                   load_environment)
-from federated_eks.topology import accepter_regions, peering_regions
+from federated_eks.stack_plan import plan
 
 # CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are still issued.
 _CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):"
@@ -48,11 +48,6 @@ class PipelineConfig:
     @property
     def cross_account(self) -> bool:
         return any(s.config.account != self.account for s in self.stages)
-
-
-def stage_stack_count(cfg: FederationConfig) -> int:
-    """How many stacks app.build() makes for `cfg`: access, bastion, clusters, peering, peer routes, federation."""
-    return 3 + len(cfg.clusters) + len(peering_regions(cfg)) + len(accepter_regions(cfg))
 
 
 def branch_problem(branch: str) -> str | None:
@@ -162,7 +157,7 @@ def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: st
                       f"run `cdk bootstrap --trust {account} --cloudformation-execution-policies "
                       f"arn:aws:iam::aws:policy/AdministratorAccess aws://{cfg.account}/<region>` for every region "
                       f"of {env!r}, then set \"trustsPipelineAccount\": true")
-        actions = stage_stack_count(cfg) + (1 if approval else 0)
+        actions = len(plan(cfg)) + (1 if approval else 0)
         if actions > MAX_ACTIONS_PER_STAGE:
             r.problem(f"{p}.environment", f"environment {env!r} needs {actions} actions in one pipeline stage; "
                       f"CodePipeline allows {MAX_ACTIONS_PER_STAGE}",
