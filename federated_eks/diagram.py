@@ -15,6 +15,7 @@ from pathlib import Path
 
 from federated_eks import deploy_time, topology
 from federated_eks.config import ConfigError, FederationConfig, load_environment
+from federated_eks.pipelines import MAX_ACTIONS_PER_STAGE
 from federated_eks.stack_plan import levels, plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,10 +64,9 @@ def estimate(cfg: FederationConfig) -> str:
            f"{len(deploy_time.SAMPLE_REGIONS)} regions; typical figures, see federated_eks/deploy_time.py):",
            "",
            "| clusters | stacks | pipeline stage, min | make deploy, min |", "|---|---|---|---|"]
-    from federated_eks.pipelines import MAX_ACTIONS_PER_STAGE
-
     for n, count, pipeline, cli in deploy_time.scaling_rows(cfg):
-        stage = f"{pipeline:g}" if count <= MAX_ACTIONS_PER_STAGE else f"n/a ({count} actions > {MAX_ACTIONS_PER_STAGE})"
+        over = f"n/a ({count} actions > {MAX_ACTIONS_PER_STAGE})"
+        stage = f"{pipeline:g}" if count <= MAX_ACTIONS_PER_STAGE else over
         out.append(f"| {n} | {count} | {stage} | {cli:g} |")
     return "\n".join(out)
 

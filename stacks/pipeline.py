@@ -1,8 +1,8 @@
 """Pipeline stack: a self-mutating CDK Pipeline that tests the repository, then deploys one stage per environment.
 
-Each stage is a `cdk.Stage` holding exactly what `cdk deploy --all -c env=<name>` deploys: `build` (app.build) is
-called with the Stage as scope and gives the stacks explicit names, so the stage's stacks and templates are those of
-a direct synth of the environment.
+Each stage holds exactly what `cdk deploy --all -c env=<name>` deploys: `build` (app.build) is called on a
+FederationStage (below) and gives the stacks explicit names, so the stage's stacks and templates are those of a
+direct synth of the environment (tests/test_pipeline.py compares them byte for byte).
 
 Parallelism: inside a stage, CDK Pipelines gives every stack one deploy action and orders the actions by the stack
 dependencies (aws-cdk-lib pipelines/lib/helpers-internal/pipeline-graph.ts: a stack's deploy node depends on the
@@ -14,6 +14,7 @@ two, which keeps a stage of up to ~45 clusters under CodePipeline's 50 actions p
 """
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import aws_cdk as cdk
@@ -37,19 +38,35 @@ def synth_commands(cfg: PipelineConfig) -> list[str]:
     return ["make test", f"make pipeline PIPELINE={cfg.name}"]
 
 
-class FederationStage(cdk.Stage):
-    """One environment of the federation, as a pipeline stage. Attribute: `stacks` (by stack name)."""
+class FederationStage(cdk.App):
+    """One environment as a pipeline stage: a root cloud assembly of its own, written inside the pipeline's
+    (`<outdir>/assembly-<pipeline>-<env>/`), so construct paths, and with them every path-derived name (VPC
+    `Name` tags, `aws:cdk:path` metadata, the default policy of an imported role), are those of a direct synth:
+    same stack names, same artifact ids, byte-identical templates. A `cdk.Stage` nested in the pipeline stack
+    would prefix every path with `<pipeline>/<env>/` and so change those resources.
 
-    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, build: Build, **kwargs) -> None:
-        super().__init__(scope, id, **kwargs)
+    CDK Pipelines names the CodePipeline stage after `stage_name`, which an App leaves empty: this class
+    provides the environment's name. `context` defaults, as for any App, to what the CDK CLI passes
+    (CDK_CONTEXT_JSON), i.e. the pipeline app's own context. Attribute: `stacks` (by stack name)."""
+
+    def __init__(self, *, name: str, outdir: str, config: FederationConfig, build: Build,
+                 context: dict | None = None) -> None:
+        super().__init__(outdir=outdir, context=context)
+        self._name = name
         self.stacks = build(self, config)
+
+    @property
+    def stage_name(self) -> str:
+        return self._name
 
 
 class PipelineStack(cdk.Stack):
     """Attributes: `pipeline` (pipelines.CodePipeline), `stages` (environment name -> FederationStage)."""
 
-    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, build: Build, **kwargs) -> None:
+    def __init__(self, scope: Construct, id: str, *, config: PipelineConfig, build: Build,
+                 stage_context: dict | None = None, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
+        outdir = cdk.Stage.of(self).outdir
         source = pipelines.CodePipelineSource.connection(config.repository, config.branch,
                                                          connection_arn=config.connection_arn)
         self.pipeline = pipelines.CodePipeline(
@@ -69,7 +86,8 @@ class PipelineStack(cdk.Stack):
         self.stages: dict[str, FederationStage] = {}
         for stage in config.stages:
             env = stage.config.env_name
-            fed = FederationStage(self, env, config=stage.config, build=build)
+            fed = FederationStage(name=env, outdir=os.path.join(outdir, f"assembly-{id}-{env}"),
+                                  config=stage.config, build=build, context=stage_context)
             pre = [pipelines.ManualApprovalStep(f"Approve-{env}", comment=f"Deploy the federation '{env}'?")] \
                 if stage.approval else []
             self.pipeline.add_stage(fed, pre=pre)
