@@ -27,7 +27,6 @@ from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
 from stacks.federation import FederationStack
 from stacks.peering import PeeringRoutesStack, PeeringStack
-from stacks.pipeline import PipelineStack, pipeline_stack_name
 
 
 def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
@@ -102,6 +101,8 @@ def main() -> int:
         print(err, file=sys.stderr)
         return 1
     if pipeline_name:
+        from stacks.pipeline import PipelineStack, pipeline_stack_name  # only here: CDK Pipelines costs import time
+
         PipelineStack(app, pipeline_stack_name(pipeline), config=pipeline, build=build,
                       env=cdk.Environment(account=pipeline.account, region=pipeline.region),
                       description=f"federated-eks: delivery pipeline {pipeline.name}")
