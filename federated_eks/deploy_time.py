@@ -22,8 +22,10 @@ minutes, from the sources cited below:
   Ready), then teardown and joins (~1 min; every join runs in parallel, each waits for its cluster's API server).
 
 Two schedules: a CDK Pipelines stage runs each deploy level as one CodePipeline runOrder (stacks/pipeline.py), so
-it takes the sum over levels of the slowest stack of the level; `make deploy` (`cdk deploy --concurrency 8`)
-starts a stack as soon as its dependencies are done, at most 8 at a time.
+it takes the sum over levels of the slowest stack of the level, except that CDK Pipelines cuts the levels into
+CodePipeline stages of at most 50 actions (CodePipeline's quota; aws-cdk-lib pipelines/lib/codepipeline/
+codepipeline.ts, `chunkTranches(50, ...)`), and a level cut in two runs its parts one after the other;
+`make deploy` (`cdk deploy --concurrency 8`) starts a stack as soon as its dependencies are done, at most 8 at a time.
 """
 from __future__ import annotations
 
@@ -53,14 +55,25 @@ MINUTES = {
     "federation": JOIN_LAMBDA_ENI + CHART + JOINS + 1.0,  # +1: the host's security-group rule and teardown
 }
 CLI_CONCURRENCY = 8  # the Makefile's `cdk deploy --concurrency 8`
+ACTIONS_PER_STAGE = 50  # CodePipeline's quota, where CDK Pipelines cuts a stage
 
 # Regions used, in turn, by the N-cluster estimates.
 SAMPLE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
 
 
-def pipeline_minutes(stacks: list[PlannedStack]) -> float:
+def pipeline_minutes(stacks: list[PlannedStack], chunk: int = ACTIONS_PER_STAGE) -> float:
+    """One deploy action per stack, level by level; a level is cut where a CodePipeline stage is full."""
     lv = levels(stacks)
-    return sum(max(MINUTES[s.kind] for s in stacks if lv[s.name] == level) for level in set(lv.values()))
+    total, room = 0.0, chunk
+    for level in sorted(set(lv.values())):
+        minutes = [MINUTES[s.kind] for s in stacks if lv[s.name] == level]
+        while minutes:
+            if room == 0:
+                room = chunk
+            part, minutes = minutes[:room], minutes[room:]
+            room -= len(part)
+            total += max(part)
+    return total
 
 
 def cli_minutes(stacks: list[PlannedStack], concurrency: int = CLI_CONCURRENCY) -> float:

@@ -12,18 +12,12 @@ from typing import Any
 
 from federated_eks.config import (_ACCOUNT, _MISSING, ConfigError, FederationConfig, _aws_regions, _Reader,
                                   load_environment)
-from federated_eks.stack_plan import plan
 
 # CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are still issued.
 _CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):"
                              r"connection/[A-Za-z0-9-]{1,64}$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
-
-# CodePipeline quota (https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html): at most 50 actions
-# in one stage. A stage here holds one deploy action per stack (change sets are off, see stacks/pipeline.py),
-# plus the approval.
-MAX_ACTIONS_PER_STAGE = 50
 
 
 @dataclass(frozen=True)
@@ -157,10 +151,5 @@ def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: st
                       f"run `cdk bootstrap --trust {account} --cloudformation-execution-policies "
                       f"arn:aws:iam::aws:policy/AdministratorAccess aws://{cfg.account}/<region>` for every region "
                       f"of {env!r}, then set \"trustsPipelineAccount\": true")
-        actions = len(plan(cfg)) + (1 if approval else 0)
-        if actions > MAX_ACTIONS_PER_STAGE:
-            r.problem(f"{p}.environment", f"environment {env!r} needs {actions} actions in one pipeline stage; "
-                      f"CodePipeline allows {MAX_ACTIONS_PER_STAGE}",
-                      "split the clusters into two environments (two stages), or deploy it with `make deploy`")
         out.append(PipelineStage(config=cfg, approval=bool(approval), trusts_pipeline_account=bool(trusted)))
     return out

@@ -4,13 +4,15 @@ Each stage holds exactly what `cdk deploy --all -c env=<name>` deploys: `build` 
 FederationStage (below) and gives the stacks explicit names, so the stage's stacks and templates are those of a
 direct synth of the environment (tests/test_pipeline.py compares them byte for byte).
 
-Parallelism: inside a stage, CDK Pipelines gives every stack one deploy action and orders the actions by the stack
-dependencies (aws-cdk-lib pipelines/lib/helpers-internal/pipeline-graph.ts: a stack's deploy node depends on the
-deploy nodes of the stacks it depends on; codepipeline.ts turns graph depth into CodePipeline `runOrder`). Actions
-with the same runOrder run in parallel, so every stack of one level (all clusters across regions, all peering
-stacks) deploys at once. build() adds dependencies only between levels, never between stacks of one level, which
-is what keeps the levels parallel. Change sets are off (`use_change_sets=False`): one action per stack instead of
-two, which keeps a stage of up to ~45 clusters under CodePipeline's 50 actions per stage.
+Parallelism: inside a stage, CDK Pipelines makes one deploy node per stack that depends on the deploy nodes of the
+stacks it depends on (aws-cdk-lib pipelines/lib/helpers-internal/pipeline-graph.ts), sorts the nodes into tranches
+by those dependencies (`sortedLeaves()`, graph.ts) and gives every tranche one CodePipeline `runOrder`
+(pipelines/lib/codepipeline/codepipeline.ts); actions with the same runOrder run in parallel. So every stack of
+one level (all clusters across regions, then all peering stacks, ...) deploys at once. build() adds dependencies
+only between levels, never between stacks of one level, which is what keeps the levels parallel. Change sets are
+off (`use_change_sets=False`): one action per stack instead of two (prepare, execute). CodePipeline allows 50
+actions in a stage; beyond that CDK Pipelines cuts the stage into `<env>.1`, `<env>.2`, ... (`chunkTranches(50,
+...)` in codepipeline.ts), which costs parallelism only in the level that is cut (federated_eks/deploy_time.py).
 """
 from __future__ import annotations
 

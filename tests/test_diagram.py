@@ -76,12 +76,24 @@ def test_estimates_follow_the_schedules():
     assert deploy_time.cli_minutes(stacks) == total  # 6 stacks at level 1 fit in 8 slots
 
 
-def test_scaling_table_grows_with_cli_waves_and_marks_the_pipeline_quota():
+def test_scaling_table_grows_with_cli_waves_and_pipeline_stage_cuts():
     cfg = load_environment({"mesh5": CASES["mesh5"]}, "mesh5")
     rows = deploy_time.scaling_rows(cfg)
     assert [r[0] for r in rows] == list(range(2, 41))
     cli = [r[3] for r in rows]
     assert cli == sorted(cli) and cli[-1] > 3 * deploy_time.MINUTES["cluster"]  # 41 level-1 stacks, 8 at a time
-    assert len({r[2] for r in rows}) == 1  # a pipeline stage runs each level at once
-    text = diagram.estimate(cfg)
-    assert "| 40 | 55 | n/a (55 actions > 50) |" in text  # 3 + 40 clusters + 6 peering + 6 peer-routes
+    pipeline = {r[0]: (r[1], r[2]) for r in rows}
+    # Up to 50 actions a pipeline stage runs each level at once; beyond, CDK Pipelines cuts the stage and the
+    # last level (peer routes) is split over two CodePipeline stages.
+    assert pipeline[36] == (51, pipeline[2][1]) == (51, 26.5)  # 50 actions, then 1 in the next stage
+    assert pipeline[40] == (55, 27.5)
+    assert "| 40 | 55 | 27.5 |" in diagram.estimate(cfg)
+
+
+def test_pipeline_schedule_cuts_levels_at_the_stage_quota():
+    cfg = load_environment({"mesh5": CASES["mesh5"]}, "mesh5")
+    stacks = plan(cfg)  # levels: 1 access, 6 level-1, 4 peering, 4 peer routes, 1 federation
+    m = deploy_time.MINUTES
+    assert deploy_time.pipeline_minutes(stacks, chunk=4) == (
+        m["access"] + m["cluster"] + m["cluster"]  # 6 level-1 stacks over 3 + 3 slots
+        + m["peering"] + m["peering"] + m["peer-routes"] + m["peer-routes"] + m["federation"])

@@ -164,16 +164,6 @@ def test_config_errors_name_the_field_and_the_fix():
         "environments.dev.account: 'x' is not an AWS account id. Fix: use the 12 digits of the account"]
 
 
-def test_a_stage_over_codepipelines_action_quota_is_refused():
-    big = copy.deepcopy(ENVIRONMENTS)
-    big["dev"]["clusters"] = [{"name": f"c{i}", "region": "us-east-1", "cidr": f"10.{100 + i}.0.0/16"}
-                              for i in range(48)]
-    big["dev"]["hostCluster"] = "c0"
-    (quota,) = problems(PIPELINES, big)
-    assert quota.startswith("pipelines.main.stages[0].environment: environment 'dev' needs 52 actions in one "
-                            "pipeline stage; CodePipeline allows 50")
-
-
 def test_cli_synth_of_the_shipped_pipeline_and_a_clean_error(tmp_path):
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
            "CDK_DISABLE_VERSION_CHECK": "1"}
