@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from federated_eks.stack_tags import (APP, APP_TAG, CLUSTER_TAG, DELETE_ORDER, ENVIRONMENT_TAG, HOST_TAG,
                                       KIND_TAG)
 
@@ -145,7 +147,12 @@ def run(session: Any, env: str, expected: set[str], regions: list[str] | None, y
         return 1 if p.refused else 0
     for s in p.delete:
         out(f"Deleting {s.name} in {s.region} ...")
-        delete_stack(session, s, delay=delay)
+        try:
+            delete_stack(session, s, delay=delay)
+        except (BotoCoreError, ClientError) as err:  # WaiterError is a BotoCoreError: DELETE_FAILED or timeout
+            out(f"FAILED to delete {s.name}: {err}. Stopped here, since the stacks after it in this order may "
+                f"depend on it: see the stack's events in the CloudFormation console, fix, and run prune again.")
+            return 2
         out(f"Deleted {s.name}.")
     return 1 if p.refused else 0
 
@@ -165,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
         print(err, file=sys.stderr)
         return 1
     regions = [r for r in args.regions.split(",") if r]
-    return run(boto3.Session(), args.env, expected, regions or None, args.yes)
+    try:
+        return run(boto3.Session(), args.env, expected, regions or None, args.yes)
+    except (BotoCoreError, ClientError) as err:  # no credentials, no permission, no network
+        print(f"federated-eks prune: {err}. Fix: run with credentials of the environment's account that may "
+              "describe regions and describe, list and delete CloudFormation stacks.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -124,3 +124,19 @@ def test_plan_orders_a_whole_environment_teardown():
               s("f", "federation", **{HOST_TAG: "h"}), s("p", "peering"), s("r", "peer-routes")]
     p = prune.plan(stacks, expected=set(), env="old")
     assert [x.name for x in p.delete] == ["f", "r", "p", "c", "b", "a"] and p.refused == []
+
+
+def test_without_credentials_prune_says_what_it_needs_without_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from fedtest import ROOT
+
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_DEFAULT_REGION": "us-east-1"}
+    run = subprocess.run([sys.executable, "-m", "federated_eks.prune", "--env", "dev"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Unable to locate credentials" in run.stderr and "Fix: run with credentials" in run.stderr
+    assert "Traceback" not in run.stderr
