@@ -36,8 +36,9 @@ def pipeline_stack_name(cfg: PipelineConfig) -> str:
 
 def synth_commands(cfg: PipelineConfig) -> list[str]:
     """The synth step: the README's set-up and test command, then the pipeline's synth (make runs the same
-    set-up for both). The tests run here, so a failing commit neither mutates the pipeline nor deploys."""
-    return ["make test", f"make pipeline PIPELINE={cfg.name}"]
+    set-up for both). The tests run here, so a failing commit neither mutates the pipeline nor deploys. The tests
+    synthesize into cdk.out too; it is emptied so that the pipeline's output holds only the pipeline's assembly."""
+    return ["make test", "rm -rf cdk.out", f"make pipeline PIPELINE={cfg.name}"]
 
 
 class FederationStage(cdk.App):

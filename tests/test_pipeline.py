@@ -78,7 +78,7 @@ def test_pipeline_is_self_mutating_tests_before_deploying_and_approves_prod(synt
     specs = [json.loads(p["Properties"]["Source"]["BuildSpec"]) for p in projects.values()]
     synth_commands = [s["phases"]["build"]["commands"] for s in specs
                       if "make pipeline PIPELINE=main" in s["phases"]["build"].get("commands", [])]
-    assert synth_commands == [["make test", "make pipeline PIPELINE=main"]]
+    assert synth_commands == [["make test", "rm -rf cdk.out", "make pipeline PIPELINE=main"]]
 
 
 def test_stacks_of_one_level_deploy_in_parallel_across_regions(synthesized):
