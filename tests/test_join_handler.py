@@ -61,8 +61,7 @@ def emulators(ca, monkeypatch):
     federation: dict = {}
 
     def allow(server):  # the function serves the clusters started in the test, as the construct sets it
-        federation[server.name] = {"EksClusterName": f"fedeks-test-{server.name}", "Region": server.region,
-                                   "Endpoint": server.endpoint}
+        federation[server.name] = [f"fedeks-test-{server.name}", server.region, server.endpoint]
         monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
     loop.on_start.append(allow)
     yield loop
@@ -128,7 +127,7 @@ def join(member, host, ca, **kw):
 def allow(monkeypatch, cluster: dict) -> None:
     """Add a cluster (a Member/Host property) to those the function serves, as the construct would."""
     federation = json.loads(os.environ[allowed_clusters.ENV_VAR])
-    federation[cluster["Name"]] = {k: cluster[k] for k in ("EksClusterName", "Region", "Endpoint")}
+    federation[cluster["Name"]] = [cluster[k] for k in ("EksClusterName", "Region", "Endpoint")]
     monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
 
 
