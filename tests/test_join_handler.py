@@ -100,7 +100,7 @@ def props(member, host, ca, scope="Cluster", **extra) -> dict:
             "Labels": {"topology.kubernetes.io/region": member.region}, "TimeoutSeconds": "300", **extra}
 
 
-def provider(request_type, properties, physical_id=None, old=None, deadline_in=10.0, max_polls=400):
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=60.0, max_polls=400):
     """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Join"}
@@ -259,7 +259,7 @@ def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host,
     gone = props(member, host, ca)
     gone["Member"] = {**gone["Member"], "Endpoint": "https://localhost:9"}
     allow(monkeypatch, gone["Member"])
-    provider("Delete", gone, physical_id=physical_id)
+    provider("Delete", gone, physical_id=physical_id, deadline_in=1.0)
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
 
 

@@ -184,7 +184,9 @@ def _write_kubefed_cluster(host: Cluster, desired: dict, current: dict | None) -
     now = time.time()
     last = manifests.last_transition(current or {})
     if last is not None and last >= int(now):
-        host.budget.sleep(last + 1 - now)
+        if not host.budget.sleep(last + 1 - now):
+            raise Waiting(f"host {host.ref.name}: KubeFedCluster {desired['metadata']['name']} changes next poll "
+                          "(its status changed this very second)")
         now = time.time()
     stamped = manifests.stamp_change(desired, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
     host.ensure("KubeFedCluster", stamped)

@@ -67,11 +67,13 @@ class Budget:
         return self.deadline - time.monotonic()
 
     def request_timeout(self, what: str) -> tuple[float, float]:
-        """(connect, read) seconds for one request: REQUEST_TIMEOUT, cut to what is left of the budget."""
+        """(connect, read) seconds for one request: REQUEST_TIMEOUT, cut so that both together fit in what is left
+        of the budget (urllib3 applies them one after the other: connect and TLS handshake, then each read)."""
         left = self.left()
         if left < 0.5:
             raise Waiting(f"{what}: this poll's time budget is spent; the next poll continues")
-        return min(REQUEST_TIMEOUT[0], left), min(REQUEST_TIMEOUT[1], left)
+        connect = min(REQUEST_TIMEOUT[0], left / 3)
+        return connect, min(REQUEST_TIMEOUT[1], left - connect)
 
     def sleep(self, seconds: float) -> bool:
         """Sleep `seconds` if the budget allows it (and keeps enough for a request); False if not."""
