@@ -17,8 +17,8 @@ import join as join_steps
 import kube_api
 from kube_emulator import make_test_ca
 from properties import parse
-from test_join_handler import (NS, POLL, add_type_configs, allow, ca, emulators, eventually, fake_aws,  # noqa: F401
-                               host, install_kubefed, member, props, ref, teardown_event)
+from test_join_handler import (NS, POLL, add_type_configs, allow, b64, ca, emulators, eventually,  # noqa: F401
+                               fake_aws, host, install_kubefed, member, props, ref, teardown_event)
 
 SA = "fed-2-fed-1"
 BINDING = "kubefed-controller-manager:fed-2-fed-1"
@@ -237,6 +237,21 @@ def test_update_does_not_complete_on_the_ready_kubefed_reported_for_the_old_spec
     changed = props(member, host, ca, Labels={"topology.kubernetes.io/region": "us-east-2", "tier": "gold"})
     with pytest.raises(RuntimeError, match=r"fed-2 did not join KubeFed.*Offline=True \(ClusterNotReachable"):
         drive("Update", changed, physical_id="x", old=props(member, host, ca), deadline_in=2.0)
+
+
+def test_a_new_member_token_is_a_change_kubefed_must_probe_again(member, host, ca):
+    drive("Create", props(member, host, ca))
+    first = host.find("kubefedclusters", NS, "fed-2")["metadata"]["annotations"]["federated-eks/changed-at"]
+    rotated = "sa-rotated-token"
+    member.run(lambda: member.emulator.issued_tokens.add(rotated))
+    member.run(lambda: next(o for k, o in member.emulator.objects.items() if k[0].plural == "secrets" and k[2] == SA)
+               .patch({"data": {"token": b64(rotated)}}))
+    drive("Update", props(member, host, ca), physical_id="x", old=props(member, host, ca))
+    assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"] == b64(rotated)
+    cluster = host.find("kubefedclusters", NS, "fed-2")
+    assert cluster["metadata"]["annotations"]["federated-eks/changed-at"] > first
+    assert cluster["status"]["conditions"][0]["lastTransitionTime"] >= \
+        cluster["metadata"]["annotations"]["federated-eks/changed-at"]
 
 
 # --- host move ----------------------------------------------------------------------------------

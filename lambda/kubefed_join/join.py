@@ -155,7 +155,6 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
     token_b64 = _filled_token(member, names)
 
     # Host: the member's token, then the KubeFedCluster pointing at the member.
-    host.ensure("Secret", manifests.host_secret(names, token_b64), secret=True)
     secret_changed = _ensure_host_secret(host, names, token_b64)
     desired = manifests.kubefed_cluster(names, req.member.endpoint, req.member.ca_data, req.labels)
     current = host.read("KubeFedCluster", names.member, names.namespace)
