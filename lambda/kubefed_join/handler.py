@@ -127,10 +127,12 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     except (NotAllowed, Waiting, Failed) as exc:
         left.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                     else exc)
-    if member is not None:
-        left += join.unjoin_member(req, member, host)
+    # The host first (kubefedctl does the member first): its KubeFedCluster is what the federation uses, and a
+    # member that keeps failing must not spend every poll's budget before the host is reached.
     if host is not None:
         left += join.unjoin_host(req, host)
+    if member is not None:
+        left += join.unjoin_member(req, member, host)
     return _finish(f"unjoin of {req.member.name} from {req.host.name}", left, deadline)
 
 
