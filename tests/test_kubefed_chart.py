@@ -289,3 +289,17 @@ def test_the_assembled_chart_is_deterministic(tmp_path):
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     assert assemble_chart(replace(KubefedConfig(), scope="Namespaced"), tmp_path / "a").name != a.name
+
+
+def test_the_join_lambdas_kubefedcluster_validates_against_the_generated_crd():
+    """The other KubeFed object this project creates: the join's KubeFedCluster (lambda/kubefed_join)."""
+    import manifests
+    from components import kubefed_crds
+    schema = _crd_schemas(kubefed_crds.core_crds())[("core.kubefed.io/v1beta1", "KubeFedCluster")]
+    obj = manifests.kubefed_cluster(manifests.Names(member="fed-2", host="fed-1", namespace=NAMESPACE),
+                                    "https://ABC.gr7.us-east-2.eks.amazonaws.com", "Y2E=",
+                                    {"topology.kubernetes.io/region": "us-east-2"})
+    jsonschema.Draft7Validator(schema).validate(obj)
+    del obj["spec"]["secretRef"]
+    with pytest.raises(jsonschema.ValidationError, match="'secretRef' is a required property"):
+        jsonschema.Draft7Validator(schema).validate(obj)
