@@ -35,6 +35,7 @@ from aws_cdk import Duration, aws_eks_v2 as eks, aws_s3_assets as s3_assets
 from constructs import Construct
 
 from components import kubefed_crds
+from components.compliance import acknowledge
 from federated_eks.config import KubefedConfig
 
 CHART_SOURCE = Path(__file__).resolve().parent / "kubefed_chart"
@@ -123,6 +124,16 @@ class KubefedControlPlane(Construct):
         super().__init__(scope, id)
         cfg = props.config
         asset = s3_assets.Asset(self, "ChartAsset", path=str(assemble_chart(cfg)))
+        provider = props.cluster.kubectl_provider
+        if provider is not None:
+            # HelmChart(chart_asset=...) grants the kubectl handler `asset.bucket.grantRead` (aws-cdk-lib
+            # aws-eks-v2/lib/helm-chart.js): the handler copies the chart zip with `aws s3 cp`.
+            acknowledge(provider, "The kubectl handler reads the KubeFed chart asset from the CDK bootstrap assets "
+                        "bucket: aws-cdk-lib's grantRead gives read actions (GetObject*, GetBucket*, List*) on "
+                        "that one bucket's objects, whose keys are content hashes known only at synth.",
+                        "AwsSolutions-IAM5[Action::s3:GetObject*]", "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+                        "AwsSolutions-IAM5[Action::s3:List*]",
+                        f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{asset.s3_bucket_name}/*]")
         self.releases: list[eks.HelmChart] = []
         for release, phase in RELEASES:
             chart = eks.HelmChart(
