@@ -303,3 +303,23 @@ def test_the_join_lambdas_kubefedcluster_validates_against_the_generated_crd():
     del obj["spec"]["secretRef"]
     with pytest.raises(jsonschema.ValidationError, match="'secretRef' is a required property"):
         jsonschema.Draft7Validator(schema).validate(obj)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_KUBERNETES_VERSIONS)
+def test_each_layers_helm_accepts_the_handlers_command_line(version, chart_dir, tmp_path):
+    """The flags aws-cdk-lib 2.275's kubectl handler passes (custom-resource-handlers aws-eks-v2
+    kubectl-handler/helm: upgrade --install, --create-namespace, --values, --namespace, --wait, --timeout,
+    --atomic, --kubeconfig) parse with the layer's Helm 4: it gets as far as contacting the cluster."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
+    values = tmp_path / "values.yaml"
+    values.write_text(json.dumps(release_values(KubefedConfig(), "controlPlane")))
+    run = subprocess.run([str(layer_binary(version, "helm")), "upgrade", "kubefed", str(chart_dir), "--install",
+                          "--create-namespace", "--values", str(values), "--namespace", NAMESPACE, "--wait",
+                          "--timeout", "600s", "--atomic", "--kubeconfig", str(kubeconfig)],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "unknown flag" not in run.stderr and "127.0.0.1:9" in run.stderr, run.stderr
