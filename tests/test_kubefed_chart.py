@@ -4,8 +4,10 @@ and every KubeFed object against the generated CRDs; and the install order Helm 
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import subprocess
+import threading
 from dataclasses import replace
 
 import jsonschema
@@ -234,10 +236,7 @@ def test_webhook_ca_is_generated_and_matches_the_serving_certificate(cluster_sco
     text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", str(tmp_path / "tls.pem")],
                           capture_output=True, text=True, check=True).stdout
     assert f"DNS:kubefed-admission-webhook.{NAMESPACE}.svc" in text
-    # Offline, `lookup` finds no Secret, so every render makes a new pair; in the cluster the existing Secret
-    # is reused (templates/webhook.yaml), which keeps the CA stable across upgrades.
-    template = (assemble_chart(KubefedConfig(), tmp_path / "c") / "templates" / "webhook.yaml").read_text()
-    assert 'lookup "v1" "Secret" $ns $secretName' in template
+    # Offline, `lookup` finds no Secret, so every render makes a new pair; see the upgrade test below.
 
 
 def test_webhooks_fail_closed_and_select_the_namespace_in_namespaced_scope(cluster_scope, namespaced_scope):
@@ -323,3 +322,107 @@ def test_each_layers_helm_accepts_the_handlers_command_line(version, chart_dir, 
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
     assert "unknown flag" not in run.stderr and "127.0.0.1:9" in run.stderr, run.stderr
+
+
+# --- the webhook CA across upgrades -------------------------------------------------------------------------
+
+class _PreviousRelease(http.server.BaseHTTPRequestHandler):
+    """A read-only API server holding what release 1 left in the cluster: its serving-cert Secret. It serves
+    the discovery documents of the kinds the release holds and GET of single objects (404 unless it is the
+    Secret), which is all `helm template --dry-run=server` reads (version, discovery, `lookup`, and the
+    ownership check of each object). Any write is recorded, and must not happen."""
+
+    SECRET = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+              "metadata": {"name": "kubefed-admission-webhook-serving-cert", "namespace": NAMESPACE,
+                           "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                           "annotations": {"meta.helm.sh/release-name": "kubefed",
+                                           "meta.helm.sh/release-namespace": NAMESPACE}},
+              "data": {"tls.crt": "UFJFVklPVVMtQ0VSVA==", "tls.key": "UFJFVklPVVMtS0VZ", "ca.crt": "UFJFVklPVVMtQ0E="}}
+    RESOURCES = {
+        "": [("serviceaccounts", "ServiceAccount", True), ("secrets", "Secret", True), ("services", "Service", True)],
+        "apps": [("deployments", "Deployment", True)],
+        "rbac.authorization.k8s.io": [("clusterroles", "ClusterRole", False), ("roles", "Role", True),
+                                      ("clusterrolebindings", "ClusterRoleBinding", False),
+                                      ("rolebindings", "RoleBinding", True)],
+        "admissionregistration.k8s.io": [("validatingwebhookconfigurations", "ValidatingWebhookConfiguration", False),
+                                         ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration", False)],
+        "apiextensions.k8s.io": [("customresourcedefinitions", "CustomResourceDefinition", False)],
+    }
+    secret: dict | None = None
+    writes: list[str] = []
+
+    @classmethod
+    def documents(cls, version: str) -> dict[str, dict]:
+        def resource_list(group_version: str, items) -> dict:
+            return {"kind": "APIResourceList", "groupVersion": group_version, "resources": [
+                {"name": n, "singularName": k.lower(), "namespaced": ns, "kind": k, "verbs": ["get", "list", "create"]}
+                for n, k, ns in items]}
+        groups = [g for g in cls.RESOURCES if g]
+        minor = version.split(".")[1]
+        docs = {"/version": {"major": "1", "minor": minor, "gitVersion": f"v{version}.0"},
+                "/api": {"kind": "APIVersions", "versions": ["v1"]},
+                "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
+                    {"name": g, "versions": [{"groupVersion": f"{g}/v1", "version": "v1"}],
+                     "preferredVersion": {"groupVersion": f"{g}/v1", "version": "v1"}} for g in groups]},
+                "/api/v1": resource_list("v1", cls.RESOURCES[""])}
+        docs.update({f"/apis/{g}/v1": resource_list(f"{g}/v1", cls.RESOURCES[g]) for g in groups})
+        if cls.secret:
+            docs[f"/api/v1/namespaces/{NAMESPACE}/secrets/{cls.secret['metadata']['name']}"] = cls.secret
+        return docs
+
+    def do_GET(self):  # noqa: N802 (http.server's name)
+        body = self.server.documents.get(self.path.split("?")[0])  # type: ignore[attr-defined]
+        status = 200 if body else 404
+        body = body or {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _write(self):
+        self.server.writes.append(f"{self.command} {self.path}")  # type: ignore[attr-defined]
+        self.send_response(405)
+        self.end_headers()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = _write
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+def _render_against(version: str, chart, secret: dict | None, tmp_path) -> tuple[list[dict], list[str]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PreviousRelease)
+    _PreviousRelease.secret = secret
+    server.documents = _PreviousRelease.documents(version)  # type: ignore[attr-defined]
+    server.writes = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        kubeconfig = tmp_path / "kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "c",
+            "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{server.server_port}"}}],
+            "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}], "users": [{"name": "u", "user": {}}]}))
+        out = helm(version, "template", "kubefed", str(chart), "--namespace", NAMESPACE, "--dry-run=server",
+                   "--disable-openapi-validation", "--kubeconfig", str(kubeconfig))
+    finally:
+        server.shutdown()
+        server.server_close()
+    return [d for d in yaml.safe_load_all(out) if d], server.writes  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("version", ("1.35", "1.36"))
+def test_an_upgrade_keeps_the_webhook_ca_of_the_first_install(version, chart_dir, tmp_path):
+    """Rendered by Helm against a cluster that holds release 1's Secret (as an upgrade is), the chart reuses
+    its certificate and CA instead of generating new ones; against a cluster without it, it generates them."""
+    secret = _PreviousRelease.SECRET
+    objs, writes = _render_against(version, chart_dir, secret, tmp_path)
+    assert writes == []
+    assert named(objs, "Secret")["kubefed-admission-webhook-serving-cert"]["data"] == secret["data"]
+    webhooks = [w for o in objs if o["kind"] in WEBHOOK_KINDS for w in o["webhooks"]]
+    assert len(webhooks) == 4 and {w["clientConfig"]["caBundle"] for w in webhooks} == {secret["data"]["ca.crt"]}
+    fresh, _ = _render_against(version, chart_dir, None, tmp_path)
+    ca = named(fresh, "Secret")["kubefed-admission-webhook-serving-cert"]["data"]["ca.crt"]
+    assert ca != secret["data"]["ca.crt"] and base64.b64decode(ca).startswith(b"-----BEGIN CERTIFICATE-----")
