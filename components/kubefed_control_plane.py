@@ -41,6 +41,10 @@ from federated_eks.config import KubefedConfig
 CHART_SOURCE = Path(__file__).resolve().parent / "kubefed_chart"
 # (release, phase), in install order; uninstall runs in the reverse order.
 RELEASES = (("kubefed", "controlPlane"), ("kubefed-types", "types"), ("kubefed-controller", "controller"))
+# Construct ids. Release `kubefed` keeps the id (so the logical id) of the single chart of earlier versions: a
+# stack update then upgrades that release in place, where a new id would install it and then uninstall it
+# again with the old resource's delete.
+_CONSTRUCT_IDS = {"controlPlane": "Chart", "types": "TypesChart", "controller": "ControllerChart"}
 
 
 def kubefed_config(cfg: KubefedConfig) -> dict[str, Any]:
@@ -137,7 +141,7 @@ class KubefedControlPlane(Construct):
         self.releases: list[eks.HelmChart] = []
         for release, phase in RELEASES:
             chart = eks.HelmChart(
-                self, f"{phase[0].upper()}{phase[1:]}Release",
+                self, _CONSTRUCT_IDS[phase],
                 cluster=props.cluster,
                 chart_asset=asset,
                 release=release,

@@ -285,6 +285,10 @@ def test_three_releases_from_one_local_chart_asset_each_waiting_for_the_last(fed
         if after:
             assert by_release[after][0] in chart["DependsOn"]
     assert len(urls) == 1  # one asset, three releases
+    # Release `kubefed` keeps the construct path (so the logical id) of the one chart of earlier versions, so
+    # that an update upgrades it in place rather than installing it anew and then uninstalling it.
+    assert by_release["kubefed"][1]["Metadata"]["aws:cdk:path"].startswith(
+        "fedeks-test-federation/KubefedControlPlane/Chart/")
 
 
 def test_the_configured_types_reach_the_staged_chart_asset(synthesized):
