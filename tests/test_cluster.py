@@ -15,6 +15,7 @@ from aws_cdk.assertions import Match
 from components.kubectl_layer import layer_package
 from fedtest import ACCOUNT, CDK_JSON, cluster_stacks, environment, resources, synth, templates
 from federated_eks.model import KUBERNETES_VERSIONS
+from layer_tools import layer_binary
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
@@ -193,10 +194,6 @@ def test_an_entry_keeps_its_logical_id_when_the_lists_change(people_and_graviton
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_the_layer_tools_are_x86_64_only(version):
     """Why the config refuses a Graviton bastion: it installs kubectl and helm from this layer."""
-    module, _ = layer_package(version)
-    package = Path(importlib.import_module(module).__file__).parent
-    (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
-    with tarfile.open(tarball) as tgz, zipfile.ZipFile(tgz.extractfile("package/lib/layer.zip")) as z:
-        for binary in ("kubectl/kubectl", "helm/helm"):
-            header = z.open(binary).read(20)
-            assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0x3E  # EM_X86_64
+    for binary in ("kubectl", "helm"):
+        header = layer_binary(version, binary).read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0x3E  # EM_X86_64
