@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from federated_eks.instance_types import architecture
+
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
 # `KubernetesVersion.V1_NN` for each, and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package
 # (requirements.txt) matches each. The config check, the cluster construct and the kubectl layer all derive
@@ -46,6 +48,11 @@ class NodeGroupConfig:
     capacity_type: str = "ON_DEMAND"
     disk_size_gib: int = 50
 
+    @property
+    def architecture(self) -> str:
+        """arm64 or x86_64 (the config refuses a node group that mixes them): picks the AL2023 AMI type."""
+        return architecture(self.instance_types[0])
+
 
 @dataclass(frozen=True)
 class EndpointAccessConfig:
@@ -80,6 +87,29 @@ class BastionConfig:
     cidr: str
     instance_type: str = "t3.small"
     kubefedctl: KubefedctlConfig = KubefedctlConfig()
+
+    @property
+    def architecture(self) -> str:
+        return architecture(self.instance_type)
+
+
+# EKS access policies of the people listed in `access` (the bastion and join roles are admins too).
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# Not AmazonEKSAdminViewPolicy: that one reads Secrets, and the host cluster's KubeFed namespace keeps a token
+# of every member cluster's KubeFed service account, so reading Secrets there is admin on every member.
+VIEWER_POLICY = "AmazonEKSViewPolicy"
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """IAM role or user ARNs granted access to every cluster through EKS access entries."""
+
+    admins: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()
+
+    def policies(self) -> dict[str, str]:
+        """Principal ARN -> EKS access policy name, admins first, each in config order."""
+        return {**{arn: ADMIN_POLICY for arn in self.admins}, **{arn: VIEWER_POLICY for arn in self.viewers}}
 
 
 @dataclass(frozen=True)
@@ -145,6 +175,7 @@ class FederationConfig:
     nat_gateways: int = 1
     tags: tuple[tuple[str, str], ...] = ()
     kubefed: KubefedConfig = KubefedConfig()
+    access: AccessConfig = AccessConfig()
 
     @property
     def host(self) -> ClusterConfig:
