@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.kubefed_join.contract import MAX_NAME_LENGTH
+
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
 # `KubernetesVersion.V1_NN` for each, and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package
 # (requirements.txt) matches each. The config check, the cluster construct and the kubectl layer all derive
@@ -20,8 +22,8 @@ SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 
-# `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
-MAX_CLUSTER_NAME = 30
+# The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
+MAX_CLUSTER_NAME = MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True)

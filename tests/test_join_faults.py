@@ -11,12 +11,12 @@ import time
 import pytest
 from kubernetes import client
 
-import allowed_clusters
-import handler
-import join as join_steps
-import kube_api
+from components.kubefed_join.runtime import allowed_clusters
+from components.kubefed_join.runtime import handler
+from components.kubefed_join.runtime import join as join_steps
+from components.kubefed_join.runtime import kube_api
 from kube_emulator import make_test_ca
-from properties import parse
+from components.kubefed_join.runtime.properties import parse
 from test_join_handler import (NS, POLL, add_type_configs, allow, b64, ca, emulators, eventually,  # noqa: F401
                                fake_aws, host, install_kubefed, member, props, ref, teardown_event)
 

@@ -13,11 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-import allowed_clusters
-import handler
-import kube_api
+from components.kubefed_join.runtime import allowed_clusters
+from components.kubefed_join.runtime import handler
+from components.kubefed_join.runtime import kube_api
+from components.kubefed_join import contract
+from components.kubefed_join.kubefed_join import JoinTarget, join_properties, teardown_properties
 from kube_emulator import EmulatorLoop, make_test_ca
-from properties import InvalidProperties
+from components.kubefed_join.runtime.properties import InvalidProperties
 
 NS = "kube-federation-system"
 POLL = 0.05
@@ -89,15 +91,21 @@ def member(emulators):
     return emulators.start("fed-2", "us-east-2")
 
 
+def target(server, ca) -> JoinTarget:
+    return JoinTarget(name=server.name, eks_cluster_name=f"fedeks-test-{server.name}", region=server.region,
+                      endpoint=server.endpoint, ca_data=ca.ca_data)
+
+
 def ref(server, ca) -> dict:
-    return {"Name": server.name, "EksClusterName": f"fedeks-test-{server.name}", "Region": server.region,
-            "Endpoint": server.endpoint, "CaData": ca.ca_data}
+    """A cluster property, as the construct writes it."""
+    return target(server, ca).as_property()
 
 
 def props(member, host, ca, scope="Cluster", **extra) -> dict:
-    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", "Member": ref(member, ca),
-            "Host": ref(host, ca), "Namespace": NS, "Scope": scope,
-            "Labels": {"topology.kubernetes.io/region": member.region}, "TimeoutSeconds": "300", **extra}
+    """A join's properties, as the construct writes them (plus the Provider's ServiceToken)."""
+    written = join_properties(member=target(member, ca), host=target(host, ca), namespace=NS, scope=scope,
+                              labels={"topology.kubernetes.io/region": member.region}, timeout_seconds=300)
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", **written, **extra}
 
 
 def provider(request_type, properties, physical_id=None, old=None, deadline_in=60.0, max_polls=400):
@@ -369,7 +377,7 @@ def test_no_token_in_logs_or_results(member, host, ca, caplog):
 
 
 def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster_name():
-    from properties import ClusterRef
+    from components.kubefed_join.runtime.properties import ClusterRef
     token = kube_api.eks_token(ClusterRef("fed-2", "fedeks-dev-fed-2", "eu-west-1", "https://x", ""))
     assert token.startswith("k8s-aws-v1.") and "=" not in token
     payload = token[len("k8s-aws-v1."):]
@@ -393,8 +401,8 @@ def add_type_configs(host, names=("deployments.apps", "services")):
 
 
 def teardown_event(request_type, host, ca, **extra):
-    return {"RequestType": request_type, "ResourceType": "Custom::KubefedTeardown",
-            "ResourceProperties": {"Host": ref(host, ca), "Namespace": NS}, **extra}
+    return {"RequestType": request_type, "ResourceType": contract.TEARDOWN_TYPE,
+            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS), **extra}
 
 
 def run_teardown(event, deadline_in=10.0, max_polls=200):

@@ -11,9 +11,8 @@ import json
 import os
 from urllib.parse import urlsplit
 
-from properties import ClusterRef
-
-ENV_VAR = "KUBEFED_JOIN_CLUSTERS"
+from ..contract import CLUSTERS_ENV as ENV_VAR
+from .properties import ClusterRef
 
 
 class NotAllowed(ValueError):

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from kubernetes import client
 
-from join import MERGE_PATCH, Cluster
-from kube_api import Failed, Waiting, with_retries
-from manifests import KUBEFED_GROUP, KUBEFED_VERSION
+from .join import MERGE_PATCH, Cluster
+from .kube_api import Failed, Waiting, with_retries
+from .manifests import KUBEFED_GROUP, KUBEFED_VERSION
 
 log = logging.getLogger("kubefed_join")
 PLURAL = "federatedtypeconfigs"

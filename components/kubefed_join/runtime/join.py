@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-import manifests
-from kube_api import Budget, Failed, Waiting, classify, with_retries
-from manifests import KUBEFED_GROUP, KUBEFED_VERSION, Names
-from namespace_rule import keep_namespace
-from properties import ClusterRef, JoinRequest
+from . import manifests
+from .kube_api import Budget, Failed, Waiting, classify, with_retries
+from .manifests import KUBEFED_GROUP, KUBEFED_VERSION, Names
+from .namespace_rule import keep_namespace
+from .properties import ClusterRef, JoinRequest
 
 log = logging.getLogger("kubefed_join")
 MERGE_PATCH = "application/merge-patch+json"

@@ -18,12 +18,13 @@ from __future__ import annotations
 import logging
 import time
 
-import allowed_clusters
-import join
-import teardown
-from allowed_clusters import NotAllowed
-from kube_api import Budget, Failed, Waiting, api_client, classify
-from properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
+from .. import contract
+from . import allowed_clusters
+from . import join
+from . import teardown
+from .allowed_clusters import NotAllowed
+from .kube_api import Budget, Failed, Waiting, api_client, classify
+from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
 logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("kubefed_join")
@@ -34,7 +35,6 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 # How long a delete keeps retrying a cluster that errors before it gives up (and succeeds).
 UNJOIN_SECONDS = 600
-TEARDOWN_TYPE = "Custom::KubefedTeardown"
 # How long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers are removed,
 # and how much longer a teardown may retry an erroring host before it gives up (and succeeds).
 RELEASE_SECONDS = 300
@@ -45,7 +45,7 @@ MAX_REPORT = 1500
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
-    if event.get("ResourceType") == TEARDOWN_TYPE:
+    if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"],
@@ -59,7 +59,7 @@ def on_event(event: dict, context: object = None) -> dict:
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
     budget = Budget.of(context)
-    if event.get("ResourceType") == TEARDOWN_TYPE:
+    if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_is_complete(event, deadline, budget)
     if event["RequestType"] == "Delete":
         return _unjoin(event, deadline, budget)
@@ -73,7 +73,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         state = join.join(req, member, host)
         if state.ready:
             log.info("%s joined: %s", req.member.name, state.detail)
-            return {"IsComplete": True, "Data": {"KubeFedCluster": req.member.name}}
+            return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name}}
         waiting = state.detail
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, f"joining {req.member.name}")
@@ -147,7 +147,7 @@ def _finish(what: str, left: list[Exception], deadline: int) -> dict:
         return {"IsComplete": True}
     report = "; ".join(map(str, left))
     log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
-    return {"IsComplete": True, "Data": {"LeftBehind": report[:MAX_REPORT]}}
+    return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}
 
 
 def _teardown_on_event(event: dict) -> dict:
