@@ -13,7 +13,7 @@ from kubernetes import client
 
 from components.kubefed_join.runtime import allowed_clusters
 from components.kubefed_join.runtime import handler
-from components.kubefed_join.runtime import join as join_steps
+from components.kubefed_join.runtime import cluster_api
 from components.kubefed_join.runtime import kube_api
 from kube_emulator import make_test_ca
 from components.kubefed_join.runtime.properties import parse
@@ -80,7 +80,7 @@ def test_the_client_turns_a_ca_mismatch_into_an_attribute_error_and_it_is_classi
     # The pinned kubernetes client wraps the SSLError in ApiException(status=0) and then fails on its own
     # e.body.decode(): the handler must see through that.
     wrong = emulators.start("fed-2", "us-east-2", ca=other_ca)
-    cluster = join_steps.Cluster(parse(props(wrong, wrong, ca)).member, kube_api.api_client(
+    cluster = cluster_api.Cluster(parse(props(wrong, wrong, ca)).member, kube_api.api_client(
         parse(props(wrong, wrong, ca)).member), "member", kube_api.Budget(5))
     with pytest.raises(AttributeError) as raw:
         cluster.core.read_namespace(NS)

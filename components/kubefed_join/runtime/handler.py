@@ -22,7 +22,9 @@ from .. import contract
 from . import allowed_clusters
 from . import join
 from . import teardown
+from . import unjoin
 from .allowed_clusters import NotAllowed
+from .cluster_api import Cluster
 from .kube_api import Budget, Failed, Waiting, api_client, classify
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
@@ -93,15 +95,15 @@ def _check_allowed(*refs: ClusterRef) -> None:
         allowed_clusters.check(ref, role, allowed)
 
 
-def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: join.Cluster | None = None) -> join.Cluster:
+def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
     try:
         api = shared.core.api_client if shared is not None else api_client(ref)
     except Exception as exc:  # noqa: BLE001 (e.g. no credentials to presign the token with)
         raise classify(exc, f"connecting to {role} {ref.name}") from None
-    return join.Cluster(ref, api, role, budget)
+    return Cluster(ref, api, role, budget)
 
 
-def _clusters(req: JoinRequest, budget: Budget) -> tuple[join.Cluster, join.Cluster]:
+def _clusters(req: JoinRequest, budget: Budget) -> tuple[Cluster, Cluster]:
     host = _cluster(req.host, "host", budget)
     shared = host if req.member.name == req.host.name else None
     return _cluster(req.member, "member", budget, shared), host
@@ -130,9 +132,9 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     # The host first (kubefedctl does the member first): its KubeFedCluster is what the federation uses, and a
     # member that keeps failing must not spend every poll's budget before the host is reached.
     if host is not None:
-        left += join.unjoin_host(req, host)
+        left += unjoin.unjoin_host(req, host)
     if member is not None:
-        left += join.unjoin_member(req, member, host)
+        left += unjoin.unjoin_member(req, member, host)
     return _finish(f"unjoin of {req.member.name} from {req.host.name}", left, deadline)
 
 

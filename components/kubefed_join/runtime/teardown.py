@@ -11,14 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from kubernetes import client
-
-from .join import MERGE_PATCH, Cluster
-from .kube_api import Failed, Waiting, with_retries
-from .manifests import KUBEFED_GROUP, KUBEFED_VERSION
+from .cluster_api import Cluster
+from .kube_api import Failed, Waiting
 
 log = logging.getLogger("kubefed_join")
-PLURAL = "federatedtypeconfigs"
+KIND = "FederatedTypeConfig"
 
 
 @dataclass
@@ -32,44 +29,21 @@ class Remaining:
 def remaining_type_configs(host: Cluster, namespace: str, force: bool) -> Remaining:
     """Delete every FederatedTypeConfig in `namespace`; with `force`, also strip their finalizers.
     Raises Waiting/Failed only when they cannot even be listed."""
-    api = host.custom
-    what = f"listing {PLURAL} on host {host.ref.name}"
-
-    def listed() -> list:
-        try:
-            return api.list_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL,
-                                                     _request_timeout=host.budget.request_timeout(what))["items"]
-        except client.ApiException as exc:
-            if exc.status == 404:  # no such resource type (CRDs gone) or namespace: nothing to release
-                return []
-            raise
-    items = with_retries(listed, what, host.budget) or []
+    items = host.list(KIND, namespace)
     result = Remaining(len(items))
     for item in items:
         try:
-            _release(host, namespace, item, force)
+            _release(host, namespace, item["metadata"], force)
         except (Waiting, Failed) as exc:
             result.errors.append(exc)
     return result
 
 
-def _release(host: Cluster, namespace: str, item: dict, force: bool) -> None:
-    api, name = host.custom, item["metadata"]["name"]
-    what = f"deleting FederatedTypeConfig {name} on host {host.ref.name}"
-
-    def call() -> None:
-        try:
-            if force and item["metadata"].get("finalizers"):
-                api.patch_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL, name,
-                                                   {"metadata": {"finalizers": []}}, _content_type=MERGE_PATCH,
-                                                   _request_timeout=host.budget.request_timeout(what))
-                log.warning("host %s: removed the finalizers of FederatedTypeConfig %s (controller did not)",
-                            host.ref.name, name)
-            if not item["metadata"].get("deletionTimestamp"):
-                api.delete_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL, name,
-                                                    _request_timeout=host.budget.request_timeout(what))
-                log.info("host %s: FederatedTypeConfig %s deleted", host.ref.name, name)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
-    with_retries(call, what, host.budget)
+def _release(host: Cluster, namespace: str, meta: dict, force: bool) -> None:
+    name = meta["name"]
+    if force and meta.get("finalizers"):
+        if host.patch(KIND, name, namespace, {"metadata": {"finalizers": []}}, missing_ok=True):
+            log.warning("host %s: removed the finalizers of FederatedTypeConfig %s (controller did not)",
+                        host.ref.name, name)
+    if not meta.get("deletionTimestamp"):
+        host.delete(KIND, name, namespace, retry=True)
