@@ -11,6 +11,7 @@ import time
 import pytest
 from kubernetes import client
 
+from components.kubefed_join import contract
 from components.kubefed_join.runtime import allowed_clusters
 from components.kubefed_join.runtime import handler
 from components.kubefed_join.runtime import cluster_api
@@ -137,7 +138,7 @@ def test_connection_resets_during_delete_are_retried_within_the_poll(member, hos
 def test_dns_failure_on_create_and_delete(emulators, host, ca, monkeypatch):
     lost = props(host, host, ca)
     lost["Member"] = {**lost["Member"], "Name": "fed-3", "EksClusterName": "fedeks-test-fed-3",
-                      "Endpoint": "https://fed-3.invalid"}  # .invalid never resolves (RFC 2606)
+                      "Endpoint": emulators.unresolvable_endpoint(host.region)}  # a name that does not resolve
     allow(monkeypatch, lost["Member"])
     with pytest.raises(RuntimeError, match=r"member fed-3.*not reachable \(.*NameResolutionError"):
         drive("Create", lost, deadline_in=1.0)
@@ -309,6 +310,15 @@ def test_rejoin_while_the_member_namespace_terminates_waits_for_it(member, host,
     (lambda p: p["Member"].update(Endpoint="https://attacker.example"), "member 'fed-2': Endpoint differ"),
     (lambda p: p["Host"].update(Name="fed-7"), "host 'fed-7' is not a cluster of this federation"),
     (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': Region differ"),
+    (lambda p: p["Member"].update(EksClusterName="fedeks-prod-fed-2"), "member 'fed-2': EksClusterName differ"),
+    # The endpoint must be exactly https://<its id>.<label>.<its region>.eks.amazonaws.com:
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ":8443"), "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ".attacker.example"), "Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"].replace(".us-east-2.", ".us-west-2.")),
+     "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=f"https://{'0' * 32}.gr7.us-east-2.eks.amazonaws.com"),
+     "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Host"].update(Endpoint=p["Member"]["Endpoint"]), "host 'fed-1': Endpoint differ"),
 ])
 def test_clusters_outside_the_federation_fail_before_any_request(member, host, ca, change, expected):
     bad = props(member, host, ca)
@@ -318,6 +328,16 @@ def test_clusters_outside_the_federation_fail_before_any_request(member, host, c
     with pytest.raises(RuntimeError, match=expected):
         handler.is_complete({"RequestType": "Create", "ResourceProperties": bad, "Data": {"Deadline": "0"}})
     assert member.emulator.eks_token_requests == 0 and host.emulator.eks_token_requests == 0
+
+
+def test_the_allowed_clusters_environment_round_trips_and_refuses_garbage():
+    clusters = {"fed-1": ("us-east-1", "A" * 32), "fed-2": ("eu-west-1", "B" * 32), "fed-3": ("us-east-1", "C" * 32)}
+    value = contract.format_clusters(clusters)
+    assert value == f"eu-west-1=fed-2:{'B' * 32} us-east-1=fed-1:{'A' * 32},fed-3:{'C' * 32}"
+    assert contract.parse_clusters(value) == clusters
+    for garbage in ("fed-1:" + "A" * 32, "us-east-1=fed-1", "us-east-1=fed-1:A,fed-1:B", '{"fed-1": []}'):
+        with pytest.raises(allowed_clusters.NotAllowed, match="is malformed"):
+            allowed_clusters.load({contract.CLUSTERS_ENV: garbage, contract.EKS_NAME_PREFIX_ENV: "fedeks-dev-"})
 
 
 def test_a_function_without_its_federation_serves_nothing(member, host, ca, monkeypatch):

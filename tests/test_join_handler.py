@@ -1,11 +1,12 @@
 """The join/unjoin handler, with the real `kubernetes` client over HTTPS against two emulated API
-servers on localhost (host and member), through the Provider framework's on_event/is_complete calls."""
+servers on localhost (host and member, reached by EKS endpoint names), through the Provider framework's
+on_event/is_complete calls."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
+import socket
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -13,11 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-from components.kubefed_join.runtime import allowed_clusters
 from components.kubefed_join.runtime import handler
 from components.kubefed_join.runtime import kube_api
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget, join_properties, teardown_properties
+from components.kubefed_join.kubefed_join import endpoint_id
 from kube_emulator import EmulatorLoop, make_test_ca
 from components.kubefed_join.runtime.properties import InvalidProperties
 
@@ -57,15 +58,21 @@ def fake_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
+    """Add a cluster to those the function serves, in the environment the construct writes."""
+    federation = contract.parse_clusters(os.environ.get(contract.CLUSTERS_ENV, ""))
+    federation[name] = (region, endpoint_id(endpoint))
+    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
+    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+
+
 @pytest.fixture
 def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
-    federation: dict = {}
-
-    def allow(server):  # the function serves the clusters started in the test, as the construct sets it
-        federation[server.name] = [f"fedeks-test-{server.name}", server.region, server.endpoint]
-        monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
-    loop.on_start.append(allow)
+    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
+    monkeypatch.delenv(contract.CLUSTERS_ENV, raising=False)
+    # The function serves the clusters started in the test, as the construct sets it.
+    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
     loop.close()
 
@@ -91,8 +98,11 @@ def member(emulators):
     return emulators.start("fed-2", "us-east-2")
 
 
+EKS_PREFIX = "fedeks-test-"
+
+
 def target(server, ca) -> JoinTarget:
-    return JoinTarget(name=server.name, eks_cluster_name=f"fedeks-test-{server.name}", region=server.region,
+    return JoinTarget(name=server.name, eks_cluster_name=EKS_PREFIX + server.name, region=server.region,
                       endpoint=server.endpoint, ca_data=ca.ca_data)
 
 
@@ -134,9 +144,7 @@ def join(member, host, ca, **kw):
 
 def allow(monkeypatch, cluster: dict) -> None:
     """Add a cluster (a Member/Host property) to those the function serves, as the construct would."""
-    federation = json.loads(os.environ[allowed_clusters.ENV_VAR])
-    federation[cluster["Name"]] = [cluster[k] for k in ("EksClusterName", "Region", "Endpoint")]
-    monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
+    serve(monkeypatch, cluster[contract.NAME], cluster[contract.REGION], cluster[contract.ENDPOINT])
 
 
 def b64(text: str) -> str:
@@ -163,7 +171,7 @@ def test_create_joins_the_member_in_cluster_scope(member, host, ca):
 
     cluster = host.find("kubefedclusters", NS, "fed-2")
     jsonschema.validate(cluster["spec"], KUBEFEDCLUSTER_SPEC_SCHEMA)
-    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    assert cluster["spec"]["apiEndpoint"] == member.endpoint.lower()
     assert cluster["spec"]["caBundle"] == ca.ca_data
     host_secret = host.find("secrets", NS, cluster["spec"]["secretRef"]["name"])
     assert host_secret["data"] == {"token": token_secret["data"]["token"]}
@@ -240,7 +248,7 @@ def test_update_of_labels_and_endpoint_rewrites_the_kubefedcluster(member, host,
 
 def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, host, ca, monkeypatch):
     renamed = props(member, host, ca)
-    renamed["Member"] = {**renamed["Member"], "Name": "fed-9"}
+    renamed["Member"] = {**renamed["Member"], "Name": "fed-9", "EksClusterName": "fedeks-test-fed-9"}
     allow(monkeypatch, renamed["Member"])
     result = handler.on_event({"RequestType": "Update", "ResourceProperties": renamed,
                                "PhysicalResourceId": f"kubefed-join/{NS}/fed-1/fed-2"})
@@ -250,7 +258,7 @@ def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, h
 def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emulators, host, ca, monkeypatch):
     gone = props(host, host, ca)
     gone["Member"] = {**gone["Member"], "Name": "fed-3", "Region": "us-west-2", "EksClusterName": "fedeks-test-fed-3",
-                      "Endpoint": "https://localhost:9"}  # nothing listens on the discard port
+                      "Endpoint": emulators.unreachable_endpoint("us-west-2")}  # nothing listens there
     allow(monkeypatch, gone["Member"])
     start = time.monotonic()
     with pytest.raises(RuntimeError) as err:
@@ -265,7 +273,7 @@ def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emula
 def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host, member, ca, monkeypatch):
     physical_id, _ = join(member, host, ca)
     gone = props(member, host, ca)
-    gone["Member"] = {**gone["Member"], "Endpoint": "https://localhost:9"}
+    gone["Member"] = {**gone["Member"], "Endpoint": emulators.unreachable_endpoint(member.region)}
     allow(monkeypatch, gone["Member"])
     provider("Delete", gone, physical_id=physical_id, deadline_in=1.0)
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
@@ -308,7 +316,7 @@ def test_objects_left_by_a_crashed_attempt_are_adopted_not_conflicting(member, h
     rules = member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1")["rules"]
     assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in rules
     cluster = host.find("kubefedclusters", NS, "fed-2")
-    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    assert cluster["spec"]["apiEndpoint"] == member.endpoint.lower()
     fresh = member.find("secrets", NS, "fed-2-fed-1")["data"]["token"]
     assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"] == fresh != b64("stale")
 
@@ -440,10 +448,11 @@ def test_teardown_removes_finalizers_when_no_controller_releases_them(emulators,
     assert "removed the finalizers of FederatedTypeConfig deployments.apps" in caplog.text
 
 
-def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, host, ca):
+def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, host, ca, monkeypatch):
     assert run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId="x")) == 1
     gone = teardown_event("Delete", host, ca, PhysicalResourceId="x")
-    gone["ResourceProperties"]["Host"]["Endpoint"] = "https://localhost:9"
+    gone["ResourceProperties"]["Host"]["Endpoint"] = emulators.unreachable_endpoint(host.region)
+    allow(monkeypatch, gone["ResourceProperties"]["Host"])
     run_teardown(gone, deadline_in=-GIVE_UP)  # past every bound: gives up rather than block the delete
 
 

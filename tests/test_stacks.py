@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from components.kubefed_join.kubefed_join import HANDLERS, SOURCE
 from fedtest import ACCOUNT, cluster_stacks, environment, resources, synth, templates
 
 
@@ -38,8 +39,8 @@ def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(thr
     _, tpl = three
     t = tpl["fedeks-test-federation"]
     functions = [f for f in resources(t, "AWS::Lambda::Function").values()
-                 if f["Properties"].get("Handler", "").startswith("handler.")]
-    assert sorted(f["Properties"]["Handler"] for f in functions) == ["handler.is_complete", "handler.on_event"]
+                 if f["Properties"].get("Handler", "").startswith(SOURCE.package + ".")]
+    assert sorted(f["Properties"]["Handler"] for f in functions) == sorted(HANDLERS.values())
     for f in functions:
         assert f["Properties"]["Runtime"] == "python3.14"
         assert f["Properties"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/fedeks-test-kubefed-join"

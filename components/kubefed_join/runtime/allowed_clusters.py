@@ -1,16 +1,19 @@
-"""Which clusters this function may serve: those of its own federation, fixed at synth.
+"""Which clusters this function may serve: those of its own federation, fixed at deploy time.
 
-The construct writes them into the function's environment (`ENV_VAR`, JSON: federation cluster name ->
-[EksClusterName, Region, Endpoint], compact because Lambda allows 4 KB of environment). A request naming any other cluster, or another EKS cluster name,
-region or API server for a known name, is refused before a token is presigned for it: whoever may invoke
-the function cannot have it sign a token for, or send one to, a cluster outside the federation.
+The construct writes them into the function's environment (contract.EKS_NAME_PREFIX_ENV and contract.CLUSTERS_ENV:
+per cluster its name, region and the unique id of its API endpoint). A request is served only when each cluster it
+names is one of them, its EKS cluster name is the prefix and its name, its region is the cluster's, and its endpoint
+is exactly `https://<that id>.<label>.<that region>.eks.amazonaws.com` (contract.ENDPOINT_PATTERN). Otherwise it is
+refused before a token is presigned: whoever may invoke the function cannot have it sign a token for a cluster
+outside the federation, nor send one anywhere but to that cluster's endpoint (a name under AWS's eks.amazonaws.com
+zone carrying the cluster's unique id; the label is not kept, to fit 60 clusters in Lambda's 4 KB environment).
 """
 from __future__ import annotations
 
-import json
 import os
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
+from .. import contract
 from ..contract import CLUSTERS_ENV as ENV_VAR
 from .properties import ClusterRef
 
@@ -19,36 +22,40 @@ class NotAllowed(ValueError):
     """The request names a cluster outside this function's federation. The message says which and why."""
 
 
-def _host(endpoint: str) -> str:
-    parts = urlsplit(endpoint)
-    return f"{(parts.hostname or '').lower()}:{parts.port or 443}"
+@dataclass(frozen=True)
+class Federation:
+    eks_name_prefix: str
+    clusters: dict[str, tuple[str, str]]
+    """name -> (region, endpoint id)"""
 
 
-def load(environ: dict[str, str] | None = None) -> dict[str, list[str]]:
-    raw = (os.environ if environ is None else environ).get(ENV_VAR)
-    if not raw:
-        raise NotAllowed(f"the function has no {ENV_VAR} environment variable: it serves no cluster "
-                         "(it is set by the KubefedJoinProvider construct)")
+def load(environ: dict[str, str] | None = None) -> Federation:
+    env = os.environ if environ is None else environ
+    raw, prefix = env.get(ENV_VAR), env.get(contract.EKS_NAME_PREFIX_ENV)
+    if not raw or not prefix:
+        raise NotAllowed(f"the function has no {ENV_VAR} or {contract.EKS_NAME_PREFIX_ENV} environment variable: it "
+                         "serves no cluster (they are set by the KubefedJoinProvider construct)")
     try:
-        allowed = json.loads(raw)
-    except ValueError:
-        raise NotAllowed(f"{ENV_VAR} is not JSON") from None
-    if not isinstance(allowed, dict):
-        raise NotAllowed(f"{ENV_VAR} is not an object of cluster names")
-    return allowed
+        return Federation(prefix, contract.parse_clusters(raw))
+    except ValueError as exc:
+        raise NotAllowed(f"{ENV_VAR} is malformed: {exc}") from None
 
 
-def check(ref: ClusterRef, role: str, allowed: dict[str, list[str]]) -> None:
-    """Raise NotAllowed unless `ref` is exactly one of `allowed` (name, EKS name, region, endpoint host)."""
-    known = allowed.get(ref.name)
-    if not isinstance(known, list) or len(known) != 3:
+def check(ref: ClusterRef, role: str, allowed: Federation) -> None:
+    """Raise NotAllowed unless `ref` is exactly one of `allowed` (name, EKS name, region, endpoint)."""
+    known = allowed.clusters.get(ref.name)
+    if known is None:
         raise NotAllowed(f"{role} {ref.name!r} is not a cluster of this federation "
-                         f"(it serves: {', '.join(sorted(allowed)) or 'none'})")
-    eks_name, region, endpoint = known
-    mismatched = [key for key, want, value in (("EksClusterName", eks_name, ref.eks_cluster_name),
-                                               ("Region", region, ref.region)) if want != value]
-    if _host(str(endpoint)) != _host(ref.endpoint):
-        mismatched.append("Endpoint")
+                         f"(it serves: {', '.join(sorted(allowed.clusters)) or 'none'})")
+    region, endpoint_id = known
+    mismatched = []
+    if ref.eks_cluster_name != allowed.eks_name_prefix + ref.name:
+        mismatched.append(contract.EKS_CLUSTER_NAME)
+    if ref.region != region:
+        mismatched.append(contract.REGION)
+    endpoint = contract.ENDPOINT_PATTERN.match(ref.endpoint)
+    if endpoint is None or endpoint["id"] != endpoint_id or endpoint["region"] != region:
+        mismatched.append(contract.ENDPOINT)
     if mismatched:
         raise NotAllowed(f"{role} {ref.name!r}: {', '.join(mismatched)} differ from the cluster of that name in "
                          "this federation; refusing to sign a token for it or send one to it")
