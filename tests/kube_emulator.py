@@ -285,6 +285,11 @@ class ApiServerHandle:
     namespace_delay: float = 0.1
     kubefed: "KubefedControllerState | None" = None
     background: list = field(default_factory=list)
+    cycles: dict = field(default_factory=dict)
+    """Controller name -> rounds it has completed (each controller counts its own, on the server's loop)."""
+
+    def completed_round(self, controller: str) -> None:
+        self.cycles[controller] = self.cycles.get(controller, 0) + 1
 
     @property
     def endpoint(self) -> str:
@@ -325,6 +330,7 @@ class EmulatorLoop:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self._exits = []
+        self.handles: list[ApiServerHandle] = []
         self.on_start: list = []
         """Callbacks run with each started ApiServerHandle."""
 
@@ -342,6 +348,7 @@ class EmulatorLoop:
             handle = ApiServerHandle(name=name, region=region, emulator=emulator, port=server.port, loop=self.loop,
                                      token_delay=token_delay, hostname=eks_hostname(region))
             self.dns.register(handle.hostname, server.port)
+            self.handles.append(handle)
             handle.background.append(asyncio.ensure_future(_token_controller(handle)))
             handle.background.append(asyncio.ensure_future(_namespace_controller(handle)))
             if kubefed_controller:
@@ -351,6 +358,18 @@ class EmulatorLoop:
                 callback(handle)
             return handle
         return asyncio.run_coroutine_threadsafe(boot(), self.loop).result(20)
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Return once every controller of every server (token, namespace, KubeFed) has run one whole round that
+        began after this call: whatever a poll left for them to do has been seen by each of them. Tests wait for
+        this between polls instead of sleeping, so the number of polls a join needs does not depend on the
+        machine's load. `timeout` only bounds a controller that stopped; it is never reached otherwise."""
+        start = [(handle, dict(handle.cycles)) for handle in self.handles]
+        end = time.monotonic() + timeout
+        for handle, before in start:
+            while any(handle.cycles.get(name, 0) < count + 2 for name, count in before.items()):
+                assert time.monotonic() < end, f"the emulated controllers of {handle.name} stopped"
+                time.sleep(0.005)
 
     def unreachable_endpoint(self, region: str) -> str:
         """An EKS endpoint that resolves, but where nothing listens (the discard port): connection refused."""
@@ -394,6 +413,7 @@ async def _token_controller(handle: ApiServerHandle) -> None:
                 token = f"sa-{name}-{secrets.token_hex(8)}"
                 handle.emulator.issued_tokens.add(token)
                 obj.patch({"data": {"token": base64.b64encode(token.encode()).decode()}})
+        handle.completed_round("token")
         await asyncio.sleep(0.02)
 
 
@@ -417,6 +437,7 @@ async def _namespace_controller(handle: ApiServerHandle) -> None:
                     obj.delete()
             if not content and time.monotonic() - started[(name, id(ns.last))] >= handle.namespace_delay:
                 ns.delete()
+        handle.completed_round("namespace")
         await asyncio.sleep(0.02)
 
 
@@ -475,28 +496,33 @@ async def _kubefed_controller(handle: ApiServerHandle) -> None:
     state = handle.kubefed
     while True:
         await asyncio.sleep(state.period)
-        if state.paused:
+        if not state.paused:
+            await _kubefed_round(handle, state)
+        handle.completed_round("kubefed")
+
+
+async def _kubefed_round(handle: ApiServerHandle, state: KubefedControllerState) -> None:
+    """One pass of the KubeFed controller over the host's objects."""
+    for key, obj in list(handle.emulator.objects.items()):
+        resource, namespace, name = key
+        if resource.plural == "federatedtypeconfigs" and not obj.deleted:
+            meta = obj.raw.get("metadata") or {}
+            if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
+                obj.patch({"metadata": {"finalizers": []}})
+                obj.delete()
             continue
-        for key, obj in list(handle.emulator.objects.items()):
-            resource, namespace, name = key
-            if resource.plural == "federatedtypeconfigs" and not obj.deleted:
-                meta = obj.raw.get("metadata") or {}
-                if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
-                    obj.patch({"metadata": {"finalizers": []}})
-                    obj.delete()
-                continue
-            if resource.plural != "kubefedclusters" or obj.deleted:
-                state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
-                continue
-            listed = _watched(obj.raw)
-            data = state.clusters.get(name)
-            if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
-                data = state.clusters[name] = _ClusterData(cached=listed)
-            fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
-            conditions = _threshold_adjusted(fresh, data, state)
-            # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
-            if not obj.deleted and _watched(obj.raw) == listed:
-                obj.patch({"status": {"conditions": conditions}})
+        if resource.plural != "kubefedclusters" or obj.deleted:
+            state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
+            continue
+        listed = _watched(obj.raw)
+        data = state.clusters.get(name)
+        if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
+            data = state.clusters[name] = _ClusterData(cached=listed)
+        fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
+        conditions = _threshold_adjusted(fresh, data, state)
+        # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
+        if not obj.deleted and _watched(obj.raw) == listed:
+            obj.patch({"status": {"conditions": conditions}})
 
 
 async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[dict]:

@@ -18,7 +18,7 @@ from components.kubefed_join.runtime import cluster_api
 from components.kubefed_join.runtime import kube_api
 from kube_emulator import make_test_ca
 from components.kubefed_join.runtime.properties import parse
-from test_join_handler import (NS, POLL, add_type_configs, allow, b64, ca, emulators, eventually,  # noqa: F401
+from test_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, between_polls, allow, b64, ca, emulators, eventually,  # noqa: F401
                                fake_aws, host, install_kubefed, member, props, ref, teardown_event)
 
 SA = "fed-2-fed-1"
@@ -35,8 +35,8 @@ class LambdaContext:
         return int((self.end - time.monotonic()) * 1000)
 
 
-def drive(request_type, properties, physical_id=None, old=None, deadline_in=60.0, function_seconds=None,
-          max_polls=400):
+def drive(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, function_seconds=None,
+          max_polls=MAX_POLLS):
     """on_event once, then is_complete until complete, as the Provider framework does. Returns the last result
     and the number of polls. With `function_seconds`, each invocation gets a Lambda context with that long to
     run (its budget is a part of it)."""
@@ -54,7 +54,7 @@ def drive(request_type, properties, physical_id=None, old=None, deadline_in=60.0
         if result["IsComplete"]:
             return event, result, poll
         assert "Data" not in result  # the Provider framework refuses Data while not complete
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("never completed")
 
 
@@ -275,7 +275,8 @@ def test_host_move_keeps_the_new_hosts_namespace_and_kubefed(emulators, ca):
     for n in servers:
         _, result, _ = drive("Delete", old[n], physical_id=f"kubefed-join/{NS}/fed-1/{n}")
         assert "Data" not in result
-    time.sleep(0.3)  # longer than the emulated namespace deletion takes
+    time.sleep(new_host.namespace_delay)  # what a namespace deletion takes, then a round of every controller
+    emulators.settle()
     ns = new_host.find("namespaces", None, NS)
     assert ns is not None and not ns["metadata"].get("deletionTimestamp")
     assert new_host.find("kubefedconfigs", NS, "kubefed") is not None

@@ -23,7 +23,13 @@ from kube_emulator import EmulatorLoop, make_test_ca
 from components.kubefed_join.runtime.properties import InvalidProperties
 
 NS = "kube-federation-system"
-POLL = 0.05
+# Deadlines of the joins in tests that do not test a deadline: long enough for any machine load (the suite's
+# per-test timeout, 300 s, is the bound that matters), so only the number of polls, not time, decides.
+DEADLINE = 240.0
+# Polls a join may take: each poll waits for the emulated controllers to catch up (between_polls), so a join
+# needs a handful whatever the load; more means it does not converge.
+MAX_POLLS = 60
+_running: list = []  # the EmulatorLoop of the current test
 
 # What the host's CRD (core.kubefed.io_kubefedclusters, KubeFed v0.10.0) enforces on a KubeFedCluster
 # spec, restated here: apiEndpoint and secretRef.name are required strings, caBundle is base64 bytes,
@@ -69,11 +75,13 @@ def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
 @pytest.fixture
 def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
+    _running[:] = [loop]
     monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
     monkeypatch.delenv(contract.CLUSTERS_ENV, raising=False)
     # The function serves the clusters started in the test, as the construct sets it.
     loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
+    _running.clear()
     loop.close()
 
 
@@ -118,7 +126,15 @@ def props(member, host, ca, scope="Cluster", **extra) -> dict:
     return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", **written, **extra}
 
 
-def provider(request_type, properties, physical_id=None, old=None, deadline_in=60.0, max_polls=400):
+def between_polls() -> None:
+    """What the Provider framework's wait between polls stands for: the clusters' controllers (token, namespace,
+    KubeFed) each run a whole round. Waiting for that, rather than for a fixed time, keeps the number of polls a
+    join takes independent of the machine's load."""
+    for loop in _running:
+        loop.settle()
+
+
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, max_polls=MAX_POLLS):
     """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Join"}
@@ -134,7 +150,7 @@ def provider(request_type, properties, physical_id=None, old=None, deadline_in=6
         done = handler.is_complete(event)
         if done["IsComplete"]:
             return event["PhysicalResourceId"], poll
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("the join never completed")
 
 
@@ -195,12 +211,14 @@ def test_create_in_namespaced_scope_grants_namespace_rbac_and_healthcheck(member
     assert member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1") is None
 
 
-def eventually(check, seconds=5.0):
-    """Wait for a controller of the emulated cluster (namespace deletion, KubeFed) to get `check()` true."""
-    end = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < end, "the emulated controllers never got there"
-        time.sleep(0.02)
+def eventually(check, rounds=200):
+    """Wait for a controller of the emulated cluster (namespace deletion, KubeFed) to get `check()` true, for at
+    most `rounds` rounds of every controller (not a wall-clock time: a loaded machine only makes rounds slower)."""
+    for _ in range(rounds):
+        if check():
+            return
+        between_polls()
+    raise AssertionError("the emulated controllers never got there")
 
 
 def assert_unjoined(member, host):
@@ -413,13 +431,13 @@ def teardown_event(request_type, host, ca, **extra):
             "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS), **extra}
 
 
-def run_teardown(event, deadline_in=10.0, max_polls=200):
+def run_teardown(event, deadline_in=10.0, max_polls=MAX_POLLS):
     event = {**event, **handler.on_event(event)}
     event["Data"] = {"Deadline": str(int(time.time() + deadline_in))}
     for poll in range(1, max_polls + 1):
         if handler.is_complete(event)["IsComplete"]:
             return poll
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("the teardown never completed")
 
 
