@@ -56,7 +56,7 @@ def imports(path: Path) -> set[str]:
 
 def violations(layer: str) -> list[str]:
     out = []
-    for path in sorted((ROOT / layer).glob("*.py")):
+    for path in sorted((ROOT / layer).rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         for module in sorted(imports(path)):
             for prefix, why in FORBIDDEN[layer].items():

@@ -3,23 +3,19 @@ wrong CA, connection resets, DNS failures, latency, throttling (429 + Retry-Afte
 update, a host move, clusters outside the federation, and a teardown that meets errors."""
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 
 import pytest
 from kubernetes import client
 
 from components.kubefed_join import contract
-from components.kubefed_join.runtime import allowed_clusters
-from components.kubefed_join.runtime import handler
-from components.kubefed_join.runtime import cluster_api
-from components.kubefed_join.runtime import kube_api
-from kube_emulator import make_test_ca
+from components.kubefed_join.runtime import allowed_clusters, cluster_api, handler, kube_api
 from components.kubefed_join.runtime.properties import parse
-from test_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, between_polls, allow, b64, ca, emulators, eventually,  # noqa: F401
-                               fake_aws, host, install_kubefed, member, props, ref, teardown_event)
+from kube_emulator import make_test_ca
+from test_kubefed_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, allow, b64, between_polls,  # noqa: F401
+                                       ca, emulators, eventually, fake_aws, host, install_kubefed, member, props,
+                                       ref, teardown_event)
 
 SA = "fed-2-fed-1"
 BINDING = "kubefed-controller-manager:fed-2-fed-1"

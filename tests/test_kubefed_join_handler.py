@@ -14,13 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-from components.kubefed_join.runtime import handler
-from components.kubefed_join.runtime import kube_api
 from components.kubefed_join import contract
-from components.kubefed_join.kubefed_join import JoinTarget, join_properties, teardown_properties
-from components.kubefed_join.kubefed_join import endpoint_id
-from kube_emulator import EmulatorLoop, make_test_ca
+from components.kubefed_join.kubefed_join import JoinTarget, endpoint_id, join_properties, teardown_properties
+from components.kubefed_join.runtime import handler, kube_api
 from components.kubefed_join.runtime.properties import InvalidProperties
+from kube_emulator import EmulatorLoop, make_test_ca
 
 NS = "kube-federation-system"
 # Deadlines of the joins in tests that do not test a deadline: long enough for any machine load (the suite's
