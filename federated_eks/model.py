@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.kubefed_join.contract import MAX_NAME_LENGTH
 from federated_eks.instance_types import architecture
 
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
@@ -22,8 +23,8 @@ SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 
-# `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
-MAX_CLUSTER_NAME = 30
+# The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
+MAX_CLUSTER_NAME = MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True)

