@@ -6,8 +6,8 @@
 Stacks, in deploy order (each level deploys in parallel with --concurrency):
   0. access                  IAM roles every cluster trusts (bastion, KubeFed join Lambda)
   1. bastion, cluster-<name>  the operator box; one VPC + EKS cluster per configured cluster
-  2. peering-<region>         VPC peering connections and the requester-side routes
-  3. peer-routes-<region>     accepter-side routes of cross-region peerings
+  2. peering-<region>         VPC peering connections and the requester-side routes (-<vpc> when split)
+  3. peer-routes-<region>     accepter-side routes of cross-region peerings (-<vpc> when split)
   4. federation               KubeFed on the host cluster, and one join per cluster
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import aws_cdk as cdk
 
 from components.network import Network
-from federated_eks import topology
+from federated_eks import peering_layout, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
 from stacks.access import AccessStack
@@ -59,22 +59,25 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
     def networks_of(names: Iterable[str]) -> dict[str, Network]:
         return {n: networks[n] for n in names}
 
-    requesters = {region: PeeringStack(app, name(topology.PEERING_STACK, region), peerings=ps,
-                                       networks=networks_of(n for p in ps for n in (p.requester.name, p.accepter.name)),
-                                       env=env(region),
-                                       description=f"federated-eks: VPC peering requested from {region}")
-                  for region, ps in topology.requested_from(peerings).items()}
-    connection_ids = {pid: conn.connection.ref for s in requesters.values() for pid, conn in s.connections.items()}
-    accepters = {region: PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, region), peerings=ps,
-                                            networks=networks_of(p.accepter.name for p in ps),
-                                            connection_ids={p.id: connection_ids[p.id] for p in ps}, env=env(region),
-                                            description=f"federated-eks: routes for peerings accepted in {region}")
-                 for region, ps in topology.accepted_in(peerings).items()}
+    # One stack per region and side while it fits CloudFormation's limits, else one per VPC (peering_layout).
+    requesters = [PeeringStack(app, name(topology.PEERING_STACK, plan.qualifier), peerings=plan.peerings,
+                               networks=networks_of(n for p in plan.peerings
+                                                    for n in (p.requester.name, p.accepter.name)),
+                               env=env(plan.region),
+                               description=f"federated-eks: VPC peering requested from {plan.region}")
+                  for plan in peering_layout.requester_stacks(peerings)]
+    connection_ids = {pid: conn.connection.ref for s in requesters for pid, conn in s.connections.items()}
+    accepters = [PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, plan.qualifier), peerings=plan.peerings,
+                                    networks=networks_of(p.accepter.name for p in plan.peerings),
+                                    connection_ids={p.id: connection_ids[p.id] for p in plan.peerings},
+                                    env=env(plan.region),
+                                    description=f"federated-eks: routes for peerings accepted in {plan.region}")
+                 for plan in peering_layout.accepter_stacks(peerings)]
 
     federation = FederationStack(app, name(topology.FEDERATION_STACK), config=config, clusters=clusters,
                                  env=env(config.host.region),
                                  description="federated-eks: KubeFed control plane and cluster joins")
-    for stack in [*requesters.values(), *accepters.values()]:
+    for stack in [*requesters, *accepters]:
         federation.add_stack_dependency(stack)
 
     for key, value in config.tags:

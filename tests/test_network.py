@@ -9,7 +9,7 @@ import pytest
 
 from components.network import Network, NetworkProps
 from fedtest import CONTEXT, environment, resources, synth, templates
-from federated_eks import topology
+from federated_eks import peering_layout, topology
 from federated_eks.config import load_environment
 from federated_eks.subnet_layout import (BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, SMALLEST_SUBNET_MASK,
                                          fits, smallest_vpc_mask, subnet_layout)
@@ -69,8 +69,12 @@ class Resolver:
         output = self.json[ref["StackName"]]["Outputs"][ref["OutputName"]]["Value"]
         return ref["StackName"], output["Ref"]
 
-    def route_tables(self, stack_name: str) -> set[tuple[str, str]]:
-        return {(stack_name, k) for k in resources(self.tpl[stack_name], "AWS::EC2::RouteTable")}
+    def private_route_tables(self, stack_name: str) -> set[tuple[str, str]]:
+        """The private subnets' route tables (ec2.Vpc names them after the subnet group, `private`)."""
+        tables = {(stack_name, k) for k in resources(self.tpl[stack_name], "AWS::EC2::RouteTable")}
+        private = {t for t in tables if "privateSubnet" in t[1]}
+        assert private and all("publicSubnet" in t[1] for t in tables - private)
+        return private
 
     def vpc(self, stack_name: str) -> tuple[str, str]:
         return stack_name, next(iter(resources(self.tpl[stack_name], "AWS::EC2::VPC")))
@@ -81,10 +85,25 @@ def network_stack(cfg, name: str) -> str:
 
 
 def check_peering(raw: dict) -> None:
+    """Every peering's connection and routes, followed through the weak references to the VPCs and route tables:
+    routes on both sides in exactly the private route tables, each side in a stack of its own region, each peering
+    in the stack `peering_layout` planned, and every peering stack holding exactly the resources and outputs the
+    layout counted (the counts the quota checks rely on)."""
     cfg = load_environment({"test": raw}, "test")
     stacks, _ = synth(raw)
     r = Resolver(stacks)
     expected = topology.peerings(cfg)
+    plans = {topology.stack_name(cfg, "peering", plan.qualifier): plan
+             for plan in peering_layout.requester_stacks(expected)}
+    plans.update({topology.stack_name(cfg, "peer-routes", plan.qualifier): plan
+                  for plan in peering_layout.accepter_stacks(expected)})
+    planned_in = {(kind, p.id): name for name, plan in plans.items() for p in plan.peerings
+                  for kind in (["peer-routes"] if "-peer-routes-" in name else ["peering"])}
+    assert {n for n in stacks if "-peering-" in n or "-peer-routes-" in n} == set(plans)
+    for name, plan in plans.items():
+        assert len(r.json[name]["Resources"]) == plan.resources, name
+        assert len(r.json[name].get("Outputs", {})) == plan.outputs, name
+        assert stacks[name].region == plan.region
     connections = {}
     for name, t in r.json.items():
         for logical, res in t.get("Resources", {}).items():
@@ -93,7 +112,7 @@ def check_peering(raw: dict) -> None:
     assert len(connections) == len(expected)
 
     for p in expected:
-        req_stack = topology.stack_name(cfg, "peering", p.requester.region)
+        req_stack = planned_in[("peering", p.id)]
         conn_id, conn = next((k, v) for k, v in connections.items()
                              if k[0] == req_stack and v["Metadata"]["aws:cdk:path"].endswith(f"/{p.id}/Connection"))
         props = conn["Properties"]
@@ -101,14 +120,14 @@ def check_peering(raw: dict) -> None:
         assert r.resolve(props["PeerVpcId"]) == r.vpc(network_stack(cfg, p.accepter.name))
         assert props.get("PeerRegion") == (p.accepter.region if p.cross_region else None)
 
-        acc_stack = (topology.stack_name(cfg, "peer-routes", p.accepter.region) if p.cross_region else req_stack)
+        acc_stack = planned_in[("peer-routes", p.id)] if p.cross_region else req_stack
         for side_stack, local, peer_cidr in ((req_stack, p.requester, p.accepter.cidr),
                                              (acc_stack, p.accepter, p.requester.cidr)):
             routes = [res["Properties"] for res in r.json[side_stack]["Resources"].values()
                       if res["Type"] == "AWS::EC2::Route" and res["Properties"]["DestinationCidrBlock"] == peer_cidr
                       and _peering_of(r, side_stack, res["Properties"]) == conn_id]
             tables = {r.resolve(rt["RouteTableId"]) for rt in routes}
-            assert tables == r.route_tables(network_stack(cfg, local.name)), (p.id, side_stack)
+            assert tables == r.private_route_tables(network_stack(cfg, local.name)), (p.id, side_stack)
             assert len(routes) == len(tables)
             # Each route lives in a stack of the route table's own region.
             assert stacks[side_stack].region == local.region
