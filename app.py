@@ -12,13 +12,17 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import aws_cdk as cdk
+from jsii.errors import JSIIError
 
 from components.network import Network
-from federated_eks import peering_layout, topology
+from federated_eks import peering_layout, preflight, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
 from stacks.access import AccessStack
@@ -85,10 +89,44 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
     return {s.stack_name: s for s in app.node.children if isinstance(s, cdk.Stack)}
 
 
-def main() -> int:
+# Reports aws-cdk-lib writes into the output directory only when it has something to report (here: errors kept as
+# annotations, @aws-cdk/core:annotationsInValidationReport in cdk.json) and never removes; the CDK CLI reads the
+# report after every synth (loadUnifiedValidationReport), so an old one would fail a synth that has nothing wrong.
+STALE_REPORTS = ("validation-report.json", "policy-validation-report.json")
+
+
+def direct_run(argv: list[str]) -> dict:
+    """The App's properties when run as `python app.py [-c KEY=VALUE ...]` rather than by the CDK CLI.
+
+    The CLI hands the app cdk.json's and cdk.context.json's context (CDK_CONTEXT_JSON) and the output directory
+    (CDK_OUTDIR). Run directly, the app reads the same files from the current directory and writes to cdk.out/.
+    """
+    if "CDK_OUTDIR" in os.environ:
+        return {}
+    context: dict = {}
+    for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
+        path = Path.cwd() / name
+        if path.exists():
+            data = json.loads(path.read_text())
+            context.update(data.get(key, {}) if key else data)
+    args = list(argv)
+    while args:
+        flag = args.pop(0)
+        if flag in ("-c", "--context") and args and "=" in args[0]:
+            key, _, value = args.pop(0).partition("=")
+            context[key] = value
+        else:
+            raise SystemExit(f"usage: python app.py [-c KEY=VALUE ...] (e.g. -c env=prod), or npx cdk synth; "
+                             f"not understood: {flag}")
+    return {"context": context, "outdir": str(Path.cwd() / "cdk.out")}
+
+
+def main(argv: list[str]) -> int:
     # CDK's built-in template validation costs about 2.4 s of a 6.5 s synth of dev. The test suite runs it
     # on every change (with cfn-lint and cdk-nag); `-c validate=true` runs it on a synth too.
-    app = cdk.App(builtin_cloud_formation_validation=False)
+    app = cdk.App(builtin_cloud_formation_validation=False, **direct_run(argv))
+    for report in STALE_REPORTS:
+        (Path(app.outdir) / report).unlink(missing_ok=True)
     if str(app.node.try_get_context("validate")).lower() == "true":
         cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
     env_name = app.node.try_get_context("env") or "dev"
@@ -97,10 +135,28 @@ def main() -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
-    build(app, config)
-    app.synth()
+    # `make context` (-c lookups=true) lets CDK record the missing lookups, which the CLI then does with credentials.
+    missing = preflight.missing_az_lookups(config, app.node.try_get_context)
+    if missing and str(app.node.try_get_context("lookups")).lower() != "true":
+        print(preflight.missing_message(config, missing), file=sys.stderr)
+        return 1
+    try:
+        build(app, config)
+        app.synth()
+    except Exception as err:  # noqa: BLE001 - one line instead of a jsii/Python traceback; FEDEKS_DEBUG=1 shows it
+        if os.environ.get("FEDEKS_DEBUG"):
+            raise
+        # aws-cdk-lib's errors reach Python as RuntimeError (jsii.errors.JavaScriptError) with CDK's message.
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        origin = "CDK refused the app" if isinstance(err, (RuntimeError, JSIIError)) else "internal error"
+        print(f"federated-eks: synth of environment '{env_name}' failed, {origin}: {text} "
+              "(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please report it)",
+              file=sys.stderr)
+        return 1
+    if not os.environ.get("CDK_OUTDIR"):
+        print(f"federated-eks: synthesized environment '{env_name}' into {app.outdir}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
