@@ -118,6 +118,7 @@ def test_bastion_is_ssm_only_with_imdsv2_and_no_ssh(dev):
     t.resource_count_is("AWS::AutoScaling::LaunchConfiguration", 0)
     lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))["Properties"]["LaunchTemplateData"]
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
+    assert lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1  # nothing on the bastion runs in a container
     assert "KeyName" not in lt
     assert lt["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     for sg in resources(t, "AWS::EC2::SecurityGroup").values():

@@ -20,8 +20,7 @@ from federated_eks.config import load_environment
 ENVIRONMENTS = {
     "dev": CDK_JSON["context"]["environments"]["dev"],
     "mesh5": environment(5),
-    "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"},
-                        endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.0/24"]},
+    "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"}, nodeGroup={"imdsHopLimit": 2},
                         bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
                                  "kubefedctl": {"url": "https://example.com/k.tgz", "sha256": "b" * 64}}),
 }
