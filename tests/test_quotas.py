@@ -180,3 +180,17 @@ def test_resource_and_output_counts_per_peering():
     assert (peering_layout.requester_resources(same), peering_layout.requester_outputs(same)) == (6, 0)
     assert (peering_layout.requester_resources(cross), peering_layout.requester_outputs(cross)) == (4, 1)
     assert peering_layout.accepter_resources(cross) == 3
+
+
+@pytest.mark.parametrize("n, first_region, resources", [(9, 9, 306), (16, 5, 353)],
+                         ids=["bastion+9-in-one-region", "16-with-5-first"])
+def test_the_layouts_that_passed_500_resources_before_now_fit(n, first_region, resources):
+    """Layouts like the two of issue 10 that failed synth with TooManyResourcesInStack (568 and 516 resources in
+    peering-us-east-1): with routes in the private route tables only, us-east-1's peerings fit one stack again."""
+    raw = federation(n, first_region=first_region, quotas={"vpcsPerRegion": 10, "elasticIpsPerRegion": 10})
+    cfg = load_environment({"test": raw}, "test")
+    peerings = topology.peerings(cfg)
+    plans = peering_layout.requester_stacks(peerings) + peering_layout.accepter_stacks(peerings)
+    assert all(p.fits for p in plans)
+    (east,) = [p for p in peering_layout.requester_stacks(peerings) if p.region == "us-east-1"]
+    assert (east.qualifier, east.resources) == ("us-east-1", resources)
