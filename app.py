@@ -2,6 +2,7 @@
 """federated-eks: the whole federation, from one config.
 
     npx cdk synth -c env=dev        (default env: dev; environments live in cdk.json context)
+    npx cdk synth -c pipeline=main  (the delivery pipeline of context.pipelines.main; stacks/pipeline.py)
 
 Stacks, in deploy order (each level deploys in parallel with --concurrency):
   0. access                  IAM roles every cluster trusts (bastion, KubeFed join Lambda)
@@ -19,12 +20,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import aws_cdk as cdk
+from constructs import Construct
 from jsii.errors import JSIIError
 
 from components.network import Network
 from federated_eks import peering_layout, preflight, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
+from federated_eks.pipelines import load_pipeline
+from federated_eks.stack_tags import stack_tags
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
@@ -32,24 +36,32 @@ from stacks.federation import FederationStack
 from stacks.peering import PeeringRoutesStack, PeeringStack
 
 
-def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
-    """Add every stack of the federation to `app`; returns them by stack name."""
+def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
+    """Add every stack of the federation to `app` (a cdk.App, or a cdk.Stage of the pipeline); returns them
+    by stack name. Stack names are explicit, so a Stage does not prefix them: the pipeline deploys the same
+    stacks as `cdk deploy`."""
     def env(region: str) -> cdk.Environment:
         return cdk.Environment(account=config.account, region=region)
 
     def name(kind: str, qualifier: str = "") -> str:
         return topology.stack_name(config, kind, qualifier)
 
-    access = AccessStack(app, name(topology.ACCESS_STACK), config=config, env=env(config.bastion.region),
+    def ident(kind: str, qualifier: str = "") -> dict:
+        return {"stack_name": name(kind, qualifier), "tags": stack_tags(config, kind, qualifier)}
+
+    access = AccessStack(app, name(topology.ACCESS_STACK), **ident(topology.ACCESS_STACK), config=config,
+                         env=env(config.bastion.region),
                          description="federated-eks: IAM roles trusted by every cluster")
-    bastion = BastionStack(app, name(topology.BASTION_STACK), config=config, env=env(config.bastion.region),
+    bastion = BastionStack(app, name(topology.BASTION_STACK), **ident(topology.BASTION_STACK), config=config,
+                           env=env(config.bastion.region),
                            description="federated-eks: bastion VPC and operator instance (SSM only)")
     bastion.add_stack_dependency(access)
 
     peerings = topology.peerings(config)  # computed once; every stack below gets its share
     clusters: dict[str, ClusterStack] = {}
     for c in config.clusters:
-        stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
+        stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name),
+                             **ident(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
                              peers=topology.peers_of(peerings, c.name), env=env(c.region),
                              description=f"federated-eks: VPC and EKS cluster {c.name}")
         stack.add_stack_dependency(access)
@@ -64,21 +76,24 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
         return {n: networks[n] for n in names}
 
     # One stack per region and side while it fits CloudFormation's limits, else one per VPC (peering_layout).
-    requesters = [PeeringStack(app, name(topology.PEERING_STACK, plan.qualifier), peerings=plan.peerings,
+    requesters = [PeeringStack(app, name(topology.PEERING_STACK, plan.qualifier),
+                               **ident(topology.PEERING_STACK, plan.qualifier), peerings=plan.peerings,
                                networks=networks_of(n for p in plan.peerings
                                                     for n in (p.requester.name, p.accepter.name)),
                                env=env(plan.region),
                                description=f"federated-eks: VPC peering requested from {plan.region}")
                   for plan in peering_layout.requester_stacks(peerings)]
     connection_ids = {pid: conn.connection.ref for s in requesters for pid, conn in s.connections.items()}
-    accepters = [PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, plan.qualifier), peerings=plan.peerings,
+    accepters = [PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, plan.qualifier),
+                                    **ident(topology.PEER_ROUTES_STACK, plan.qualifier), peerings=plan.peerings,
                                     networks=networks_of(p.accepter.name for p in plan.peerings),
                                     connection_ids={p.id: connection_ids[p.id] for p in plan.peerings},
                                     env=env(plan.region),
                                     description=f"federated-eks: routes for peerings accepted in {plan.region}")
                  for plan in peering_layout.accepter_stacks(peerings)]
 
-    federation = FederationStack(app, name(topology.FEDERATION_STACK), config=config, clusters=clusters,
+    federation = FederationStack(app, name(topology.FEDERATION_STACK), **ident(topology.FEDERATION_STACK),
+                                 config=config, clusters=clusters,
                                  env=env(config.host.region),
                                  description="federated-eks: KubeFed control plane and cluster joins")
     for stack in [*requesters, *accepters]:
@@ -130,18 +145,35 @@ def main(argv: list[str]) -> int:
     if str(app.node.try_get_context("validate")).lower() == "true":
         cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
     env_name = app.node.try_get_context("env") or "dev"
+    pipeline_name = app.node.try_get_context("pipeline")
     try:
-        config = load_environment(app.node.try_get_context("environments"), env_name)
+        if pipeline_name:  # -c pipeline=NAME: the delivery pipeline of context.pipelines.NAME, not one environment
+            pipeline = load_pipeline(app.node.try_get_context("pipelines"), app.node.try_get_context("environments"),
+                                     pipeline_name)
+        else:
+            config = load_environment(app.node.try_get_context("environments"), env_name)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
-    # `make context` (-c lookups=true) lets CDK record the missing lookups, which the CLI then does with credentials.
-    missing = preflight.missing_az_lookups(config, app.node.try_get_context)
-    if missing and str(app.node.try_get_context("lookups")).lower() != "true":
-        print(preflight.missing_message(config, missing), file=sys.stderr)
-        return 1
+    # Every environment this synth builds needs its AZ lookups in the context. `make context` (-c lookups=true) lets
+    # CDK record the missing ones instead, which the CLI then looks up with credentials.
+    configs = [stage.config for stage in pipeline.stages] if pipeline_name else [config]
+    if str(app.node.try_get_context("lookups")).lower() != "true":
+        messages = [preflight.missing_message(cfg, missing) for cfg in configs
+                    if (missing := preflight.missing_az_lookups(cfg, app.node.try_get_context))]
+        if messages:
+            print("\n".join(dict.fromkeys(messages)), file=sys.stderr)
+            return 1
+    what = f"pipeline '{pipeline_name}'" if pipeline_name else f"environment '{env_name}'"
     try:
-        build(app, config)
+        if pipeline_name:
+            from stacks.pipeline import PipelineStack, pipeline_stack_name  # only here: CDK Pipelines costs import time
+
+            PipelineStack(app, pipeline_stack_name(pipeline), config=pipeline, build=build,
+                          env=cdk.Environment(account=pipeline.account, region=pipeline.region),
+                          description=f"federated-eks: delivery pipeline {pipeline.name}")
+        else:
+            build(app, config)
         app.synth()
     except Exception as err:  # noqa: BLE001 - one line instead of a jsii/Python traceback; FEDEKS_DEBUG=1 shows it
         if os.environ.get("FEDEKS_DEBUG"):
@@ -149,12 +181,12 @@ def main(argv: list[str]) -> int:
         # aws-cdk-lib's errors reach Python as RuntimeError (jsii.errors.JavaScriptError) with CDK's message.
         text = (str(err).strip().splitlines() or [type(err).__name__])[0]
         origin = "CDK refused the app" if isinstance(err, (RuntimeError, JSIIError)) else "internal error"
-        print(f"federated-eks: synth of environment '{env_name}' failed, {origin}: {text} "
+        print(f"federated-eks: synth of {what} failed, {origin}: {text} "
               "(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please report it)",
               file=sys.stderr)
         return 1
     if not os.environ.get("CDK_OUTDIR"):
-        print(f"federated-eks: synthesized environment '{env_name}' into {app.outdir}", file=sys.stderr)
+        print(f"federated-eks: synthesized {what} into {app.outdir}", file=sys.stderr)
     return 0
 
 
