@@ -180,7 +180,9 @@ def main(argv: list[str]) -> int:
             raise
         # aws-cdk-lib's errors reach Python as RuntimeError (jsii.errors.JavaScriptError) with CDK's message.
         text = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        origin = "CDK refused the app" if isinstance(err, (RuntimeError, JSIIError)) else "internal error"
+        # ValueError: a limit one of our constructs enforces while building (its message says which and the fix).
+        origin = ("CDK refused the app" if isinstance(err, (RuntimeError, JSIIError))
+                  else "a construct refused the config" if isinstance(err, ValueError) else "internal error")
         print(f"federated-eks: synth of {what} failed, {origin}: {text} "
               "(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please report it)",
               file=sys.stderr)
