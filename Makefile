@@ -1,7 +1,7 @@
 # federated-eks. Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make synth [ENV=dev]   set up, then synthesize one environment into cdk.out/
 #   make test              set up, then run the whole test suite
-# AWS side (needs credentials): make diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
+# AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
 # Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
@@ -29,7 +29,7 @@ export npm_config_audit := false
 export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-runtime synth test diff deploy destroy bench clean pipeline prune topology
+.PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -78,9 +78,16 @@ topology: setup-runtime
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
+# Looks up, with credentials, what synth needs from AWS (the availability zones of every region the environment
+# uses) and records it in cdk.context.json: commit that file, and synth needs no credentials again.
+context: setup-runtime
+	$(CDK) synth --quiet $(CDK_FLAGS) -c lookups=true
+	@echo "Recorded the lookups of environment '$(ENV)' in cdk.context.json: commit it."
+
+# `cdk diff` with no stack name compares every stack (it has no --all flag).
 diff: setup-runtime
 	@$(SAVE_MANIFEST)
-	$(CDK) diff --all $(CDK_FLAGS)
+	$(CDK) diff $(CDK_FLAGS)
 	@$(WARN_ORPHANS)
 
 deploy: setup-runtime

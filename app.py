@@ -7,8 +7,8 @@
 Stacks, in deploy order (each level deploys in parallel with --concurrency):
   0. access                  IAM roles every cluster trusts (bastion, KubeFed join Lambda)
   1. bastion, cluster-<name>  the operator box; one VPC + EKS cluster per configured cluster
-  2. peering-<region>         VPC peering connections and the requester-side routes
-  3. peer-routes-<region>     accepter-side routes of cross-region peerings
+  2. peering-<region>         VPC peering connections and the requester-side routes (-<vpc> when split)
+  3. peer-routes-<region>     accepter-side routes of cross-region peerings (-<vpc> when split)
   4. federation               KubeFed on the host cluster, and one join per cluster
 """
 from __future__ import annotations
@@ -17,13 +17,15 @@ import json
 import os
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
+from jsii.errors import JSIIError
 
 from components.network import Network
-from federated_eks import topology
+from federated_eks import peering_layout, preflight, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
 from federated_eks.pipelines import load_pipeline
@@ -74,25 +76,28 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     def networks_of(names: Iterable[str]) -> dict[str, Network]:
         return {n: networks[n] for n in names}
 
-    requesters = {region: PeeringStack(app, name(topology.PEERING_STACK, region),
-                                       **ident(topology.PEERING_STACK, region), peerings=ps,
-                                       networks=networks_of(n for p in ps for n in (p.requester.name, p.accepter.name)),
-                                       env=env(region),
-                                       description=f"federated-eks: VPC peering requested from {region}")
-                  for region, ps in topology.requested_from(peerings).items()}
-    connection_ids = {pid: conn.connection.ref for s in requesters.values() for pid, conn in s.connections.items()}
-    accepters = {region: PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, region),
-                                            **ident(topology.PEER_ROUTES_STACK, region), peerings=ps,
-                                            networks=networks_of(p.accepter.name for p in ps),
-                                            connection_ids={p.id: connection_ids[p.id] for p in ps}, env=env(region),
-                                            description=f"federated-eks: routes for peerings accepted in {region}")
-                 for region, ps in topology.accepted_in(peerings).items()}
+    # One stack per region and side while it fits CloudFormation's limits, else one per VPC (peering_layout).
+    requesters = [PeeringStack(app, name(topology.PEERING_STACK, plan.qualifier),
+                               **ident(topology.PEERING_STACK, plan.qualifier), peerings=plan.peerings,
+                               networks=networks_of(n for p in plan.peerings
+                                                    for n in (p.requester.name, p.accepter.name)),
+                               env=env(plan.region),
+                               description=f"federated-eks: VPC peering requested from {plan.region}")
+                  for plan in peering_layout.requester_stacks(peerings)]
+    connection_ids = {pid: conn.connection.ref for s in requesters for pid, conn in s.connections.items()}
+    accepters = [PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, plan.qualifier),
+                                    **ident(topology.PEER_ROUTES_STACK, plan.qualifier), peerings=plan.peerings,
+                                    networks=networks_of(p.accepter.name for p in plan.peerings),
+                                    connection_ids={p.id: connection_ids[p.id] for p in plan.peerings},
+                                    env=env(plan.region),
+                                    description=f"federated-eks: routes for peerings accepted in {plan.region}")
+                 for plan in peering_layout.accepter_stacks(peerings)]
 
     federation = FederationStack(app, name(topology.FEDERATION_STACK), **ident(topology.FEDERATION_STACK),
                                  config=config, clusters=clusters,
                                  env=env(config.host.region),
                                  description="federated-eks: KubeFed control plane and cluster joins")
-    for stack in [*requesters.values(), *accepters.values()]:
+    for stack in [*requesters, *accepters]:
         federation.add_stack_dependency(stack)
 
     for key, value in config.tags:
@@ -121,10 +126,44 @@ def cli_context(app: cdk.App, key: str) -> Any:
     return app.node.try_get_context(key)
 
 
-def main() -> int:
+# Reports aws-cdk-lib writes into the output directory only when it has something to report (here: errors kept as
+# annotations, @aws-cdk/core:annotationsInValidationReport in cdk.json) and never removes; the CDK CLI reads the
+# report after every synth (loadUnifiedValidationReport), so an old one would fail a synth that has nothing wrong.
+STALE_REPORTS = ("validation-report.json", "policy-validation-report.json")
+
+
+def direct_run(argv: list[str]) -> dict:
+    """The App's properties when run as `python app.py [-c KEY=VALUE ...]` rather than by the CDK CLI.
+
+    The CLI hands the app cdk.json's and cdk.context.json's context (CDK_CONTEXT_JSON) and the output directory
+    (CDK_OUTDIR). Run directly, the app reads the same files from the current directory and writes to cdk.out/.
+    """
+    if "CDK_OUTDIR" in os.environ:
+        return {}
+    context: dict = {}
+    for name, key in (("cdk.json", "context"), ("cdk.context.json", None)):
+        path = Path.cwd() / name
+        if path.exists():
+            data = json.loads(path.read_text())
+            context.update(data.get(key, {}) if key else data)
+    args = list(argv)
+    while args:
+        flag = args.pop(0)
+        if flag in ("-c", "--context") and args and "=" in args[0]:
+            key, _, value = args.pop(0).partition("=")
+            context[key] = value
+        else:
+            raise SystemExit(f"usage: python app.py [-c KEY=VALUE ...] (e.g. -c env=prod), or npx cdk synth; "
+                             f"not understood: {flag}")
+    return {"context": context, "outdir": str(Path.cwd() / "cdk.out")}
+
+
+def main(argv: list[str]) -> int:
     # CDK's built-in template validation costs about 2.4 s of a 6.5 s synth of dev. The test suite runs it
     # on every change (with cfn-lint and cdk-nag); `-c validate=true` runs it on a synth too.
-    app = cdk.App(builtin_cloud_formation_validation=False)
+    app = cdk.App(builtin_cloud_formation_validation=False, **direct_run(argv))
+    for report in STALE_REPORTS:
+        (Path(app.outdir) / report).unlink(missing_ok=True)
     if str(app.node.try_get_context("validate")).lower() == "true":
         cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
     env_name = app.node.try_get_context("env") or "dev"
@@ -137,17 +176,42 @@ def main() -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
-    if pipeline_name:
-        from stacks.pipeline import PipelineStack, pipeline_stack_name  # only here: CDK Pipelines costs import time
+    # Every environment this synth builds needs its AZ lookups in the context. `make context` (-c lookups=true) lets
+    # CDK record the missing ones instead, which the CLI then looks up with credentials.
+    configs = [stage.config for stage in pipeline.stages] if pipeline_name else [config]
+    if str(app.node.try_get_context("lookups")).lower() != "true":
+        messages = [preflight.missing_message(cfg, missing) for cfg in configs
+                    if (missing := preflight.missing_az_lookups(cfg, app.node.try_get_context))]
+        if messages:
+            print("\n".join(dict.fromkeys(messages)), file=sys.stderr)
+            return 1
+    what = f"pipeline '{pipeline_name}'" if pipeline_name else f"environment '{env_name}'"
+    try:
+        if pipeline_name:
+            from stacks.pipeline import PipelineStack, pipeline_stack_name  # only here: CDK Pipelines costs import time
 
-        PipelineStack(app, pipeline_stack_name(pipeline), config=pipeline, build=build,
-                      env=cdk.Environment(account=pipeline.account, region=pipeline.region),
-                      description=f"federated-eks: delivery pipeline {pipeline.name}")
-    else:
-        build(app, config)
-    app.synth()
+            PipelineStack(app, pipeline_stack_name(pipeline), config=pipeline, build=build,
+                          env=cdk.Environment(account=pipeline.account, region=pipeline.region),
+                          description=f"federated-eks: delivery pipeline {pipeline.name}")
+        else:
+            build(app, config)
+        app.synth()
+    except Exception as err:  # noqa: BLE001 - one line instead of a jsii/Python traceback; FEDEKS_DEBUG=1 shows it
+        if os.environ.get("FEDEKS_DEBUG"):
+            raise
+        # aws-cdk-lib's errors reach Python as RuntimeError (jsii.errors.JavaScriptError) with CDK's message.
+        text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        # ValueError: a limit one of our constructs enforces while building (its message says which and the fix).
+        origin = ("CDK refused the app" if isinstance(err, (RuntimeError, JSIIError))
+                  else "a construct refused the config" if isinstance(err, ValueError) else "internal error")
+        print(f"federated-eks: synth of {what} failed, {origin}: {text} "
+              "(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please report it)",
+              file=sys.stderr)
+        return 1
+    if not os.environ.get("CDK_OUTDIR"):
+        print(f"federated-eks: synthesized {what} into {app.outdir}", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -2,12 +2,15 @@
 """Benchmark: the whole `cdk synth` of an environment against a bare aws-cdk-lib app with the same number
 of empty stacks, in one run, through the same CLI. Also reports the join Lambda's zipped size.
 
-    .venv/bin/python bench/synth_time.py [--env dev] [--runs 3]
+    .venv/bin/python bench/synth_time.py [--env dev] [--runs 3] [--clusters 16]
 
 The bare app runs CDK's built-in template validation (cheap on empty stacks); the federation skips it
 unless `-c validate=true`, and that variant is timed too. Both apps are timed alternately (warm caches
 for both), and the median of each is compared.
 Target: the federation's synth at most 1.5x the bare app's.
+
+`--clusters N` also times an N-cluster mesh (a project of its own: this app, the environment's settings, N clusters
+spread over the regions of cdk.context.json) against the environment. Target for 16: at most 3x the environment.
 """
 from __future__ import annotations
 
@@ -42,6 +45,24 @@ def run_cdk(args: list[str], cwd: Path, outdir: Path) -> float:
     return time.perf_counter() - start
 
 
+def big_project(root: Path, env: str, clusters: int) -> Path:
+    """A project directory whose `env` has `clusters` clusters over the committed regions, mesh."""
+    cdk_json = json.loads((ROOT / "cdk.json").read_text())
+    context = json.loads((ROOT / "cdk.context.json").read_text())
+    regions = sorted(k.split("region=")[1] for k in context if k.startswith("availability-zones:"))
+    raw = dict(cdk_json["context"]["environments"][env])
+    raw["clusters"] = [{"name": f"fed-{i + 1}", "region": regions[i % len(regions)], "cidr": f"10.{i}.0.0/16"}
+                       for i in range(clusters)]
+    raw["hostCluster"] = "fed-1"
+    raw["bastion"] = {**raw["bastion"], "region": regions[0], "cidr": "172.20.0.0/16"}
+    cdk_json["app"] = f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}"
+    cdk_json["context"]["environments"] = {env: raw}
+    root.mkdir()
+    (root / "cdk.json").write_text(json.dumps(cdk_json))
+    (root / "cdk.context.json").write_text(json.dumps(context))
+    return root
+
+
 def zipped_size(directory: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "code.zip"
@@ -56,6 +77,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clusters", type=int, default=0, help="also time an N-cluster mesh against the env")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,8 +91,14 @@ def main() -> int:
         bare_args = ["--app", f"{ROOT / '.venv' / 'bin' / 'python'} app.py"]
         run_cdk(bare_args, bare_dir, tmp_path / "bare-warm")
 
+        big: list[float] = []
+        if args.clusters:
+            project = big_project(tmp_path / "big", args.env, args.clusters)
+            run_cdk(["-c", f"env={args.env}"], project, tmp_path / "big-warm")
         fed, bare, validated = [], [], []
         for i in range(args.runs):
+            if args.clusters:  # interleaved with the others, so that the load of the machine hits all alike
+                big.append(run_cdk(["-c", f"env={args.env}"], project, tmp_path / f"big-{i}"))
             # A fresh output directory each time: every run bundles and stages its assets, as a clean synth does.
             fed.append(run_cdk(["-c", f"env={args.env}"], ROOT, tmp_path / f"fed-{i}"))
             bare.append(run_cdk(bare_args, bare_dir, tmp_path / f"bare-{i}"))
@@ -87,6 +115,10 @@ def main() -> int:
     print(f"ratio: {fed_s / bare_s:.2f}x (target <= 1.5x)")
     val_s = statistics.median(validated)
     print(f"with -c validate=true (CDK's template validation): median {val_s:.2f} s, {val_s / bare_s:.2f}x")
+    if big:
+        big_s = statistics.median(big)
+        print(f"{args.clusters}-cluster mesh synth: median {big_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in big)})"
+              f"; {big_s / fed_s:.2f}x the {args.env} synth (target for 16: <= 3x)")
     print(f"join Lambda package: {size / 1024 / 1024:.1f} MiB zipped")
     return 0
 

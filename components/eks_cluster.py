@@ -39,14 +39,15 @@ class FederatedClusterProps:
     principals: dict[str, tuple[str, str]] = field(default_factory=dict)
     """More access entries: construct id -> (IAM principal ARN, EKS access policy name), cluster scope."""
     api_clients: dict[str, str] = field(default_factory=dict)
-    """Peer VPCs allowed to reach the API server on 443: name -> CIDR. (Members of the cluster security
-    group, i.e. the nodes and the kubectl handler, are always allowed.)"""
+    """Peer VPCs allowed to reach the API server on 443: name -> CIDR, as rules on the control-plane security
+    group (`control_plane_security_group`), which the nodes do not carry. (Members of the cluster security group,
+    i.e. the nodes and the kubectl handler, are always allowed.)"""
     with_kubectl: bool = False
     """Create the kubectl handler (only the host needs one: it installs the KubeFed chart)."""
 
 
 class FederatedCluster(Construct):
-    """Attributes: `cluster` (eks_v2.Cluster), `secrets_key`."""
+    """Attributes: `cluster` (eks_v2.Cluster), `secrets_key`, `control_plane_security_group`."""
 
     def __init__(self, scope: Construct, id: str, props: FederatedClusterProps) -> None:
         super().__init__(scope, id)
@@ -87,9 +88,19 @@ class FederatedCluster(Construct):
             self.grant_admin(entry_id, arn)
         for entry_id, (arn, policy) in props.principals.items():
             self.grant(entry_id, arn, policy)
+        # Two security groups sit on the API server's ENIs (aws-eks-v2/lib/cluster.js, aws-cdk-lib 2.275): the
+        # cluster security group EKS creates, which EKS also puts on every managed node, and the one passed as the
+        # Cluster's `security_group` (by default the library's own `ControlPlaneSecurityGroup`), which EKS puts on
+        # the control-plane ENIs only (EKS User Guide, "View Amazon EKS security group requirements for
+        # clusters": "it doesn't associate them to any node groups"). Peer CIDRs get 443 on the latter only, so
+        # no node port 443 opens to peer VPCs. The library's group is kept (same logical id, no cluster update).
+        self.control_plane_security_group: ec2.ISecurityGroup = self.cluster.node.find_child(
+            "ControlPlaneSecurityGroup")
         for name, cidr in props.api_clients.items():
-            self.cluster.cluster_security_group.add_ingress_rule(
-                ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {name} ({cidr})")
+            ec2.CfnSecurityGroupIngress(
+                self, f"ApiFrom-{name}", group_id=self.control_plane_security_group.security_group_id,
+                ip_protocol="tcp", from_port=443, to_port=443, cidr_ip=cidr,
+                description=f"Kubernetes API from {name} ({cidr})")
 
     def _acknowledge_findings(self) -> None:
         acknowledge(self.cluster, "EKS requires its service role to carry the AWS-managed AmazonEKSClusterPolicy.",
@@ -141,7 +152,10 @@ class FederatedCluster(Construct):
         template = ec2.LaunchTemplate(
             self, "NodeTemplate",
             require_imdsv2=True,
-            http_put_response_hop_limit=2,  # pods on the host network (VPC CNI) still reach IMDS
+            # 1 (the default): pods in their own network namespace cannot get an IMDSv2 token, so they cannot
+            # read the node role's credentials; hostNetwork pods (VPC CNI, kube-proxy) still reach IMDS (EKS best
+            # practices, "Restrict access to the instance profile assigned to the worker node").
+            http_put_response_hop_limit=ng.imds_hop_limit,
             block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(
                 ng.disk_size_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3))],
         )

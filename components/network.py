@@ -49,6 +49,9 @@ class Network(Construct):
 
     @property
     def route_table_ids(self) -> list[str]:
-        """Every route table of the VPC, private first. Peer routes go in all of them: nodes and Lambdas
-        live in private subnets, and public subnets hold the NAT path that replies may take."""
-        return [s.route_table.route_table_id for s in self.vpc.private_subnets + self.vpc.public_subnets]
+        """The route tables peer routes go into: the private subnets' (one per AZ). Everything that talks across
+        a peering lives there: nodes and pods, the API servers' ENIs, the join Lambda, the kubectl handler, the
+        bastion. Replies leave through the route table of the sender's subnet, so they take the peering too; the
+        public subnets (NAT gateways, load balancers) start no traffic to a peer. `peering_layout.route_tables`
+        counts the same tables."""
+        return [s.route_table.route_table_id for s in self.vpc.private_subnets]

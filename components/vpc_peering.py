@@ -10,7 +10,7 @@ from constructs import Construct
 @dataclass(frozen=True)
 class PeerRoutesProps:
     route_table_ids: list[str]
-    """Route tables of the local VPC (all of them: see Network.route_table_ids)."""
+    """Route tables of the local VPC that peer traffic uses (Network.route_table_ids: the private ones)."""
     peer_cidr: str
     """The peer VPC's CIDR: the destination of every route."""
     peering_connection_id: str

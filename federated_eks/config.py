@@ -13,10 +13,11 @@ import re
 from typing import Any, Callable
 
 from federated_eks import instance_types
+from federated_eks import quotas as layout_quotas, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, FederatedType, default)
+                                 DEFAULT_FEDERATED_TYPES, QUOTA_MAXIMUMS, FederatedType, QuotasConfig, default)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
                                     role_arn_of)
@@ -152,6 +153,8 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
         raise ConfigError([f"env: unknown environment {name!r}. Fix: pass -c env=NAME with one of: {known}"])
     reader = _Reader()
     cfg = _read_environment(reader, environments[name], name)
+    if cfg is not None and not reader.problems:
+        _check_federation(reader, f"environments.{name}", cfg)
     if reader.problems:
         raise ConfigError(reader.problems)
     assert cfg is not None
@@ -159,7 +162,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 
 _ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
-               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access")
+               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas")
 
 
 def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
@@ -206,12 +209,13 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
     access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
+    quotas = _read_quotas(r, d.get("quotas", {}), f"{path}.quotas")
 
     if r.problems:
         return None
     return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
-                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access)
+                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, quotas=quotas)
 
 
 def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
@@ -375,7 +379,8 @@ def _check_peering_names(r: _Reader, path: str, clusters: dict[int, ClusterConfi
 
 
 def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> NodeGroupConfig:
-    d = r.obj(raw, path, ("instanceTypes", "minSize", "desiredSize", "maxSize", "capacityType", "diskSizeGiB"))
+    d = r.obj(raw, path, ("instanceTypes", "minSize", "desiredSize", "maxSize", "capacityType", "diskSizeGiB",
+                          "imdsHopLimit"))
     if d is None:
         return base
 
@@ -423,9 +428,11 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
     disk = r.value(d, "diskSizeGiB", path, int, base.disk_size_gib, str(default(NodeGroupConfig, "disk_size_gib")))
     if disk is not None and not 20 <= disk <= 16384:
         r.problem(f"{path}.diskSizeGiB", f"{disk} is out of range", "use 20 to 16384 GiB")
+    hops = _read_imds_hop_limit(r, d, path, base.imds_hop_limit)
     return NodeGroupConfig(instance_types=types or base.instance_types, min_size=lo if lo is not None else 0,
                            desired_size=want if want is not None else 0, max_size=hi if hi is not None else 0,
-                           capacity_type=capacity or base.capacity_type, disk_size_gib=disk or base.disk_size_gib)
+                           capacity_type=capacity or base.capacity_type, disk_size_gib=disk or base.disk_size_gib,
+                           imds_hop_limit=hops)
 
 
 def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) -> EndpointAccessConfig:
@@ -666,3 +673,61 @@ def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, cluste
             if a.overlaps(b):
                 r.problem(path_b, f"{b} ({who_b}) overlaps {a} ({who_a}, {path_a}); peered VPCs need distinct "
                           "ranges", "give each VPC its own non-overlapping CIDR")
+
+
+# ---------------------------------------------------------------------------------------------
+# Network and AWS limits (instance metadata, quotas, endpoints the federation must reach)
+# ---------------------------------------------------------------------------------------------
+
+def _read_imds_hop_limit(r: _Reader, d: dict[str, Any], path: str, base: int) -> int:
+    hops = r.value(d, "imdsHopLimit", path, int, base, str(default(NodeGroupConfig, "imds_hop_limit")))
+    # EC2 accepts 1 to 64 (LaunchTemplateInstanceMetadataOptions.HttpPutResponseHopLimit); one hop per network
+    # namespace, so 2 already reaches every pod.
+    if hops is not None and not 1 <= hops <= 2:
+        r.problem(f"{path}.imdsHopLimit", f"{hops} is out of range",
+                  "use 1 (pods cannot read the node role's credentials) or 2 (every pod can)")
+        return base
+    return hops if hops is not None else base
+
+
+_QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVpc": "peerings_per_vpc",
+                 "vpcsPerRegion": "vpcs_per_region", "elasticIpsPerRegion": "elastic_ips_per_region",
+                 "rulesPerSecurityGroup": "rules_per_security_group"}
+
+
+def _read_quotas(r: _Reader, raw: Any, path: str) -> QuotasConfig:
+    base = QuotasConfig()
+    d = r.obj(raw, path, tuple(_QUOTA_FIELDS))
+    if d is None:
+        return base
+    values = {}
+    for key, attr in _QUOTA_FIELDS.items():
+        aws_default = getattr(base, attr)
+        value = r.value(d, key, path, int, aws_default, str(aws_default))
+        top = QUOTA_MAXIMUMS.get(attr)
+        if value is not None and (value < aws_default or (top is not None and value > top)):
+            r.problem(f"{path}.{key}", f"{value} is out of range",
+                      f"set the quota your account has (Service Quotas shows it): from AWS's default {aws_default}"
+                      + (f" up to AWS's maximum {top}" if top is not None else ""))
+            value = aws_default
+        values[attr] = value if value is not None else aws_default
+    return QuotasConfig(**values)
+
+
+def _check_federation(r: _Reader, path: str, cfg: FederationConfig) -> None:
+    """Checks over the whole, otherwise valid, config: the endpoints the federation must reach, and the AWS
+    limits its layout would pass (federated_eks/quotas.py)."""
+    for i, c in enumerate(cfg.clusters):
+        # Research: with the public endpoint enabled, EKS's endpoint name resolves to the public IPs for every
+        # client outside the cluster's own VPC, peered VPCs included (EKS User Guide, "Cluster API server
+        # endpoint"; EKS team on aws/containers-roadmap#221). The bastion, the join Lambda (host VPC) and the
+        # KubeFed controller (host nodes) would leave through NAT for the public endpoint instead of the peering.
+        if c.endpoint_access.mode == "publicAndPrivate":
+            r.problem(f"{path}.clusters[{i}].endpointAccess.mode",
+                      f"publicAndPrivate makes {c.name}'s API unreachable for the federation: with a public "
+                      "endpoint, EKS resolves the API name to public IPs outside the cluster's own VPC, so the "
+                      "bastion, the join Lambda and the KubeFed controller (in peered VPCs) would go through NAT to "
+                      "the public endpoint, never over the peering",
+                      'use "private" and reach the API from the bastion, which every cluster admits')
+    for p in layout_quotas.check(cfg, topology.peerings(cfg)):
+        r.problem(f"{path}.{p.field}", p.what, p.fix)

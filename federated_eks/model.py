@@ -48,6 +48,9 @@ class NodeGroupConfig:
     max_size: int = 3
     capacity_type: str = "ON_DEMAND"
     disk_size_gib: int = 50
+    # IMDSv2 response hop limit of the nodes: 1 keeps pods (other than hostNetwork ones such as the VPC CNI)
+    # away from the node role's credentials; 2 lets every pod read them (only for workloads that need IMDS).
+    imds_hop_limit: int = 1
 
     @property
     def architecture(self) -> str:
@@ -165,6 +168,22 @@ class KubefedConfig:
 
 
 @dataclass(frozen=True)
+class QuotasConfig:
+    """The AWS quotas of the account the layout is checked against (federated_eks/quotas.py). The defaults are
+    AWS's; set a field when the account has a raised quota (Service Quotas shows the applied values)."""
+
+    routes_per_route_table: int = 50      # vpc L-93826ACB, adjustable up to 1,000
+    peerings_per_vpc: int = 50            # vpc L-7E9ECCDB (active peering connections per VPC), up to 125
+    vpcs_per_region: int = 5              # vpc L-F678F1CE
+    elastic_ips_per_region: int = 5       # ec2 L-0263D0A3 (one per NAT gateway)
+    rules_per_security_group: int = 60    # vpc L-0EA8095F (inbound, and outbound, rules per security group)
+
+
+# The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas").
+QUOTA_MAXIMUMS = {"routes_per_route_table": 1000, "peerings_per_vpc": 125}
+
+
+@dataclass(frozen=True)
 class FederationConfig:
     env_name: str
     account: str
@@ -177,6 +196,7 @@ class FederationConfig:
     tags: tuple[tuple[str, str], ...] = ()
     kubefed: KubefedConfig = KubefedConfig()
     access: AccessConfig = AccessConfig()
+    quotas: QuotasConfig = QuotasConfig()
 
     @property
     def host(self) -> ClusterConfig:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks import topology
+from federated_eks import peering_layout, topology
 from federated_eks.model import FederationConfig
 
 
 @dataclass(frozen=True)
 class PlannedStack:
     kind: str  # access, bastion, cluster, peering, peer-routes, federation
-    qualifier: str  # cluster name or region, "" for the singletons
+    qualifier: str  # cluster name, region or region-vpc (peering_layout), "" for the singletons
     name: str
     region: str
     depends_on: tuple[str, ...]  # stack names, sorted
@@ -36,16 +36,18 @@ def plan(cfg: FederationConfig) -> list[PlannedStack]:
     out += [PlannedStack(topology.CLUSTER_STACK, c.name, name(topology.CLUSTER_STACK, c.name), c.region, (access,))
             for c in cfg.clusters]
     peerings = topology.peerings(cfg)
-    for region, ps in topology.requested_from(peerings).items():
+    requesters = peering_layout.requester_stacks(peerings)
+    requester_of = {p.id: name(topology.PEERING_STACK, plan.qualifier) for plan in requesters for p in plan.peerings}
+    for plan in requesters:
         # The requester side reads both VPCs (its routes, and the peer's VPC id).
-        deps = {network_stack(n.name) for p in ps for n in (p.requester, p.accepter)}
-        out.append(PlannedStack(topology.PEERING_STACK, region, name(topology.PEERING_STACK, region), region,
-                                tuple(sorted(deps))))
-    for region, ps in topology.accepted_in(peerings).items():
+        deps = {network_stack(n.name) for p in plan.peerings for n in (p.requester, p.accepter)}
+        out.append(PlannedStack(topology.PEERING_STACK, plan.qualifier, name(topology.PEERING_STACK, plan.qualifier),
+                                plan.region, tuple(sorted(deps))))
+    for plan in peering_layout.accepter_stacks(peerings):
         # The accepter side reads the peering id from the requester's stack and its own VPC's route tables.
-        deps = {d for p in ps for d in (name(topology.PEERING_STACK, p.requester.region), network_stack(p.accepter.name))}
-        out.append(PlannedStack(topology.PEER_ROUTES_STACK, region, name(topology.PEER_ROUTES_STACK, region), region,
-                                tuple(sorted(deps))))
+        deps = {d for p in plan.peerings for d in (requester_of[p.id], network_stack(p.accepter.name))}
+        out.append(PlannedStack(topology.PEER_ROUTES_STACK, plan.qualifier,
+                                name(topology.PEER_ROUTES_STACK, plan.qualifier), plan.region, tuple(sorted(deps))))
     federation_deps = sorted(s.name for s in out if s.kind in (topology.CLUSTER_STACK, topology.PEERING_STACK,
                                                                  topology.PEER_ROUTES_STACK))
     out.append(PlannedStack(topology.FEDERATION_STACK, "", name(topology.FEDERATION_STACK), cfg.host.region,

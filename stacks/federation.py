@@ -32,10 +32,12 @@ class FederationStack(Stack):
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
             timeout_minutes=kubefed.join_timeout_minutes))
-        # The host's API server admits the join Lambda (members admit the whole host VPC CIDR).
+        # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
+        # host VPC CIDR.
         ec2.CfnSecurityGroupIngress(
-            self, "HostApiFromJoinLambda", group_id=host_cluster.cluster_security_group_id, ip_protocol="tcp",
-            from_port=443, to_port=443, source_security_group_id=joiner.security_group.security_group_id,
+            self, "HostApiFromJoinLambda", group_id=host_stack.eks.control_plane_security_group.security_group_id,
+            ip_protocol="tcp", from_port=443, to_port=443,
+            source_security_group_id=joiner.security_group.security_group_id,
             description="Kubernetes API from the KubeFed join Lambda")
 
         def target(name: str) -> JoinTarget:

@@ -1,4 +1,7 @@
-"""Peering stacks, per region: the requester side of each peering, then the accepter-side routes.
+"""Peering stacks: the requester side of each peering, then the accepter-side routes.
+
+Which peerings each stack holds is `federated_eks.peering_layout`'s answer: all those of one region while they
+fit CloudFormation's limits (500 resources, 200 outputs), else those of one VPC.
 
 A template can only create resources in its own region, so a cross-region peering has two halves:
 `PeeringStack` in the requester's region (connection + its routes) and `PeeringRoutesStack` in the
@@ -27,7 +30,7 @@ from federated_eks.topology import Peering
 class PeeringStack(Stack):
     """The peerings requested from one region. Attribute: `connections` (peering id -> construct).
 
-    `peerings`: those whose requester is in this stack's region (`topology.requested_from`); `networks`: the VPC
+    `peerings`: requested from this stack's region (`peering_layout.requester_stacks`); `networks`: the VPC
     constructs of both sides of each, by VPC name.
     """
 
@@ -50,7 +53,7 @@ class PeeringStack(Stack):
 class PeeringRoutesStack(Stack):
     """Accepter-side routes, in one region, for peerings requested from other regions.
 
-    `peerings`: the cross-region ones accepted in this stack's region (`topology.accepted_in`); `networks`: the
+    `peerings`: cross-region ones accepted in this stack's region (`peering_layout.accepter_stacks`); `networks`: the
     accepters' VPC constructs by VPC name; `connection_ids`: each peering's connection id, by peering id.
     """
 

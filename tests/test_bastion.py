@@ -119,6 +119,7 @@ def test_bastion_is_ssm_only_with_imdsv2_and_no_ssh(dev):
     t.resource_count_is("AWS::AutoScaling::LaunchConfiguration", 0)
     lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))["Properties"]["LaunchTemplateData"]
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
+    assert lt["MetadataOptions"]["HttpPutResponseHopLimit"] == 1  # nothing on the bastion runs in a container
     assert "KeyName" not in lt
     # x86_64 AL2023 (the tools are amd64 binaries), resolved by CloudFormation at deploy, not looked up at synth.
     (image,) = [p["Default"] for p in t.to_json()["Parameters"].values() if "ami-amazon-linux" in p.get("Default", "")]

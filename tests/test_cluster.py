@@ -70,11 +70,24 @@ def test_eks_cluster_is_private_encrypted_logged_and_api_authenticated(dev):
     t.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
-def test_public_endpoint_only_with_an_allow_list():
-    raw = environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.0/24"]})
-    stacks, _ = synth(raw)
-    t = templates(stacks)["fedeks-test-cluster-fed-1"]
-    t.has_resource_properties("AWS::EKS::Cluster", {"ResourcesVpcConfig": Match.object_like({
+def test_the_construct_renders_a_public_endpoint_only_with_its_allow_list():
+    """The config refuses publicAndPrivate (the federation cannot reach such a cluster: test_config.py); the
+    construct still renders it as given, for a cluster outside a federation."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk.assertions import Template
+
+    from components.eks_cluster import FederatedCluster, FederatedClusterProps
+    from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
+    from fedtest import CONTEXT
+
+    app = cdk.App(context=CONTEXT)
+    stack = cdk.Stack(app, "Alone", env=cdk.Environment(account=ACCOUNT, region="us-east-1"))
+    FederatedCluster(stack, "Eks", FederatedClusterProps(
+        cluster_name="alone", kubernetes_version=KUBERNETES_VERSIONS[0], vpc=ec2.Vpc(stack, "Vpc"),
+        node_group=NodeGroupConfig(),
+        endpoint_access=EndpointAccessConfig(mode="publicAndPrivate", public_cidrs=("203.0.113.0/24",))))
+    Template.from_stack(stack).has_resource_properties("AWS::EKS::Cluster", {"ResourcesVpcConfig": Match.object_like({
         "EndpointPublicAccess": True, "EndpointPrivateAccess": True, "PublicAccessCidrs": ["203.0.113.0/24"]})})
 
 
@@ -84,8 +97,9 @@ def test_node_group_uses_imdsv2_and_encrypted_disks(three):
     t.has_resource_properties("AWS::EKS::Nodegroup", {
         "ScalingConfig": {"MinSize": 1, "DesiredSize": 2, "MaxSize": 3},
         "CapacityType": "ON_DEMAND", "AmiType": "AL2023_x86_64_STANDARD", "InstanceTypes": ["m6i.large"]})
+    # Hop limit 1: pods (but hostNetwork ones) get no IMDSv2 token, so no node role credentials.
     t.has_resource_properties("AWS::EC2::LaunchTemplate", {"LaunchTemplateData": Match.object_like({
-        "MetadataOptions": Match.object_like({"HttpTokens": "required"}),
+        "MetadataOptions": Match.object_like({"HttpTokens": "required", "HttpPutResponseHopLimit": 1}),
         "BlockDeviceMappings": [Match.object_like({"Ebs": Match.object_like({"Encrypted": True})})]})})
 
 
@@ -185,3 +199,12 @@ def test_the_layer_tools_are_x86_64_only(version):
     for binary in ("kubectl", "helm"):
         header = layer_binary(version, binary).read_bytes()[:20]
         assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0x3E  # EM_X86_64
+
+
+def test_imds_hop_limit_2_when_the_config_asks_for_it():
+    raw = environment(1)
+    raw["clusters"][0]["nodeGroup"] = {"imdsHopLimit": 2}
+    stacks, _ = synth(raw)
+    templates(stacks)["fedeks-test-cluster-fed-1"].has_resource_properties("AWS::EC2::LaunchTemplate", {
+        "LaunchTemplateData": Match.object_like({"MetadataOptions": Match.object_like({
+            "HttpTokens": "required", "HttpPutResponseHopLimit": 2})})})

@@ -15,12 +15,12 @@ from cdk_nag import AwsSolutionsChecks
 import app as federation_app
 from fedtest import CDK_JSON, CONTEXT, ROOT, environment, scratch_dir, synth
 from federated_eks.config import load_environment
+from test_app import STALE_REPORT
 
 ENVIRONMENTS = {
     "dev": CDK_JSON["context"]["environments"]["dev"],
     "mesh5": environment(5),
-    "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"},
-                        endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.0/24"]},
+    "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"}, nodeGroup={"imdsHopLimit": 2},
                         bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
                                  "kubefedctl": {"url": "https://example.com/k.tgz", "sha256": "b" * 64}}),
 }
@@ -132,6 +132,10 @@ def test_cli_synth_needs_no_credentials_network_or_docker(tmp_path, project):
            "CDK_DOCKER": "/bin/false",  # any attempt to run Docker fails the synth
            "AWS_EC2_METADATA_DISABLED": "true", "CDK_DISABLE_VERSION_CHECK": "1"}
     out = tmp_path / "out"
+    # A failing validation report left by an earlier synth (test_app.STALE_REPORT): the CLI reads whatever report is
+    # in the output directory, so the app must remove it before it synthesizes.
+    out.mkdir()
+    (out / "validation-report.json").write_text(json.dumps(STALE_REPORT))
     run = subprocess.run([*isolate, str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices",
                           "-c", "env=dev", "-o", str(out)], cwd=cwd, env=env, capture_output=True, text=True,
                          timeout=300)

@@ -203,9 +203,32 @@ def test_public_endpoint_needs_an_allow_list_and_refuses_the_internet():
     assert only_problem(environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["0.0.0.0/0"]})) == (
         f"{P}.endpointAccess.publicCidrs[0]: 0.0.0.0/0 opens the API server to the whole internet. Fix: list only "
         "your operators' or pipeline's egress ranges")
-    cfg = load_environment({"t": environment(endpointAccess={"mode": "publicAndPrivate",
-                                                              "publicCidrs": ["203.0.113.0/24"]})}, "t")
-    assert cfg.clusters[0].endpoint_access.public_cidrs == ("203.0.113.0/24",)
+
+
+def test_public_and_private_endpoints_are_refused_for_every_cluster_the_federation_must_reach():
+    """Every cluster is reached over the peering (bastion, join Lambda, KubeFed controller), and with a public
+    endpoint EKS resolves the API name to public IPs outside the cluster's own VPC."""
+    raw = environment(2)
+    raw["clusters"][1]["endpointAccess"] = {"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.0/24"]}
+    assert only_problem(raw) == (
+        f"{P}.clusters[1].endpointAccess.mode: publicAndPrivate makes fed-2's API unreachable for the federation: "
+        "with a public endpoint, EKS resolves the API name to public IPs outside the cluster's own VPC, so the "
+        "bastion, the join Lambda and the KubeFed controller (in peered VPCs) would go through NAT to the public "
+        "endpoint, never over the peering. Fix: use \"private\" and reach the API from the bastion, which every "
+        "cluster admits")
+    public = {"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.0/24"]}
+    everywhere = problems(environment(2, endpointAccess=public))
+    assert [p.split(":")[0] for p in everywhere] == [f"{P}.clusters[0].endpointAccess.mode",
+                                                     f"{P}.clusters[1].endpointAccess.mode"]
+
+
+def test_imds_hop_limit():
+    assert load_environment({"t": environment()}, "t").clusters[0].node_group.imds_hop_limit == 1
+    cfg = load_environment({"t": environment(nodeGroup={"imdsHopLimit": 2})}, "t")
+    assert cfg.clusters[0].node_group.imds_hop_limit == 2
+    assert only_problem(environment(nodeGroup={"imdsHopLimit": 3})) == (
+        f"{P}.nodeGroup.imdsHopLimit: 3 is out of range. Fix: use 1 (pods cannot read the node role's credentials) "
+        "or 2 (every pod can)")
 
 
 def test_topology_and_scope_choices():
@@ -347,9 +370,13 @@ def test_public_allow_lists_that_add_up_to_the_internet_are_refused():
                                                      "publicCidrs": ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"]}))
     assert found == (f"{P}.endpointAccess.publicCidrs: together the ranges cover the whole internet (0.0.0.0/0). "
                      "Fix: list only your operators' or pipeline's egress ranges")
-    # Half the internet is a lot, but not all of it: that is the user's call.
-    load_environment({"t": environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["0.0.0.0/1"]})},
-                     "t")
+    # Half the internet is a lot, but not all of it: the allow-list check passes it (the mode itself is refused,
+    # for every cluster the federation must reach).
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["0.0.0.0/1"]})},
+                         "t")
+    assert [p.split(":")[0] for p in err.value.problems] == [
+        f"environments.t.clusters[{i}].endpointAccess.mode" for i in range(2)]
 
 
 def test_a_public_cidr_without_a_prefix_is_reported_as_such():

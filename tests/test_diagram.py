@@ -84,10 +84,12 @@ def test_scaling_table_grows_with_cli_waves_and_pipeline_stage_cuts():
     assert cli == sorted(cli) and cli[-1] > 3 * deploy_time.MINUTES["cluster"]  # 41 level-1 stacks, 8 at a time
     pipeline = {r[0]: (r[1], r[2]) for r in rows}
     # Up to 50 actions a pipeline stage runs each level at once; beyond, CDK Pipelines cuts the stage and the
-    # last level (peer routes) is split over two CodePipeline stages.
-    assert pipeline[36] == (51, pipeline[2][1]) == (51, 26.5)  # 50 actions, then 1 in the next stage
-    assert pipeline[40] == (55, 27.5)
-    assert "| 40 | 55 | 27.5 |" in diagram.estimate(cfg)
+    # last level (peer routes) is split over two CodePipeline stages. From 31 clusters on, the regions requesting
+    # the most peerings no longer fit one peering stack and are split per VPC (peering_layout), so stacks jump.
+    assert pipeline[31] == (51, pipeline[2][1]) == (51, 26.5)  # 50 actions, then 1 in the next stage
+    assert pipeline[32] == (53, 27.5)
+    assert pipeline[40] == (89, 27.5)
+    assert "| 40 | 89 | 27.5 |" in diagram.estimate(cfg)
 
 
 def test_pipeline_schedule_cuts_levels_at_the_stage_quota():

@@ -8,8 +8,8 @@ import aws_cdk as cdk
 import pytest
 
 from components.network import Network, NetworkProps
-from fedtest import CONTEXT, environment, resources, synth, templates
-from federated_eks import topology
+from fedtest import CONTEXT, cluster_stacks, environment, resources, synth, templates
+from federated_eks import peering_layout, topology
 from federated_eks.config import load_environment
 from federated_eks.subnet_layout import (BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, SMALLEST_SUBNET_MASK,
                                          fits, smallest_vpc_mask, subnet_layout)
@@ -59,9 +59,11 @@ def test_layout_is_what_ec2_vpc_allocates_and_fits_exactly_when_cdk_can_build_it
 class Resolver:
     """Follows Fn::GetStackOutput from a consumer template to the producing resource."""
 
-    def __init__(self, stacks: dict) -> None:
-        self.tpl = templates(stacks)
-        self.json = {n: t.to_json() for n, t in self.tpl.items()}
+    def __init__(self, stacks: dict, assembly) -> None:
+        self.json = {n: assembly.get_stack_by_name(n).template for n in stacks}
+
+    def logical_ids(self, stack_name: str, cfn_type: str) -> list[str]:
+        return [k for k, v in self.json[stack_name]["Resources"].items() if v["Type"] == cfn_type]
 
     def resolve(self, value) -> tuple[str, str]:
         """(stack name, logical id) that a weak reference points at."""
@@ -69,22 +71,41 @@ class Resolver:
         output = self.json[ref["StackName"]]["Outputs"][ref["OutputName"]]["Value"]
         return ref["StackName"], output["Ref"]
 
-    def route_tables(self, stack_name: str) -> set[tuple[str, str]]:
-        return {(stack_name, k) for k in resources(self.tpl[stack_name], "AWS::EC2::RouteTable")}
+    def private_route_tables(self, stack_name: str) -> set[tuple[str, str]]:
+        """The private subnets' route tables (ec2.Vpc names them after the subnet group, `private`)."""
+        tables = {(stack_name, k) for k in self.logical_ids(stack_name, "AWS::EC2::RouteTable")}
+        private = {t for t in tables if "privateSubnet" in t[1]}
+        assert private and all("publicSubnet" in t[1] for t in tables - private)
+        return private
 
     def vpc(self, stack_name: str) -> tuple[str, str]:
-        return stack_name, next(iter(resources(self.tpl[stack_name], "AWS::EC2::VPC")))
+        return stack_name, next(iter(self.logical_ids(stack_name, "AWS::EC2::VPC")))
 
 
 def network_stack(cfg, name: str) -> str:
     return topology.stack_name(cfg, "bastion") if name == "bastion" else topology.stack_name(cfg, "cluster", name)
 
 
-def check_peering(raw: dict) -> None:
+def check_peering(raw: dict, synthesized: tuple | None = None) -> None:
+    """Every peering's connection and routes, followed through the weak references to the VPCs and route tables:
+    routes on both sides in exactly the private route tables, each side in a stack of its own region, each peering
+    in the stack `peering_layout` planned, and every peering stack holding exactly the resources and outputs the
+    layout counted (the counts the quota checks rely on)."""
     cfg = load_environment({"test": raw}, "test")
-    stacks, _ = synth(raw)
-    r = Resolver(stacks)
+    stacks, assembly = synthesized or synth(raw)
+    r = Resolver(stacks, assembly)
     expected = topology.peerings(cfg)
+    plans = {topology.stack_name(cfg, "peering", plan.qualifier): plan
+             for plan in peering_layout.requester_stacks(expected)}
+    plans.update({topology.stack_name(cfg, "peer-routes", plan.qualifier): plan
+                  for plan in peering_layout.accepter_stacks(expected)})
+    planned_in = {(kind, p.id): name for name, plan in plans.items() for p in plan.peerings
+                  for kind in (["peer-routes"] if "-peer-routes-" in name else ["peering"])}
+    assert {n for n in stacks if "-peering-" in n or "-peer-routes-" in n} == set(plans)
+    for name, plan in plans.items():
+        assert len(r.json[name]["Resources"]) == plan.resources, name
+        assert len(r.json[name].get("Outputs", {})) == plan.outputs, name
+        assert stacks[name].region == plan.region
     connections = {}
     for name, t in r.json.items():
         for logical, res in t.get("Resources", {}).items():
@@ -93,7 +114,7 @@ def check_peering(raw: dict) -> None:
     assert len(connections) == len(expected)
 
     for p in expected:
-        req_stack = topology.stack_name(cfg, "peering", p.requester.region)
+        req_stack = planned_in[("peering", p.id)]
         conn_id, conn = next((k, v) for k, v in connections.items()
                              if k[0] == req_stack and v["Metadata"]["aws:cdk:path"].endswith(f"/{p.id}/Connection"))
         props = conn["Properties"]
@@ -101,14 +122,14 @@ def check_peering(raw: dict) -> None:
         assert r.resolve(props["PeerVpcId"]) == r.vpc(network_stack(cfg, p.accepter.name))
         assert props.get("PeerRegion") == (p.accepter.region if p.cross_region else None)
 
-        acc_stack = (topology.stack_name(cfg, "peer-routes", p.accepter.region) if p.cross_region else req_stack)
+        acc_stack = planned_in[("peer-routes", p.id)] if p.cross_region else req_stack
         for side_stack, local, peer_cidr in ((req_stack, p.requester, p.accepter.cidr),
                                              (acc_stack, p.accepter, p.requester.cidr)):
             routes = [res["Properties"] for res in r.json[side_stack]["Resources"].values()
                       if res["Type"] == "AWS::EC2::Route" and res["Properties"]["DestinationCidrBlock"] == peer_cidr
                       and _peering_of(r, side_stack, res["Properties"]) == conn_id]
             tables = {r.resolve(rt["RouteTableId"]) for rt in routes}
-            assert tables == r.route_tables(network_stack(cfg, local.name)), (p.id, side_stack)
+            assert tables == r.private_route_tables(network_stack(cfg, local.name)), (p.id, side_stack)
             assert len(routes) == len(tables)
             # Each route lives in a stack of the route table's own region.
             assert stacks[side_stack].region == local.region
@@ -179,3 +200,37 @@ def test_removing_a_cluster_removes_only_its_peerings():
     gone = {old[k]["Metadata"]["aws:cdk:path"].split("/")[1] for k in set(old) - set(new)}
     assert gone == {"bastion-fed-3", "fed-1-fed-3"}
     assert all(old[k] == new[k] for k in new)
+
+
+def test_peer_443_rules_are_on_the_control_plane_group_which_the_nodes_do_not_carry(three):
+    """EKS puts the cluster security group it creates on the API server's ENIs and on every managed node whose
+    launch template names no security group; the Cluster's `security_group` goes on the API server's ENIs only
+    (EKS User Guide, "View Amazon EKS security group requirements for clusters" and "Customize managed nodes with
+    launch templates"). The peers' 443 rules must be on the latter, or 443 on every node opens to the peers."""
+    stacks, tpl = three
+    for name in cluster_stacks(stacks):
+        res = tpl[name].to_json()["Resources"]
+        eks_id, eks = next((k, v) for k, v in res.items() if v["Type"] == "AWS::EKS::Cluster")
+        (control_plane,) = eks["Properties"]["ResourcesVpcConfig"]["SecurityGroupIds"]
+        sg_id = control_plane["Fn::GetAtt"][0]
+        assert control_plane == {"Fn::GetAtt": [sg_id, "GroupId"]} and res[sg_id]["Type"] == "AWS::EC2::SecurityGroup"
+        rules = [v["Properties"] for v in res.values() if v["Type"] == "AWS::EC2::SecurityGroupIngress"]
+        assert rules and all(r["GroupId"] == control_plane and r["FromPort"] == 443 and "CidrIp" in r for r in rules)
+        assert "SecurityGroupIngress" not in res[sg_id]["Properties"]
+        # The nodes: the launch template names no security group and the node group no remote access, so EKS gives
+        # the nodes the cluster security group, which no rule here opens to a peer.
+        (nodegroup,) = [v["Properties"] for v in res.values() if v["Type"] == "AWS::EKS::Nodegroup"]
+        assert "RemoteAccess" not in nodegroup
+        template_id = nodegroup["LaunchTemplate"]["Id"]["Ref"]
+        data = res[template_id]["Properties"]["LaunchTemplateData"]
+        assert not {"SecurityGroupIds", "SecurityGroups", "NetworkInterfaces"} & set(data)
+        assert not any(r["GroupId"] == {"Fn::GetAtt": [eks_id, "ClusterSecurityGroupId"]} for r in rules)
+    # The host's API server admits the join Lambda on its control-plane group too.
+    fed = tpl["fedeks-test-federation"].to_json()["Resources"]
+    (rule,) = [v["Properties"] for v in fed.values() if v["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    ref = rule["GroupId"]["Fn::GetStackOutput"]
+    host = tpl[ref["StackName"]].to_json()
+    assert ref["StackName"] == "fedeks-test-cluster-fed-1"
+    host_eks = next(v for v in host["Resources"].values() if v["Type"] == "AWS::EKS::Cluster")
+    host_groups = host_eks["Properties"]["ResourcesVpcConfig"]["SecurityGroupIds"]
+    assert host["Outputs"][ref["OutputName"]]["Value"] in host_groups

@@ -1,0 +1,94 @@
+"""Which stack holds each peering's resources, and how many resources and outputs each of those stacks gets.
+
+Pure arithmetic over `topology.peerings()`, used by `app.py` (the stacks it builds) and by `quotas.py` (the
+CloudFormation limits), so the two can never disagree; tests/test_network.py checks the counts against synthesized
+templates.
+
+A peering's resources are its connection and its routes, one per private route table of each side (peer routes
+go only where the federation's traffic starts and ends: nodes, the API servers' ENIs, the join Lambda and the
+bastion are all in private subnets; public subnets hold only NAT gateways and load balancers, which reach peers
+through nobody). The requester's region holds the connection, the requester's routes and, for a same-region
+peering, the accepter's routes; the accepter's region holds the accepter's routes of a cross-region peering.
+
+Layout: all the peerings requested from a region stay in one stack, `peering-<region>`, while that stack fits
+CloudFormation's limits; a region whose peerings do not fit gets one stack per requesting VPC instead,
+`peering-<region>-<vpc>`. The accepter side does the same with `peer-routes-<region>[-<vpc>]`. Every federation that
+synthesized before this layout existed fits in one stack per region, so its stacks and logical ids are unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
+from federated_eks.topology import BASTION, FederatedVpc, Peering, accepted_in, requested_from
+
+# CloudFormation quotas per template (AWS CloudFormation User Guide, "Understand CloudFormation quotas"; not
+# adjustable). aws-cdk-lib enforces the resource limit at synth (core/lib/stack.js, MAX_RESOURCES = 500).
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+# The CDK CLI adds an AWS::CDK::Metadata resource to each template (version reporting), so one stays free.
+RESOURCE_BUDGET = MAX_RESOURCES - 1
+
+
+def route_tables(vpc: FederatedVpc) -> int:
+    """The route tables a peer route goes into: one private route table per AZ of the VPC."""
+    return (BASTION_VPC if vpc.name == BASTION else CLUSTER_VPC).azs
+
+
+def requester_resources(p: Peering) -> int:
+    """The connection, the requester's routes, and the accepter's routes when both are in one region."""
+    return 1 + route_tables(p.requester) + (0 if p.cross_region else route_tables(p.accepter))
+
+
+def requester_outputs(p: Peering) -> int:
+    """A cross-region peering's connection id is read by the accepter region's stack: one output."""
+    return 1 if p.cross_region else 0
+
+
+def accepter_resources(p: Peering) -> int:
+    return route_tables(p.accepter)
+
+
+@dataclass(frozen=True)
+class PeeringStackPlan:
+    """One peering stack: its name part after the kind, its region, its peerings, and what it holds."""
+
+    qualifier: str
+    region: str
+    peerings: tuple[Peering, ...]
+    resources: int
+    outputs: int
+
+    @property
+    def fits(self) -> bool:
+        return self.resources <= RESOURCE_BUDGET and self.outputs <= MAX_OUTPUTS
+
+
+def requester_stacks(peerings: list[Peering]) -> list[PeeringStackPlan]:
+    """The `peering-*` stacks: connections and the routes that go with them, by requester region."""
+    return _layout(requested_from(peerings), lambda p: p.requester.name, requester_resources, requester_outputs)
+
+
+def accepter_stacks(peerings: list[Peering]) -> list[PeeringStackPlan]:
+    """The `peer-routes-*` stacks: accepter-side routes of cross-region peerings, by accepter region."""
+    return _layout(accepted_in(peerings), lambda p: p.accepter.name, accepter_resources, lambda p: 0)
+
+
+def _layout(by_region: dict[str, list[Peering]], owner: Callable[[Peering], str],
+            resources: Callable[[Peering], int], outputs: Callable[[Peering], int]) -> list[PeeringStackPlan]:
+    def plan(qualifier: str, region: str, ps: Iterable[Peering]) -> PeeringStackPlan:
+        ps = tuple(ps)
+        return PeeringStackPlan(qualifier, region, ps, sum(map(resources, ps)), sum(map(outputs, ps)))
+
+    out = []
+    for region, ps in by_region.items():
+        whole = plan(region, region, ps)
+        if whole.fits:
+            out.append(whole)
+            continue
+        by_vpc: dict[str, list[Peering]] = {}
+        for p in ps:
+            by_vpc.setdefault(owner(p), []).append(p)
+        out += [plan(f"{region}-{vpc}", region, group) for vpc, group in by_vpc.items()]
+    return out

@@ -1,0 +1,127 @@
+"""The AWS limits a federation's layout can pass, checked over the model before anything is built.
+
+Each check counts what the templates will create (the same counts the stacks use: `topology`, `peering_layout`)
+against the account's quotas (`model.QuotasConfig`: AWS's defaults unless the config says the account has raised
+them) and CloudFormation's fixed limits. A problem names the limit, the worst offender and the fixes. Quota codes are
+those of the Service Quotas console (Amazon VPC User Guide, "Amazon VPC quotas"; Amazon EC2 "Elastic IP address
+quota"); README "AWS quotas" shows how to read the applied values.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from federated_eks import peering_layout
+from federated_eks.model import QUOTA_MAXIMUMS, FederationConfig
+from federated_eks.topology import BASTION, PEER_ROUTES_STACK, PEERING_STACK, Peering, peers_of, stack_name, vpcs
+
+BASTION_NAT_GATEWAYS = 1  # the bastion VPC always has one NAT gateway (stacks/bastion.py)
+
+
+@dataclass(frozen=True)
+class QuotaProblem:
+    field: str
+    """The config field to change, relative to the environment (e.g. `clusters`, `natGateways`)."""
+    what: str
+    fix: str
+
+
+def _fix(*options: str, quota: tuple[str, str, str, str, int] | None = None) -> str:
+    """The fixes, `a, b, or c`; `quota` = (model attribute, JSON name, service, code, value needed) adds raising it
+    when AWS allows that much, or says that it cannot help."""
+    opts = [o for o in options if o]
+    note = ""
+    if quota:
+        attr, json_name, service, code, need = quota
+        limit = QUOTA_MAXIMUMS.get(attr)
+        if limit is not None and need > limit:
+            note = f" (raising quotas.{json_name} cannot help: AWS allows at most {limit})"
+        else:
+            opts.append(f"raise the quota to {need} or more (Service Quotas: {service} {code}) and set "
+                        f"quotas.{json_name}: {need}")
+    text = opts[0] if len(opts) == 1 else ", ".join(opts[:-1]) + ", or " + opts[-1]
+    return text + note
+
+
+def _named(names: list[str], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
+    """Every limit the layout of `cfg` (with its `peerings`) passes, worst offender first per limit."""
+    q = cfg.quotas
+    problems = []
+    all_vpcs = vpcs(cfg)
+    peer_count = {v.name: len(peers_of(peerings, v.name)) for v in all_vpcs}
+    hub = ('use "peeringTopology": "hub" (only the bastion and the host peer with every VPC)'
+           if cfg.peering_topology == "mesh" else "")
+
+    def worst(counts: dict[str, int], limit: int) -> tuple[list[str], int]:
+        over = sorted((n for n, c in counts.items() if c > limit), key=lambda n: -counts[n])
+        return over, (counts[over[0]] if over else 0)
+
+    # Routes per route table: one route per peer VPC, plus the default route to the NAT gateway.
+    routes = {n: c + 1 for n, c in peer_count.items()}
+    over, need = worst(routes, q.routes_per_route_table)
+    if over:
+        problems.append(QuotaProblem(
+            "clusters", f"the private route tables of {_named(over)} need up to {need} routes (one per peer VPC and "
+            f"the NAT default route), over the quota of {q.routes_per_route_table} routes per route table "
+            "(quotas.routesPerRouteTable)",
+            _fix(hub, "fewer clusters",
+                 quota=("routes_per_route_table", "routesPerRouteTable", "vpc", "L-93826ACB", need))))
+
+    over, need = worst(peer_count, q.peerings_per_vpc)
+    if over:
+        problems.append(QuotaProblem(
+            "clusters", f"{_named(over)} would have up to {need} active VPC peering connections, over the quota of "
+            f"{q.peerings_per_vpc} per VPC (quotas.peeringsPerVpc)",
+            _fix(hub, "fewer clusters", quota=("peerings_per_vpc", "peeringsPerVpc", "vpc", "L-7E9ECCDB", need))))
+
+    def regions(counts: Counter, limit: int) -> tuple[str, int]:
+        over = sorted((r for r, c in counts.items() if c > limit), key=lambda r: (-counts[r], r))
+        return _named([f"{r} ({counts[r]})" for r in over]), (counts[over[0]] if over else 0)
+
+    named, need = regions(Counter(v.region for v in all_vpcs), q.vpcs_per_region)
+    if need:
+        problems.append(QuotaProblem(
+            "clusters", f"federation VPCs per region: {named}, over the quota of {q.vpcs_per_region} VPCs per "
+            "region (quotas.vpcsPerRegion; a default VPC or any other VPC in the account counts too)",
+            _fix("put fewer clusters in a region", quota=("vpcs_per_region", "vpcsPerRegion", "vpc", "L-F678F1CE",
+                                                            need))))
+
+    eips = Counter({cfg.bastion.region: BASTION_NAT_GATEWAYS})
+    for c in cfg.clusters:
+        eips[c.region] += cfg.nat_gateways
+    named, need = regions(eips, q.elastic_ips_per_region)
+    if need:
+        problems.append(QuotaProblem(
+            "natGateways", f"Elastic IPs per region (one per NAT gateway: {cfg.nat_gateways} per cluster VPC, 1 for "
+            f"the bastion's): {named}, over the quota of {q.elastic_ips_per_region} per region "
+            "(quotas.elasticIpsPerRegion; other Elastic IPs in the account count too)",
+            _fix("set natGateways to 1" if cfg.nat_gateways > 1 else "", "put fewer clusters in a region",
+                 quota=("elastic_ips_per_region", "elasticIpsPerRegion", "ec2", "L-0263D0A3", need))))
+
+    # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
+    # the join Lambda); outbound rules of the join Lambda's security group: one per cluster.
+    rules = {c.name: peer_count[c.name] + (1 if c.name == cfg.host_cluster else 0) for c in cfg.clusters}
+    rules["the join Lambda"] = len(cfg.clusters)
+    over, need = worst(rules, q.rules_per_security_group)
+    if over:
+        problems.append(QuotaProblem(
+            "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
+            f"cluster), over the quota of {q.rules_per_security_group} rules per security group "
+            "(quotas.rulesPerSecurityGroup)",
+            _fix(hub, "fewer clusters",
+                 quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
+
+    for kind, plans in ((PEERING_STACK, peering_layout.requester_stacks(peerings)),
+                        (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):
+        for plan in plans:
+            if not plan.fits:
+                problems.append(QuotaProblem(
+                    "clusters", f"stack {stack_name(cfg, kind, plan.qualifier)} would hold {plan.resources} resources "
+                    f"and {plan.outputs} outputs, over CloudFormation's limits of {peering_layout.MAX_RESOURCES} "
+                    f"resources and {peering_layout.MAX_OUTPUTS} outputs per stack (not adjustable)",
+                    _fix(hub, "fewer clusters (one VPC's peerings always share a stack)")))
+    return problems
