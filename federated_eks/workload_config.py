@@ -365,3 +365,57 @@ def _read_weights(r: Any, d: dict, path: str, routing: str | None, placed: tuple
         r.problem(f"{path}.weights", "are all 0, so Route 53 answers with every record equally (or none while "
                   "unhealthy)", "give at least one cluster a weight above 0")
     return tuple(sorted(out, key=lambda o: placed.index(o[0])))
+
+
+def to_config(w: Workload) -> dict[str, Any]:
+    """The config JSON of a workload (what `read_workloads` reads back into the same Workload). Typed
+    workloads go through this and the reader, so they meet exactly the rules of the config."""
+    out: dict[str, Any] = {"name": w.name, "namespace": w.namespace, "image": w.image,
+                           "containerPort": w.container_port}
+    if w.replica_scheduling is None:
+        out["replicas"] = w.replicas
+    if w.placement.clusters:
+        out["placement"] = {"clusters": list(w.placement.clusters)}
+    elif w.placement.regions:
+        out["placement"] = {"regions": list(w.placement.regions)}
+    if w.env:
+        out["env"] = dict(w.env)
+    overrides = {}
+    for cluster, o in w.overrides:
+        entry: dict[str, Any] = {}
+        if o.replicas is not None:
+            entry["replicas"] = o.replicas
+        if o.image is not None:
+            entry["image"] = o.image
+        if o.env:
+            entry["env"] = dict(o.env)
+        overrides[cluster] = entry
+    if overrides:
+        out["clusters"] = overrides
+    rs = w.replica_scheduling
+    if rs is not None:
+        prefs = {}
+        for name, p in rs.clusters:
+            pref: dict[str, Any] = {"weight": p.weight, "minReplicas": p.min_replicas}
+            if p.max_replicas is not None:
+                pref["maxReplicas"] = p.max_replicas
+            prefs[name] = pref
+        out["replicaScheduling"] = {"totalReplicas": rs.total_replicas, "rebalance": rs.rebalance, "clusters": prefs}
+    if w.service is not None:
+        s = w.service
+        service: dict[str, Any] = {"type": s.type, "port": s.port}
+        if s.target_port is not None:
+            service["targetPort"] = s.target_port
+        if s.type == "LoadBalancer":
+            service["scheme"] = s.scheme
+        out["service"] = service
+    if w.dns is not None:
+        d = w.dns
+        dns: dict[str, Any] = {"hostedZoneId": d.hosted_zone_id, "recordName": d.record_name, "routing": d.routing,
+                               "healthCheckPath": d.health_check_path, "protocol": d.protocol, "ttl": d.ttl_seconds}
+        if d.primary is not None:
+            dns["primary"] = d.primary
+        if d.weights:
+            dns["weights"] = dict(d.weights)
+        out["dns"] = dns
+    return out

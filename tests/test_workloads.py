@@ -376,3 +376,16 @@ def test_the_description_knows_nothing_of_kubefed():
     assert "kubefed.io" not in source and "import" not in source.replace("from __future__ import", "").replace(
         "from dataclasses import", "").replace("from typing import", "")
     assert ReplicaScheduling(total_replicas=3).clusters == ()
+
+
+@pytest.mark.parametrize("raw", [ECHO, HELLO, with_(HELLO, placement={"regions": ["eu-west-1"]}, env={"A": "1"},
+                                                   service={"type": "LoadBalancer", "port": 443, "targetPort": 8443,
+                                                            "scheme": "internal"}),
+                                 dns(routing="weighted", primary=None, weights={"fed-2": 0, "fed-1": 2},
+                                     protocol="HTTPS", ttl=30)])
+def test_typed_workloads_round_trip_through_the_config_reader(raw):
+    from federated_eks.workload_config import to_config
+    (w,), problems = read([raw])
+    assert problems == []
+    (again,), problems = read([to_config(w)])
+    assert problems == [] and again == w

@@ -1,0 +1,136 @@
+"""The typed construct: what it applies on the host, in which order, what its waiters are told, and DNS from the
+waiters' hostnames; typed workloads meet the config's rules."""
+from __future__ import annotations
+
+import json
+import tempfile
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import CfnWaitConditionHandle
+
+from components.eks_cluster import FederatedCluster, FederatedClusterProps
+from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
+from components.kubefed_join import JoinTarget
+from components.network import Network, NetworkProps
+from fedtest import CONTEXT
+from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
+                                    ReplicaScheduling, ServiceSpec, Workload)
+
+ECHO = Workload(name="echo-server", namespace="echo", image="registry.k8s.io/echoserver:1.10", container_port=8080,
+                overrides=(("fed-1", ClusterOverride(replicas=2)), ("fed-2", ClusterOverride(replicas=3))),
+                service=ServiceSpec(type="LoadBalancer", port=80),
+                dns=DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="latency"))
+HELLO = Workload(name="hello-world", namespace="federate-me", image="docker.io/particule/helloworld:v1",
+                 container_port=80, replica_scheduling=ReplicaScheduling(
+                     total_replicas=7, rebalance=True, clusters=(("*", ReplicaPreference(weight=1)),)),
+                 service=ServiceSpec(port=80))
+FOLDER = ManifestFolder(path="samples/x", objects=(("samples/x/a.yaml", {
+    "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+    "metadata": {"name": "x", "namespace": "x"}, "spec": {"placement": {"clusterSelector": {}}}}),))
+
+
+def build(workloads, folders=()):
+    app = cdk.App(outdir=tempfile.mkdtemp(prefix="fedeks-wl-"), context=CONTEXT)
+    stack = cdk.Stack(app, "Federation", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    network = Network(stack, "Network", NetworkProps(cidr="172.21.0.0/16", nat_gateways=1))
+    host = FederatedCluster(stack, "Eks", FederatedClusterProps(
+        cluster_name="fedeks-t-fed-1", kubernetes_version="1.35", vpc=network.vpc, node_group=NodeGroupConfig(),
+        endpoint_access=EndpointAccessConfig(), with_kubectl=True))
+    ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r,
+                                endpoint=f"https://{n}.example.com", ca_data=ca), r)
+                    for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1")))
+    joins = CfnWaitConditionHandle(stack, "Joins")
+    target = FederationTarget(host_cluster=host.cluster, host=members[0][0], members=members,
+                              service_token="arn:aws:lambda:us-east-1:123456789012:function:waiter", ready=(joins,))
+    construct = FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(
+        target=target, workloads=workloads, folders=folders, reserved_namespaces=("kube-federation-system",)))
+    template = app.synth().get_stack_by_name("Federation").template
+    return construct, template
+
+
+def logical(template: dict, path_part: str, cfn_type: str) -> str:
+    found = [k for k, r in template["Resources"].items()
+             if r["Type"] == cfn_type and path_part in r.get("Metadata", {}).get("aws:cdk:path", k)]
+    assert len(found) == 1, (path_part, found)
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def built():
+    return build([ECHO, HELLO], [FOLDER])
+
+
+def test_objects_applied_on_the_host_in_order(built):
+    _, template = built
+    res = template["Resources"]
+    manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                 and "Workloads" in k}
+    kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
+    assert sorted(map(tuple, kinds.values())) == sorted([
+        ("FederatedNamespace",), ("FederatedNamespace",), ("FederatedNamespace",),
+        ("FederatedDeployment", "FederatedService"),
+        ("FederatedDeployment", "ReplicaSchedulingPreference", "FederatedService")])
+    joins = next(k for k, r in res.items() if r["Type"] == "AWS::CloudFormation::WaitConditionHandle")
+    for k, r in manifests.items():
+        assert r["Properties"]["Overwrite"] is True
+        kind = kinds[k][0]
+        if kind == "FederatedNamespace":
+            assert joins in r["DependsOn"]
+        else:
+            assert any("Namespace" in d for d in r["DependsOn"])
+    waiters = {k: r for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"}
+    assert len(waiters) == 2
+    for k, r in waiters.items():
+        assert any(d in manifests and kinds[d][0] == "FederatedDeployment" for d in r["DependsOn"])
+
+
+def _joined(value) -> str:
+    if isinstance(value, str):
+        return value
+    return "".join(p if isinstance(p, str) else "null" for p in value["Fn::Join"][1])
+
+
+def test_waiter_properties_name_the_placed_clusters_and_their_plan(built):
+    _, template = built
+    waiters = {r["Properties"]["Workload"]["Name"]: r["Properties"] for r in template["Resources"].values()
+               if r["Type"] == "Custom::FederatedWorkload"}
+    echo, hello = waiters["echo-server"], waiters["hello-world"]
+    assert [(c["Name"], c["Replicas"]) for c in echo["Clusters"]] == [("fed-1", "2"), ("fed-2", "3"), ("fed-3", "1")]
+    assert echo["Workload"]["LoadBalanced"] == "true" and echo["Workload"]["TotalReplicas"] == ""
+    assert echo["Workload"]["Objects"] == [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"},
+                                           {"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedService"}]
+    assert [(c["Name"], c["Replicas"]) for c in hello["Clusters"]] == [("fed-1", ""), ("fed-2", ""), ("fed-3", "")]
+    assert hello["Workload"]["TotalReplicas"] == "7" and hello["Workload"]["LoadBalanced"] == "false"
+    assert echo["Host"]["Name"] == "fed-1" and echo["TimeoutSeconds"] == "900"
+    assert echo["Clusters"][1]["Endpoint"] == "https://fed-2.example.com"
+
+
+def test_dns_records_use_the_waiters_hostnames():
+    failover = DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="failover",
+                       primary="fed-1")
+    two = Workload(**{**ECHO.__dict__, "placement": Placement(clusters=("fed-1", "fed-2")), "dns": failover})
+    _, template = build([two])
+    waiter = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload")
+    records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
+    assert {r["SetIdentifier"]: r["ResourceRecords"] for r in records} == {
+        "fed-1": [{"Fn::GetAtt": [waiter, "Hostname.fed-1"]}], "fed-2": [{"Fn::GetAtt": [waiter, "Hostname.fed-2"]}]}
+
+
+def test_typed_workloads_meet_the_config_rules():
+    bad = Workload(name="echo", namespace="kube-system", image="nginx", container_port=80,
+                   overrides=(("fed-9", ClusterOverride(replicas=1)),))
+    with pytest.raises(ValueError) as err:
+        build([bad])
+    assert str(err.value).splitlines() == [
+        "invalid federated workloads:",
+        "  - workloads[0].namespace: 'kube-system' is a system namespace; a workload's namespace is federated and "
+        "deleted with it. Fix: give the workload a namespace of its own",
+        "  - workloads[0].image: 'nginx' is not pinned (no tag, or 'latest', follows whatever is pushed next). Fix: "
+        "write registry/repository:tag (or @sha256:...), e.g. \"registry.k8s.io/echoserver:1.10\", and mirror it "
+        "where your nodes pull from",
+        "  - workloads[0].clusters.fed-9: 'fed-9' is not a cluster of this federation. Fix: use one of: fed-1, fed-2, "
+        "fed-3",
+    ]
