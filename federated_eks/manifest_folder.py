@@ -9,6 +9,7 @@ Problems are `(where, what, fix)`: where is `<file>: <Kind> <namespace>/<name>: 
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -80,8 +81,12 @@ def _served(crds: Iterable[dict]) -> dict[tuple[str, str], tuple[dict, str]]:
 
 
 def _field(error: jsonschema.ValidationError) -> str:
+    parts = list(error.absolute_path)
+    if error.validator == "required":  # the missing field, not its parent
+        missing = re.match(r"'(.+)' is a required property", error.message)
+        parts.append(missing.group(1) if missing else "?")
     out = ""
-    for part in error.absolute_path:
+    for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -96,7 +101,7 @@ def _explain(error: jsonschema.ValidationError) -> tuple[str, str]:
         return (f"must be {_TYPE_NAMES.get(wanted, wanted)}, got {got}",
                 hint.get(wanted, f"write {_TYPE_NAMES.get(wanted, wanted)}"))
     if error.validator == "required":
-        return error.message, "add the field"
+        return "is required", "add the field"
     return error.message, "follow the KubeFed API for this field"
 
 
