@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from federated_eks import config as _config
 from federated_eks import image_reference, manifest_folder
@@ -33,24 +33,25 @@ FOLDER_FIELDS = ("manifests",)
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
-                   reserved_namespaces: tuple[str, ...] = ()) -> tuple[tuple[Workload, ...],
-                                                                      tuple[ManifestFolder, ...]]:
+                   reserved_namespaces: tuple[str, ...] = (), crds: Callable[[], list[dict]] | None = None
+                   ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
-    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload."""
+    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `crds` gives the
+    KubeFed CRDs that folders are checked against (called only when there is a folder)."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_config._kind(raw)}",
                   'list workload objects, e.g. [{"name": "web", "namespace": "web", "image": "nginx:1.29", '
                   '"containerPort": 80}]')
         return (), ()
     workloads: list[Workload] = []
-    folders: list[ManifestFolder] = []
+    folders: list[tuple[str, ManifestFolder]] = []
     seen: dict[tuple[str, str], int] = {}
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
             folder = _read_folder(r, item, p)
             if folder is not None:
-                folders.append(folder)
+                folders.append((p, folder))
             continue
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
@@ -62,7 +63,14 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
             continue
         seen[key] = i
         workloads.append(w)
-    return tuple(workloads), tuple(folders)
+    if folders and crds is not None:
+        schemas = crds()
+        names = [n for n, _ in clusters]
+        for p, folder in folders:
+            for where, what, fix in manifest_folder.check(folder.objects, schemas, names,
+                                                          federated_namespaces=[w.namespace for w in workloads]):
+                r.problem(f"{p}.manifests: {where}", what, fix)
+    return tuple(workloads), tuple(f for _, f in folders)
 
 
 def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
