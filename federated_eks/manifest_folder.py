@@ -158,3 +158,13 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
                                      f"{name!r} is not a cluster of this federation",
                                      f"use one of: {', '.join(sorted(names))}"))
     return problems
+
+
+def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:
+    """Whether any FederatedService in `objects` is of type LoadBalancer (then every member may need a
+    load-balancer controller: a folder's placement is not resolved here)."""
+    for _, obj in objects:
+        template = ((obj.get("spec") or {}).get("template") or {}) if isinstance(obj.get("spec"), dict) else {}
+        if obj.get("kind") == "FederatedService" and (template.get("spec") or {}).get("type") == "LoadBalancer":
+            return True
+    return False

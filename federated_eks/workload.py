@@ -140,3 +140,10 @@ class ManifestFolder:
     """As written in the config (relative to the project root)."""
     objects: tuple[tuple[str, dict], ...] = field(default=(), hash=False, compare=False)
     """(file relative to the project root, object) for every object in the folder, in file order."""
+
+
+def load_balanced_clusters(workloads: Iterable[Workload], clusters: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The clusters (in the given `(name, region)` order) that run a LoadBalancer Service of `workloads`."""
+    clusters = tuple(clusters)
+    names = {n for w in workloads if w.load_balanced for n in w.placement.resolve(clusters)}
+    return tuple(n for n, _ in clusters if n in names)

@@ -160,3 +160,11 @@ def test_folder_problems_are_config_problems(tmp_path, monkeypatch):
         "w[0].manifests: samples/nope: is not a folder. Fix: point manifests at a folder of KubeFed YAML files, "
         "relative to the folder with cdk.json",
         "w[1].manifests: must be a string, got a number. Fix: write it like \"samples/hello-world\""]
+
+
+def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type():
+    objects = load_ok(ROOT, "samples/hello-world")
+    assert not manifest_folder.serves_load_balancers(objects)
+    svc = walkthrough_service()
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    assert manifest_folder.serves_load_balancers([("x.yaml", svc)])

@@ -389,3 +389,10 @@ def test_typed_workloads_round_trip_through_the_config_reader(raw):
     assert problems == []
     (again,), problems = read([to_config(w)])
     assert problems == [] and again == w
+
+
+def test_load_balanced_clusters_are_where_load_balanced_workloads_run():
+    from federated_eks.workload import load_balanced_clusters
+    (echo, hello), _ = read([ECHO, HELLO])
+    assert load_balanced_clusters([echo, hello], CLUSTERS) == ("fed-1", "fed-2")
+    assert load_balanced_clusters([hello], CLUSTERS) == ()
