@@ -13,11 +13,14 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 import aws_cdk as cdk
 
+from components.network import Network
 from federated_eks import topology
-from federated_eks.config import ConfigError, FederationConfig, load_environment
+from federated_eks.config import ConfigError, load_environment
+from federated_eks.model import FederationConfig
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
@@ -33,15 +36,17 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
     def name(kind: str, qualifier: str = "") -> str:
         return topology.stack_name(config, kind, qualifier)
 
-    access = AccessStack(app, name("access"), config=config, env=env(config.bastion.region),
+    access = AccessStack(app, name(topology.ACCESS_STACK), config=config, env=env(config.bastion.region),
                          description="federated-eks: IAM roles trusted by every cluster")
-    bastion = BastionStack(app, name("bastion"), config=config, env=env(config.bastion.region),
+    bastion = BastionStack(app, name(topology.BASTION_STACK), config=config, env=env(config.bastion.region),
                            description="federated-eks: bastion VPC and operator instance (SSM only)")
     bastion.add_stack_dependency(access)
 
+    peerings = topology.peerings(config)  # computed once; every stack below gets its share
     clusters: dict[str, ClusterStack] = {}
     for c in config.clusters:
-        stack = ClusterStack(app, name("cluster", c.name), config=config, cluster_name=c.name, env=env(c.region),
+        stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
+                             peers=topology.peers_of(peerings, c.name), env=env(c.region),
                              description=f"federated-eks: VPC and EKS cluster {c.name}")
         stack.add_stack_dependency(access)
         clusters[c.name] = stack
@@ -49,17 +54,24 @@ def build(app: cdk.App, config: FederationConfig) -> dict[str, cdk.Stack]:
     # VPC, route-table and peering ids cross regions as weak references (cdk.json sets
     # @aws-cdk/core:defaultCrossStackReferences to "weak": Fn::GetStackOutput instead of the export
     # custom resources that cannot be updated while read); stacks/peering.py explains the trade-off.
-    networks = {"bastion": bastion.network, **{n: s.network for n, s in clusters.items()}}
-    requesters = {region: PeeringStack(app, name("peering", region), config=config, region_name=region,
-                                       networks=networks, env=env(region),
-                                       description=f"federated-eks: VPC peering requested from {region}")
-                  for region in topology.peering_regions(config)}
-    accepters = {region: PeeringRoutesStack(app, name("peer-routes", region), config=config, region_name=region,
-                                            networks=networks, requesters=requesters, env=env(region),
-                                            description=f"federated-eks: routes for peerings accepted in {region}")
-                 for region in topology.accepter_regions(config)}
+    networks = {topology.BASTION: bastion.network, **{n: s.network for n, s in clusters.items()}}
 
-    federation = FederationStack(app, name("federation"), config=config, clusters=clusters,
+    def networks_of(names: Iterable[str]) -> dict[str, Network]:
+        return {n: networks[n] for n in names}
+
+    requesters = {region: PeeringStack(app, name(topology.PEERING_STACK, region), peerings=ps,
+                                       networks=networks_of(n for p in ps for n in (p.requester.name, p.accepter.name)),
+                                       env=env(region),
+                                       description=f"federated-eks: VPC peering requested from {region}")
+                  for region, ps in topology.requested_from(peerings).items()}
+    connection_ids = {pid: conn.connection.ref for s in requesters.values() for pid, conn in s.connections.items()}
+    accepters = {region: PeeringRoutesStack(app, name(topology.PEER_ROUTES_STACK, region), peerings=ps,
+                                            networks=networks_of(p.accepter.name for p in ps),
+                                            connection_ids={p.id: connection_ids[p.id] for p in ps}, env=env(region),
+                                            description=f"federated-eks: routes for peerings accepted in {region}")
+                 for region, ps in topology.accepted_in(peerings).items()}
+
+    federation = FederationStack(app, name(topology.FEDERATION_STACK), config=config, clusters=clusters,
                                  env=env(config.host.region),
                                  description="federated-eks: KubeFed control plane and cluster joins")
     for stack in [*requesters.values(), *accepters.values()]:

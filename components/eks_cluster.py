@@ -10,13 +10,13 @@ from constructs import Construct
 
 from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
 from components.kubectl_layer import kubectl_layer
-from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 
-KUBERNETES_VERSIONS = {
-    "1.34": eks.KubernetesVersion.V1_34,
-    "1.35": eks.KubernetesVersion.V1_35,
-    "1.36": eks.KubernetesVersion.V1_36,
-}
+
+def eks_version(version: str) -> eks.KubernetesVersion:
+    """aws_eks_v2's constant for `version` (one of model.KUBERNETES_VERSIONS): `KubernetesVersion.V1_35` for 1.35.
+    The constant, not `KubernetesVersion.of`, so that a version aws-cdk-lib does not know fails here."""
+    return getattr(eks.KubernetesVersion, "V" + version.replace(".", "_"))
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class FederatedClusterProps:
     cluster_name: str
     """The EKS cluster name."""
     kubernetes_version: str
-    """One of config.SUPPORTED_KUBERNETES_VERSIONS."""
+    """One of model.KUBERNETES_VERSIONS."""
     vpc: ec2.IVpc
     node_group: NodeGroupConfig
     endpoint_access: EndpointAccessConfig
@@ -58,7 +58,7 @@ class FederatedCluster(Construct):
         self.cluster = eks.Cluster(
             self, "Cluster",
             cluster_name=props.cluster_name,
-            version=KUBERNETES_VERSIONS[props.kubernetes_version],
+            version=eks_version(props.kubernetes_version),
             vpc=props.vpc,
             vpc_subnets=[private],
             endpoint_access=endpoint,
@@ -106,7 +106,16 @@ class FederatedCluster(Construct):
                     function_versions(handler))
 
     def grant_admin(self, entry_id: str, principal_arn: str) -> eks.AccessEntry:
-        """cluster-admin for an IAM principal through an access entry (authentication mode API)."""
+        """cluster-admin for an IAM principal through an access entry (authentication mode API).
+
+        This is what `eks.Cluster.grant_cluster_admin(id, principal)` builds (aws-cdk-lib 2.275,
+        aws-eks-v2/lib/cluster.js: the same AccessEntry with AmazonEKSClusterAdminPolicy, cluster scope), but the
+        library puts the entry under the Cluster construct, which renames its logical id (EksBastionAccess… becomes
+        EksClusterBastionAccess…; the properties are identical). CloudFormation would create the renamed entry
+        before deleting the old one, and EKS allows one entry per principal and cluster: the create fails with
+        ResourceInUseException (handler error AlreadyExists) and the update of every deployed cluster stack rolls
+        back. So the entry stays here, under this construct, built from the library's AccessEntry and AccessPolicy.
+        """
         return eks.AccessEntry(
             self, entry_id, cluster=self.cluster, principal=principal_arn,
             access_policies=[eks.AccessPolicy.from_access_policy_name(

@@ -13,7 +13,7 @@ from typing import Any
 from aws_cdk import Duration, aws_eks_v2 as eks
 from constructs import Construct
 
-from federated_eks.config import ImageRef, KubefedConfig
+from federated_eks.model import ImageRef, KubefedConfig
 
 RELEASE = "kubefed"
 

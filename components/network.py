@@ -10,13 +10,15 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
 from constructs import Construct
 
+from federated_eks.subnet_layout import subnet_layout
+
 
 @dataclass(frozen=True)
 class NetworkProps:
     cidr: str
     """The VPC CIDR (validated by config: private, /16 up to the size the subnets need)."""
-    max_azs: int = 3
-    """Availability zones to spread subnets over."""
+    max_azs: int
+    """Availability zones to spread subnets over: `subnet_layout.CLUSTER_VPC.azs` or `BASTION_VPC.azs`."""
     nat_gateways: int = 1
     """NAT gateways (1 is cheapest, one per AZ survives an AZ outage)."""
     flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
@@ -28,22 +30,17 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
         super().__init__(scope, id)
-        prefix = int(props.cidr.split("/")[1])
-        # Halves for private (nodes, pods: VPC CNI gives each pod a VPC address), an eighth of the rest
-        # for each public subnet: 3 AZs x (1/4 + 1/16) of the range, room left for later subnets.
-        private_mask, public_mask = prefix + 2, prefix + 4
-        if props.max_azs <= 2:
-            public_mask = prefix + 2
+        layout = subnet_layout(int(props.cidr.split("/")[1]), props.max_azs)
         self.vpc = ec2.Vpc(
             self, "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(props.cidr),
             max_azs=props.max_azs,
             nat_gateways=props.nat_gateways,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=public_mask,
+                ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=layout.public_mask,
                                         map_public_ip_on_launch=False),
                 ec2.SubnetConfiguration(name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
-                                        cidr_mask=private_mask),
+                                        cidr_mask=layout.private_mask),
             ],
         )
         log_group = logs.LogGroup(self, "FlowLogs", retention=props.flow_log_retention,

@@ -1,34 +1,23 @@
-"""The federation config: typed, validated, frozen.
+"""Reading the federation config: cdk.json context in, `model.FederationConfig` out, or every problem at once.
 
 `load_environment(environments, name)` turns the raw `context.environments` object of cdk.json into a
 `FederationConfig`, or raises `ConfigError` listing every problem at once. Each problem names the
 field (a JSON path such as `environments.dev.clusters[1].cidr`) and says how to fix it. Nothing
-else in the app reads context; stacks and constructs receive these dataclasses.
+else in the app reads context; stacks and constructs receive the dataclasses of `model.py`, and every
+default comes from there.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
-# Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 knows them,
-# and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package (requirements.txt) matches each.
-SUPPORTED_KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
-
-TOPOLOGIES = ("mesh", "hub")
-SCOPES = ("Cluster", "Namespaced")
-ENDPOINT_MODES = ("private", "publicAndPrivate")
-CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
-
-# Subnet layout (see network.py): a cluster VPC is cut into 3 public and 3 private subnets over 3 AZs,
-# the bastion VPC into 2 + 2 over 2 AZs. These are the largest prefixes that still leave usable subnets.
-MAX_CLUSTER_PREFIX = 20  # private subnets /22 (1019 addresses for nodes and pods), public /24
-MAX_BASTION_PREFIX = 26  # subnets /28, the smallest AWS allows
-MIN_PREFIX = 16  # the largest VPC CIDR AWS allows
-
-# `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
-MAX_CLUSTER_NAME = 30
+from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
+                                 TOPOLOGIES, BastionConfig, ChartConfig, ClusterConfig, EndpointAccessConfig,
+                                 FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
+                                 default)
+from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
+from federated_eks.topology import BASTION
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -56,106 +45,6 @@ def _aws_regions() -> frozenset[str]:
     from aws_cdk.region_info import RegionInfo
 
     return frozenset(r.name for r in RegionInfo.regions if r.partition == "aws")
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """A container image: `repository/image:tag` (repository is a registry path, for mirrors)."""
-
-    repository: str
-    image: str
-    tag: str
-
-    @property
-    def uri(self) -> str:
-        return f"{self.repository}/{self.image}:{self.tag}"
-
-
-@dataclass(frozen=True)
-class NodeGroupConfig:
-    instance_types: tuple[str, ...] = ("m6i.large",)
-    min_size: int = 1
-    desired_size: int = 2
-    max_size: int = 3
-    capacity_type: str = "ON_DEMAND"
-    disk_size_gib: int = 50
-
-
-@dataclass(frozen=True)
-class EndpointAccessConfig:
-    mode: str = "private"
-    public_cidrs: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    name: str
-    region: str
-    cidr: str
-    node_group: NodeGroupConfig
-    endpoint_access: EndpointAccessConfig
-
-
-@dataclass(frozen=True)
-class KubefedctlConfig:
-    """Optional: kubefedctl on the bastion. The joins are automated, so it is only an ops tool."""
-
-    url: str = ""
-    sha256: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.url)
-
-
-@dataclass(frozen=True)
-class BastionConfig:
-    region: str
-    cidr: str
-    instance_type: str = "t3.small"
-    kubefedctl: KubefedctlConfig = KubefedctlConfig()
-
-
-@dataclass(frozen=True)
-class ChartConfig:
-    repository: str = "https://raw.githubusercontent.com/kubernetes-sigs/kubefed/master/charts"
-    name: str = "kubefed"
-    version: str = "0.10.0"
-
-
-@dataclass(frozen=True)
-class KubefedConfig:
-    namespace: str = "kube-federation-system"
-    scope: str = "Cluster"
-    chart: ChartConfig = ChartConfig()
-    controller_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
-    # The admission webhook runs the same image by default; it can be mirrored separately.
-    webhook_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
-    # The chart's default, bitnami/kubectl:1.17.16, no longer exists; this one has bash and kubectl.
-    post_install_image: ImageRef = ImageRef("docker.io/bitnamilegacy", "kubectl", "1.33.4")
-    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    join_timeout_minutes: int = 30
-
-
-@dataclass(frozen=True)
-class FederationConfig:
-    env_name: str
-    account: str
-    host_cluster: str
-    kubernetes_version: str
-    bastion: BastionConfig
-    clusters: tuple[ClusterConfig, ...]
-    peering_topology: str = "mesh"
-    nat_gateways: int = 1
-    tags: tuple[tuple[str, str], ...] = ()
-    kubefed: KubefedConfig = KubefedConfig()
-
-    @property
-    def host(self) -> ClusterConfig:
-        return next(c for c in self.clusters if c.name == self.host_cluster)
-
-    def cluster(self, name: str) -> ClusterConfig:
-        return next(c for c in self.clusters if c.name == name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,9 +152,9 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
         r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
 
     version = r.value(d, "kubernetesVersion", path, str, _MISSING, '"1.35"')
-    if version is not None and version not in SUPPORTED_KUBERNETES_VERSIONS:
+    if version is not None and version not in KUBERNETES_VERSIONS:
         r.problem(f"{path}.kubernetesVersion", f"{version!r} is not supported",
-                  f"use one of: {', '.join(SUPPORTED_KUBERNETES_VERSIONS)}")
+                  f"use one of: {', '.join(KUBERNETES_VERSIONS)}")
 
     regions = _aws_regions()
     default_nodes = _read_node_group(r, d.get("nodeGroup", {}), f"{path}.nodeGroup", NodeGroupConfig())
@@ -283,10 +172,12 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
 
     _check_overlaps(r, path, bastion, clusters)
 
-    topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, "mesh")
-    nat = r.value(d, "natGateways", path, int, 1, "1")
-    if nat is not None and not 1 <= nat <= 3:
-        r.problem(f"{path}.natGateways", f"{nat} is out of range", "use 1 (cheapest) to 3 (one per AZ)")
+    topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, default(FederationConfig, "peering_topology"))
+    default_nat = default(FederationConfig, "nat_gateways")
+    nat = r.value(d, "natGateways", path, int, default_nat, str(default_nat))
+    if nat is not None and not 1 <= nat <= CLUSTER_VPC.azs:
+        r.problem(f"{path}.natGateways", f"{nat} is out of range",
+                  f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
 
@@ -297,7 +188,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             nat_gateways=nat, tags=tags, kubefed=kubefed)
 
 
-def _check_cidr(r: _Reader, raw: str | None, path: str, max_prefix: int) -> str | None:
+def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
     if raw is None:
         return None
     try:
@@ -311,11 +202,13 @@ def _check_cidr(r: _Reader, raw: str | None, path: str, max_prefix: int) -> str 
     if not net.is_private:
         r.problem(path, f"{raw} is not a private range", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
                   "192.168.0.0/16")
-    if net.prefixlen < MIN_PREFIX:
-        r.problem(path, f"/{net.prefixlen} is larger than AWS allows for a VPC", f"use a prefix from /{MIN_PREFIX}")
+    max_prefix = smallest_vpc_mask(shape)
+    if net.prefixlen < LARGEST_VPC_MASK:
+        r.problem(path, f"/{net.prefixlen} is larger than AWS allows for a VPC",
+                  f"use a prefix from /{LARGEST_VPC_MASK}")
     elif net.prefixlen > max_prefix:
         r.problem(path, f"/{net.prefixlen} is too small for the subnets",
-                  f"use a prefix of /{max_prefix} or larger (e.g. /{MIN_PREFIX})")
+                  f"use a prefix of /{max_prefix} or larger (e.g. /{LARGEST_VPC_MASK})")
     return str(net)
 
 
@@ -335,10 +228,11 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
     _check_region(r, region, f"{path}.region", regions)
     cidr = _check_cidr(r, r.value(d, "cidr", path, str, _MISSING, '"172.20.0.0/16"'), f"{path}.cidr",
-                       MAX_BASTION_PREFIX)
-    itype = r.value(d, "instanceType", path, str, "t3.small", '"t3.small"')
+                       BASTION_VPC)
+    default_type = default(BastionConfig, "instance_type")
+    itype = r.value(d, "instanceType", path, str, default_type, f'"{default_type}"')
     if itype and not _INSTANCE_TYPE.match(itype):
-        r.problem(f"{path}.instanceType", f"{itype!r} is not an EC2 instance type", 'write it like "t3.small"')
+        r.problem(f"{path}.instanceType", f"{itype!r} is not an EC2 instance type", f'write it like "{default_type}"')
     kubefedctl = KubefedctlConfig()
     if "kubefedctl" in d:
         k = r.obj(d["kubefedctl"], f"{path}.kubefedctl", ("url", "sha256"))
@@ -351,7 +245,7 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
                 r.problem(f"{path}.kubefedctl.sha256", "is not a SHA-256 digest",
                           "use the 64 lowercase hex digits of the tarball's sha256sum")
             kubefedctl = KubefedctlConfig(url or "", sha or "")
-    return BastionConfig(region=region, cidr=cidr, instance_type=itype or "t3.small", kubefedctl=kubefedctl)
+    return BastionConfig(region=region, cidr=cidr, instance_type=itype or default_type, kubefedctl=kubefedctl)
 
 
 def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
@@ -386,7 +280,7 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
         region = r.value(d, "region", p, str, _MISSING, '"us-east-2"')
         _check_region(r, region, f"{p}.region", regions)
         cidr = _check_cidr(r, r.value(d, "cidr", p, str, _MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
-                           MAX_CLUSTER_PREFIX)
+                           CLUSTER_VPC)
         # The environment-level blocks are checked once; a cluster's own block is checked merged with them.
         nodes = (_read_node_group(r, d["nodeGroup"], f"{p}.nodeGroup", default_nodes) if "nodeGroup" in d
                  else default_nodes)
@@ -402,13 +296,15 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
     if d is None:
         return base
 
+    example = default(NodeGroupConfig, "instance_types")[0]
+
     def check_type(value: str, p: str) -> None:
         if not _INSTANCE_TYPE.match(value):
-            r.problem(p, f"{value!r} is not an EC2 instance type", 'write it like "m6i.large"')
+            r.problem(p, f"{value!r} is not an EC2 instance type", f'write it like "{example}"')
 
-    types = r.string_list(d, "instanceTypes", path, base.instance_types, '["m6i.large"]', check_type)
+    types = r.string_list(d, "instanceTypes", path, base.instance_types, f'["{example}"]', check_type)
     if types is not None and not types:
-        r.problem(f"{path}.instanceTypes", "is empty", 'list at least one instance type, e.g. ["m6i.large"]')
+        r.problem(f"{path}.instanceTypes", "is empty", f'list at least one instance type, e.g. ["{example}"]')
     sizes = {}
     for key, attr in (("minSize", "min_size"), ("desiredSize", "desired_size"), ("maxSize", "max_size")):
         value = r.value(d, key, path, int, getattr(base, attr), "2")
@@ -425,7 +321,7 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
         if hi < 1:
             r.problem(f"{path}.maxSize", "is 0, so the cluster can never run KubeFed or workloads", "use 1 or more")
     capacity = r.choice(d, "capacityType", path, CAPACITY_TYPES, base.capacity_type)
-    disk = r.value(d, "diskSizeGiB", path, int, base.disk_size_gib, "50")
+    disk = r.value(d, "diskSizeGiB", path, int, base.disk_size_gib, str(default(NodeGroupConfig, "disk_size_gib")))
     if disk is not None and not 20 <= disk <= 16384:
         r.problem(f"{path}.diskSizeGiB", f"{disk} is out of range", "use 20 to 16384 GiB")
     return NodeGroupConfig(instance_types=types or base.instance_types, min_size=lo if lo is not None else 0,
@@ -527,7 +423,7 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
 
 
 def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:
-    named = ([("bastion", f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
+    named = ([(BASTION, f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
     named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in enumerate(clusters)]
     nets = [(who, p, ipaddress.ip_network(cidr)) for who, p, cidr in named]
     for i, (who_a, path_a, a) in enumerate(nets):

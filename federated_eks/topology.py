@@ -7,15 +7,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 
 BASTION = "bastion"
+"""The bastion VPC's name among the federation's VPCs."""
 PREFIX = "fedeks"
+
+# Stack kinds: the middle part of every stack name (`fedeks-<env>-<kind>[-<qualifier>]`).
+ACCESS_STACK = "access"
+BASTION_STACK = "bastion"
+CLUSTER_STACK = "cluster"
+PEERING_STACK = "peering"
+PEER_ROUTES_STACK = "peer-routes"
+FEDERATION_STACK = "federation"
 
 
 @dataclass(frozen=True)
-class Network:
-    """One VPC of the federation: the bastion's or a cluster's."""
+class FederatedVpc:
+    """Where one VPC of the federation is (the bastion's or a cluster's); the construct is components.network."""
 
     name: str
     region: str
@@ -26,8 +35,8 @@ class Network:
 class Peering:
     """One VPC peering connection. The requester creates it; the accepter only adds routes."""
 
-    requester: Network
-    accepter: Network
+    requester: FederatedVpc
+    accepter: FederatedVpc
 
     @property
     def id(self) -> str:
@@ -38,52 +47,55 @@ class Peering:
         return self.requester.region != self.accepter.region
 
 
-def networks(cfg: FederationConfig) -> list[Network]:
+def vpcs(cfg: FederationConfig) -> list[FederatedVpc]:
     """The bastion VPC first, then the clusters' in config order."""
-    return [Network(BASTION, cfg.bastion.region, cfg.bastion.cidr)] + [
-        Network(c.name, c.region, c.cidr) for c in cfg.clusters
+    return [FederatedVpc(BASTION, cfg.bastion.region, cfg.bastion.cidr)] + [
+        FederatedVpc(c.name, c.region, c.cidr) for c in cfg.clusters
     ]
 
 
 def peerings(cfg: FederationConfig) -> list[Peering]:
-    """Every peering connection of the configured topology.
+    """Every peering connection of the configured topology, in `vpcs()` order of the requester, then accepter.
 
     mesh: every unordered pair of VPCs, N(N+1)/2 for N clusters.
     hub:  only pairs that include the bastion or the host cluster, 2N-1.
-    The earlier VPC in `networks()` order requests. Appending a cluster to the config therefore
+    The earlier VPC in `vpcs()` order requests. Appending a cluster to the config therefore
     adds pairs and never changes which side requests an existing one.
     """
-    nets = networks(cfg)
+    all_vpcs = vpcs(cfg)
     hubs = {BASTION, cfg.host_cluster}
     pairs = []
-    for i, a in enumerate(nets):
-        for b in nets[i + 1:]:
+    for i, a in enumerate(all_vpcs):
+        for b in all_vpcs[i + 1:]:
             if cfg.peering_topology == "hub" and not ({a.name, b.name} & hubs):
                 continue
             pairs.append(Peering(requester=a, accepter=b))
     return pairs
 
 
-def peers_of(cfg: FederationConfig, name: str) -> list[Network]:
-    """The VPCs that peer with `name`, in `networks()` order."""
-    out = []
-    for p in peerings(cfg):
-        if p.requester.name == name:
-            out.append(p.accepter)
-        elif p.accepter.name == name:
-            out.append(p.requester)
-    order = {n.name: i for i, n in enumerate(networks(cfg))}
-    return sorted(out, key=lambda n: order[n.name])
+def peers_of(peerings: list[Peering], name: str) -> list[FederatedVpc]:
+    """The VPCs that peer with `name`, in `vpcs()` order (given `peerings()` order: those that request the
+    peering with `name` come before `name`, those it requests come after it, each in order)."""
+    return [p.requester for p in peerings if p.accepter.name == name] + \
+        [p.accepter for p in peerings if p.requester.name == name]
 
 
-def peering_regions(cfg: FederationConfig) -> list[str]:
-    """Regions that hold the requester side of at least one peering, sorted."""
-    return sorted({p.requester.region for p in peerings(cfg)})
+def requested_from(peerings: list[Peering]) -> dict[str, list[Peering]]:
+    """The peerings by the region of their requester (where the connection is created), regions sorted."""
+    out: dict[str, list[Peering]] = {}
+    for p in peerings:
+        out.setdefault(p.requester.region, []).append(p)
+    return dict(sorted(out.items()))
 
 
-def accepter_regions(cfg: FederationConfig) -> list[str]:
-    """Regions that hold accepter-side routes of a cross-region peering, sorted."""
-    return sorted({p.accepter.region for p in peerings(cfg) if p.cross_region})
+def accepted_in(peerings: list[Peering]) -> dict[str, list[Peering]]:
+    """The cross-region peerings by the region of their accepter (where its routes go), regions sorted.
+    A same-region peering's accepter routes go with the connection."""
+    out: dict[str, list[Peering]] = {}
+    for p in peerings:
+        if p.cross_region:
+            out.setdefault(p.accepter.region, []).append(p)
+    return dict(sorted(out.items()))
 
 
 # --- names ------------------------------------------------------------------------------------

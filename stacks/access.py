@@ -11,7 +11,7 @@ from constructs import Construct
 
 from components.compliance import acknowledge, managed_policy
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 
 BASTION_ROLE = "bastion"
 JOIN_ROLE = "kubefed-join"

@@ -8,7 +8,8 @@ from components.bastion_host import BastionHost, BastionHostProps, KubeconfigCon
 from components.kubectl_layer import kubectl_layer
 from components.network import Network, NetworkProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
+from federated_eks.subnet_layout import BASTION_VPC
 from stacks.access import BASTION_ROLE
 
 
@@ -17,7 +18,7 @@ class BastionStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
-        self.network = Network(self, "Network", NetworkProps(cidr=config.bastion.cidr, max_azs=2,
+        self.network = Network(self, "Network", NetworkProps(cidr=config.bastion.cidr, max_azs=BASTION_VPC.azs,
                                                              nat_gateways=1))
         # Imported by name: the role lives in the access stack, the policies added here stay here.
         role = iam.Role.from_role_name(self, "Role", topology.role_name(config, BASTION_ROLE))
@@ -26,7 +27,8 @@ class BastionStack(Stack):
         self.host = BastionHost(self, "Bastion", BastionHostProps(
             vpc=self.network.vpc, role=role, instance_type=config.bastion.instance_type,
             tools_layer=kubectl_layer(self, "Tools", config.kubernetes_version),
-            contexts=contexts, contexts_parameter_name=f"/{topology.stack_name(config, 'bastion')}/kubeconfig-contexts",
+            contexts=contexts,
+            contexts_parameter_name=f"/{topology.stack_name(config, topology.BASTION_STACK)}/kubeconfig-contexts",
             kubefedctl=config.bastion.kubefedctl))
         CfnOutput(self, "InstanceId", value=self.host.instance.ref, description="The bastion instance")
         CfnOutput(self, "SessionCommand", description="Open a shell on the bastion",

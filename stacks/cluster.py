@@ -1,24 +1,32 @@
 """Cluster stack: one per configured cluster, in its region: VPC, EKS cluster, nodes, access entries."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.network import Network, NetworkProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
+from federated_eks.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE
 
 
 class ClusterStack(Stack):
-    """Attributes: `name` (the config name), `network`, `eks` (FederatedCluster)."""
+    """Attributes: `name` (the config name), `network`, `eks` (FederatedCluster).
 
-    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, cluster_name: str, **kwargs) -> None:
+    `peers`: the VPCs that peer with this cluster's (`topology.peers_of`); their CIDRs may reach the API server.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, cluster_name: str,
+                 peers: Sequence[topology.FederatedVpc], **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         cluster = config.cluster(cluster_name)
         self.name = cluster_name
-        self.network = Network(self, "Network", NetworkProps(cidr=cluster.cidr, nat_gateways=config.nat_gateways))
+        self.network = Network(self, "Network", NetworkProps(cidr=cluster.cidr, max_azs=CLUSTER_VPC.azs,
+                                                             nat_gateways=config.nat_gateways))
         eks_name = topology.eks_cluster_name(config, cluster_name)
         self.eks = FederatedCluster(self, "Eks", FederatedClusterProps(
             cluster_name=eks_name,
@@ -28,7 +36,7 @@ class ClusterStack(Stack):
             endpoint_access=cluster.endpoint_access,
             admin_principal_arns={"BastionAccess": topology.role_arn(config, BASTION_ROLE),
                                   "KubefedJoinAccess": topology.role_arn(config, JOIN_ROLE)},
-            api_clients={n.name: n.cidr for n in topology.peers_of(config, cluster_name)},
+            api_clients={n.name: n.cidr for n in peers},
             with_kubectl=cluster_name == config.host_cluster,
         ))
         CfnOutput(self, "ClusterName", value=eks_name, description="EKS cluster name")

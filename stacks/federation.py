@@ -8,7 +8,7 @@ from constructs import Construct
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.model import FederationConfig
 from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
 

@@ -14,25 +14,28 @@ from the references keep deploy and destroy order right.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from aws_cdk import Stack
 from constructs import Construct
 
 from components.network import Network
 from components.vpc_peering import PeeringConnection, PeeringConnectionProps, PeerRoutes, PeerRoutesProps
-from federated_eks import topology
-from federated_eks.config import FederationConfig
+from federated_eks.topology import Peering
 
 
 class PeeringStack(Stack):
-    """The peerings requested from one region. Attribute: `connections` (peering id -> construct)."""
+    """The peerings requested from one region. Attribute: `connections` (peering id -> construct).
 
-    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, region_name: str,
-                 networks: dict[str, Network], **kwargs) -> None:
+    `peerings`: those whose requester is in this stack's region (`topology.requested_from`); `networks`: the VPC
+    constructs of both sides of each, by VPC name.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, peerings: Sequence[Peering], networks: Mapping[str, Network],
+                 **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.connections: dict[str, PeeringConnection] = {}
-        for p in topology.peerings(config):
-            if p.requester.region != region_name:
-                continue
+        for p in peerings:
             local, peer = networks[p.requester.name], networks[p.accepter.name]
             conn = PeeringConnection(self, p.id, PeeringConnectionProps(
                 vpc_id=local.vpc.vpc_id, route_table_ids=local.route_table_ids, peer_vpc_id=peer.vpc.vpc_id,
@@ -45,15 +48,16 @@ class PeeringStack(Stack):
 
 
 class PeeringRoutesStack(Stack):
-    """Accepter-side routes, in one region, for peerings requested from other regions."""
+    """Accepter-side routes, in one region, for peerings requested from other regions.
 
-    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, region_name: str,
-                 networks: dict[str, Network], requesters: dict[str, PeeringStack], **kwargs) -> None:
+    `peerings`: the cross-region ones accepted in this stack's region (`topology.accepted_in`); `networks`: the
+    accepters' VPC constructs by VPC name; `connection_ids`: each peering's connection id, by peering id.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, peerings: Sequence[Peering], networks: Mapping[str, Network],
+                 connection_ids: Mapping[str, str], **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
-        for p in topology.peerings(config):
-            if not p.cross_region or p.accepter.region != region_name:
-                continue
-            conn = requesters[p.requester.region].connections[p.id]
+        for p in peerings:
             PeerRoutes(self, p.id, PeerRoutesProps(
                 route_table_ids=networks[p.accepter.name].route_table_ids, peer_cidr=p.requester.cidr,
-                peering_connection_id=conn.connection.ref))
+                peering_connection_id=connection_ids[p.id]))

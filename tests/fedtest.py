@@ -16,13 +16,14 @@ CONTEXT = {k: v for k, v in CDK_JSON["context"].items() if k != "environments"}
 CONTEXT.update(json.loads((ROOT / "cdk.context.json").read_text()))
 CONTEXT["aws:cdk:enable-path-metadata"] = True  # as the CLI sets it: templates carry aws:cdk:path
 
+ACCOUNT = "123456789012"
 REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"]
 
 
 def environment(clusters: int = 2, topology: str = "mesh", **overrides) -> dict:
     """A valid raw environment with `clusters` clusters, one per region in REGIONS order."""
     env = {
-        "account": "123456789012",
+        "account": ACCOUNT,
         "hostCluster": "fed-1",
         "kubernetesVersion": "1.35",
         "bastion": {"region": "us-east-1", "cidr": "172.20.0.0/16"},
@@ -52,3 +53,7 @@ def templates(stacks: dict) -> dict[str, Template]:
 
 def resources(template: Template, cfn_type: str) -> dict[str, dict]:
     return template.find_resources(cfn_type)
+
+
+def cluster_stacks(stacks: dict) -> dict:
+    return {n: s for n, s in stacks.items() if "-cluster-" in n}

