@@ -29,6 +29,8 @@ from components.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
 from federated_eks.workload import ManifestFolder, Workload
+# The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
+from federated_eks.workload_config import check_workloads
 
 RESOURCE_TYPE = "Custom::FederatedWorkload"
 DEFAULT_TIMEOUT_MINUTES = 15
@@ -64,17 +66,6 @@ class FederatedWorkloadsProps:
     """Namespaces no workload may use (KubeFed's own)."""
 
 
-def check(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]],
-          reserved_namespaces: tuple[str, ...] = ()) -> list[str]:
-    """Every problem of typed workloads, in the config's words (paths `workloads[i]...`)."""
-    from federated_eks.config import _Reader
-    from federated_eks.workload_config import read_workloads, to_config
-
-    reader = _Reader()
-    read_workloads(reader, [to_config(w) for w in workloads], "workloads", clusters, reserved_namespaces)
-    return reader.problems
-
-
 def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
     """The waiter's properties (pure apart from the tokens in the targets)."""
     placed = set(w.placement.resolve(target.clusters))
@@ -104,7 +95,7 @@ class FederatedWorkloads(Construct):
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
         target = props.target
-        problems = check(props.workloads, target.clusters, props.reserved_namespaces)
+        problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces)
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
         self.namespaces: dict[str, eks.KubernetesManifest] = {}

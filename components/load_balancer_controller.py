@@ -36,10 +36,11 @@ from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
 from components.compliance import acknowledge
+from federated_eks.model import LoadBalancerControllerConfig
 
 VERSION = eks.AlbControllerVersion.V3_2_2
-DEFAULT_IMAGE_REPOSITORY = "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller"
-DEFAULT_CHART_REPOSITORY = "https://aws.github.io/eks-charts"
+# aws-cdk-lib's AlbController installs from this repository (aws-eks-v2/lib/alb-controller.js).
+LIBRARY_CHART_REPOSITORY = "https://aws.github.io/eks-charts"
 # The wildcard resources of that policy, as cdk-nag reports them.
 _POLICY_WILDCARDS = ("*", "arn:<AWS::Partition>:ec2:*:*:security-group/*",
                      *(f"arn:<AWS::Partition>:elasticloadbalancing:*:*:{kind}/{lb}/*/*{extra}"
@@ -52,8 +53,7 @@ _POLICY_WILDCARDS = ("*", "arn:<AWS::Partition>:ec2:*:*:security-group/*",
 class LoadBalancerControllerProps:
     cluster: eks.Cluster
     """A member cluster with a kubectl handler."""
-    image_repository: str = DEFAULT_IMAGE_REPOSITORY
-    chart_repository: str = DEFAULT_CHART_REPOSITORY
+    config: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
 
 
 class LoadBalancerController(Construct):
@@ -61,13 +61,14 @@ class LoadBalancerController(Construct):
 
     def __init__(self, scope: Construct, id: str, props: LoadBalancerControllerProps) -> None:
         super().__init__(scope, id)
+        cfg = props.config
         self.controller = eks.AlbController(
-            self, "Controller", cluster=props.cluster, version=VERSION, repository=props.image_repository,
+            self, "Controller", cluster=props.cluster, version=VERSION, repository=cfg.image_repository,
             additional_helm_chart_values={"enableServiceMutatorWebhook": False})
         self.chart: eks.HelmChart = self.controller.node.find_child("Resource")
-        if props.chart_repository != DEFAULT_CHART_REPOSITORY:
+        if cfg.chart_repository != LIBRARY_CHART_REPOSITORY:
             resource = self.chart.node.find_child("Resource").node.default_child
-            resource.add_property_override("Repository", props.chart_repository)
+            resource.add_property_override("Repository", cfg.chart_repository)
         acknowledge(self.controller, "The AWS Load Balancer Controller's IAM policy is the one its maintainers "
                     "publish for v3.2.2 (shipped with aws-cdk-lib): EC2/ELB describe calls support no resource "
                     "scoping, and creating load balancers, target groups and security groups for Services "

@@ -15,9 +15,11 @@ from typing import Any, Callable
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, BastionConfig, ChartConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 default)
+                                 LoadBalancerControllerConfig, default)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import BASTION
+# The workloads' reader calls back into this module's reader, so it is imported as a module.
+from federated_eks import workload_config
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -135,7 +137,8 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 
 _ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
-               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed")
+               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "workloads",
+               "loadBalancerController")
 
 
 def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
@@ -180,12 +183,45 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                   f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
+    workloads, folders = _read_workloads(r, d, path, clusters, kubefed)
+    lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
 
     if r.problems:
         return None
     return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters), peering_topology=topology,
-                            nat_gateways=nat, tags=tags, kubefed=kubefed)
+                            nat_gateways=nat, tags=tags, kubefed=kubefed, workloads=workloads,
+                            manifest_folders=folders, load_balancer_controller=lbc)
+
+
+def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
+                    kubefed: KubefedConfig) -> tuple[tuple, tuple]:
+    if "workloads" not in d:
+        return (), ()
+    if kubefed.scope != "Cluster":
+        r.problem(f"{path}.workloads", f"needs kubefed.scope Cluster (it is {kubefed.scope}: KubeFed then federates "
+                  f"only inside {kubefed.namespace})", 'set kubefed.scope to "Cluster", or remove the workloads')
+        return (), ()
+    return workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
+                                          [(c.name, c.region) for c in clusters],
+                                          reserved_namespaces=(kubefed.namespace,))
+
+
+def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
+    base = LoadBalancerControllerConfig()
+    d = r.obj(raw, path, ("imageRepository", "chartRepository"))
+    if d is None:
+        return base
+    image = r.value(d, "imageRepository", path, str, base.image_repository, f'"{base.image_repository}"')
+    if image is not None and (not image or any(c.isspace() or c in ":@" for c in image.split("/")[-1])):
+        r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
+                  f'write it like "{base.image_repository}"; the tag is the controller version')
+    chart = r.value(d, "chartRepository", path, str, base.chart_repository, f'"{base.chart_repository}"')
+    if chart is not None and not chart.startswith(("https://", "oci://")):
+        r.problem(f"{path}.chartRepository", f"{chart!r} is not an https:// or oci:// URL",
+                  "point it at the eks-charts repository or a mirror of it")
+    return LoadBalancerControllerConfig(image_repository=image or base.image_repository,
+                                        chart_repository=chart or base.chart_repository)
 
 
 def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:

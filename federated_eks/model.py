@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# Workloads are described in their own module (engine-neutral); the federation holds them.
+from federated_eks.workload import ManifestFolder, Workload
+
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
 # `KubernetesVersion.V1_NN` for each, and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package
 # (requirements.txt) matches each. The config check, the cluster construct and the kubectl layer all derive
@@ -104,6 +107,14 @@ class KubefedConfig:
 
 
 @dataclass(frozen=True)
+class LoadBalancerControllerConfig:
+    """The AWS Load Balancer Controller installed on clusters that run LoadBalancer Services (mirrorable)."""
+
+    image_repository: str = "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller"
+    chart_repository: str = "https://aws.github.io/eks-charts"
+
+
+@dataclass(frozen=True)
 class FederationConfig:
     env_name: str
     account: str
@@ -115,6 +126,9 @@ class FederationConfig:
     nat_gateways: int = 1
     tags: tuple[tuple[str, str], ...] = ()
     kubefed: KubefedConfig = KubefedConfig()
+    workloads: tuple[Workload, ...] = ()
+    manifest_folders: tuple[ManifestFolder, ...] = ()
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
 
     @property
     def host(self) -> ClusterConfig:

@@ -138,6 +138,8 @@ class ManifestFolder:
 
     path: str
     """As written in the config (relative to the project root)."""
+    source: str = field(default="", compare=False)
+    """Where the config names it (e.g. `environments.dev.workloads[2]`), for messages."""
     objects: tuple[tuple[str, dict], ...] = field(default=(), hash=False, compare=False)
     """(file relative to the project root, object) for every object in the folder, in file order."""
 

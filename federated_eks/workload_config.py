@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from federated_eks import config as _config
 from federated_eks import image_reference, manifest_folder
@@ -33,25 +33,24 @@ FOLDER_FIELDS = ("manifests",)
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
-                   reserved_namespaces: tuple[str, ...] = (), crds: Callable[[], list[dict]] | None = None
-                   ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
+                   reserved_namespaces: tuple[str, ...] = ()) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
-    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `crds` gives the
-    KubeFed CRDs that folders are checked against (called only when there is a folder)."""
+    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload. Folders are read here
+    and checked against the KubeFed CRDs by `folder_problems`."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_config._kind(raw)}",
                   'list workload objects, e.g. [{"name": "web", "namespace": "web", "image": "nginx:1.29", '
                   '"containerPort": 80}]')
         return (), ()
     workloads: list[Workload] = []
-    folders: list[tuple[str, ManifestFolder]] = []
+    folders: list[ManifestFolder] = []
     seen: dict[tuple[str, str], int] = {}
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
             folder = _read_folder(r, item, p)
             if folder is not None:
-                folders.append((p, folder))
+                folders.append(folder)
             continue
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
@@ -63,14 +62,27 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
             continue
         seen[key] = i
         workloads.append(w)
-    if folders and crds is not None:
-        schemas = crds()
-        names = [n for n, _ in clusters]
-        for p, folder in folders:
-            for where, what, fix in manifest_folder.check(folder.objects, schemas, names,
-                                                          federated_namespaces=[w.namespace for w in workloads]):
-                r.problem(f"{p}.manifests: {where}", what, fix)
-    return tuple(workloads), tuple(f for _, f in folders)
+    return tuple(workloads), tuple(folders)
+
+
+def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workload], cluster_names: Sequence[str],
+                    crds: list[dict]) -> list[str]:
+    """The problems of manifest folders against the KubeFed `crds` (the CRDs the control plane installs, which
+    only the app layer can generate), in the config's format. Namespaces of `workloads` count as federated."""
+    out = []
+    for folder in folders:
+        for where, what, fix in manifest_folder.check(folder.objects, crds, cluster_names,
+                                                      federated_namespaces=[w.namespace for w in workloads]):
+            out.append(f"{folder.source}.manifests: {where}: {what}. Fix: {fix}")
+    return out
+
+
+def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]],
+                    reserved_namespaces: tuple[str, ...] = ()) -> list[str]:
+    """Every problem of typed workloads, by exactly the config's rules and messages (paths `workloads[i]...`)."""
+    reader = _config._Reader()
+    read_workloads(reader, [to_config(w) for w in workloads], "workloads", clusters, reserved_namespaces)
+    return reader.problems
 
 
 def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
@@ -81,7 +93,7 @@ def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
-    return None if problems else ManifestFolder(path=folder, objects=objects)
+    return None if problems else ManifestFolder(path=folder, objects=objects, source=path)
 
 
 def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],

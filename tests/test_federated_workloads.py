@@ -13,8 +13,9 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
+from federated_eks.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT
-from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
                                     ReplicaScheduling, ServiceSpec, Workload)
 
@@ -34,7 +35,7 @@ FOLDER = ManifestFolder(path="samples/x", objects=(("samples/x/a.yaml", {
 def build(workloads, folders=()):
     app = cdk.App(outdir=tempfile.mkdtemp(prefix="fedeks-wl-"), context=CONTEXT)
     stack = cdk.Stack(app, "Federation", env=cdk.Environment(account="123456789012", region="us-east-1"))
-    network = Network(stack, "Network", NetworkProps(cidr="172.21.0.0/16", nat_gateways=1))
+    network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.21.0.0/16", nat_gateways=1))
     host = FederatedCluster(stack, "Eks", FederatedClusterProps(
         cluster_name="fedeks-t-fed-1", kubernetes_version="1.35", vpc=network.vpc, node_group=NodeGroupConfig(),
         endpoint_access=EndpointAccessConfig(), with_kubectl=True))

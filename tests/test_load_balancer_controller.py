@@ -13,20 +13,21 @@ from cdk_nag import AwsSolutionsChecks
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.network import Network, NetworkProps
+from federated_eks.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT
-from federated_eks.config import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model import EndpointAccessConfig, LoadBalancerControllerConfig, NodeGroupConfig
 
 
 def member_with_controller(**props) -> tuple[dict, Path]:
     outdir = tempfile.mkdtemp(prefix="fedeks-lbc-")
     app = cdk.App(outdir=outdir, context=CONTEXT)
     stack = cdk.Stack(app, "Member", env=cdk.Environment(account="123456789012", region="us-east-2"))
-    network = Network(stack, "Network", NetworkProps(cidr="172.22.0.0/16", nat_gateways=1))
+    network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.22.0.0/16", nat_gateways=1))
     eks = FederatedCluster(stack, "Eks", FederatedClusterProps(
         cluster_name="fedeks-t-fed-2", kubernetes_version="1.35", vpc=network.vpc, node_group=NodeGroupConfig(),
         endpoint_access=EndpointAccessConfig(), with_kubectl=True))
-    LoadBalancerController(stack, "LoadBalancerController", LoadBalancerControllerProps(cluster=eks.cluster,
-                                                                                         **props))
+    LoadBalancerController(stack, "LoadBalancerController", LoadBalancerControllerProps(
+        cluster=eks.cluster, config=LoadBalancerControllerConfig(**props)))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # any unacknowledged cdk-nag finding fails here
     return json.loads((Path(outdir) / "Member.template.json").read_text()), Path(outdir)
