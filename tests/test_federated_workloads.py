@@ -135,3 +135,25 @@ def test_typed_workloads_meet_the_config_rules():
         "  - workloads[0].clusters.fed-9: 'fed-9' is not a cluster of this federation. Fix: use one of: fed-1, fed-2, "
         "fed-3",
     ]
+
+
+def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unjoin(dev):
+    _, tpl = dev
+    res = tpl["fedeks-dev-federation"].to_json()["Resources"]
+    joins = {k for k, r in res.items() if r["Type"] == "Custom::KubefedJoin"}
+    assert len(joins) == 2
+    manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"}
+    first = {k for k, r in manifests.items() if joins <= set(r.get("DependsOn", []))}
+    kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
+    # The echo-server's namespace and the hello-world folder come right after the joins ...
+    assert sorted(kinds[k][0] for k in first) == ["FederatedNamespace", "FederatedNamespace"]
+    assert sorted(len(kinds[k]) for k in first) == [1, 4]  # the folder's four objects in one manifest
+    # ... the workload after its namespace, its waiter after the workload: CloudFormation deletes in reverse.
+    [workload] = [k for k, v in kinds.items() if v == ["FederatedDeployment", "FederatedService"]]
+    assert set(manifests[workload]["DependsOn"]) & first
+    [waiter] = [k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"]
+    assert workload in res[waiter]["DependsOn"]
+    join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
+    assert res[waiter]["Properties"]["ServiceToken"] == join_token
+    assert [(c["Name"], c["Replicas"]) for c in res[waiter]["Properties"]["Clusters"]] == [("fed-1", "2"), ("fed-2", "3")]
+    assert not [r for r in res.values() if r["Type"].startswith("AWS::Route53::")]  # no hosted zone in dev

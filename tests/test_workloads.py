@@ -396,3 +396,36 @@ def test_load_balanced_clusters_are_where_load_balanced_workloads_run():
     (echo, hello), _ = read([ECHO, HELLO])
     assert load_balanced_clusters([echo, hello], CLUSTERS) == ("fed-1", "fed-2")
     assert load_balanced_clusters([hello], CLUSTERS) == ()
+
+
+# --- through the whole config ---------------------------------------------------------------------------------
+
+def test_config_reads_workloads_and_the_load_balancer_controller():
+    from fedtest import environment
+    from federated_eks.config import load_environment
+    cfg = load_environment({"t": environment(2, workloads=[with_(ECHO, dns=None)],
+                                              loadBalancerController={"imageRepository": "mirror.example.com/lbc"})},
+                           "t")
+    assert [w.name for w in cfg.workloads] == ["echo-server"]
+    assert cfg.load_balancer_controller.image_repository == "mirror.example.com/lbc"
+    assert cfg.load_balancer_controller.chart_repository == "https://aws.github.io/eks-charts"
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"kubefed": {"scope": "Namespaced"}},
+     "environments.t.workloads: needs kubefed.scope Cluster (it is Namespaced: KubeFed then federates only inside "
+     "kube-federation-system). Fix: set kubefed.scope to \"Cluster\", or remove the workloads"),
+    ({"loadBalancerController": {"imageRepository": "mirror.example.com/lbc:v1"}},
+     "environments.t.loadBalancerController.imageRepository: 'mirror.example.com/lbc:v1' is not an image repository "
+     "(no tag or digest). Fix: write it like \"602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/"
+     "aws-load-balancer-controller\"; the tag is the controller version"),
+    ({"loadBalancerController": {"chartRepository": "http://charts.example.com"}},
+     "environments.t.loadBalancerController.chartRepository: 'http://charts.example.com' is not an https:// or "
+     "oci:// URL. Fix: point it at the eks-charts repository or a mirror of it"),
+])
+def test_config_rules_around_workloads(changes, expected):
+    from fedtest import environment
+    from federated_eks.config import ConfigError, load_environment
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(2, workloads=[with_(ECHO, dns=None)], **changes)}, "t")
+    assert err.value.problems == [expected]
