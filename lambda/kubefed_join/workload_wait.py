@@ -155,7 +155,9 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
     left: list[str] = []
     try:
         host = _client(req.host, "host")
-        for api_version, kind in req.objects:
+        # In reverse apply order: the Service (its load balancers start going), the scheduler's preference (so it
+        # does not touch a deployment being deleted), then the deployment.
+        for api_version, kind in reversed(req.objects):
             _delete_custom(host, api_version, kind, req.plan, budget)
         left += remaining(req.plan, _observe_members(req, budget, host))
     except (Waiting, Failed) as exc:
