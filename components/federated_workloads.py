@@ -131,8 +131,10 @@ class FederatedWorkloads(Construct):
                 self.dns[key] = WorkloadDns(self, f"Dns-{ident}", WorkloadDnsProps(
                     dns=w.dns, port=w.service.port, targets=targets))
 
-        for i, folder in enumerate(props.folders):
-            manifest = eks.KubernetesManifest(self, f"Folder-{i}", cluster=target.host_cluster,
+        for folder in props.folders:
+            # Named by its path, so that reordering the config's workloads replaces nothing.
+            ident = folder.path.strip("/").replace("/", "-")
+            manifest = eks.KubernetesManifest(self, f"Folder-{ident}", cluster=target.host_cluster,
                                               manifest=[obj for _, obj in folder.objects], overwrite=True)
             for dependency in target.ready:
                 manifest.node.add_dependency(dependency)
