@@ -7,7 +7,7 @@ import tempfile
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk import CfnWaitConditionHandle
+from aws_cdk import CfnWaitConditionHandle, aws_eks_v2 as eks
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
@@ -123,8 +123,14 @@ def test_dns_records_use_the_waiters_hostnames():
 def test_typed_workloads_meet_the_config_rules():
     bad = Workload(name="echo", namespace="kube-system", image="nginx", container_port=80,
                    overrides=(("fed-9", ClusterOverride(replicas=1)),))
+    stack = cdk.Stack(cdk.App(), "Federation")
+    host = eks.Cluster.from_cluster_attributes(stack, "Host", cluster_name="fedeks-t-fed-1")
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r, endpoint="https://x",
+                                ca_data="x"), r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2"),
+                                                              ("fed-3", "eu-west-1")))
+    target = FederationTarget(host_cluster=host, host=members[0][0], members=members, service_token="arn")
     with pytest.raises(ValueError) as err:
-        build([bad])
+        FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(target=target, workloads=[bad]))
     assert str(err.value).splitlines() == [
         "invalid federated workloads:",
         "  - workloads[0].namespace: 'kube-system' is a system namespace; a workload's namespace is federated and "
