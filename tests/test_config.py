@@ -41,8 +41,9 @@ def test_defaults():
     assert c.endpoint_access.mode == "private" and c.endpoint_access.public_cidrs == ()
     assert (c.node_group.min_size, c.node_group.desired_size, c.node_group.max_size) == (1, 2, 3)
     assert c.node_group.capacity_type == "ON_DEMAND"
-    assert cfg.kubefed.scope == "Cluster" and cfg.kubefed.chart.version == "0.10.0"
-    assert cfg.kubefed.post_install_image.uri == "docker.io/bitnamilegacy/kubectl:1.33.4"
+    assert cfg.kubefed.scope == "Cluster" and len(cfg.kubefed.federated_types) == 10
+    assert cfg.kubefed.controller_image.uri == cfg.kubefed.webhook_image.uri == (
+        "quay.io/kubernetes-multicluster/kubefed:v0.10.0")
     assert not cfg.bastion.kubefedctl.enabled
 
 
@@ -213,13 +214,14 @@ def test_topology_and_scope_choices():
 
 def test_kubefed_mirrors_are_configurable_and_checked():
     cfg = load_environment({"t": environment(kubefed={
-        "chart": {"repository": "oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/charts"},
-        "controllerImage": {"repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror"}})}, "t")
-    assert cfg.kubefed.chart.repository.startswith("oci://") and cfg.kubefed.chart.version == "0.10.0"
+        "controllerImage": {"repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror"},
+        "webhookImage": {"tag": "v0.10.0-patched"}})}, "t")
     assert cfg.kubefed.controller_image.uri == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/kubefed:v0.10.0"
-    assert only_problem(environment(kubefed={"chart": {"repository": "ftp://x"}})) == (
-        f"{P}.kubefed.chart.repository: 'ftp://x' is not an https:// or oci:// URL. Fix: point it at the chart "
-        "repository or a mirror of it")
+    # The webhook follows the controller's mirror unless set, field by field.
+    assert cfg.kubefed.webhook_image.uri == (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/kubefed:v0.10.0-patched")
+    assert only_problem(environment(kubefed={"controllerImage": {"tag": "v 1"}})) == (
+        f'{P}.kubefed.controllerImage.tag: is empty or has spaces. Fix: write it like "v0.10.0"')
     assert only_problem(environment(kubefed={"joinTimeoutMinutes": 90})).startswith(
         f"{P}.kubefed.joinTimeoutMinutes: 90 is out of range")
 

@@ -3,13 +3,17 @@ servers on localhost (host and member), through the Provider framework's on_even
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import os
 import time
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
 
+import allowed_clusters
 import handler
 import kube_api
 from kube_emulator import EmulatorLoop, make_test_ca
@@ -52,13 +56,22 @@ def fake_aws(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def emulators(ca):
+def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
+    federation: dict = {}
+
+    def allow(server):  # the function serves the clusters started in the test, as the construct sets it
+        federation[server.name] = [f"fedeks-test-{server.name}", server.region, server.endpoint]
+        monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
+    loop.on_start.append(allow)
     yield loop
     loop.close()
 
 
 def install_kubefed(host, scope="Cluster"):
+    if host.find("namespaces", None, NS) is None:
+        host.put("namespaces", "", "v1", None, NS, {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": NS, "uid": str(uuid.uuid4())}})
     host.put("kubefedconfigs", "core.kubefed.io", "v1beta1", NS, "kubefed",
              {"apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedConfig",
               "metadata": {"name": "kubefed", "namespace": NS}, "spec": {"scope": scope}})
@@ -87,7 +100,7 @@ def props(member, host, ca, scope="Cluster", **extra) -> dict:
             "Labels": {"topology.kubernetes.io/region": member.region}, "TimeoutSeconds": "300", **extra}
 
 
-def provider(request_type, properties, physical_id=None, old=None, deadline_in=10.0, max_polls=400):
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=60.0, max_polls=400):
     """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Join"}
@@ -109,6 +122,13 @@ def provider(request_type, properties, physical_id=None, old=None, deadline_in=1
 
 def join(member, host, ca, **kw):
     return provider("Create", props(member, host, ca, **kw))
+
+
+def allow(monkeypatch, cluster: dict) -> None:
+    """Add a cluster (a Member/Host property) to those the function serves, as the construct would."""
+    federation = json.loads(os.environ[allowed_clusters.ENV_VAR])
+    federation[cluster["Name"]] = [cluster[k] for k in ("EksClusterName", "Region", "Endpoint")]
+    monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
 
 
 def b64(text: str) -> str:
@@ -159,10 +179,18 @@ def test_create_in_namespaced_scope_grants_namespace_rbac_and_healthcheck(member
     assert member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1") is None
 
 
+def eventually(check, seconds=5.0):
+    """Wait for a controller of the emulated cluster (namespace deletion, KubeFed) to get `check()` true."""
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, "the emulated controllers never got there"
+        time.sleep(0.02)
+
+
 def assert_unjoined(member, host):
     for plural in ("serviceaccounts", "secrets", "roles", "rolebindings", "clusterroles", "clusterrolebindings"):
         assert member.names(plural) == [], plural
-    assert member.find("namespaces", None, NS) is None
+    eventually(lambda: member.find("namespaces", None, NS) is None)  # terminating, then gone
     assert host.names("kubefedclusters") == []
     assert host.names("secrets") == []
 
@@ -202,18 +230,20 @@ def test_update_of_labels_and_endpoint_rewrites_the_kubefedcluster(member, host,
     assert host.find("kubefedclusters", NS, "fed-2")["metadata"]["labels"]["tier"] == "gold"
 
 
-def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, host, ca):
+def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, host, ca, monkeypatch):
     renamed = props(member, host, ca)
     renamed["Member"] = {**renamed["Member"], "Name": "fed-9"}
+    allow(monkeypatch, renamed["Member"])
     result = handler.on_event({"RequestType": "Update", "ResourceProperties": renamed,
                                "PhysicalResourceId": f"kubefed-join/{NS}/fed-1/fed-2"})
     assert result["PhysicalResourceId"] == f"kubefed-join/{NS}/fed-1/fed-9"
 
 
-def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emulators, host, ca):
+def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emulators, host, ca, monkeypatch):
     gone = props(host, host, ca)
-    gone["Member"] = {**gone["Member"], "Name": "fed-3", "Region": "us-west-2",
+    gone["Member"] = {**gone["Member"], "Name": "fed-3", "Region": "us-west-2", "EksClusterName": "fedeks-test-fed-3",
                       "Endpoint": "https://localhost:9"}  # nothing listens on the discard port
+    allow(monkeypatch, gone["Member"])
     start = time.monotonic()
     with pytest.raises(RuntimeError) as err:
         provider("Create", gone, deadline_in=1.5)
@@ -224,11 +254,12 @@ def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emula
     assert host.names("kubefedclusters") == []  # nothing half-made on the host
 
 
-def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host, member, ca):
+def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host, member, ca, monkeypatch):
     physical_id, _ = join(member, host, ca)
     gone = props(member, host, ca)
     gone["Member"] = {**gone["Member"], "Endpoint": "https://localhost:9"}
-    provider("Delete", gone, physical_id=physical_id)
+    allow(monkeypatch, gone["Member"])
+    provider("Delete", gone, physical_id=physical_id, deadline_in=1.0)
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
 
 

@@ -139,27 +139,33 @@ def test_every_rendered_object_is_valid_against_the_kubefed_crds(raw):
     assert manifest_folder.check(objects, CRDS, NAMES) == []
 
 
-def test_folder_problems_are_config_problems(tmp_path, monkeypatch):
-    from federated_eks import workload_config
-    from federated_eks.config import _Reader
+def test_folder_problems_are_config_problems_before_any_construct(tmp_path):
+    import app as federation_app
+    from fedtest import environment
+    from federated_eks.config import ConfigError
 
-    monkeypatch.setattr(workload_config, "PROJECT_ROOT", tmp_path)
     ns = yaml.safe_load((ROOT / "samples/hello-world/00-namespace.yaml").read_text())
     folder(tmp_path, {"ns.yaml": [ns], "svc.yaml": [walkthrough_service()]})
-    r = _Reader()
-    workloads, folders = workload_config.read_workloads(r, [HELLO, {"manifests": "apps"}], "environments.t.workloads",
-                                                        CLUSTERS, crds=lambda: CRDS)
-    assert r.problems == [
-        "environments.t.workloads[1].manifests: apps/svc.yaml: FederatedService federate-me/hello-world-svc: "
-        "spec.placement.clusters: must be a list, got an object. Fix: list clusters as `clusters: [{name: fed-1}]`; "
-        "to place on every cluster write `clusterSelector: {}` instead"]
-    r = _Reader()
-    workloads, folders = workload_config.read_workloads(r, [{"manifests": "samples/nope"}, {"manifests": 3}],
-                                                        "w", CLUSTERS, crds=lambda: CRDS)
-    assert r.problems == [
-        "w[0].manifests: samples/nope: is not a folder. Fix: point manifests at a folder of KubeFed YAML files, "
-        "relative to the folder with cdk.json",
-        "w[1].manifests: must be a string, got a number. Fix: write it like \"samples/hello-world\""]
+    config = load_environment({"t": environment(2, workloads=[HELLO, {"manifests": str(tmp_path / "apps")}])}, "t")
+    with pytest.raises(ConfigError) as err:
+        federation_app.build(None, config)  # raises before it touches the app
+    assert err.value.problems == [
+        f"environments.t.workloads[1].manifests: {tmp_path}/apps/svc.yaml: FederatedService "
+        "federate-me/hello-world-svc: spec.placement.clusters: must be a list, got an object. Fix: list clusters as "
+        "`clusters: [{name: fed-1}]`; to place on every cluster write `clusterSelector: {}` instead"]
+
+
+def test_unreadable_folders_are_config_problems():
+    from fedtest import environment
+    from federated_eks.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(2, workloads=[{"manifests": "samples/nope"}, {"manifests": 3}])}, "t")
+    assert err.value.problems == [
+        "environments.t.workloads[0].manifests: samples/nope: is not a folder. Fix: point manifests at a folder of "
+        "KubeFed YAML files, relative to the folder with cdk.json",
+        "environments.t.workloads[1].manifests: must be a string, got a number. Fix: write it like "
+        "\"samples/hello-world\""]
 
 
 def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type():

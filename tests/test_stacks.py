@@ -11,11 +11,13 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     t = tpl["fedeks-test-federation"]
     joins = resources(t, "Custom::KubefedJoin")
     assert len(joins) == 3
-    chart = next(iter(resources(t, "Custom::AWSCDK-EKS-HelmChart")))
+    controller = next(k for k, v in resources(t, "Custom::AWSCDK-EKS-HelmChart").items()
+                      if v["Properties"]["Release"] == "kubefed-controller")
     teardowns = resources(t, "Custom::KubefedTeardown")
     assert len(teardowns) == 1
     teardown_id, teardown = next(iter(teardowns.items()))
-    assert chart in teardown["DependsOn"]  # deleted before the chart is uninstalled
+    # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
+    assert controller in teardown["DependsOn"]
     assert set(teardown["Properties"]) == {"ServiceToken", "Host", "Namespace"}
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
@@ -30,39 +32,6 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     peering = {n for n in stacks if "-peering-" in n or "-peer-routes-" in n}
     assert peering and peering <= deps
     assert set(cluster_stacks(stacks)) <= deps  # access entries live in the cluster stacks
-
-
-def test_kubefed_chart_with_mirrorable_images(dev):
-    _, tpl = dev
-    chart = next(iter(resources(tpl["fedeks-dev-federation"], "Custom::AWSCDK-EKS-HelmChart").values()))["Properties"]
-    assert chart["Chart"] == "kubefed" and chart["Version"] == "0.10.0" and chart["Release"] == "kubefed"
-    assert chart["Namespace"] == "kube-federation-system"
-    assert chart["Repository"] == "https://raw.githubusercontent.com/kubernetes-sigs/kubefed/master/charts"
-    values = json.loads(chart["Values"]) if isinstance(chart["Values"], str) else chart["Values"]
-    cm = values["controllermanager"]
-    assert cm["postInstallJob"] == {"repository": "docker.io/bitnamilegacy", "image": "kubectl", "tag": "1.33.4"}
-    assert cm["controller"]["tag"] == cm["webhook"]["tag"] == "v0.10.0"
-    assert values["global"]["scope"] == "Cluster"
-
-
-def test_user_values_and_scope_reach_the_chart():
-    raw = environment(kubefed={"scope": "Namespaced", "values": {"controllermanager": {"controller": {
-        "replicaCount": 3}}}, "postInstallImage": {"repository": "mirror.example/x"},
-        "controllerImage": {"repository": "mirror.example/kf"}, "webhookImage": {"tag": "v0.10.0-patched"}})
-    stacks, _ = synth(raw)
-    t = templates(stacks)["fedeks-test-federation"]
-    chart = next(iter(resources(t, "Custom::AWSCDK-EKS-HelmChart").values()))["Properties"]
-    values = json.loads(chart["Values"]) if isinstance(chart["Values"], str) else chart["Values"]
-    assert values["global"]["scope"] == "Namespaced"
-    assert values["controllermanager"]["controller"]["replicaCount"] == 3
-    assert values["controllermanager"]["controller"]["image"] == "kubefed"  # merged, not replaced
-    assert values["controllermanager"]["postInstallJob"]["repository"] == "mirror.example/x"
-    assert values["controllermanager"]["controller"]["repository"] == "mirror.example/kf"
-    # The webhook follows the controller's mirror unless set, field by field.
-    assert values["controllermanager"]["webhook"] == {"repository": "mirror.example/kf", "image": "kubefed",
-                                                      "tag": "v0.10.0-patched"}
-    for join in resources(t, "Custom::KubefedJoin").values():
-        assert join["Properties"]["Scope"] == "Namespaced"
 
 
 def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(three):

@@ -1,19 +1,33 @@
 """Custom-resource handler for the CDK Provider framework: join a cluster to KubeFed, unjoin on delete.
 
-`on_event` only checks the properties and sets a deadline; `is_complete` runs every join step (all
-idempotent) on each poll until the KubeFedCluster is Ready, and fails with what never became ready
-once the deadline passes. Delete behaves like `kubefedctl unjoin --force`: member errors are logged
-and skipped, the host is cleaned, and nothing ever blocks a stack delete.
+`on_event` only checks the properties (and that both clusters belong to this function's federation) and
+sets a deadline; `is_complete` runs every join step (all idempotent) on each poll until the KubeFedCluster
+is Ready for the current spec, and fails with what never became ready once the deadline passes. Each
+invocation spends at most its time budget (kube_api.Budget) and then returns "not complete": the next
+poll continues. Delete behaves like `kubefedctl unjoin --force`, object by object: transient errors are
+retried until the unjoin deadline, then what is left is reported, and nothing ever fails a stack delete.
+
+What a completed delete left behind is returned as the `LeftBehind` attribute, and logged. The Provider
+framework only carries a reason on failure: on success it answers CloudFormation with `Reason: "SUCCESS"`
+and the Data that isComplete returned merged into the response (aws-cdk-lib 2.275,
+custom-resources/lib/provider-framework/runtime/framework.js `isComplete`, and cfn-response.js
+`submitResponse`: `Reason: options.reason || status`). It also refuses Data while IsComplete is false.
+
+`Custom::FederatedWorkload` (a workload running where it is placed, and gone on delete) is served by
+workload_wait.py on the same clients, budget and allowed clusters.
 """
 from __future__ import annotations
 
 import logging
 import time
 
+import allowed_clusters
 import join
 import teardown
-from kube_api import Failed, Waiting, api_client
-from properties import InvalidProperties, JoinRequest, parse, parse_teardown
+import workload_wait
+from allowed_clusters import NotAllowed
+from kube_api import Budget, Failed, Waiting, api_client, classify
+from properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
 logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("kubefed_join")
@@ -22,45 +36,58 @@ log = logging.getLogger("kubefed_join")
 for _library in ("kubernetes", "botocore", "urllib3"):
     logging.getLogger(_library).setLevel(logging.WARNING)
 
-# How long a delete keeps retrying a host that errors before it gives up (and succeeds).
+# How long a delete keeps retrying a cluster that errors before it gives up (and succeeds).
 UNJOIN_SECONDS = 600
 TEARDOWN_TYPE = "Custom::KubefedTeardown"
 # How long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers are removed,
 # and how much longer a teardown may retry an erroring host before it gives up (and succeeds).
 RELEASE_SECONDS = 300
 GIVE_UP_SECONDS = 120
+# CloudFormation takes at most 4 KB of response: the left-behind report is cut to this.
+MAX_REPORT = 1500
 
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
+    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+        return workload_wait.on_event(event)
     if event.get("ResourceType") == TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + UNJOIN_SECONDS)}}
     req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource, as it should
+    _check_allowed(req.member, req.host)  # NotAllowed too, before any token is presigned
     log.info("%s %s: joining %s to host %s", request_type, req.physical_id, req.member.name, req.host.name)
     return {"PhysicalResourceId": req.physical_id, "Data": {"Deadline": str(int(time.time()) + req.timeout_seconds)}}
 
 
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
+    budget = Budget.of(context)
+    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+        return workload_wait.is_complete(event, context)
     if event.get("ResourceType") == TEARDOWN_TYPE:
-        return _teardown_is_complete(event, deadline)
+        return _teardown_is_complete(event, deadline, budget)
     if event["RequestType"] == "Delete":
-        return _unjoin(event, deadline)
+        return _unjoin(event, deadline, budget)
     req = parse(event.get("ResourceProperties") or {})
     try:
-        member, host = _clusters(req)
+        _check_allowed(req.member, req.host)
+    except NotAllowed as exc:
+        raise RuntimeError(f"joining {req.member.name} to KubeFed refused: {exc}") from None
+    try:
+        member, host = _clusters(req, budget)
         state = join.join(req, member, host)
         if state.ready:
             log.info("%s joined: %s", req.member.name, state.detail)
             return {"IsComplete": True, "Data": {"KubeFedCluster": req.member.name}}
         waiting = state.detail
-    except Waiting as exc:
-        waiting = str(exc)
-    except Failed as exc:
-        raise RuntimeError(f"joining {req.member.name} to KubeFed failed: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
+        error = classify(exc, f"joining {req.member.name}")
+        if isinstance(error, Failed):
+            raise RuntimeError(f"joining {req.member.name} to KubeFed failed: {error}") from None
+        waiting = str(error)
     if time.time() > deadline:
         raise RuntimeError(f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes; "
                            f"still waiting for: {waiting}")
@@ -68,35 +95,67 @@ def is_complete(event: dict, context: object = None) -> dict:
     return {"IsComplete": False}
 
 
-def _clusters(req: JoinRequest) -> tuple[join.Cluster, join.Cluster]:
-    host = join.Cluster(req.host, api_client(req.host), "host")
-    if req.member.name == req.host.name:
-        return join.Cluster(req.member, host.core.api_client, "member"), host
-    return join.Cluster(req.member, api_client(req.member), "member"), host
+def _check_allowed(*refs: ClusterRef) -> None:
+    allowed = allowed_clusters.load()
+    for ref, role in zip(refs, ("member", "host")):
+        allowed_clusters.check(ref, role, allowed)
 
 
-def _unjoin(event: dict, deadline: int) -> dict:
+def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: join.Cluster | None = None) -> join.Cluster:
+    try:
+        api = shared.core.api_client if shared is not None else api_client(ref)
+    except Exception as exc:  # noqa: BLE001 (e.g. no credentials to presign the token with)
+        raise classify(exc, f"connecting to {role} {ref.name}") from None
+    return join.Cluster(ref, api, role, budget)
+
+
+def _clusters(req: JoinRequest, budget: Budget) -> tuple[join.Cluster, join.Cluster]:
+    host = _cluster(req.host, "host", budget)
+    shared = host if req.member.name == req.host.name else None
+    return _cluster(req.member, "member", budget, shared), host
+
+
+def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     try:
         req = parse(event.get("ResourceProperties") or {})
     except InvalidProperties as exc:
         log.warning("nothing to unjoin: the properties never described a join (%s)", exc)
         return {"IsComplete": True}
-    member, host = _clusters(req)
+    left: list[Exception] = []
+    host = member = None
     try:
-        join.unjoin_member(req, member)
-    except (Waiting, Failed) as exc:
-        log.warning("member cleanup skipped, as unjoin --force does: %s", exc)
+        allowed = allowed_clusters.load()
+        allowed_clusters.check(req.host, "host", allowed)
+        host = _cluster(req.host, "host", budget)
+    except (NotAllowed, Waiting, Failed) as exc:
+        left.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed) else exc)
     try:
-        join.unjoin_host(req, host)
-    except Waiting as exc:
-        if time.time() <= deadline:
-            log.info("waiting to clean the host: %s", exc)
-            return {"IsComplete": False}
-        log.warning("giving up on host cleanup so the stack can be deleted: %s", exc)
-    except Failed as exc:
-        log.warning("host cleanup failed; not blocking the delete: %s", exc)
-    log.info("%s unjoined", req.member.name)
-    return {"IsComplete": True}
+        allowed_clusters.check(req.member, "member", allowed_clusters.load())
+        member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
+    except (NotAllowed, Waiting, Failed) as exc:
+        left.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
+                    else exc)
+    # The host first (kubefedctl does the member first): its KubeFedCluster is what the federation uses, and a
+    # member that keeps failing must not spend every poll's budget before the host is reached.
+    if host is not None:
+        left += join.unjoin_host(req, host)
+    if member is not None:
+        left += join.unjoin_member(req, member, host)
+    return _finish(f"unjoin of {req.member.name} from {req.host.name}", left, deadline)
+
+
+def _finish(what: str, left: list[Exception], deadline: int) -> dict:
+    """Not complete while something transient is left and the deadline allows; else complete, reporting
+    what is left behind."""
+    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
+        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
+        return {"IsComplete": False}
+    if not left:
+        log.info("%s: done", what)
+        return {"IsComplete": True}
+    report = "; ".join(map(str, left))
+    log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
+    return {"IsComplete": True, "Data": {"LeftBehind": report[:MAX_REPORT]}}
 
 
 def _teardown_on_event(event: dict) -> dict:
@@ -104,10 +163,11 @@ def _teardown_on_event(event: dict) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + RELEASE_SECONDS)}}
     req = parse_teardown(event.get("ResourceProperties") or {})
+    _check_allowed(req.host)
     return {"PhysicalResourceId": req.physical_id}
 
 
-def _teardown_is_complete(event: dict, deadline: int) -> dict:
+def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
     if event["RequestType"] != "Delete":
         return {"IsComplete": True}  # nothing to do until the federation is torn down
     try:
@@ -115,21 +175,19 @@ def _teardown_is_complete(event: dict, deadline: int) -> dict:
     except InvalidProperties as exc:
         log.warning("nothing to tear down: %s", exc)
         return {"IsComplete": True}
-    host = join.Cluster(req.host, api_client(req.host), "host")
+    what = f"KubeFed teardown on host {req.host.name}"
     now = time.time()
     try:
+        _check_allowed(req.host)
+        host = _cluster(req.host, "host", budget)
         remaining = teardown.remaining_type_configs(host, req.namespace, force=now > deadline)
+    except NotAllowed as exc:
+        return _finish(what, [Failed(f"nothing removed: {exc}")], deadline)
     except (Waiting, Failed) as exc:
-        if now > deadline + GIVE_UP_SECONDS:
-            log.warning("giving up on the KubeFed teardown so the stack can be deleted: %s", exc)
-            return {"IsComplete": True}
-        log.info("waiting to tear down KubeFed: %s", exc)
-        return {"IsComplete": False}
-    if remaining == 0:
+        return _finish(what, [exc], deadline + GIVE_UP_SECONDS)
+    if remaining.count == 0:
         log.info("host %s: no FederatedTypeConfig left; the chart can be uninstalled", req.host.name)
         return {"IsComplete": True}
-    if now > deadline + GIVE_UP_SECONDS:
-        log.warning("host %s: %d FederatedTypeConfigs still present; not blocking the delete", req.host.name, remaining)
-        return {"IsComplete": True}
-    log.info("waiting for the KubeFed controller to release %d FederatedTypeConfigs", remaining)
-    return {"IsComplete": False}
+    left = remaining.errors or [Waiting(f"host {req.host.name}: {remaining.count} FederatedTypeConfigs still "
+                                        "present (waiting for the KubeFed controller to release them)")]
+    return _finish(what, left, deadline + GIVE_UP_SECONDS)

@@ -2,18 +2,21 @@
 
 Every step is idempotent (create, or merge-patch what an earlier attempt left), so any poll can stop
 at any point and the next one finishes the job. A step that meets something not ready yet raises
-`Waiting`; one that can never succeed raises `Failed`.
+`Waiting`; one that can never succeed raises `Failed`. Unjoin never raises: it removes every object
+independently and returns what it could not remove.
 """
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from kubernetes import client
 
 import manifests
-from kube_api import REQUEST_TIMEOUT, Failed, Waiting, classify
+from kube_api import Budget, Failed, Waiting, classify, with_retries
 from manifests import KUBEFED_GROUP, KUBEFED_VERSION, Names
+from namespace_rule import keep_namespace
 from properties import ClusterRef, JoinRequest
 
 log = logging.getLogger("kubefed_join")
@@ -36,8 +39,8 @@ _KUBEFED_KINDS = {"KubeFedCluster": "kubefedclusters", "KubeFedConfig": "kubefed
 class Cluster:
     """One API server, seen through the typed clients. `role` is 'member' or 'host' (for messages)."""
 
-    def __init__(self, ref: ClusterRef, api: client.ApiClient, role: str) -> None:
-        self.ref, self.role = ref, role
+    def __init__(self, ref: ClusterRef, api: client.ApiClient, role: str, budget: Budget) -> None:
+        self.ref, self.role, self.budget = ref, role, budget
         self.core = client.CoreV1Api(api)
         self.rbac = client.RbacAuthorizationV1Api(api)
         self.custom = client.CustomObjectsApi(api)
@@ -58,7 +61,8 @@ class Cluster:
             args += [namespace] if namespaced else []
         if body is not None:
             args.append(body)
-        return fn(*args, _request_timeout=REQUEST_TIMEOUT, **extra)
+        timeout = self.budget.request_timeout(f"{verb} {self.describe(kind, name)}")
+        return fn(*args, _request_timeout=timeout, **extra)
 
     def ensure(self, kind: str, obj: dict, secret: bool = False) -> None:
         """Create `obj`, or bring what already exists (a crashed earlier attempt's) in line with it."""
@@ -69,6 +73,8 @@ class Cluster:
             log.info("%s created", what)
             return
         except client.ApiException as exc:
+            if exc.status == 404 and meta.get("namespace"):  # its namespace was deleted under it (an unjoin)
+                raise Waiting(f"creating {what}: namespace {meta['namespace']} is gone; it is made again next poll")
             if exc.status != 409:
                 raise classify(exc, f"creating {what}", redact=secret) from None
         except Exception as exc:  # transport errors
@@ -90,16 +96,34 @@ class Cluster:
         except Exception as exc:
             raise classify(exc, f"reading {self.describe(kind, name)}") from None
 
-    def delete(self, kind: str, name: str, namespace: str | None) -> None:
-        """Delete; not-found is success."""
+    def delete(self, kind: str, name: str, namespace: str | None, retry: bool = False) -> None:
+        """Delete; not-found is success. With `retry`, transient errors are retried within the budget."""
+        what = f"deleting {self.describe(kind, name)}"
+
+        def call() -> None:
+            try:
+                self._call("delete", kind, name, namespace)
+                log.info("%s deleted", self.describe(kind, name))
+            except client.ApiException as exc:
+                # A terminating namespace answers a second delete with 409 Conflict: it is on its way out.
+                if exc.status != 404 and not (exc.status == 409 and kind == "Namespace"):
+                    raise
+        if retry:
+            with_retries(call, what, self.budget)
+            return
         try:
-            self._call("delete", kind, name, namespace)
-            log.info("%s deleted", self.describe(kind, name))
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise classify(exc, f"deleting {self.describe(kind, name)}") from None
+            call()
         except Exception as exc:
-            raise classify(exc, f"deleting {self.describe(kind, name)}") from None
+            raise classify(exc, what) from None
+
+    def account_names(self, namespace: str) -> list[str]:
+        """Names of the service accounts in `namespace` (none when it does not exist)."""
+        timeout = self.budget.request_timeout(f"listing service accounts on {self.role} {self.ref.name}")
+        try:
+            listed = self.core.list_namespaced_service_account(namespace, _request_timeout=timeout)
+        except Exception as exc:
+            raise classify(exc, f"listing service accounts on {self.role} {self.ref.name}") from None
+        return [a.metadata.name for a in listed.items or []]
 
 
 @dataclass(frozen=True)
@@ -115,6 +139,10 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
 
     # Member: namespace, service account, its token secret, RBAC of the scope.
     member.ensure("Namespace", manifests.namespace(names))
+    namespace = member.read("Namespace", names.namespace, None)
+    if namespace is not None and namespace.metadata.deletion_timestamp:
+        raise Waiting(f"member {names.member}: namespace {names.namespace} is being deleted (an earlier unjoin); "
+                      "waiting until it is gone to make it again")
     member.ensure("ServiceAccount", manifests.service_account(names))
     _ensure_token_secret(member, names)
     wanted = manifests.rbac(names, req.scope)
@@ -127,12 +155,40 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
     token_b64 = _filled_token(member, names)
 
     # Host: the member's token, then the KubeFedCluster pointing at the member.
-    host.ensure("Secret", manifests.host_secret(names, token_b64), secret=True)
-    host.ensure("KubeFedCluster", manifests.kubefed_cluster(names, req.member.endpoint, req.member.ca_data,
-                                                            req.labels))
-    current = host.read("KubeFedCluster", names.member, names.namespace) or {}
-    ready, detail = manifests.ready_condition(current)
+    secret_changed = _ensure_host_secret(host, names, token_b64)
+    desired = manifests.kubefed_cluster(names, req.member.endpoint, req.member.ca_data, req.labels)
+    current = host.read("KubeFedCluster", names.member, names.namespace)
+    if current is None or secret_changed or manifests.kubefed_cluster_differs(current, desired):
+        _write_kubefed_cluster(host, desired, current)
+        current = host.read("KubeFedCluster", names.member, names.namespace)
+    ready, detail = manifests.ready_condition(current or {})
     return JoinState(ready=ready, detail=f"KubeFedCluster {names.member}: {detail}")
+
+
+def _ensure_host_secret(host: Cluster, names: Names, token_b64: str) -> bool:
+    """Put the member's token on the host; True when it was missing or different."""
+    existing = host.read("Secret", names.host_secret, names.namespace)
+    if existing is not None and (existing.data or {}).get("token") == token_b64:
+        return False
+    host.ensure("Secret", manifests.host_secret(names, token_b64), secret=True)
+    return True
+
+
+def _write_kubefed_cluster(host: Cluster, desired: dict, current: dict | None) -> None:
+    """Create or update the KubeFedCluster, stamped with the time of the change (whole seconds, as KubeFed
+    writes its condition times) so that only a status the controller wrote after it counts as Ready.
+
+    A stale status must never look fresh: when the current condition changed within this very second, wait
+    for the next second first (at most one)."""
+    now = time.time()
+    last = manifests.last_transition(current or {})
+    if last is not None and last >= int(now):
+        if not host.budget.sleep(last + 1 - now):
+            raise Waiting(f"host {host.ref.name}: KubeFedCluster {desired['metadata']['name']} changes next poll "
+                          "(its status changed this very second)")
+        now = time.time()
+    stamped = manifests.stamp_change(desired, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)))
+    host.ensure("KubeFedCluster", stamped)
 
 
 def _check_control_plane(req: JoinRequest, host: Cluster) -> None:
@@ -165,26 +221,71 @@ def _filled_token(member: Cluster, names: Names) -> str:
     return token
 
 
-def unjoin_member(req: JoinRequest, member: Cluster) -> None:
-    """Remove the member's side. The caller decides what a failure here means (--force semantics)."""
+def unjoin_member(req: JoinRequest, member: Cluster, host: Cluster | None) -> list[Exception]:
+    """Remove the member's side, each object on its own (transient errors retried within the budget).
+    Returns what could not be removed; the namespace follows namespace_rule.keep_namespace."""
     names = req.names
-    for kind, name in manifests.all_rbac_refs(names):
-        member.delete(kind, name, names.namespace)
-    member.delete("Secret", names.token_secret, names.namespace)
-    member.delete("ServiceAccount", names.service_account, names.namespace)
-    if req.member.name != req.host.name:  # the host's own namespace runs KubeFed: keep it
-        member.delete("Namespace", names.namespace, None)
+    left: list[Exception] = []
+    refs = [*manifests.all_rbac_refs(names), ("Secret", names.token_secret), ("ServiceAccount", names.service_account)]
+    for kind, name in refs:
+        try:
+            member.delete(kind, name, names.namespace, retry=True)
+        except (Waiting, Failed) as exc:
+            left.append(exc)
+    try:
+        why = _namespace_kept(req, member, host)
+        if why is None:
+            member.delete("Namespace", names.namespace, None, retry=True)
+        else:
+            log.info("member %s: namespace %s kept: %s", req.member.name, names.namespace, why)
+    except (Waiting, Failed) as exc:
+        left.append(exc)
+    return left
 
 
-def unjoin_host(req: JoinRequest, host: Cluster) -> None:
-    """Remove the host's side: the secret the KubeFedCluster names (and ours), then the KubeFedCluster."""
+def _namespace_kept(req: JoinRequest, member: Cluster, host: Cluster | None) -> str | None:
     names = req.names
-    current = host.read("KubeFedCluster", names.member, names.namespace)
+    if host is None:
+        return "the host could not be asked whether this is its own namespace"
+    member_ns = with_retries(lambda: member.read("Namespace", names.namespace, None),
+                             f"reading {member.describe('Namespace', names.namespace)}", member.budget)
+    host_ns = with_retries(lambda: host.read("Namespace", names.namespace, None),
+                           f"reading {host.describe('Namespace', names.namespace)}", host.budget)
+    hosts_kubefed = member_ns is not None and with_retries(
+        lambda: member.read("KubeFedConfig", "kubefed", names.namespace),
+        f"reading {member.describe('KubeFedConfig', 'kubefed')}", member.budget) is not None
+    others = [] if member_ns is None else [
+        a for a in with_retries(lambda: member.account_names(names.namespace),
+                                f"listing service accounts on member {req.member.name}", member.budget)
+        if a not in ("default", names.service_account)]
+    return keep_namespace(_uid(host_ns), _uid(member_ns), hosts_kubefed, others)
+
+
+def _uid(obj) -> str | None:
+    return obj.metadata.uid if obj is not None else None
+
+
+def unjoin_host(req: JoinRequest, host: Cluster) -> list[Exception]:
+    """Remove the host's side: the secret the KubeFedCluster names (and ours), then the KubeFedCluster.
+    Returns what could not be removed."""
+    names = req.names
+    left: list[Exception] = []
     secret_names = {names.host_secret}
-    if current is not None:
-        ref = ((current.get("spec") or {}).get("secretRef") or {}).get("name")
+    try:
+        current = with_retries(lambda: host.read("KubeFedCluster", names.member, names.namespace),
+                               f"reading {host.describe('KubeFedCluster', names.member)}", host.budget)
+        ref = (((current or {}).get("spec") or {}).get("secretRef") or {}).get("name")
         if ref:
             secret_names.add(ref)
+    except (Waiting, Failed) as exc:
+        left.append(exc)
     for name in sorted(secret_names):
-        host.delete("Secret", name, names.namespace)
-    host.delete("KubeFedCluster", names.member, names.namespace)
+        try:
+            host.delete("Secret", name, names.namespace, retry=True)
+        except (Waiting, Failed) as exc:
+            left.append(exc)
+    try:
+        host.delete("KubeFedCluster", names.member, names.namespace, retry=True)
+    except (Waiting, Failed) as exc:
+        left.append(exc)
+    return left

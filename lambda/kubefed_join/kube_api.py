@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 
 import botocore.session
 import urllib3
@@ -19,16 +20,67 @@ from kubernetes import client
 from properties import ClusterRef
 
 TOKEN_PREFIX = "k8s-aws-v1."
-# Seconds to connect and to read, per request: a poll must end well inside the function's 2 minutes.
+# Seconds to connect and to read, per request, at most; a request never outlives the poll's budget either.
 REQUEST_TIMEOUT = (5.0, 20.0)
+# What one invocation keeps back from the Lambda's remaining time (a Lambda timeout fails the resource at
+# once): a quarter of it, and at least this many seconds.
+RESERVE_SECONDS = 10.0
+# Without a Lambda context (a direct call), the budget of one invocation.
+DEFAULT_BUDGET_SECONDS = 60.0
+# A 429's Retry-After (or the backoff after a 5xx or a reset) is honoured within a poll up to this long,
+# and one call is tried at most this often per poll, so that one failing object cannot starve the others.
+MAX_RETRY_WAIT = 5.0
+MAX_ATTEMPTS = 4
 
 
 class Waiting(Exception):
     """Something is not ready yet; the next poll may succeed. The message says what."""
 
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Set for transient server and transport errors: seconds to wait before the same request again."""
+
 
 class Failed(Exception):
     """A permanent failure: retrying cannot help. The message says what and why."""
+
+
+class Budget:
+    """The time one invocation may spend on requests, ending well before the function times out.
+
+    From the Lambda context's `get_remaining_time_in_millis()` when there is one (the Lambda Python
+    runtime's context object), else `DEFAULT_BUDGET_SECONDS`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + max(0.0, seconds)
+
+    @classmethod
+    def of(cls, context: object) -> "Budget":
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(remaining):
+            return cls(DEFAULT_BUDGET_SECONDS)
+        seconds = remaining() / 1000.0
+        return cls(seconds - max(RESERVE_SECONDS, seconds / 4))
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def request_timeout(self, what: str) -> tuple[float, float]:
+        """(connect, read) seconds for one request: REQUEST_TIMEOUT, cut so that both together fit in what is left
+        of the budget (urllib3 applies them one after the other: connect and TLS handshake, then each read)."""
+        left = self.left()
+        if left < 0.5:
+            raise Waiting(f"{what}: this poll's time budget is spent; the next poll continues")
+        connect = min(REQUEST_TIMEOUT[0], left / 3)
+        return connect, min(REQUEST_TIMEOUT[1], left - connect)
+
+    def sleep(self, seconds: float) -> bool:
+        """Sleep `seconds` if the budget allows it (and keeps enough for a request); False if not."""
+        if seconds > self.left() - 1.0:
+            return False
+        time.sleep(seconds)
+        return True
 
 
 def eks_token(cluster: ClusterRef) -> str:
@@ -75,24 +127,63 @@ def status_message(exc: client.ApiException, redact: bool = False) -> str:
     return text
 
 
-def classify(exc: Exception, what: str, redact: bool = False) -> Exception:
-    """Turn a client error into Waiting (transient) or Failed (permanent), naming `what` failed."""
+def _retry_after(exc: client.ApiException) -> float | None:
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        return max(0.0, float(headers.get("Retry-After")))
+    except (TypeError, ValueError):
+        return None
+
+
+def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
+    """Turn any error of a request into Waiting (transient) or Failed (permanent), naming `what` failed.
+
+    Nothing is returned unclassified: an error this function does not know is Waiting (the deadline
+    still bounds it), named by its type so that the log says what happened."""
+    if isinstance(exc, (Waiting, Failed)):
+        return exc
+    if isinstance(exc, AttributeError) and isinstance(exc.__context__, client.ApiException):
+        # kubernetes 36 turns a urllib3 SSLError into ApiException(status=0) with no body, then fails on its
+        # own `e.body.decode('utf-8')` (api_client.py, __call_api): the ApiException is this error's context.
+        exc = exc.__context__
     if isinstance(exc, client.ApiException) and exc.status:
         detail = status_message(exc, redact)
         if exc.status in (401, 403):
             return Waiting(f"{what}: not authorized yet ({detail}); the access entry may still be propagating")
         if exc.status >= 500 and "failed calling webhook" in (exc.body or ""):
             # A validating webhook with failurePolicy Fail (KubeFed's) refuses everything until its pod serves.
-            return Waiting(f"{what}: the KubeFed admission webhook is not serving yet")
-        if exc.status == 429 or exc.status >= 500:
-            return Waiting(f"{what}: API server error ({detail})")
+            return Waiting(f"{what}: the KubeFed admission webhook is not serving yet", retry_after=1.0)
+        if exc.status == 429:
+            after = _retry_after(exc)
+            return Waiting(f"{what}: throttled ({detail})", retry_after=1.0 if after is None else after)
+        if exc.status >= 500:
+            return Waiting(f"{what}: API server error ({detail})", retry_after=_retry_after(exc) or 0.5)
         return Failed(f"{what}: rejected ({detail})")
+    if isinstance(exc, client.ApiException):  # status 0: the client's wrapper for a TLS failure
+        first_line = (exc.reason or "").splitlines()[0] if exc.reason else "transport error"
+        return Waiting(f"{what}: API server not reachable ({first_line}: TLS failed; is CaData this cluster's CA?)")
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
         reason = type(exc).__name__
         inner = getattr(exc, "reason", None)
         if inner is not None:
             reason = f"{reason}: {type(inner).__name__}"
-        return Waiting(f"{what}: API server not reachable ({reason})")
-    if isinstance(exc, client.ApiException):  # status 0: the client's wrapper for a transport failure
-        return Waiting(f"{what}: API server not reachable ({exc.reason})")
-    return exc
+        # A reset connection is worth another try at once; refused, unresolvable or timed-out ones wait for
+        # the next poll (a timeout has already spent its share of the budget).
+        reset = isinstance(exc, (urllib3.exceptions.ProtocolError, ConnectionResetError))
+        return Waiting(f"{what}: API server not reachable ({reason})", retry_after=0.5 if reset else None)
+    return Waiting(f"{what}: unexpected {type(exc).__name__} ({str(exc)[:200]})")
+
+
+def with_retries(call, what: str, budget: Budget, redact: bool = False):
+    """`call()`, retried after transient errors (429 after its Retry-After, 5xx, resets, timeouts) while the
+    budget allows, MAX_ATTEMPTS times at most; raises the classified error once it does not. Use only for
+    idempotent calls."""
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 (classified below)
+            error = classify(exc, what, redact)
+        if not isinstance(error, Waiting) or error.retry_after is None or attempt == MAX_ATTEMPTS:
+            raise error from None
+        if not budget.sleep(min(error.retry_after, MAX_RETRY_WAIT)):
+            raise error from None

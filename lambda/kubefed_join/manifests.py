@@ -6,6 +6,7 @@ token and the KubeFedCluster that points at the member.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 CLUSTER_SCOPE = "Cluster"
@@ -122,15 +123,66 @@ def kubefed_cluster(names: Names, api_endpoint: str, ca_bundle: str, labels: dic
     }
 
 
+# When the join last changed the KubeFedCluster (RFC 3339, whole seconds, UTC).
+CHANGED_AT = "federated-eks/changed-at"
+
+
+def stamp_change(kubefed_cluster_obj: dict, when: str) -> dict:
+    """`kubefed_cluster_obj` with the CHANGED_AT annotation set to `when`. KubeFed's cluster controller
+    (v0.10.0 pkg/controller/kubefedcluster/controller.go, UpdateFunc) drops its cached client and status
+    when a KubeFedCluster's spec, labels or annotations change, so the change is probed afresh."""
+    meta = kubefed_cluster_obj["metadata"]
+    return {**kubefed_cluster_obj, "metadata": {**meta, "annotations": {**meta.get("annotations", {}),
+                                                                        CHANGED_AT: when}}}
+
+
+def kubefed_cluster_differs(current: dict, desired: dict) -> bool:
+    """Whether the KubeFedCluster on the host lacks something of `desired` (spec or labels)."""
+    labels = (current.get("metadata") or {}).get("labels") or {}
+    spec = current.get("spec") or {}
+    return (any(labels.get(k) != v for k, v in desired["metadata"]["labels"].items())
+            or any(spec.get(k) != v for k, v in desired["spec"].items())
+            or not ((current.get("metadata") or {}).get("annotations") or {}).get(CHANGED_AT))
+
+
+def _seconds(rfc3339: str | None) -> int | None:
+    try:
+        return int(datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp())
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def last_transition(kubefed_cluster_obj: dict) -> int | None:
+    """Epoch seconds of the latest lastTransitionTime among the status conditions, if any."""
+    times = [_seconds(c.get("lastTransitionTime")) for c in
+             (kubefed_cluster_obj.get("status") or {}).get("conditions") or []]
+    return max((t for t in times if t is not None), default=None)
+
+
 def ready_condition(kubefed_cluster_obj: dict) -> tuple[bool, str]:
-    """(ready, description of the latest conditions) from a KubeFedCluster's status."""
+    """(ready, description of the latest conditions) from a KubeFedCluster's status.
+
+    Ready counts only when written after the last change (CHANGED_AT): KubeFed's controller writes every
+    condition of a fresh probe with lastTransitionTime = lastProbeTime = the probe's time, and after a
+    change its first probe is fresh (clusterclient.go GetClusterStatus; controller.go
+    thresholdAdjustedClusterStatus keeps an earlier transition time only while readiness is unchanged
+    since that probe). A Ready whose transition predates the change was reported for the old spec."""
     conditions = (kubefed_cluster_obj.get("status") or {}).get("conditions") or []
+    changed = _seconds(((kubefed_cluster_obj.get("metadata") or {}).get("annotations") or {}).get(CHANGED_AT))
     for c in conditions:
         if c.get("type") == "Ready" and c.get("status") == "True":
-            return True, "Ready"
+            when = _seconds(c.get("lastTransitionTime"))
+            if changed is None or (when is not None and when >= changed):
+                return True, "Ready"
+            return False, (f"Ready was reported before the change at {_iso(changed)} (last transition "
+                           f"{c.get('lastTransitionTime')}); waiting for the KubeFed controller to probe it again")
     if not conditions:
         return False, "no status reported yet by the KubeFed controller"
     described = "; ".join(
         f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')}: {c.get('message')})" if c.get("reason") else "")
         for c in conditions)
     return False, described
+
+
+def _iso(seconds: int) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

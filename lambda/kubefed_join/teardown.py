@@ -9,45 +9,67 @@ past its deadline it removes the finalizers itself. Create and update do nothing
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 
 from kubernetes import client
 
 from join import MERGE_PATCH, Cluster
-from kube_api import REQUEST_TIMEOUT, classify
+from kube_api import Failed, Waiting, with_retries
 from manifests import KUBEFED_GROUP, KUBEFED_VERSION
 
 log = logging.getLogger("kubefed_join")
 PLURAL = "federatedtypeconfigs"
 
 
-def remaining_type_configs(host: Cluster, namespace: str, force: bool) -> int:
+@dataclass
+class Remaining:
+    count: int
+    """FederatedTypeConfigs still present."""
+    errors: list[Exception] = field(default_factory=list)
+    """What failed for some of them (each one is attempted regardless of the others)."""
+
+
+def remaining_type_configs(host: Cluster, namespace: str, force: bool) -> Remaining:
     """Delete every FederatedTypeConfig in `namespace`; with `force`, also strip their finalizers.
-    Returns how many still exist."""
+    Raises Waiting/Failed only when they cannot even be listed."""
     api = host.custom
-    try:
-        listed = api.list_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL,
-                                                   _request_timeout=REQUEST_TIMEOUT)
-    except client.ApiException as exc:
-        if exc.status == 404:  # no such resource type (CRDs gone) or namespace: nothing to release
-            return 0
-        raise classify(exc, f"listing {PLURAL} on host {host.ref.name}") from None
-    except Exception as exc:
-        raise classify(exc, f"listing {PLURAL} on host {host.ref.name}") from None
-    items = listed.get("items") or []
+    what = f"listing {PLURAL} on host {host.ref.name}"
+
+    def listed() -> list:
+        try:
+            return api.list_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL,
+                                                     _request_timeout=host.budget.request_timeout(what))["items"]
+        except client.ApiException as exc:
+            if exc.status == 404:  # no such resource type (CRDs gone) or namespace: nothing to release
+                return []
+            raise
+    items = with_retries(listed, what, host.budget) or []
+    result = Remaining(len(items))
     for item in items:
-        name = item["metadata"]["name"]
+        try:
+            _release(host, namespace, item, force)
+        except (Waiting, Failed) as exc:
+            result.errors.append(exc)
+    return result
+
+
+def _release(host: Cluster, namespace: str, item: dict, force: bool) -> None:
+    api, name = host.custom, item["metadata"]["name"]
+    what = f"deleting FederatedTypeConfig {name} on host {host.ref.name}"
+
+    def call() -> None:
         try:
             if force and item["metadata"].get("finalizers"):
                 api.patch_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL, name,
-                                                   {"metadata": {"finalizers": []}},
-                                                   _request_timeout=REQUEST_TIMEOUT, _content_type=MERGE_PATCH)
+                                                   {"metadata": {"finalizers": []}}, _content_type=MERGE_PATCH,
+                                                   _request_timeout=host.budget.request_timeout(what))
                 log.warning("host %s: removed the finalizers of FederatedTypeConfig %s (controller did not)",
                             host.ref.name, name)
             if not item["metadata"].get("deletionTimestamp"):
                 api.delete_namespaced_custom_object(KUBEFED_GROUP, KUBEFED_VERSION, namespace, PLURAL, name,
-                                                    _request_timeout=REQUEST_TIMEOUT)
+                                                    _request_timeout=host.budget.request_timeout(what))
                 log.info("host %s: FederatedTypeConfig %s deleted", host.ref.name, name)
         except client.ApiException as exc:
             if exc.status != 404:
-                raise classify(exc, f"deleting FederatedTypeConfig {name} on host {host.ref.name}") from None
-    return len(items)
+                raise
+    with_retries(call, what, host.budget)

@@ -1,0 +1,93 @@
+"""A picture of one environment: Mermaid diagram, stacks by deploy level, deploy-time estimates.
+
+    python -m federated_eks.diagram --env dev          (make topology ENV=dev; offline, reads cdk.json)
+
+The Mermaid block renders on GitHub: one box per region, a node per VPC (bastion, host, members) with its CIDR,
+and one edge per VPC peering from the requester to the accepter. README.md embeds the block for `dev`, and
+tests/test_diagram.py keeps it equal to what this command prints.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from federated_eks import deploy_time, topology
+from federated_eks.config import ConfigError, load_environment
+from federated_eks.model import FederationConfig
+from federated_eks.stack_plan import levels, plan
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def mermaid(cfg: FederationConfig) -> str:
+    nets = topology.vpcs(cfg)
+    ids = {n.name: f"n{i}" for i, n in enumerate(nets)}
+    lines = ["```mermaid", "flowchart LR"]
+    regions = sorted({n.region for n in nets}, key=lambda r: [n.region for n in nets].index(r))
+    for i, region in enumerate(regions):
+        lines.append(f'  subgraph r{i}["{region}"]')
+        for n in nets:
+            if n.region != region:
+                continue
+            role = ("bastion (SSM only)" if n.name == topology.BASTION
+                    else "host: KubeFed control plane" if n.name == cfg.host_cluster else "member")
+            lines.append(f'    {ids[n.name]}["<b>{n.name}</b><br/>{role}<br/>VPC {n.cidr}"]')
+        lines.append("  end")
+    for p in topology.peerings(cfg):
+        label = "peering, cross-region" if p.cross_region else "peering"
+        lines.append(f"  {ids[p.requester.name]} -->|{label}| {ids[p.accepter.name]}")
+    lines.append("  classDef host stroke-width:3px")
+    lines.append(f"  class {ids[cfg.host_cluster]} host")
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def level_table(cfg: FederationConfig) -> str:
+    stacks = plan(cfg)
+    lv = levels(stacks)
+    rows = ["| level | stack | kind | region | typical minutes |", "|---|---|---|---|---|"]
+    for s in sorted(stacks, key=lambda s: (lv[s.name], s.name)):
+        rows.append(f"| {lv[s.name]} | `{s.name}` | {s.kind} | {s.region} | {deploy_time.MINUTES[s.kind]:g} |")
+    return "\n".join(rows)
+
+
+def estimate(cfg: FederationConfig) -> str:
+    stacks = plan(cfg)
+    path, total = deploy_time.critical_path(stacks)
+    out = [f"Critical path ({total:g} min): " + " -> ".join(f"`{n}`" for n in path),
+           f"Pipeline stage (one level after another): {deploy_time.pipeline_minutes(stacks):g} min; "
+           f"`make deploy` (--concurrency {deploy_time.CLI_CONCURRENCY}): {deploy_time.cli_minutes(stacks):g} min.",
+           "",
+           f"For N clusters ({cfg.peering_topology} peering, spread over "
+           f"{len(deploy_time.SAMPLE_REGIONS)} regions; typical figures, see federated_eks/deploy_time.py):",
+           "",
+           "| clusters | stacks | pipeline stage, min | make deploy, min |", "|---|---|---|---|"]
+    for n, count, pipeline, cli in deploy_time.scaling_rows(cfg):
+        out.append(f"| {n} | {count} | {pipeline:g} | {cli:g} |")
+    return "\n".join(out)
+
+
+def render(cfg: FederationConfig) -> str:
+    return "\n\n".join([f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
+                        level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="dev")
+    parser.add_argument("--cdk-json", default=str(ROOT / "cdk.json"))
+    args = parser.parse_args(argv)
+    environments = json.loads(Path(args.cdk_json).read_text())["context"].get("environments")
+    try:
+        cfg = load_environment(environments, args.env)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    sys.stdout.write(render(cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The delivery pipelines' config: `context.pipelines.<name>` of cdk.json, typed and validated.
+
+`load_pipeline(pipelines, environments, name)` returns a `PipelineConfig` whose stages carry the validated
+`FederationConfig` of their environments, or raises `ConfigError` listing every problem, each naming the field
+(`pipelines.main.stages[1].environment`) and the fix, in the same words as the environments' own checks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from federated_eks.config import _ACCOUNT, _MISSING, ConfigError, _aws_regions, _Reader, load_environment
+from federated_eks.model import FederationConfig
+
+# CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are still issued.
+_CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):"
+                             r"connection/[A-Za-z0-9-]{1,64}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+
+
+@dataclass(frozen=True)
+class PipelineStage:
+    config: FederationConfig
+    approval: bool = False
+    # The environment's account differs from the pipeline's, and the config says it is bootstrapped with
+    # `cdk bootstrap --trust <pipeline account>` in every region it uses.
+    trusts_pipeline_account: bool = False
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    name: str
+    account: str
+    region: str
+    connection_arn: str
+    repository: str
+    branch: str
+    stages: tuple[PipelineStage, ...]
+
+    @property
+    def cross_account(self) -> bool:
+        return any(s.config.account != self.account for s in self.stages)
+
+
+def branch_problem(branch: str) -> str | None:
+    """Why `branch` is not a usable git branch name (the rules of `git check-ref-format --branch`), or None."""
+    if not branch or branch.startswith(("-", "/")) or branch.endswith(("/", ".", ".lock")):
+        return "must not be empty, start with '-' or '/', or end with '/', '.' or '.lock'"
+    if ".." in branch or "//" in branch or "@{" in branch or branch == "@":
+        return "must not contain '..', '//' or '@{'"
+    if any(ord(c) < 0x20 or c in " ~^:?*[\\\x7f" for c in branch):
+        return "must not contain spaces, control characters or any of ~ ^ : ? * [ \\"
+    return None
+
+
+def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfig:
+    """Validate `pipelines[name]` and every environment its stages deploy."""
+    if not isinstance(pipelines, dict) or not pipelines:
+        raise ConfigError(["context.pipelines: is missing or empty. Fix: add a pipeline object to cdk.json under "
+                           "context.pipelines (see README, 'Delivery pipeline')"])
+    if name not in pipelines:
+        raise ConfigError([f"pipeline: unknown pipeline {name!r}. Fix: pass -c pipeline=NAME with one of: "
+                           f"{', '.join(sorted(pipelines))}"])
+    r = _Reader()
+    path = f"pipelines.{name}"
+    if not _PIPELINE_NAME.match(name):
+        r.problem(path, f"pipeline name {name!r} is not usable in stack names",
+                  "use 1-30 lowercase letters, digits or '-', starting with a letter")
+    d = r.obj(pipelines[name], path, ("account", "region", "source", "stages"))
+    if d is None:
+        raise ConfigError(r.problems)
+
+    account = r.value(d, "account", path, str, _MISSING, '"111111111111"')
+    if account is not None and not _ACCOUNT.match(account):
+        r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
+        account = None
+    region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
+    if region is not None and region not in _aws_regions():
+        r.problem(f"{path}.region", f"{region!r} is not a known AWS region", "use a region such as us-east-1")
+
+    source = _read_source(r, d.get("source", _MISSING), f"{path}.source", account)
+    stages = _read_stages(r, d.get("stages", _MISSING), f"{path}.stages", environments, account)
+    if r.problems:
+        raise ConfigError(r.problems)
+    return PipelineConfig(name=name, account=account, region=region, stages=tuple(stages), **source)
+
+
+def _read_source(r: _Reader, raw: Any, path: str, account: str | None) -> dict[str, str]:
+    if raw is _MISSING:
+        r.problem(path, "is required", 'set it, e.g. {"connectionArn": "arn:aws:codeconnections:...", '
+                  '"repository": "org/federated-eks", "branch": "main"}')
+        return {}
+    d = r.obj(raw, path, ("connectionArn", "repository", "branch"))
+    if d is None:
+        return {}
+    arn = r.value(d, "connectionArn", path, str, _MISSING,
+                  '"arn:aws:codeconnections:us-east-1:111111111111:connection/<id>"')
+    match = _CONNECTION_ARN.match(arn) if arn is not None else None
+    if arn is not None and not match:
+        r.problem(f"{path}.connectionArn", f"{arn!r} is not a CodeConnections connection ARN",
+                  "copy the ARN of an AVAILABLE connection from the console (Developer Tools > Settings > "
+                  "Connections): arn:aws:codeconnections:<region>:<account>:connection/<id>")
+    elif match and account and match.group(3) != account:
+        r.problem(f"{path}.connectionArn", f"the connection is in account {match.group(3)}, not the pipeline's "
+                  f"account {account}", "create the connection in the pipeline's account and use its ARN")
+    repo = r.value(d, "repository", path, str, _MISSING, '"org/federated-eks"')
+    if repo is not None and not _REPOSITORY.match(repo):
+        r.problem(f"{path}.repository", f"{repo!r} is not an owner/name repository id",
+                  'write it like "org/federated-eks" (no URL, no .git)')
+    branch = r.value(d, "branch", path, str, _MISSING, '"main"')
+    if branch is not None and (why := branch_problem(branch)):
+        r.problem(f"{path}.branch", f"{branch!r} is not a valid branch name: it {why}", 'write it like "main"')
+    return {"connection_arn": arn, "repository": repo, "branch": branch}
+
+
+def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: str | None) -> list[PipelineStage]:
+    if raw is _MISSING or not isinstance(raw, list) or not raw:
+        r.problem(path, "must be a non-empty list", 'list the environments in deploy order, e.g. '
+                  '[{"environment": "dev"}, {"environment": "prod", "approval": true}]')
+        return []
+    known = sorted(environments) if isinstance(environments, dict) else []
+    out, seen = [], set()
+    for i, item in enumerate(raw):
+        p = f"{path}[{i}]"
+        d = r.obj(item, p, ("environment", "approval", "trustsPipelineAccount"))
+        if d is None:
+            continue
+        env = r.value(d, "environment", p, str, _MISSING, '"dev"')
+        approval = r.value(d, "approval", p, bool, False, "true")
+        trusted = r.value(d, "trustsPipelineAccount", p, bool, False, "true")
+        if env is None:
+            continue
+        if env not in known:
+            r.problem(f"{p}.environment", f"unknown environment {env!r}",
+                      f"use one of context.environments: {', '.join(known) or '(none defined)'}")
+            continue
+        if env in seen:
+            r.problem(f"{p}.environment", f"{env!r} is deployed by an earlier stage too", "list each environment once")
+            continue
+        seen.add(env)
+        try:
+            cfg = load_environment(environments, env)
+        except ConfigError as err:
+            r.problems.extend(err.problems)
+            continue
+        if account and cfg.account != account and not trusted:
+            r.problem(f"{p}.trustsPipelineAccount", f"environment {env!r} is in account {cfg.account}, not the "
+                      f"pipeline's account {account}, and the config does not say it trusts the pipeline",
+                      f"run `cdk bootstrap --trust {account} --cloudformation-execution-policies "
+                      f"arn:aws:iam::aws:policy/AdministratorAccess aws://{cfg.account}/<region>` for every region "
+                      f"of {env!r}, then set \"trustsPipelineAccount\": true")
+        out.append(PipelineStage(config=cfg, approval=bool(approval), trusts_pipeline_account=bool(trusted)))
+    return out

@@ -1,0 +1,67 @@
+"""The stacks app.build() makes for a config, with their regions and dependencies: pure, no CDK.
+
+Pruning (which deployed stacks the app no longer has), the pipeline's per-stage action count and the topology
+report (deploy levels, critical path for any number of clusters) need the stack graph without building 40
+clusters' worth of constructs. tests/test_stack_plan.py keeps this equal to the cloud assembly's stacks and
+dependencies (explicit ones and those CDK derives from cross-stack references) for several configs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from federated_eks import topology
+from federated_eks.model import FederationConfig
+
+
+@dataclass(frozen=True)
+class PlannedStack:
+    kind: str  # access, bastion, cluster, peering, peer-routes, federation
+    qualifier: str  # cluster name or region, "" for the singletons
+    name: str
+    region: str
+    depends_on: tuple[str, ...]  # stack names, sorted
+
+
+def plan(cfg: FederationConfig) -> list[PlannedStack]:
+    """Every stack, in app.build() order."""
+    def name(kind: str, qualifier: str = "") -> str:
+        return topology.stack_name(cfg, kind, qualifier)
+
+    def network_stack(network: str) -> str:
+        return name(topology.BASTION_STACK) if network == topology.BASTION else name(topology.CLUSTER_STACK, network)
+
+    access = name(topology.ACCESS_STACK)
+    out = [PlannedStack(topology.ACCESS_STACK, "", access, cfg.bastion.region, ()),
+           PlannedStack(topology.BASTION_STACK, "", name(topology.BASTION_STACK), cfg.bastion.region, (access,))]
+    out += [PlannedStack(topology.CLUSTER_STACK, c.name, name(topology.CLUSTER_STACK, c.name), c.region, (access,))
+            for c in cfg.clusters]
+    peerings = topology.peerings(cfg)
+    for region, ps in topology.requested_from(peerings).items():
+        # The requester side reads both VPCs (its routes, and the peer's VPC id).
+        deps = {network_stack(n.name) for p in ps for n in (p.requester, p.accepter)}
+        out.append(PlannedStack(topology.PEERING_STACK, region, name(topology.PEERING_STACK, region), region,
+                                tuple(sorted(deps))))
+    for region, ps in topology.accepted_in(peerings).items():
+        # The accepter side reads the peering id from the requester's stack and its own VPC's route tables.
+        deps = {d for p in ps for d in (name(topology.PEERING_STACK, p.requester.region), network_stack(p.accepter.name))}
+        out.append(PlannedStack(topology.PEER_ROUTES_STACK, region, name(topology.PEER_ROUTES_STACK, region), region,
+                                tuple(sorted(deps))))
+    federation_deps = sorted(s.name for s in out if s.kind in (topology.CLUSTER_STACK, topology.PEERING_STACK,
+                                                                 topology.PEER_ROUTES_STACK))
+    out.append(PlannedStack(topology.FEDERATION_STACK, "", name(topology.FEDERATION_STACK), cfg.host.region,
+                            tuple(federation_deps)))
+    return out
+
+
+def levels(stacks: list[PlannedStack]) -> dict[str, int]:
+    """Deploy level of each stack: 0 without dependencies, else one more than its deepest dependency. Stacks of
+    one level never depend on each other, so `cdk deploy --concurrency` and CDK Pipelines run them together."""
+    by_name = {s.name: s for s in stacks}
+    memo: dict[str, int] = {}
+
+    def level(n: str) -> int:
+        if n not in memo:
+            memo[n] = 1 + max((level(d) for d in by_name[n].depends_on), default=-1)
+        return memo[n]
+
+    return {s.name: level(s.name) for s in stacks}
