@@ -49,6 +49,8 @@ class FederationTarget:
     """The join Lambda's Provider: it serves `Custom::FederatedWorkload` too."""
     ready: tuple[IDependable, ...] = ()
     """What must exist before a workload is applied: the joins and the federated types."""
+    load_balancer_clusters: tuple[str, ...] = ()
+    """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
 
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
@@ -96,6 +98,13 @@ class FederatedWorkloads(Construct):
         super().__init__(scope, id)
         target = props.target
         problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces)
+        for i, w in enumerate(props.workloads):
+            missing = [c for c in w.placement.resolve(target.clusters) if w.load_balanced
+                       and c not in target.load_balancer_clusters]
+            if missing:
+                problems.append(f"workloads[{i}].service: a LoadBalancer on {', '.join(missing)}, which run no "
+                                "load-balancer controller. Fix: set loadBalancerController.install to \"always\" "
+                                "in the config (or place the workload where the config's workloads run one)")
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
         self.namespaces: dict[str, eks.KubernetesManifest] = {}

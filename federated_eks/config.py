@@ -15,7 +15,8 @@ from typing import Any, Callable
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, FederatedType, LoadBalancerControllerConfig, default)
+                                 DEFAULT_FEDERATED_TYPES, FederatedType, LoadBalancerControllerConfig, default,
+                                 LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import BASTION
 # The workloads' reader calls back into this module's reader, so it is imported as a module.
@@ -209,9 +210,10 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
 
 def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
     base = LoadBalancerControllerConfig()
-    d = r.obj(raw, path, ("imageRepository", "chartRepository"))
+    d = r.obj(raw, path, ("install", "imageRepository", "chartRepository"))
     if d is None:
         return base
+    install = r.choice(d, "install", path, LOAD_BALANCER_CONTROLLER_INSTALLS, base.install)
     image = r.value(d, "imageRepository", path, str, base.image_repository, f'"{base.image_repository}"')
     if image is not None and (not image or any(c.isspace() or c in ":@" for c in image.split("/")[-1])):
         r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
@@ -220,7 +222,8 @@ def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalan
     if chart is not None and not chart.startswith(("https://", "oci://")):
         r.problem(f"{path}.chartRepository", f"{chart!r} is not an https:// or oci:// URL",
                   "point it at the eks-charts repository or a mirror of it")
-    return LoadBalancerControllerConfig(image_repository=image or base.image_repository,
+    return LoadBalancerControllerConfig(install=install or base.install,
+                                        image_repository=image or base.image_repository,
                                         chart_repository=chart or base.chart_repository)
 
 

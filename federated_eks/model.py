@@ -22,6 +22,7 @@ TOPOLOGIES = ("mesh", "hub")
 SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+LOAD_BALANCER_CONTROLLER_INSTALLS = ("auto", "always")
 
 # `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
 MAX_CLUSTER_NAME = 30
@@ -140,6 +141,9 @@ class KubefedConfig:
 class LoadBalancerControllerConfig:
     """The AWS Load Balancer Controller installed on clusters that run LoadBalancer Services (mirrorable)."""
 
+    install: str = "auto"
+    """`auto`: on the clusters the config's workloads need it on; `always`: on every cluster (for LoadBalancer
+    workloads added in CDK code)."""
     image_repository: str = "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller"
     chart_repository: str = "https://aws.github.io/eks-charts"
 

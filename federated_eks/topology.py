@@ -129,7 +129,9 @@ def eks_cluster_arn(cfg: FederationConfig, cluster: str) -> str:
 
 def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
     """The clusters that get a load-balancer controller: those a load-balanced workload is placed on, or every
-    cluster when a manifest folder has a LoadBalancer FederatedService (its placement is not resolved)."""
-    everywhere = any(serves_load_balancers(f.objects) for f in cfg.manifest_folders)
+    cluster when a manifest folder has a LoadBalancer FederatedService (its placement is not resolved) or the
+    config says `install: always`."""
+    everywhere = (cfg.load_balancer_controller.install == "always"
+                  or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
     pairs = [(c.name, c.region) for c in cfg.clusters]
     return tuple(n for n, _ in pairs) if everywhere else load_balanced_clusters(cfg.workloads, pairs)

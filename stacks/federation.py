@@ -67,7 +67,8 @@ class FederationStack(Stack):
         # on destroy before any unjoin.
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
-            service_token=joiner.provider.service_token, ready=tuple(self.joins.values()))
+            service_token=joiner.provider.service_token, ready=tuple(self.joins.values()),
+            load_balancer_clusters=topology.load_balancer_clusters(config))
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

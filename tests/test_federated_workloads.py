@@ -163,3 +163,45 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     assert res[waiter]["Properties"]["ServiceToken"] == join_token
     assert [(c["Name"], c["Replicas"]) for c in res[waiter]["Properties"]["Clusters"]] == [("fed-1", "2"), ("fed-2", "3")]
     assert not [r for r in res.values() if r["Type"].startswith("AWS::Route53::")]  # no hosted zone in dev
+
+
+WEB = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_port=80,
+               placement=Placement(regions=("us-east-2", "us-west-2")),
+               overrides=(("fed-2", ClusterOverride(replicas=3)),), service=ServiceSpec(type="LoadBalancer", port=80))
+
+
+def built_federation(**changes):
+    import app as federation_app
+    from fedtest import environment
+    from federated_eks import topology
+    from federated_eks.config import load_environment
+
+    config = load_environment({"t": environment(3, **changes)}, "t")
+    cdk_app = cdk.App(outdir=tempfile.mkdtemp(prefix="fedeks-wl-"), context=CONTEXT)
+    stacks = federation_app.build(cdk_app, config)
+    return cdk_app, stacks, stacks[topology.stack_name(config, topology.FEDERATION_STACK)]
+
+
+def test_cdk_code_adds_workloads_to_a_built_federation_as_the_readme_shows():
+    cdk_app, stacks, federation = built_federation(loadBalancerController={"install": "always"})
+    FederatedWorkloads(federation, "Shop", FederatedWorkloadsProps(target=federation.workload_target,
+                                                                   workloads=[WEB]))
+    assembly = cdk_app.synth()
+    res = assembly.get_stack_by_name(federation.stack_name).template["Resources"]
+    [waiter] = [r for r in res.values() if r["Type"] == "Custom::FederatedWorkload"]
+    assert [(c["Name"], c["Replicas"]) for c in waiter["Properties"]["Clusters"]] == [("fed-2", "3"), ("fed-3", "1")]
+    for cluster in ("fed-1", "fed-2", "fed-3"):  # install: always
+        tpl = assembly.get_stack_by_name(f"fedeks-t-cluster-{cluster}").template["Resources"]
+        assert [r for r in tpl.values() if r["Type"] == "Custom::AWSCDK-EKS-HelmChart"
+                and r["Properties"]["Chart"] == "aws-load-balancer-controller"]
+
+
+def test_a_load_balancer_where_no_controller_runs_is_refused():
+    _, _, federation = built_federation()
+    with pytest.raises(ValueError) as err:
+        FederatedWorkloads(federation, "Shop", FederatedWorkloadsProps(target=federation.workload_target,
+                                                                       workloads=[WEB]))
+    assert str(err.value).splitlines()[1:] == [
+        "  - workloads[0].service: a LoadBalancer on fed-2, fed-3, which run no load-balancer controller. Fix: set "
+        "loadBalancerController.install to \"always\" in the config (or place the workload where the config's "
+        "workloads run one)"]

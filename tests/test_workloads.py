@@ -429,3 +429,18 @@ def test_config_rules_around_workloads(changes, expected):
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(2, workloads=[with_(ECHO, dns=None)], **changes)}, "t")
     assert err.value.problems == [expected]
+
+
+def test_load_balancer_controller_install_always_puts_it_on_every_cluster():
+    from fedtest import environment
+    from federated_eks import topology
+    from federated_eks.config import ConfigError, load_environment
+    auto = load_environment({"t": environment(3, workloads=[with_(ECHO, dns=None)])}, "t")
+    assert topology.load_balancer_clusters(auto) == ("fed-1", "fed-2")
+    always = load_environment({"t": environment(3, loadBalancerController={"install": "always"})}, "t")
+    assert topology.load_balancer_clusters(always) == ("fed-1", "fed-2", "fed-3")
+    assert topology.load_balancer_clusters(load_environment({"t": environment(3)}, "t")) == ()
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(3, loadBalancerController={"install": "yes"})}, "t")
+    assert err.value.problems == ["environments.t.loadBalancerController.install: 'yes' is not allowed. Fix: use one "
+                                  "of: auto, always"]
