@@ -12,7 +12,8 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := $(BIN)/npx --no-install cdk
 CDK_FLAGS := -c env=$(ENV) --no-notices
-PYTEST_FLAGS ?=
+# Tests run in parallel, one worker per core (pytest-xdist); PYTEST_FLAGS="-n 0 -x" runs them one by one.
+PYTEST_FLAGS ?= -n auto
 PIPELINE ?= main
 PRUNE ?= no
 # Keeps the previous synth's manifest so the new synth can warn about stacks it dropped (federated_eks/orphans.py).
