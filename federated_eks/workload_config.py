@@ -33,7 +33,8 @@ FOLDER_FIELDS = ("manifests",)
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
-                   reserved_namespaces: tuple[str, ...] = ()) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
+                   reserved_namespaces: tuple[str, ...] = ()
+                   ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
     `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload. Folders are read here
     and checked against the KubeFed CRDs by `folder_problems`."""

@@ -161,7 +161,8 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     assert workload in res[waiter]["DependsOn"]
     join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
     assert res[waiter]["Properties"]["ServiceToken"] == join_token
-    assert [(c["Name"], c["Replicas"]) for c in res[waiter]["Properties"]["Clusters"]] == [("fed-1", "2"), ("fed-2", "3")]
+    clusters = res[waiter]["Properties"]["Clusters"]
+    assert [(c["Name"], c["Replicas"]) for c in clusters] == [("fed-1", "2"), ("fed-2", "3")]
     assert not [r for r in res.values() if r["Type"].startswith("AWS::Route53::")]  # no hosted zone in dev
 
 

@@ -135,7 +135,8 @@ def test_missing_folder(tmp_path):
 def test_every_rendered_object_is_valid_against_the_kubefed_crds(raw):
     (w,), problems = read([raw])
     assert problems == []
-    objects = [("rendered", o) for o in kubefed_workload.namespaces([w], CLUSTERS) + kubefed_workload.workload_objects(w)]
+    rendered = kubefed_workload.namespaces([w], CLUSTERS) + kubefed_workload.workload_objects(w)
+    objects = [("rendered", o) for o in rendered]
     assert manifest_folder.check(objects, CRDS, NAMES) == []
 
 

@@ -103,8 +103,8 @@ def test_seen_objects_from_api_dicts():
     assert d == DeploymentSeen(replicas=2, generation=4, observed_generation=4, updated=2, available=1)
     s = ServiceSeen.of({"metadata": {"deletionTimestamp": "2026-11-22T00:00:00Z",
                                      "finalizers": ["service.k8s.aws/resources"]},
-                        "status": {"loadBalancer": {"ingress": [{"hostname": "k8s-echo.elb.us-east-1.amazonaws.com"}]}}})
-    assert s.hostname == "k8s-echo.elb.us-east-1.amazonaws.com" and s.deleting
+                        "status": {"loadBalancer": {"ingress": [{"hostname": "k8s-echo.elb.amazonaws.com"}]}}})
+    assert s.hostname == "k8s-echo.elb.amazonaws.com" and s.deleting
     assert ServiceSeen.of({"status": {"loadBalancer": {}}}).hostname is None
 
 

@@ -165,7 +165,8 @@ def apply_workload(host, rsp: bool = False, replicas: dict | None = None) -> Non
             "metadata": {"name": NAME, "namespace": NS}, "spec": {"targetKind": "FederatedDeployment",
                                                                   "totalReplicas": 7, "rebalance": True}})
     host.put("federatedservices", *TYPES, NS, NAME, {
-        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedService", "metadata": {"name": NAME, "namespace": NS},
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedService",
+        "metadata": {"name": NAME, "namespace": NS},
         "spec": {"placement": {"clusterSelector": {}}, "template": {"spec": {
             "type": "LoadBalancer", "loadBalancerClass": "service.k8s.aws/nlb", "selector": {"app": NAME},
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}}})
