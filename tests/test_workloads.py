@@ -444,3 +444,13 @@ def test_load_balancer_controller_install_always_puts_it_on_every_cluster():
         load_environment({"t": environment(3, loadBalancerController={"install": "yes"})}, "t")
     assert err.value.problems == ["environments.t.loadBalancerController.install: 'yes' is not allowed. Fix: use one "
                                   "of: auto, always"]
+
+
+def test_the_echo_server_sample_is_devs_workload_plus_dns():
+    import json as json_
+    from fedtest import CDK_JSON, ROOT
+    sample = json_.loads((ROOT / "samples/echo-server/workload.json").read_text())
+    (w,), problems = read([sample], clusters=(("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
+    assert problems == [] and w.dns.routing == "failover" and w.dns.primary == "fed-1"
+    dev = CDK_JSON["context"]["environments"]["dev"]["workloads"]
+    assert with_(sample, dns=None) in dev
