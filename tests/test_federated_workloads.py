@@ -3,7 +3,9 @@ waiters' hostnames; typed workloads meet the config's rules."""
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -14,7 +16,7 @@ from components.federated_workloads import FederatedWorkloads, FederatedWorkload
 from components.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
 from federated_eks.subnet_layout import CLUSTER_VPC
-from fedtest import CONTEXT
+from fedtest import CONTEXT, ROOT
 from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
                                     ReplicaScheduling, ServiceSpec, Workload)
@@ -45,7 +47,8 @@ def build(workloads, folders=()):
                     for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1")))
     joins = CfnWaitConditionHandle(stack, "Joins")
     target = FederationTarget(host_cluster=host.cluster, host=members[0][0], members=members,
-                              service_token="arn:aws:lambda:us-east-1:123456789012:function:waiter", ready=(joins,))
+                              service_token="arn:aws:lambda:us-east-1:123456789012:function:waiter", ready=(joins,),
+                              load_balancer_clusters=("fed-1", "fed-2", "fed-3"))
     construct = FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(
         target=target, workloads=workloads, folders=folders, reserved_namespaces=("kube-federation-system",)))
     template = app.synth().get_stack_by_name("Federation").template
@@ -118,6 +121,15 @@ def test_dns_records_use_the_waiters_hostnames():
     records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
     assert {r["SetIdentifier"]: r["ResourceRecords"] for r in records} == {
         "fed-1": [{"Fn::GetAtt": [waiter, "Hostname.fed-1"]}], "fed-2": [{"Fn::GetAtt": [waiter, "Hostname.fed-2"]}]}
+    checks = [r["Properties"]["HealthCheckConfig"] for r in template["Resources"].values()
+              if r["Type"] == "AWS::Route53::HealthCheck"]
+    assert sorted(json.dumps(c["FullyQualifiedDomainName"]) for c in checks) == [
+        json.dumps({"Fn::GetAtt": [waiter, f"Hostname.{c}"]}) for c in ("fed-1", "fed-2")]
+    path = Path(tempfile.mkdtemp(prefix="fedeks-wl-")) / "federation.json"
+    path.write_text(json.dumps(template))
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
 
 
 def test_typed_workloads_meet_the_config_rules():
