@@ -310,3 +310,13 @@ def test_a_cluster_outside_the_federation_is_refused(host, member, ca, monkeypat
     with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2' is not a cluster of this federation"):
         provider("Create", props(host, member, ca), None)
     assert member.emulator.received == 0
+
+
+def test_throttling_and_server_errors_are_retried_within_the_poll(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    throttled = member.inject("GET", "/deployments/", status=429, times=2, headers={"Retry-After": "0"})
+    failing = host.inject("GET", "/federateddeployments/", status=503, times=1)
+    world = Federation(host, {"fed-1": host, "fed-2": member})
+    done, _ = provider("Create", props(host, member, ca), world)
+    assert throttled.seen == 2 and failing.seen == 1
+    assert set(done["Data"]) == {"Hostname.fed-1", "Hostname.fed-2"}
