@@ -19,6 +19,8 @@ one raises `ValueError` listing every problem before anything is added.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -75,15 +77,20 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
     for member, _ in target.members:
         if member.name in placed:
             replicas = w.replicas_on(member.name)
-            clusters.append({**member.as_property(), "Replicas": "" if replicas is None else str(replicas)})
+            clusters.append({**member.as_property(), "Replicas": "" if replicas is None else str(replicas),
+                             "Image": w.override(member.name).image or w.image})
     rs = w.replica_scheduling
     # With max-replica bounds the scheduler may place fewer than the total: then the total is not checked.
     bounded = rs is not None and any(p.max_replicas is not None for _, p in rs.clusters)
     objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in kubefed_workload.workload_objects(w)]
+    rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), kubefed_workload.workload_objects(w)],
+                          sort_keys=True)
     return {
         "Workload": {"Namespace": w.namespace, "Name": w.name, "LoadBalanced": str(w.load_balanced).lower(),
                      "TotalReplicas": str(rs.total_replicas) if rs is not None and not bounded else "",
-                     "Objects": objects},
+                     "Objects": objects,
+                     # Any change of what is applied changes this, so the waiter runs (and waits) on every update.
+                     "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
         "Host": target.host.as_property(),
         "Clusters": clusters,
         "TimeoutSeconds": str(timeout_minutes * 60),

@@ -109,6 +109,8 @@ def test_waiter_properties_name_the_placed_clusters_and_their_plan(built):
     assert [(c["Name"], c["Replicas"]) for c in hello["Clusters"]] == [("fed-1", ""), ("fed-2", ""), ("fed-3", "")]
     assert hello["Workload"]["TotalReplicas"] == "7" and hello["Workload"]["LoadBalanced"] == "false"
     assert echo["Host"]["Name"] == "fed-1" and echo["TimeoutSeconds"] == "900"
+    assert [c["Image"] for c in echo["Clusters"]] == ["registry.k8s.io/echoserver:1.10"] * 3
+    assert len(echo["Workload"]["Revision"]) == 16 and echo["Workload"]["Revision"] != hello["Workload"]["Revision"]
     assert echo["Clusters"][1]["Endpoint"] == "https://fed-2.example.com"
 
 
@@ -218,3 +220,16 @@ def test_a_load_balancer_where_no_controller_runs_is_refused():
         "  - workloads[0].service: a LoadBalancer on fed-2, fed-3, which run no load-balancer controller. Fix: set "
         "loadBalancerController.install to \"always\" in the config (or place the workload where the config's "
         "workloads run one)"]
+
+
+def test_any_change_of_what_is_applied_changes_the_waiters_revision():
+    from components.federated_workloads import waiter_properties
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r, endpoint="https://x", ca_data="x"),
+                     r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
+    target = FederationTarget(host_cluster=None, host=members[0][0], members=members, service_token="arn")
+    base = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_port=80)
+    revisions = {waiter_properties(w, target, 15)["Workload"]["Revision"] for w in (
+        base, Workload(**{**base.__dict__, "env": (("A", "1"),)}),
+        Workload(**{**base.__dict__, "container_port": 8080}), Workload(**{**base.__dict__, "replicas": 2}))}
+    assert len(revisions) == 4
+    assert waiter_properties(base, target, 15) == waiter_properties(base, target, 15)

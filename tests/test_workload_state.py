@@ -119,3 +119,18 @@ def test_delete_waits_for_member_copies_and_load_balancers():
     assert remaining(ECHO, {"fed-1": MemberSeen(), "fed-2": MemberSeen(error="API server not reachable")}) == (
         "fed-2: API server not reachable",)
     assert remaining(ECHO, {"fed-1": MemberSeen(), "fed-2": MemberSeen()}) == ()
+
+
+def test_a_member_still_on_the_old_image_is_not_ready():
+    plan = WorkloadPlan(namespace="echo", name="echo-server", load_balanced=False,
+                        clusters=(PlacedCluster("fed-1", 2, "registry.k8s.io/echoserver:1.10"),))
+    old = DeploymentSeen(replicas=2, generation=1, observed_generation=1, updated=2, available=2,
+                         image="registry.k8s.io/echoserver:1.9")
+    assert readiness(plan, {"fed-1": MemberSeen(old)}).waiting == (
+        "fed-1: Deployment echo/echo-server runs image registry.k8s.io/echoserver:1.9, planned "
+        "registry.k8s.io/echoserver:1.10 (KubeFed has not updated it yet)",)
+    new = DeploymentSeen(replicas=2, generation=2, observed_generation=2, updated=2, available=2,
+                         image="registry.k8s.io/echoserver:1.10")
+    assert readiness(plan, {"fed-1": MemberSeen(new)}).ready
+    seen = DeploymentSeen.of({"spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "a:1"}]}}}})
+    assert seen.image == "a:1"

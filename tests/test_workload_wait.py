@@ -80,10 +80,14 @@ class Federation:
         for o in fd["spec"].get("overrides") or []:
             if o["clusterName"] == cluster:
                 want = next((p["value"] for p in o["clusterOverrides"] if p["path"] == "/spec/replicas"), want)
-        if existing is None or existing["spec"]["replicas"] != want:
+        template = {k: v for k, v in fd["spec"]["template"]["spec"].items() if k != "replicas"}
+        if existing is None or existing["spec"]["replicas"] != want or \
+                existing["spec"]["template"] != template["template"]:
             generation = (existing or {}).get("metadata", {}).get("generation", 0) + 1
-            # The controller sees the new spec at once; the new replicas become available later.
-            status = {"observedGeneration": generation, "replicas": want, "updatedReplicas": want,
+            rollout = existing is not None and existing["spec"]["template"] != template["template"]
+            # The controller sees the new spec at once; new pods (a rollout: all of them) become available later,
+            # while the old ones still count as available.
+            status = {"observedGeneration": generation, "replicas": want, "updatedReplicas": 0 if rollout else want,
                       "availableReplicas": min(want, (existing or {}).get("status", {}).get("availableReplicas", 0))}
             member.put("deployments", "apps", "v1", NS, NAME, {
                 "apiVersion": "apps/v1", "kind": "Deployment",
@@ -143,13 +147,16 @@ def member(emulators):  # noqa: F811
     return emulators.start("fed-2", "us-east-2")
 
 
-def apply_workload(host, rsp: bool = False, replicas: dict | None = None) -> None:
+IMAGE = "registry.k8s.io/echoserver:1.10"
+
+
+def apply_workload(host, rsp: bool = False, replicas: dict | None = None, image: str = IMAGE) -> None:
     """What the kubectl handler applies on the host (components/federated_workloads.py)."""
     replicas = replicas or {"fed-1": 2, "fed-2": 3}
     template = {"metadata": {"labels": {"app": NAME}}, "spec": {
         "selector": {"matchLabels": {"app": NAME}},
         "template": {"metadata": {"labels": {"app": NAME}},
-                     "spec": {"containers": [{"name": NAME, "image": "registry.k8s.io/echoserver:1.10"}]}}}}
+                     "spec": {"containers": [{"name": NAME, "image": image}]}}}}
     spec: dict = {"template": template}
     if not rsp:
         template["spec"]["replicas"] = 1
@@ -172,7 +179,8 @@ def apply_workload(host, rsp: bool = False, replicas: dict | None = None) -> Non
             "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}}})
 
 
-def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, **extra) -> dict:  # noqa: F811
+def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, image: str = IMAGE,  # noqa: F811
+          **extra) -> dict:
     kinds = ["FederatedDeployment", *(["ReplicaSchedulingPreference"] if rsp else []), "FederatedService"]
     objects = [{"ApiVersion": "scheduling.kubefed.io/v1alpha1" if k.startswith("Replica") else
                 "types.kubefed.io/v1beta1", "Kind": k} for k in kinds]
@@ -181,7 +189,7 @@ def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, **ext
             "Workload": {"Namespace": NS, "Name": NAME, "LoadBalanced": str(load_balanced).lower(),
                          "TotalReplicas": "7" if rsp else "", "Objects": objects},
             "Host": ref(host, ca),
-            "Clusters": [{**ref(s, ca), "Replicas": replicas[s.name]} for s in (host, member)],
+            "Clusters": [{**ref(s, ca), "Replicas": replicas[s.name], "Image": image} for s in (host, member)],
             "TimeoutSeconds": "300", **extra}
 
 
@@ -320,3 +328,16 @@ def test_throttling_and_server_errors_are_retried_within_the_poll(host, member, 
     done, _ = provider("Create", props(host, member, ca), world)
     assert throttled.seen == 2 and failing.seen == 1
     assert set(done["Data"]) == {"Hostname.fed-1", "Hostname.fed-2"}
+
+
+def test_an_update_waits_until_every_member_runs_the_new_image(host, member, ca):  # noqa: F811
+    apply_workload(host, image="registry.k8s.io/echoserver:1.9")
+    world = Federation(host, {"fed-1": host, "fed-2": member}, available_after=3)
+    done, _ = provider("Create", props(host, member, ca, image="registry.k8s.io/echoserver:1.9"), world)
+    apply_workload(host)  # the kubectl handler applies the new image; KubeFed has not propagated it yet
+    done, polls = provider("Update", props(host, member, ca), world, physical_id=done["PhysicalResourceId"])
+    assert polls >= 3  # not ready while the members ran the old image, nor before the new pods were available
+    for server in (host, member):
+        deployment = server.find("deployments", NS, NAME)
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+        assert deployment["status"]["availableReplicas"] == deployment["spec"]["replicas"]

@@ -4,8 +4,8 @@ The waiter (`workload_wait.py`) reads the host's FederatedDeployment and, on eac
 Deployment and Service KubeFed propagated there; these functions turn what it saw into a decision and a
 message naming everything that is not ready yet (or not gone yet). Nothing here does IO.
 
-A member's Deployment counts as ready when the member has it at the planned replica count, its controller has
-seen that spec (`status.observedGeneration`), and that many replicas are updated and available. A LoadBalancer
+A member's Deployment counts as ready when the member has it at the planned replica count and image, its
+controller has seen that spec (`status.observedGeneration`), and that many replicas are updated and available. A LoadBalancer
 Service counts when its `status.loadBalancer.ingress[0].hostname` is set (the load balancer exists).
 With replica scheduling the plan is what KubeFed's scheduler wrote into the FederatedDeployment: the clusters
 of `spec.placement.clusters` and a `/spec/replicas` override for each (pkg/schedulingtypes/plugin.go).
@@ -23,6 +23,8 @@ class PlacedCluster:
     name: str
     replicas: int | None
     """The planned replicas; None when a ReplicaSchedulingPreference decides them."""
+    image: str | None = None
+    """The image planned on this cluster (None: not checked)."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,17 @@ class DeploymentSeen:
     observed_generation: int = 0
     updated: int = 0
     available: int = 0
+    image: str | None = None
+    """The first container's image."""
 
     @classmethod
     def of(cls, obj: dict[str, Any]) -> "DeploymentSeen":
         spec, status, meta = obj.get("spec") or {}, obj.get("status") or {}, obj.get("metadata") or {}
+        containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or [{}]
         return cls(replicas=int(spec.get("replicas", 1)), generation=int(meta.get("generation") or 0),
                    observed_generation=int(status.get("observedGeneration") or 0),
-                   updated=int(status.get("updatedReplicas") or 0), available=int(status.get("availableReplicas") or 0))
+                   updated=int(status.get("updatedReplicas") or 0), available=int(status.get("availableReplicas") or 0),
+                   image=containers[0].get("image"))
 
 
 @dataclass(frozen=True)
@@ -116,12 +122,15 @@ def scheduled_replicas(federated_deployment: dict[str, Any] | None) -> dict[str,
     return out
 
 
-def _deployment_waiting(plan: WorkloadPlan, cluster: str, want: int, seen: DeploymentSeen | None) -> str | None:
-    what = f"{cluster}: Deployment {plan.key}"
+def _deployment_waiting(plan: WorkloadPlan, cluster: PlacedCluster, want: int,
+                        seen: DeploymentSeen | None) -> str | None:
+    what = f"{cluster.name}: Deployment {plan.key}"
     if seen is None:
         return None if want == 0 else f"{what} not propagated yet"
     if seen.replicas != want:
         return f"{what} has spec.replicas {seen.replicas}, planned {want} (KubeFed has not updated it yet)"
+    if cluster.image is not None and seen.image != cluster.image:
+        return f"{what} runs image {seen.image}, planned {cluster.image} (KubeFed has not updated it yet)"
     if seen.observed_generation < seen.generation:
         return f"{what}: its controller has not seen the latest spec yet"
     if seen.updated < want or seen.available < want:
@@ -147,7 +156,7 @@ def readiness(plan: WorkloadPlan, members: dict[str, MemberSeen],
             continue
         want = cluster.replicas if cluster.replicas is not None else (scheduled or {}).get(cluster.name, 0)
         if cluster.replicas is not None or scheduled is not None:
-            problem = _deployment_waiting(plan, cluster.name, want, seen.deployment)
+            problem = _deployment_waiting(plan, cluster, want, seen.deployment)
             if problem:
                 waiting.append(problem)
         if plan.load_balanced:

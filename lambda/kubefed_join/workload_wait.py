@@ -78,9 +78,13 @@ def parse(props: dict) -> WorkloadRequest:
         if replicas != "" and not str(replicas).isdigit():
             problems.append(f"Clusters[{i}].Replicas: {replicas!r} is not a number")
             replicas = ""
+        image = c.get("Image") if isinstance(c, dict) else None
+        if image is not None and (not isinstance(image, str) or not image):
+            problems.append(f"Clusters[{i}].Image: {image!r} is not an image reference")
+            image = None
         if ref is not None:
             members.append(ref)
-            placed.append(PlacedCluster(ref.name, int(replicas) if replicas != "" else None))
+            placed.append(PlacedCluster(ref.name, int(replicas) if replicas != "" else None, image))
     if not members:
         problems.append("Clusters: must list the placed clusters")
     try:
