@@ -5,8 +5,9 @@ Deployment and Service KubeFed propagated there; these functions turn what it sa
 message naming everything that is not ready yet (or not gone yet). Nothing here does IO.
 
 A member's Deployment counts as ready when the member has it at the planned replica count and image, its
-controller has seen that spec (`status.observedGeneration`), and that many replicas are updated and available. A LoadBalancer
-Service counts when its `status.loadBalancer.ingress[0].hostname` is set (the load balancer exists).
+controller has seen that spec (`status.observedGeneration`), and that many replicas are updated and available.
+A LoadBalancer Service counts when its `status.loadBalancer.ingress[0].hostname` is set (the load balancer
+exists).
 With replica scheduling the plan is what KubeFed's scheduler wrote into the FederatedDeployment: the clusters
 of `spec.placement.clusters` and a `/spec/replicas` override for each (pkg/schedulingtypes/plugin.go).
 """
