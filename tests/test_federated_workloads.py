@@ -233,3 +233,25 @@ def test_any_change_of_what_is_applied_changes_the_waiters_revision():
         Workload(**{**base.__dict__, "container_port": 8080}), Workload(**{**base.__dict__, "replicas": 2}))}
     assert len(revisions) == 4
     assert waiter_properties(base, target, 15) == waiter_properties(base, target, 15)
+
+
+def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clean():
+    import app as federation_app
+    from fedtest import environment
+    from federated_eks.config import load_environment
+    from test_compliance import nag_findings
+
+    echo = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
+            "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
+            "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
+    config = load_environment({"t": environment(3, workloads=[echo, {"manifests": "samples/hello-world"}])}, "t")
+    outdir = tempfile.mkdtemp(prefix="fedeks-nag-")
+    cdk_app = cdk.App(outdir=outdir, context=CONTEXT)
+    federation_app.build(cdk_app, config)
+    assert nag_findings(cdk_app, outdir) == []
+    templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
+    federation = json.loads(Path(outdir, "fedeks-t-federation.template.json").read_text())["Resources"]
+    assert len([r for r in federation.values() if r["Type"] == "AWS::Route53::RecordSet"]) == 3
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
