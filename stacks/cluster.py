@@ -49,6 +49,8 @@ class ClusterStack(Stack):
             self.load_balancer_controller = LoadBalancerController(
                 self, "LoadBalancerController", LoadBalancerControllerProps(cluster=self.eks.cluster,
                                                                             config=load_balancer_controller))
+            # Its chart waits for the controller's pods: install it once there are nodes to run them.
+            self.load_balancer_controller.node.add_dependency(self.eks.nodes)
         CfnOutput(self, "ClusterName", value=eks_name, description="EKS cluster name")
         CfnOutput(self, "ClusterEndpoint", value=self.eks.cluster.cluster_endpoint,
                   description="Kubernetes API endpoint (private unless endpointAccess says otherwise)")

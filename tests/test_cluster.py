@@ -129,6 +129,10 @@ def test_only_clusters_that_run_load_balancers_get_a_kubectl_handler_and_the_con
                   if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
         assert len(charts) == expected, cluster
     assert len(resources(three_tpl["fedeks-test-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 2
+    [chart] = [r for r in resources(dev_tpl["fedeks-dev-cluster-fed-2"], "Custom::AWSCDK-EKS-HelmChart").values()
+               if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
+    [nodes] = resources(dev_tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::Nodegroup")
+    assert nodes in chart["DependsOn"]  # the chart waits for the controller's pods
 
 
 def test_cluster_outputs(dev):
