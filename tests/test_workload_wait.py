@@ -193,10 +193,10 @@ def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, image
             "TimeoutSeconds": "300", **extra}
 
 
-def provider(request_type, properties, world: Federation | None, physical_id=None, deadline_in=10.0,
+def provider(request_type, properties, world: Federation | None, physical_id=None, deadline_in=3600.0,
              max_polls=60, expire_after: int | None = None) -> tuple[dict, int]:
-    """Drive the handler as the CDK Provider framework does, one world step before each poll. `expire_after`:
-    the deadline passes after that many polls (so a timeout does not depend on the machine's speed)."""
+    """Drive the handler as the CDK Provider framework does, one world step before each poll. The deadline is
+    far away unless `expire_after`: it passes after that many polls (nothing depends on the machine's speed)."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Ready", "ResourceType": "Custom::FederatedWorkload"}
     if physical_id:
