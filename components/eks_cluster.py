@@ -10,7 +10,13 @@ from constructs import Construct
 
 from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
 from components.kubectl_layer import kubectl_layer
-from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model import ADMIN_POLICY, EndpointAccessConfig, NodeGroupConfig
+
+# The AMI type follows the node group's architecture, stated explicitly: left out, aws_eks_v2 infers it from the
+# instance types and puts AL2 first unless the feature flag @aws-cdk/aws-eks:defaultToAL2023 is set
+# (aws-cdk-lib 2.275.0 aws-eks-v2/lib/managed-nodegroup.js, getPossibleAmiTypes).
+AMI_TYPES = {"x86_64": eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+             "arm64": eks.NodegroupAmiType.AL2023_ARM_64_STANDARD}
 
 
 def eks_version(version: str) -> eks.KubernetesVersion:
@@ -30,6 +36,8 @@ class FederatedClusterProps:
     endpoint_access: EndpointAccessConfig
     admin_principal_arns: dict[str, str] = field(default_factory=dict)
     """Access entries with cluster-admin: construct id -> IAM principal ARN."""
+    principals: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """More access entries: construct id -> (IAM principal ARN, EKS access policy name), cluster scope."""
     api_clients: dict[str, str] = field(default_factory=dict)
     """Peer VPCs allowed to reach the API server on 443: name -> CIDR. (Members of the cluster security
     group, i.e. the nodes and the kubectl handler, are always allowed.)"""
@@ -77,6 +85,8 @@ class FederatedCluster(Construct):
         self._acknowledge_findings()
         for entry_id, arn in sorted(props.admin_principal_arns.items()):
             self.grant_admin(entry_id, arn)
+        for entry_id, (arn, policy) in props.principals.items():
+            self.grant(entry_id, arn, policy)
         for name, cidr in props.api_clients.items():
             self.cluster.cluster_security_group.add_ingress_rule(
                 ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"Kubernetes API from {name} ({cidr})")
@@ -116,10 +126,14 @@ class FederatedCluster(Construct):
         ResourceInUseException (handler error AlreadyExists) and the update of every deployed cluster stack rolls
         back. So the entry stays here, under this construct, built from the library's AccessEntry and AccessPolicy.
         """
+        return self.grant(entry_id, principal_arn, ADMIN_POLICY)
+
+    def grant(self, entry_id: str, principal_arn: str, policy: str) -> eks.AccessEntry:
+        """An access entry for an IAM principal with one EKS access policy, cluster scope (see grant_admin)."""
         return eks.AccessEntry(
             self, entry_id, cluster=self.cluster, principal=principal_arn,
             access_policies=[eks.AccessPolicy.from_access_policy_name(
-                "AmazonEKSClusterAdminPolicy", access_scope_type=eks.AccessScopeType.CLUSTER)],
+                policy, access_scope_type=eks.AccessScopeType.CLUSTER)],
         )
 
     def _add_nodes(self, props: FederatedClusterProps) -> eks.Nodegroup:
@@ -138,7 +152,7 @@ class FederatedCluster(Construct):
             desired_size=ng.desired_size,
             max_size=ng.max_size,
             capacity_type=eks.CapacityType[ng.capacity_type],
-            ami_type=eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+            ami_type=AMI_TYPES[ng.architecture],
             subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             launch_template_spec=eks.LaunchTemplateSpec(id=template.launch_template_id,
                                                         version=template.latest_version_number),

@@ -27,7 +27,7 @@ from typing import Sequence
 from aws_cdk import CustomResource, aws_eks_v2 as eks
 from constructs import Construct, IDependable
 
-from components.kubefed_join import JoinTarget
+from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
 from federated_eks.workload import ManifestFolder, Workload

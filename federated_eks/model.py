@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from components.kubefed_join.contract import MAX_NAME_LENGTH
+from federated_eks.instance_types import architecture
 # Workloads are described in their own module (engine-neutral); the federation holds them.
 from federated_eks.workload import ManifestFolder, Workload
 
@@ -24,8 +26,8 @@ ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 LOAD_BALANCER_CONTROLLER_INSTALLS = ("auto", "always")
 
-# `<member>-<host>` becomes a Kubernetes object name (max 63): two names of 30 and a dash fit.
-MAX_CLUSTER_NAME = 30
+# The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
+MAX_CLUSTER_NAME = MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,11 @@ class NodeGroupConfig:
     max_size: int = 3
     capacity_type: str = "ON_DEMAND"
     disk_size_gib: int = 50
+
+    @property
+    def architecture(self) -> str:
+        """arm64 or x86_64 (the config refuses a node group that mixes them): picks the AL2023 AMI type."""
+        return architecture(self.instance_types[0])
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,29 @@ class BastionConfig:
     cidr: str
     instance_type: str = "t3.small"
     kubefedctl: KubefedctlConfig = KubefedctlConfig()
+
+    @property
+    def architecture(self) -> str:
+        return architecture(self.instance_type)
+
+
+# EKS access policies of the people listed in `access` (the bastion and join roles are admins too).
+ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# Not AmazonEKSAdminViewPolicy: that one reads Secrets, and the host cluster's KubeFed namespace keeps a token
+# of every member cluster's KubeFed service account, so reading Secrets there is admin on every member.
+VIEWER_POLICY = "AmazonEKSViewPolicy"
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    """IAM role or user ARNs granted access to every cluster through EKS access entries."""
+
+    admins: tuple[str, ...] = ()
+    viewers: tuple[str, ...] = ()
+
+    def policies(self) -> dict[str, str]:
+        """Principal ARN -> EKS access policy name, admins first, each in config order."""
+        return {**{arn: ADMIN_POLICY for arn in self.admins}, **{arn: VIEWER_POLICY for arn in self.viewers}}
 
 
 @dataclass(frozen=True)
@@ -163,6 +193,7 @@ class FederationConfig:
     workloads: tuple[Workload, ...] = ()
     manifest_folders: tuple[ManifestFolder, ...] = ()
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+    access: AccessConfig = AccessConfig()
 
     @property
     def host(self) -> ClusterConfig:

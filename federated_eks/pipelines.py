@@ -14,10 +14,11 @@ from federated_eks.config import _ACCOUNT, _MISSING, ConfigError, _aws_regions, 
 from federated_eks.model import FederationConfig
 
 # CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are still issued.
-_CONNECTION_ARN = re.compile(r"^arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):"
-                             r"connection/[A-Za-z0-9-]{1,64}$")
-_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,29}$")
+# Applied with fullmatch, as in config.py (`$` would accept a trailing newline).
+_CONNECTION_ARN = re.compile(r"arn:aws:(codeconnections|codestar-connections):([a-z0-9-]+):([0-9]{12}):"
+                             r"connection/[A-Za-z0-9-]{1,64}")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_PIPELINE_NAME = re.compile(r"[a-z][a-z0-9-]{0,29}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfi
                            f"{', '.join(sorted(pipelines))}"])
     r = _Reader()
     path = f"pipelines.{name}"
-    if not _PIPELINE_NAME.match(name):
+    if not _PIPELINE_NAME.fullmatch(name):
         r.problem(path, f"pipeline name {name!r} is not usable in stack names",
                   "use 1-30 lowercase letters, digits or '-', starting with a letter")
     d = r.obj(pipelines[name], path, ("account", "region", "source", "stages"))
@@ -73,7 +74,7 @@ def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfi
         raise ConfigError(r.problems)
 
     account = r.value(d, "account", path, str, _MISSING, '"111111111111"')
-    if account is not None and not _ACCOUNT.match(account):
+    if account is not None and not _ACCOUNT.fullmatch(account):
         r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
         account = None
     region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
@@ -97,7 +98,7 @@ def _read_source(r: _Reader, raw: Any, path: str, account: str | None) -> dict[s
         return {}
     arn = r.value(d, "connectionArn", path, str, _MISSING,
                   '"arn:aws:codeconnections:us-east-1:111111111111:connection/<id>"')
-    match = _CONNECTION_ARN.match(arn) if arn is not None else None
+    match = _CONNECTION_ARN.fullmatch(arn) if arn is not None else None
     if arn is not None and not match:
         r.problem(f"{path}.connectionArn", f"{arn!r} is not a CodeConnections connection ARN",
                   "copy the ARN of an AVAILABLE connection from the console (Developer Tools > Settings > "
@@ -106,7 +107,7 @@ def _read_source(r: _Reader, raw: Any, path: str, account: str | None) -> dict[s
         r.problem(f"{path}.connectionArn", f"the connection is in account {match.group(3)}, not the pipeline's "
                   f"account {account}", "create the connection in the pipeline's account and use its ARN")
     repo = r.value(d, "repository", path, str, _MISSING, '"org/federated-eks"')
-    if repo is not None and not _REPOSITORY.match(repo):
+    if repo is not None and not _REPOSITORY.fullmatch(repo):
         r.problem(f"{path}.repository", f"{repo!r} is not an owner/name repository id",
                   'write it like "org/federated-eks" (no URL, no .git)')
     branch = r.value(d, "branch", path, str, _MISSING, '"main"')

@@ -5,6 +5,7 @@ answers directly.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from federated_eks.manifest_folder import serves_load_balancers
@@ -13,6 +14,8 @@ from federated_eks.workload import load_balanced_clusters
 
 BASTION = "bastion"
 """The bastion VPC's name among the federation's VPCs."""
+RESERVED_NAMES = (BASTION,)
+"""Names a cluster may not take (the VPCs of the federation share one namespace)."""
 PREFIX = "fedeks"
 
 # Stack kinds: the middle part of every stack name (`fedeks-<env>-<kind>[-<qualifier>]`).
@@ -22,6 +25,10 @@ CLUSTER_STACK = "cluster"
 PEERING_STACK = "peering"
 PEER_ROUTES_STACK = "peer-routes"
 FEDERATION_STACK = "federation"
+
+# Roles of the access stack (their purpose part: `fedeks-<env>-<purpose>`), admins on every cluster.
+BASTION_ROLE = "bastion"
+JOIN_ROLE = "kubefed-join"
 
 
 @dataclass(frozen=True)
@@ -115,11 +122,28 @@ def eks_cluster_name(cfg: FederationConfig, cluster: str) -> str:
 
 def role_name(cfg: FederationConfig, purpose: str) -> str:
     """IAM role names are fixed so that cluster access entries can name them without a reference."""
-    return f"{PREFIX}-{cfg.env_name}-{purpose}"
+    return _role_name(cfg.env_name, purpose)
+
+
+def _role_name(env_name: str, purpose: str) -> str:
+    return f"{PREFIX}-{env_name}-{purpose}"
 
 
 def role_arn(cfg: FederationConfig, purpose: str) -> str:
-    return f"arn:aws:iam::{cfg.account}:role/{role_name(cfg, purpose)}"
+    return role_arn_of(cfg.account, cfg.env_name, purpose)
+
+
+def role_arn_of(account: str, env_name: str, purpose: str) -> str:
+    """`role_arn` before there is a config (the reader checks that no configured principal is one of these)."""
+    return f"arn:aws:iam::{account}:role/{_role_name(env_name, purpose)}"
+
+
+def access_entry_id(principal_arn: str) -> str:
+    """The construct id of a configured principal's access entry: derived from the ARN alone, so reordering the
+    lists or moving a principal between admins and viewers updates its entry in place. (A new logical id would
+    make CloudFormation create the new entry before deleting the old one, and EKS allows one entry per principal:
+    AlreadyExists.)"""
+    return "Principal" + hashlib.sha256(principal_arn.encode()).hexdigest()[:16]
 
 
 def eks_cluster_arn(cfg: FederationConfig, cluster: str) -> str:

@@ -13,8 +13,8 @@ from components.compliance import acknowledge, managed_policy
 from federated_eks import topology
 from federated_eks.model import FederationConfig
 
-BASTION_ROLE = "bastion"
-JOIN_ROLE = "kubefed-join"
+BASTION_ROLE = topology.BASTION_ROLE
+JOIN_ROLE = topology.JOIN_ROLE
 
 
 class AccessStack(Stack):

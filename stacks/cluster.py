@@ -40,6 +40,8 @@ class ClusterStack(Stack):
             endpoint_access=cluster.endpoint_access,
             admin_principal_arns={"BastionAccess": topology.role_arn(config, BASTION_ROLE),
                                   "KubefedJoinAccess": topology.role_arn(config, JOIN_ROLE)},
+            principals={topology.access_entry_id(arn): (arn, policy)
+                        for arn, policy in config.access.policies().items()},
             api_clients={n.name: n.cidr for n in peers},
             # The host's handler installs KubeFed; a member's the load-balancer controller.
             with_kubectl=cluster_name == config.host_cluster or load_balancer_controller is not None,

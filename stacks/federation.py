@@ -8,7 +8,7 @@ from constructs import Construct
 
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
-from components.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
+from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks import topology
 from federated_eks.kubefed_workload import REGION_LABEL
 from federated_eks.model import FederationConfig

@@ -1,13 +1,7 @@
-"""Shared test set-up: the synthesized dev and three-cluster federations (once per test process), and the join
-Lambda's import path (the repository root comes from `pythonpath` in pytest.ini)."""
-import sys
-from pathlib import Path
-
+"""Shared test set-up: the synthesized dev and three-cluster federations (once per test process). The repository
+root is on the import path through `pythonpath` in pytest.ini; the join Lambda's runtime is imported as the package
+it is deployed as (components.kubefed_join.runtime)."""
 import pytest
-
-LAMBDA = Path(__file__).resolve().parents[1] / "lambda" / "kubefed_join"
-if str(LAMBDA) not in sys.path:
-    sys.path.insert(0, str(LAMBDA))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,11 @@
 """Kubernetes API servers emulated on localhost, over TLS, for the join handler tests.
 
 Built on kmock's KubernetesEmulator (objects kept in memory, real HTTP), plus what a join relies on:
-- TLS with a test CA, so the handler's CA handling is exercised for real;
+- EKS endpoint names: each server is reached as `https://<32 hex>.gr7.<region>.eks.amazonaws.com` (port 443), as
+  an EKS cluster is; `EmulatedDns` resolves those names (only those: any other *.eks.amazonaws.com name does not
+  resolve, nothing goes to a real DNS server) to the server's port on 127.0.0.1, for urllib3 and aiohttp alike;
+- TLS with a test CA whose server certificate names those endpoints, so the handler's CA handling and hostname
+  verification are exercised for real;
 - authentication: every request must carry an EKS token minted for this cluster's region, or a
   service-account token this server issued;
 - object UIDs and namespace lifecycle as the API server has them: a namespaced object needs its namespace
@@ -22,6 +26,7 @@ import asyncio
 import base64
 import re
 import secrets
+import socket
 import ssl
 import subprocess
 import threading
@@ -70,15 +75,50 @@ class TestCA:
         return ctx
 
 
+# Regions the emulated clusters may be in (the server certificate names their EKS endpoints).
+EKS_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1")
+EKS_DOMAIN = ".eks.amazonaws.com"
+
+
+def eks_hostname(region: str) -> str:
+    """A fresh EKS API endpoint host name: a unique id of 32 upper-case hex characters, a label, the region."""
+    assert region in EKS_REGIONS, f"emulated clusters live in {EKS_REGIONS}"
+    return f"{secrets.token_hex(16).upper()}.gr7.{region}{EKS_DOMAIN}"
+
+
+class EmulatedDns:
+    """Resolves the emulated clusters' EKS endpoint names, on port 443, to their servers on 127.0.0.1 (as DNS and
+    the peering route take a Lambda to an EKS API server). Other EKS names do not resolve; any other name is
+    resolved as usual. Installed as `socket.getaddrinfo`, which urllib3 and asyncio (aiohttp) both call."""
+
+    def __init__(self) -> None:
+        self.ports: dict[str, int] = {}
+
+    def register(self, hostname: str, port: int) -> None:
+        self.ports[hostname.lower()] = port
+
+    def resolver(self, real):
+        def getaddrinfo(host, port, *args, **kwargs):
+            name = host.decode() if isinstance(host, bytes) else host
+            if isinstance(name, str) and name.lower().endswith(EKS_DOMAIN):
+                target = self.ports.get(name.lower())
+                if target is None or str(port) != "443":
+                    raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+                return real("127.0.0.1", target, *args, **kwargs)
+            return real(host, port, *args, **kwargs)
+        return getaddrinfo
+
+
 def make_test_ca(directory: Path) -> TestCA:
-    """A CA and a server certificate for localhost and 127.0.0.1, made with the openssl CLI."""
+    """A CA and a server certificate for localhost, 127.0.0.1 and EKS endpoints in EKS_REGIONS (openssl CLI)."""
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
 
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca",
         "-keyout", "ca.key", "-out", "ca.pem")
     run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr")
-    (directory / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    eks = ",".join(f"DNS:*.gr7.{region}{EKS_DOMAIN}" for region in EKS_REGIONS)
+    (directory / "san.ext").write_text(f"subjectAltName=DNS:localhost,IP:127.0.0.1,{eks}\n")
     run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
         "-extfile", "san.ext", "-out", "server.pem")
     return TestCA((directory / "ca.pem").read_bytes(), directory / "server.pem", directory / "server.key")
@@ -240,15 +280,21 @@ class ApiServerHandle:
     emulator: EmulatedApiServer
     port: int
     loop: asyncio.AbstractEventLoop
+    hostname: str = ""
     token_delay: float = 0.0
     namespace_delay: float = 0.1
     kubefed: "KubefedControllerState | None" = None
     background: list = field(default_factory=list)
+    cycles: dict = field(default_factory=dict)
+    """Controller name -> rounds it has completed (each controller counts its own, on the server's loop)."""
+
+    def completed_round(self, controller: str) -> None:
+        self.cycles[controller] = self.cycles.get(controller, 0) + 1
 
     @property
     def endpoint(self) -> str:
-        # Upper case on purpose: EKS endpoints have it, and KubeFed needs it lowercased.
-        return f"https://LocalHost:{self.port}"
+        # Upper case, as EKS reports it: KubeFed needs it lowercased.
+        return f"https://{self.hostname}"
 
     def run(self, fn):
         """Run `fn()` on the server's loop (the emulator is not thread-safe) and return its result."""
@@ -278,10 +324,13 @@ class EmulatorLoop:
 
     def __init__(self, ca: TestCA) -> None:
         self.ca = ca
+        self.dns = EmulatedDns()
+        """Install `self.dns.resolver(socket.getaddrinfo)` as socket.getaddrinfo while the servers are used."""
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self._exits = []
+        self.handles: list[ApiServerHandle] = []
         self.on_start: list = []
         """Callbacks run with each started ApiServerHandle."""
 
@@ -297,7 +346,9 @@ class EmulatorLoop:
             self._exits.append(server)
             self._exits.append(emulator)
             handle = ApiServerHandle(name=name, region=region, emulator=emulator, port=server.port, loop=self.loop,
-                                     token_delay=token_delay)
+                                     token_delay=token_delay, hostname=eks_hostname(region))
+            self.dns.register(handle.hostname, server.port)
+            self.handles.append(handle)
             handle.background.append(asyncio.ensure_future(_token_controller(handle)))
             handle.background.append(asyncio.ensure_future(_namespace_controller(handle)))
             if kubefed_controller:
@@ -307,6 +358,29 @@ class EmulatorLoop:
                 callback(handle)
             return handle
         return asyncio.run_coroutine_threadsafe(boot(), self.loop).result(20)
+
+    def settle(self, timeout: float = 120.0) -> None:
+        """Return once every controller of every server (token, namespace, KubeFed) has run one whole round that
+        began after this call: whatever a poll left for them to do has been seen by each of them. Tests wait for
+        this between polls instead of sleeping, so the number of polls a join needs does not depend on the
+        machine's load. `timeout` only bounds a controller that stopped; it is never reached otherwise."""
+        start = [(handle, dict(handle.cycles)) for handle in self.handles]
+        end = time.monotonic() + timeout
+        for handle, before in start:
+            while any(handle.cycles.get(name, 0) < count + 2 for name, count in before.items()):
+                assert time.monotonic() < end, f"the emulated controllers of {handle.name} stopped"
+                time.sleep(0.005)
+
+    def unreachable_endpoint(self, region: str) -> str:
+        """An EKS endpoint that resolves, but where nothing listens (the discard port): connection refused."""
+        hostname = eks_hostname(region)
+        self.dns.register(hostname, 9)
+        return f"https://{hostname}"
+
+    @staticmethod
+    def unresolvable_endpoint(region: str) -> str:
+        """An EKS endpoint whose name does not resolve (a deleted cluster)."""
+        return f"https://{eks_hostname(region)}"
 
     def close(self) -> None:
         async def shutdown():
@@ -339,6 +413,7 @@ async def _token_controller(handle: ApiServerHandle) -> None:
                 token = f"sa-{name}-{secrets.token_hex(8)}"
                 handle.emulator.issued_tokens.add(token)
                 obj.patch({"data": {"token": base64.b64encode(token.encode()).decode()}})
+        handle.completed_round("token")
         await asyncio.sleep(0.02)
 
 
@@ -362,6 +437,7 @@ async def _namespace_controller(handle: ApiServerHandle) -> None:
                     obj.delete()
             if not content and time.monotonic() - started[(name, id(ns.last))] >= handle.namespace_delay:
                 ns.delete()
+        handle.completed_round("namespace")
         await asyncio.sleep(0.02)
 
 
@@ -420,28 +496,33 @@ async def _kubefed_controller(handle: ApiServerHandle) -> None:
     state = handle.kubefed
     while True:
         await asyncio.sleep(state.period)
-        if state.paused:
+        if not state.paused:
+            await _kubefed_round(handle, state)
+        handle.completed_round("kubefed")
+
+
+async def _kubefed_round(handle: ApiServerHandle, state: KubefedControllerState) -> None:
+    """One pass of the KubeFed controller over the host's objects."""
+    for key, obj in list(handle.emulator.objects.items()):
+        resource, namespace, name = key
+        if resource.plural == "federatedtypeconfigs" and not obj.deleted:
+            meta = obj.raw.get("metadata") or {}
+            if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
+                obj.patch({"metadata": {"finalizers": []}})
+                obj.delete()
             continue
-        for key, obj in list(handle.emulator.objects.items()):
-            resource, namespace, name = key
-            if resource.plural == "federatedtypeconfigs" and not obj.deleted:
-                meta = obj.raw.get("metadata") or {}
-                if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
-                    obj.patch({"metadata": {"finalizers": []}})
-                    obj.delete()
-                continue
-            if resource.plural != "kubefedclusters" or obj.deleted:
-                state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
-                continue
-            listed = _watched(obj.raw)
-            data = state.clusters.get(name)
-            if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
-                data = state.clusters[name] = _ClusterData(cached=listed)
-            fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
-            conditions = _threshold_adjusted(fresh, data, state)
-            # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
-            if not obj.deleted and _watched(obj.raw) == listed:
-                obj.patch({"status": {"conditions": conditions}})
+        if resource.plural != "kubefedclusters" or obj.deleted:
+            state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
+            continue
+        listed = _watched(obj.raw)
+        data = state.clusters.get(name)
+        if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
+            data = state.clusters[name] = _ClusterData(cached=listed)
+        fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
+        conditions = _threshold_adjusted(fresh, data, state)
+        # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
+        if not obj.deleted and _watched(obj.raw) == listed:
+            obj.patch({"status": {"conditions": conditions}})
 
 
 async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[dict]:

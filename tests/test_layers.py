@@ -20,12 +20,22 @@ FORBIDDEN = {
         "federated_eks.config": "constructs take typed values, never the JSON reader",
         "federated_eks.topology": "constructs take typed values; the federation's shape is the stacks' business",
     },
+    # The join Lambda's runtime is packaged on its own: it imports its package, the contract and its requirements.
+    "components/kubefed_join/runtime": {
+        "aws_cdk": "the Lambda has no CDK", "constructs": "the Lambda has no CDK", "jsii": "the Lambda has no CDK",
+        "app": "the Lambda is packaged without the app", "stacks": "the Lambda is packaged without the app",
+        "federated_eks": "the Lambda is packaged without the app",
+        "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
+    },
     "stacks": {
         "app": "stacks are built by app.py, not the other way round",
         "federated_eks.config": "stacks take the typed model; only app.py reads the config",
     },
 }
-ALLOWED = {("federated_eks/config.py", "aws_cdk.region_info")}
+# (file, module prefix) exceptions. The join contract is a leaf (standard library only): the model takes the
+# cluster name limit from it, so that the config and the join Lambda check the same number.
+ALLOWED = {("federated_eks/config.py", "aws_cdk.region_info"),
+           ("federated_eks/model.py", "components.kubefed_join.contract")}
 
 
 def within(module: str, prefix: str) -> bool:
@@ -46,7 +56,7 @@ def imports(path: Path) -> set[str]:
 
 def violations(layer: str) -> list[str]:
     out = []
-    for path in sorted((ROOT / layer).glob("*.py")):
+    for path in sorted((ROOT / layer).rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
         for module in sorted(imports(path)):
             for prefix, why in FORBIDDEN[layer].items():
@@ -58,6 +68,12 @@ def violations(layer: str) -> list[str]:
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_imports_only_what_it_may(layer):
     assert violations(layer) == []
+
+
+def test_the_join_contract_is_a_leaf():
+    """Every side imports it, so it imports nothing but the standard library."""
+    found = imports(ROOT / "components" / "kubefed_join" / "contract.py")
+    assert found <= {"__future__", "__future__.annotations", "re"}, found
 
 
 def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch):

@@ -140,6 +140,11 @@ def test_config_errors_name_the_field_and_the_fix():
         "context.environments: dev, prod"]
     assert problems(edited(account="1234")) == [
         "pipelines.main.account: '1234' is not an AWS account id. Fix: use the 12 digits of the account"]
+    # Whole values only: no prefix match, no trailing newline.
+    assert problems(edited(account="1234567890123")) == [
+        "pipelines.main.account: '1234567890123' is not an AWS account id. Fix: use the 12 digits of the account"]
+    assert problems(edited(account="123456789012\n")) == [
+        "pipelines.main.account: '123456789012\\n' is not an AWS account id. Fix: use the 12 digits of the account"]
     (arn,) = problems(edited(source__connectionArn="arn:aws:s3:::bucket"))
     assert arn.startswith("pipelines.main.source.connectionArn: 'arn:aws:s3:::bucket' is not a CodeConnections "
                           "connection ARN. Fix: copy the ARN")

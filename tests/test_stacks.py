@@ -3,31 +3,33 @@ from __future__ import annotations
 
 import json
 
+from components.kubefed_join import contract as c
+from components.kubefed_join.kubefed_join import HANDLERS, SOURCE
 from fedtest import ACCOUNT, cluster_stacks, environment, resources, synth, templates
 
 
 def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     stacks, tpl = three
     t = tpl["fedeks-test-federation"]
-    joins = resources(t, "Custom::KubefedJoin")
+    joins = resources(t, c.JOIN_TYPE)
     assert len(joins) == 3
     controller = next(k for k, v in resources(t, "Custom::AWSCDK-EKS-HelmChart").items()
                       if v["Properties"]["Release"] == "kubefed-controller")
-    teardowns = resources(t, "Custom::KubefedTeardown")
+    teardowns = resources(t, c.TEARDOWN_TYPE)
     assert len(teardowns) == 1
     teardown_id, teardown = next(iter(teardowns.items()))
     # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
     assert controller in teardown["DependsOn"]
-    assert set(teardown["Properties"]) == {"ServiceToken", "Host", "Namespace"}
+    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE}
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]
-        assert set(props) == {"ServiceToken", "Member", "Host", "Namespace", "Scope", "Labels", "TimeoutSeconds"}
-        assert set(props["Member"]) == {"Name", "EksClusterName", "Region", "Endpoint", "CaData"}
-        assert props["Host"]["Name"] == "fed-1"
-        assert props["Namespace"] == "kube-federation-system" and props["Scope"] == "Cluster"
-        assert props["Labels"] == {"topology.kubernetes.io/region": props["Member"]["Region"]}
-    assert {j["Properties"]["Member"]["Name"] for j in joins.values()} == {"fed-1", "fed-2", "fed-3"}
+        assert set(props) == {"ServiceToken", c.MEMBER, c.HOST, c.NAMESPACE, c.SCOPE, c.LABELS, c.TIMEOUT_SECONDS}
+        assert set(props[c.MEMBER]) == set(c.CLUSTER_KEYS)
+        assert props[c.HOST][c.NAME] == "fed-1"
+        assert props[c.NAMESPACE] == "kube-federation-system" and props[c.SCOPE] == "Cluster"
+        assert props[c.LABELS] == {"topology.kubernetes.io/region": props[c.MEMBER][c.REGION]}
+    assert {j["Properties"][c.MEMBER][c.NAME] for j in joins.values()} == {"fed-1", "fed-2", "fed-3"}
     deps = {d.stack_name for d in stacks["fedeks-test-federation"].dependencies}
     peering = {n for n in stacks if "-peering-" in n or "-peer-routes-" in n}
     assert peering and peering <= deps
@@ -38,8 +40,8 @@ def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(thr
     _, tpl = three
     t = tpl["fedeks-test-federation"]
     functions = [f for f in resources(t, "AWS::Lambda::Function").values()
-                 if f["Properties"].get("Handler", "").startswith("handler.")]
-    assert sorted(f["Properties"]["Handler"] for f in functions) == ["handler.is_complete", "handler.on_event"]
+                 if f["Properties"].get("Handler", "").startswith(SOURCE.package + ".")]
+    assert sorted(f["Properties"]["Handler"] for f in functions) == sorted(HANDLERS.values())
     for f in functions:
         assert f["Properties"]["Runtime"] == "python3.14"
         assert f["Properties"]["Role"] == f"arn:aws:iam::{ACCOUNT}:role/fedeks-test-kubefed-join"

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-import allowed_clusters
-import handler
-from properties import InvalidProperties
-from test_join_handler import ca, emulators, fake_aws, ref  # noqa: F401 (fixtures and helpers reused)
+from components.kubefed_join import contract
+from components.kubefed_join.runtime import allowed_clusters, handler
+from components.kubefed_join.runtime.properties import InvalidProperties
+from test_kubefed_join_handler import ca, emulators, fake_aws, ref  # noqa: F401 (fixtures and helpers reused)
 
 NS, NAME = "echo", "echo-server"
 TYPES = ("types.kubefed.io", "v1beta1")
@@ -312,9 +312,9 @@ def test_bad_properties_fail_before_any_request(host, member, ca, change, expect
 
 
 def test_a_cluster_outside_the_federation_is_refused(host, member, ca, monkeypatch):  # noqa: F811
-    federation = json.loads(os.environ[allowed_clusters.ENV_VAR])
+    federation = contract.parse_clusters(os.environ[contract.CLUSTERS_ENV])
     del federation["fed-2"]
-    monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
+    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
     with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2' is not a cluster of this federation"):
         provider("Create", props(host, member, ca), None)
     assert member.emulator.received == 0

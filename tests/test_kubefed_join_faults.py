@@ -3,22 +3,19 @@ wrong CA, connection resets, DNS failures, latency, throttling (429 + Retry-Afte
 update, a host move, clusters outside the federation, and a teardown that meets errors."""
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 
 import pytest
 from kubernetes import client
 
-import allowed_clusters
-import handler
-import join as join_steps
-import kube_api
+from components.kubefed_join import contract
+from components.kubefed_join.runtime import allowed_clusters, cluster_api, handler, kube_api
+from components.kubefed_join.runtime.properties import parse
 from kube_emulator import make_test_ca
-from properties import parse
-from test_join_handler import (NS, POLL, add_type_configs, allow, b64, ca, emulators, eventually,  # noqa: F401
-                               fake_aws, host, install_kubefed, member, props, ref, teardown_event)
+from test_kubefed_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, allow, b64, between_polls,  # noqa: F401
+                                       ca, emulators, eventually, fake_aws, host, install_kubefed, member, props,
+                                       ref, teardown_event)
 
 SA = "fed-2-fed-1"
 BINDING = "kubefed-controller-manager:fed-2-fed-1"
@@ -34,8 +31,8 @@ class LambdaContext:
         return int((self.end - time.monotonic()) * 1000)
 
 
-def drive(request_type, properties, physical_id=None, old=None, deadline_in=60.0, function_seconds=None,
-          max_polls=400):
+def drive(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, function_seconds=None,
+          max_polls=MAX_POLLS):
     """on_event once, then is_complete until complete, as the Provider framework does. Returns the last result
     and the number of polls. With `function_seconds`, each invocation gets a Lambda context with that long to
     run (its budget is a part of it)."""
@@ -53,7 +50,7 @@ def drive(request_type, properties, physical_id=None, old=None, deadline_in=60.0
         if result["IsComplete"]:
             return event, result, poll
         assert "Data" not in result  # the Provider framework refuses Data while not complete
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("never completed")
 
 
@@ -80,7 +77,7 @@ def test_the_client_turns_a_ca_mismatch_into_an_attribute_error_and_it_is_classi
     # The pinned kubernetes client wraps the SSLError in ApiException(status=0) and then fails on its own
     # e.body.decode(): the handler must see through that.
     wrong = emulators.start("fed-2", "us-east-2", ca=other_ca)
-    cluster = join_steps.Cluster(parse(props(wrong, wrong, ca)).member, kube_api.api_client(
+    cluster = cluster_api.Cluster(parse(props(wrong, wrong, ca)).member, kube_api.api_client(
         parse(props(wrong, wrong, ca)).member), "member", kube_api.Budget(5))
     with pytest.raises(AttributeError) as raw:
         cluster.core.read_namespace(NS)
@@ -137,7 +134,7 @@ def test_connection_resets_during_delete_are_retried_within_the_poll(member, hos
 def test_dns_failure_on_create_and_delete(emulators, host, ca, monkeypatch):
     lost = props(host, host, ca)
     lost["Member"] = {**lost["Member"], "Name": "fed-3", "EksClusterName": "fedeks-test-fed-3",
-                      "Endpoint": "https://fed-3.invalid"}  # .invalid never resolves (RFC 2606)
+                      "Endpoint": emulators.unresolvable_endpoint(host.region)}  # a name that does not resolve
     allow(monkeypatch, lost["Member"])
     with pytest.raises(RuntimeError, match=r"member fed-3.*not reachable \(.*NameResolutionError"):
         drive("Create", lost, deadline_in=1.0)
@@ -274,7 +271,8 @@ def test_host_move_keeps_the_new_hosts_namespace_and_kubefed(emulators, ca):
     for n in servers:
         _, result, _ = drive("Delete", old[n], physical_id=f"kubefed-join/{NS}/fed-1/{n}")
         assert "Data" not in result
-    time.sleep(0.3)  # longer than the emulated namespace deletion takes
+    time.sleep(new_host.namespace_delay)  # what a namespace deletion takes, then a round of every controller
+    emulators.settle()
     ns = new_host.find("namespaces", None, NS)
     assert ns is not None and not ns["metadata"].get("deletionTimestamp")
     assert new_host.find("kubefedconfigs", NS, "kubefed") is not None
@@ -309,6 +307,15 @@ def test_rejoin_while_the_member_namespace_terminates_waits_for_it(member, host,
     (lambda p: p["Member"].update(Endpoint="https://attacker.example"), "member 'fed-2': Endpoint differ"),
     (lambda p: p["Host"].update(Name="fed-7"), "host 'fed-7' is not a cluster of this federation"),
     (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': Region differ"),
+    (lambda p: p["Member"].update(EksClusterName="fedeks-prod-fed-2"), "member 'fed-2': EksClusterName differ"),
+    # The endpoint must be exactly https://<its id>.<label>.<its region>.eks.amazonaws.com:
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ":8443"), "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ".attacker.example"), "Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"].replace(".us-east-2.", ".us-west-2.")),
+     "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=f"https://{'0' * 32}.gr7.us-east-2.eks.amazonaws.com"),
+     "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Host"].update(Endpoint=p["Member"]["Endpoint"]), "host 'fed-1': Endpoint differ"),
 ])
 def test_clusters_outside_the_federation_fail_before_any_request(member, host, ca, change, expected):
     bad = props(member, host, ca)
@@ -318,6 +325,16 @@ def test_clusters_outside_the_federation_fail_before_any_request(member, host, c
     with pytest.raises(RuntimeError, match=expected):
         handler.is_complete({"RequestType": "Create", "ResourceProperties": bad, "Data": {"Deadline": "0"}})
     assert member.emulator.eks_token_requests == 0 and host.emulator.eks_token_requests == 0
+
+
+def test_the_allowed_clusters_environment_round_trips_and_refuses_garbage():
+    clusters = {"fed-1": ("us-east-1", "A" * 32), "fed-2": ("eu-west-1", "B" * 32), "fed-3": ("us-east-1", "C" * 32)}
+    value = contract.format_clusters(clusters)
+    assert value == f"eu-west-1=fed-2:{'B' * 32} us-east-1=fed-1:{'A' * 32},fed-3:{'C' * 32}"
+    assert contract.parse_clusters(value) == clusters
+    for garbage in ("fed-1:" + "A" * 32, "us-east-1=fed-1", "us-east-1=fed-1:A,fed-1:B", '{"fed-1": []}'):
+        with pytest.raises(allowed_clusters.NotAllowed, match="is malformed"):
+            allowed_clusters.load({contract.CLUSTERS_ENV: garbage, contract.EKS_NAME_PREFIX_ENV: "fedeks-dev-"})
 
 
 def test_a_function_without_its_federation_serves_nothing(member, host, ca, monkeypatch):

@@ -17,7 +17,7 @@ import botocore.session
 import urllib3
 from kubernetes import client
 
-from properties import ClusterRef
+from .properties import ClusterRef
 
 TOKEN_PREFIX = "k8s-aws-v1."
 # Seconds to connect and to read, per request, at most; a request never outlives the poll's budget either.

@@ -1,4 +1,4 @@
-"""KubeFed joins as custom resources: the join Lambda (lambda/kubefed_join), its Provider (onEvent +
+"""KubeFed joins as custom resources: the join Lambda (runtime/ beside this file), its Provider (onEvent +
 isComplete polling), and one `Custom::KubefedJoin` resource per cluster.
 
 The Lambda runs in the host VPC's private subnets and reaches every API server over the peering; its
@@ -8,27 +8,28 @@ it gets just what a VPC Lambda needs to run and log.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 from aws_cdk import aws_lambda as lambda_, aws_logs as logs, custom_resources as cr
 from constructs import Construct
 
 from components.compliance import acknowledge, function_versions, managed_policy
-from components.lambda_bundling import RUNTIME, python_lambda_code
+from components.kubefed_join import contract as c
+from components.lambda_bundling import RUNTIME, LambdaSource, python_lambda_code
 
-SOURCE = Path(__file__).resolve().parents[1] / "lambda" / "kubefed_join"
-RESOURCE_TYPE = "Custom::KubefedJoin"
-TEARDOWN_TYPE = "Custom::KubefedTeardown"
+# The runtime, packaged under its own package path, so the handler strings name the modules the tests import.
+# Only the contract comes along from outside runtime/ (and the packages' empty __init__.py files).
+SOURCE = LambdaSource(package="components.kubefed_join.runtime", modules=("components.kubefed_join.contract",))
+HANDLERS = {"OnEvent": f"{SOURCE.package}.handler.on_event", "IsComplete": f"{SOURCE.package}.handler.is_complete"}
 POLL_INTERVAL = Duration.seconds(20)
 # The handler (kube_api.Budget) keeps a quarter of what is left back, so one poll stops well inside this.
 FUNCTION_TIMEOUT = Duration.minutes(2)
-# Read by lambda/kubefed_join/allowed_clusters.py: the only clusters the functions serve.
-CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
-ENDPOINT_CHARS = 80
-MAX_ENV_CHARS = 3800
+# "Environment variables: 4 KB, for all of a function's variables together" (Lambda quotas,
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda measures them as JSON.
+MAX_ENVIRONMENT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,20 @@ class JoinTarget:
     ca_data: str
 
     def as_property(self) -> dict[str, str]:
-        return {"Name": self.name, "EksClusterName": self.eks_cluster_name, "Region": self.region,
-                "Endpoint": self.endpoint, "CaData": self.ca_data}
+        return {c.NAME: self.name, c.EKS_CLUSTER_NAME: self.eks_cluster_name, c.REGION: self.region,
+                c.ENDPOINT: self.endpoint, c.CA_DATA: self.ca_data}
+
+
+def join_properties(*, member: JoinTarget, host: JoinTarget, namespace: str, scope: str, labels: dict[str, str],
+                    timeout_seconds: int) -> dict:
+    """The properties of a `Custom::KubefedJoin` (read by runtime/properties.py `parse`)."""
+    return {c.MEMBER: member.as_property(), c.HOST: host.as_property(), c.NAMESPACE: namespace, c.SCOPE: scope,
+            c.LABELS: dict(sorted(labels.items())), c.TIMEOUT_SECONDS: str(timeout_seconds)}
+
+
+def teardown_properties(*, host: JoinTarget, namespace: str) -> dict:
+    """The properties of a `Custom::KubefedTeardown` (read by runtime/properties.py `parse_teardown`)."""
+    return {c.HOST: host.as_property(), c.NAMESPACE: namespace}
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,7 @@ class KubefedJoinProvider(Construct):
         code = python_lambda_code(SOURCE)
         functions = {}
         log_groups = []
-        for fn_id, entry in (("OnEvent", "handler.on_event"), ("IsComplete", "handler.is_complete")):
+        for fn_id, entry in HANDLERS.items():
             log_group = logs.LogGroup(self, f"{fn_id}Logs", retention=logs.RetentionDays.ONE_MONTH,
                                       removal_policy=RemovalPolicy.DESTROY)
             log_groups.append(log_group)
@@ -116,15 +129,9 @@ class KubefedJoinProvider(Construct):
         return CustomResource(
             self, id,
             service_token=self.provider.service_token,
-            resource_type=RESOURCE_TYPE,
-            properties={
-                "Member": member.as_property(),
-                "Host": host.as_property(),
-                "Namespace": namespace,
-                "Scope": scope,
-                "Labels": dict(sorted(labels.items())),
-                "TimeoutSeconds": str(self._timeout_minutes * 60),
-            },
+            resource_type=c.JOIN_TYPE,
+            properties=join_properties(member=member, host=host, namespace=namespace, scope=scope, labels=labels,
+                                       timeout_seconds=self._timeout_minutes * 60),
         )
 
     def teardown(self, id: str, *, host: JoinTarget, namespace: str) -> CustomResource:
@@ -132,29 +139,61 @@ class KubefedJoinProvider(Construct):
         runs. Make it depend on the chart, and every join depend on it: deletes then run joins first, this
         second, the chart's uninstall last."""
         self._allow(host)
-        return CustomResource(self, id, service_token=self.provider.service_token, resource_type=TEARDOWN_TYPE,
-                              properties={"Host": host.as_property(), "Namespace": namespace})
+        return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.TEARDOWN_TYPE,
+                              properties=teardown_properties(host=host, namespace=namespace))
 
 
     def _allow(self, *targets: JoinTarget) -> None:
-        """Add clusters to those the functions serve (CLUSTERS_ENV). Endpoints are tokens (they come from the
-        cluster stacks): the JSON becomes an Fn::Join over them, so the environment holds the deployed
-        endpoints, and a request naming any other cluster or API server is refused."""
+        """Add clusters to those the functions serve (contract.CLUSTERS_ENV and EKS_NAME_PREFIX_ENV). Endpoints are
+        tokens (they come from the cluster stacks): each endpoint's unique id is cut out of it at deploy time
+        (Fn::Select/Fn::Split), so the environment holds the deployed ids, and a request naming any other cluster
+        or API server is refused."""
         for target in targets:
             known = self._allowed.setdefault(target.name, target)
             if known != target:
                 raise ValueError(f"cluster {target.name} is given to the KubeFed join provider twice, differently")
-        allowed = Stack.of(self).to_json_string({name: [t.eks_cluster_name, t.region, t.endpoint]
-                                                 for name, t in sorted(self._allowed.items())})
-        # Lambda allows 4 KB of environment; an EKS endpoint is about 75 characters once deployed.
-        size = sum(len(n) + len(t.eks_cluster_name) + len(t.region) + ENDPOINT_CHARS + 12
-                   for n, t in self._allowed.items())
-        if size > MAX_ENV_CHARS:
-            raise ValueError(f"{len(self._allowed)} clusters do not fit the join function's environment "
-                             f"({CLUSTERS_ENV}, about {size} characters of at most {MAX_ENV_CHARS}): "
-                             "use fewer clusters or shorter cluster names")
+        prefix = eks_name_prefix(list(self._allowed.values()))
+        variables = {c.EKS_NAME_PREFIX_ENV: prefix,
+                     c.CLUSTERS_ENV: c.format_clusters({name: (t.region, endpoint_id(t.endpoint))
+                                                        for name, t in self._allowed.items()})}
+        size = environment_size({c.EKS_NAME_PREFIX_ENV: prefix, c.CLUSTERS_ENV: c.format_clusters(
+            {name: (t.region, "0" * c.ENDPOINT_ID_LENGTH) for name, t in self._allowed.items()})})
+        if size > MAX_ENVIRONMENT_BYTES:
+            raise ValueError(f"{len(self._allowed)} clusters do not fit the join functions' environment ({size} "
+                             f"bytes once deployed, Lambda allows {MAX_ENVIRONMENT_BYTES}): use fewer clusters or "
+                             "shorter cluster names")
         for fn in self._functions:
-            fn.add_environment(CLUSTERS_ENV, allowed)
+            for key, value in variables.items():
+                fn.add_environment(key, value)
+
+
+def eks_name_prefix(targets: list[JoinTarget]) -> str:
+    """The one prefix that makes every target's EKS cluster name from its name (the app's naming rule)."""
+    prefixes = {t.eks_cluster_name[:-len(t.name)] if t.eks_cluster_name.endswith(t.name) else None
+                for t in targets}
+    if None in prefixes or len(prefixes) != 1 or "" in prefixes:
+        raise ValueError("the KubeFed join provider needs every cluster's EKS name to be one common prefix and its "
+                         f"name; got {sorted((t.name, t.eks_cluster_name) for t in targets)}")
+    return prefixes.pop()
+
+
+def endpoint_id(endpoint: str) -> str:
+    """The unique id of an EKS API endpoint (contract.ENDPOINT_PATTERN): for a deploy-time endpoint,
+    `Fn::Select [1, Fn::Split ["//", Fn::Select [0, Fn::Split [".", endpoint]]]]`. The endpoint goes in as an
+    Fn::Join: the functions Fn::Split takes are listed in the CloudFormation reference (Fn::Join among them,
+    Fn::GetStackOutput, the weak reference, not), and Fn::Join takes Fn::GetStackOutput (cfn-lint agrees)."""
+    if Token.is_unresolved(endpoint):
+        as_join = Fn.join("", ["", endpoint])  # two parts, so that CDK keeps the Fn::Join
+        return Fn.select(1, Fn.split("//", Fn.select(0, Fn.split(".", as_join))))
+    match = c.ENDPOINT_PATTERN.match(endpoint)
+    if match is None:
+        raise ValueError(f"{endpoint!r} is not an EKS API endpoint (https://<id>.<label>.<region>.eks.amazonaws.com)")
+    return match["id"]
+
+
+def environment_size(variables: dict[str, str]) -> int:
+    """Bytes Lambda counts against its limit: the variables as JSON (keys and values)."""
+    return len(json.dumps(variables).encode())
 
 
 def _acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function]) -> None:

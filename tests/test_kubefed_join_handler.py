@@ -1,11 +1,12 @@
 """The join/unjoin handler, with the real `kubernetes` client over HTTPS against two emulated API
-servers on localhost (host and member), through the Provider framework's on_event/is_complete calls."""
+servers on localhost (host and member, reached by EKS endpoint names), through the Provider framework's
+on_event/is_complete calls."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
+import socket
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -13,14 +14,20 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-import allowed_clusters
-import handler
-import kube_api
+from components.kubefed_join import contract
+from components.kubefed_join.kubefed_join import JoinTarget, endpoint_id, join_properties, teardown_properties
+from components.kubefed_join.runtime import handler, kube_api
+from components.kubefed_join.runtime.properties import InvalidProperties
 from kube_emulator import EmulatorLoop, make_test_ca
-from properties import InvalidProperties
 
 NS = "kube-federation-system"
-POLL = 0.05
+# Deadlines of the joins in tests that do not test a deadline: long enough for any machine load (the suite's
+# per-test timeout, 300 s, is the bound that matters), so only the number of polls, not time, decides.
+DEADLINE = 240.0
+# Polls a join may take: each poll waits for the emulated controllers to catch up (between_polls), so a join
+# needs a handful whatever the load; more means it does not converge.
+MAX_POLLS = 60
+_running: list = []  # the EmulatorLoop of the current test
 
 # What the host's CRD (core.kubefed.io_kubefedclusters, KubeFed v0.10.0) enforces on a KubeFedCluster
 # spec, restated here: apiEndpoint and secretRef.name are required strings, caBundle is base64 bytes,
@@ -55,16 +62,24 @@ def fake_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
+    """Add a cluster to those the function serves, in the environment the construct writes."""
+    federation = contract.parse_clusters(os.environ.get(contract.CLUSTERS_ENV, ""))
+    federation[name] = (region, endpoint_id(endpoint))
+    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
+    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+
+
 @pytest.fixture
 def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
-    federation: dict = {}
-
-    def allow(server):  # the function serves the clusters started in the test, as the construct sets it
-        federation[server.name] = [f"fedeks-test-{server.name}", server.region, server.endpoint]
-        monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
-    loop.on_start.append(allow)
+    _running[:] = [loop]
+    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
+    monkeypatch.delenv(contract.CLUSTERS_ENV, raising=False)
+    # The function serves the clusters started in the test, as the construct sets it.
+    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
+    _running.clear()
     loop.close()
 
 
@@ -89,18 +104,35 @@ def member(emulators):
     return emulators.start("fed-2", "us-east-2")
 
 
+EKS_PREFIX = "fedeks-test-"
+
+
+def target(server, ca) -> JoinTarget:
+    return JoinTarget(name=server.name, eks_cluster_name=EKS_PREFIX + server.name, region=server.region,
+                      endpoint=server.endpoint, ca_data=ca.ca_data)
+
+
 def ref(server, ca) -> dict:
-    return {"Name": server.name, "EksClusterName": f"fedeks-test-{server.name}", "Region": server.region,
-            "Endpoint": server.endpoint, "CaData": ca.ca_data}
+    """A cluster property, as the construct writes it."""
+    return target(server, ca).as_property()
 
 
 def props(member, host, ca, scope="Cluster", **extra) -> dict:
-    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", "Member": ref(member, ca),
-            "Host": ref(host, ca), "Namespace": NS, "Scope": scope,
-            "Labels": {"topology.kubernetes.io/region": member.region}, "TimeoutSeconds": "300", **extra}
+    """A join's properties, as the construct writes them (plus the Provider's ServiceToken)."""
+    written = join_properties(member=target(member, ca), host=target(host, ca), namespace=NS, scope=scope,
+                              labels={"topology.kubernetes.io/region": member.region}, timeout_seconds=300)
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", **written, **extra}
 
 
-def provider(request_type, properties, physical_id=None, old=None, deadline_in=60.0, max_polls=400):
+def between_polls() -> None:
+    """What the Provider framework's wait between polls stands for: the clusters' controllers (token, namespace,
+    KubeFed) each run a whole round. Waiting for that, rather than for a fixed time, keeps the number of polls a
+    join takes independent of the machine's load."""
+    for loop in _running:
+        loop.settle()
+
+
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, max_polls=MAX_POLLS):
     """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Join"}
@@ -116,7 +148,7 @@ def provider(request_type, properties, physical_id=None, old=None, deadline_in=6
         done = handler.is_complete(event)
         if done["IsComplete"]:
             return event["PhysicalResourceId"], poll
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("the join never completed")
 
 
@@ -126,9 +158,7 @@ def join(member, host, ca, **kw):
 
 def allow(monkeypatch, cluster: dict) -> None:
     """Add a cluster (a Member/Host property) to those the function serves, as the construct would."""
-    federation = json.loads(os.environ[allowed_clusters.ENV_VAR])
-    federation[cluster["Name"]] = [cluster[k] for k in ("EksClusterName", "Region", "Endpoint")]
-    monkeypatch.setenv(allowed_clusters.ENV_VAR, json.dumps(federation))
+    serve(monkeypatch, cluster[contract.NAME], cluster[contract.REGION], cluster[contract.ENDPOINT])
 
 
 def b64(text: str) -> str:
@@ -155,7 +185,7 @@ def test_create_joins_the_member_in_cluster_scope(member, host, ca):
 
     cluster = host.find("kubefedclusters", NS, "fed-2")
     jsonschema.validate(cluster["spec"], KUBEFEDCLUSTER_SPEC_SCHEMA)
-    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    assert cluster["spec"]["apiEndpoint"] == member.endpoint.lower()
     assert cluster["spec"]["caBundle"] == ca.ca_data
     host_secret = host.find("secrets", NS, cluster["spec"]["secretRef"]["name"])
     assert host_secret["data"] == {"token": token_secret["data"]["token"]}
@@ -179,12 +209,14 @@ def test_create_in_namespaced_scope_grants_namespace_rbac_and_healthcheck(member
     assert member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1") is None
 
 
-def eventually(check, seconds=5.0):
-    """Wait for a controller of the emulated cluster (namespace deletion, KubeFed) to get `check()` true."""
-    end = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < end, "the emulated controllers never got there"
-        time.sleep(0.02)
+def eventually(check, rounds=200):
+    """Wait for a controller of the emulated cluster (namespace deletion, KubeFed) to get `check()` true, for at
+    most `rounds` rounds of every controller (not a wall-clock time: a loaded machine only makes rounds slower)."""
+    for _ in range(rounds):
+        if check():
+            return
+        between_polls()
+    raise AssertionError("the emulated controllers never got there")
 
 
 def assert_unjoined(member, host):
@@ -232,7 +264,7 @@ def test_update_of_labels_and_endpoint_rewrites_the_kubefedcluster(member, host,
 
 def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, host, ca, monkeypatch):
     renamed = props(member, host, ca)
-    renamed["Member"] = {**renamed["Member"], "Name": "fed-9"}
+    renamed["Member"] = {**renamed["Member"], "Name": "fed-9", "EksClusterName": "fedeks-test-fed-9"}
     allow(monkeypatch, renamed["Member"])
     result = handler.on_event({"RequestType": "Update", "ResourceProperties": renamed,
                                "PhysicalResourceId": f"kubefed-join/{NS}/fed-1/fed-2"})
@@ -242,7 +274,7 @@ def test_name_change_gets_a_new_physical_id_so_cloudformation_replaces(member, h
 def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emulators, host, ca, monkeypatch):
     gone = props(host, host, ca)
     gone["Member"] = {**gone["Member"], "Name": "fed-3", "Region": "us-west-2", "EksClusterName": "fedeks-test-fed-3",
-                      "Endpoint": "https://localhost:9"}  # nothing listens on the discard port
+                      "Endpoint": emulators.unreachable_endpoint("us-west-2")}  # nothing listens there
     allow(monkeypatch, gone["Member"])
     start = time.monotonic()
     with pytest.raises(RuntimeError) as err:
@@ -257,7 +289,7 @@ def test_member_unreachable_during_create_fails_clearly_after_the_deadline(emula
 def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host, member, ca, monkeypatch):
     physical_id, _ = join(member, host, ca)
     gone = props(member, host, ca)
-    gone["Member"] = {**gone["Member"], "Endpoint": "https://localhost:9"}
+    gone["Member"] = {**gone["Member"], "Endpoint": emulators.unreachable_endpoint(member.region)}
     allow(monkeypatch, gone["Member"])
     provider("Delete", gone, physical_id=physical_id, deadline_in=1.0)
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
@@ -300,7 +332,7 @@ def test_objects_left_by_a_crashed_attempt_are_adopted_not_conflicting(member, h
     rules = member.find("clusterroles", None, "kubefed-controller-manager:fed-2-fed-1")["rules"]
     assert {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]} in rules
     cluster = host.find("kubefedclusters", NS, "fed-2")
-    assert cluster["spec"]["apiEndpoint"] == f"https://localhost:{member.port}"
+    assert cluster["spec"]["apiEndpoint"] == member.endpoint.lower()
     fresh = member.find("secrets", NS, "fed-2-fed-1")["data"]["token"]
     assert host.find("secrets", NS, "fed-2.kubefed-token")["data"]["token"] == fresh != b64("stale")
 
@@ -369,7 +401,7 @@ def test_no_token_in_logs_or_results(member, host, ca, caplog):
 
 
 def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster_name():
-    from properties import ClusterRef
+    from components.kubefed_join.runtime.properties import ClusterRef
     token = kube_api.eks_token(ClusterRef("fed-2", "fedeks-dev-fed-2", "eu-west-1", "https://x", ""))
     assert token.startswith("k8s-aws-v1.") and "=" not in token
     payload = token[len("k8s-aws-v1."):]
@@ -393,17 +425,17 @@ def add_type_configs(host, names=("deployments.apps", "services")):
 
 
 def teardown_event(request_type, host, ca, **extra):
-    return {"RequestType": request_type, "ResourceType": "Custom::KubefedTeardown",
-            "ResourceProperties": {"Host": ref(host, ca), "Namespace": NS}, **extra}
+    return {"RequestType": request_type, "ResourceType": contract.TEARDOWN_TYPE,
+            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS), **extra}
 
 
-def run_teardown(event, deadline_in=10.0, max_polls=200):
+def run_teardown(event, deadline_in=10.0, max_polls=MAX_POLLS):
     event = {**event, **handler.on_event(event)}
     event["Data"] = {"Deadline": str(int(time.time() + deadline_in))}
     for poll in range(1, max_polls + 1):
         if handler.is_complete(event)["IsComplete"]:
             return poll
-        time.sleep(POLL)
+        between_polls()
     raise AssertionError("the teardown never completed")
 
 
@@ -432,10 +464,11 @@ def test_teardown_removes_finalizers_when_no_controller_releases_them(emulators,
     assert "removed the finalizers of FederatedTypeConfig deployments.apps" in caplog.text
 
 
-def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, host, ca):
+def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, host, ca, monkeypatch):
     assert run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId="x")) == 1
     gone = teardown_event("Delete", host, ca, PhysicalResourceId="x")
-    gone["ResourceProperties"]["Host"]["Endpoint"] = "https://localhost:9"
+    gone["ResourceProperties"]["Host"]["Endpoint"] = emulators.unreachable_endpoint(host.region)
+    allow(monkeypatch, gone["ResourceProperties"]["Host"])
     run_teardown(gone, deadline_in=-GIVE_UP)  # past every bound: gives up rather than block the delete
 
 

@@ -21,13 +21,16 @@ from __future__ import annotations
 import logging
 import time
 
-import allowed_clusters
-import join
-import teardown
-import workload_wait
-from allowed_clusters import NotAllowed
-from kube_api import Budget, Failed, Waiting, api_client, classify
-from properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
+from .. import contract
+from . import allowed_clusters
+from . import join
+from . import teardown
+from . import unjoin
+from . import workload_wait
+from .allowed_clusters import NotAllowed
+from .cluster_api import Cluster
+from .kube_api import Budget, Failed, Waiting, api_client, classify
+from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
 logging.getLogger().setLevel(logging.INFO)
 log = logging.getLogger("kubefed_join")
@@ -38,7 +41,6 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 # How long a delete keeps retrying a cluster that errors before it gives up (and succeeds).
 UNJOIN_SECONDS = 600
-TEARDOWN_TYPE = "Custom::KubefedTeardown"
 # How long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers are removed,
 # and how much longer a teardown may retry an erroring host before it gives up (and succeeds).
 RELEASE_SECONDS = 300
@@ -51,7 +53,7 @@ def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
     if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
         return workload_wait.on_event(event)
-    if event.get("ResourceType") == TEARDOWN_TYPE:
+    if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
         return {"PhysicalResourceId": event["PhysicalResourceId"],
@@ -67,7 +69,7 @@ def is_complete(event: dict, context: object = None) -> dict:
     budget = Budget.of(context)
     if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
         return workload_wait.is_complete(event, context)
-    if event.get("ResourceType") == TEARDOWN_TYPE:
+    if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_is_complete(event, deadline, budget)
     if event["RequestType"] == "Delete":
         return _unjoin(event, deadline, budget)
@@ -81,7 +83,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         state = join.join(req, member, host)
         if state.ready:
             log.info("%s joined: %s", req.member.name, state.detail)
-            return {"IsComplete": True, "Data": {"KubeFedCluster": req.member.name}}
+            return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name}}
         waiting = state.detail
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, f"joining {req.member.name}")
@@ -101,15 +103,15 @@ def _check_allowed(*refs: ClusterRef) -> None:
         allowed_clusters.check(ref, role, allowed)
 
 
-def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: join.Cluster | None = None) -> join.Cluster:
+def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
     try:
         api = shared.core.api_client if shared is not None else api_client(ref)
     except Exception as exc:  # noqa: BLE001 (e.g. no credentials to presign the token with)
         raise classify(exc, f"connecting to {role} {ref.name}") from None
-    return join.Cluster(ref, api, role, budget)
+    return Cluster(ref, api, role, budget)
 
 
-def _clusters(req: JoinRequest, budget: Budget) -> tuple[join.Cluster, join.Cluster]:
+def _clusters(req: JoinRequest, budget: Budget) -> tuple[Cluster, Cluster]:
     host = _cluster(req.host, "host", budget)
     shared = host if req.member.name == req.host.name else None
     return _cluster(req.member, "member", budget, shared), host
@@ -138,9 +140,9 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     # The host first (kubefedctl does the member first): its KubeFedCluster is what the federation uses, and a
     # member that keeps failing must not spend every poll's budget before the host is reached.
     if host is not None:
-        left += join.unjoin_host(req, host)
+        left += unjoin.unjoin_host(req, host)
     if member is not None:
-        left += join.unjoin_member(req, member, host)
+        left += unjoin.unjoin_member(req, member, host)
     return _finish(f"unjoin of {req.member.name} from {req.host.name}", left, deadline)
 
 
@@ -155,7 +157,7 @@ def _finish(what: str, left: list[Exception], deadline: int) -> dict:
         return {"IsComplete": True}
     report = "; ".join(map(str, left))
     log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
-    return {"IsComplete": True, "Data": {"LeftBehind": report[:MAX_REPORT]}}
+    return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}
 
 
 def _teardown_on_event(event: dict) -> dict:

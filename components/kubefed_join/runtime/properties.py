@@ -8,10 +8,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
+from .. import contract as c
+from .manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_LABEL = re.compile(c.LABEL_PATTERN)
+_REGION = re.compile(f"^{c.REGION_PATTERN}$")
 _EKS_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -53,33 +54,33 @@ class JoinRequest:
 
 def _cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:
     if not isinstance(raw, dict):
-        problems.append(f"{prop}: must be an object with Name, EksClusterName, Region, Endpoint, CaData")
+        problems.append(f"{prop}: must be an object with {', '.join(c.CLUSTER_KEYS)}")
         return None
     values = {}
-    for key in ("Name", "EksClusterName", "Region", "Endpoint", "CaData"):
+    for key in c.CLUSTER_KEYS:
         value = raw.get(key)
         if not isinstance(value, str) or not value:
             problems.append(f"{prop}.{key}: is missing or empty")
         values[key] = value if isinstance(value, str) else ""
-    name, eks_name, region, endpoint, ca = (values[k] for k in ("Name", "EksClusterName", "Region", "Endpoint",
-                                                                 "CaData"))
-    if name and (not _LABEL.match(name) or len(name) > 30):
-        problems.append(f"{prop}.Name: {name!r} is not a lowercase RFC 1123 label of at most 30 characters")
+    name, eks_name, region, endpoint, ca = (values[k] for k in c.CLUSTER_KEYS)
+    if name and (not _LABEL.match(name) or len(name) > c.MAX_NAME_LENGTH):
+        problems.append(f"{prop}.{c.NAME}: {name!r} is not a lowercase RFC 1123 label of at most "
+                        f"{c.MAX_NAME_LENGTH} characters")
     if eks_name and not _EKS_NAME.match(eks_name):
-        problems.append(f"{prop}.EksClusterName: {eks_name!r} is not an EKS cluster name")
+        problems.append(f"{prop}.{c.EKS_CLUSTER_NAME}: {eks_name!r} is not an EKS cluster name")
     if region and not _REGION.match(region):
-        problems.append(f"{prop}.Region: {region!r} is not an AWS region")
+        problems.append(f"{prop}.{c.REGION}: {region!r} is not an AWS region")
     if endpoint:
         parts = urlsplit(endpoint)
         if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/"):
-            problems.append(f"{prop}.Endpoint: {endpoint!r} is not an https:// API server URL")
+            problems.append(f"{prop}.{c.ENDPOINT}: {endpoint!r} is not an https:// API server URL")
     if ca:
         try:
             pem = base64.b64decode(ca, validate=True)
         except (binascii.Error, ValueError):
             pem = b""
         if b"-----BEGIN CERTIFICATE-----" not in pem:
-            problems.append(f"{prop}.CaData: is not base64 of a PEM certificate")
+            problems.append(f"{prop}.{c.CA_DATA}: is not base64 of a PEM certificate")
     return ClusterRef(name, eks_name, region, endpoint.rstrip("/"), ca)
 
 
@@ -94,15 +95,15 @@ class TeardownRequest:
 
 
 def _namespace(props: dict, problems: list[str]) -> str:
-    namespace = props.get("Namespace")
+    namespace = props.get(c.NAMESPACE)
     if not isinstance(namespace, str) or not _LABEL.match(namespace):
-        problems.append(f"Namespace: {namespace!r} is not a namespace name")
+        problems.append(f"{c.NAMESPACE}: {namespace!r} is not a namespace name")
     return namespace
 
 
 def parse_teardown(props: dict) -> TeardownRequest:
     problems: list[str] = []
-    host = _cluster(props.get("Host"), "Host", problems)
+    host = _cluster(props.get(c.HOST), c.HOST, problems)
     namespace = _namespace(props, problems)
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
@@ -111,26 +112,26 @@ def parse_teardown(props: dict) -> TeardownRequest:
 
 def parse(props: dict) -> JoinRequest:
     problems: list[str] = []
-    member = _cluster(props.get("Member"), "Member", problems)
-    host = _cluster(props.get("Host"), "Host", problems)
+    member = _cluster(props.get(c.MEMBER), c.MEMBER, problems)
+    host = _cluster(props.get(c.HOST), c.HOST, problems)
     namespace = _namespace(props, problems)
-    scope = props.get("Scope")
+    scope = props.get(c.SCOPE)
     if scope not in (CLUSTER_SCOPE, NAMESPACED_SCOPE):
-        problems.append(f"Scope: {scope!r} is not {CLUSTER_SCOPE} or {NAMESPACED_SCOPE}")
-    labels = props.get("Labels") or {}
+        problems.append(f"{c.SCOPE}: {scope!r} is not {CLUSTER_SCOPE} or {NAMESPACED_SCOPE}")
+    labels = props.get(c.LABELS) or {}
     if not isinstance(labels, dict):
-        problems.append("Labels: must be an object of label keys to values")
+        problems.append(f"{c.LABELS}: must be an object of label keys to values")
         labels = {}
     for key, value in labels.items():
         if not _LABEL_KEY.match(str(key)) or not isinstance(value, str) or not _LABEL_VALUE.match(value):
-            problems.append(f"Labels.{key}: is not a valid Kubernetes label")
+            problems.append(f"{c.LABELS}.{key}: is not a valid Kubernetes label")
     try:
         # CloudFormation passes every scalar property as a string.
-        timeout = int(props.get("TimeoutSeconds", 1800))
+        timeout = int(props.get(c.TIMEOUT_SECONDS, 1800))
         if not 60 <= timeout <= 3000:
             raise ValueError
     except (TypeError, ValueError):
-        problems.append(f"TimeoutSeconds: {props.get('TimeoutSeconds')!r} is not a number of seconds in 60..3000")
+        problems.append(f"{c.TIMEOUT_SECONDS}: {props.get(c.TIMEOUT_SECONDS)!r} is not a number of seconds in 60..3000")
         timeout = 0
     if problems:
         raise InvalidProperties("invalid KubeFed join properties: " + "; ".join(problems))

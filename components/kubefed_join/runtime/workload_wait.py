@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
-import allowed_clusters
-from kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
-from properties import ClusterRef, InvalidProperties, _cluster, _namespace
-from workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen, WorkloadPlan, readiness,
-                            remaining, scheduled_replicas)
+from . import allowed_clusters
+from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
+from .properties import ClusterRef, InvalidProperties, _cluster, _namespace
+from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen, WorkloadPlan, readiness,
+                             remaining, scheduled_replicas)
 
 log = logging.getLogger("kubefed_join")
 RESOURCE_TYPE = "Custom::FederatedWorkload"

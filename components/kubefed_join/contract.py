@@ -1,0 +1,75 @@
+"""What the join construct writes and the join Lambda reads: one definition on each side of the deploy boundary.
+
+A leaf module (standard library only): the construct (components/kubefed_join/kubefed_join.py), the runtime
+(components/kubefed_join/runtime/) and the model (federated_eks/model.py, for the name limit) import it, and it
+is packaged into the Lambda with the runtime. The Lambda still re-validates everything it receives.
+"""
+from __future__ import annotations
+
+import re
+
+# CloudFormation resource types of the two custom resources the Provider serves.
+JOIN_TYPE = "Custom::KubefedJoin"
+TEARDOWN_TYPE = "Custom::KubefedTeardown"
+
+# Property keys of a join (`Custom::KubefedJoin`) and a teardown (`Custom::KubefedTeardown`).
+MEMBER = "Member"
+HOST = "Host"
+NAMESPACE = "Namespace"
+SCOPE = "Scope"
+LABELS = "Labels"
+TIMEOUT_SECONDS = "TimeoutSeconds"
+# Keys of a cluster object (the value of Member and Host), in the order the construct writes them.
+NAME = "Name"
+EKS_CLUSTER_NAME = "EksClusterName"
+REGION = "Region"
+ENDPOINT = "Endpoint"
+CA_DATA = "CaData"
+CLUSTER_KEYS = (NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA)
+# Attributes a completed resource returns (Fn::GetAtt).
+KUBEFED_CLUSTER_ATTRIBUTE = "KubeFedCluster"
+LEFT_BEHIND_ATTRIBUTE = "LeftBehind"
+
+# A cluster's name in the federation: a lowercase RFC 1123 label, at most this long (`<member>-<host>` becomes a
+# Kubernetes object name of at most 63 characters: two names of 30 and a dash fit).
+MAX_NAME_LENGTH = 30
+LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
+
+# The functions' environment: the clusters they serve (runtime/allowed_clusters.py reads them). Lambda allows 4 KB
+# of environment in all, so it is compact enough for 60 clusters with 30-character names:
+# - EKS_NAME_PREFIX_ENV: what the app puts before a cluster's name to name its EKS cluster (`fedeks-<env>-`);
+# - CLUSTERS_ENV: per region, its clusters with the unique id of their API endpoint, filled in at deploy time:
+#   `<region>=<name>:<id>,<name>:<id> <region>=<name>:<id>`.
+EKS_NAME_PREFIX_ENV = "KUBEFED_JOIN_EKS_NAME_PREFIX"
+CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
+# An IPv4 cluster's API endpoint is `https://<id>.<label>.<region>.eks.amazonaws.com` ("Cluster API server
+# endpoint", IPv4 cluster endpoint format: https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html),
+# where <id> (32 hexadecimal characters, upper case as EKS reports it) is unique to the cluster and <label> a short
+# shard label such as gr7 or yl4. The construct keeps only the id; the Lambda requires this exact form.
+ENDPOINT_ID_LENGTH = 32
+ENDPOINT_PATTERN = re.compile(rf"^https://(?P<id>[0-9A-Fa-f]{{{ENDPOINT_ID_LENGTH}}})\.(?P<label>[a-z0-9]{{1,63}})"
+                              rf"\.(?P<region>{REGION_PATTERN})\.eks\.amazonaws\.com/?$")
+
+
+def format_clusters(clusters: dict[str, tuple[str, str]]) -> str:
+    """CLUSTERS_ENV's value for {name: (region, endpoint id)}. The ids may be CDK tokens (deploy-time values)."""
+    regions: dict[str, list[str]] = {}
+    for name, (region, endpoint_id) in sorted(clusters.items()):
+        regions.setdefault(region, []).append(f"{name}:{endpoint_id}")
+    return " ".join(f"{region}={','.join(entries)}" for region, entries in sorted(regions.items()))
+
+
+def parse_clusters(value: str) -> dict[str, tuple[str, str]]:
+    """{name: (region, endpoint id)} from CLUSTERS_ENV's value; ValueError if it is not in that form."""
+    clusters: dict[str, tuple[str, str]] = {}
+    for group in value.split():
+        region, sep, entries = group.partition("=")
+        if not sep or not region:
+            raise ValueError(f"{group[:40]!r} is not <region>=<name>:<id>,...")
+        for entry in entries.split(","):
+            name, sep, endpoint_id = entry.partition(":")
+            if not sep or not name or not endpoint_id or name in clusters:
+                raise ValueError(f"{entry[:80]!r} is not <name>:<id> of a new name")
+            clusters[name] = (region, endpoint_id)
+    return clusters
