@@ -27,6 +27,7 @@ from typing import Sequence
 from aws_cdk import CustomResource, aws_eks_v2 as eks
 from constructs import Construct, IDependable
 
+from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
@@ -34,7 +35,7 @@ from federated_eks.workload import ManifestFolder, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
 from federated_eks.workload_config import check_workloads
 
-RESOURCE_TYPE = "Custom::FederatedWorkload"
+RESOURCE_TYPE = contract.WORKLOAD_TYPE
 DEFAULT_TIMEOUT_MINUTES = 15
 
 
@@ -158,4 +159,4 @@ class FederatedWorkloads(Construct):
 
     def hostname(self, key: str, cluster: str) -> str:
         """The load-balancer hostname of workload `key` (namespace/name) on `cluster` (a token)."""
-        return self.waiters[key].get_att_string(f"Hostname.{cluster}")
+        return self.waiters[key].get_att_string(f"{contract.HOSTNAME_ATTRIBUTE_PREFIX}{cluster}")

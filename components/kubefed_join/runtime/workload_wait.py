@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
+from .. import contract
 from . import allowed_clusters
 from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
 from .properties import ClusterRef, InvalidProperties, _cluster, _namespace
@@ -31,7 +32,7 @@ from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceS
                              remaining, scheduled_replicas)
 
 log = logging.getLogger("kubefed_join")
-RESOURCE_TYPE = "Custom::FederatedWorkload"
+RESOURCE_TYPE = contract.WORKLOAD_TYPE
 TYPES_GROUP, TYPES_VERSION = "types.kubefed.io", "v1beta1"
 # The kinds a workload renders on the host (components/federated_workloads.py), deletable by this function.
 DELETABLE = {("types.kubefed.io/v1beta1", "FederatedDeployment"), ("types.kubefed.io/v1beta1", "FederatedService"),
@@ -138,7 +139,8 @@ def is_complete(event: dict, context: object = None) -> dict:
         waiting = str(exc)
     if state is not None and state.ready:
         log.info("workload %s is ready on %s", key, ", ".join(c.name for c in req.plan.clusters))
-        return {"IsComplete": True, "Data": {f"Hostname.{c}": h for c, h in sorted(state.hostnames.items())}}
+        return {"IsComplete": True, "Data": {f"{contract.HOSTNAME_ATTRIBUTE_PREFIX}{c}": h
+                                          for c, h in sorted(state.hostnames.items())}}
     if state is not None:
         waiting = state.detail
     if time.time() > deadline:
