@@ -19,6 +19,15 @@ CONTEXT["aws:cdk:enable-path-metadata"] = True  # as the CLI sets it: templates 
 ACCOUNT = "123456789012"
 REGIONS = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1"]
 
+# Every synth's cloud assembly goes below one folder per test process, removed when the process exits: a synth
+# stages its assets (tens of MB), and a suite makes hundreds of them.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="fedeks-tests-")
+
+
+def scratch_dir(prefix: str) -> str:
+    """A new empty folder for a cloud assembly, removed with the test process."""
+    return tempfile.mkdtemp(prefix=prefix, dir=_SCRATCH.name)
+
 
 def environment(clusters: int = 2, topology: str = "mesh", **overrides) -> dict:
     """A valid raw environment with `clusters` clusters, one per region in REGIONS order."""
@@ -41,7 +50,7 @@ def synth(raw: dict, name: str = "test", outdir: str | None = None):
     from federated_eks.config import load_environment
 
     config = load_environment({name: raw}, name)
-    cdk_app = cdk.App(outdir=outdir or tempfile.mkdtemp(prefix="fedeks-synth-"), context=CONTEXT)
+    cdk_app = cdk.App(outdir=outdir or scratch_dir("synth-"), context=CONTEXT)
     stacks = federation_app.build(cdk_app, config)
     assembly = cdk_app.synth()
     return stacks, assembly

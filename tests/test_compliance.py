@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -14,7 +13,7 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 
 import app as federation_app
-from fedtest import CDK_JSON, CONTEXT, ROOT, environment, synth
+from fedtest import CDK_JSON, CONTEXT, ROOT, environment, scratch_dir, synth
 from federated_eks.config import load_environment
 
 ENVIRONMENTS = {
@@ -57,7 +56,7 @@ def nag_findings(app: cdk.App, outdir: str) -> list[str]:
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
 def test_cdk_nag_and_cdk_template_validation_report_nothing_unacknowledged(name):
     config = load_environment({name: ENVIRONMENTS[name]}, name)
-    outdir = tempfile.mkdtemp(prefix="fedeks-nag-")
+    outdir = scratch_dir("nag-")
     app = cdk.App(outdir=outdir, context=CONTEXT)
     federation_app.build(app, config)
     assert nag_findings(app, outdir) == []
@@ -67,7 +66,7 @@ def test_the_nag_harness_does_report_findings():
     """Control for the test above: the same harness fails on a real finding."""
     from aws_cdk import aws_ec2 as ec2
 
-    outdir = tempfile.mkdtemp(prefix="fedeks-nag-")
+    outdir = scratch_dir("nag-")
     app = cdk.App(outdir=outdir, context=CONTEXT)
     stack = cdk.Stack(app, "Control", env=cdk.Environment(account="123456789012", region="us-east-1"))
     vpc = ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0, subnet_configuration=[ec2.SubnetConfiguration(
@@ -82,7 +81,7 @@ def test_every_acknowledgment_has_a_reason():
     from components.compliance import ACKNOWLEDGED, acknowledge
 
     config = load_environment({"dev": ENVIRONMENTS["dev"]}, "dev")
-    app = cdk.App(outdir=tempfile.mkdtemp(prefix="fedeks-ack-"), context=CONTEXT)
+    app = cdk.App(outdir=scratch_dir("ack-"), context=CONTEXT)
     federation_app.build(app, config)
     found = [(c.node.path, e.data) for c in app.node.find_all() for e in c.node.metadata if e.type == ACKNOWLEDGED]
     assert len(found) >= 8
@@ -97,8 +96,8 @@ def test_every_acknowledgment_has_a_reason():
 
 
 def test_synth_twice_gives_identical_output():
-    first = tempfile.mkdtemp(prefix="fedeks-a-")
-    second = tempfile.mkdtemp(prefix="fedeks-b-")
+    first = scratch_dir("a-")
+    second = scratch_dir("b-")
     synth(ENVIRONMENTS["dev"], name="dev", outdir=first)
     synth(ENVIRONMENTS["dev"], name="dev", outdir=second)
     names = sorted(p.name for p in Path(first).glob("*.json"))

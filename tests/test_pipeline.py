@@ -5,7 +5,6 @@ import copy
 import json
 import os
 import subprocess
-import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -13,7 +12,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 import app as federation_app
-from fedtest import CDK_JSON, CONTEXT, ROOT, synth
+from fedtest import CDK_JSON, CONTEXT, ROOT, scratch_dir, synth
 from federated_eks.config import ConfigError
 from federated_eks.pipelines import load_pipeline
 from stacks.pipeline import PipelineStack
@@ -29,7 +28,7 @@ PIPELINES = {"main": {"account": "123456789012", "region": "us-east-1",
 
 def pipeline_app(pipelines=PIPELINES, outdir: str | None = None):
     cfg = load_pipeline(pipelines, ENVIRONMENTS, "main")
-    app = cdk.App(outdir=outdir or tempfile.mkdtemp(prefix="fedeks-pipe-"), context=CONTEXT)
+    app = cdk.App(outdir=outdir or scratch_dir("pipe-"), context=CONTEXT)
     stack = PipelineStack(app, "fedeks-pipeline-main", config=cfg, build=federation_app.build,
                           stage_context=CONTEXT, env=cdk.Environment(account=cfg.account, region=cfg.region))
     return app, stack
@@ -105,7 +104,7 @@ def test_cross_account_stages_get_an_artifact_key_and_same_account_pipelines_do_
 def test_the_pipeline_passes_cdk_nag_and_cfn_lint():
     from test_compliance import nag_findings
 
-    outdir = tempfile.mkdtemp(prefix="fedeks-pipe-nag-")
+    outdir = scratch_dir("pipe-nag-")
     app, _ = pipeline_app(outdir=outdir)
     assert nag_findings(app, outdir) == []
     templates = [str(p) for p in Path(outdir).glob("*.template.json")]
