@@ -67,13 +67,3 @@ def resources(template: Template, cfn_type: str) -> dict[str, dict]:
 def cluster_stacks(stacks: dict) -> dict:
     return {n: s for n, s in stacks.items() if "-cluster-" in n}
 
-
-def disposable_outdir(prefix: str) -> str:
-    """A temporary folder for a cloud assembly, removed when the test process exits (assemblies carry the
-    kubectl layer and Lambda assets: about 100 MB each)."""
-    import atexit
-    import shutil
-
-    path = tempfile.mkdtemp(prefix=prefix)
-    atexit.register(shutil.rmtree, path, True)
-    return path

@@ -15,7 +15,7 @@ from components.federated_workloads import FederatedWorkloads, FederatedWorkload
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
 from federated_eks.subnet_layout import CLUSTER_VPC
-from fedtest import CONTEXT, ROOT, disposable_outdir
+from fedtest import CONTEXT, ROOT, scratch_dir
 from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
 from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
                                     ReplicaScheduling, ServiceSpec, Workload)
@@ -34,7 +34,7 @@ FOLDER = ManifestFolder(path="samples/x", objects=(("samples/x/a.yaml", {
 
 
 def build(workloads, folders=()):
-    app = cdk.App(outdir=disposable_outdir(prefix="fedeks-wl-"), context=CONTEXT)
+    app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
     stack = cdk.Stack(app, "Federation", env=cdk.Environment(account="123456789012", region="us-east-1"))
     network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.21.0.0/16", nat_gateways=1))
     host = FederatedCluster(stack, "Eks", FederatedClusterProps(
@@ -126,7 +126,7 @@ def test_dns_records_use_the_waiters_hostnames():
               if r["Type"] == "AWS::Route53::HealthCheck"]
     assert sorted(json.dumps(c["FullyQualifiedDomainName"]) for c in checks) == [
         json.dumps({"Fn::GetAtt": [waiter, f"Hostname.{c}"]}) for c in ("fed-1", "fed-2")]
-    path = Path(disposable_outdir(prefix="fedeks-wl-")) / "federation.json"
+    path = Path(scratch_dir(prefix="fedeks-wl-")) / "federation.json"
     path.write_text(json.dumps(template))
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(path)],
                          capture_output=True, text=True, cwd=ROOT)
@@ -191,7 +191,7 @@ def built_federation(**changes):
     from federated_eks.config import load_environment
 
     config = load_environment({"t": environment(3, **changes)}, "t")
-    cdk_app = cdk.App(outdir=disposable_outdir(prefix="fedeks-wl-"), context=CONTEXT)
+    cdk_app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
     stacks = federation_app.build(cdk_app, config)
     return cdk_app, stacks, stacks[topology.stack_name(config, topology.FEDERATION_STACK)]
 
@@ -244,7 +244,7 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
             "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
             "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
     config = load_environment({"t": environment(3, workloads=[echo, {"manifests": "samples/hello-world"}])}, "t")
-    outdir = disposable_outdir(prefix="fedeks-nag-")
+    outdir = scratch_dir(prefix="fedeks-nag-")
     cdk_app = cdk.App(outdir=outdir, context=CONTEXT)
     federation_app.build(cdk_app, config)
     assert nag_findings(cdk_app, outdir) == []

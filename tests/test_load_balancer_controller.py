@@ -13,12 +13,12 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.network import Network, NetworkProps
 from federated_eks.subnet_layout import CLUSTER_VPC
-from fedtest import CONTEXT, ROOT, disposable_outdir
+from fedtest import CONTEXT, ROOT, scratch_dir
 from federated_eks.model import EndpointAccessConfig, LoadBalancerControllerConfig, NodeGroupConfig
 
 
 def member_with_controller(**props) -> tuple[dict, Path]:
-    outdir = disposable_outdir(prefix="fedeks-lbc-")
+    outdir = scratch_dir(prefix="fedeks-lbc-")
     app = cdk.App(outdir=outdir, context=CONTEXT)
     stack = cdk.Stack(app, "Member", env=cdk.Environment(account="123456789012", region="us-east-2"))
     network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.22.0.0/16", nat_gateways=1))

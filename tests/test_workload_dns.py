@@ -11,7 +11,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
-from fedtest import ROOT, disposable_outdir
+from fedtest import ROOT, scratch_dir
 from federated_eks.workload import DnsSpec
 
 TARGETS = (DnsTarget("fed-1", "us-east-1", "one.elb.us-east-1.amazonaws.com"),
@@ -20,7 +20,7 @@ TARGETS = (DnsTarget("fed-1", "us-east-1", "one.elb.us-east-1.amazonaws.com"),
 
 
 def synth(dns: DnsSpec, targets=TARGETS, port: int = 80) -> tuple[Template, Path]:
-    outdir = disposable_outdir(prefix="fedeks-dns-")
+    outdir = scratch_dir(prefix="fedeks-dns-")
     app = cdk.App(outdir=outdir)
     stack = cdk.Stack(app, "Dns", env=cdk.Environment(account="123456789012", region="us-east-1"))
     WorkloadDns(stack, "Echo", WorkloadDnsProps(dns=dns, port=port, targets=targets))
@@ -88,7 +88,7 @@ def test_failover_refuses_anything_but_two_targets():
 
 
 def test_cfn_lint_and_cdk_nag_are_clean():
-    outdir = disposable_outdir(prefix="fedeks-dns-")
+    outdir = scratch_dir(prefix="fedeks-dns-")
     app = cdk.App(outdir=outdir)
     for routing in ("failover", "latency", "weighted"):
         stack = cdk.Stack(app, routing, env=cdk.Environment(account="123456789012", region="us-east-1"))
