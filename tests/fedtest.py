@@ -66,4 +66,3 @@ def resources(template: Template, cfn_type: str) -> dict[str, dict]:
 
 def cluster_stacks(stacks: dict) -> dict:
     return {n: s for n, s in stacks.items() if "-cluster-" in n}
-
