@@ -24,12 +24,14 @@ import aws_cdk as cdk
 from constructs import Construct
 from jsii.errors import JSIIError
 
+from components.kubefed_crds import all_crds
 from components.network import Network
 from federated_eks import peering_layout, preflight, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
 from federated_eks.pipelines import load_pipeline
 from federated_eks.stack_tags import stack_tags
+from federated_eks.workload_config import folder_problems
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
@@ -40,7 +42,10 @@ from stacks.peering import PeeringRoutesStack, PeeringStack
 def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     """Add every stack of the federation to `app` (a cdk.App, or a cdk.Stage of the pipeline); returns them
     by stack name. Stack names are explicit, so a Stage does not prefix them: the pipeline deploys the same
-    stacks as `cdk deploy`."""
+    stacks as `cdk deploy`. Raises ConfigError for manifest folders that KubeFed would refuse (before any
+    construct is built)."""
+    check_manifest_folders(config)
+
     def env(region: str) -> cdk.Environment:
         return cdk.Environment(account=config.account, region=region)
 
@@ -60,10 +65,13 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
 
     peerings = topology.peerings(config)  # computed once; every stack below gets its share
     clusters: dict[str, ClusterStack] = {}
+    load_balanced = topology.load_balancer_clusters(config)
     for c in config.clusters:
         stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name),
                              **ident(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
                              peers=topology.peers_of(peerings, c.name), env=env(c.region),
+                             load_balancer_controller=config.load_balancer_controller if c.name in load_balanced
+                             else None,
                              description=f"federated-eks: VPC and EKS cluster {c.name}")
         stack.add_stack_dependency(access)
         clusters[c.name] = stack
@@ -103,6 +111,17 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     for key, value in config.tags:
         cdk.Tags.of(app).add(key, value)
     return {s.stack_name: s for s in app.node.children if isinstance(s, cdk.Stack)}
+
+
+def check_manifest_folders(config: FederationConfig) -> None:
+    """Every object of the config's manifest folders against the CRDs this federation's control plane installs
+    (generated in components/, so checked here rather than by the config reader)."""
+    if not config.manifest_folders:
+        return
+    problems = folder_problems(config.manifest_folders, config.workloads, [c.name for c in config.clusters],
+                               all_crds(config.kubefed.federated_types))
+    if problems:
+        raise ConfigError(problems)
 
 
 def cli_context(app: cdk.App, key: str) -> Any:
@@ -196,6 +215,9 @@ def main(argv: list[str]) -> int:
         else:
             build(app, config)
         app.synth()
+    except ConfigError as err:  # a manifest folder KubeFed would refuse (check_manifest_folders)
+        print(err, file=sys.stderr)
+        return 1
     except Exception as err:  # noqa: BLE001 - one line instead of a jsii/Python traceback; FEDEKS_DEBUG=1 shows it
         if os.environ.get("FEDEKS_DEBUG"):
             raise

@@ -47,7 +47,8 @@ class FederatedClusterProps:
 
 
 class FederatedCluster(Construct):
-    """Attributes: `cluster` (eks_v2.Cluster), `secrets_key`, `control_plane_security_group`."""
+    """Attributes: `cluster` (eks_v2.Cluster), `secrets_key`, `control_plane_security_group`, `nodes` (the managed
+    node group)."""
 
     def __init__(self, scope: Construct, id: str, props: FederatedClusterProps) -> None:
         super().__init__(scope, id)
@@ -82,7 +83,7 @@ class FederatedCluster(Construct):
             kubectl_provider_options=kubectl,
             output_config_command=False,
         )
-        self._add_nodes(props)
+        self.nodes = self._add_nodes(props)
         self._acknowledge_findings()
         for entry_id, arn in sorted(props.admin_principal_arns.items()):
             self.grant_admin(entry_id, arn)
@@ -147,7 +148,7 @@ class FederatedCluster(Construct):
                 policy, access_scope_type=eks.AccessScopeType.CLUSTER)],
         )
 
-    def _add_nodes(self, props: FederatedClusterProps) -> None:
+    def _add_nodes(self, props: FederatedClusterProps) -> eks.Nodegroup:
         ng = props.node_group
         template = ec2.LaunchTemplate(
             self, "NodeTemplate",
@@ -159,7 +160,7 @@ class FederatedCluster(Construct):
             block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=ec2.BlockDeviceVolume.ebs(
                 ng.disk_size_gib, encrypted=True, volume_type=ec2.EbsDeviceVolumeType.GP3))],
         )
-        self.cluster.add_nodegroup_capacity(
+        return self.cluster.add_nodegroup_capacity(
             "Nodes",
             instance_types=[ec2.InstanceType(t) for t in ng.instance_types],
             min_size=ng.min_size,

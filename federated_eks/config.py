@@ -17,10 +17,13 @@ from federated_eks import quotas as layout_quotas, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, QUOTA_MAXIMUMS, FederatedType, QuotasConfig, default)
+                                 DEFAULT_FEDERATED_TYPES, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
+                                 QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
                                     role_arn_of)
+# The workloads' reader calls back into this module's reader, so it is imported as a module.
+from federated_eks import workload_config
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -162,7 +165,8 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 
 _ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
-               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas")
+               "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas",
+               "workloads", "loadBalancerController")
 
 
 def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
@@ -210,12 +214,47 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
     access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
     quotas = _read_quotas(r, d.get("quotas", {}), f"{path}.quotas")
+    workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed)
+    lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
 
     if r.problems:
         return None
     return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
-                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, quotas=quotas)
+                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
+                            manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas)
+
+
+def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
+                    kubefed: KubefedConfig) -> tuple[tuple, tuple]:
+    if "workloads" not in d:
+        return (), ()
+    if kubefed.scope != "Cluster":
+        r.problem(f"{path}.workloads", f"needs kubefed.scope Cluster (it is {kubefed.scope}: KubeFed then federates "
+                  f"only inside {kubefed.namespace})", 'set kubefed.scope to "Cluster", or remove the workloads')
+        return (), ()
+    return workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
+                                          [(c.name, c.region) for c in clusters],
+                                          reserved_namespaces=(kubefed.namespace,))
+
+
+def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
+    base = LoadBalancerControllerConfig()
+    d = r.obj(raw, path, ("install", "imageRepository", "chartRepository"))
+    if d is None:
+        return base
+    install = r.choice(d, "install", path, LOAD_BALANCER_CONTROLLER_INSTALLS, base.install)
+    image = r.value(d, "imageRepository", path, str, base.image_repository, f'"{base.image_repository}"')
+    if image is not None and (not image or any(c.isspace() or c in ":@" for c in image.split("/")[-1])):
+        r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
+                  f'write it like "{base.image_repository}"; the tag is the controller version')
+    chart = r.value(d, "chartRepository", path, str, base.chart_repository, f'"{base.chart_repository}"')
+    if chart is not None and not chart.startswith(("https://", "oci://")):
+        r.problem(f"{path}.chartRepository", f"{chart!r} is not an https:// or oci:// URL",
+                  "point it at the eks-charts repository or a mirror of it")
+    return LoadBalancerControllerConfig(install=install or base.install,
+                                        image_repository=image or base.image_repository,
+                                        chart_repository=chart or base.chart_repository)
 
 
 def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:

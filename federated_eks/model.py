@@ -11,6 +11,8 @@ from typing import Any
 
 from components.kubefed_join.contract import MAX_NAME_LENGTH
 from federated_eks.instance_types import architecture
+# Workloads are described in their own module (engine-neutral); the federation holds them.
+from federated_eks.workload import ManifestFolder, Workload
 
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
 # `KubernetesVersion.V1_NN` for each, and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package
@@ -22,6 +24,7 @@ TOPOLOGIES = ("mesh", "hub")
 SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+LOAD_BALANCER_CONTROLLER_INSTALLS = ("auto", "always")
 
 # The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
 MAX_CLUSTER_NAME = MAX_NAME_LENGTH
@@ -184,6 +187,17 @@ QUOTA_MAXIMUMS = {"routes_per_route_table": 1000, "peerings_per_vpc": 125}
 
 
 @dataclass(frozen=True)
+class LoadBalancerControllerConfig:
+    """The AWS Load Balancer Controller installed on clusters that run LoadBalancer Services (mirrorable)."""
+
+    install: str = "auto"
+    """`auto`: on the clusters the config's workloads need it on; `always`: on every cluster (for LoadBalancer
+    workloads added in CDK code)."""
+    image_repository: str = "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller"
+    chart_repository: str = "https://aws.github.io/eks-charts"
+
+
+@dataclass(frozen=True)
 class FederationConfig:
     env_name: str
     account: str
@@ -195,6 +209,9 @@ class FederationConfig:
     nat_gateways: int = 1
     tags: tuple[tuple[str, str], ...] = ()
     kubefed: KubefedConfig = KubefedConfig()
+    workloads: tuple[Workload, ...] = ()
+    manifest_folders: tuple[ManifestFolder, ...] = ()
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
     access: AccessConfig = AccessConfig()
     quotas: QuotasConfig = QuotasConfig()
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from federated_eks.manifest_folder import serves_load_balancers
 from federated_eks.model import FederationConfig
+from federated_eks.workload import load_balanced_clusters
 
 BASTION = "bastion"
 """The bastion VPC's name among the federation's VPCs."""
@@ -147,3 +149,13 @@ def access_entry_id(principal_arn: str) -> str:
 def eks_cluster_arn(cfg: FederationConfig, cluster: str) -> str:
     region = cfg.cluster(cluster).region
     return f"arn:aws:eks:{region}:{cfg.account}:cluster/{eks_cluster_name(cfg, cluster)}"
+
+
+def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
+    """The clusters that get a load-balancer controller: those a load-balanced workload is placed on, or every
+    cluster when a manifest folder has a LoadBalancer FederatedService (its placement is not resolved) or the
+    config says `install: always`."""
+    everywhere = (cfg.load_balancer_controller.install == "always"
+                  or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    return tuple(n for n, _ in pairs) if everywhere else load_balanced_clusters(cfg.workloads, pairs)

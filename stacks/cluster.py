@@ -7,9 +7,10 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
+from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.network import Network, NetworkProps
 from federated_eks import topology
-from federated_eks.model import FederationConfig
+from federated_eks.model import FederationConfig, LoadBalancerControllerConfig
 from federated_eks.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE
 
@@ -18,10 +19,13 @@ class ClusterStack(Stack):
     """Attributes: `name` (the config name), `network`, `eks` (FederatedCluster).
 
     `peers`: the VPCs that peer with this cluster's (`topology.peers_of`); their CIDRs may reach the API server.
+    `load_balancer_controller`: install the AWS Load Balancer Controller (this cluster runs LoadBalancer
+    Services, `topology.load_balancer_clusters`); attribute `load_balancer_controller` then.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, cluster_name: str,
-                 peers: Sequence[topology.FederatedVpc], **kwargs) -> None:
+                 peers: Sequence[topology.FederatedVpc],
+                 load_balancer_controller: LoadBalancerControllerConfig | None = None, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         cluster = config.cluster(cluster_name)
         self.name = cluster_name
@@ -39,8 +43,16 @@ class ClusterStack(Stack):
             principals={topology.access_entry_id(arn): (arn, policy)
                         for arn, policy in config.access.policies().items()},
             api_clients={n.name: n.cidr for n in peers},
-            with_kubectl=cluster_name == config.host_cluster,
+            # The host's handler installs KubeFed; a member's the load-balancer controller.
+            with_kubectl=cluster_name == config.host_cluster or load_balancer_controller is not None,
         ))
+        self.load_balancer_controller = None
+        if load_balancer_controller is not None:
+            self.load_balancer_controller = LoadBalancerController(
+                self, "LoadBalancerController", LoadBalancerControllerProps(cluster=self.eks.cluster,
+                                                                            config=load_balancer_controller))
+            # Its chart waits for the controller's pods: install it once there are nodes to run them.
+            self.load_balancer_controller.node.add_dependency(self.eks.nodes)
         CfnOutput(self, "ClusterName", value=eks_name, description="EKS cluster name")
         CfnOutput(self, "ClusterEndpoint", value=self.eks.cluster.cluster_endpoint,
                   description="Kubernetes API endpoint (private unless endpointAccess says otherwise)")

@@ -1,22 +1,25 @@
-"""Federation stack, in the host cluster's region: the KubeFed control plane on the host cluster and
-one join per cluster (the host joins itself). Deploys after the clusters and the peering mesh."""
+"""Federation stack, in the host cluster's region: the KubeFed control plane on the host cluster,
+one join per cluster (the host joins itself), and the federated workloads. Deploys after the clusters and the
+peering mesh."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
+from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks import topology
+from federated_eks.kubefed_workload import REGION_LABEL
 from federated_eks.model import FederationConfig
 from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
 
-REGION_LABEL = "topology.kubernetes.io/region"
-
 
 class FederationStack(Stack):
-    """Attributes: `control_plane`, `teardown`, `joins` (cluster name -> Custom::KubefedJoin)."""
+    """Attributes: `control_plane`, `teardown`, `joins` (cluster name -> Custom::KubefedJoin), `workload_target`
+    (what `components.federated_workloads.FederatedWorkloads` needs, for workloads added in CDK code) and
+    `workloads` (the config's, or None)."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict[str, ClusterStack],
                  **kwargs) -> None:
@@ -61,3 +64,15 @@ class FederationStack(Stack):
             self.add_stack_dependency(clusters[c.name])
         CfnOutput(self, "KubefedClusters", description="Clusters joined to KubeFed",
                   value=",".join(c.name for c in config.clusters))
+
+        # Workloads go on after every join (each join follows the control plane and its federated types), and
+        # on destroy before any unjoin.
+        self.workload_target = FederationTarget(
+            host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
+            service_token=joiner.provider.service_token, ready=tuple(self.joins.values()),
+            load_balancer_clusters=topology.load_balancer_clusters(config))
+        self.workloads = None
+        if config.workloads or config.manifest_folders:
+            self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
+                target=self.workload_target, workloads=config.workloads, folders=config.manifest_folders,
+                reserved_namespaces=(kubefed.namespace,)))

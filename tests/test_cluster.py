@@ -28,11 +28,12 @@ def test_access_entries_keep_their_logical_ids(dev):
     """An access entry under a new logical id is created before the old one is deleted, and EKS refuses a second
     entry for the same principal: renaming these breaks the update of every deployed cluster (see grant_admin)."""
     _, tpl = dev
-    entries = resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")
-    assert sorted(entries) == ["EksBastionAccess7AFD2BB3", "EksKubefedJoinAccess7F864E62"]
-    host = resources(tpl["fedeks-dev-cluster-fed-1"], "AWS::EKS::AccessEntry")
-    assert sorted(host) == ["EksBastionAccess7AFD2BB3", "EksClusterClusterAdminRoleAccess8D05B9EF",
-                            "EksKubefedJoinAccess7F864E62"]
+    # dev's fed-2 runs a LoadBalancer workload, so it has a kubectl handler (for the load-balancer controller)
+    # and that handler's entry, as the host has.
+    for cluster in ("fed-1", "fed-2"):
+        entries = resources(tpl[f"fedeks-dev-cluster-{cluster}"], "AWS::EKS::AccessEntry")
+        assert sorted(entries) == ["EksBastionAccess7AFD2BB3", "EksClusterClusterAdminRoleAccess8D05B9EF",
+                                   "EksKubefedJoinAccess7F864E62"]
 
 
 @pytest.mark.parametrize("fixture, expected", [("dev", {"fed-1": "us-east-1", "fed-2": "us-east-2"}),
@@ -115,9 +116,26 @@ def test_access_entries_grant_bastion_and_join_roles_cluster_admin(dev):
             assert len(policies) == 1 and policies[0]["AccessScope"] == {"Type": "cluster"}
             assert json.dumps(policies[0]["PolicyArn"]).endswith(
                 ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]]}')
-    # Only the host has the kubectl handler (it installs the chart), and so a third entry.
+    # The host has the kubectl handler (it installs the chart), and so a third entry; so has a member that runs a
+    # LoadBalancer workload (its handler installs the load-balancer controller), as dev's fed-2 does.
     assert len(resources(tpl["fedeks-dev-cluster-fed-1"], "AWS::EKS::AccessEntry")) == 3
-    assert len(resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 2
+    assert len(resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 3
+
+
+def test_only_clusters_that_run_load_balancers_get_a_kubectl_handler_and_the_controller(dev, three):
+    _, dev_tpl = dev
+    _, three_tpl = three  # no workloads
+    for tpl, cluster, expected in ((dev_tpl, "fedeks-dev-cluster-fed-1", 1), (dev_tpl, "fedeks-dev-cluster-fed-2", 1),
+                                   (three_tpl, "fedeks-test-cluster-fed-1", 0),
+                                   (three_tpl, "fedeks-test-cluster-fed-2", 0)):
+        charts = [r for r in resources(tpl[cluster], "Custom::AWSCDK-EKS-HelmChart").values()
+                  if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
+        assert len(charts) == expected, cluster
+    assert len(resources(three_tpl["fedeks-test-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 2
+    [chart] = [r for r in resources(dev_tpl["fedeks-dev-cluster-fed-2"], "Custom::AWSCDK-EKS-HelmChart").values()
+               if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
+    [nodes] = resources(dev_tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::Nodegroup")
+    assert nodes in chart["DependsOn"]  # the chart waits for the controller's pods
 
 
 def test_cluster_outputs(dev):

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 
-# CloudFormation resource types of the two custom resources the Provider serves.
+# CloudFormation resource types of the custom resources the Provider serves.
 JOIN_TYPE = "Custom::KubefedJoin"
 TEARDOWN_TYPE = "Custom::KubefedTeardown"
+# The federated-workload waiter the same Provider serves (components/federated_workloads.py writes it,
+# runtime/workload_wait.py serves it); a ready workload returns `Hostname.<cluster>` per load-balanced cluster.
+WORKLOAD_TYPE = "Custom::FederatedWorkload"
+HOSTNAME_ATTRIBUTE_PREFIX = "Hostname."
 
 # Property keys of a join (`Custom::KubefedJoin`) and a teardown (`Custom::KubefedTeardown`).
 MEMBER = "Member"

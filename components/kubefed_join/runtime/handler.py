@@ -12,6 +12,9 @@ framework only carries a reason on failure: on success it answers CloudFormation
 and the Data that isComplete returned merged into the response (aws-cdk-lib 2.275,
 custom-resources/lib/provider-framework/runtime/framework.js `isComplete`, and cfn-response.js
 `submitResponse`: `Reason: options.reason || status`). It also refuses Data while IsComplete is false.
+
+`Custom::FederatedWorkload` (a workload running where it is placed, and gone on delete) is served by
+workload_wait.py on the same clients, budget and allowed clusters.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from . import allowed_clusters
 from . import join
 from . import teardown
 from . import unjoin
+from . import workload_wait
 from .allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from .kube_api import Budget, Failed, Waiting, api_client, classify
@@ -47,6 +51,8 @@ MAX_REPORT = 1500
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
+    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+        return workload_wait.on_event(event)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
@@ -61,6 +67,8 @@ def on_event(event: dict, context: object = None) -> dict:
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
     budget = Budget.of(context)
+    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+        return workload_wait.is_complete(event, context)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_is_complete(event, deadline, budget)
     if event["RequestType"] == "Delete":

@@ -1,0 +1,253 @@
+"""Custom::FederatedWorkload: a deploy finishes when a federated workload runs where it was placed; a delete
+removes it and finishes when KubeFed has taken every member copy away, load balancers included.
+
+Create/Update: each poll reads the host's FederatedDeployment (for the replica scheduler's plan) and, on every
+placed member, the Deployment and Service KubeFed propagated; `workload_state.readiness` decides. When ready,
+each member's load-balancer hostname is returned as the attribute `Hostname.<cluster>`. Past the deadline the
+resource fails naming everything that never became ready.
+
+Delete: each poll deletes the workload's federated objects on the host (KubeFed's sync controller then deletes
+the member copies; a Service's load-balancer controller releases it only after deleting the load balancer) and
+checks the members; complete when nothing is left. Past the deadline the delete fails, naming what is still
+there: a load balancer left behind would keep its ENIs and security groups in the member's VPC and block that
+VPC's deletion later, with a less helpful error.
+
+Clients, authentication, the federation's allowed clusters, the per-poll time budget and the classification of
+errors are the join's (kube_api, allowed_clusters).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from kubernetes import client
+
+from .. import contract
+from . import allowed_clusters
+from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
+from .properties import ClusterRef, InvalidProperties, _cluster, _namespace
+from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen, WorkloadPlan, readiness,
+                             remaining, scheduled_replicas)
+
+log = logging.getLogger("kubefed_join")
+RESOURCE_TYPE = contract.WORKLOAD_TYPE
+TYPES_GROUP, TYPES_VERSION = "types.kubefed.io", "v1beta1"
+# The kinds a workload renders on the host (components/federated_workloads.py), deletable by this function.
+DELETABLE = {("types.kubefed.io/v1beta1", "FederatedDeployment"), ("types.kubefed.io/v1beta1", "FederatedService"),
+             ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference")}
+
+
+@dataclass(frozen=True)
+class WorkloadRequest:
+    plan: WorkloadPlan
+    host: ClusterRef
+    members: tuple[ClusterRef, ...]
+    objects: tuple[tuple[str, str], ...]
+    """(apiVersion, kind) of the workload's federated objects on the host (all named like the workload)."""
+    timeout_seconds: int
+
+    @property
+    def physical_id(self) -> str:
+        return f"federated-workload/{self.plan.namespace}/{self.plan.name}"
+
+
+def parse(props: dict) -> WorkloadRequest:
+    problems: list[str] = []
+    raw = props.get("Workload") if isinstance(props.get("Workload"), dict) else {}
+    if not raw:
+        problems.append("Workload: must be an object with Namespace, Name, LoadBalanced, TotalReplicas, Objects")
+    namespace = _namespace(raw, problems)
+    name = raw.get("Name")
+    if not isinstance(name, str) or not name or len(name) > 63:
+        problems.append(f"Workload.Name: {name!r} is not an object name")
+    total = raw.get("TotalReplicas") or ""
+    if total and not str(total).isdigit():
+        problems.append(f"Workload.TotalReplicas: {total!r} is not a number")
+    objects = []
+    for i, o in enumerate(raw.get("Objects") or []):
+        pair = (o.get("ApiVersion"), o.get("Kind")) if isinstance(o, dict) else (None, None)
+        if pair not in DELETABLE:
+            problems.append(f"Workload.Objects[{i}]: {pair} is not a kind a workload renders")
+        objects.append(pair)
+    host = _cluster(props.get("Host"), "Host", problems)
+    members, placed = [], []
+    for i, c in enumerate(props.get("Clusters") or []):
+        ref = _cluster(c, f"Clusters[{i}]", problems)
+        replicas = c.get("Replicas", "") if isinstance(c, dict) else ""
+        if replicas != "" and not str(replicas).isdigit():
+            problems.append(f"Clusters[{i}].Replicas: {replicas!r} is not a number")
+            replicas = ""
+        image = c.get("Image") if isinstance(c, dict) else None
+        if image is not None and (not isinstance(image, str) or not image):
+            problems.append(f"Clusters[{i}].Image: {image!r} is not an image reference")
+            image = None
+        if ref is not None:
+            members.append(ref)
+            placed.append(PlacedCluster(ref.name, int(replicas) if replicas != "" else None, image))
+    if not members:
+        problems.append("Clusters: must list the placed clusters")
+    try:
+        timeout = int(props.get("TimeoutSeconds", 900))
+        if not 60 <= timeout <= 3000:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(f"TimeoutSeconds: {props.get('TimeoutSeconds')!r} is not a number of seconds in 60..3000")
+        timeout = 0
+    if problems:
+        raise InvalidProperties("invalid federated workload properties: " + "; ".join(problems))
+    plan = WorkloadPlan(namespace=namespace, name=name, clusters=tuple(placed),
+                        load_balanced=str(raw.get("LoadBalanced")).lower() == "true",
+                        total_replicas=int(total) if total else None)
+    return WorkloadRequest(plan=plan, host=host, members=tuple(members), objects=tuple(objects),
+                           timeout_seconds=timeout)
+
+
+def on_event(event: dict) -> dict:
+    if event["RequestType"] == "Delete":
+        try:
+            timeout = parse(event.get("ResourceProperties") or {}).timeout_seconds
+        except InvalidProperties:
+            timeout = 0  # nothing this function can delete: is_complete finishes at once
+        return {"PhysicalResourceId": event["PhysicalResourceId"],
+                "Data": {"Deadline": str(int(time.time()) + timeout)}}
+    req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource
+    _check_allowed(req)
+    log.info("%s %s: waiting for it on %s", event["RequestType"], req.physical_id,
+             ", ".join(c.name for c in req.members))
+    return {"PhysicalResourceId": req.physical_id,
+            "Data": {"Deadline": str(int(time.time()) + req.timeout_seconds)}}
+
+
+def is_complete(event: dict, context: object = None) -> dict:
+    deadline = int((event.get("Data") or {}).get("Deadline") or 0)
+    budget = Budget.of(context)
+    if event["RequestType"] == "Delete":
+        return _delete(event, deadline, budget)
+    req = parse(event.get("ResourceProperties") or {})
+    _check_allowed(req)
+    key, minutes = req.plan.key, req.timeout_seconds // 60
+    try:
+        host = _client(req.host, "host")
+        fd = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federateddeployments", req.plan, budget, "host")
+        state = readiness(req.plan, _observe_members(req, budget, host), scheduled_replicas(fd))
+    except Failed as exc:
+        raise RuntimeError(f"workload {key} failed: {exc}") from None
+    except Waiting as exc:
+        state = None
+        waiting = str(exc)
+    if state is not None and state.ready:
+        log.info("workload %s is ready on %s", key, ", ".join(c.name for c in req.plan.clusters))
+        return {"IsComplete": True, "Data": {f"{contract.HOSTNAME_ATTRIBUTE_PREFIX}{c}": h
+                                          for c, h in sorted(state.hostnames.items())}}
+    if state is not None:
+        waiting = state.detail
+    if time.time() > deadline:
+        raise RuntimeError(f"workload {key} did not become ready within {minutes} minutes; still waiting for: "
+                           f"{waiting}")
+    log.info("waiting for workload %s: %s", key, waiting)
+    return {"IsComplete": False}
+
+
+def _delete(event: dict, deadline: int, budget: Budget) -> dict:
+    try:
+        req = parse(event.get("ResourceProperties") or {})
+        _check_allowed(req)
+    except (InvalidProperties, allowed_clusters.NotAllowed) as exc:
+        log.warning("nothing to delete: %s", exc)
+        return {"IsComplete": True}
+    key, minutes = req.plan.key, req.timeout_seconds // 60
+    left: list[str] = []
+    try:
+        host = _client(req.host, "host")
+        # In reverse apply order: the Service (its load balancers start going), the scheduler's preference (so it
+        # does not touch a deployment being deleted), then the deployment.
+        for api_version, kind in reversed(req.objects):
+            _delete_custom(host, api_version, kind, req.plan, budget)
+        left += remaining(req.plan, _observe_members(req, budget, host))
+    except (Waiting, Failed) as exc:
+        left.append(str(exc))
+    if not left:
+        log.info("workload %s is gone from every member", key)
+        return {"IsComplete": True}
+    if time.time() > deadline:
+        raise RuntimeError(f"workload {key} was not removed within {minutes} minutes; still there: "
+                           f"{'; '.join(left)}. Fix: check the KubeFed controller on the host and the AWS Load "
+                           "Balancer Controller on those members, then retry the delete")
+    log.info("waiting for workload %s to go: %s", key, "; ".join(left))
+    return {"IsComplete": False}
+
+
+def _check_allowed(req: WorkloadRequest) -> None:
+    allowed = allowed_clusters.load()
+    allowed_clusters.check(req.host, "host", allowed)
+    for ref in req.members:
+        allowed_clusters.check(ref, "member", allowed)
+
+
+def _client(ref: ClusterRef, role: str, shared: client.ApiClient | None = None) -> client.ApiClient:
+    if shared is not None:
+        return shared
+    try:
+        return api_client(ref)
+    except Exception as exc:  # noqa: BLE001 (e.g. no credentials to presign the token with)
+        raise classify(exc, f"connecting to {role} {ref.name}") from None
+
+
+def _read(call, what: str, budget: Budget) -> dict | None:
+    """The object as the API serves it (camelCase JSON), or None on 404; other errors classified (retried
+    within the poll if transient)."""
+    def attempt():
+        try:
+            response = call(_request_timeout=budget.request_timeout(what), _preload_content=False)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return json.loads(response.data)
+    return with_retries(attempt, what, budget)
+
+
+def _read_custom(api: client.ApiClient, group: str, version: str, plural: str, plan: WorkloadPlan, budget: Budget,
+                 role: str):
+    custom = client.CustomObjectsApi(api)
+    return _read(lambda **kw: custom.get_namespaced_custom_object(group, version, plan.namespace, plural, plan.name,
+                                                                  **kw),
+                 f"reading {role}: {plural} {plan.key}", budget)
+
+
+def _delete_custom(api: client.ApiClient, api_version: str, kind: str, plan: WorkloadPlan, budget: Budget) -> None:
+    group, version = api_version.split("/")
+    plural = kind.lower() + "s"  # FederatedDeployment, FederatedService, ReplicaSchedulingPreference
+    custom = client.CustomObjectsApi(api)
+    what = f"deleting host: {kind} {plan.key}"
+
+    def attempt():
+        try:
+            custom.delete_namespaced_custom_object(group, version, plan.namespace, plural, plan.name,
+                                                   _request_timeout=budget.request_timeout(what))
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+    with_retries(attempt, what, budget)
+
+
+def _observe_members(req: WorkloadRequest, budget: Budget, host_api: client.ApiClient) -> dict[str, MemberSeen]:
+    """Each placed member's Deployment and Service; a member that cannot be asked is reported, not raised."""
+    out: dict[str, MemberSeen] = {}
+    for ref in req.members:
+        try:
+            api = _client(ref, "member", host_api if ref.name == req.host.name else None)
+            apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+            ns, name = req.plan.namespace, req.plan.name
+            deployment = _read(lambda **kw: apps.read_namespaced_deployment(name, ns, **kw),
+                               f"reading Deployment {req.plan.key}", budget)
+            service = _read(lambda **kw: core.read_namespaced_service(name, ns, **kw),
+                            f"reading Service {req.plan.key}", budget)
+        except Waiting as exc:
+            out[ref.name] = MemberSeen(error=str(exc))
+            continue
+        out[ref.name] = MemberSeen(deployment=DeploymentSeen.of(deployment) if deployment else None,
+                                   service=ServiceSeen.of(service) if service else None)
+    return out

@@ -1,0 +1,256 @@
+"""The typed construct: what it applies on the host, in which order, what its waiters are told, and DNS from the
+waiters' hostnames; typed workloads meet the config's rules."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import CfnWaitConditionHandle, aws_eks_v2 as eks
+
+from components.eks_cluster import FederatedCluster, FederatedClusterProps
+from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
+from components.kubefed_join.kubefed_join import JoinTarget
+from components.network import Network, NetworkProps
+from federated_eks.subnet_layout import CLUSTER_VPC
+from fedtest import CONTEXT, ROOT, scratch_dir
+from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
+                                    ReplicaScheduling, ServiceSpec, Workload)
+
+ECHO = Workload(name="echo-server", namespace="echo", image="registry.k8s.io/echoserver:1.10", container_port=8080,
+                overrides=(("fed-1", ClusterOverride(replicas=2)), ("fed-2", ClusterOverride(replicas=3))),
+                service=ServiceSpec(type="LoadBalancer", port=80),
+                dns=DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="latency"))
+HELLO = Workload(name="hello-world", namespace="federate-me", image="docker.io/particule/helloworld:v1",
+                 container_port=80, replica_scheduling=ReplicaScheduling(
+                     total_replicas=7, rebalance=True, clusters=(("*", ReplicaPreference(weight=1)),)),
+                 service=ServiceSpec(port=80))
+FOLDER = ManifestFolder(path="samples/x", objects=(("samples/x/a.yaml", {
+    "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+    "metadata": {"name": "x", "namespace": "x"}, "spec": {"placement": {"clusterSelector": {}}}}),))
+
+
+def build(workloads, folders=()):
+    app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
+    stack = cdk.Stack(app, "Federation", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.21.0.0/16", nat_gateways=1))
+    host = FederatedCluster(stack, "Eks", FederatedClusterProps(
+        cluster_name="fedeks-t-fed-1", kubernetes_version="1.35", vpc=network.vpc, node_group=NodeGroupConfig(),
+        endpoint_access=EndpointAccessConfig(), with_kubectl=True))
+    ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r,
+                                endpoint=f"https://{n}.example.com", ca_data=ca), r)
+                    for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1")))
+    joins = CfnWaitConditionHandle(stack, "Joins")
+    target = FederationTarget(host_cluster=host.cluster, host=members[0][0], members=members,
+                              service_token="arn:aws:lambda:us-east-1:123456789012:function:waiter", ready=(joins,),
+                              load_balancer_clusters=("fed-1", "fed-2", "fed-3"))
+    construct = FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(
+        target=target, workloads=workloads, folders=folders, reserved_namespaces=("kube-federation-system",)))
+    template = app.synth().get_stack_by_name("Federation").template
+    return construct, template
+
+
+def logical(template: dict, path_part: str, cfn_type: str) -> str:
+    found = [k for k, r in template["Resources"].items()
+             if r["Type"] == cfn_type and path_part in r.get("Metadata", {}).get("aws:cdk:path", k)]
+    assert len(found) == 1, (path_part, found)
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def built():
+    return build([ECHO, HELLO], [FOLDER])
+
+
+def test_objects_applied_on_the_host_in_order(built):
+    _, template = built
+    res = template["Resources"]
+    manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                 and "Workloads" in k}
+    kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
+    assert sorted(map(tuple, kinds.values())) == sorted([
+        ("FederatedNamespace",), ("FederatedNamespace",), ("FederatedNamespace",),
+        ("FederatedDeployment", "FederatedService"),
+        ("FederatedDeployment", "ReplicaSchedulingPreference", "FederatedService")])
+    joins = next(k for k, r in res.items() if r["Type"] == "AWS::CloudFormation::WaitConditionHandle")
+    for k, r in manifests.items():
+        assert r["Properties"]["Overwrite"] is True
+        kind = kinds[k][0]
+        if kind == "FederatedNamespace":
+            assert joins in r["DependsOn"]
+        else:
+            assert any("Namespace" in d for d in r["DependsOn"])
+    waiters = {k: r for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"}
+    assert len(waiters) == 2
+    for k, r in waiters.items():
+        assert any(d in manifests and kinds[d][0] == "FederatedDeployment" for d in r["DependsOn"])
+
+
+def _joined(value) -> str:
+    if isinstance(value, str):
+        return value
+    return "".join(p if isinstance(p, str) else "null" for p in value["Fn::Join"][1])
+
+
+def test_waiter_properties_name_the_placed_clusters_and_their_plan(built):
+    _, template = built
+    waiters = {r["Properties"]["Workload"]["Name"]: r["Properties"] for r in template["Resources"].values()
+               if r["Type"] == "Custom::FederatedWorkload"}
+    echo, hello = waiters["echo-server"], waiters["hello-world"]
+    assert [(c["Name"], c["Replicas"]) for c in echo["Clusters"]] == [("fed-1", "2"), ("fed-2", "3"), ("fed-3", "1")]
+    assert echo["Workload"]["LoadBalanced"] == "true" and echo["Workload"]["TotalReplicas"] == ""
+    assert echo["Workload"]["Objects"] == [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"},
+                                           {"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedService"}]
+    assert [(c["Name"], c["Replicas"]) for c in hello["Clusters"]] == [("fed-1", ""), ("fed-2", ""), ("fed-3", "")]
+    assert hello["Workload"]["TotalReplicas"] == "7" and hello["Workload"]["LoadBalanced"] == "false"
+    assert echo["Host"]["Name"] == "fed-1" and echo["TimeoutSeconds"] == "900"
+    assert [c["Image"] for c in echo["Clusters"]] == ["registry.k8s.io/echoserver:1.10"] * 3
+    assert len(echo["Workload"]["Revision"]) == 16 and echo["Workload"]["Revision"] != hello["Workload"]["Revision"]
+    assert echo["Clusters"][1]["Endpoint"] == "https://fed-2.example.com"
+
+
+def test_dns_records_use_the_waiters_hostnames():
+    failover = DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="failover",
+                       primary="fed-1")
+    two = Workload(**{**ECHO.__dict__, "placement": Placement(clusters=("fed-1", "fed-2")), "dns": failover})
+    _, template = build([two])
+    waiter = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload")
+    records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
+    assert {r["SetIdentifier"]: r["ResourceRecords"] for r in records} == {
+        "fed-1": [{"Fn::GetAtt": [waiter, "Hostname.fed-1"]}], "fed-2": [{"Fn::GetAtt": [waiter, "Hostname.fed-2"]}]}
+    checks = [r["Properties"]["HealthCheckConfig"] for r in template["Resources"].values()
+              if r["Type"] == "AWS::Route53::HealthCheck"]
+    assert sorted(json.dumps(c["FullyQualifiedDomainName"]) for c in checks) == [
+        json.dumps({"Fn::GetAtt": [waiter, f"Hostname.{c}"]}) for c in ("fed-1", "fed-2")]
+    path = Path(scratch_dir(prefix="fedeks-wl-")) / "federation.json"
+    path.write_text(json.dumps(template))
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+
+
+def test_typed_workloads_meet_the_config_rules():
+    bad = Workload(name="echo", namespace="kube-system", image="nginx", container_port=80,
+                   overrides=(("fed-9", ClusterOverride(replicas=1)),))
+    stack = cdk.Stack(cdk.App(), "Federation")
+    host = eks.Cluster.from_cluster_attributes(stack, "Host", cluster_name="fedeks-t-fed-1")
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r, endpoint="https://x",
+                                ca_data="x"), r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2"),
+                                                              ("fed-3", "eu-west-1")))
+    target = FederationTarget(host_cluster=host, host=members[0][0], members=members, service_token="arn")
+    with pytest.raises(ValueError) as err:
+        FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(target=target, workloads=[bad]))
+    assert str(err.value).splitlines() == [
+        "invalid federated workloads:",
+        "  - workloads[0].namespace: 'kube-system' is a system namespace; a workload's namespace is federated and "
+        "deleted with it. Fix: give the workload a namespace of its own",
+        "  - workloads[0].image: 'nginx' is not pinned (no tag, or 'latest', follows whatever is pushed next). Fix: "
+        "write registry/repository:tag (or @sha256:...), e.g. \"registry.k8s.io/echoserver:1.10\", and mirror it "
+        "where your nodes pull from",
+        "  - workloads[0].clusters.fed-9: 'fed-9' is not a cluster of this federation. Fix: use one of: fed-1, fed-2, "
+        "fed-3",
+    ]
+
+
+def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unjoin(dev):
+    _, tpl = dev
+    res = tpl["fedeks-dev-federation"].to_json()["Resources"]
+    joins = {k for k, r in res.items() if r["Type"] == "Custom::KubefedJoin"}
+    assert len(joins) == 2
+    manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"}
+    first = {k for k, r in manifests.items() if joins <= set(r.get("DependsOn", []))}
+    kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
+    # The echo-server's namespace and the hello-world folder come right after the joins ...
+    assert sorted(kinds[k][0] for k in first) == ["FederatedNamespace", "FederatedNamespace"]
+    assert sorted(len(kinds[k]) for k in first) == [1, 4]  # the folder's four objects in one manifest
+    # ... the workload after its namespace, its waiter after the workload: CloudFormation deletes in reverse.
+    [workload] = [k for k, v in kinds.items() if v == ["FederatedDeployment", "FederatedService"]]
+    assert set(manifests[workload]["DependsOn"]) & first
+    [waiter] = [k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"]
+    assert workload in res[waiter]["DependsOn"]
+    join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
+    assert res[waiter]["Properties"]["ServiceToken"] == join_token
+    clusters = res[waiter]["Properties"]["Clusters"]
+    assert [(c["Name"], c["Replicas"]) for c in clusters] == [("fed-1", "2"), ("fed-2", "3")]
+    assert not [r for r in res.values() if r["Type"].startswith("AWS::Route53::")]  # no hosted zone in dev
+
+
+WEB = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_port=80,
+               placement=Placement(regions=("us-east-2", "us-west-2")),
+               overrides=(("fed-2", ClusterOverride(replicas=3)),), service=ServiceSpec(type="LoadBalancer", port=80))
+
+
+def built_federation(**changes):
+    import app as federation_app
+    from fedtest import environment
+    from federated_eks import topology
+    from federated_eks.config import load_environment
+
+    config = load_environment({"t": environment(3, **changes)}, "t")
+    cdk_app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
+    stacks = federation_app.build(cdk_app, config)
+    return cdk_app, stacks, stacks[topology.stack_name(config, topology.FEDERATION_STACK)]
+
+
+def test_cdk_code_adds_workloads_to_a_built_federation_as_the_readme_shows():
+    cdk_app, stacks, federation = built_federation(loadBalancerController={"install": "always"})
+    FederatedWorkloads(federation, "Shop", FederatedWorkloadsProps(target=federation.workload_target,
+                                                                   workloads=[WEB]))
+    assembly = cdk_app.synth()
+    res = assembly.get_stack_by_name(federation.stack_name).template["Resources"]
+    [waiter] = [r for r in res.values() if r["Type"] == "Custom::FederatedWorkload"]
+    assert [(c["Name"], c["Replicas"]) for c in waiter["Properties"]["Clusters"]] == [("fed-2", "3"), ("fed-3", "1")]
+    for cluster in ("fed-1", "fed-2", "fed-3"):  # install: always
+        tpl = assembly.get_stack_by_name(f"fedeks-t-cluster-{cluster}").template["Resources"]
+        assert [r for r in tpl.values() if r["Type"] == "Custom::AWSCDK-EKS-HelmChart"
+                and r["Properties"]["Chart"] == "aws-load-balancer-controller"]
+
+
+def test_a_load_balancer_where_no_controller_runs_is_refused():
+    _, _, federation = built_federation()
+    with pytest.raises(ValueError) as err:
+        FederatedWorkloads(federation, "Shop", FederatedWorkloadsProps(target=federation.workload_target,
+                                                                       workloads=[WEB]))
+    assert str(err.value).splitlines()[1:] == [
+        "  - workloads[0].service: a LoadBalancer on fed-2, fed-3, which run no load-balancer controller. Fix: set "
+        "loadBalancerController.install to \"always\" in the config (or place the workload where the config's "
+        "workloads run one)"]
+
+
+def test_any_change_of_what_is_applied_changes_the_waiters_revision():
+    from components.federated_workloads import waiter_properties
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r, endpoint="https://x", ca_data="x"),
+                     r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
+    target = FederationTarget(host_cluster=None, host=members[0][0], members=members, service_token="arn")
+    base = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_port=80)
+    revisions = {waiter_properties(w, target, 15)["Workload"]["Revision"] for w in (
+        base, Workload(**{**base.__dict__, "env": (("A", "1"),)}),
+        Workload(**{**base.__dict__, "container_port": 8080}), Workload(**{**base.__dict__, "replicas": 2}))}
+    assert len(revisions) == 4
+    assert waiter_properties(base, target, 15) == waiter_properties(base, target, 15)
+
+
+def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clean():
+    import app as federation_app
+    from fedtest import environment
+    from federated_eks.config import load_environment
+    from test_compliance import nag_findings
+
+    echo = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
+            "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
+            "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
+    config = load_environment({"t": environment(3, workloads=[echo, {"manifests": "samples/hello-world"}])}, "t")
+    outdir = scratch_dir(prefix="fedeks-nag-")
+    cdk_app = cdk.App(outdir=outdir, context=CONTEXT)
+    federation_app.build(cdk_app, config)
+    assert nag_findings(cdk_app, outdir) == []
+    templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
+    federation = json.loads(Path(outdir, "fedeks-t-federation.template.json").read_text())["Resources"]
+    assert len([r for r in federation.values() if r["Type"] == "AWS::Route53::RecordSet"]) == 3
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr

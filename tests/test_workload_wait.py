@@ -1,0 +1,343 @@
+"""Custom::FederatedWorkload with the real `kubernetes` client over HTTPS against emulated API servers (host fed-1,
+itself a member, and member fed-2), through the Provider framework's on_event/is_complete calls.
+
+`Federation` below plays what the waiter watches: KubeFed's sync controller (FederatedDeployment/Service on the
+host -> Deployment/Service on each placed member, per-cluster replica overrides, deletes), its replica
+scheduler (RSP -> placement and `/spec/replicas` overrides), each member's Deployment controller (available
+replicas some steps after a spec change) and load-balancer controller (a hostname and the finalizer
+`service.k8s.aws/resources` some steps after the Service appears; on delete the Service stays terminating
+until the load balancer is gone). One `step()` runs between two polls.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from components.kubefed_join import contract
+from components.kubefed_join.runtime import allowed_clusters, handler
+from components.kubefed_join.runtime.properties import InvalidProperties
+from test_kubefed_join_handler import ca, emulators, fake_aws, ref  # noqa: F401 (fixtures and helpers reused)
+
+NS, NAME = "echo", "echo-server"
+TYPES = ("types.kubefed.io", "v1beta1")
+FINALIZER = "service.k8s.aws/resources"
+
+
+@dataclass
+class Federation:
+    host: object
+    members: dict
+    available_after: int = 1
+    hostname_after: int = 2
+    release_after: int = 2
+    never_hostname: set = field(default_factory=set)
+    never_release: bool = False
+    schedule_after: int | None = None
+    steps: int = 0
+    seen_terminating: int = 0
+    changed: dict = field(default_factory=dict)
+
+    def step(self) -> None:
+        self.steps += 1
+        fd = self.host.find("federateddeployments", NS, NAME)
+        fs = self.host.find("federatedservices", NS, NAME)
+        rsp = self.host.find("replicaschedulingpreferences", NS, NAME)
+        if fd is not None and rsp is not None and self.schedule_after is not None and self.steps >= self.schedule_after:
+            fd = self._schedule(fd, rsp)
+        for name, member in self.members.items():
+            self._deployment(name, member, fd)
+            self._service(name, member, fs)
+
+    def _placed(self, fed: dict, cluster: str) -> bool:
+        placement = fed["spec"].get("placement") or {}
+        if "clusters" in placement:
+            return cluster in [c["name"] for c in placement["clusters"]]
+        return placement.get("clusterSelector") == {}
+
+    def _schedule(self, fd: dict, rsp: dict) -> dict:
+        names = sorted(self.members)
+        total = rsp["spec"]["totalReplicas"]
+        split = {n: total // len(names) + (1 if i < total % len(names) else 0) for i, n in enumerate(names)}
+        fd = json.loads(json.dumps(fd))
+        fd["spec"]["placement"] = {"clusters": [{"name": n} for n in names]}
+        fd["spec"]["overrides"] = [{"clusterName": n, "clusterOverrides": [{"path": "/spec/replicas", "value": r}]}
+                                   for n, r in split.items()]
+        self.host.put("federateddeployments", *TYPES, NS, NAME, fd)
+        return fd
+
+    def _deployment(self, cluster: str, member, fd: dict | None) -> None:
+        existing = member.find("deployments", NS, NAME)
+        if fd is None or not self._placed(fd, cluster):
+            if existing is not None:
+                remove(member, "deployments", NAME)
+            return
+        want = fd["spec"]["template"]["spec"].get("replicas", 1)
+        for o in fd["spec"].get("overrides") or []:
+            if o["clusterName"] == cluster:
+                want = next((p["value"] for p in o["clusterOverrides"] if p["path"] == "/spec/replicas"), want)
+        template = {k: v for k, v in fd["spec"]["template"]["spec"].items() if k != "replicas"}
+        if existing is None or existing["spec"]["replicas"] != want or \
+                existing["spec"]["template"] != template["template"]:
+            generation = (existing or {}).get("metadata", {}).get("generation", 0) + 1
+            rollout = existing is not None and existing["spec"]["template"] != template["template"]
+            # The controller sees the new spec at once; new pods (a rollout: all of them) become available later,
+            # while the old ones still count as available.
+            status = {"observedGeneration": generation, "replicas": want, "updatedReplicas": 0 if rollout else want,
+                      "availableReplicas": min(want, (existing or {}).get("status", {}).get("availableReplicas", 0))}
+            member.put("deployments", "apps", "v1", NS, NAME, {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": NAME, "namespace": NS, "generation": generation},
+                "spec": {"replicas": want, **{k: v for k, v in fd["spec"]["template"]["spec"].items()
+                                              if k != "replicas"}}, "status": status})
+            self.changed[("deployment", cluster)] = self.steps
+        elif self.steps - self.changed[("deployment", cluster)] >= self.available_after:
+            existing["status"] = {"observedGeneration": existing["metadata"]["generation"], "replicas": want,
+                                  "updatedReplicas": want, "availableReplicas": want, "readyReplicas": want}
+            member.put("deployments", "apps", "v1", NS, NAME, existing)
+
+    def _service(self, cluster: str, member, fs: dict | None) -> None:
+        existing = member.find("services", NS, NAME)
+        if fs is None or not self._placed(fs, cluster):
+            if existing is None:
+                return
+            meta = existing["metadata"]
+            if FINALIZER not in meta.get("finalizers", []):
+                remove(member, "services", NAME)
+            elif not meta.get("deletionTimestamp"):
+                meta["deletionTimestamp"] = "2026-11-22T00:00:00Z"
+                member.put("services", "", "v1", NS, NAME, existing)
+                self.changed[("lb-delete", cluster)] = self.steps
+            else:
+                self.seen_terminating += 1
+                if not self.never_release and self.steps - self.changed[("lb-delete", cluster)] >= self.release_after:
+                    remove(member, "services", NAME)
+            return
+        if existing is None:
+            member.put("services", "", "v1", NS, NAME, {"apiVersion": "v1", "kind": "Service",
+                                                         "metadata": {"name": NAME, "namespace": NS},
+                                                         "spec": fs["spec"]["template"]["spec"], "status": {}})
+            self.changed[("service", cluster)] = self.steps
+        elif (cluster not in self.never_hostname and not existing["status"].get("loadBalancer")
+              and self.steps - self.changed[("service", cluster)] >= self.hostname_after):
+            existing["metadata"]["finalizers"] = [FINALIZER]
+            existing["status"] = {"loadBalancer": {"ingress": [{"hostname": f"k8s-echo-{cluster}.elb.amazonaws.com"}]}}
+            member.put("services", "", "v1", NS, NAME, existing)
+
+
+def remove(server, plural: str, name: str) -> None:
+    def delete():
+        for (resource, ns, obj_name), obj in list(server.emulator.objects.items()):
+            if resource.plural == plural and ns == NS and obj_name == name and not obj.deleted:
+                obj.delete()
+    server.run(delete)
+
+
+@pytest.fixture
+def host(emulators):  # noqa: F811
+    return emulators.start("fed-1", "us-east-1")
+
+
+@pytest.fixture
+def member(emulators):  # noqa: F811
+    return emulators.start("fed-2", "us-east-2")
+
+
+IMAGE = "registry.k8s.io/echoserver:1.10"
+
+
+def apply_workload(host, rsp: bool = False, replicas: dict | None = None, image: str = IMAGE) -> None:
+    """What the kubectl handler applies on the host (components/federated_workloads.py)."""
+    replicas = replicas or {"fed-1": 2, "fed-2": 3}
+    template = {"metadata": {"labels": {"app": NAME}}, "spec": {
+        "selector": {"matchLabels": {"app": NAME}},
+        "template": {"metadata": {"labels": {"app": NAME}},
+                     "spec": {"containers": [{"name": NAME, "image": image}]}}}}
+    spec: dict = {"template": template}
+    if not rsp:
+        template["spec"]["replicas"] = 1
+        spec["placement"] = {"clusters": [{"name": n} for n in replicas]}
+        spec["overrides"] = [{"clusterName": n, "clusterOverrides": [{"path": "/spec/replicas", "value": r}]}
+                             for n, r in replicas.items()]
+    host.put("federateddeployments", *TYPES, NS, NAME, {"apiVersion": "types.kubefed.io/v1beta1",
+                                                      "kind": "FederatedDeployment",
+                                                      "metadata": {"name": NAME, "namespace": NS}, "spec": spec})
+    if rsp:
+        host.put("replicaschedulingpreferences", "scheduling.kubefed.io", "v1alpha1", NS, NAME, {
+            "apiVersion": "scheduling.kubefed.io/v1alpha1", "kind": "ReplicaSchedulingPreference",
+            "metadata": {"name": NAME, "namespace": NS}, "spec": {"targetKind": "FederatedDeployment",
+                                                                  "totalReplicas": 7, "rebalance": True}})
+    host.put("federatedservices", *TYPES, NS, NAME, {
+        "apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedService",
+        "metadata": {"name": NAME, "namespace": NS},
+        "spec": {"placement": {"clusterSelector": {}}, "template": {"spec": {
+            "type": "LoadBalancer", "loadBalancerClass": "service.k8s.aws/nlb", "selector": {"app": NAME},
+            "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}}})
+
+
+def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, image: str = IMAGE,  # noqa: F811
+          **extra) -> dict:
+    kinds = ["FederatedDeployment", *(["ReplicaSchedulingPreference"] if rsp else []), "FederatedService"]
+    objects = [{"ApiVersion": "scheduling.kubefed.io/v1alpha1" if k.startswith("Replica") else
+                "types.kubefed.io/v1beta1", "Kind": k} for k in kinds]
+    replicas = {"fed-1": "" if rsp else "2", "fed-2": "" if rsp else "3"}
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x",
+            "Workload": {"Namespace": NS, "Name": NAME, "LoadBalanced": str(load_balanced).lower(),
+                         "TotalReplicas": "7" if rsp else "", "Objects": objects},
+            "Host": ref(host, ca),
+            "Clusters": [{**ref(s, ca), "Replicas": replicas[s.name], "Image": image} for s in (host, member)],
+            "TimeoutSeconds": "300", **extra}
+
+
+def provider(request_type, properties, world: Federation | None, physical_id=None, deadline_in=3600.0,
+             max_polls=60, expire_after: int | None = None) -> tuple[dict, int]:
+    """Drive the handler as the CDK Provider framework does, one world step before each poll. The deadline is
+    far away unless `expire_after`: it passes after that many polls (nothing depends on the machine's speed)."""
+    event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
+             "LogicalResourceId": "Ready", "ResourceType": "Custom::FederatedWorkload"}
+    if physical_id:
+        event["PhysicalResourceId"] = physical_id
+    result = handler.on_event(event)
+    event = {**event, **result, "Data": {**result.get("Data", {}), "Deadline": str(int(time.time() + deadline_in))}}
+    for poll in range(1, max_polls + 1):
+        if world is not None:
+            world.step()
+        if poll == expire_after:
+            event["Data"]["Deadline"] = str(int(time.time()) - 1)
+        done = handler.is_complete(event)
+        if done["IsComplete"]:
+            return {**done, "PhysicalResourceId": event["PhysicalResourceId"]}, poll
+        time.sleep(0.02)
+    raise AssertionError("never completed")
+
+
+def test_ready_when_every_placed_member_runs_its_replicas_with_a_load_balancer(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    world = Federation(host, {"fed-1": host, "fed-2": member})
+    done, polls = provider("Create", props(host, member, ca), world)
+    assert done["PhysicalResourceId"] == "federated-workload/echo/echo-server"
+    assert done["Data"] == {"Hostname.fed-1": "k8s-echo-fed-1.elb.amazonaws.com",
+                            "Hostname.fed-2": "k8s-echo-fed-2.elb.amazonaws.com"}
+    assert polls >= 3  # not before the load balancers had hostnames
+    assert member.find("deployments", NS, NAME)["status"]["availableReplicas"] == 3
+    assert host.find("deployments", NS, NAME)["status"]["availableReplicas"] == 2
+
+
+def test_timeout_names_what_never_became_ready(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    world = Federation(host, {"fed-1": host, "fed-2": member}, never_hostname={"fed-2"})
+    with pytest.raises(RuntimeError) as err:
+        provider("Create", props(host, member, ca), world, expire_after=8)
+    assert str(err.value) == ("workload echo/echo-server did not become ready within 5 minutes; still waiting for: "
+                              "fed-2: Service echo/echo-server has no load-balancer hostname yet")
+
+
+def test_not_propagated_and_short_replicas_are_named(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    world = Federation(host, {"fed-1": host}, available_after=1000)  # fed-2 never gets its copies
+    with pytest.raises(RuntimeError) as err:
+        provider("Create", props(host, member, ca), world, expire_after=8)
+    assert str(err.value).split("still waiting for: ")[1].split("; ") == [
+        "fed-1: Deployment echo/echo-server has 0 of 2 replicas available (2 updated)",
+        "fed-2: Deployment echo/echo-server not propagated yet",
+        "fed-2: Service echo/echo-server not propagated yet",
+    ]
+
+
+def test_member_unreachable_is_waited_for_then_named(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    member.inject("*", ".*", reset=True, times=10_000)
+    world = Federation(host, {"fed-1": host}, available_after=0, hostname_after=0)
+    with pytest.raises(RuntimeError) as err:
+        provider("Create", props(host, member, ca), world, expire_after=4)
+    message = str(err.value)
+    assert message == ("workload echo/echo-server did not become ready within 5 minutes; still waiting for: "
+                       "fed-2: reading Deployment echo/echo-server: API server not reachable (ProtocolError)")
+    assert member.emulator.resets >= 2  # retried within polls, then across polls
+
+
+def test_replica_scheduling_is_waited_for_then_followed(host, member, ca):  # noqa: F811
+    apply_workload(host, rsp=True)
+    world = Federation(host, {"fed-1": host, "fed-2": member}, schedule_after=4)
+    done, polls = provider("Create", props(host, member, ca, rsp=True), world)
+    assert polls >= 5
+    assert {member.find("deployments", NS, NAME)["spec"]["replicas"],
+            host.find("deployments", NS, NAME)["spec"]["replicas"]} == {3, 4}
+    assert set(done["Data"]) == {"Hostname.fed-1", "Hostname.fed-2"}
+
+
+def test_delete_waits_for_the_member_copies_and_their_load_balancers(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    world = Federation(host, {"fed-1": host, "fed-2": member}, release_after=3)
+    done, _ = provider("Create", props(host, member, ca), world)
+    done, polls = provider("Delete", props(host, member, ca), world, physical_id=done["PhysicalResourceId"])
+    assert done["IsComplete"]
+    assert world.seen_terminating >= 2 * 2  # both Services sat terminating while their load balancers went
+    for server in (host, member):
+        assert server.find("services", NS, NAME) is None and server.find("deployments", NS, NAME) is None
+    for plural in ("federateddeployments", "federatedservices"):
+        assert host.find(plural, NS, NAME) is None
+
+
+def test_delete_fails_naming_a_load_balancer_that_never_goes(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    world = Federation(host, {"fed-1": host, "fed-2": member})
+    done, _ = provider("Create", props(host, member, ca), world)
+    world.never_release = True
+    with pytest.raises(RuntimeError) as err:
+        provider("Delete", props(host, member, ca), world, physical_id=done["PhysicalResourceId"], expire_after=8)
+    assert str(err.value) == (
+        "workload echo/echo-server was not removed within 5 minutes; still there: fed-1: Service echo/echo-server is "
+        "waiting for its load balancer to be deleted (finalizers service.k8s.aws/resources); fed-2: Service "
+        "echo/echo-server is waiting for its load balancer to be deleted (finalizers service.k8s.aws/resources). "
+        "Fix: check the KubeFed controller on the host and the AWS Load Balancer Controller on those members, then "
+        "retry the delete")
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"Workload": {"Namespace": "Echo", "Name": NAME, "Objects": []}}, "Namespace: 'Echo' is not a namespace name"),
+    ({"Clusters": []}, "Clusters: must list the placed clusters"),
+    ({"TimeoutSeconds": "5"}, "TimeoutSeconds: '5' is not a number of seconds in 60..3000"),
+    ({"Workload": {"Namespace": NS, "Name": NAME, "Objects": [{"ApiVersion": "v1", "Kind": "Secret"}]}},
+     "Workload.Objects[0]: ('v1', 'Secret') is not a kind a workload renders"),
+])
+def test_bad_properties_fail_before_any_request(host, member, ca, change, expected):  # noqa: F811
+    with pytest.raises(InvalidProperties, match=re.escape(expected)):
+        provider("Create", {**props(host, member, ca), **change}, None)
+    assert host.emulator.received == 0 and member.emulator.received == 0
+
+
+def test_a_cluster_outside_the_federation_is_refused(host, member, ca, monkeypatch):  # noqa: F811
+    federation = contract.parse_clusters(os.environ[contract.CLUSTERS_ENV])
+    del federation["fed-2"]
+    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
+    with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2' is not a cluster of this federation"):
+        provider("Create", props(host, member, ca), None)
+    assert member.emulator.received == 0
+
+
+def test_throttling_and_server_errors_are_retried_within_the_poll(host, member, ca):  # noqa: F811
+    apply_workload(host)
+    throttled = member.inject("GET", "/deployments/", status=429, times=2, headers={"Retry-After": "0"})
+    failing = host.inject("GET", "/federateddeployments/", status=503, times=1)
+    world = Federation(host, {"fed-1": host, "fed-2": member})
+    done, _ = provider("Create", props(host, member, ca), world)
+    assert throttled.seen == 2 and failing.seen == 1
+    assert set(done["Data"]) == {"Hostname.fed-1", "Hostname.fed-2"}
+
+
+def test_an_update_waits_until_every_member_runs_the_new_image(host, member, ca):  # noqa: F811
+    apply_workload(host, image="registry.k8s.io/echoserver:1.9")
+    world = Federation(host, {"fed-1": host, "fed-2": member}, available_after=3)
+    done, _ = provider("Create", props(host, member, ca, image="registry.k8s.io/echoserver:1.9"), world)
+    apply_workload(host)  # the kubectl handler applies the new image; KubeFed has not propagated it yet
+    done, polls = provider("Update", props(host, member, ca), world, physical_id=done["PhysicalResourceId"])
+    assert polls >= 3  # not ready while the members ran the old image, nor before the new pods were available
+    for server in (host, member):
+        deployment = server.find("deployments", NS, NAME)
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
+        assert deployment["status"]["availableReplicas"] == deployment["spec"]["replicas"]
