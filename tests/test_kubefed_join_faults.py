@@ -14,6 +14,7 @@ from components.kubefed_join.runtime import allowed_clusters, cluster_api, handl
 from components.kubefed_join.runtime.properties import parse
 from kube_emulator import make_test_ca
 from test_kubefed_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, allow, b64, between_polls,  # noqa: F401
+                                       provider_event,
                                        ca, emulators, eventually, fake_aws, host, install_kubefed, member, props,
                                        ref, teardown_event)
 
@@ -36,12 +37,7 @@ def drive(request_type, properties, physical_id=None, old=None, deadline_in=DEAD
     """on_event once, then is_complete until complete, as the Provider framework does. Returns the last result
     and the number of polls. With `function_seconds`, each invocation gets a Lambda context with that long to
     run (its budget is a part of it)."""
-    event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
-             "LogicalResourceId": "Join"}
-    if physical_id:
-        event["PhysicalResourceId"] = physical_id
-    if old is not None:
-        event["OldResourceProperties"] = old
+    event = provider_event(request_type, properties, physical_id, old)
     event = {**event, **handler.on_event(event)}
     event["Data"] = {**event.get("Data", {}), "Deadline": str(int(time.time() + deadline_in))}
     for poll in range(1, max_polls + 1):

@@ -132,14 +132,20 @@ def between_polls() -> None:
         loop.settle()
 
 
-def provider(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, max_polls=MAX_POLLS):
-    """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
+def provider_event(request_type, properties, physical_id=None, old=None) -> dict:
+    """The event CloudFormation's request becomes in the Provider framework, before on_event."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Join"}
     if physical_id:
         event["PhysicalResourceId"] = physical_id
     if old is not None:
         event["OldResourceProperties"] = old
+    return event
+
+
+def provider(request_type, properties, physical_id=None, old=None, deadline_in=DEADLINE, max_polls=MAX_POLLS):
+    """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
+    event = provider_event(request_type, properties, physical_id, old)
     result = handler.on_event(event)
     event = {**event, **result}
     # The deadline comes from on_event; tests shorten it so that timeouts take seconds, not minutes.
