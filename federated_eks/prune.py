@@ -162,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", required=True)
     parser.add_argument("--yes", action="store_true", help="delete (default: only list)")
     parser.add_argument("--regions", default="", help="comma-separated regions (default: all enabled regions)")
+    parser.add_argument("--cdk-json", default=str(ROOT / "cdk.json"), help="the project's cdk.json")
     args = parser.parse_args(argv)
     import boto3
     from federated_eks.config import ConfigError
 
     try:
-        expected = expected_stacks(args.env)
+        expected = expected_stacks(args.env, Path(args.cdk_json))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1

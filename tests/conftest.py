@@ -6,10 +6,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def dev():
-    """The shipped dev environment: (stacks by name, templates by name)."""
-    from fedtest import CDK_JSON, synth, templates
+    """The tests' dev environment (tests/fixtures/environments.json): (stacks by name, templates by name)."""
+    from fedtest import ENVIRONMENTS, synth, templates
 
-    stacks, _ = synth(CDK_JSON["context"]["environments"]["dev"], name="dev")
+    stacks, _ = synth(ENVIRONMENTS["dev"], name="dev")
     return stacks, templates(stacks)
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from fedtest import CDK_JSON, CONTEXT, ROOT, environment
+from fedtest import CONTEXT, ENVIRONMENTS, LOOKUPS, ROOT, environment, write_project
 from federated_eks import preflight
 from federated_eks.config import load_environment
 
@@ -65,17 +64,14 @@ def test_make_context_lets_cdk_record_the_lookups_the_cli_then_does(tmp_path):
 def test_preflight_lists_every_region_of_the_environment():
     cfg = load_environment({"t": with_region("sa-east-1")}, "t")
     assert preflight.regions(cfg) == ["sa-east-1", "us-east-1"]
-    committed = json.loads((ROOT / "cdk.context.json").read_text())
-    assert preflight.missing_az_lookups(cfg, committed.get) == [("123456789012", "sa-east-1")]
-    shipped = load_environment(CDK_JSON["context"]["environments"], "prod")
-    assert preflight.missing_az_lookups(shipped, committed.get) == []
+    assert preflight.missing_az_lookups(cfg, LOOKUPS.get) == [("123456789012", "sa-east-1")]
+    prod = load_environment(ENVIRONMENTS, "prod")
+    assert preflight.missing_az_lookups(prod, LOOKUPS.get) == []
 
 
 def test_python_app_py_reads_cdk_json_itself_and_removes_a_stale_report(tmp_path):
     """Run as `python app.py -c env=dev` in a project directory, without the CLI."""
-    (tmp_path / "cdk.json").write_text(json.dumps({**CDK_JSON, "context": {
-        **CDK_JSON["context"], "environments": {"dev": environment(2)}}}))
-    shutil.copy(ROOT / "cdk.context.json", tmp_path / "cdk.context.json")
+    write_project(tmp_path, {"dev": environment(2)})
     (tmp_path / "cdk.out").mkdir()
     (tmp_path / "cdk.out" / "validation-report.json").write_text(json.dumps(STALE_REPORT))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDK_")}
@@ -97,7 +93,7 @@ def test_a_cdk_error_at_synth_is_one_line_through_the_real_cli(tmp_path):
     (TooManyResourcesInStack): the user sees one line, no Python or JavaScript trace."""
     run = subprocess.run([CDK, "synth", "--quiet", "--no-notices", "-c", "env=dev", "-c",
                           "@aws-cdk/core:stackResourceLimit=30", "-o", str(tmp_path / "out")],
-                         cwd=ROOT, env={**CLI_ENV, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=300)
+                         cwd=write_project(tmp_path / "project", {"dev": ENVIRONMENTS["dev"]}), env={**CLI_ENV, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=300)
     assert run.returncode != 0
     assert "Traceback" not in run.stderr and "    at " not in run.stderr
     lines = [line for line in run.stderr.splitlines() if line.startswith("federated-eks:")]

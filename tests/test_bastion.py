@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fedtest import ACCOUNT, CDK_JSON, environment, resources, synth, templates
+from fedtest import ACCOUNT, ENVIRONMENTS, environment, resources, synth, templates
 from layer_tools import layer_binary
 
 
@@ -220,7 +220,7 @@ def test_a_default_ssm_session_finds_every_context(user_data, tmp_path):
     assert [line.split(":")[0] for line in (tmp_path / "passwd").read_text().splitlines()] == ["ssm-user"]
 
     # The kubeconfig the boot script writes (aws eks update-kubeconfig adds contexts like these).
-    kubectl = layer_binary(CDK_JSON["context"]["environments"]["dev"]["kubernetesVersion"], "kubectl")
+    kubectl = layer_binary(ENVIRONMENTS["dev"]["kubernetesVersion"], "kubectl")
     for alias in ("fed-1", "fed-2"):
         for args in (["set-cluster", f"arn-{alias}", f"--server=https://{alias}.example.com"],
                      ["set-credentials", f"arn-{alias}", "--exec-command=aws",

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from aws_cdk.assertions import Match
 
-from fedtest import ACCOUNT, CDK_JSON, cluster_stacks, environment, resources, synth, templates
+from fedtest import ACCOUNT, ENVIRONMENTS, cluster_stacks, environment, resources, synth, templates
 from federated_eks.model import KUBERNETES_VERSIONS
 from layer_tools import layer_binary
 
@@ -45,7 +45,7 @@ def test_one_bastion_and_one_cluster_stack_per_cluster(request, fixture, expecte
     assert [n for n in stacks if n.endswith("-bastion")] == [f"fedeks-{env}-bastion"]
     clusters = cluster_stacks(stacks)
     assert sorted(clusters) == sorted(f"fedeks-{env}-cluster-{n}" for n in expected)
-    cidrs = {c["name"]: c["cidr"] for c in (CDK_JSON["context"]["environments"]["dev"]["clusters"]
+    cidrs = {c["name"]: c["cidr"] for c in (ENVIRONMENTS["dev"]["clusters"]
                                              if fixture == "dev" else environment(3)["clusters"])}
     for name, region in expected.items():
         stack = stacks[f"fedeks-{env}-cluster-{name}"]

@@ -13,12 +13,13 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 
 import app as federation_app
-from fedtest import CDK_JSON, CONTEXT, ROOT, environment, scratch_dir, synth
+import fedtest
+from fedtest import CONTEXT, ROOT, copy_project, environment, scratch_dir, synth, write_project
 from federated_eks.config import load_environment
 from test_app import STALE_REPORT
 
 ENVIRONMENTS = {
-    "dev": CDK_JSON["context"]["environments"]["dev"],
+    "dev": fedtest.ENVIRONMENTS["dev"],
     "mesh5": environment(5),
     "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"}, nodeGroup={"imdsHopLimit": 2},
                         bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
@@ -116,17 +117,11 @@ def _network_isolated() -> list[str]:
 @pytest.mark.parametrize("project", ["repo-dev", "three-clusters"])
 def test_cli_synth_needs_no_credentials_network_or_docker(tmp_path, project):
     """`cdk synth` through the CLI: no AWS credentials or config, Docker unusable, and (where the machine
-    allows it) no network at all. `three-clusters` is a project of its own: a cdk.json with a 3-cluster
-    environment beside the committed cdk.context.json, running this repository's app."""
+    allows it) no network at all. Each is a project of its own (fedtest.write_project) running this repository's
+    app: the tests' `dev`, and a 3-cluster environment."""
     isolate = _network_isolated()
-    cwd, clusters = ROOT, 2
-    if project == "three-clusters":
-        cwd, clusters = tmp_path / "project", 3
-        cwd.mkdir()
-        cdk_json = {**CDK_JSON, "app": f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}",
-                    "context": {**CDK_JSON["context"], "environments": {"dev": environment(3)}}}
-        (cwd / "cdk.json").write_text(json.dumps(cdk_json))
-        shutil.copy(ROOT / "cdk.context.json", cwd / "cdk.context.json")
+    raw, clusters = (fedtest.ENVIRONMENTS["dev"], 2) if project == "repo-dev" else (environment(3), 3)
+    cwd = write_project(tmp_path / "project", {"dev": raw})
     env = {"PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:/usr/bin:/bin",
            "HOME": str(tmp_path),  # no ~/.aws
            "CDK_DOCKER": "/bin/false",  # any attempt to run Docker fails the synth
@@ -149,9 +144,10 @@ def test_cli_synth_needs_no_credentials_network_or_docker(tmp_path, project):
 
 
 def test_cli_synth_of_another_environment(tmp_path):
-    run = subprocess.run(["make", "synth", "ENV=prod"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    project = copy_project(tmp_path / "project", fedtest.ENVIRONMENTS)
+    run = subprocess.run(["make", "synth", "ENV=prod"], cwd=project, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    manifest = json.loads((ROOT / "cdk.out" / "manifest.json").read_text())
+    manifest = json.loads((project / "cdk.out" / "manifest.json").read_text())
     stacks = sorted(k for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack")
     # access, bastion, 3 clusters, peering from us-east-1 and us-west-2, routes in us-west-2 and eu-west-1,
     # federation.

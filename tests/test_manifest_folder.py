@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from components.kubefed_crds import all_crds
-from fedtest import CDK_JSON, ROOT
+from fedtest import ENVIRONMENTS, ROOT
 from federated_eks import kubefed_workload, manifest_folder
 from federated_eks.config import load_environment
 from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, member_copy, read, with_
 
-DEV = load_environment(CDK_JSON["context"]["environments"], "dev")
+DEV = load_environment(ENVIRONMENTS, "dev")
 CRDS = all_crds(DEV.kubefed.federated_types)
 NAMES = [n for n, _ in CLUSTERS]
 

@@ -12,12 +12,13 @@ import pytest
 from aws_cdk.assertions import Template
 
 import app as federation_app
-from fedtest import CDK_JSON, CONTEXT, ROOT, scratch_dir, synth
+import fedtest
+from fedtest import CONTEXT, ROOT, scratch_dir, synth, write_project
 from federated_eks.config import ConfigError
 from federated_eks.pipelines import load_pipeline
 from stacks.pipeline import PipelineStack
 
-ENVIRONMENTS = copy.deepcopy(CDK_JSON["context"]["environments"])
+ENVIRONMENTS = copy.deepcopy(fedtest.ENVIRONMENTS)
 ENVIRONMENTS["prod"]["account"] = "222222222222"  # another account than the pipeline's
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 PIPELINES = {"main": {"account": "123456789012", "region": "us-east-1",
@@ -168,12 +169,13 @@ def test_config_errors_name_the_field_and_the_fix():
         "environments.dev.account: 'x' is not an AWS account id. Fix: use the 12 digits of the account"]
 
 
-def test_cli_synth_of_the_shipped_pipeline_and_a_clean_error(tmp_path):
+def test_cli_synth_of_the_sample_pipeline_and_a_clean_error(tmp_path):
     env = {**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:{os.environ['PATH']}",
            "CDK_DISABLE_VERSION_CHECK": "1"}
     cdk_bin = str(ROOT / "node_modules" / ".bin" / "cdk")
+    project = write_project(tmp_path / "project", fedtest.ENVIRONMENTS, fedtest.PIPELINES)
     run = subprocess.run([cdk_bin, "synth", "--quiet", "--no-notices", "-c", "pipeline=main", "-o", str(tmp_path)],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                         cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     stacks = [k for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"]
@@ -182,6 +184,6 @@ def test_cli_synth_of_the_shipped_pipeline_and_a_clean_error(tmp_path):
         stage = json.loads((tmp_path / f"assembly-fedeks-pipeline-main-{name}" / "manifest.json").read_text())
         assert f"fedeks-{name}-federation" in stage["artifacts"]
     bad = subprocess.run([cdk_bin, "synth", "--quiet", "--no-notices", "-c", "pipeline=nope", "-o",
-                          str(tmp_path / "bad")], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                          str(tmp_path / "bad")], cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "pipeline: unknown pipeline 'nope'" in bad.stderr
     assert "Traceback" not in bad.stderr

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from fedtest import ENVIRONMENTS, scratch_dir, write_project
 from federated_eks import prune
 from federated_eks.stack_tags import APP, APP_TAG, CLUSTER_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
 
@@ -40,7 +42,7 @@ def status(session, region: str, name: str) -> str:
     return next(s["StackStatus"] for s in summaries if s["StackName"] == name)
 
 
-# The dev environment of cdk.json now; a third cluster fed-3 in eu-west-1 was removed from it, which leaves
+# The tests' dev environment now (tests/fixtures); a third cluster fed-3 in eu-west-1 was removed from it, which leaves
 # its cluster stack, the peering stack its mesh needed in us-east-2 and the routes in eu-west-1.
 CURRENT = [("us-east-1", "fedeks-dev-access", "access", {}), ("us-east-1", "fedeks-dev-bastion", "bastion", {}),
            ("us-east-1", "fedeks-dev-cluster-fed-1", "cluster", {CLUSTER_TAG: "fed-1"}),
@@ -61,14 +63,18 @@ def deploy_dev(session, host: str = "fed-1") -> None:
     deploy(session, "us-east-2", "fedeks-dev-cluster-fed-3-copy", None)
 
 
+CDK_JSON = write_project(Path(scratch_dir("prune-")), ENVIRONMENTS) / "cdk.json"
+
+
 def run(session, yes: bool, regions=None):
     lines: list[str] = []
-    code = prune.run(session, "dev", prune.expected_stacks("dev"), regions, yes, out=lines.append, delay=0)
+    code = prune.run(session, "dev", prune.expected_stacks("dev", CDK_JSON), regions, yes, out=lines.append,
+                     delay=0)
     return code, lines
 
 
 def test_the_app_expects_exactly_the_current_dev_stacks():
-    assert prune.expected_stacks("dev") == {n for _, n, _, _ in CURRENT} | {"fedeks-dev-federation"}
+    assert prune.expected_stacks("dev", CDK_JSON) == {n for _, n, _, _ in CURRENT} | {"fedeks-dev-federation"}
 
 
 def test_dry_run_lists_the_orphans_with_their_resources_and_deletes_nothing(aws):
@@ -135,7 +141,8 @@ def test_without_credentials_prune_says_what_it_needs_without_a_traceback(tmp_pa
 
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true",
            "AWS_DEFAULT_REGION": "us-east-1"}
-    run = subprocess.run([sys.executable, "-m", "federated_eks.prune", "--env", "dev"], cwd=ROOT, env=env,
+    run = subprocess.run([sys.executable, "-m", "federated_eks.prune", "--env", "dev", "--cdk-json", str(CDK_JSON)],
+                         cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Unable to locate credentials" in run.stderr and "Fix: run with credentials" in run.stderr

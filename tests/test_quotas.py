@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from fedtest import CDK_JSON, environment
+from fedtest import ENVIRONMENTS, environment
 from federated_eks import peering_layout, quotas, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import QuotasConfig
@@ -147,9 +147,9 @@ def test_quotas_field_is_checked():
     assert load_environment({"test": environment()}, "test").quotas == QuotasConfig()
 
 
-def test_shipped_environments_fit_the_default_quotas_in_one_stack_per_region():
+def test_the_sample_environments_fit_the_default_quotas_in_one_stack_per_region():
     for name in ("dev", "prod"):
-        cfg = load_environment(CDK_JSON["context"]["environments"], name)
+        cfg = load_environment(ENVIRONMENTS, name)
         assert cfg.quotas == QuotasConfig()
         peerings = topology.peerings(cfg)
         plans = peering_layout.requester_stacks(peerings) + peering_layout.accepter_stacks(peerings)

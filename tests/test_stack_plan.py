@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import pytest
 
-from fedtest import CDK_JSON, environment, synth
+from fedtest import ENVIRONMENTS, environment, synth
 from federated_eks import stack_plan
 from federated_eks.config import load_environment
 from federated_eks.stack_tags import KIND_TAG
 
 CASES = {
-    "dev": CDK_JSON["context"]["environments"]["dev"],
-    "prod": CDK_JSON["context"]["environments"]["prod"],
+    "dev": ENVIRONMENTS["dev"],
+    "prod": ENVIRONMENTS["prod"],
     "hub4": environment(4, "hub"),
     "mesh5": environment(5),
 }

@@ -448,9 +448,9 @@ def test_load_balancer_controller_install_always_puts_it_on_every_cluster():
 
 def test_the_echo_server_sample_is_devs_workload_plus_dns():
     import json as json_
-    from fedtest import CDK_JSON, ROOT
+    from fedtest import ENVIRONMENTS, ROOT
     sample = json_.loads((ROOT / "samples/echo-server/workload.json").read_text())
     (w,), problems = read([sample], clusters=(("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
     assert problems == [] and w.dns.routing == "failover" and w.dns.primary == "fed-1"
-    dev = CDK_JSON["context"]["environments"]["dev"]["workloads"]
+    dev = ENVIRONMENTS["dev"]["workloads"]
     assert with_(sample, dns=None) in dev
