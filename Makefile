@@ -2,7 +2,8 @@
 #   make synth [ENV=dev]   set up, then synthesize one environment into cdk.out/
 #   make test              set up, then run the whole test suite
 # AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
-# Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings)
+# Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings),
+#   make check-config [PIPELINE=main] (the pipeline's environments: synth, cfn-lint, cdk-nag)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
 SHELL := /bin/bash
@@ -29,7 +30,8 @@ export npm_config_audit := false
 export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology
+.PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology \
+  check-config check-environment
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -67,9 +69,26 @@ pipeline: setup-runtime
 	$(CDK) synth --quiet -c pipeline=$(PIPELINE) --no-notices
 	@echo "Synthesized pipeline '$(PIPELINE)' into cdk.out/"
 
-# Deployed stacks of $(ENV) the app no longer has: listed; deleted with PRUNE=yes (boto3 from the dev set-up).
+# Your config, proven as pipeline $(PIPELINE) deploys it: each environment it deploys is synthesized through the CDK
+# CLI with CDK's template validation and cdk-nag AwsSolutions (app.py -c validate=true -c nag=true), then cfn-lint
+# reads every template. The pipeline's synth step runs this before the tests.
+check-config: setup
+	@envs="$$($(BIN)/python -m federated_eks.pipelines --environments $(PIPELINE))" || exit 1; \
+	for env in $$envs; do $(MAKE) --no-print-directory check-environment ENV=$$env || exit 1; done
+	@# ---- make rehearse joins here (being built on its own branch): one `$(MAKE) rehearse ENV=$$env` per
+	@# environment of the loop above, so the pipeline rehearses what it is about to deploy. ----
+
+check-environment: setup
+	rm -rf cdk.out/check-$(ENV)
+	$(CDK) synth --quiet $(CDK_FLAGS) -c validate=true -c nag=true -o cdk.out/check-$(ENV)
+	$(BIN)/cfn-lint --format parseable cdk.out/check-$(ENV)/*.template.json
+	@echo "Environment '$(ENV)': synth, CDK validation, cdk-nag and cfn-lint found nothing."
+
+# Deployed stacks of $(ENV) the app no longer has (by name, region and account): listed with the reason; deleted
+# with PRUNE=yes. An environment no longer in cdk.json needs GONE=$(ENV) too (boto3 from the dev set-up).
 prune: setup
-	$(BIN)/python -m federated_eks.prune --env $(ENV) $(if $(filter yes,$(PRUNE)),--yes,)
+	$(BIN)/python -m federated_eks.prune --env $(ENV) $(if $(filter yes,$(PRUNE)),--yes,) \
+	  $(if $(GONE),--environment-removed $(GONE),)
 
 # Mermaid picture of $(ENV), its stacks by deploy level, and deploy-time estimates (offline).
 topology: setup-runtime

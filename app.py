@@ -185,6 +185,10 @@ def main(argv: list[str]) -> int:
         (Path(app.outdir) / report).unlink(missing_ok=True)
     if str(app.node.try_get_context("validate")).lower() == "true":
         cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
+    if str(app.node.try_get_context("nag")).lower() == "true":  # `make check-config`: cdk-nag AwsSolutions too
+        from cdk_nag import AwsSolutionsChecks
+
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     env_name = app.node.try_get_context("env") or "dev"
     pipeline_name = app.node.try_get_context("pipeline")
     try:

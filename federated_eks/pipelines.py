@@ -6,8 +6,12 @@
 """
 from __future__ import annotations
 
+import argparse
+import json
 import re
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from federated_eks.config import _ACCOUNT, _MISSING, ConfigError, _aws_regions, _Reader, load_environment
@@ -154,3 +158,24 @@ def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: st
                       f"of {env!r}, then set \"trustsPipelineAccount\": true")
         out.append(PipelineStage(config=cfg, approval=bool(approval), trusts_pipeline_account=bool(trusted)))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m federated_eks.pipelines --environments NAME`: the environments pipeline NAME deploys, in order, one
+    a line, after checking its config (make check-config loops over them)."""
+    parser = argparse.ArgumentParser(description="The environments a pipeline of cdk.json deploys.")
+    parser.add_argument("--environments", metavar="PIPELINE", required=True)
+    parser.add_argument("--cdk-json", default=str(Path(__file__).resolve().parents[1] / "cdk.json"))
+    args = parser.parse_args(argv)
+    context = json.loads(Path(args.cdk_json).read_text()).get("context", {})
+    try:
+        cfg = load_pipeline(context.get("pipelines"), context.get("environments"), args.environments)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print("\n".join(s.config.env_name for s in cfg.stages))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

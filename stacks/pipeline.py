@@ -16,11 +16,13 @@ actions in a stage; beyond that CDK Pipelines cuts the stage into `<env>.1`, `<e
 """
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Callable
 
 import aws_cdk as cdk
-from aws_cdk import aws_codebuild as codebuild, pipelines
+from aws_cdk import aws_codebuild as codebuild, aws_iam as iam, pipelines
 from constructs import Construct
 
 from components.compliance import acknowledge, logical_id
@@ -29,16 +31,49 @@ from federated_eks.pipelines import PipelineConfig
 
 Build = Callable[[Construct, FederationConfig], dict[str, cdk.Stack]]
 
+# The tools every CodeBuild project of the pipeline runs, pinned (CDK Pipelines' defaults are `aws-cdk@2` for
+# self-mutation and `cdk-assets@latest` for asset publishing: aws-cdk-lib 2.275 pipelines/lib/codepipeline/
+# codepipeline.js, `cliVersion ?? "2"`, `cdkAssetsCliVersion ?? "latest"`).
+# - The CDK CLI: the version package.json pins (package-lock.json locks it). The synth step installs it with
+#   `make setup` (npm ci); self-mutation installs that same version (`cli_version`).
+# - cdk-assets, the asset publisher CDK Pipelines runs (`cdk-assets --path ... publish`), is an npm package of its
+#   own, not part of the aws-cdk CLI: pinned here (`cdk_assets_cli_version`). Upgrade it with the CLI.
+# - CodeBuild's language runtimes: standard:7.0 (Ubuntu 22.04) carries several Python and Node.js versions and its
+#   default changes over the image's life ("If a runtime version is not specified, CodeBuild uses the default
+#   version. The default version can change...", docs.aws.amazon.com/codebuild/latest/userguide/
+#   available-runtimes.html); `install.runtime-versions` pins them. Python 3.11+ is what the README's set-up needs;
+#   Node.js 22 runs the global npm installs (Node 20 is end of life; make's own Node comes from the virtualenv).
+PROJECT = Path(__file__).resolve().parents[1]
+CDK_CLI_VERSION = json.loads((PROJECT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+CDK_ASSETS_VERSION = "4.7.3"
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+RUNTIME_VERSIONS = {"python": "3.12", "nodejs": "22"}
+
 
 def pipeline_stack_name(cfg: PipelineConfig) -> str:
     return f"fedeks-pipeline-{cfg.name}"
 
 
+SYNTH_INSTALL = ["make setup"]  # the README's set-up: the virtualenv, the pinned CDK CLI (npm ci), Lambda deps
+
+
 def synth_commands(cfg: PipelineConfig) -> list[str]:
-    """The synth step: the README's set-up and test command, then the pipeline's synth (make runs the same
-    set-up for both). The tests run here, so a failing commit neither mutates the pipeline nor deploys. The tests
-    synthesize into cdk.out too; it is emptied so that the pipeline's output holds only the pipeline's assembly."""
-    return ["make test", "rm -rf cdk.out", f"make pipeline PIPELINE={cfg.name}"]
+    """The synth step, after SYNTH_INSTALL: the adopter's environments proven as this pipeline deploys them
+    (`make check-config`: synth, cfn-lint, cdk-nag of each stage's environment), the project's own tests (which
+    never read cdk.json's environments: tests/fixtures), then the pipeline's synth. A failing commit neither
+    mutates the pipeline nor deploys. The checks synthesize into cdk.out too; it is emptied so that the pipeline's
+    output holds only the pipeline's assembly."""
+    return [f"make check-config PIPELINE={cfg.name}", "make test", "rm -rf cdk.out",
+            f"make pipeline PIPELINE={cfg.name}"]
+
+
+def connection_actions(connection_arn: str) -> list[str]:
+    """The IAM action that lets the source action use the connection. AWS: "When specifying a resource in the IAM
+    policy, the service prefix needs to match that of the resource" (CodeConnections rename notes,
+    docs.aws.amazon.com/dtconsole/latest/userguide/rename.html); connections made since July 2024 have
+    `arn:aws:codeconnections:` ARNs, older ones `arn:aws:codestar-connections:`."""
+    service = connection_arn.split(":")[2]
+    return [f"{service}:UseConnection"]
 
 
 class FederationStage(cdk.App):
@@ -80,11 +115,15 @@ class PipelineStack(cdk.Stack):
             # Environments in other accounts: the artifact bucket needs a KMS key those accounts can use.
             cross_account_keys=config.cross_account,
             enable_key_rotation=config.cross_account,
-            synth=pipelines.ShellStep("Synth", input=source, commands=synth_commands(config),
-                                      primary_output_directory="cdk.out"),
-            # Python 3.11+ and make are all the README's set-up needs (Node.js comes from the virtualenv).
-            code_build_defaults=pipelines.CodeBuildOptions(build_environment=codebuild.BuildEnvironment(
-                build_image=codebuild.LinuxBuildImage.STANDARD_7_0)),
+            synth=pipelines.ShellStep("Synth", input=source, install_commands=SYNTH_INSTALL,
+                                      commands=synth_commands(config), primary_output_directory="cdk.out"),
+            cli_version=CDK_CLI_VERSION,
+            cdk_assets_cli_version=CDK_ASSETS_VERSION,
+            # Every CodeBuild project (synth, self-mutation, assets) on one image with pinned runtimes.
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                partial_build_spec=codebuild.BuildSpec.from_object(
+                    {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}})),
         )
         self.stages: dict[str, FederationStage] = {}
         for stage in config.stages:
@@ -96,7 +135,19 @@ class PipelineStack(cdk.Stack):
             self.pipeline.add_stage(fed, pre=pre)
             self.stages[env] = fed
         self.pipeline.build_pipeline()
+        self._grant_connection(config.connection_arn)
         self._acknowledge()
+
+    def _grant_connection(self, connection_arn: str) -> None:
+        """aws-cdk-lib 2.275 grants `codestar-connections:UseConnection` whatever the ARN's service
+        (aws-codepipeline-actions/lib/codestar-connections/source-action.js, bind()): for a codeconnections ARN
+        that statement matches nothing, so the source action's role also gets the action whose prefix matches."""
+        (source,) = self.pipeline.pipeline.stages[0].actions
+        # The role CodePipeline made for the action (construct path <pipeline>/Source/<action>/CodePipelineActionRole).
+        role = self.pipeline.pipeline.node.find_child("Source").node.find_child(
+            source.action_properties.action_name).node.find_child("CodePipelineActionRole")
+        role.add_to_principal_policy(iam.PolicyStatement(actions=connection_actions(connection_arn),
+                                                         resources=[connection_arn]))
 
     def _acknowledge(self) -> None:
         """cdk-nag findings on what aws-cdk-lib's pipelines module generates, each with the reason it stands.

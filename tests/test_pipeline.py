@@ -16,7 +16,7 @@ import fedtest
 from fedtest import CONTEXT, ROOT, scratch_dir, synth, write_project
 from federated_eks.config import ConfigError
 from federated_eks.pipelines import load_pipeline
-from stacks.pipeline import PipelineStack
+from stacks.pipeline import CDK_ASSETS_VERSION, PipelineStack, connection_actions
 
 ENVIRONMENTS = copy.deepcopy(fedtest.ENVIRONMENTS)
 ENVIRONMENTS["prod"]["account"] = "222222222222"  # another account than the pipeline's
@@ -78,7 +78,43 @@ def test_pipeline_is_self_mutating_tests_before_deploying_and_approves_prod(synt
     specs = [json.loads(p["Properties"]["Source"]["BuildSpec"]) for p in projects.values()]
     synth_commands = [s["phases"]["build"]["commands"] for s in specs
                       if "make pipeline PIPELINE=main" in s["phases"]["build"].get("commands", [])]
-    assert synth_commands == [["make test", "rm -rf cdk.out", "make pipeline PIPELINE=main"]]
+    assert synth_commands == [["make check-config PIPELINE=main", "make test", "rm -rf cdk.out",
+                                "make pipeline PIPELINE=main"]]
+
+
+def test_every_codebuild_project_installs_the_pinned_cdk_cli_on_pinned_runtimes(synthesized):
+    """Synth installs the CLI of package.json (exact version, locked in package-lock.json) with `make setup`;
+    self-mutation installs that version; asset publishing a pinned cdk-assets. No `@2`, no `@latest`."""
+    _, stack, _ = synthesized
+    package = json.loads((ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]["node_modules/aws-cdk"]["version"]
+    assert package == locked and all(part.isdigit() for part in package.split("."))
+    expected = {"synth": ["make setup"], "self-mutation": [f"npm install -g aws-cdk@{package}"],
+                "assets": [f"npm install -g cdk-assets@{CDK_ASSETS_VERSION}"]}
+    kinds = []
+    for name, project in Template.from_stack(stack).find_resources("AWS::CodeBuild::Project").items():
+        spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+        kind = ("synth" if "make pipeline PIPELINE=main" in spec["phases"]["build"]["commands"]
+                else "self-mutation" if "SelfMutation" in name else "assets" if "Asset" in name else name)
+        kinds.append(kind)
+        install = spec["phases"]["install"]
+        assert install["commands"] == expected[kind], name
+        assert install["runtime-versions"] == {"python": "3.12", "nodejs": "22"}, name
+        assert project["Properties"]["Environment"]["Image"] == "aws/codebuild/standard:7.0", name
+    assert sorted(set(kinds)) == ["assets", "self-mutation", "synth"] and kinds.count("synth") == 1
+
+
+def test_the_source_action_may_use_the_connection_under_the_arns_own_service_prefix(synthesized):
+    """AWS: the service prefix of the IAM action must match the resource's (CodeConnections rename notes)."""
+    _, stack, _ = synthesized
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    granted = {a for p in policies.values() for st in p["Properties"]["PolicyDocument"]["Statement"]
+               if st.get("Resource") == CONNECTION
+               for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert "codeconnections:UseConnection" in granted
+    old = "arn:aws:codestar-connections:us-east-1:123456789012:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+    assert connection_actions(old) == ["codestar-connections:UseConnection"]
+    assert connection_actions(CONNECTION) == ["codeconnections:UseConnection"]
 
 
 def test_stacks_of_one_level_deploy_in_parallel_across_regions(synthesized):
