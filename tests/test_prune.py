@@ -1,8 +1,11 @@
-"""Prune against an emulated CloudFormation (moto) with stacks of two environments in several regions."""
+"""Prune against an emulated CloudFormation (moto) with stacks of two environments in several regions: matching by
+(name, region, account), the reason of each listed stack, a removed environment, a failed delete and its resume,
+and stacks still read through Fn::GetStackOutput."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -32,9 +35,15 @@ def aws(monkeypatch):
         yield boto3.Session(region_name="us-east-1")
 
 
-def deploy(session, region: str, name: str, tag_list: list[dict] | None) -> None:
+def deploy(session, region: str, name: str, tag_list: list[dict] | None, reads: tuple[tuple[str, str], ...] = ()):
+    """A stack; `reads`: (stack, region) whose outputs its template reads through Fn::GetStackOutput, as the
+    weak cross-stack references of cdk.json write them."""
+    template = json.loads(TEMPLATE)
+    for i, (stack, where) in enumerate(reads):
+        template["Resources"][f"Reader{i}"] = {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": {
+            "Fn::GetStackOutput": {"StackName": stack, "Region": where, "OutputName": "PublishOutputVpcId"}}}}
     session.client("cloudformation", region_name=region).create_stack(
-        StackName=name, TemplateBody=TEMPLATE, **({"Tags": tag_list} if tag_list else {}))
+        StackName=name, TemplateBody=json.dumps(template), **({"Tags": tag_list} if tag_list else {}))
 
 
 def status(session, region: str, name: str) -> str:
@@ -54,10 +63,11 @@ LEFT = [("eu-west-1", "fedeks-dev-cluster-fed-3", "cluster", {CLUSTER_TAG: "fed-
         ("eu-west-1", "fedeks-dev-peer-routes-eu-west-1", "peer-routes", {})]
 
 
-def deploy_dev(session, host: str = "fed-1") -> None:
+def deploy_dev(session, host: str = "fed-1", federation_reads: tuple[tuple[str, str], ...] = ()) -> None:
     for region, name, kind, extra in CURRENT + LEFT:
         deploy(session, region, name, tags("dev", kind, **extra))
-    deploy(session, "us-east-1", "fedeks-dev-federation", tags("dev", "federation", **{HOST_TAG: host}))
+    deploy(session, "us-east-1", "fedeks-dev-federation", tags("dev", "federation", **{HOST_TAG: host}),
+           reads=federation_reads)
     # Another environment's stack that dev's app does not have, and a stack of someone else without tags.
     deploy(session, "eu-west-1", "fedeks-prod-cluster-fed-eu", tags("prod", "cluster", **{CLUSTER_TAG: "fed-eu"}))
     deploy(session, "us-east-2", "fedeks-dev-cluster-fed-3-copy", None)
@@ -73,16 +83,24 @@ def run(session, yes: bool, regions=None):
     return code, lines
 
 
-def test_the_app_expects_exactly_the_current_dev_stacks():
-    assert prune.expected_stacks("dev", CDK_JSON) == {n for _, n, _, _ in CURRENT} | {"fedeks-dev-federation"}
+def listed(lines: list[str]) -> list[str]:
+    return [line.split()[1] for line in lines if line[:1].isdigit()]
+
+
+def test_the_app_expects_exactly_the_current_dev_stacks_by_name_region_and_account():
+    assert prune.expected_stacks("dev", CDK_JSON) == {(n, r, "123456789012") for r, n, _, _ in CURRENT} | {
+        ("fedeks-dev-federation", "us-east-1", "123456789012")}
+    assert prune.expected_stacks("gone", CDK_JSON) is None
 
 
 def test_dry_run_lists_the_orphans_with_their_resources_and_deletes_nothing(aws):
     deploy_dev(aws)
     code, lines = run(aws, yes=False)
     assert code == 0
-    listed = [line.split()[1] for line in lines if line[:1].isdigit()]
-    assert listed == ["fedeks-dev-peer-routes-eu-west-1", "fedeks-dev-peering-us-east-2", "fedeks-dev-cluster-fed-3"]
+    assert listed(lines) == ["fedeks-dev-peer-routes-eu-west-1", "fedeks-dev-peering-us-east-2",
+                             "fedeks-dev-cluster-fed-3"]
+    assert "1. fedeks-dev-peer-routes-eu-west-1 (eu-west-1, account 123456789012, peer-routes, CREATE_COMPLETE): " \
+           "environment 'dev' no longer has this stack" in lines
     text = "\n".join(lines)
     assert "AWS::SNS::Topic" in text and "AWS::SQS::Queue" in text and "Dry run" in text
     for region, name, _, _ in LEFT:
@@ -128,8 +146,137 @@ def test_plan_orders_a_whole_environment_teardown():
                                                                           KIND_TAG: kind, **extra})
     stacks = [s("a", "access"), s("c", "cluster", **{CLUSTER_TAG: "h"}), s("b", "bastion"),
               s("f", "federation", **{HOST_TAG: "h"}), s("p", "peering"), s("r", "peer-routes")]
-    p = prune.plan(stacks, expected=set(), env="old")
-    assert [x.name for x in p.delete] == ["f", "r", "p", "c", "b", "a"] and p.refused == []
+    p = prune.plan(stacks, expected=None, env="old")
+    assert [x.name for x, _ in p.delete] == ["f", "r", "p", "c", "b", "a"] and p.refused == []
+    assert {why for _, why in p.delete} == {"environment 'old' is no longer in cdk.json (--environment-removed old)"}
+
+
+def test_a_stack_that_reads_another_is_deleted_before_it_whatever_their_kinds_and_names():
+    def s(name, kind, reads=()):
+        return prune.DeployedStack(name, "us-east-1", "CREATE_COMPLETE", {APP_TAG: APP, ENVIRONMENT_TAG: "old",
+                                                                            KIND_TAG: kind}, "123456789012",
+                                   frozenset((r, "us-east-1") for r in reads))
+    # Two clusters (one kind), "x" reading "a": x first although "a" sorts first.
+    p = prune.plan([s("a", "cluster"), s("x", "cluster", reads=["a"]), s("b", "bastion")], expected=None, env="old")
+    assert [x.name for x, _ in p.delete] == ["x", "a", "b"]
+
+
+def test_a_stack_of_the_environment_in_another_account_is_never_deleted():
+    def s(name, account):
+        return prune.DeployedStack(name, "us-east-1", "CREATE_COMPLETE", {APP_TAG: APP, ENVIRONMENT_TAG: "dev",
+                                                                            KIND_TAG: "cluster"}, account)
+    expected = {("fedeks-dev-cluster-fed-1", "us-east-1", "123456789012")}
+    p = prune.plan([s("fedeks-dev-cluster-fed-1", "123456789012"), s("fedeks-dev-cluster-fed-1", "999999999999"),
+                    s("fedeks-dev-cluster-fed-9", "123456789012")], expected, "dev")
+    assert [(x.name, x.account) for x, _ in p.delete] == [("fedeks-dev-cluster-fed-9", "123456789012")]
+    ((kept, why),) = p.refused
+    assert kept.account == "999999999999" and why.startswith(
+        "it is in account 999999999999, but environment 'dev' deploys to 123456789012")
+
+
+def test_a_cluster_moved_to_another_region_leaves_its_old_stack_which_is_listed_and_deleted(aws):
+    """fed-2 was in us-west-2 and is in us-east-2 now: same stack name, two stacks; the old one goes."""
+    deploy_dev(aws)
+    deploy(aws, "us-west-2", "fedeks-dev-cluster-fed-2", tags("dev", "cluster", **{CLUSTER_TAG: "fed-2"}))
+    code, lines = run(aws, yes=False)
+    assert code == 0 and "fedeks-dev-cluster-fed-2" in listed(lines)
+    (line,) = [line for line in lines if line[:1].isdigit() and "fedeks-dev-cluster-fed-2 " in line]
+    assert line.endswith("(us-west-2, account 123456789012, cluster, CREATE_COMPLETE): the app has "
+                         "fedeks-dev-cluster-fed-2 in us-east-2 (account 123456789012) now: this copy in us-west-2 "
+                         "(account 123456789012) was left behind")
+    assert run(aws, yes=True)[0] == 0
+    assert status(aws, "us-west-2", "fedeks-dev-cluster-fed-2") == "DELETE_COMPLETE"
+    assert status(aws, "us-east-2", "fedeks-dev-cluster-fed-2") == "CREATE_COMPLETE"
+
+
+def test_a_stack_still_read_through_get_stack_output_by_a_stack_that_stays_is_kept(aws):
+    """The federation (which stays) was not deployed since fed-3 left the config: its template still reads the
+    cluster stack's outputs, so that stack is kept; what only orphans read goes."""
+    deploy_dev(aws, federation_reads=(("fedeks-dev-cluster-fed-3", "eu-west-1"),
+                                      ("fedeks-dev-cluster-fed-1", "us-east-1")))
+    code, lines = run(aws, yes=True)
+    assert code == 1
+    assert "KEPT fedeks-dev-cluster-fed-3 (eu-west-1, account 123456789012): still read by fedeks-dev-federation " \
+           "(us-east-1) through Fn::GetStackOutput: deploy the app (`make deploy ENV=dev`) so that it reads what " \
+           "replaces this stack, then prune" in lines
+    assert status(aws, "eu-west-1", "fedeks-dev-cluster-fed-3") == "CREATE_COMPLETE"
+    assert status(aws, "us-east-2", "fedeks-dev-peering-us-east-2") == "DELETE_COMPLETE"
+
+
+def test_a_stack_read_by_a_kept_stack_is_kept_too():
+    def s(name, kind, reads=(), **extra):
+        return prune.DeployedStack(name, "us-east-1", "CREATE_COMPLETE", {APP_TAG: APP, ENVIRONMENT_TAG: "dev",
+                                                                            KIND_TAG: kind, **extra},
+                                   "123456789012", frozenset((r, "us-east-1") for r in reads))
+    # The federation stays and names cluster h as its host: h is kept, and so is the bastion h reads.
+    stacks = [s("fed", "federation", **{HOST_TAG: "h"}), s("h", "cluster", reads=["bast"], **{CLUSTER_TAG: "h"}),
+              s("bast", "bastion")]
+    p = prune.plan(stacks, {("fed", "us-east-1", "123456789012")}, "dev")
+    assert p.delete == [] and [x.name for x, _ in p.refused] == ["h", "bast"]
+    assert p.refused[1][1].startswith("still read by h (us-east-1)")
+
+
+def fail_deletes_of(session, name: str) -> None:
+    """CloudFormation accepts the delete of `name` and ends it DELETE_FAILED (as when a resource cannot be deleted):
+    moto deletes every stack it is asked to, so the failure is injected on the clients prune makes from `session`:
+    DeleteStack of `name` is answered without reaching moto, and DescribeStacks reports it DELETE_FAILED."""
+    def delete(params, **_):
+        if params["body"].get("StackName") == name:
+            return SimpleNamespace(status_code=200, headers={}), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+        return None
+
+    def describe(parsed, **_):
+        for stack in parsed.get("Stacks", []):
+            if stack["StackName"] == name:
+                stack.update(StackStatus="DELETE_FAILED", StackStatusReason="The vpc has dependencies")
+
+    session.events.register("before-call.cloudformation.DeleteStack", delete, unique_id="fail-delete")
+    session.events.register("after-call.cloudformation.DescribeStacks", describe, unique_id="fail-describe")
+
+
+def test_a_failed_delete_stops_the_run_reports_it_and_the_next_run_resumes(aws):
+    deploy_dev(aws)
+    fail_deletes_of(aws, "fedeks-dev-peering-us-east-2")
+    code, lines = run(aws, yes=True)
+    assert code == 2
+    assert [line for line in lines if line.startswith(("Deleted", "FAILED"))][:1] == [
+        "Deleted fedeks-dev-peer-routes-eu-west-1."]
+    (failed,) = [line for line in lines if line.startswith("FAILED")]
+    assert failed.startswith("FAILED to delete fedeks-dev-peering-us-east-2: ") and "DELETE_FAILED" in failed
+    assert "Stopped here" in failed and "run prune again" in failed
+    assert lines[-1] == failed  # nothing after it was tried
+    assert status(aws, "eu-west-1", "fedeks-dev-cluster-fed-3") == "CREATE_COMPLETE"
+    # The next run lists what is left, the failed stack first (with its status), and deletes it when it can.
+    code, lines = run(aws, yes=False)
+    assert listed(lines) == ["fedeks-dev-peering-us-east-2", "fedeks-dev-cluster-fed-3"]
+    assert any("fedeks-dev-peering-us-east-2 (us-east-2, account 123456789012, peering, DELETE_FAILED)" in line
+               for line in lines)
+    aws.events.unregister("before-call.cloudformation.DeleteStack", unique_id="fail-delete")
+    aws.events.unregister("after-call.cloudformation.DescribeStacks", unique_id="fail-describe")
+    code, lines = run(aws, yes=True)
+    assert code == 0 and [line for line in lines if line.startswith("Deleted")] == [
+        "Deleted fedeks-dev-peering-us-east-2.", "Deleted fedeks-dev-cluster-fed-3."]
+
+
+def test_an_environment_missing_from_cdk_json_is_refused_unless_named_again(aws, capsys):
+    for region, name, kind, extra in [("us-east-1", "fedeks-old-access", "access", {}),
+                                      ("us-west-2", "fedeks-old-cluster-a", "cluster", {CLUSTER_TAG: "a"})]:
+        deploy(aws, region, name, tags("old", kind, **extra))
+    base = ["--env", "old", "--cdk-json", str(CDK_JSON), "--regions", "us-east-1,us-west-2", "--yes"]
+    assert prune.main(base) == 1
+    assert capsys.readouterr().err.strip() == (
+        "federated-eks prune: environment 'old' is not in cdk.json, so every deployed stack of it would be "
+        "deleted. Fix: if it was removed on purpose, name it again: --environment-removed old (make prune ENV=old "
+        "GONE=old); otherwise check the name and cdk.json")
+    assert prune.main([*base, "--environment-removed", "dev"]) == 1  # another name than the --env
+    assert "--environment-removed old (make prune ENV=old GONE=old)" in capsys.readouterr().err
+    assert status(aws, "us-west-2", "fedeks-old-cluster-a") == "CREATE_COMPLETE"
+    assert prune.main(["--env", "dev", "--cdk-json", str(CDK_JSON), "--environment-removed", "dev"]) == 1
+    assert "--environment-removed 'dev' is still in cdk.json" in capsys.readouterr().err
+    assert prune.main([*base, "--environment-removed", "old"]) == 0
+    out = capsys.readouterr().out
+    assert "Deleted fedeks-old-cluster-a.\nDeleting fedeks-old-access" in out
+    assert status(aws, "us-east-1", "fedeks-old-access") == "DELETE_COMPLETE"
 
 
 def test_without_credentials_prune_says_what_it_needs_without_a_traceback(tmp_path):
