@@ -51,7 +51,9 @@ class FederationTarget:
     service_token: str
     """The join Lambda's Provider: it serves `Custom::FederatedWorkload` too."""
     ready: tuple[IDependable, ...] = ()
-    """What must exist before a workload is applied: the joins and the federated types."""
+    """What must exist before a workload is applied, and outlive it on delete: the joins (after the federated
+    types) and the network path from the waiter Lambda to the host's API server. Manifests and waiters depend
+    on each."""
     load_balancer_clusters: tuple[str, ...] = ()
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
 
@@ -139,7 +141,7 @@ class FederatedWorkloads(Construct):
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
                                     resource_type=RESOURCE_TYPE,
                                     properties=waiter_properties(w, target, props.timeout_minutes))
-            waiter.node.add_dependency(manifest)
+            waiter.node.add_dependency(manifest, *target.ready)
             self.waiters[key] = waiter
             if w.dns is not None:
                 regions = dict(target.clusters)
