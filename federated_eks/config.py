@@ -17,7 +17,7 @@ from federated_eks import quotas as layout_quotas, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
+                                 DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
@@ -203,6 +203,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                   "name one of the clusters, which then runs the KubeFed control plane")
 
     _check_overlaps(r, path, bastion, clusters)
+    _check_host_architecture(r, path, d, clusters, host)
 
     topology = r.choice(d, "peeringTopology", path, TOPOLOGIES, default(FederationConfig, "peering_topology"))
     default_nat = default(FederationConfig, "nat_gateways")
@@ -223,6 +224,23 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
                             nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
                             manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas)
+
+
+def _check_host_architecture(r: _Reader, path: str, d: dict[str, Any], clusters: dict[int, ClusterConfig],
+                             host: str | None) -> None:
+    """The host runs KubeFed's pods, whose images exist for amd64 only (model.KUBEFED_NODE_ARCHITECTURE): its node
+    group must be x86_64. Members may be Graviton."""
+    found = next(((i, c) for i, c in clusters.items() if c.name == host), None)
+    if found is None or found[1].node_group.architecture != instance_types.ARM64:
+        return
+    i, c = found
+    own = isinstance(d.get("clusters"), list) and isinstance(d["clusters"][i], dict) and "nodeGroup" in d["clusters"][i]
+    r.problem(f"{path}.clusters[{i}].nodeGroup.instanceTypes" if own else f"{path}.nodeGroup.instanceTypes",
+              f"the host cluster {host} would run only Graviton (arm64) nodes ({', '.join(c.node_group.instance_types)}), "
+              f"but KubeFed v0.10.0 publishes {KUBEFED_NODE_ARCHITECTURE} images only, so its controller and webhook "
+              "could not start (exec format error)",
+              f'give the host x86_64 types, e.g. clusters[{i}].nodeGroup.instanceTypes ["m6i.large"]; the members may '
+              "stay Graviton")
 
 
 def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],

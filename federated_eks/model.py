@@ -157,6 +157,10 @@ DEFAULT_FEDERATED_TYPES = (
 )
 
 KUBEFED_IMAGE = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
+# KubeFed v0.10.0 publishes its image for linux/amd64 only (its Makefile builds the build machine's architecture;
+# the request for arm64 images, kubernetes-retired/kubefed#1449, was closed unfixed). The chart pins KubeFed's pods
+# to nodes of this architecture (the `kubernetes.io/arch` label), and the config refuses a host without such nodes.
+KUBEFED_NODE_ARCHITECTURE = "amd64"
 
 
 @dataclass(frozen=True)
