@@ -31,6 +31,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
+from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import ManifestFolder, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
 from federated_eks.workload_config import check_workloads
@@ -56,6 +57,8 @@ class FederationTarget:
     on each."""
     load_balancer_clusters: tuple[str, ...] = ()
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
+    federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
+    """The types the control plane enables (`kubefed.federatedTypes` and `kubefed.disabledTypes`)."""
 
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
@@ -107,7 +110,8 @@ class FederatedWorkloads(Construct):
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
         target = props.target
-        problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces)
+        problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces,
+                                   target.federated_types)
         for i, w in enumerate(props.workloads):
             missing = [c for c in w.placement.resolve(target.clusters) if w.load_balanced
                        and c not in target.load_balancer_clusters]

@@ -140,6 +140,10 @@ class FederatedType:
         """The FederatedTypeConfig's name: `<plural>` for the core group, else `<plural>.<group>`."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
+    @property
+    def federated_kind(self) -> str:
+        return f"Federated{self.kind}"
+
 
 # The types the KubeFed v0.10.0 chart enables (its FederatedTypeConfigs), from the same code path as users' types.
 DEFAULT_FEDERATED_TYPES = (

@@ -74,7 +74,7 @@ class FederationStack(Stack):
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
             service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
-            load_balancer_clusters=topology.load_balancer_clusters(config))
+            load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
