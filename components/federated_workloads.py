@@ -31,6 +31,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
+from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import ManifestFolder, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
 from federated_eks.workload_config import check_workloads
@@ -51,9 +52,13 @@ class FederationTarget:
     service_token: str
     """The join Lambda's Provider: it serves `Custom::FederatedWorkload` too."""
     ready: tuple[IDependable, ...] = ()
-    """What must exist before a workload is applied: the joins and the federated types."""
+    """What must exist before a workload is applied, and outlive it on delete: the joins (after the federated
+    types) and the network path from the waiter Lambda to the host's API server. Manifests and waiters depend
+    on each."""
     load_balancer_clusters: tuple[str, ...] = ()
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
+    federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
+    """The types the control plane enables (`kubefed.federatedTypes` and `kubefed.disabledTypes`)."""
 
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
@@ -105,7 +110,8 @@ class FederatedWorkloads(Construct):
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
         target = props.target
-        problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces)
+        problems = check_workloads(props.workloads, target.clusters, props.reserved_namespaces,
+                                   target.federated_types)
         for i, w in enumerate(props.workloads):
             missing = [c for c in w.placement.resolve(target.clusters) if w.load_balanced
                        and c not in target.load_balancer_clusters]
@@ -139,7 +145,7 @@ class FederatedWorkloads(Construct):
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
                                     resource_type=RESOURCE_TYPE,
                                     properties=waiter_properties(w, target, props.timeout_minutes))
-            waiter.node.add_dependency(manifest)
+            waiter.node.add_dependency(manifest, *target.ready)
             self.waiters[key] = waiter
             if w.dns is not None:
                 regions = dict(target.clusters)

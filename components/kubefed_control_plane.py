@@ -36,7 +36,7 @@ from constructs import Construct
 
 from components import kubefed_crds
 from components.compliance import acknowledge
-from federated_eks.model import KubefedConfig
+from federated_eks.model import KUBEFED_NODE_ARCHITECTURE, KubefedConfig
 
 CHART_SOURCE = Path(__file__).resolve().parent / "kubefed_chart"
 # (release, phase), in install order; uninstall runs in the reverse order.
@@ -110,7 +110,7 @@ def assemble_chart(cfg: KubefedConfig, parent: Path | None = None) -> Path:
 
 def release_values(cfg: KubefedConfig, phase: str) -> dict[str, Any]:
     return {"phase": phase, "scope": cfg.scope, "controllerImage": cfg.controller_image.uri,
-            "webhookImage": cfg.webhook_image.uri}
+            "webhookImage": cfg.webhook_image.uri, "nodeArchitecture": KUBEFED_NODE_ARCHITECTURE}
 
 
 @dataclass(frozen=True)

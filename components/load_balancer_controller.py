@@ -24,6 +24,14 @@ picks subnets for internet-facing and internal load balancers. Security groups: 
 frontend security group per load balancer (open to `loadBalancerSourceRanges`, default 0.0.0.0/0 on the
 listener ports) and a shared backend group it adds to the node/pod rules for the target ports.
 
+Helm's wait: aws-cdk-lib's AlbController installs its chart with `wait: true, timeout: Duration.minutes(15)`
+(aws-cdk-lib 2.275.0, aws-eks-v2/lib/alb-controller.ts, `new HelmChart(this, 'Resource', {...})`), and the kubectl
+handler that runs `helm upgrade --install --wait --timeout <Timeout>` (custom-resource-handlers
+aws-eks-v2/kubectl-handler/helm/__init__.py) is itself a Lambda with a 15-minute timeout
+(aws-eks-v2/lib/kubectl-provider.ts). A controller that never gets ready would time out Helm and the Lambda
+together, and CloudFormation would wait out the custom resource's hour instead of failing. So the chart's
+`Timeout` is overridden to HELM_TIMEOUT, well inside the Lambda's time, and Helm's failure reaches CloudFormation.
+
 Teardown: the controller keeps a finalizer (`service.k8s.aws/resources`) on each Service it provisions and
 deletes the load balancer before releasing it, so Services must go before the controller (the federation stack,
 which owns the workloads, is deleted before the cluster stacks).
@@ -32,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import Duration, aws_eks_v2 as eks
 from constructs import Construct
 
 from components.compliance import acknowledge
@@ -41,6 +49,10 @@ from federated_eks.model import LoadBalancerControllerConfig
 VERSION = eks.AlbControllerVersion.V3_2_2
 # aws-cdk-lib's AlbController installs from this repository (aws-eks-v2/lib/alb-controller.js).
 LIBRARY_CHART_REPOSITORY = "https://aws.github.io/eks-charts"
+# Helm's wait for the controller's pods: it pulls one image and starts two replicas (about a minute when healthy),
+# against the kubectl handler's 15-minute Lambda timeout.
+HELM_TIMEOUT = Duration.minutes(5)
+KUBECTL_LAMBDA_TIMEOUT = Duration.minutes(15)
 # The wildcard resources of that policy, as cdk-nag reports them.
 _POLICY_WILDCARDS = ("*", "arn:<AWS::Partition>:ec2:*:*:security-group/*",
                      *(f"arn:<AWS::Partition>:elasticloadbalancing:*:*:{kind}/{lb}/*/*{extra}"
@@ -66,8 +78,10 @@ class LoadBalancerController(Construct):
             self, "Controller", cluster=props.cluster, version=VERSION, repository=cfg.image_repository,
             additional_helm_chart_values={"enableServiceMutatorWebhook": False})
         self.chart: eks.HelmChart = self.controller.node.find_child("Resource")
+        resource = self.chart.node.find_child("Resource").node.default_child
+        # The library's chart has 900 s hard-coded (see the module docstring), as long as the handler's Lambda.
+        resource.add_property_override("Timeout", f"{HELM_TIMEOUT.to_seconds()}s")
         if cfg.chart_repository != LIBRARY_CHART_REPOSITORY:
-            resource = self.chart.node.find_child("Resource").node.default_child
             resource.add_property_override("Repository", cfg.chart_repository)
         acknowledge(self.controller, "The AWS Load Balancer Controller's IAM policy is the one its maintainers "
                     "publish for v3.2.2 (shipped with aws-cdk-lib): EC2/ELB describe calls support no resource "

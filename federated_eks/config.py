@@ -17,7 +17,7 @@ from federated_eks import quotas as layout_quotas, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
+                                 DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
@@ -158,6 +158,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
     cfg = _read_environment(reader, environments[name], name)
     if cfg is not None and not reader.problems:
         _check_federation(reader, f"environments.{name}", cfg)
+        _check_host_architecture(reader, f"environments.{name}", environments[name], cfg)
     if reader.problems:
         raise ConfigError(reader.problems)
     assert cfg is not None
@@ -225,6 +226,21 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas)
 
 
+def _check_host_architecture(r: _Reader, path: str, raw: dict[str, Any], cfg: FederationConfig) -> None:
+    """The host runs KubeFed's pods, whose images exist for amd64 only (model.KUBEFED_NODE_ARCHITECTURE): its node
+    group must be x86_64 (over an otherwise valid config). Members may be Graviton."""
+    i, host = next((i, c) for i, c in enumerate(cfg.clusters) if c.name == cfg.host_cluster)
+    if host.node_group.architecture != instance_types.ARM64:
+        return
+    own = "nodeGroup" in raw["clusters"][i]
+    r.problem(f"{path}.clusters[{i}].nodeGroup.instanceTypes" if own else f"{path}.nodeGroup.instanceTypes",
+              f"the host cluster {host.name} would run only Graviton (arm64) nodes "
+              f"({', '.join(host.node_group.instance_types)}), but KubeFed v0.10.0 publishes "
+              f"{KUBEFED_NODE_ARCHITECTURE} images only, so its controller and webhook could not start (exec format "
+              "error)", f'give the host x86_64 types, e.g. clusters[{i}].nodeGroup.instanceTypes ["m6i.large"]; the '
+              "members may stay Graviton")
+
+
 def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
                     kubefed: KubefedConfig) -> tuple[tuple, tuple]:
     if "workloads" not in d:
@@ -235,7 +251,8 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
         return (), ()
     return workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
                                           [(c.name, c.region) for c in clusters],
-                                          reserved_namespaces=(kubefed.namespace,))
+                                          reserved_namespaces=(kubefed.namespace,),
+                                          federated_types=kubefed.federated_types)
 
 
 def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
@@ -555,19 +572,23 @@ _KUBEFED_REPLACED = {
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # RFC 1035 label: resource plurals, versions
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+_NAMESPACES = "namespaces"
 _FEDERATED_TYPE_FIELDS = ("group", "version", "kind", "plural", "scope", "federatedGroup", "hasReplicas",
                           "shortNames")
 
 
 def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | None:
-    """One `kubefed.federatedTypes` entry: an object, or the name of one of the default types."""
+    """One `kubefed.federatedTypes` entry: a type to add to the default ones, as an object."""
     if isinstance(raw, str):
-        found = next((t for t in DEFAULT_FEDERATED_TYPES if t.name == raw), None)
-        if found is None:
-            r.problem(path, f"{raw!r} is not one of the default federated types",
-                      f"use one of: {', '.join(t.name for t in DEFAULT_FEDERATED_TYPES)}, or an object "
-                      '{"group", "version", "kind", "plural", "scope"}')
-        return found
+        default_type = next((t for t in DEFAULT_FEDERATED_TYPES if t.name == raw), None)
+        if default_type is not None:
+            r.problem(path, f"{raw!r} is a default federated type, enabled already (federatedTypes adds types to the "
+                      f"{len(DEFAULT_FEDERATED_TYPES)} defaults)", "remove it from federatedTypes (to disable a "
+                      "default type, list it in kubefed.disabledTypes)")
+        else:
+            r.problem(path, f"{raw!r} is not a federated type", 'describe the type to add as an object {"group", '
+                      '"version", "kind", "plural", "scope"}')
+        return None
     before = len(r.problems)
     d = r.obj(raw, path, _FEDERATED_TYPE_FIELDS)
     if d is None:
@@ -603,14 +624,16 @@ def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | Non
 
 
 def _read_federated_types(r: _Reader, raw: Any, path: str) -> tuple[FederatedType, ...]:
+    """The types `kubefed.federatedTypes` adds to the defaults (as `kubefedctl enable` adds them)."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_kind(raw)}",
-                  'list the types to federate: default names such as "deployments.apps", or objects '
-                  '{"group", "version", "kind", "plural", "scope"}')
-        return DEFAULT_FEDERATED_TYPES
+                  'list the types to add to the default ones, as objects {"group", "version", "kind", "plural", '
+                  '"scope"}')
+        return ()
     out: list[FederatedType] = []
-    seen: dict[str, int] = {}
-    crds: dict[str, int] = {}
+    seen: dict[str, str] = {t.name: "a default type" for t in DEFAULT_FEDERATED_TYPES}
+    crds: dict[str, str] = {f"federated{t.plural}.{t.federated_group}": "a default type"
+                            for t in DEFAULT_FEDERATED_TYPES}
     for i, item in enumerate(raw):
         before = len(r.problems)
         t = _read_federated_type(r, item, f"{path}[{i}]")
@@ -618,21 +641,52 @@ def _read_federated_types(r: _Reader, raw: Any, path: str) -> tuple[FederatedTyp
             continue
         crd = f"federated{t.plural}.{t.federated_group}"
         if t.name in seen:
-            r.problem(f"{path}[{i}]", f"duplicate federated type {t.name!r} (also {path}[{seen[t.name]}])",
-                      "list each type once")
+            r.problem(f"{path}[{i}]", f"duplicate federated type {t.name!r} (also {seen[t.name]})",
+                      "list each type once; the default types are enabled without listing them")
         elif crd in crds:
-            r.problem(f"{path}[{i}]", f"its federated type {crd!r} is also made by {path}[{crds[crd]}]",
-                      "give one of them another federatedGroup")
+            r.problem(f"{path}[{i}]", f"its federated type {crd!r} is also made by {crds[crd]}",
+                      "give it another federatedGroup")
         else:
-            seen[t.name], crds[crd] = i, i
+            seen[t.name] = crds[crd] = f"{path}[{i}]"
             out.append(t)
     return tuple(out)
+
+
+def _read_disabled_types(r: _Reader, d: dict[str, Any], path: str, added: tuple[FederatedType, ...]
+                         ) -> frozenset[str]:
+    """`kubefed.disabledTypes`: names of default types to disable (as `kubefedctl disable` without --delete-crd)."""
+    names = [t.name for t in DEFAULT_FEDERATED_TYPES]
+    seen: set[str] = set()
+
+    def check(name: str, p: str) -> None:
+        if name not in names:
+            r.problem(p, f"{name!r} is not a default federated type", f"use one of: {', '.join(names)}")
+        elif name in seen:
+            r.problem(p, f"{name!r} is listed twice", "list each type once")
+        seen.add(name)
+
+    disabled = frozenset(r.string_list(d, "disabledTypes", path, (), '["jobs.batch"]', check) or ())
+    # KubeFed v0.10.0 starts every type's sync controller with the FederatedNamespace type it reads from the
+    # `namespaces` FederatedTypeConfig, and refuses to start it without one (pkg/controller/federatedtypeconfig/
+    # controller.go, startSyncController -> getFederatedNamespaceAPIResource): no type propagates without it.
+    enabled = [t.name for t in DEFAULT_FEDERATED_TYPES if t.name not in disabled and t.name != _NAMESPACES]
+    enabled += [t.name for t in added]
+    if _NAMESPACES in disabled and enabled:
+        r.problem(f"{path}.disabledTypes", f"disables {_NAMESPACES!r} while {len(enabled)} other types are enabled "
+                  f"({', '.join(enabled[:3])}{', ...' if len(enabled) > 3 else ''}); KubeFed starts no sync "
+                  "controller for any type without the namespaces type", f"remove {_NAMESPACES!r} from disabledTypes")
+    return disabled
+
+
+def enabled_types(added: tuple[FederatedType, ...], disabled: frozenset[str]) -> tuple[FederatedType, ...]:
+    """The federated types a control plane enables: the defaults not disabled, then the added ones."""
+    return tuple(t for t in DEFAULT_FEDERATED_TYPES if t.name not in disabled) + added
 
 
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
     base = KubefedConfig()
     d = r.obj(raw, path, ("namespace", "scope", "controllerImage", "webhookImage", "federatedTypes",
-                          "joinTimeoutMinutes", *_KUBEFED_REPLACED))
+                          "disabledTypes", "joinTimeoutMinutes", *_KUBEFED_REPLACED))
     if d is None:
         return base
     for key, replaced in _KUBEFED_REPLACED.items():
@@ -646,8 +700,9 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
     controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
     # Unless given, the webhook follows the controller image (a mirror of one is a mirror of both).
     webhook = _read_image(r, d.get("webhookImage", {}), f"{path}.webhookImage", controller)
-    types = (_read_federated_types(r, d["federatedTypes"], f"{path}.federatedTypes") if "federatedTypes" in d
-             else base.federated_types)
+    added = (_read_federated_types(r, d["federatedTypes"], f"{path}.federatedTypes") if "federatedTypes" in d
+             else ())
+    types = enabled_types(added, _read_disabled_types(r, d, path, added))
     timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
     if timeout is not None and not 5 <= timeout <= 50:
         r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
+
 Problem = tuple[str, str, str]
 SUFFIXES = (".yaml", ".yml")
 _TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "a whole number",
@@ -66,6 +68,21 @@ def _not_an_object(doc: Any) -> str | None:
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         missing.append("metadata.name")
     return f"has no {', '.join(missing)}" if missing else None
+
+
+def disabled_default_type(api_version: str, kind: str, enabled: Iterable[FederatedType]) -> FederatedType | None:
+    """The default type whose federated kind `apiVersion`/`kind` is, when `enabled` does not include it (so
+    `kubefed.disabledTypes` disabled it); None for any other kind."""
+    group = api_version.rpartition("/")[0]
+    found = next((t for t in DEFAULT_FEDERATED_TYPES if t.federated_group == group and t.federated_kind == kind),
+                 None)
+    return None if found is None or found in tuple(enabled) else found
+
+
+def disabled_type_problem(t: FederatedType) -> tuple[str, str]:
+    """(what, fix) for an object of the disabled default type `t`."""
+    return (f"{t.federated_kind} is the federated type of {t.name!r}, which kubefed.disabledTypes disables (its "
+            "CRD and FederatedTypeConfig are not installed)", f"remove {t.name!r} from kubefed.disabledTypes")
 
 
 def _served(crds: Iterable[dict]) -> dict[tuple[str, str], tuple[dict, str]]:
@@ -129,9 +146,12 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
                 f"{meta['name']}"
         found = served.get((obj["apiVersion"], obj["kind"]))
         if found is None:
-            problems.append((where, f"{obj['apiVersion']} {obj['kind']} is not a KubeFed type this federation "
-                             "serves", "use a federated type of kubefed's types (types.kubefed.io/v1beta1 "
-                             "Federated<Kind>), a ReplicaSchedulingPreference, or enable the type first"))
+            disabled = disabled_default_type(obj["apiVersion"], obj["kind"], ())
+            problems.append((where, *disabled_type_problem(disabled)) if disabled is not None else (
+                where, f"{obj['apiVersion']} {obj['kind']} is not a KubeFed type this federation serves",
+                "use a federated type of kubefed's types (types.kubefed.io/v1beta1 Federated<Kind>), a "
+                "ReplicaSchedulingPreference, or enable the type first: add its target type to "
+                "kubefed.federatedTypes"))
             continue
         schema, scope = found
         validator = jsonschema.Draft7Validator(schema)

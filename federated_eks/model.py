@@ -140,6 +140,10 @@ class FederatedType:
         """The FederatedTypeConfig's name: `<plural>` for the core group, else `<plural>.<group>`."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
+    @property
+    def federated_kind(self) -> str:
+        return f"Federated{self.kind}"
+
 
 # The types the KubeFed v0.10.0 chart enables (its FederatedTypeConfigs), from the same code path as users' types.
 DEFAULT_FEDERATED_TYPES = (
@@ -157,6 +161,10 @@ DEFAULT_FEDERATED_TYPES = (
 )
 
 KUBEFED_IMAGE = ImageRef("quay.io/kubernetes-multicluster", "kubefed", "v0.10.0")
+# KubeFed v0.10.0 publishes its image for linux/amd64 only (its Makefile builds the build machine's architecture;
+# the request for arm64 images, kubernetes-retired/kubefed#1449, was closed unfixed). The chart pins KubeFed's pods
+# to nodes of this architecture (the `kubernetes.io/arch` label), and the config refuses a host without such nodes.
+KUBEFED_NODE_ARCHITECTURE = "amd64"
 
 
 @dataclass(frozen=True)

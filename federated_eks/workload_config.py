@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from federated_eks import config as _config
-from federated_eks import image_reference, manifest_folder
+from federated_eks import image_reference, kubefed_workload, manifest_folder
+from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
                                     SERVICE_TYPES, ClusterOverride, DnsSpec, ManifestFolder, Placement,
                                     ReplicaPreference, ReplicaScheduling, ServiceSpec, Workload)
@@ -33,11 +34,13 @@ FOLDER_FIELDS = ("manifests",)
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
-                   reserved_namespaces: tuple[str, ...] = ()
+                   reserved_namespaces: tuple[str, ...] = (),
+                   federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES,
                    ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
-    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload. Folders are read here
-    and checked against the KubeFed CRDs by `folder_problems`."""
+    `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `federated_types` are
+    those the control plane enables (a workload renders objects of some). Folders are read here and checked
+    against the KubeFed CRDs by `folder_problems`."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_config._kind(raw)}",
                   'list workload objects, e.g. [{"name": "web", "namespace": "web", "image": "nginx:1.29", '
@@ -56,6 +59,7 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
             continue
+        _check_types_enabled(r, w, p, clusters, federated_types)
         key = (w.namespace, w.name)
         if key in seen:
             r.problem(f"{p}.name", f"workload {w.namespace}/{w.name} is already described by {path}[{seen[key]}]",
@@ -64,6 +68,17 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         seen[key] = i
         workloads.append(w)
     return tuple(workloads), tuple(folders)
+
+
+def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tuple[str, str]],
+                         federated_types: Sequence[FederatedType]) -> None:
+    """Every federated kind the workload renders must be enabled (else `no matches for kind` at deploy)."""
+    rendered = [*kubefed_workload.namespaces([w], clusters), *kubefed_workload.workload_objects(w)]
+    for obj in rendered:
+        disabled = manifest_folder.disabled_default_type(obj["apiVersion"], obj["kind"], federated_types)
+        if disabled is not None:
+            what, fix = manifest_folder.disabled_type_problem(disabled)
+            r.problem(path, f"renders a {what}", fix)
 
 
 def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workload], cluster_names: Sequence[str],
@@ -79,10 +94,12 @@ def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workl
 
 
 def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]],
-                    reserved_namespaces: tuple[str, ...] = ()) -> list[str]:
+                    reserved_namespaces: tuple[str, ...] = (),
+                    federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES) -> list[str]:
     """Every problem of typed workloads, by exactly the config's rules and messages (paths `workloads[i]...`)."""
     reader = _config._Reader()
-    read_workloads(reader, [to_config(w) for w in workloads], "workloads", clusters, reserved_namespaces)
+    read_workloads(reader, [to_config(w) for w in workloads], "workloads", clusters, reserved_namespaces,
+                   federated_types)
     return reader.problems
 
 

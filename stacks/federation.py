@@ -36,8 +36,12 @@ class FederationStack(Stack):
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
             timeout_minutes=kubefed.join_timeout_minutes))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
-        # host VPC CIDR.
-        ec2.CfnSecurityGroupIngress(
+        # host VPC CIDR (their cluster stacks' `ApiFrom-<host>` rules, with the peering routes in the peering
+        # stacks: this stack depends on both at stack level, so they are created before and deleted after it).
+        # Every custom resource served by the join Lambda depends on this rule (the teardown and the joins here,
+        # the workload waiters through `workload_target.ready`): CloudFormation deletes a resource only after
+        # everything that depends on it, so the path stays open until every unjoin, teardown and waiter is done.
+        self.host_api_path = ec2.CfnSecurityGroupIngress(
             self, "HostApiFromJoinLambda", group_id=host_stack.eks.control_plane_security_group.security_group_id,
             ip_protocol="tcp", from_port=443, to_port=443,
             source_security_group_id=joiner.security_group.security_group_id,
@@ -53,12 +57,12 @@ class FederationStack(Stack):
         # Delete order: every unjoin, then the teardown (FederatedTypeConfigs, while the controller runs), then
         # the three KubeFed releases in reverse (controller, types, control plane). `chart` is the controller's.
         self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
-        self.teardown.node.add_dependency(self.control_plane.chart)
+        self.teardown.node.add_dependency(self.control_plane.chart, self.host_api_path)
         self.joins = {}
         for c in config.clusters:
             join = joiner.join(f"Join-{c.name}", member=target(c.name), host=host, namespace=kubefed.namespace,
                                scope=kubefed.scope, labels={REGION_LABEL: c.region})
-            join.node.add_dependency(self.teardown)
+            join.node.add_dependency(self.teardown, self.host_api_path)
             self.joins[c.name] = join
             # Access entries (and the cluster itself) must exist before the join talks to it.
             self.add_stack_dependency(clusters[c.name])
@@ -69,8 +73,8 @@ class FederationStack(Stack):
         # on destroy before any unjoin.
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
-            service_token=joiner.provider.service_token, ready=tuple(self.joins.values()),
-            load_balancer_clusters=topology.load_balancer_clusters(config))
+            service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
+            load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

@@ -295,9 +295,26 @@ def test_image_fields_must_be_usable():
 # --- strictness: every config below used to be accepted (or to end in a traceback) -----------------------------
 
 def test_graviton_node_groups_are_accepted_and_typed_by_architecture():
-    cfg = load_environment({"t": environment(nodeGroup={"instanceTypes": ["m7g.large", "c7g.xlarge"]})}, "t")
-    assert cfg.clusters[0].node_group.architecture == "arm64"
+    # Members may be Graviton; the host runs KubeFed (amd64 images only), so it keeps x86_64 nodes.
+    raw = environment(nodeGroup={"instanceTypes": ["m7g.large", "c7g.xlarge"]})
+    raw["clusters"][0]["nodeGroup"] = {"instanceTypes": ["m6i.large"]}
+    cfg = load_environment({"t": raw}, "t")
+    assert cfg.clusters[1].node_group.architecture == "arm64"
+    assert cfg.clusters[0].node_group.architecture == "x86_64"
     assert load_environment({"t": environment()}, "t").clusters[0].node_group.architecture == "x86_64"
+
+
+def test_a_graviton_only_host_is_refused_naming_kubefeds_amd64_images():
+    fix = ('Fix: give the host x86_64 types, e.g. clusters[0].nodeGroup.instanceTypes ["m6i.large"]; the members '
+           "may stay Graviton")
+    assert only_problem(environment(nodeGroup={"instanceTypes": ["m7g.large", "c7g.xlarge"]})) == (
+        f"{P}.nodeGroup.instanceTypes: the host cluster fed-1 would run only Graviton (arm64) nodes (m7g.large, "
+        "c7g.xlarge), but KubeFed v0.10.0 publishes amd64 images only, so its controller and webhook could not "
+        f"start (exec format error). {fix}")
+    raw = environment(hostCluster="fed-2")
+    raw["clusters"][1]["nodeGroup"] = {"instanceTypes": ["t4g.large"]}
+    assert only_problem(raw).startswith(f"{P}.clusters[1].nodeGroup.instanceTypes: the host cluster fed-2 would run "
+                                        "only Graviton (arm64) nodes (t4g.large)")
 
 
 def test_mixed_architectures_in_one_node_group_are_refused():

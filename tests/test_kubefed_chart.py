@@ -199,6 +199,15 @@ def test_release_contents(cluster_scope):
     assert "bitnami" not in json.dumps(everything)
 
 
+def test_every_kubefed_pod_runs_only_on_amd64_nodes(cluster_scope, namespaced_scope):
+    # KubeFed v0.10.0's images are amd64 only: on a Graviton node of a mixed host they die with exec format error.
+    pods = [o for releases in (cluster_scope, namespaced_scope) for objs in releases.values() for o in objs
+            if "containers" in json.dumps(o.get("spec", {}).get("template", {}))]
+    assert {o["metadata"]["name"] for o in pods} == {"kubefed-admission-webhook", "kubefed-controller-manager"}
+    for pod in pods:
+        assert pod["spec"]["template"]["spec"]["nodeSelector"] == {"kubernetes.io/arch": "amd64"}, pod["metadata"]
+
+
 def test_the_kubefedconfig_is_rendered_final(cluster_scope, namespaced_scope):
     for releases, scope in ((cluster_scope, "Cluster"), (namespaced_scope, "Namespaced")):
         spec = named(releases["kubefed-types"], "KubeFedConfig")["kubefed"]["spec"]

@@ -47,7 +47,7 @@ def test_prometheus_crd_and_type_config_are_what_kubefedctl_enable_makes():
     - GenerateTypeConfigForTarget: FederatedTypeConfig named prometheuses.monitoring.coreos.com, propagation
       Enabled, targetType {group, version, kind, pluralName, scope}, federatedType {group types.kubefed.io,
       version v1beta1, kind FederatedPrometheus, pluralName federatedprometheuses, scope Namespaced}."""
-    prom = kubefed(federatedTypes=[{**PROMETHEUS, "hasReplicas": True, "shortNames": ["prom"]}]).federated_types[0]
+    prom = kubefed(federatedTypes=[{**PROMETHEUS, "hasReplicas": True, "shortNames": ["prom"]}]).federated_types[-1]
     string, time = {"type": "string"}, {"type": "string", "format": "date-time"}
     expected_schema = {
         "type": "object",
@@ -104,7 +104,7 @@ def test_prometheus_crd_and_type_config_are_what_kubefedctl_enable_makes():
 
 
 def test_without_replicas_there_is_no_retain_replicas_and_a_federated_group_is_honoured():
-    t = kubefed(federatedTypes=[{**PROMETHEUS, "federatedGroup": "fed.example.com"}]).federated_types[0]
+    t = kubefed(federatedTypes=[{**PROMETHEUS, "federatedGroup": "fed.example.com"}]).federated_types[-1]
     crd = kubefed_crds.federated_type_crd(t)
     assert crd["metadata"]["name"] == "federatedprometheuses.fed.example.com"
     assert "retainReplicas" not in crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
@@ -194,21 +194,78 @@ def test_dropping_a_type_removes_its_type_config_but_keeps_its_crd():
 
 # --- config -------------------------------------------------------------------------------------------------
 
-def test_federated_types_config_accepts_default_names_and_objects():
-    types = kubefed(federatedTypes=["deployments.apps", "configmaps", PROMETHEUS]).federated_types
-    assert [t.name for t in types] == ["deployments.apps", "configmaps", "prometheuses.monitoring.coreos.com"]
-    assert types[0].has_replicas and types[2] == FederatedType("monitoring.coreos.com", "v1", "Prometheus",
-                                                               "prometheuses", "Namespaced")
+def test_federated_types_adds_to_the_default_types():
+    # Issue 15: the list used to replace the defaults, so with workloads the FederatedDeployment, FederatedService
+    # and FederatedNamespace CRDs were not installed while the stack still applied those kinds.
+    types = kubefed(federatedTypes=[PROMETHEUS]).federated_types
+    assert types == (*DEFAULT_FEDERATED_TYPES, FederatedType("monitoring.coreos.com", "v1", "Prometheus",
+                                                              "prometheuses", "Namespaced"))
     assert kubefed().federated_types == DEFAULT_FEDERATED_TYPES
-    assert kubefed(federatedTypes=[]).federated_types == ()
+    assert kubefed(federatedTypes=[]).federated_types == DEFAULT_FEDERATED_TYPES
+
+
+def test_disabled_types_disable_default_types_by_name():
+    types = kubefed(federatedTypes=[PROMETHEUS], disabledTypes=["jobs.batch", "ingresses.networking.k8s.io"])
+    assert [t.name for t in types.federated_types] == [
+        t.name for t in DEFAULT_FEDERATED_TYPES if t.name not in ("jobs.batch", "ingresses.networking.k8s.io")
+    ] + ["prometheuses.monitoring.coreos.com"]
+    everything = [t.name for t in DEFAULT_FEDERATED_TYPES]
+    assert kubefed(disabledTypes=everything).federated_types == ()
+    assert problems(disabledTypes=["cronjobs.batch", "jobs.batch", "jobs.batch"]) == [
+        f"{P}.disabledTypes[0]: 'cronjobs.batch' is not a default federated type. Fix: use one of: "
+        "clusterroles.rbac.authorization.k8s.io, configmaps, deployments.apps, ingresses.networking.k8s.io, "
+        "jobs.batch, namespaces, replicasets.apps, secrets, serviceaccounts, services",
+        f"{P}.disabledTypes[2]: 'jobs.batch' is listed twice. Fix: list each type once"]
+
+
+@pytest.mark.parametrize("disabled, added, others", [
+    (["namespaces"], [], "9 other types are enabled (clusterroles.rbac.authorization.k8s.io, configmaps, "
+                         "deployments.apps, ...)"),
+    ([t.name for t in DEFAULT_FEDERATED_TYPES], [PROMETHEUS],
+     "1 other types are enabled (prometheuses.monitoring.coreos.com)"),
+    ([t.name for t in DEFAULT_FEDERATED_TYPES if t.name != "clusterroles.rbac.authorization.k8s.io"], [],
+     "1 other types are enabled (clusterroles.rbac.authorization.k8s.io)"),
+])
+def test_namespaces_cannot_be_disabled_while_another_type_is_enabled(disabled, added, others):
+    # KubeFed v0.10.0 starts no sync controller, for any type, without the namespaces FederatedTypeConfig.
+    assert problems(disabledTypes=disabled, federatedTypes=added) == [
+        f"{P}.disabledTypes: disables 'namespaces' while {others}; KubeFed starts no sync controller for any type "
+        "without the namespaces type. Fix: remove 'namespaces' from disabledTypes"]
+
+
+def test_a_workload_or_folder_object_of_a_disabled_type_is_a_config_error(tmp_path):
+    workload = {"name": "web", "namespace": "web", "image": "nginx:1.29.3", "containerPort": 80,
+                "service": {"port": 80}}
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(kubefed={"disabledTypes": ["services", "jobs.batch"]},
+                                           workloads=[workload])}, "t")
+    assert err.value.problems == [
+        "environments.t.workloads[0]: renders a FederatedService is the federated type of 'services', which "
+        "kubefed.disabledTypes disables (its CRD and FederatedTypeConfig are not installed). Fix: remove "
+        "'services' from kubefed.disabledTypes"]
+    import app as federation_app
+
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedNamespace\nmetadata: {name: x, namespace: x}\n"
+        "spec: {placement: {clusterSelector: {}}}\n---\n"
+        "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedJob\nmetadata: {name: j, namespace: x}\n"
+        "spec: {placement: {clusterSelector: {}}, template: {}}\n")
+    config = load_environment({"t": environment(kubefed={"disabledTypes": ["jobs.batch"]},
+                                                workloads=[{"manifests": str(tmp_path)}])}, "t")
+    with pytest.raises(ConfigError) as err:
+        federation_app.check_manifest_folders(config)
+    assert err.value.problems == [
+        f"environments.t.workloads[0].manifests: {tmp_path}/a.yaml: FederatedJob x/j: FederatedJob is the "
+        "federated type of 'jobs.batch', which kubefed.disabledTypes disables (its CRD and FederatedTypeConfig "
+        "are not installed). Fix: remove 'jobs.batch' from kubefed.disabledTypes"]
 
 
 @pytest.mark.parametrize("entry, message", [
-    ("cronjobs.batch", f"{P}.federatedTypes[0]: 'cronjobs.batch' is not one of the default federated types. Fix: "
-                       "use one of: clusterroles.rbac.authorization.k8s.io, configmaps, deployments.apps, "
-                       "ingresses.networking.k8s.io, jobs.batch, namespaces, replicasets.apps, secrets, "
-                       "serviceaccounts, services, or an object {\"group\", \"version\", \"kind\", \"plural\", "
-                       "\"scope\"}"),
+    ("cronjobs.batch", f"{P}.federatedTypes[0]: 'cronjobs.batch' is not a federated type. Fix: describe the type "
+                       "to add as an object {\"group\", \"version\", \"kind\", \"plural\", \"scope\"}"),
+    ("jobs.batch", f"{P}.federatedTypes[0]: 'jobs.batch' is a default federated type, enabled already "
+                   "(federatedTypes adds types to the 10 defaults). Fix: remove it from federatedTypes (to disable "
+                   "a default type, list it in kubefed.disabledTypes)"),
     ({**PROMETHEUS, "group": "Monitoring_CoreOS"},
      f"{P}.federatedTypes[0].group: 'Monitoring_CoreOS' is not a DNS subdomain. Fix: write it like "
      "\"monitoring.coreos.com\""),
@@ -236,10 +293,16 @@ def test_a_bad_federated_type_gets_one_clear_message(entry, message):
 
 
 def test_duplicate_federated_types_are_refused():
-    assert problems(federatedTypes=["configmaps", {"version": "v1", "kind": "ConfigMap", "plural": "configmaps",
-                                                   "scope": "Namespaced"}]) == [
-        f"{P}.federatedTypes[1]: duplicate federated type 'configmaps' (also {P}.federatedTypes[0]). "
-        "Fix: list each type once"]
+    assert problems(federatedTypes=[PROMETHEUS, {**PROMETHEUS, "hasReplicas": True}]) == [
+        f"{P}.federatedTypes[1]: duplicate federated type 'prometheuses.monitoring.coreos.com' (also "
+        f"{P}.federatedTypes[0]). Fix: list each type once; the default types are enabled without listing them"]
+    assert problems(federatedTypes=[{"version": "v1", "kind": "ConfigMap", "plural": "configmaps",
+                                     "scope": "Namespaced"}]) == [
+        f"{P}.federatedTypes[0]: duplicate federated type 'configmaps' (also a default type). "
+        "Fix: list each type once; the default types are enabled without listing them"]
+    assert problems(federatedTypes=[{**PROMETHEUS, "group": "example.com", "plural": "deployments"}]) == [
+        f"{P}.federatedTypes[0]: its federated type 'federateddeployments.types.kubefed.io' is also made by a "
+        "default type. Fix: give it another federatedGroup"]
     assert problems(federatedTypes="deployments.apps")[0].startswith(f"{P}.federatedTypes: must be a list")
 
 
@@ -257,7 +320,7 @@ def test_fields_that_lost_their_meaning_say_what_replaced_them(field, replacemen
 
 @pytest.fixture(scope="module")
 def synthesized():
-    return synth(environment(kubefed={"federatedTypes": ["deployments.apps", PROMETHEUS]}))
+    return synth(environment(kubefed={"federatedTypes": [PROMETHEUS], "disabledTypes": ["jobs.batch"]}))
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +345,8 @@ def test_three_releases_from_one_local_chart_asset_each_waiting_for_the_last(fed
         values = json.loads(props["Values"]) if isinstance(props["Values"], str) else props["Values"]
         assert values == {"phase": phase, "scope": "Cluster",
                           "controllerImage": "quay.io/kubernetes-multicluster/kubefed:v0.10.0",
-                          "webhookImage": "quay.io/kubernetes-multicluster/kubefed:v0.10.0"}
+                          "webhookImage": "quay.io/kubernetes-multicluster/kubefed:v0.10.0",
+                          "nodeArchitecture": "amd64"}
         if after:
             assert by_release[after][0] in chart["DependsOn"]
     assert len(urls) == 1  # one asset, three releases
@@ -297,6 +361,7 @@ def test_the_configured_types_reach_the_staged_chart_asset(synthesized):
     staged = [p for p in Path(assembly.directory).glob("asset.*/files/federated-types.yaml")]
     assert len(staged) == 1
     names = {json.loads(d)["metadata"]["name"] for d in staged[0].read_text().split("\n---\n")}
-    assert names == {"federateddeployments.types.kubefed.io", "deployments.apps",
-                     "federatedprometheuses.types.kubefed.io", "prometheuses.monitoring.coreos.com"}
+    enabled = [t for t in DEFAULT_FEDERATED_TYPES if t.name != "jobs.batch"]
+    assert names == {"federatedprometheuses.types.kubefed.io", "prometheuses.monitoring.coreos.com",
+                     *(t.name for t in enabled), *(f"federated{t.plural}.{t.federated_group}" for t in enabled)}
     assert (staged[0].parent.parent / "Chart.yaml").is_file()  # the zip's root is the chart

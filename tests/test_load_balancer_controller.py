@@ -73,3 +73,15 @@ def test_default_chart_repository_is_the_eks_charts_one():
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable",
                           str(outdir / "Member.template.json")], capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+
+
+def test_helm_gives_up_well_before_the_kubectl_lambda(mirrored):
+    # aws-cdk-lib's AlbController hard-codes a 900 s Helm wait, the kubectl handler Lambda's whole time: a
+    # controller that never got ready timed out both, and CloudFormation waited an hour instead of failing.
+    template, _ = mirrored
+    [chart] = of_type(template, "Custom::AWSCDK-EKS-HelmChart")
+    helm_seconds = int(chart["Properties"]["Timeout"].removesuffix("s"))
+    handler = next(r for k, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"
+                   and "KubectlProvider/Handler" in r["Metadata"]["aws:cdk:path"])
+    assert chart["Properties"]["Wait"] is True
+    assert helm_seconds * 2 <= handler["Properties"]["Timeout"] == 900

@@ -93,7 +93,7 @@ def test_schema_kubefed_rules_and_unknown_kinds(tmp_path):
          "write a whole number"),
         ("apps/b.yml: ConfigMap shop/c", "v1 ConfigMap is not a KubeFed type this federation serves",
          "use a federated type of kubefed's types (types.kubefed.io/v1beta1 Federated<Kind>), a "
-         "ReplicaSchedulingPreference, or enable the type first"),
+         "ReplicaSchedulingPreference, or enable the type first: add its target type to kubefed.federatedTypes"),
         ("apps/b.yml: FederatedConfigMap d: metadata.namespace", "is missing, so kubectl would put it in the default "
          "namespace", "set the namespace the object belongs to"),
     ]

@@ -63,3 +63,62 @@ def test_no_token_or_kubeconfig_in_any_synthesized_file():
         assert "k8s-aws-v1" not in text
         assert "service-account-token" not in text
         assert "client-certificate-data" not in text and "\"token\"" not in text.lower()
+
+
+def _references(value) -> set[str]:
+    """Logical ids `value` refers to (Ref, Fn::GetAtt, and the ${...} of Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            else:
+                found |= _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _references(inner)
+    return found
+
+
+def _needs(template: dict, logical_id: str) -> set[str]:
+    """Everything CloudFormation creates before `logical_id` and deletes after it (DependsOn, Ref, GetAtt),
+    transitively."""
+    resources = template["Resources"]
+    seen: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        resource = resources[todo.pop()]
+        depends = resource.get("DependsOn", [])
+        for other in ({depends} if isinstance(depends, str) else set(depends)) | _references(resource):
+            if other in resources and other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
+
+
+def test_every_join_lambda_resource_keeps_its_network_path_until_it_is_deleted():
+    # Issue 15: nothing depended on the host API rule, so a destroy could delete it first and every unjoin,
+    # the teardown and each waiter's delete then timed out against the host.
+    workloads = [{"name": "web", "namespace": "web", "image": "nginx:1.29.3", "containerPort": 80},
+                 {"manifests": "samples/hello-world"}]
+    stacks, _ = synth(environment(2, workloads=workloads))
+    federation = stacks["fedeks-test-federation"]
+    template = templates({"f": federation})["f"].to_json()
+    rule = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                and "HostApiFromJoinLambda" in r["Metadata"]["aws:cdk:path"])
+    served = {k for k, r in template["Resources"].items()
+              if r["Type"] in (c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE)}
+    assert {template["Resources"][k]["Type"] for k in served} == {c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE}
+    assert {k for k in served if rule not in _needs(template, k)} == set()
+    # The members' side of the path (their API rule for the host VPC, the peering routes) is in stacks the
+    # federation stack depends on, so it is created before and deleted after every one of these resources.
+    deps = {d.stack_name for d in federation.dependencies}
+    for name, stack in cluster_stacks(stacks).items():
+        assert name in deps
+        if name.endswith("-fed-1"):
+            continue  # the host: its own VPC reaches it through the rule above
+        rules = templates({name: stack})[name].find_resources("AWS::EC2::SecurityGroupIngress")
+        assert any(r["Properties"].get("CidrIp") == "172.21.0.0/16" for r in rules.values()), name
+    assert {n for n in stacks if "-peering-" in n or "-peer-routes-" in n} <= deps

@@ -33,6 +33,11 @@ runAsUser: 1001
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+{{/* Where both Deployments may run: nodes of the architecture KubeFed's images exist for (a mixed host must not
+schedule them on arm64: exec format error). */}}
+{{- define "kubefed.nodeSelector" -}}
+kubernetes.io/arch: {{ required "nodeArchitecture is set by components/kubefed_control_plane.py" .Values.nodeArchitecture | quote }}
+{{- end }}
 {{- define "kubefed.containerSecurity" -}}
 allowPrivilegeEscalation: false
 capabilities:
