@@ -131,6 +131,9 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
         f"{P}.clusters: bastion, fed-1 would have up to 130 active VPC peering connections, over the quota of 125 per "
         "VPC (quotas.peeringsPerVpc). Fix: fewer clusters (raising quotas.peeringsPerVpc cannot help: AWS allows at "
         "most 125)",
+        f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
+        "id): 130 clusters need 5416 bytes, over Lambda's limit of 4096 bytes of environment per function (not "
+        "adjustable). Fix: fewer clusters, or shorter cluster names",
         f"{P}.clusters: stack fedeks-test-peering-us-east-1-fed-1 would hold 543 resources and 120 outputs, over "
         "CloudFormation's limits of 500 resources and 200 outputs per stack (not adjustable). Fix: fewer clusters "
         "(one VPC's peerings always share a stack)"]
@@ -139,7 +142,7 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
 def test_quotas_field_is_checked():
     assert problems(environment(quotas={"routesPerRouteTable": 20, "peeringsPerVpc": 200, "vpcs": 3})) == [
         f"{P}.quotas.vpcs: unknown field. Fix: remove it or use one of: routesPerRouteTable, peeringsPerVpc, "
-        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup",
+        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup, natGatewaysPerAz, eksClustersPerRegion",
         f"{P}.quotas.routesPerRouteTable: 20 is out of range. Fix: set the quota your account has (Service Quotas "
         "shows it): from AWS's default 50 up to AWS's maximum 1000",
         f"{P}.quotas.peeringsPerVpc: 200 is out of range. Fix: set the quota your account has (Service Quotas shows "
