@@ -144,7 +144,17 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
 
-    for kind, plans in ((PEERING_STACK, peering_layout.requester_stacks(peerings)),
+    requesters = peering_layout.requester_stacks(peerings)
+    for region in sorted({p.region for p in requesters}):
+        pending = peering_layout.pending_at_most(requesters, region)
+        if pending > peering_layout.MAX_PENDING_PEERINGS:
+            problems.append(QuotaProblem(
+                "clusters", f"{region}'s {sum(p.region == region for p in requesters)} peering stacks deploy in "
+                f"parallel with {pending} VPC peering requests pending at once, over the "
+                f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
+                "requests (25 by default, vpc L-DC9F7029)", _fix(hub, "fewer clusters in the region")))
+
+    for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):
         for plan in plans:
             if not plan.fits:
