@@ -87,6 +87,7 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     # One stack per region and side while it fits CloudFormation's limits, else one per VPC (peering_layout).
     requesters = [PeeringStack(app, name(topology.PEERING_STACK, plan.qualifier),
                                **ident(topology.PEERING_STACK, plan.qualifier), peerings=plan.peerings,
+                               waits_for=plan.waits_for(),
                                networks=networks_of(n for p in plan.peerings
                                                     for n in (p.requester.name, p.accepter.name)),
                                env=env(plan.region),

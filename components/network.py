@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy, aws_ec2 as ec2, aws_logs as logs
+from aws_cdk import RemovalPolicy, Stack, aws_ec2 as ec2, aws_logs as logs
 from constructs import Construct
 
 from federated_eks.subnet_layout import subnet_layout
@@ -21,6 +21,9 @@ class NetworkProps:
     """Availability zones to spread subnets over: `subnet_layout.CLUSTER_VPC.azs` or `BASTION_VPC.azs`."""
     nat_gateways: int = 1
     """NAT gateways (1 is cheapest, one per AZ survives an AZ outage)."""
+    nat_azs: tuple[int, ...] | None = None
+    """The AZs (indexes into the VPC's AZs) that hold the NAT gateways, as many as `nat_gateways`
+    (`nat_layout.nat_gateway_azs` spreads a region's NAT gateways over its AZs); None: the first AZs."""
     flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     """How long VPC flow logs are kept."""
 
@@ -31,11 +34,20 @@ class Network(Construct):
     def __init__(self, scope: Construct, id: str, props: NetworkProps) -> None:
         super().__init__(scope, id)
         layout = subnet_layout(int(props.cidr.split("/")[1]), props.max_azs)
+        nat_subnets = None
+        if props.nat_azs is not None:
+            if len(props.nat_azs) != props.nat_gateways:
+                raise ValueError(f"nat_azs {props.nat_azs} must name {props.nat_gateways} AZs (one per NAT gateway)")
+            # The VPC takes the stack's first max_azs AZs (the committed lookup), so an index names one of its AZs.
+            azs = Stack.of(self).availability_zones[:props.max_azs]
+            nat_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC,
+                                              availability_zones=[azs[i] for i in props.nat_azs])
         self.vpc = ec2.Vpc(
             self, "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(props.cidr),
             max_azs=props.max_azs,
             nat_gateways=props.nat_gateways,
+            nat_gateway_subnets=nat_subnets,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=layout.public_mask,
                                         map_public_ip_on_launch=False),

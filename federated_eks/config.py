@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from typing import Any, Callable
 
-from federated_eks import instance_types
-from federated_eks import quotas as layout_quotas, topology
+from federated_eks import image_reference, instance_types
+from federated_eks import quotas as layout_quotas, stack_tags, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
@@ -27,9 +28,11 @@ from federated_eks import workload_config
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+MAX_LABEL = 63  # an RFC 1123 label (a namespace name)
+# EKS's quota of nodes per managed node group (Service Quotas: eks L-BD136A63); EKS refuses a larger maxSize.
+MAX_NODES_PER_NODE_GROUP = 450
 _ACCOUNT = re.compile(r"[0-9]{12}")
 _ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
-_TAG_KEY = re.compile(r"(?!aws:)[\w .:/=+\-@]{1,128}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
 # Names and path segments: IAM's characters [\w+=,.@-]; names of at most 64 (roles) characters.
@@ -49,13 +52,23 @@ class ConfigError(Exception):
     """Every problem found in one environment's config, one per line, each naming field and fix."""
 
     def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("\n".join(problems))
+        # Every problem is one line of printable text, whatever the values it quotes (escape sequences, newlines).
+        self.problems = [escape_controls(p) for p in problems]
+        super().__init__("\n".join(self.problems))
 
     def __str__(self) -> str:
         count = len(self.problems)
         head = f"federated-eks: the config has {count} problem{'s' if count != 1 else ''}:"
         return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every unprintable character (controls, line and paragraph separators) written as its Python
+    escape, as `repr` writes it: a quoted value cannot break a message's line or drive the terminal. Printable text
+    (a repr already) is unchanged."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _aws_regions() -> frozenset[str]:
@@ -262,7 +275,8 @@ def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalan
         return base
     install = r.choice(d, "install", path, LOAD_BALANCER_CONTROLLER_INSTALLS, base.install)
     image = r.value(d, "imageRepository", path, str, base.image_repository, f'"{base.image_repository}"')
-    if image is not None and (not image or any(c.isspace() or c in ":@" for c in image.split("/")[-1])):
+    if image is not None and (not image or any(c in ":@" for c in image.split("/")[-1])
+                              or image_reference.problem(f"{image}:v0") is not None):
         r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
                   f'write it like "{base.image_repository}"; the tag is the controller version')
     chart = r.value(d, "chartRepository", path, str, base.chart_repository, f'"{base.chart_repository}"')
@@ -480,6 +494,10 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
                       "choose a desiredSize between minSize and maxSize")
         if hi < 1:
             r.problem(f"{path}.maxSize", "is 0, so the cluster can never run KubeFed or workloads", "use 1 or more")
+        elif hi > MAX_NODES_PER_NODE_GROUP:
+            r.problem(f"{path}.maxSize", f"{hi} is over EKS's quota of {MAX_NODES_PER_NODE_GROUP} nodes per managed "
+                      "node group (Service Quotas: eks L-BD136A63)",
+                      f"use at most {MAX_NODES_PER_NODE_GROUP} (more capacity: larger instance types or more clusters)")
     capacity = r.choice(d, "capacityType", path, CAPACITY_TYPES, base.capacity_type)
     disk = r.value(d, "diskSizeGiB", path, int, base.disk_size_gib, str(default(NodeGroupConfig, "disk_size_gib")))
     if disk is not None and not 20 <= disk <= 16384:
@@ -524,18 +542,53 @@ def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) 
     return EndpointAccessConfig(mode=mode or base.mode, public_cidrs=cidrs or ())
 
 
+# Tags: IAM's and EKS's rules (IAM Tag type: key [\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}, value the same characters, at most
+# 256; EKS TagResource refuses keys that start with `aws:` in any case). EC2 allows 50 tags per resource, and the
+# stacks' own tags (stack_tags) and the subnets' (Name, aws-cdk:subnet-name, aws-cdk:subnet-type and the load
+# balancer role tag; tests/test_network.py checks the count) go on the same resources.
+MAX_TAGS_PER_RESOURCE = 50
+OWN_RESOURCE_TAGS = 4
+MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256
+
+
+def _tag_text(text: str) -> bool:
+    """Whether `text` has only the characters IAM and EKS accept in a tag: letters, numbers, spaces, _.:/=+-@."""
+    return all(c.isalnum() or c in "_.:/=+-@" or unicodedata.category(c) == "Zs" for c in text)
+
+
+def _tag_key_problem(key: str) -> tuple[str, str] | None:
+    """(what, fix) when `key` cannot be a tag key of the federation's resources, else None."""
+    if not key or len(key) > MAX_TAG_KEY or not _tag_text(key):
+        return (f"{key!r} is not a valid AWS tag key", f"use 1-{MAX_TAG_KEY} letters, numbers, spaces and _.:/=+-@")
+    if key.lower().startswith("aws:"):
+        return f"{key!r} starts with 'aws:', which AWS reserves (in any case)", "use another prefix"
+    if key.lower().startswith(stack_tags.TAG_PREFIX):
+        return (f"{key!r} starts with {stack_tags.TAG_PREFIX!r}, the prefix of the tags federated-eks sets itself",
+                "use another prefix")
+    return None
+
+
 def _read_tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
         r.problem(path, f"must be an object of string values, got {_kind(raw)}", 'write it like {"team": "platform"}')
         return ()
     out = []
     for key, value in sorted(raw.items()):
-        if not _TAG_KEY.fullmatch(key):
-            r.problem(f"{path}.{key}", "is not a valid AWS tag key", "use 1-128 characters, not starting with 'aws:'")
-        if not isinstance(value, str) or len(value) > 256:
-            r.problem(f"{path}.{key}", "must be a string of at most 256 characters", 'write it like "platform"')
+        wrong = _tag_key_problem(key)
+        if wrong:
+            r.problem(f"{path}.{key}", *wrong)
+            continue
+        if not isinstance(value, str) or len(value) > MAX_TAG_VALUE or not _tag_text(value):
+            r.problem(f"{path}.{key}", f"{value!r} is not a valid AWS tag value",
+                      f"use a string of at most {MAX_TAG_VALUE} letters, numbers, spaces and _.:/=+-@, like "
+                      '"platform"')
             continue
         out.append((key, value))
+    most = MAX_TAGS_PER_RESOURCE - OWN_RESOURCE_TAGS - stack_tags.MAX_STACK_TAGS
+    if len(out) > most:
+        r.problem(path, f"{len(out)} tags, but a subnet already carries {OWN_RESOURCE_TAGS + stack_tags.MAX_STACK_TAGS}"
+                  f" of its own (federated-eks's) and AWS allows {MAX_TAGS_PER_RESOURCE} per resource",
+                  f"use at most {most} tags")
     return tuple(out)
 
 
@@ -550,7 +603,13 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
         if not _check_token(r, value, f"{path}.{key}", default):
             value = None  # reported once: an image that follows this one does not repeat it
         parts[key] = value or default
-    return ImageRef(**parts)
+    image = ImageRef(**parts)
+    wrong = image_reference.problem(image.uri) if image != base else None
+    if wrong:
+        r.problem(path, wrong, f'write it like {{"repository": "{base.repository}", "image": "{base.image}", "tag": "{base.tag}"}} '
+                  "(a registry path, a lowercase image name, and a tag of letters, digits, '_', '.', '-')")
+        return base
+    return image
 
 
 def _check_token(r: _Reader, value: str | None, path: str, example: str) -> bool:
@@ -693,9 +752,9 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
         if key in d:
             r.problem(f"{path}.{key}", "is no longer used", replaced)
     namespace = r.value(d, "namespace", path, str, base.namespace, f'"{base.namespace}"')
-    if namespace is not None and not _LABEL.fullmatch(namespace):
+    if namespace is not None and (not _LABEL.fullmatch(namespace) or len(namespace) > MAX_LABEL):
         r.problem(f"{path}.namespace", f"{namespace!r} is not a valid namespace name",
-                  "use a lowercase RFC 1123 label such as kube-federation-system")
+                  f"use a lowercase RFC 1123 label of at most {MAX_LABEL} characters such as kube-federation-system")
     scope = r.choice(d, "scope", path, SCOPES, base.scope)
     controller = _read_image(r, d.get("controllerImage", {}), f"{path}.controllerImage", base.controller_image)
     # Unless given, the webhook follows the controller image (a mirror of one is a mirror of both).
@@ -786,7 +845,8 @@ def _read_imds_hop_limit(r: _Reader, d: dict[str, Any], path: str, base: int) ->
 
 _QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVpc": "peerings_per_vpc",
                  "vpcsPerRegion": "vpcs_per_region", "elasticIpsPerRegion": "elastic_ips_per_region",
-                 "rulesPerSecurityGroup": "rules_per_security_group"}
+                 "rulesPerSecurityGroup": "rules_per_security_group", "natGatewaysPerAz": "nat_gateways_per_az",
+                 "eksClustersPerRegion": "eks_clusters_per_region"}
 
 
 def _read_quotas(r: _Reader, raw: Any, path: str) -> QuotasConfig:
@@ -808,6 +868,19 @@ def _read_quotas(r: _Reader, raw: Any, path: str) -> QuotasConfig:
     return QuotasConfig(**values)
 
 
+def _pods_at_deploy(cfg: FederationConfig) -> dict[str, str]:
+    """Cluster name -> what runs pods there that a deploy waits for. A member with no nodes still joins (KubeFed
+    pushes to its API server), so a member that runs none of these may keep desiredSize 0."""
+    out = {name: "runs the AWS Load Balancer Controller (its chart waits for its pods)"
+           for name in topology.load_balancer_clusters(cfg)}
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    for w in cfg.workloads:
+        for name in w.placement.resolve(pairs):
+            out.setdefault(name, f"runs workload {w.namespace}/{w.name} (the deploy waits until it is ready)")
+    out[cfg.host_cluster] = "runs the KubeFed control plane (its chart waits for the controller)"
+    return out
+
+
 def _check_federation(r: _Reader, path: str, cfg: FederationConfig) -> None:
     """Checks over the whole, otherwise valid, config: the endpoints the federation must reach, and the AWS
     limits its layout would pass (federated_eks/quotas.py)."""
@@ -823,5 +896,12 @@ def _check_federation(r: _Reader, path: str, cfg: FederationConfig) -> None:
                       "bastion, the join Lambda and the KubeFed controller (in peered VPCs) would go through NAT to "
                       "the public endpoint, never over the peering",
                       'use "private" and reach the API from the bastion, which every cluster admits')
+    needs = _pods_at_deploy(cfg)
+    for i, c in enumerate(cfg.clusters):
+        if c.node_group.desired_size == 0 and c.name in needs:
+            r.problem(f"{path}.clusters[{i}].nodeGroup.desiredSize",
+                      f"is 0, but {c.name} {needs[c.name]}, which the deploy waits for; nothing scales a managed node "
+                      "group up (there is no cluster autoscaler), so those pods never start and the deploy times out",
+                      "set desiredSize (and maxSize) to 1 or more, in nodeGroup or this cluster's nodeGroup")
     for p in layout_quotas.check(cfg, topology.peerings(cfg)):
         r.problem(f"{path}.{p.field}", p.what, p.fix)

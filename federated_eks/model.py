@@ -188,10 +188,16 @@ class QuotasConfig:
     vpcs_per_region: int = 5              # vpc L-F678F1CE
     elastic_ips_per_region: int = 5       # ec2 L-0263D0A3 (one per NAT gateway)
     rules_per_security_group: int = 60    # vpc L-0EA8095F (inbound, and outbound, rules per security group)
+    nat_gateways_per_az: int = 5          # vpc L-FE5A380F
+    eks_clusters_per_region: int = 100    # eks L-1194D53C
 
 
-# The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas").
-QUOTA_MAXIMUMS = {"routes_per_route_table": 1000, "peerings_per_vpc": 125}
+# The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas"). Rules per security
+# group: AWS allows raising it only while rules x security groups per network interface stays at most 1,000, and
+# an EKS API server's network interfaces carry two groups (EKS's cluster security group and the control-plane group
+# of components/eks_cluster.py), so 500. VPCs, Elastic IPs and NAT gateways per region or AZ and EKS clusters per
+# region have no stated maximum; the join Lambda's environment (quotas.py) bounds the clusters of a federation.
+QUOTA_MAXIMUMS = {"routes_per_route_table": 1000, "peerings_per_vpc": 125, "rules_per_security_group": 500}
 
 
 @dataclass(frozen=True)

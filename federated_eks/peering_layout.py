@@ -17,8 +17,9 @@ synthesized before this layout existed fits in one stack per region, so its stac
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
 from federated_eks.topology import BASTION, FederatedVpc, Peering, accepted_in, requested_from
@@ -29,6 +30,12 @@ MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
 # The CDK CLI adds an AWS::CDK::Metadata resource to each template (version reporting), so one stays free.
 RESOURCE_BUDGET = MAX_RESOURCES - 1
+# Outstanding (pending) VPC peering connection requests: 25 by default (vpc L-DC9F7029), counted per account and
+# region (per VPC would be looser). A connection is pending from its request until it is accepted; CloudFormation
+# creates a stack's resources in parallel, and the peering stacks of a region deploy in parallel, so each stack
+# chains its connections (`waits_for`) to keep a region's requests in flight at 20 or fewer, under the default
+# with room for requests made outside the federation.
+MAX_PENDING_PEERINGS = 20
 
 
 def route_tables(vpc: FederatedVpc) -> int:
@@ -59,15 +66,31 @@ class PeeringStackPlan:
     peerings: tuple[Peering, ...]
     resources: int
     outputs: int
+    pending_window: int = MAX_PENDING_PEERINGS
+    """How many of its connections may be pending at once: the region's MAX_PENDING_PEERINGS shared by its
+    requester stacks (`requester_stacks` sets it; at least 1)."""
 
     @property
     def fits(self) -> bool:
         return self.resources <= RESOURCE_BUDGET and self.outputs <= MAX_OUTPUTS
 
+    def waits_for(self) -> dict[str, str]:
+        """Peering id -> the id of the connection it is created after (DependsOn): each connection waits for the
+        one `pending_window` places before it, so at most `pending_window` are requested and not yet accepted."""
+        ids = [p.id for p in self.peerings]
+        return {ids[i]: ids[i - self.pending_window] for i in range(self.pending_window, len(ids))}
+
 
 def requester_stacks(peerings: list[Peering]) -> list[PeeringStackPlan]:
     """The `peering-*` stacks: connections and the routes that go with them, by requester region."""
-    return _layout(requested_from(peerings), lambda p: p.requester.name, requester_resources, requester_outputs)
+    plans = _layout(requested_from(peerings), lambda p: p.requester.name, requester_resources, requester_outputs)
+    per_region = Counter(p.region for p in plans)
+    return [replace(p, pending_window=max(1, MAX_PENDING_PEERINGS // per_region[p.region])) for p in plans]
+
+
+def pending_at_most(plans: list[PeeringStackPlan], region: str) -> int:
+    """The most connection requests of `region` that can be pending at once: its stacks deploy in parallel."""
+    return sum(min(p.pending_window, len(p.peerings)) for p in plans if p.region == region)
 
 
 def accepter_stacks(peerings: list[Peering]) -> list[PeeringStackPlan]:

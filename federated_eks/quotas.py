@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from federated_eks import peering_layout
+from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
+from federated_eks import nat_layout, peering_layout
 from federated_eks.model import QUOTA_MAXIMUMS, FederationConfig
-from federated_eks.topology import BASTION, PEER_ROUTES_STACK, PEERING_STACK, Peering, peers_of, stack_name, vpcs
-
-BASTION_NAT_GATEWAYS = 1  # the bastion VPC always has one NAT gateway (stacks/bastion.py)
+from federated_eks.topology import (BASTION, PEER_ROUTES_STACK, PEERING_STACK, Peering, eks_cluster_name, peers_of,
+                                    stack_name, vpcs)
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix("put fewer clusters in a region", quota=("vpcs_per_region", "vpcsPerRegion", "vpc", "L-F678F1CE",
                                                             need))))
 
-    eips = Counter({cfg.bastion.region: BASTION_NAT_GATEWAYS})
-    for c in cfg.clusters:
-        eips[c.region] += cfg.nat_gateways
+    eips: Counter[str] = Counter()
+    for v in all_vpcs:
+        eips[v.region] += nat_layout.nat_gateways(cfg, v.name)
     named, need = regions(eips, q.elastic_ips_per_region)
     if need:
         problems.append(QuotaProblem(
@@ -101,6 +101,35 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             "(quotas.elasticIpsPerRegion; other Elastic IPs in the account count too)",
             _fix("set natGateways to 1" if cfg.nat_gateways > 1 else "", "put fewer clusters in a region",
                  quota=("elastic_ips_per_region", "elasticIpsPerRegion", "ec2", "L-0263D0A3", need))))
+
+    # NAT gateways per AZ, as nat_layout deals them out over a region's AZs.
+    per_az = nat_layout.nat_gateways_per_az(cfg)
+    crowded = sorted((k for k, n in per_az.items() if n > q.nat_gateways_per_az), key=lambda k: (-per_az[k], k))
+    if crowded:
+        need = per_az[crowded[0]]
+        problems.append(QuotaProblem(
+            "natGateways", f"NAT gateways per Availability Zone (spread over each region's AZs; {cfg.nat_gateways} per "
+            f"cluster VPC, 1 for the bastion's): {_named([f'{r} AZ {az + 1} ({per_az[r, az]})' for r, az in crowded])},"
+            f" over the quota of {q.nat_gateways_per_az} per AZ (quotas.natGatewaysPerAz)",
+            _fix("set natGateways to 1" if cfg.nat_gateways > 1 else "", "put fewer clusters in a region",
+                 quota=("nat_gateways_per_az", "natGatewaysPerAz", "vpc", "L-FE5A380F", need))))
+
+    named, need = regions(Counter(c.region for c in cfg.clusters), q.eks_clusters_per_region)
+    if need:
+        problems.append(QuotaProblem(
+            "clusters", f"EKS clusters per region: {named}, over the quota of {q.eks_clusters_per_region} per region "
+            "(quotas.eksClustersPerRegion; other EKS clusters in the account count too)",
+            _fix("put fewer clusters in a region", quota=("eks_clusters_per_region", "eksClustersPerRegion", "eks",
+                                                           "L-1194D53C", need))))
+
+    # The join functions list every cluster in their environment (components/kubefed_join/contract.py).
+    size = deployed_environment_size(eks_cluster_name(cfg, ""), {c.name: c.region for c in cfg.clusters})
+    if size > MAX_ENVIRONMENT_BYTES:
+        problems.append(QuotaProblem(
+            "clusters", f"the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
+            f"id): {len(cfg.clusters)} clusters need {size} bytes, over Lambda's limit of "
+            f"{MAX_ENVIRONMENT_BYTES} bytes of environment per function (not adjustable)",
+            _fix("fewer clusters", "shorter cluster names")))
 
     # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
     # the join Lambda); outbound rules of the join Lambda's security group: one per cluster.
@@ -115,7 +144,17 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
 
-    for kind, plans in ((PEERING_STACK, peering_layout.requester_stacks(peerings)),
+    requesters = peering_layout.requester_stacks(peerings)
+    for region in sorted({p.region for p in requesters}):
+        pending = peering_layout.pending_at_most(requesters, region)
+        if pending > peering_layout.MAX_PENDING_PEERINGS:
+            problems.append(QuotaProblem(
+                "clusters", f"{region}'s {sum(p.region == region for p in requesters)} peering stacks deploy in "
+                f"parallel with {pending} VPC peering requests pending at once, over the "
+                f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
+                "requests (25 by default, vpc L-DC9F7029)", _fix(hub, "fewer clusters in the region")))
+
+    for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):
         for plan in plans:
             if not plan.fits:

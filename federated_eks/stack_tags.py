@@ -18,6 +18,8 @@ ENVIRONMENT_TAG = "fedeks:environment"
 KIND_TAG = "fedeks:kind"
 CLUSTER_TAG = "fedeks:cluster"  # on cluster stacks: the cluster's config name
 HOST_TAG = "fedeks:host-cluster"  # on the federation stack: the cluster KubeFed's control plane runs on
+TAG_PREFIX = "fedeks:"  # every tag above; the config refuses user tags with it
+MAX_STACK_TAGS = 4  # the most a stack gets (app, environment, kind, and cluster or host)
 
 # Stack kinds, in the order a teardown removes them: the reverse of the deploy order in app.py.
 DELETE_ORDER = (topology.FEDERATION_STACK, topology.PEER_ROUTES_STACK, topology.PEERING_STACK, topology.CLUSTER_STACK,

@@ -21,11 +21,12 @@ from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PRO
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 """Relative `manifests` folders are found from here (the folder with cdk.json)."""
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")  # Service names must be DNS-1035 labels
-_DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")  # what the API server accepts for env[].name
-_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
-_DNS_LABEL = re.compile(r"^(\*|[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9_])?)$")
+# Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
+_DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")  # Service names must be DNS-1035 labels
+_DNS1123 = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")  # what the API server accepts for env[].name
+_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
+_DNS_LABEL = re.compile(r"\*|[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9_])?")
 MAX_INT32 = 2 ** 31 - 1
 
 WORKLOAD_FIELDS = ("name", "namespace", "image", "containerPort", "replicas", "placement", "clusters", "env",
@@ -67,6 +68,7 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
             continue
         seen[key] = i
         workloads.append(w)
+    _check_record_names(r, workloads, [seen[(w.namespace, w.name)] for w in workloads], path)
     return tuple(workloads), tuple(folders)
 
 
@@ -79,6 +81,40 @@ def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tupl
         if disabled is not None:
             what, fix = manifest_folder.disabled_type_problem(disabled)
             r.problem(path, f"renders a {what}", fix)
+
+
+def _check_record_names(r: Any, workloads: Sequence[Workload], indexes: Sequence[int], path: str) -> None:
+    """Each workload's records are a set of one name (one record per placed cluster, told apart by SetIdentifier
+    = cluster name): two workloads with one name in one zone would make the same records twice, which Route 53
+    refuses, or mix routing policies under one name."""
+    owner: dict[tuple[str, str], int] = {}
+    for w, i in zip(workloads, indexes):
+        if w.dns is None:
+            continue
+        key = (w.dns.hosted_zone_id, w.dns.record_name)
+        if key in owner:
+            r.problem(f"{path}[{i}].dns.recordName", f"{w.dns.record_name!r} in zone {w.dns.hosted_zone_id} is "
+                      f"already the record name of {path}[{owner[key]}]", "give each workload its own record name")
+        else:
+            owner[key] = i
+
+
+def _check_latency_regions(r: Any, dns: DnsSpec | None, path: str, placed: tuple[str, ...],
+                           clusters: Sequence[tuple[str, str]]) -> None:
+    """Route 53 allows one latency record per region for a name (CloudFormation refuses a second), and latency
+    routing makes one record per placed cluster, in its region."""
+    if dns is None or dns.routing != "latency":
+        return
+    region_of = dict(clusters)
+    by_region: dict[str, list[str]] = {}
+    for name in placed:
+        by_region.setdefault(region_of[name], []).append(name)
+    crowded = {region: names for region, names in by_region.items() if len(names) > 1}
+    if crowded:
+        listed = "; ".join(f"{', '.join(names)} in {region}" for region, names in crowded.items())
+        r.problem(f"{path}.routing", f"latency routing needs one placed cluster per region (Route 53 allows one "
+                  f"latency record per region for a name), the workload has {listed}",
+                  'place it on one cluster per region, or use "weighted" routing')
 
 
 def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workload], cluster_names: Sequence[str],
@@ -121,12 +157,12 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         return None
     before = len(r.problems)
     name = r.value(d, "name", path, str, _config._MISSING, '"echo-server"')
-    if name is not None and (not _DNS1035.match(name) or len(name) > 63):
+    if name is not None and (not _DNS1035.fullmatch(name) or len(name) > 63):
         r.problem(f"{path}.name", f"{name!r} is not a DNS-1035 label (it names the Deployment and the Service)",
                   "use at most 63 lowercase letters, digits and '-', starting with a letter")
     namespace = r.value(d, "namespace", path, str, _config._MISSING, '"echo"')
     if namespace is not None:
-        if not _DNS1123.match(namespace) or len(namespace) > 63:
+        if not _DNS1123.fullmatch(namespace) or len(namespace) > 63:
             r.problem(f"{path}.namespace", f"{namespace!r} is not a namespace name",
                       "use at most 63 lowercase letters, digits and '-'")
         elif namespace in ("default", *reserved) or namespace.startswith("kube-"):
@@ -152,6 +188,7 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     dns = None
     if "dns" in d:
         dns = _read_dns(r, d["dns"], f"{path}.dns", service, placed)
+        _check_latency_regions(r, dns, f"{path}.dns", placed, clusters)
     if len(r.problems) > before:
         return None
     return Workload(name=name, namespace=namespace, image=image, container_port=port, replicas=replicas,
@@ -218,7 +255,7 @@ def _read_env(r: Any, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
         return ()
     out = []
     for key, value in sorted(raw.items()):
-        if not _ENV_NAME.match(key):
+        if not _ENV_NAME.fullmatch(key):
             r.problem(f"{path}.{key}", "is not an environment variable name",
                       "use letters, digits, '_', '-' and '.', not starting with a digit")
         if not isinstance(value, str):
@@ -323,7 +360,7 @@ def _read_service(r: Any, raw: Any, path: str) -> ServiceSpec | None:
 
 def _record_name_problem(name: str) -> str | None:
     labels = name.rstrip(".").split(".")
-    if len(name.rstrip(".")) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(x) for x in labels):
+    if len(name.rstrip(".")) > 253 or len(labels) < 2 or not all(_DNS_LABEL.fullmatch(x) for x in labels):
         return f"{name!r} is not a fully qualified DNS name"
     if "*" in labels:
         return f"{name!r} is a wildcard; each health-checked record needs a real name"
@@ -340,7 +377,7 @@ def _read_dns(r: Any, raw: Any, path: str, service: ServiceSpec | None, placed: 
                   "balancer and checks its health from the internet",
                   'set "service": {"type": "LoadBalancer", "port": 80}')
     zone = r.value(d, "hostedZoneId", path, str, _config._MISSING, '"Z0123456789ABCDEFGHIJ"')
-    if zone is not None and not _ZONE_ID.match(zone):
+    if zone is not None and not _ZONE_ID.fullmatch(zone):
         r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
                   "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
     record = r.value(d, "recordName", path, str, _config._MISSING, '"echo.example.com"')

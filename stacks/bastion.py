@@ -7,7 +7,7 @@ from constructs import Construct
 from components.bastion_host import BastionHost, BastionHostProps, KubeconfigContext
 from components.kubectl_layer import kubectl_layer
 from components.network import Network, NetworkProps
-from federated_eks import topology
+from federated_eks import nat_layout, topology
 from federated_eks.model import FederationConfig
 from federated_eks.subnet_layout import BASTION_VPC
 from stacks.access import BASTION_ROLE
@@ -18,8 +18,9 @@ class BastionStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
-        self.network = Network(self, "Network", NetworkProps(cidr=config.bastion.cidr, max_azs=BASTION_VPC.azs,
-                                                             nat_gateways=1))
+        self.network = Network(self, "Network", NetworkProps(
+            cidr=config.bastion.cidr, max_azs=BASTION_VPC.azs, nat_gateways=nat_layout.BASTION_NAT_GATEWAYS,
+            nat_azs=nat_layout.nat_gateway_azs(config)[topology.BASTION]))
         # Imported by name: the role lives in the access stack, the policies added here stay here.
         role = iam.Role.from_role_name(self, "Role", topology.role_name(config, BASTION_ROLE))
         contexts = tuple(KubeconfigContext(alias=c.name, eks_cluster_name=topology.eks_cluster_name(config, c.name),

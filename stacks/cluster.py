@@ -9,7 +9,7 @@ from constructs import Construct
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.network import Network, NetworkProps
-from federated_eks import topology
+from federated_eks import nat_layout, topology
 from federated_eks.model import FederationConfig, LoadBalancerControllerConfig
 from federated_eks.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE
@@ -30,7 +30,8 @@ class ClusterStack(Stack):
         cluster = config.cluster(cluster_name)
         self.name = cluster_name
         self.network = Network(self, "Network", NetworkProps(cidr=cluster.cidr, max_azs=CLUSTER_VPC.azs,
-                                                             nat_gateways=config.nat_gateways))
+                                                             nat_gateways=config.nat_gateways,
+                                                             nat_azs=nat_layout.nat_gateway_azs(config)[cluster_name]))
         eks_name = topology.eks_cluster_name(config, cluster_name)
         self.eks = FederatedCluster(self, "Eks", FederatedClusterProps(
             cluster_name=eks_name,

@@ -31,11 +31,12 @@ class PeeringStack(Stack):
     """The peerings requested from one region. Attribute: `connections` (peering id -> construct).
 
     `peerings`: requested from this stack's region (`peering_layout.requester_stacks`); `networks`: the VPC
-    constructs of both sides of each, by VPC name.
+    constructs of both sides of each, by VPC name; `waits_for`: peering id -> the earlier peering whose connection
+    its connection is created after (`PeeringStackPlan.waits_for`: a bounded number of requests pending at once).
     """
 
     def __init__(self, scope: Construct, id: str, *, peerings: Sequence[Peering], networks: Mapping[str, Network],
-                 **kwargs) -> None:
+                 waits_for: Mapping[str, str] | None = None, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         self.connections: dict[str, PeeringConnection] = {}
         for p in peerings:
@@ -44,6 +45,9 @@ class PeeringStack(Stack):
                 vpc_id=local.vpc.vpc_id, route_table_ids=local.route_table_ids, peer_vpc_id=peer.vpc.vpc_id,
                 peer_cidr=p.accepter.cidr, peer_region=p.accepter.region if p.cross_region else None))
             self.connections[p.id] = conn
+            # Outstanding peering requests are limited (peering_layout.MAX_PENDING_PEERINGS): created after another.
+            if waits_for and p.id in waits_for:
+                conn.connection.add_dependency(self.connections[waits_for[p.id]].connection)
             if not p.cross_region:
                 PeerRoutes(self, f"{p.id}-accepter", PeerRoutesProps(
                     route_table_ids=peer.route_table_ids, peer_cidr=p.requester.cidr,

@@ -371,9 +371,10 @@ def test_names_whose_peerings_would_share_a_name_are_refused():
 
 @pytest.mark.parametrize("field, value, message", [
     ("account", "123456789012\n", "'123456789012\\n' is not an AWS account id. Fix: use the 12 digits of the account"),
-    ("tags", {"team\n": "x"}, "is not a valid AWS tag key. Fix: use 1-128 characters, not starting with 'aws:'"),
+    ("tags", {"team\n": "x"}, "'team\\n' is not a valid AWS tag key. Fix: use 1-128 letters, numbers, spaces and "
+     "_.:/=+-@"),
     ("kubefed", {"namespace": "kube-federation-system\n"}, "'kube-federation-system\\n' is not a valid namespace "
-     "name. Fix: use a lowercase RFC 1123 label such as kube-federation-system"),
+     "name. Fix: use a lowercase RFC 1123 label of at most 63 characters such as kube-federation-system"),
 ])
 def test_a_trailing_newline_is_not_accepted(field, value, message):
     found = only_problem(environment(**{field: value}))

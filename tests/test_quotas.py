@@ -131,6 +131,9 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
         f"{P}.clusters: bastion, fed-1 would have up to 130 active VPC peering connections, over the quota of 125 per "
         "VPC (quotas.peeringsPerVpc). Fix: fewer clusters (raising quotas.peeringsPerVpc cannot help: AWS allows at "
         "most 125)",
+        f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
+        "id): 130 clusters need 5416 bytes, over Lambda's limit of 4096 bytes of environment per function (not "
+        "adjustable). Fix: fewer clusters, or shorter cluster names",
         f"{P}.clusters: stack fedeks-test-peering-us-east-1-fed-1 would hold 543 resources and 120 outputs, over "
         "CloudFormation's limits of 500 resources and 200 outputs per stack (not adjustable). Fix: fewer clusters "
         "(one VPC's peerings always share a stack)"]
@@ -139,7 +142,7 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
 def test_quotas_field_is_checked():
     assert problems(environment(quotas={"routesPerRouteTable": 20, "peeringsPerVpc": 200, "vpcs": 3})) == [
         f"{P}.quotas.vpcs: unknown field. Fix: remove it or use one of: routesPerRouteTable, peeringsPerVpc, "
-        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup",
+        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup, natGatewaysPerAz, eksClustersPerRegion",
         f"{P}.quotas.routesPerRouteTable: 20 is out of range. Fix: set the quota your account has (Service Quotas "
         "shows it): from AWS's default 50 up to AWS's maximum 1000",
         f"{P}.quotas.peeringsPerVpc: 200 is out of range. Fix: set the quota your account has (Service Quotas shows "
@@ -194,3 +197,24 @@ def test_the_layouts_that_passed_500_resources_before_now_fit(n, first_region, r
     assert all(p.fits for p in plans)
     (east,) = [p for p in peering_layout.requester_stacks(peerings) if p.region == "us-east-1"]
     assert (east.qualifier, east.resources) == ("us-east-1", resources)
+
+
+def test_peering_requests_pending_at_once_stay_at_twenty_per_region():
+    """A connection waits for the one `pending_window` places before it; a region's stacks share the 20."""
+    cfg = load_environment({"test": federation(40, quotas=FORTY_QUOTAS)}, "test")
+    plans = peering_layout.requester_stacks(topology.peerings(cfg))
+    east = [p for p in plans if p.region == "us-east-1"]
+    assert {p.pending_window for p in east} == {2}  # nine stacks: 20 // 9
+    assert peering_layout.pending_at_most(plans, "us-east-1") == 18
+    first = east[0]  # the bastion's 40 peerings: 2 chains of 20
+    waits = first.waits_for()
+    ids = [p.id for p in first.peerings]
+    assert len(ids) == 40 and waits[ids[2]] == ids[0] and waits[ids[39]] == ids[37]
+    assert [i for i in ids if i not in waits] == ids[:2]
+    # A region whose peerings need more than 20 stacks (one per requesting VPC) cannot keep to 20: refused.
+    assert problems(federation(24, first_region=24, quotas={"vpcsPerRegion": 25, "elasticIpsPerRegion": 25,
+                                                            "natGatewaysPerAz": 9})) == [
+        f"{P}.clusters: us-east-1's 24 peering stacks deploy in parallel with 24 VPC peering requests pending at "
+        "once, over the 20 federated-eks allows under AWS's quota of outstanding peering requests (25 by default, "
+        "vpc L-DC9F7029). Fix: use \"peeringTopology\": \"hub\" (only the bastion and the host peer with every "
+        "VPC), or fewer clusters in the region"]

@@ -12,6 +12,7 @@ import pytest
 
 from fedtest import synth
 from federated_eks import peering_layout
+from test_nat_layout import nat_gateways_per_az
 from test_network import check_peering
 from test_quotas import FORTY_QUOTAS, federation
 
@@ -35,3 +36,25 @@ def test_forty_clusters_synthesize_within_cloudformation_limits_and_peer_correct
     else:
         assert "us-east-1" in peering  # the hub's peerings from us-east-1 fit one stack
     check_peering(raw, (stacks, assembly))
+    # Nine NAT gateways in us-east-1, three per AZ: inside the default quota of 5 per AZ (vpc L-FE5A380F).
+    assert max(nat_gateways_per_az(assembly).values()) == 3
+    # Peering requests pending at once, whatever CloudFormation's timing: at most 20 per region (vpc L-DC9F7029).
+    regions = {assembly.get_stack_by_name(n).environment.region for n in stacks if "-peering-" in n}
+    assert max(pending_at_once(assembly, r) for r in regions) <= peering_layout.MAX_PENDING_PEERINGS
+
+
+def pending_at_once(assembly, region: str) -> int:
+    """The most peering connections of `region`'s stacks that can be pending at once under any timing: each stack's
+    connections form chains by DependsOn (each waits for at most one, and is waited for by at most one), so the
+    most at once is the number of chains; the region's stacks deploy in parallel."""
+    heads = 0
+    for stack in assembly.stacks:
+        if stack.environment.region != region:
+            continue
+        resources = stack.template.get("Resources", {})
+        connections = {k for k, r in resources.items() if r["Type"] == "AWS::EC2::VPCPeeringConnection"}
+        waits = {k: [d for d in resources[k].get("DependsOn", []) if d in connections] for k in connections}
+        waited = [d for ds in waits.values() for d in ds]
+        assert all(len(ds) <= 1 for ds in waits.values()) and len(waited) == len(set(waited)), stack.stack_name
+        heads += sum(1 for ds in waits.values() if not ds)
+    return heads

@@ -6,6 +6,7 @@ is packaged into the Lambda with the runtime. The Lambda still re-validates ever
 """
 from __future__ import annotations
 
+import json
 import re
 
 # CloudFormation resource types of the custom resources the Provider serves.
@@ -47,6 +48,10 @@ REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
 #   `<region>=<name>:<id>,<name>:<id> <region>=<name>:<id>`.
 EKS_NAME_PREFIX_ENV = "KUBEFED_JOIN_EKS_NAME_PREFIX"
 CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
+# "Environment variables: 4 KB, for all of a function's variables together" (Lambda quotas,
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda measures them as JSON. The config
+# check (federated_eks/quotas.py) and the construct both measure with `deployed_environment_size`.
+MAX_ENVIRONMENT_BYTES = 4096
 # An IPv4 cluster's API endpoint is `https://<id>.<label>.<region>.eks.amazonaws.com` ("Cluster API server
 # endpoint", IPv4 cluster endpoint format: https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html),
 # where <id> (32 hexadecimal characters, upper case as EKS reports it) is unique to the cluster and <label> a short
@@ -62,6 +67,23 @@ def format_clusters(clusters: dict[str, tuple[str, str]]) -> str:
     for name, (region, endpoint_id) in sorted(clusters.items()):
         regions.setdefault(region, []).append(f"{name}:{endpoint_id}")
     return " ".join(f"{region}={','.join(entries)}" for region, entries in sorted(regions.items()))
+
+
+def environment(eks_name_prefix: str, clusters: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """The functions' environment for {name: (region, endpoint id)}."""
+    return {EKS_NAME_PREFIX_ENV: eks_name_prefix, CLUSTERS_ENV: format_clusters(clusters)}
+
+
+def environment_size(variables: dict[str, str]) -> int:
+    """Bytes Lambda counts against its limit: the variables as JSON (keys and values)."""
+    return len(json.dumps(variables).encode())
+
+
+def deployed_environment_size(eks_name_prefix: str, regions: dict[str, str]) -> int:
+    """The environment's bytes once deployed, for clusters {name: region}: each endpoint id is then
+    ENDPOINT_ID_LENGTH characters (at synth it is a token)."""
+    return environment_size(environment(eks_name_prefix, {name: (region, "0" * ENDPOINT_ID_LENGTH)
+                                                          for name, region in regions.items()}))
 
 
 def parse_clusters(value: str) -> dict[str, tuple[str, str]]:

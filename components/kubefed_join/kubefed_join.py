@@ -8,7 +8,6 @@ it gets just what a VPC Lambda needs to run and log.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Token
@@ -27,9 +26,6 @@ HANDLERS = {"OnEvent": f"{SOURCE.package}.handler.on_event", "IsComplete": f"{SO
 POLL_INTERVAL = Duration.seconds(20)
 # The handler (kube_api.Budget) keeps a quarter of what is left back, so one poll stops well inside this.
 FUNCTION_TIMEOUT = Duration.minutes(2)
-# "Environment variables: 4 KB, for all of a function's variables together" (Lambda quotas,
-# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda measures them as JSON.
-MAX_ENVIRONMENT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -153,15 +149,15 @@ class KubefedJoinProvider(Construct):
             if known != target:
                 raise ValueError(f"cluster {target.name} is given to the KubeFed join provider twice, differently")
         prefix = eks_name_prefix(list(self._allowed.values()))
-        variables = {c.EKS_NAME_PREFIX_ENV: prefix,
-                     c.CLUSTERS_ENV: c.format_clusters({name: (t.region, endpoint_id(t.endpoint))
-                                                        for name, t in self._allowed.items()})}
-        size = environment_size({c.EKS_NAME_PREFIX_ENV: prefix, c.CLUSTERS_ENV: c.format_clusters(
-            {name: (t.region, "0" * c.ENDPOINT_ID_LENGTH) for name, t in self._allowed.items()})})
-        if size > MAX_ENVIRONMENT_BYTES:
-            raise ValueError(f"{len(self._allowed)} clusters do not fit the join functions' environment ({size} "
-                             f"bytes once deployed, Lambda allows {MAX_ENVIRONMENT_BYTES}): use fewer clusters or "
-                             "shorter cluster names")
+        variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
+                                           for name, t in self._allowed.items()})
+        # The config check refuses a federation this large first (federated_eks/quotas.py, the same measure); clusters
+        # are added one at a time, so this counts those given so far.
+        size = c.deployed_environment_size(prefix, {name: t.region for name, t in self._allowed.items()})
+        if size > c.MAX_ENVIRONMENT_BYTES:
+            raise ValueError(f"the join functions' environment would hold {size} bytes once deployed with the "
+                             f"{len(self._allowed)} clusters given so far, over Lambda's {c.MAX_ENVIRONMENT_BYTES}: "
+                             "use fewer clusters or shorter cluster names")
         for fn in self._functions:
             for key, value in variables.items():
                 fn.add_environment(key, value)
@@ -189,11 +185,6 @@ def endpoint_id(endpoint: str) -> str:
     if match is None:
         raise ValueError(f"{endpoint!r} is not an EKS API endpoint (https://<id>.<label>.<region>.eks.amazonaws.com)")
     return match["id"]
-
-
-def environment_size(variables: dict[str, str]) -> int:
-    """Bytes Lambda counts against its limit: the variables as JSON (keys and values)."""
-    return len(json.dumps(variables).encode())
 
 
 def _acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function]) -> None:

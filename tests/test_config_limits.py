@@ -1,0 +1,233 @@
+"""Accepted means deployable (issue 17): each value AWS or Kubernetes would refuse at deploy, and each AWS limit a
+config could pass, refused by the config check with the field, the limit (its quota code) and the fix. Configs are
+built here (fedtest.environment), never read from cdk.json."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from fedtest import environment
+from federated_eks import diagram
+from federated_eks.config import ConfigError, load_environment
+
+P = "environments.t"
+ECHO = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
+        "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
+        "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
+
+
+def problems(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": raw}, "t")
+    return err.value.problems
+
+
+def only_problem(raw: dict) -> str:
+    found = problems(raw)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def accepted(raw: dict):
+    return load_environment({"t": raw}, "t")
+
+
+def echo(**changes) -> dict:
+    w = copy.deepcopy(ECHO)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(w.get(key), dict):
+            w[key].update(value)
+        else:
+            w[key] = value
+    return w
+
+
+# --- trailing newlines: every pattern of the config path is applied with fullmatch ----------------------------
+
+@pytest.mark.parametrize("change, field", [
+    ({"name": "echo-server\n"}, "name"),
+    ({"namespace": "echo\n"}, "namespace"),
+    ({"image": "registry.k8s.io/echoserver:1.10\n"}, "image"),
+    ({"env": {"LOG_LEVEL\n": "info"}}, "env.LOG_LEVEL\\n"),
+    ({"dns": {"hostedZoneId": "Z0123456789ABC\n"}}, "dns.hostedZoneId"),
+    ({"dns": {"recordName": "echo.example.com\n"}}, "dns.recordName"),
+])
+def test_a_trailing_newline_in_a_workload_is_refused(change, field):
+    found = only_problem(environment(2, workloads=[echo(placement={"clusters": ["fed-1"]}, **change)]))
+    assert found.startswith(f"{P}.workloads[0].{field}: ") and "\\n" in found and "\n" not in found
+
+
+# --- quoted values are escaped --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [
+    environment(hostCluster="fed-\x1b[31m1"),
+    environment(kubefed={"namespace": "kube\u2028fed"}),
+    environment(2, workloads=[echo(name="echo\rserver")]),
+    environment(bastion={"region": "us-east-1\x07", "cidr": "172.20.0.0/16"}),
+])
+def test_control_characters_in_quoted_values_are_escaped(raw):
+    for p in problems(raw):
+        assert p.isprintable(), p
+    text = str(ConfigError(problems(raw)))
+    assert "\x1b" not in text and "\r" not in text and "\u2028" not in text and "\x07" not in text
+
+
+# --- tags -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tags, message", [
+    ({"AWS:foo": "x"}, "tags.AWS:foo: 'AWS:foo' starts with 'aws:', which AWS reserves (in any case). Fix: use "
+     "another prefix"),
+    ({"aWs:foo": "x"}, "tags.aWs:foo: 'aWs:foo' starts with 'aws:', which AWS reserves (in any case). Fix: use "
+     "another prefix"),
+    ({"fedeks:environment": "x"}, "tags.fedeks:environment: 'fedeks:environment' starts with 'fedeks:', the prefix "
+     "of the tags federated-eks sets itself. Fix: use another prefix"),
+    ({"team": "a<b>"}, "tags.team: 'a<b>' is not a valid AWS tag value. Fix: use a string of at most 256 letters, "
+     "numbers, spaces and _.:/=+-@, like \"platform\""),
+    ({"team": "x\ty"}, "tags.team: 'x\\ty' is not a valid AWS tag value. Fix: use a string of at most 256 letters, "
+     "numbers, spaces and _.:/=+-@, like \"platform\""),
+    ({"k" * 129: "x"}, f"tags.{'k' * 129}: '{'k' * 129}' is not a valid AWS tag key. Fix: use 1-128 letters, "
+     "numbers, spaces and _.:/=+-@"),
+])
+def test_tags_aws_would_refuse(tags, message):
+    assert only_problem(environment(tags=tags)) == f"{P}.{message}"
+
+
+def test_tags_in_iams_character_set_are_accepted():
+    cfg = accepted(environment(tags={"cost center": "Équipe 42/α", "team:owner": "a_b.c=d+e-f@g"}))
+    assert dict(cfg.tags) == {"cost center": "Équipe 42/α", "team:owner": "a_b.c=d+e-f@g"}
+
+
+def test_tags_count_with_federated_eks_own_up_to_fifty_per_resource():
+    """A subnet carries 4 tags of its own and up to 4 of its stack (tests/test_network.py checks both counts in
+    the templates): 42 of the user's fit, 43 do not."""
+    accepted(environment(tags={f"t{i}": "x" for i in range(42)}))
+    assert only_problem(environment(tags={f"t{i}": "x" for i in range(43)})) == (
+        f"{P}.tags: 43 tags, but a subnet already carries 8 of its own (federated-eks's) and AWS allows 50 per "
+        "resource. Fix: use at most 42 tags")
+
+
+# --- kubefed ----------------------------------------------------------------------------------------------------
+
+def test_the_kubefed_namespace_is_a_label_of_at_most_63_characters():
+    accepted(environment(kubefed={"namespace": "k" * 63}))
+    assert only_problem(environment(kubefed={"namespace": "k" * 64})) == (
+        f"{P}.kubefed.namespace: '{'k' * 64}' is not a valid namespace name. Fix: use a lowercase RFC 1123 label of "
+        "at most 63 characters such as kube-federation-system")
+
+
+@pytest.mark.parametrize("image, what", [
+    ({"tag": "v0.10.0:x"}, "'quay.io/kubernetes-multicluster/kubefed:v0.10.0:x' is not an image reference"),
+    ({"tag": ".v1"}, "'quay.io/kubernetes-multicluster/kubefed:.v1' is not an image reference"),
+    ({"tag": "latest"}, "'quay.io/kubernetes-multicluster/kubefed:latest' is not pinned"),
+    ({"image": "KubeFed"}, "'quay.io/kubernetes-multicluster/KubeFed:v0.10.0' is not an image reference"),
+    ({"repository": "quay.io/Kubernetes"}, "'quay.io/Kubernetes/kubefed:v0.10.0' is not an image reference"),
+])
+def test_kubefed_images_must_be_image_references_with_a_tag(image, what):
+    found = only_problem(environment(kubefed={"controllerImage": image}))
+    assert found.startswith(f"{P}.kubefed.controllerImage: {what}")
+    assert "Fix: write it like {\"repository\": \"quay.io/kubernetes-multicluster\"" in found
+
+
+def test_a_mirrored_kubefed_image_is_accepted():
+    cfg = accepted(environment(kubefed={"controllerImage": {"repository": "123456789012.dkr.ecr.us-east-1."
+                                                                          "amazonaws.com/mirror", "tag": "v0.10.0"}}))
+    assert cfg.kubefed.webhook_image.uri == "123456789012.dkr.ecr.us-east-1.amazonaws.com/mirror/kubefed:v0.10.0"
+
+
+# --- node groups ------------------------------------------------------------------------------------------------
+
+def test_max_size_is_at_most_the_nodes_per_managed_node_group():
+    accepted(environment(nodeGroup={"maxSize": 450}))
+    assert only_problem(environment(nodeGroup={"maxSize": 451})) == (
+        f"{P}.nodeGroup.maxSize: 451 is over EKS's quota of 450 nodes per managed node group (Service Quotas: eks "
+        "L-BD136A63). Fix: use at most 450 (more capacity: larger instance types or more clusters)")
+
+
+def test_desired_size_zero_is_refused_where_the_deploy_waits_for_pods():
+    raw = environment(3, nodeGroup={"minSize": 0, "desiredSize": 0})
+    raw["clusters"][0]["nodeGroup"] = {"minSize": 1, "desiredSize": 1}
+    accepted(raw)  # members that run nothing the deploy waits for may stand by without nodes
+    raw["clusters"][0]["nodeGroup"] = {"minSize": 0, "desiredSize": 0}
+    assert only_problem(raw) == (
+        f"{P}.clusters[0].nodeGroup.desiredSize: is 0, but fed-1 runs the KubeFed control plane (its chart waits for "
+        "the controller), which the deploy waits for; nothing scales a managed node group up (there is no cluster "
+        "autoscaler), so those pods never start and the deploy times out. Fix: set desiredSize (and maxSize) to 1 or "
+        "more, in nodeGroup or this cluster's nodeGroup")
+    raw["clusters"][0]["nodeGroup"] = {"minSize": 1, "desiredSize": 1}
+    raw["workloads"] = [echo(placement={"clusters": ["fed-2"]}, service={"type": "ClusterIP"}, dns=None)]
+    del raw["workloads"][0]["dns"]
+    found = only_problem(raw)
+    assert found.startswith(f"{P}.clusters[1].nodeGroup.desiredSize: is 0, but fed-2 runs workload "
+                            "echo/echo-server (the deploy waits until it is ready)")
+    raw["workloads"][0]["service"] = {"type": "LoadBalancer", "port": 80}
+    raw["workloads"][0]["placement"] = {"clusters": ["fed-1"]}
+    raw["loadBalancerController"] = {"install": "always"}
+    found = problems(raw)
+    assert [p.split(":")[0] for p in found] == [f"{P}.clusters[{i}].nodeGroup.desiredSize" for i in (1, 2)]
+    assert "runs the AWS Load Balancer Controller (its chart waits for its pods)" in found[0]
+
+
+# --- quota fields get AWS's upper bounds ------------------------------------------------------------------------
+
+def test_rules_per_security_group_stop_where_aws_stops():
+    accepted(environment(quotas={"rulesPerSecurityGroup": 500}))
+    assert only_problem(environment(quotas={"rulesPerSecurityGroup": 501})) == (
+        f"{P}.quotas.rulesPerSecurityGroup: 501 is out of range. Fix: set the quota your account has (Service Quotas "
+        "shows it): from AWS's default 60 up to AWS's maximum 500")
+
+
+# --- DNS --------------------------------------------------------------------------------------------------------
+
+def test_latency_routing_refuses_two_placed_clusters_in_one_region():
+    raw = environment(3, workloads=[echo()])
+    raw["clusters"][2]["region"] = "us-east-1"
+    assert only_problem(raw) == (
+        f"{P}.workloads[0].dns.routing: latency routing needs one placed cluster per region (Route 53 allows one "
+        "latency record per region for a name), the workload has fed-1, fed-3 in us-east-1. Fix: place it on one "
+        "cluster per region, or use \"weighted\" routing")
+    raw["workloads"][0]["placement"] = {"clusters": ["fed-1", "fed-2"]}
+    accepted(raw)
+
+
+def test_two_workloads_with_one_record_name_are_refused():
+    second = echo(name="other", namespace="other", dns={"recordName": "Echo.Example.com."})
+    assert only_problem(environment(2, workloads=[echo(), second])) == (
+        f"{P}.workloads[1].dns.recordName: 'echo.example.com' in zone Z0123456789ABC is already the record name of "
+        f"{P}.workloads[0]. Fix: give each workload its own record name")
+    second["dns"]["hostedZoneId"] = "Z999"
+    accepted(environment(2, workloads=[echo(), second]))
+
+
+# --- the join functions' environment: one measure for the config check, topology and synth ---------------------
+
+def hub(n: int) -> dict:
+    """`n` clusters in a hub, 10 per region, quotas raised as far as the layout needs."""
+    regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",
+               "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1"]
+    raw = environment(0, "hub", quotas={"vpcsPerRegion": 11, "elasticIpsPerRegion": 11, "routesPerRouteTable": 1000,
+                                        "peeringsPerVpc": 125, "rulesPerSecurityGroup": 200, "natGatewaysPerAz": 5})
+    raw["clusters"] = [{"name": f"fed-{i + 1}", "region": regions[i // 10], "cidr": f"10.{i}.0.0/16"}
+                       for i in range(n)]
+    return raw
+
+
+def test_the_hundred_cluster_hub_is_refused_by_the_config_check_naming_the_lambda_limit(tmp_path, capsys):
+    message = (f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API "
+               "endpoint id): 100 clusters need 4183 bytes, over Lambda's limit of 4096 bytes of environment per "
+               "function (not adjustable). Fix: fewer clusters, or shorter cluster names")
+    assert only_problem(hub(100)) == message
+    # make topology refuses it with the same message
+    import json
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"environments": {"t": hub(100)}}}))
+    assert diagram.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_the_largest_hub_that_fits_the_join_environment_passes_the_check():
+    from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
+    fits = max(n for n in range(90, 101)
+               if deployed_environment_size("fedeks-t-", {c["name"]: c["region"] for c in hub(n)["clusters"]})
+               <= MAX_ENVIRONMENT_BYTES)
+    accepted(hub(fits))
+    assert "join functions' environment" in only_problem(hub(fits + 1))
