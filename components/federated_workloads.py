@@ -59,6 +59,8 @@ class FederationTarget:
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
     federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
     """The types the control plane enables (`kubefed.federatedTypes` and `kubefed.disabledTypes`)."""
+    host_moved: bool = False
+    """The federation's host has moved (config `previousHostCluster`): the manifests' ids carry the host's name."""
 
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
@@ -126,10 +128,14 @@ class FederatedWorkloads(Construct):
         self.waiters: dict[str, CustomResource] = {}
         self.dns: dict[str, WorkloadDns] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
+        # Manifests are served by the host's kubectl handler: their ids carry the host, so that a host move creates
+        # them on the new host (CloudFormation cannot change a custom resource's ServiceToken). Waiters and DNS are
+        # served by the join Provider and keep their ids.
+        on_host = f"-on-{target.host.name}" if target.host_moved else ""
 
         for ns in kubefed_workload.namespaces(list(props.workloads), target.clusters):
             name = ns["metadata"]["name"]
-            manifest = eks.KubernetesManifest(self, f"Namespace-{name}", cluster=target.host_cluster,
+            manifest = eks.KubernetesManifest(self, f"Namespace-{name}{on_host}", cluster=target.host_cluster,
                                               manifest=[ns], overwrite=True)
             for dependency in target.ready:
                 manifest.node.add_dependency(dependency)
@@ -138,7 +144,7 @@ class FederatedWorkloads(Construct):
         for w in props.workloads:
             key = f"{w.namespace}/{w.name}"
             ident = f"{w.namespace}-{w.name}"
-            manifest = eks.KubernetesManifest(self, f"Workload-{ident}", cluster=target.host_cluster,
+            manifest = eks.KubernetesManifest(self, f"Workload-{ident}{on_host}", cluster=target.host_cluster,
                                               manifest=kubefed_workload.workload_objects(w), overwrite=True)
             manifest.node.add_dependency(self.namespaces[w.namespace])
             self.manifests[key] = manifest
@@ -157,7 +163,7 @@ class FederatedWorkloads(Construct):
         for folder in props.folders:
             # Named by its path, so that reordering the config's workloads replaces nothing.
             ident = folder.path.strip("/").replace("/", "-")
-            manifest = eks.KubernetesManifest(self, f"Folder-{ident}", cluster=target.host_cluster,
+            manifest = eks.KubernetesManifest(self, f"Folder-{ident}{on_host}", cluster=target.host_cluster,
                                               manifest=[obj for _, obj in folder.objects], overwrite=True)
             for dependency in target.ready:
                 manifest.node.add_dependency(dependency)

@@ -178,7 +178,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
     return cfg
 
 
-_ENV_FIELDS = ("account", "hostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
+_ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
                "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas",
                "workloads", "loadBalancerController")
 
@@ -215,6 +215,9 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     if host is not None and names and host not in names:
         r.problem(f"{path}.hostCluster", f"{host!r} is not among the clusters ({', '.join(names)})",
                   "name one of the clusters, which then runs the KubeFed control plane")
+    previous_host = r.value(d, "previousHostCluster", path, str, None, '"fed-1"')
+    if previous_host is not None and host is not None and names:
+        _check_host_move(r, path, name, {c.name: c for c in clusters.values()}, host, previous_host)
 
     _check_overlaps(r, path, bastion, clusters)
 
@@ -233,7 +236,8 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
 
     if r.problems:
         return None
-    return FederationConfig(env_name=name, account=account, host_cluster=host, kubernetes_version=version,
+    return FederationConfig(env_name=name, account=account, host_cluster=host, previous_host_cluster=previous_host,
+                            kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
                             nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
                             manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas)
@@ -740,6 +744,31 @@ def _read_disabled_types(r: _Reader, d: dict[str, Any], path: str, added: tuple[
 def enabled_types(added: tuple[FederatedType, ...], disabled: frozenset[str]) -> tuple[FederatedType, ...]:
     """The federated types a control plane enables: the defaults not disabled, then the added ones."""
     return tuple(t for t in DEFAULT_FEDERATED_TYPES if t.name not in disabled) + added
+
+
+def _federation_stack(env: str) -> str:
+    return f"{topology.PREFIX}-{env}-{topology.FEDERATION_STACK}"
+
+
+def _check_host_move(r: _Reader, path: str, env: str, clusters: dict[str, ClusterConfig], host: str,
+                     previous: str) -> None:
+    """A host move is done in one deploy only within a region: the federation stack lives in the host's region,
+    and CloudFormation cannot move a stack (a new host in another region would get a second federation stack of
+    the same name there, while the old one keeps running KubeFed)."""
+    where = f"{path}.previousHostCluster"
+    if previous not in clusters:
+        r.problem(where, f"{previous!r} is not among the clusters ({', '.join(clusters)})",
+                  "name the cluster the deployed KubeFed control plane runs on (the host before this move)")
+    elif previous == host:
+        r.problem(where, f"{previous!r} is hostCluster itself", "remove previousHostCluster once the move is deployed")
+    elif clusters[previous].region != clusters[host].region:
+        old, new = clusters[previous].region, clusters[host].region
+        r.problem(where, f"moving the KubeFed host from {previous!r} ({old}) to {host!r} ({new}) crosses regions, "
+                  "which one deploy cannot do (the federation stack lives in the host's region)",
+                  f"1) with hostCluster {previous!r} still set, `npx cdk destroy {_federation_stack(env)} -c env={env}` "
+                  "(unjoins every "
+                  f"cluster and uninstalls KubeFed in {old}); 2) set hostCluster to {host!r}, remove previousHostCluster "
+                  "and `make deploy` (a new federation stack in " + new + "); 3) `make prune` lists what is left")
 
 
 def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:

@@ -228,6 +228,9 @@ class FederationConfig:
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
     access: AccessConfig = AccessConfig()
     quotas: QuotasConfig = QuotasConfig()
+    previous_host_cluster: str | None = None
+    """While `host_cluster` moves: the host the deployed federation stack runs on (same region only). It keeps its
+    kubectl handler for that deploy, so the old KubeFed releases and workload manifests can be uninstalled."""
 
     @property
     def host(self) -> ClusterConfig:

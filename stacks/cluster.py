@@ -44,8 +44,10 @@ class ClusterStack(Stack):
             principals={topology.access_entry_id(arn): (arn, policy)
                         for arn, policy in config.access.policies().items()},
             api_clients={n.name: n.cidr for n in peers},
-            # The host's handler installs KubeFed; a member's the load-balancer controller.
-            with_kubectl=cluster_name == config.host_cluster or load_balancer_controller is not None,
+            # The host's handler installs KubeFed; a member's the load-balancer controller. During a host move the
+            # previous host keeps its handler: the old KubeFed releases are uninstalled through it.
+            with_kubectl=(cluster_name in (config.host_cluster, config.previous_host_cluster)
+                          or load_balancer_controller is not None),
         ))
         self.load_balancer_controller = None
         if load_balancer_controller is not None:

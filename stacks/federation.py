@@ -16,6 +16,15 @@ from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
 
 
+def host_scoped_id(base: str, config: FederationConfig) -> str:
+    """The construct id of something served by the host's kubectl handler (its ServiceToken depends on the host).
+
+    A federation that never moved keeps the ids of earlier versions (an id change on the same host would install
+    the releases again and then uninstall them with the old resource's delete); once `previousHostCluster` is set,
+    ids carry the host, so every later move gets new ids as well."""
+    return base if config.previous_host_cluster is None else f"{base}-{config.host_cluster}"
+
+
 class FederationStack(Stack):
     """Attributes: `control_plane`, `teardown`, `joins` (cluster name -> Custom::KubefedJoin), `workload_target`
     (what `components.federated_workloads.FederatedWorkloads` needs, for workloads added in CDK code) and
@@ -28,8 +37,11 @@ class FederationStack(Stack):
         host_cluster = host_stack.eks.cluster
         kubefed = config.kubefed
 
-        self.control_plane = KubefedControlPlane(self, "KubefedControlPlane", KubefedControlPlaneProps(
-            cluster=host_cluster, config=kubefed))
+        # Resources served by the host's kubectl handler carry the host in their logical ids: CloudFormation cannot
+        # change a custom resource's ServiceToken, so a host move creates them anew on the new host and deletes the
+        # old ones (through the old host's handler) once the update is done.
+        self.control_plane = KubefedControlPlane(self, host_scoped_id("KubefedControlPlane", config),
+                                                 KubefedControlPlaneProps(cluster=host_cluster, config=kubefed))
 
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
@@ -74,7 +86,8 @@ class FederationStack(Stack):
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
             service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
-            load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types)
+            load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
+            host_moved=config.previous_host_cluster is not None)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

@@ -13,6 +13,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.runtime import allowed_clusters, cluster_api, handler, kube_api
 from components.kubefed_join.runtime.properties import parse
 from kube_emulator import make_test_ca
+from slow_server import server_certificate
 from test_kubefed_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, allow, b64, between_polls,  # noqa: F401
                                        provider_event,
                                        ca, emulators, eventually, fake_aws, host, install_kubefed, member, props,
@@ -78,8 +79,29 @@ def test_the_client_turns_a_ca_mismatch_into_an_attribute_error_and_it_is_classi
     with pytest.raises(AttributeError) as raw:
         cluster.core.read_namespace(NS)
     assert isinstance(raw.value.__context__, client.ApiException) and raw.value.__context__.status == 0
-    with pytest.raises(kube_api.Waiting, match=r"member fed-2: Namespace .*not reachable \(SSLError.*TLS failed"):
+    with pytest.raises(kube_api.Waiting, match=r"member fed-2: Namespace .*not reachable \(TLS failed: the "
+                       r"certificate is not signed by CaData's CA"):
         cluster.read("Namespace", NS, None)
+
+
+@pytest.mark.parametrize("certificate, expected, not_expected", [
+    ({"expired": True}, "the API server's certificate has expired", "CaData"),
+    ({"hostname": "other.example.com"}, "does not name this endpoint (hostname mismatch)", "CaData's CA"),
+])
+def test_tls_failures_say_what_failed(emulators, host, ca, tmp_path, certificate, expected, not_expected):
+    """A certificate signed by the right CA that fails otherwise is not reported as a wrong CA."""
+    served = server_certificate(ca, tmp_path / "cert", **certificate)
+    bad = emulators.start("fed-2", "us-east-2", ca=served)
+    with pytest.raises(RuntimeError) as err:
+        drive("Create", props(bad, host, ca), deadline_in=1.0)
+    assert expected in str(err.value) and not_expected not in str(err.value)
+
+
+def test_a_wrong_ca_is_still_reported_as_a_wrong_ca(emulators, host, ca, other_ca):
+    wrong = emulators.start("fed-2", "us-east-2", ca=other_ca)
+    with pytest.raises(RuntimeError) as err:
+        drive("Create", props(wrong, host, ca), deadline_in=1.0)
+    assert "not signed by CaData's CA" in str(err.value) and "expired" not in str(err.value)
 
 
 def test_ca_mismatch_on_create_waits_then_fails_naming_the_member(emulators, host, other_ca, ca):
@@ -357,7 +379,7 @@ def test_teardown_attempts_every_type_config_and_reports_what_it_left(host, ca, 
     host.inject("DELETE", r"/federatedtypeconfigs/deployments.apps$", 500, "etcd down", times=10_000)
     event = teardown_event("Delete", host, ca, PhysicalResourceId="x")
     event = {**event, **handler.on_event(event)}
-    event["Data"] = {"Deadline": str(int(time.time()) - handler.GIVE_UP_SECONDS - 1)}  # past every bound
+    event["Data"] = {"Deadline": str(int(time.time()) - contract.GIVE_UP_SECONDS - 1)}  # past every bound
     result = handler.is_complete(event, LambdaContext(4))
     assert result["IsComplete"] and "deployments.apps" in result["Data"]["LeftBehind"]
     assert host.find("federatedtypeconfigs", NS, "services") is None or \
@@ -368,6 +390,6 @@ def test_teardown_with_a_ca_mismatch_gives_up_with_a_reason(emulators, ca, other
     wrong = emulators.start("fed-1", "us-east-1", ca=other_ca)
     event = teardown_event("Delete", wrong, ca, PhysicalResourceId="x")
     event = {**event, **handler.on_event(event)}
-    event["Data"] = {"Deadline": str(int(time.time()) - handler.GIVE_UP_SECONDS - 1)}
+    event["Data"] = {"Deadline": str(int(time.time()) - contract.GIVE_UP_SECONDS - 1)}
     result = handler.is_complete(event)
     assert result["IsComplete"] and "TLS failed" in result["Data"]["LeftBehind"]

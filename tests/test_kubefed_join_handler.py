@@ -432,7 +432,7 @@ def add_type_configs(host, names=("deployments.apps", "services")):
 
 def teardown_event(request_type, host, ca, **extra):
     return {"RequestType": request_type, "ResourceType": contract.TEARDOWN_TYPE,
-            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS), **extra}
+            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS, timeout_seconds=300), **extra}
 
 
 def run_teardown(event, deadline_in=10.0, max_polls=MAX_POLLS):
@@ -478,4 +478,4 @@ def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, hos
     run_teardown(gone, deadline_in=-GIVE_UP)  # past every bound: gives up rather than block the delete
 
 
-GIVE_UP = handler.GIVE_UP_SECONDS + 1
+GIVE_UP = contract.GIVE_UP_SECONDS + 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 # CloudFormation resource types of the custom resources the Provider serves.
 JOIN_TYPE = "Custom::KubefedJoin"
@@ -34,6 +35,9 @@ CLUSTER_KEYS = (NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA)
 # Attributes a completed resource returns (Fn::GetAtt).
 KUBEFED_CLUSTER_ATTRIBUTE = "KubeFedCluster"
 LEFT_BEHIND_ATTRIBUTE = "LeftBehind"
+# The log line a delete writes for what it left behind (runtime/left_behind.py), in a log group that outlives the
+# stack: search for it (README, "What a delete left behind").
+LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"
 
 # A cluster's name in the federation: a lowercase RFC 1123 label, at most this long (`<member>-<host>` becomes a
 # Kubernetes object name of at most 63 characters: two names of 30 and a dash fit).
@@ -99,3 +103,73 @@ def parse_clusters(value: str) -> dict[str, tuple[str, str]]:
                 raise ValueError(f"{entry[:80]!r} is not <name>:<id> of a new name")
             clusters[name] = (region, endpoint_id)
     return clusters
+
+
+# --- One time budget ------------------------------------------------------------------------------------------
+# Every deadline of every handler derives from the federation's timeout (config kubefed.joinTimeoutMinutes, sent as
+# the TimeoutSeconds property); the construct sets the Provider's total timeout from the same numbers, so that a
+# handler always ends with its own message before the Provider's generic "Operation timed out".
+POLL_SECONDS = 20
+"""The Provider's isComplete interval."""
+FUNCTION_SECONDS = 120
+"""The functions' Lambda timeout."""
+MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 60, 3000
+DEFAULT_TIMEOUT_SECONDS = 1800
+UNJOIN_SECONDS = 600
+"""At most this long a delete retries a cluster that errors before it gives up (and succeeds)."""
+RELEASE_SECONDS = 300
+"""At most this long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers go."""
+GIVE_UP_SECONDS = 120
+"""How much longer than the release a teardown retries an erroring host before it gives up."""
+# CloudFormation waits at most an hour for a custom resource (custom resources, "ServiceTimeout": default and
+# maximum 3600 seconds, https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cloudformation-customresource.html).
+CLOUDFORMATION_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The seconds each request type of each resource may take, from one timeout (TimeoutSeconds)."""
+
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def join(self) -> int:
+        """Create/update of a join, and of a workload waiter."""
+        return self.timeout_seconds
+
+    @property
+    def unjoin(self) -> int:
+        return min(UNJOIN_SECONDS, self.timeout_seconds)
+
+    @property
+    def release(self) -> int:
+        return min(RELEASE_SECONDS, self.timeout_seconds // 2)
+
+    @property
+    def teardown(self) -> int:
+        return self.release + GIVE_UP_SECONDS
+
+    @property
+    def workload_delete(self) -> int:
+        return self.timeout_seconds
+
+    @property
+    def longest(self) -> int:
+        return max(self.join, self.unjoin, self.teardown, self.workload_delete)
+
+    @property
+    def provider_total_seconds(self) -> int:
+        """The Provider's total timeout: above the longest deadline by what the last poll can take. A deadline is
+        checked when a poll starts; the poll that sees it passed starts at most POLL_SECONDS after it (plus the
+        onEvent call before the first poll) and runs at most FUNCTION_SECONDS. The framework counts attempts
+        (total / interval), and every attempt takes at least the interval, so this is a lower bound in time too."""
+        return self.longest + 2 * POLL_SECONDS + FUNCTION_SECONDS
+
+
+def parse_timeout(raw: object) -> int | None:
+    """TimeoutSeconds (CloudFormation passes scalars as strings) or None when it is not in range."""
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        return None
+    return value if MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CustomResource, Duration, Fn, RemovalPolicy, Token
+from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy, Token
 from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 from aws_cdk import aws_lambda as lambda_, aws_logs as logs, custom_resources as cr
 from constructs import Construct
@@ -23,9 +23,14 @@ from components.lambda_bundling import RUNTIME, LambdaSource, python_lambda_code
 # Only the contract comes along from outside runtime/ (and the packages' empty __init__.py files).
 SOURCE = LambdaSource(package="components.kubefed_join.runtime", modules=("components.kubefed_join.contract",))
 HANDLERS = {"OnEvent": f"{SOURCE.package}.handler.on_event", "IsComplete": f"{SOURCE.package}.handler.is_complete"}
-POLL_INTERVAL = Duration.seconds(20)
-# The handler (kube_api.Budget) keeps a quarter of what is left back, so one poll stops well inside this.
-FUNCTION_TIMEOUT = Duration.minutes(2)
+# The time budget is the contract's (contract.Deadlines): the poll interval, the functions' timeout (the handler,
+# kube_api.Budget, keeps a quarter of what is left back, so one poll stops well inside it) and the Provider's total.
+POLL_INTERVAL = Duration.seconds(c.POLL_SECONDS)
+FUNCTION_TIMEOUT = Duration.seconds(c.FUNCTION_SECONDS)
+# The IsComplete function's log group outlives the stack: it holds what deletes left behind (runtime/left_behind.py
+# writes one line per resource, `make prune` reports them). Its name is the prefix and the stack's unique id, so a
+# new deploy after a destroy never collides with it.
+LEFT_BEHIND_RETENTION = logs.RetentionDays.ONE_YEAR
 
 
 @dataclass(frozen=True)
@@ -50,9 +55,9 @@ def join_properties(*, member: JoinTarget, host: JoinTarget, namespace: str, sco
             c.LABELS: dict(sorted(labels.items())), c.TIMEOUT_SECONDS: str(timeout_seconds)}
 
 
-def teardown_properties(*, host: JoinTarget, namespace: str) -> dict:
+def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: int) -> dict:
     """The properties of a `Custom::KubefedTeardown` (read by runtime/properties.py `parse_teardown`)."""
-    return {c.HOST: host.as_property(), c.NAMESPACE: namespace}
+    return {c.HOST: host.as_property(), c.NAMESPACE: namespace, c.TIMEOUT_SECONDS: str(timeout_seconds)}
 
 
 @dataclass(frozen=True)
@@ -64,15 +69,23 @@ class KubefedJoinProviderProps:
     api_cidrs: dict[str, str]
     """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
     timeout_minutes: int
-    """How long one join may wait for readiness before it fails."""
+    """How long one join (or workload) may wait for readiness before it fails; every other deadline and the
+    Provider's total timeout derive from it (contract.Deadlines)."""
+    left_behind_log_prefix: str = "/federated-eks/kubefed-join/"
+    """Name prefix of the retained log group where deletes record what they left behind."""
 
 
 class KubefedJoinProvider(Construct):
-    """Attributes: `security_group`, `provider`. Call `join()` once per cluster."""
+    """Attributes: `security_group`, `provider`, `deadlines` (contract.Deadlines), `left_behind_log_group`. Call
+    `join()` once per cluster."""
 
     def __init__(self, scope: Construct, id: str, props: KubefedJoinProviderProps) -> None:
         super().__init__(scope, id)
         self._timeout_minutes = props.timeout_minutes
+        self.deadlines = c.Deadlines(props.timeout_minutes * 60)
+        if not c.MIN_TIMEOUT_SECONDS <= self.deadlines.timeout_seconds <= c.MAX_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout_minutes {props.timeout_minutes} is outside "
+                             f"{c.MIN_TIMEOUT_SECONDS // 60}..{c.MAX_TIMEOUT_SECONDS // 60}")
         self.security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=False,
                                                 description="KubeFed join Lambda: HTTPS to the cluster API servers")
         for name, cidr in sorted(props.api_cidrs.items()):
@@ -83,8 +96,15 @@ class KubefedJoinProvider(Construct):
         functions = {}
         log_groups = []
         for fn_id, entry in HANDLERS.items():
-            log_group = logs.LogGroup(self, f"{fn_id}Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                      removal_policy=RemovalPolicy.DESTROY)
+            if fn_id == "IsComplete":
+                stack_uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
+                log_group = logs.LogGroup(self, f"{fn_id}Logs", retention=LEFT_BEHIND_RETENTION,
+                                          log_group_name=Fn.join("", [props.left_behind_log_prefix, stack_uuid]),
+                                          removal_policy=RemovalPolicy.RETAIN)
+                self.left_behind_log_group = log_group
+            else:
+                log_group = logs.LogGroup(self, f"{fn_id}Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                          removal_policy=RemovalPolicy.DESTROY)
             log_groups.append(log_group)
             functions[fn_id] = lambda_.Function(
                 self, fn_id, runtime=RUNTIME, handler=entry, code=code, role=props.role,
@@ -115,7 +135,7 @@ class KubefedJoinProvider(Construct):
             is_complete_handler=functions["IsComplete"],
             query_interval=POLL_INTERVAL,
             # Our own deadline fails first, with a message naming what never became ready.
-            total_timeout=Duration.minutes(props.timeout_minutes + 5),
+            total_timeout=Duration.seconds(self.deadlines.provider_total_seconds),
         )
         _acknowledge_provider_framework(self.provider, list(functions.values()))
 
@@ -136,7 +156,8 @@ class KubefedJoinProvider(Construct):
         second, the chart's uninstall last."""
         self._allow(host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.TEARDOWN_TYPE,
-                              properties=teardown_properties(host=host, namespace=namespace))
+                              properties=teardown_properties(host=host, namespace=namespace,
+                                                             timeout_seconds=self.deadlines.timeout_seconds))
 
 
     def _allow(self, *targets: JoinTarget) -> None:

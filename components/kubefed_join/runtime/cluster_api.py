@@ -55,8 +55,7 @@ class Cluster:
             args += [namespace] if namespaced else []
         if body is not None:
             args.append(body)
-        timeout = self.budget.request_timeout(f"{verb} {self.describe(kind, name)}")
-        return fn(*args, _request_timeout=timeout, **extra)
+        return self.budget.call(lambda **kw: fn(*args, **kw), f"{verb} {self.describe(kind, name)}", **extra)
 
     def ensure(self, kind: str, obj: dict, secret: bool = False) -> None:
         """Create `obj`, or bring what already exists (a crashed earlier attempt's) in line with it."""

@@ -24,12 +24,15 @@ import time
 from .. import contract
 from . import allowed_clusters
 from . import join
+from . import left_behind
 from . import teardown
 from . import unjoin
 from . import workload_wait
 from .allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from .kube_api import Budget, Failed, Waiting, api_client, classify
+from .left_behind import LeftObject
+from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
 logging.getLogger().setLevel(logging.INFO)
@@ -39,12 +42,8 @@ log = logging.getLogger("kubefed_join")
 for _library in ("kubernetes", "botocore", "urllib3"):
     logging.getLogger(_library).setLevel(logging.WARNING)
 
-# How long a delete keeps retrying a cluster that errors before it gives up (and succeeds).
-UNJOIN_SECONDS = 600
-# How long the KubeFed controller gets to release FederatedTypeConfigs before their finalizers are removed,
-# and how much longer a teardown may retry an erroring host before it gives up (and succeeds).
-RELEASE_SECONDS = 300
-GIVE_UP_SECONDS = 120
+# Every deadline comes from the resource's TimeoutSeconds through contract.Deadlines (one time budget; the
+# construct derives the Provider's total timeout from the same numbers).
 # CloudFormation takes at most 4 KB of response: the left-behind report is cut to this.
 MAX_REPORT = 1500
 
@@ -56,8 +55,12 @@ def on_event(event: dict, context: object = None) -> dict:
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
+        try:
+            deadlines = parse(event.get("ResourceProperties") or {}).deadlines
+        except InvalidProperties:
+            deadlines = contract.Deadlines()  # is_complete finds nothing to unjoin
         return {"PhysicalResourceId": event["PhysicalResourceId"],
-                "Data": {"Deadline": str(int(time.time()) + UNJOIN_SECONDS)}}
+                "Data": {"Deadline": str(int(time.time()) + deadlines.unjoin)}}
     req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource, as it should
     _check_allowed(req.member, req.host)  # NotAllowed too, before any token is presigned
     log.info("%s %s: joining %s to host %s", request_type, req.physical_id, req.member.name, req.host.name)
@@ -123,47 +126,79 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     except InvalidProperties as exc:
         log.warning("nothing to unjoin: the properties never described a join (%s)", exc)
         return {"IsComplete": True}
-    left: list[Exception] = []
+    left_host: list[Exception] = []
+    left_member: list[Exception] = []
     host = member = None
     try:
         allowed = allowed_clusters.load()
         allowed_clusters.check(req.host, "host", allowed)
         host = _cluster(req.host, "host", budget)
     except (NotAllowed, Waiting, Failed) as exc:
-        left.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed) else exc)
+        left_host.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
+                         else exc)
     try:
         allowed_clusters.check(req.member, "member", allowed_clusters.load())
         member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
     except (NotAllowed, Waiting, Failed) as exc:
-        left.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
-                    else exc)
+        left_member.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
+                           else exc)
     # The host first (kubefedctl does the member first): its KubeFedCluster is what the federation uses, and a
     # member that keeps failing must not spend every poll's budget before the host is reached.
     if host is not None:
-        left += unjoin.unjoin_host(req, host)
+        left_host += unjoin.unjoin_host(req, host)
     if member is not None:
-        left += unjoin.unjoin_member(req, member, host)
-    return _finish(f"unjoin of {req.member.name} from {req.host.name}", left, deadline)
+        left_member += unjoin.unjoin_member(req, member, host)
+    objects = ((host_objects(req.host.name, req.names) if left_host else [])
+               + (member_objects(req.member.name, req.names) if left_member else []))
+    return _finish(f"unjoin of {req.member.name} from {req.host.name}", left_host + left_member, deadline,
+                   event.get("PhysicalResourceId") or req.physical_id, objects)
 
 
-def _finish(what: str, left: list[Exception], deadline: int) -> dict:
+def host_objects(cluster: str, names: Names) -> list[LeftObject]:
+    """What a join makes on the host (the unjoin removes it)."""
+    return [LeftObject(cluster, "KubeFedCluster", names.member, names.namespace),
+            LeftObject(cluster, "Secret", names.host_secret, names.namespace)]
+
+
+def member_objects(cluster: str, names: Names) -> list[LeftObject]:
+    """What a join makes on the member (the unjoin removes it; the namespace as namespace_rule decides)."""
+    namespaced = {"Role", "RoleBinding"}
+    return [*(LeftObject(cluster, kind, name, names.namespace if kind in namespaced else None)
+              for kind, name in all_rbac_refs(names)),
+            LeftObject(cluster, "Secret", names.token_secret, names.namespace),
+            LeftObject(cluster, "ServiceAccount", names.service_account, names.namespace)]
+
+
+def _finish(what: str, left: list[Exception], deadline: int, resource: str, objects: list[LeftObject],
+            note: str = "") -> dict:
     """Not complete while something transient is left and the deadline allows; else complete, reporting
-    what is left behind."""
+    what is left behind (the attribute, and the record that outlives the stack: left_behind.py)."""
     if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
         log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
         return {"IsComplete": False}
     if not left:
         log.info("%s: done", what)
         return {"IsComplete": True}
-    report = "; ".join(map(str, left))
+    return give_up(what, [str(e) for e in left], resource, objects, note)
+
+
+def give_up(what: str, reasons: list[str], resource: str, objects: list[LeftObject], note: str = "") -> dict:
+    """Complete a delete that could not remove everything: log why and record what is left behind."""
+    report = "; ".join(reasons)
     log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
+    left_behind.record(resource, reasons, objects, note)
     return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}
 
 
 def _teardown_on_event(event: dict) -> dict:
     if event["RequestType"] == "Delete":
+        try:
+            deadlines = parse_teardown(event.get("ResourceProperties") or {}).deadlines
+        except InvalidProperties:
+            deadlines = contract.Deadlines()
+        # The deadline is the release's (then finalizers go); the teardown gives up GIVE_UP_SECONDS after it.
         return {"PhysicalResourceId": event["PhysicalResourceId"],
-                "Data": {"Deadline": str(int(time.time()) + RELEASE_SECONDS)}}
+                "Data": {"Deadline": str(int(time.time()) + deadlines.release)}}
     req = parse_teardown(event.get("ResourceProperties") or {})
     _check_allowed(req.host)
     return {"PhysicalResourceId": req.physical_id}
@@ -179,17 +214,22 @@ def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
         return {"IsComplete": True}
     what = f"KubeFed teardown on host {req.host.name}"
     now = time.time()
+    give_up_at = deadline + contract.GIVE_UP_SECONDS
+    resource = event.get("PhysicalResourceId") or req.physical_id
+    objects = [LeftObject(req.host.name, "FederatedTypeConfigs", "--all", req.namespace)]
+    note = ("FederatedTypeConfigs carry a finalizer only the KubeFed controller removes: if a delete hangs, remove "
+            "it with kubectl patch federatedtypeconfig <name> --type merge -p '{\"metadata\":{\"finalizers\":[]}}'")
     try:
         _check_allowed(req.host)
         host = _cluster(req.host, "host", budget)
         remaining = teardown.remaining_type_configs(host, req.namespace, force=now > deadline)
     except NotAllowed as exc:
-        return _finish(what, [Failed(f"nothing removed: {exc}")], deadline)
+        return _finish(what, [Failed(f"nothing removed: {exc}")], deadline, resource, objects, note)
     except (Waiting, Failed) as exc:
-        return _finish(what, [exc], deadline + GIVE_UP_SECONDS)
+        return _finish(what, [exc], give_up_at, resource, objects, note)
     if remaining.count == 0:
         log.info("host %s: no FederatedTypeConfig left; the chart can be uninstalled", req.host.name)
         return {"IsComplete": True}
     left = remaining.errors or [Waiting(f"host {req.host.name}: {remaining.count} FederatedTypeConfigs still "
                                         "present (waiting for the KubeFed controller to release them)")]
-    return _finish(what, left, deadline + GIVE_UP_SECONDS)
+    return _finish(what, left, give_up_at, resource, objects, note)

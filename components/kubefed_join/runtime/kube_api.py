@@ -7,10 +7,13 @@ cluster name in the signed `x-k8s-aws-id` header. It is built in memory (no kube
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 
 import botocore.session
@@ -20,7 +23,9 @@ from kubernetes import client
 from .properties import ClusterRef
 
 TOKEN_PREFIX = "k8s-aws-v1."
-# Seconds to connect and to read, per request, at most; a request never outlives the poll's budget either.
+# Seconds to connect and to read, per request, at most; a request never outlives the poll's budget either. urllib3
+# applies the read timeout to each socket read, so a body that trickles in would outlive it: every request also runs
+# under a whole-request deadline (`whole_request`) of the two together.
 REQUEST_TIMEOUT = (5.0, 20.0)
 # What one invocation keeps back from the Lambda's remaining time (a Lambda timeout fails the resource at
 # once): a quarter of it, and at least this many seconds.
@@ -44,6 +49,39 @@ class Waiting(Exception):
 
 class Failed(Exception):
     """A permanent failure: retrying cannot help. The message says what and why."""
+
+
+class RequestDeadline(Exception):
+    """A request did not complete within its whole-request deadline (raised by `whole_request`)."""
+
+
+@contextlib.contextmanager
+def whole_request(seconds: float):
+    """Bound everything inside (connect, TLS, headers, the whole body) by `seconds` of wall time.
+
+    A real-time interval timer (SIGALRM) raises RequestDeadline in the main thread, which interrupts a blocking
+    socket read (PEP 475: a signal handler that raises ends the system call). urllib3 closes a connection that an
+    exception leaves mid-response (HTTPConnectionPool.urlopen, `clean_exit`), so it is not reused. The Lambda runtime
+    calls the handler in the process's main thread (awslambdaric's bootstrap loop); elsewhere (no signals outside
+    the main thread) only urllib3's own timeouts apply."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    armed = [True]
+
+    def expire(signum, frame):
+        if armed[0]:
+            armed[0] = False
+            raise RequestDeadline(f"no complete answer within {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, seconds))
+    try:
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 class Budget:
@@ -74,6 +112,13 @@ class Budget:
             raise Waiting(f"{what}: this poll's time budget is spent; the next poll continues")
         connect = min(REQUEST_TIMEOUT[0], left / 3)
         return connect, min(REQUEST_TIMEOUT[1], left - connect)
+
+    def call(self, fn, what: str, **kwargs):
+        """`fn(_request_timeout=..., **kwargs)`: one request, its timeouts cut to the budget, and the whole of it
+        (body included) bounded by their sum."""
+        timeout = self.request_timeout(what)
+        with whole_request(sum(timeout)):
+            return fn(_request_timeout=timeout, **kwargs)
 
     def sleep(self, seconds: float) -> bool:
         """Sleep `seconds` if the budget allows it (and keeps enough for a request); False if not."""
@@ -159,9 +204,13 @@ def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
         if exc.status >= 500:
             return Waiting(f"{what}: API server error ({detail})", retry_after=_retry_after(exc) or 0.5)
         return Failed(f"{what}: rejected ({detail})")
+    if isinstance(exc, RequestDeadline):
+        return Waiting(f"{what}: {exc} (the API server is slow, or trickles its response)")
     if isinstance(exc, client.ApiException):  # status 0: the client's wrapper for a TLS failure
-        first_line = (exc.reason or "").splitlines()[0] if exc.reason else "transport error"
-        return Waiting(f"{what}: API server not reachable ({first_line}: TLS failed; is CaData this cluster's CA?)")
+        return Waiting(f"{what}: API server not reachable ({tls_problem(exc.reason or '')})")
+    if isinstance(exc, urllib3.exceptions.SSLError) or isinstance(getattr(exc, "reason", None),
+                                                                   urllib3.exceptions.SSLError):
+        return Waiting(f"{what}: API server not reachable ({tls_problem(str(exc))})")
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
         reason = type(exc).__name__
         inner = getattr(exc, "reason", None)
@@ -172,6 +221,33 @@ def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
         reset = isinstance(exc, (urllib3.exceptions.ProtocolError, ConnectionResetError))
         return Waiting(f"{what}: API server not reachable ({reason})", retry_after=0.5 if reset else None)
     return Waiting(f"{what}: unexpected {type(exc).__name__} ({str(exc)[:200]})")
+
+
+# What OpenSSL's verification says (X509_verify_cert_error_string, through Python's ssl module: "certificate verify
+# failed: <reason>"), and what it means for a join: the first match wins.
+_TLS_PROBLEMS = (
+    ("certificate has expired", "TLS failed: the API server's certificate has expired (or this function's clock is "
+     "wrong)"),
+    ("certificate is not yet valid", "TLS failed: the API server's certificate is not valid yet (check the clock)"),
+    ("hostname mismatch", "TLS failed: the certificate does not name this endpoint (hostname mismatch): is Endpoint "
+     "this cluster's API server?"),
+    ("ip address mismatch", "TLS failed: the certificate does not name this endpoint (IP address mismatch)"),
+    ("unable to get local issuer certificate", "TLS failed: the certificate is not signed by CaData's CA: is CaData "
+     "this cluster's CA?"),
+    ("self-signed certificate", "TLS failed: the certificate is not signed by CaData's CA: is CaData this cluster's "
+     "CA?"),
+    ("certificate verify failed", "TLS failed: the certificate was refused; is CaData this cluster's CA?"),
+)
+
+
+def tls_problem(text: str) -> str:
+    """What a TLS failure's text (all of it: urllib3 wraps the ssl error's reason deep inside) says happened."""
+    lowered = text.lower()
+    for needle, meaning in _TLS_PROBLEMS:
+        if needle in lowered:
+            return meaning
+    first_line = text.splitlines()[0][:200] if text else "transport error"
+    return f"{first_line}: TLS failed"
 
 
 def with_retries(call, what: str, budget: Budget, redact: bool = False):

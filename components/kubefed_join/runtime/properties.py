@@ -47,6 +47,10 @@ class JoinRequest:
         return Names(member=self.member.name, host=self.host.name, namespace=self.namespace)
 
     @property
+    def deadlines(self) -> c.Deadlines:
+        return c.Deadlines(self.timeout_seconds)
+
+    @property
     def physical_id(self) -> str:
         """Changes exactly when the objects' names change, so CloudFormation replaces the resource."""
         return f"kubefed-join/{self.namespace}/{self.host.name}/{self.member.name}"
@@ -88,6 +92,11 @@ def _cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:
 class TeardownRequest:
     host: ClusterRef
     namespace: str
+    timeout_seconds: int = c.DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def deadlines(self) -> c.Deadlines:
+        return c.Deadlines(self.timeout_seconds)
 
     @property
     def physical_id(self) -> str:
@@ -105,9 +114,21 @@ def parse_teardown(props: dict) -> TeardownRequest:
     problems: list[str] = []
     host = _cluster(props.get(c.HOST), c.HOST, problems)
     namespace = _namespace(props, problems)
+    timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
-    return TeardownRequest(host=host, namespace=namespace)
+    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout)
+
+
+def timeout_seconds(props: dict, problems: list[str], default: int) -> int:
+    """TimeoutSeconds, the one number every deadline derives from (contract.Deadlines)."""
+    raw = props.get(c.TIMEOUT_SECONDS, str(default))
+    timeout = c.parse_timeout(raw)
+    if timeout is None:
+        problems.append(f"{c.TIMEOUT_SECONDS}: {raw!r} is not a number of seconds in "
+                        f"{c.MIN_TIMEOUT_SECONDS}..{c.MAX_TIMEOUT_SECONDS}")
+        return 0
+    return timeout
 
 
 def parse(props: dict) -> JoinRequest:
@@ -125,14 +146,7 @@ def parse(props: dict) -> JoinRequest:
     for key, value in labels.items():
         if not _LABEL_KEY.match(str(key)) or not isinstance(value, str) or not _LABEL_VALUE.match(value):
             problems.append(f"{c.LABELS}.{key}: is not a valid Kubernetes label")
-    try:
-        # CloudFormation passes every scalar property as a string.
-        timeout = int(props.get(c.TIMEOUT_SECONDS, 1800))
-        if not 60 <= timeout <= 3000:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append(f"{c.TIMEOUT_SECONDS}: {props.get(c.TIMEOUT_SECONDS)!r} is not a number of seconds in 60..3000")
-        timeout = 0
+    timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
     if problems:
         raise InvalidProperties("invalid KubeFed join properties: " + "; ".join(problems))
     return JoinRequest(member=member, host=host, namespace=namespace, scope=scope,

@@ -27,7 +27,7 @@ from kubernetes import client
 from .. import contract
 from . import allowed_clusters
 from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
-from .properties import ClusterRef, InvalidProperties, _cluster, _namespace
+from .properties import ClusterRef, InvalidProperties, _cluster, _namespace, timeout_seconds
 from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen, WorkloadPlan, readiness,
                              remaining, scheduled_replicas)
 
@@ -88,13 +88,7 @@ def parse(props: dict) -> WorkloadRequest:
             placed.append(PlacedCluster(ref.name, int(replicas) if replicas != "" else None, image))
     if not members:
         problems.append("Clusters: must list the placed clusters")
-    try:
-        timeout = int(props.get("TimeoutSeconds", 900))
-        if not 60 <= timeout <= 3000:
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append(f"TimeoutSeconds: {props.get('TimeoutSeconds')!r} is not a number of seconds in 60..3000")
-        timeout = 0
+    timeout = timeout_seconds(props, problems, 900)
     if problems:
         raise InvalidProperties("invalid federated workload properties: " + "; ".join(problems))
     plan = WorkloadPlan(namespace=namespace, name=name, clusters=tuple(placed),
@@ -199,13 +193,12 @@ def _read(call, what: str, budget: Budget) -> dict | None:
     """The object as the API serves it (camelCase JSON), or None on 404; other errors classified (retried
     within the poll if transient)."""
     def attempt():
-        try:
-            response = call(_request_timeout=budget.request_timeout(what), _preload_content=False)
+        try:  # the body is read inside the whole-request deadline too
+            return budget.call(lambda **kw: json.loads(call(_preload_content=False, **kw).data), what)
         except client.ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        return json.loads(response.data)
     return with_retries(attempt, what, budget)
 
 
@@ -225,8 +218,8 @@ def _delete_custom(api: client.ApiClient, api_version: str, kind: str, plan: Wor
 
     def attempt():
         try:
-            custom.delete_namespaced_custom_object(group, version, plan.namespace, plural, plan.name,
-                                                   _request_timeout=budget.request_timeout(what))
+            budget.call(lambda **kw: custom.delete_namespaced_custom_object(
+                group, version, plan.namespace, plural, plan.name, **kw), what)
         except client.ApiException as exc:
             if exc.status != 404:
                 raise

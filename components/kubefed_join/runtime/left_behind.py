@@ -1,0 +1,43 @@
+"""What a delete could not remove, recorded where it outlives the stack, with the commands that remove it.
+
+A delete never fails a stack delete for a cluster it cannot clean (a member that is gone, unreachable, trickling or
+throttling past the delete's deadline). It gives up and writes one line, `contract.LEFT_BEHIND_MARKER` and a JSON
+object, to its log. The IsComplete function's log group is retained when the stack goes (kubefed_join.py), so the
+record survives `cdk destroy`; the README's "What a delete left behind" shows how to list the records.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from .. import contract
+
+log = logging.getLogger("kubefed_join")
+
+
+@dataclass(frozen=True)
+class LeftObject:
+    """An object that may still exist on a cluster (named by its name in the federation, the kubeconfig context
+    the README's `aws eks update-kubeconfig --alias` gives it)."""
+
+    cluster: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    def command(self) -> str:
+        where = f" -n {self.namespace}" if self.namespace else ""
+        return f"kubectl --context {self.cluster} delete {self.kind.lower()} {self.name}{where} --ignore-not-found"
+
+
+def record(resource: str, reasons: list[str], objects: list[LeftObject], note: str = "") -> str:
+    """Log the record of what `resource` (its physical id) left behind; returns its JSON."""
+    unique = list(dict.fromkeys(objects))
+    body = {"resource": resource, "reasons": reasons, "objects": [o.__dict__ for o in unique],
+            "cleanup": [o.command() for o in unique]}
+    if note:
+        body["note"] = note
+    line = json.dumps(body, sort_keys=True)
+    log.warning("%s %s", contract.LEFT_BEHIND_MARKER, line)
+    return line
