@@ -16,6 +16,9 @@ from typing import Any, Iterable
 import jsonschema
 import yaml
 
+from federated_eks import image_reference
+from federated_eks.kubefed_workload import LOAD_BALANCER_CLASS, REGION_LABEL
+
 Problem = tuple[str, str, str]
 SUFFIXES = (".yaml", ".yml")
 _TYPE_NAMES = {"object": "an object", "array": "a list", "string": "a string", "integer": "a whole number",
@@ -157,6 +160,7 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
                     problems.append((f"{where}: spec.placement.clusters[{i}].name",
                                      f"{name!r} is not a cluster of this federation",
                                      f"use one of: {', '.join(sorted(names))}"))
+        problems += federation_problems(where, obj, names)
     return problems
 
 
@@ -168,3 +172,79 @@ def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:
         if obj.get("kind") == "FederatedService" and (template.get("spec") or {}).get("type") == "LoadBalancer":
             return True
     return False
+
+
+# What KubeFed accepts without a word but never acts on (or acts on wrongly), checked per object.
+RSP_TARGET_KINDS = ("FederatedDeployment", "FederatedReplicaSet")
+"""The kinds KubeFed v0.10.0's replica scheduler handles (pkg/schedulingtypes/replicascheduler.go)."""
+JOIN_LABELS = (REGION_LABEL,)
+"""The labels every join sets on its KubeFedCluster (stacks/federation.py): a selector on any other key
+matches no cluster."""
+_POD_TEMPLATE_PATHS = {"FederatedDeployment": ("template", "spec", "template", "spec"),
+                       "FederatedStatefulSet": ("template", "spec", "template", "spec"),
+                       "FederatedDaemonSet": ("template", "spec", "template", "spec"),
+                       "FederatedReplicaSet": ("template", "spec", "template", "spec"),
+                       "FederatedJob": ("template", "spec", "template", "spec"),
+                       "FederatedCronJob": ("template", "spec", "jobTemplate", "spec", "template", "spec")}
+
+
+def _at(obj: Any, keys: Iterable[str]) -> Any:
+    for key in keys:
+        obj = obj.get(key) if isinstance(obj, dict) else None
+    return obj
+
+
+def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]:
+    """KubeFed rules no schema expresses: overrides and RSP preferences naming clusters of this federation,
+    RSP target kinds the scheduler handles, selectors on labels the joins set, LoadBalancer Services the AWS
+    Load Balancer Controller claims, pinned images (the typed workloads' rule)."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    problems: list[Problem] = []
+    known = f"use one of: {', '.join(sorted(names))}"
+    for i, o in enumerate(spec.get("overrides") or []):
+        name = o.get("clusterName") if isinstance(o, dict) else None
+        if isinstance(name, str) and name not in names:
+            problems.append((f"{where}: spec.overrides[{i}].clusterName", f"{name!r} is not a cluster of this "
+                             "federation, so the override applies nowhere", known))
+    if obj["kind"] == "ReplicaSchedulingPreference":
+        kind = spec.get("targetKind")
+        if isinstance(kind, str) and kind not in RSP_TARGET_KINDS:
+            problems.append((f"{where}: spec.targetKind", f"{kind!r} is not a kind KubeFed's replica scheduler "
+                             "handles, so it schedules nothing", f"use one of: {', '.join(RSP_TARGET_KINDS)}"))
+        for name in (spec.get("clusters") or {}) if isinstance(spec.get("clusters"), dict) else ():
+            if name != "*" and name not in names:
+                problems.append((f"{where}: spec.clusters.{name}", f"{name!r} is not a cluster of this federation",
+                                 f"use \"*\" or one of: {', '.join(sorted(names))}"))
+    selector = _at(spec, ("placement", "clusterSelector"))
+    if isinstance(selector, dict):
+        keys = [(f"matchLabels.{k}", k) for k in selector.get("matchLabels") or {}]
+        keys += [(f"matchExpressions[{i}].key", e.get("key")) for i, e in
+                 enumerate(selector.get("matchExpressions") or []) if isinstance(e, dict)]
+        for field, key in keys:
+            if key not in JOIN_LABELS:
+                problems.append((f"{where}: spec.placement.clusterSelector.{field}", f"{key!r} is not a label the "
+                                 "federation's joins set on a cluster, so the selector matches no cluster",
+                                 f"select on {', '.join(JOIN_LABELS)} (the cluster's region), or list clusters "
+                                 "under placement.clusters"))
+    if obj["kind"] == "FederatedService":
+        service = _at(spec, ("template", "spec"))
+        if isinstance(service, dict) and service.get("type") == "LoadBalancer" \
+                and service.get("loadBalancerClass") != LOAD_BALANCER_CLASS:
+            problems.append((f"{where}: spec.template.spec.loadBalancerClass",
+                             f"is {service.get('loadBalancerClass')!r}: a LoadBalancer Service needs the class the "
+                             "AWS Load Balancer Controller claims, else the legacy in-tree controller makes a "
+                             "Classic Load Balancer (or nothing serves it)",
+                             f"set `loadBalancerClass: {LOAD_BALANCER_CLASS}` in the template's spec"))
+    pod = _at(spec, _POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
+    images = [(f"{'.'.join(_POD_TEMPLATE_PATHS[obj['kind']])}.{group}[{i}].image", c.get("image"))
+              for group in ("initContainers", "containers") for i, c in
+              enumerate((pod or {}).get(group) or []) if isinstance(pod, dict) and isinstance(c, dict)]
+    images += [(f"spec.overrides[{i}].clusterOverrides[{j}].value", patch.get("value"))
+               for i, o in enumerate(spec.get("overrides") or []) if isinstance(o, dict)
+               for j, patch in enumerate(o.get("clusterOverrides") or [])
+               if isinstance(patch, dict) and str(patch.get("path", "")).endswith("/image")]
+    for field, image in images:
+        wrong = image_reference.problem(image) if isinstance(image, str) else None
+        if wrong:
+            problems.append((f"{where}: {field}", wrong, image_reference.PIN_FIX))
+    return problems

@@ -147,8 +147,7 @@ def _image(r: Any, d: dict, key: str, path: str, required: bool) -> str | None:
     if value is not None:
         wrong = image_reference.problem(value)
         if wrong:
-            r.problem(f"{path}.{key}", wrong, 'write registry/repository:tag (or @sha256:...), e.g. '
-                      '"registry.k8s.io/echoserver:1.10", and mirror it where your nodes pull from')
+            r.problem(f"{path}.{key}", wrong, image_reference.PIN_FIX)
     return value
 
 

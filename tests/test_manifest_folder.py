@@ -175,3 +175,53 @@ def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type
     svc = walkthrough_service()
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
     assert manifest_folder.serves_load_balancers([("x.yaml", svc)])
+
+
+def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_path):
+    """Issue 18: each mistake is schema-valid, so KubeFed takes it and silently does nothing (or the wrong thing)."""
+    docs = [yaml.safe_load((ROOT / f"samples/hello-world/{f}").read_text())
+            for f in ("00-namespace.yaml", "10-deployment.yaml", "20-replica-scheduling.yaml", "30-service.yaml")]
+    ns, deployment, rsp, svc = copy.deepcopy(docs)
+    deployment["spec"]["overrides"] = [{"clusterName": "fed-9", "clusterOverrides": [
+        {"path": "/spec/template/spec/containers/0/image", "value": "nginx:latest"}]}]
+    deployment["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/particule/helloworld"
+    deployment["spec"]["placement"] = {"clusterSelector": {"matchLabels": {"region": "us-east-1"}}}
+    rsp["spec"]["targetKind"] = "FederatedDeployments"
+    rsp["spec"]["clusters"] = {"*": {"weight": 1}, "fed-7": {"weight": 2}}
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["a"]}]}}
+    path = folder(tmp_path, {"ns.yaml": [ns], "app.yaml": [deployment, rsp], "svc.yaml": [svc]})
+    problems = manifest_folder.check(load_ok(tmp_path, path), CRDS, NAMES)
+    where = {p[0]: p[1] for p in problems}
+    dep, pref, service = ("apps/app.yaml: FederatedDeployment federate-me/test-hello-world",
+                          "apps/app.yaml: ReplicaSchedulingPreference federate-me/test-hello-world",
+                          "apps/svc.yaml: FederatedService federate-me/hello-world-svc")
+    assert where == {
+        f"{dep}: spec.overrides[0].clusterName":
+            "'fed-9' is not a cluster of this federation, so the override applies nowhere",
+        f"{dep}: spec.placement.clusterSelector.matchLabels.region":
+            "'region' is not a label the federation's joins set on a cluster, so the selector matches no cluster",
+        f"{dep}: template.spec.template.spec.containers[0].image":
+            "'docker.io/particule/helloworld' is not pinned (no tag, or 'latest', follows whatever is pushed next)",
+        f"{dep}: spec.overrides[0].clusterOverrides[0].value":
+            "'nginx:latest' is not pinned (no tag, or 'latest', follows whatever is pushed next)",
+        f"{pref}: spec.targetKind":
+            "'FederatedDeployments' is not a kind KubeFed's replica scheduler handles, so it schedules nothing",
+        f"{pref}: spec.clusters.fed-7": "'fed-7' is not a cluster of this federation",
+        f"{service}: spec.placement.clusterSelector.matchExpressions[0].key":
+            "'topology.kubernetes.io/zone' is not a label the federation's joins set on a cluster, so the selector "
+            "matches no cluster",
+        f"{service}: spec.template.spec.loadBalancerClass":
+            "is None: a LoadBalancer Service needs the class the AWS Load Balancer Controller claims, else the "
+            "legacy in-tree controller makes a Classic Load Balancer (or nothing serves it)",
+    }
+    fixes = {p[0]: p[2] for p in problems}
+    assert "@sha256:" in fixes[f"{dep}: template.spec.template.spec.containers[0].image"]
+    assert fixes[f"{service}: spec.template.spec.loadBalancerClass"] == (
+        "set `loadBalancerClass: service.k8s.aws/nlb` in the template's spec")
+    # Fixed as the messages say, the folder passes.
+    svc["spec"]["template"]["spec"]["loadBalancerClass"] = "service.k8s.aws/nlb"
+    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+        {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]}]}}
+    assert manifest_folder.check([("svc.yaml", ns), ("svc.yaml", svc)], CRDS, NAMES) == []

@@ -109,8 +109,10 @@ def test_placement_rules(raw, expected):
 ])
 def test_bad_image_references(image, expected):
     [problem] = problems_of(with_(HELLO, image=image))
-    assert problem == (f"{P}[0].image: {expected}. Fix: write registry/repository:tag (or @sha256:...), e.g. "
-                       "\"registry.k8s.io/echoserver:1.10\", and mirror it where your nodes pull from")
+    assert problem == (f"{P}[0].image: {expected}. Fix: pin a tag, e.g. \"registry.k8s.io/echoserver:1.10\", or "
+                       "a digest, e.g. \"registry.k8s.io/echoserver@sha256:<64 hex digits>\" (print it with `docker "
+                       "buildx imagetools inspect IMAGE:TAG` or `crane digest IMAGE:TAG`), and mirror it where your "
+                       "nodes pull from")
 
 
 @pytest.mark.parametrize("image", [
