@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from aws_cdk import CustomResource, aws_eks_v2 as eks
@@ -31,7 +31,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
 from federated_eks import kubefed_workload
-from federated_eks.workload import ManifestFolder, Workload
+from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
 from federated_eks.workload_config import check_workloads
 
@@ -69,6 +69,17 @@ class FederatedWorkloadsProps:
     """How long a deploy waits for a workload to run where it is placed (and a delete for it to go)."""
     reserved_namespaces: tuple[str, ...] = field(default=())
     """Namespaces no workload may use (KubeFed's own)."""
+
+
+def as_placed(w: Workload, clusters: Sequence[tuple[str, str]]) -> Workload:
+    """`w` with its placement resolved to the clusters it names now (pure): "all" and `regions` become a cluster
+    list. Rendered so, (1) a cluster that leaves the config leaves the placement in the same deploy, and KubeFed
+    deletes the workload's copies there (load balancers included) while the cluster is still joined: the
+    unjoin runs later, in CloudFormation's cleanup phase; (2) replica scheduling keys its preferences by cluster
+    name, which schedules whatever the namespace's placement is (a `regions` selector with replica scheduling
+    found no cluster when another workload made the namespace's placement a cluster list: KubeFed evaluates a
+    namespace by its own placement, pkg/controller/util/placement.go)."""
+    return replace(w, placement=Placement(clusters=w.placement.resolve(clusters)))
 
 
 def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
@@ -121,7 +132,8 @@ class FederatedWorkloads(Construct):
         self.dns: dict[str, WorkloadDns] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
 
-        for ns in kubefed_workload.namespaces(list(props.workloads), target.clusters):
+        placed = [as_placed(w, target.clusters) for w in props.workloads]
+        for ns in kubefed_workload.namespaces(placed, target.clusters):
             name = ns["metadata"]["name"]
             manifest = eks.KubernetesManifest(self, f"Namespace-{name}", cluster=target.host_cluster,
                                               manifest=[ns], overwrite=True)
@@ -129,7 +141,7 @@ class FederatedWorkloads(Construct):
                 manifest.node.add_dependency(dependency)
             self.namespaces[name] = manifest
 
-        for w in props.workloads:
+        for w in placed:
             key = f"{w.namespace}/{w.name}"
             ident = f"{w.namespace}-{w.name}"
             manifest = eks.KubernetesManifest(self, f"Workload-{ident}", cluster=target.host_cluster,

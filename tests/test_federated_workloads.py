@@ -14,6 +14,7 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
+from federated_eks import image_reference
 from federated_eks.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT, scratch_dir
 from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
@@ -149,8 +150,7 @@ def test_typed_workloads_meet_the_config_rules():
         "  - workloads[0].namespace: 'kube-system' is a system namespace; a workload's namespace is federated and "
         "deleted with it. Fix: give the workload a namespace of its own",
         "  - workloads[0].image: 'nginx' is not pinned (no tag, or 'latest', follows whatever is pushed next). Fix: "
-        "write registry/repository:tag (or @sha256:...), e.g. \"registry.k8s.io/echoserver:1.10\", and mirror it "
-        "where your nodes pull from",
+        + image_reference.PIN_FIX,
         "  - workloads[0].clusters.fed-9: 'fed-9' is not a cluster of this federation. Fix: use one of: fed-1, fed-2, "
         "fed-3",
     ]
@@ -254,3 +254,37 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+
+
+def test_regions_with_replica_scheduling_schedules_beside_a_workload_placed_by_name():
+    """Issue 18: KubeFed evaluates the namespace by its own placement; a `regions` selector with replica scheduling
+    found no cluster once another workload made the namespace's placement a cluster list. Rendered placements are
+    cluster lists now: the RSP names clusters the namespace is placed on."""
+    from components.federated_workloads import as_placed
+    from federated_eks import kubefed_workload
+    clusters = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"), ("fed-4", "us-east-1"))
+    scheduled = Workload(name="a", namespace="shop", image="nginx:1.29.3", container_port=80,
+                         placement=Placement(regions=("us-east-1",)),
+                         replica_scheduling=ReplicaScheduling(total_replicas=4))
+    named = Workload(name="b", namespace="shop", image="nginx:1.29.3", container_port=80,
+                     placement=Placement(clusters=("fed-2",)))
+    placed = [as_placed(w, clusters) for w in (scheduled, named)]
+    [ns] = kubefed_workload.namespaces(placed, clusters)
+    ns_clusters = [c["name"] for c in ns["spec"]["placement"]["clusters"]]
+    rsp = kubefed_workload.replica_scheduling(placed[0])
+    assert ns_clusters == ["fed-1", "fed-2", "fed-4"]
+    assert sorted(rsp["spec"]["clusters"]) == ["fed-1", "fed-4"]
+    assert set(rsp["spec"]["clusters"]) <= set(ns_clusters)
+    assert "intersectWithClusterSelector" not in rsp["spec"]
+    assert "placement" not in kubefed_workload.deployment(placed[0])["spec"]  # the scheduler writes it
+
+
+def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
+    """Placed on "all", the Service names its clusters: removing one from the config removes it from the placement in
+    the same deploy, so KubeFed deletes that copy (and its load balancer) while the cluster is still joined."""
+    from components.federated_workloads import as_placed
+    from federated_eks import kubefed_workload
+    before = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"))
+    for clusters in (before, before[:2]):
+        svc = kubefed_workload.service(as_placed(ECHO, clusters))
+        assert svc["spec"]["placement"] == {"clusters": [{"name": n} for n, _ in clusters]}
