@@ -8,7 +8,8 @@ cluster's kubectl handler:
 - one `Custom::FederatedWorkload` per workload (the join Lambda's waiter), after its manifest: a deploy
   finishes when every placed member runs the planned replicas and, for LoadBalancer Services, has a
   load-balancer hostname (returned as attributes `Hostname.<cluster>`);
-- Route 53 health checks and records for workloads with `dns`, from those hostnames;
+- for workloads with `dns`, the annotations ExternalDNS on each placed member turns into Route 53 records
+  (`components/workload_dns.py`; ExternalDNS itself is installed by the cluster stacks);
 - one manifest per folder, applied as it is (after the joins and types).
 Deletes run in reverse: the waiter first, which deletes the workload's federated objects and waits until
 KubeFed has removed the member copies and each member's load balancer is gone; then the manifests (the
@@ -29,14 +30,14 @@ from constructs import Construct, IDependable
 
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
-from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
+from components.workload_dns import with_member_annotations
 from federated_eks import kubefed_workload
 from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
-from federated_eks.workload_config import check_workloads
+from federated_eks.workload_config import WAIT_MINUTES, check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
-DEFAULT_TIMEOUT_MINUTES = 15
+DEFAULT_TIMEOUT_MINUTES = WAIT_MINUTES
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,16 @@ def as_placed(w: Workload, clusters: Sequence[tuple[str, str]]) -> Workload:
     return replace(w, placement=Placement(clusters=w.placement.resolve(clusters)))
 
 
+def workload_objects(w: Workload, clusters: Sequence[tuple[str, str]]) -> list[dict]:
+    """The workload's objects as applied (pure): KubeFed's rendering, with the Service's annotations (its
+    settings and DNS records) as per-cluster overrides, so that a change reaches the members
+    (`workload_dns.with_member_annotations`)."""
+    regions = dict(clusters)
+    placed = [(c, regions[c]) for c in w.placement.resolve(clusters)]
+    return [with_member_annotations(o, w.dns, placed) if o["kind"] == "FederatedService" else o
+            for o in kubefed_workload.workload_objects(w)]
+
+
 def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
     """The waiter's properties (pure apart from the tokens in the targets)."""
     placed = set(w.placement.resolve(target.clusters))
@@ -94,9 +105,9 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
     rs = w.replica_scheduling
     # With max-replica bounds the scheduler may place fewer than the total: then the total is not checked.
     bounded = rs is not None and any(p.max_replicas is not None for _, p in rs.clusters)
-    objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in kubefed_workload.workload_objects(w)]
-    rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), kubefed_workload.workload_objects(w)],
-                          sort_keys=True)
+    applied = workload_objects(w, target.clusters)
+    objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in applied]
+    rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), applied], sort_keys=True)
     return {
         "Workload": {"Namespace": w.namespace, "Name": w.name, "LoadBalanced": str(w.load_balanced).lower(),
                      "TotalReplicas": str(rs.total_replicas) if rs is not None and not bounded else "",
@@ -110,8 +121,8 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
 
 
 class FederatedWorkloads(Construct):
-    """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`),
-    `dns`; `namespaces` by namespace; `folders` by folder path."""
+    """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`);
+    `namespaces` by namespace; `folders` by folder path."""
 
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
@@ -129,7 +140,6 @@ class FederatedWorkloads(Construct):
         self.namespaces: dict[str, eks.KubernetesManifest] = {}
         self.manifests: dict[str, eks.KubernetesManifest] = {}
         self.waiters: dict[str, CustomResource] = {}
-        self.dns: dict[str, WorkloadDns] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
 
         placed = [as_placed(w, target.clusters) for w in props.workloads]
@@ -145,7 +155,7 @@ class FederatedWorkloads(Construct):
             key = f"{w.namespace}/{w.name}"
             ident = f"{w.namespace}-{w.name}"
             manifest = eks.KubernetesManifest(self, f"Workload-{ident}", cluster=target.host_cluster,
-                                              manifest=kubefed_workload.workload_objects(w), overwrite=True)
+                                              manifest=workload_objects(w, target.clusters), overwrite=True)
             manifest.node.add_dependency(self.namespaces[w.namespace])
             self.manifests[key] = manifest
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
@@ -153,12 +163,6 @@ class FederatedWorkloads(Construct):
                                     properties=waiter_properties(w, target, props.timeout_minutes))
             waiter.node.add_dependency(manifest)
             self.waiters[key] = waiter
-            if w.dns is not None:
-                regions = dict(target.clusters)
-                targets = tuple(DnsTarget(cluster=c, region=regions[c], hostname=self.hostname(key, c))
-                                for c in w.placement.resolve(target.clusters))
-                self.dns[key] = WorkloadDns(self, f"Dns-{ident}", WorkloadDnsProps(
-                    dns=w.dns, port=w.service.port, targets=targets))
 
         for folder in props.folders:
             # Named by its path, so that reordering the config's workloads replaces nothing.

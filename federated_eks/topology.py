@@ -159,3 +159,17 @@ def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
                   or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
     pairs = [(c.name, c.region) for c in cfg.clusters]
     return tuple(n for n, _ in pairs) if everywhere else load_balanced_clusters(cfg.workloads, pairs)
+
+
+def dns_zones(cfg: FederationConfig) -> dict[str, tuple[str, ...]]:
+    """Cluster -> the hosted zones of the workloads with `dns` placed on it: where ExternalDNS runs, and the
+    only zones its role may change (components/workload_dns.py)."""
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    out: dict[str, list[str]] = {}
+    for w in cfg.workloads:
+        if w.dns is not None:
+            for name in w.placement.resolve(pairs):
+                out.setdefault(name, [])
+                if w.dns.hosted_zone_id not in out[name]:
+                    out[name].append(w.dns.hosted_zone_id)
+    return {n: tuple(sorted(out[n])) for n, _ in pairs if n in out}

@@ -114,24 +114,20 @@ def test_waiter_properties_name_the_placed_clusters_and_their_plan(built):
     assert echo["Clusters"][1]["Endpoint"] == "https://fed-2.example.com"
 
 
-def test_dns_records_use_the_waiters_hostnames():
+def test_dns_is_rendered_as_member_annotations_for_externaldns_not_as_records_on_a_hostname():
+    """Issue 18: records written once from the waiter's hostnames followed no recreated load balancer; the
+    federation now renders what ExternalDNS on each member reads, and holds no Route 53 resource."""
     failover = DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="failover",
                        primary="fed-1")
     two = Workload(**{**ECHO.__dict__, "placement": Placement(clusters=("fed-1", "fed-2")), "dns": failover})
     _, template = build([two])
-    waiter = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload")
-    records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
-    assert {r["SetIdentifier"]: r["ResourceRecords"] for r in records} == {
-        "fed-1": [{"Fn::GetAtt": [waiter, "Hostname.fed-1"]}], "fed-2": [{"Fn::GetAtt": [waiter, "Hostname.fed-2"]}]}
-    checks = [r["Properties"]["HealthCheckConfig"] for r in template["Resources"].values()
-              if r["Type"] == "AWS::Route53::HealthCheck"]
-    assert sorted(json.dumps(c["FullyQualifiedDomainName"]) for c in checks) == [
-        json.dumps({"Fn::GetAtt": [waiter, f"Hostname.{c}"]}) for c in ("fed-1", "fed-2")]
-    path = Path(scratch_dir(prefix="fedeks-wl-")) / "federation.json"
-    path.write_text(json.dumps(template))
-    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(path)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Route53::")]
+    manifest = next(r for r in template["Resources"].values() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                    and "FederatedService" in _joined(r["Properties"]["Manifest"]))
+    [fs] = [o for o in json.loads(_joined(manifest["Properties"]["Manifest"])) if o["kind"] == "FederatedService"]
+    by_cluster = {o["clusterName"]: o["clusterOverrides"][0]["value"] for o in fs["spec"]["overrides"]}
+    assert {c: a["external-dns.alpha.kubernetes.io/aws-failover"] for c, a in by_cluster.items()} == {
+        "fed-1": "PRIMARY", "fed-2": "SECONDARY"}
 
 
 def test_typed_workloads_meet_the_config_rules():
@@ -250,7 +246,11 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
     assert nag_findings(cdk_app, outdir) == []
     templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
     federation = json.loads(Path(outdir, "fedeks-t-federation.template.json").read_text())["Resources"]
-    assert len([r for r in federation.values() if r["Type"] == "AWS::Route53::RecordSet"]) == 3
+    assert not [r for r in federation.values() if r["Type"].startswith("AWS::Route53::")]
+    for cluster in ("fed-1", "fed-2", "fed-3"):  # ExternalDNS where the DNS workload runs
+        stack = json.loads(Path(outdir, f"fedeks-t-cluster-{cluster}.template.json").read_text())["Resources"]
+        assert [r["Properties"]["Chart"] for r in stack.values()
+                if r["Type"] == "Custom::AWSCDK-EKS-HelmChart" and r["Properties"]["Chart"] == "external-dns"]
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
