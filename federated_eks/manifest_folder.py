@@ -165,8 +165,7 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
 
 
 def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:
-    """Whether any FederatedService in `objects` is of type LoadBalancer (then every member may need a
-    load-balancer controller: a folder's placement is not resolved here)."""
+    """Whether any FederatedService in `objects` is of type LoadBalancer (where: `load_balancer_clusters`)."""
     for _, obj in objects:
         template = ((obj.get("spec") or {}).get("template") or {}) if isinstance(obj.get("spec"), dict) else {}
         if obj.get("kind") == "FederatedService" and (template.get("spec") or {}).get("type") == "LoadBalancer":
@@ -248,3 +247,38 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
         if wrong:
             problems.append((f"{where}: {field}", wrong, image_reference.PIN_FIX))
     return problems
+
+
+def placed_clusters(obj: dict, clusters: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The clusters of `(name, region)` pairs a federated object's placement selects, as KubeFed v0.10.0 reads it
+    (pkg/controller/util/placement.go: `clusters` when given, else `clusterSelector`; a selector on the region
+    label, the only label the joins set, by In / NotIn / Exists). Anything else: every cluster (an upper bound)."""
+    clusters = tuple(clusters)
+    placement = _at(obj, ("spec", "placement"))
+    if not isinstance(placement, dict):
+        return ()
+    if isinstance(placement.get("clusters"), list):
+        named = {c.get("name") for c in placement["clusters"] if isinstance(c, dict)}
+        return tuple(n for n, _ in clusters if n in named)
+    selector = placement.get("clusterSelector")
+    if not isinstance(selector, dict):
+        return ()
+    chosen = [n for n, _ in clusters]
+    for key, value in (selector.get("matchLabels") or {}).items():
+        chosen = [n for n, r in clusters if n in chosen and key == REGION_LABEL and r == value]
+    for e in selector.get("matchExpressions") or []:
+        op, values = (e.get("operator"), e.get("values") or []) if isinstance(e, dict) else (None, [])
+        if not isinstance(e, dict) or e.get("key") != REGION_LABEL or op not in ("In", "NotIn", "Exists"):
+            return tuple(n for n, _ in clusters)
+        chosen = [n for n, r in clusters if n in chosen and (op == "Exists" or (r in values) == (op == "In"))]
+    return tuple(chosen)
+
+
+def load_balancer_clusters(objects: Iterable[tuple[str, dict]], clusters: Iterable[tuple[str, str]]
+                           ) -> tuple[str, ...]:
+    """The clusters a LoadBalancer FederatedService of `objects` is placed on (in `clusters` order)."""
+    clusters = tuple(clusters)
+    names = {n for _, obj in objects if obj.get("kind") == "FederatedService"
+             and _at(obj, ("spec", "template", "spec", "type")) == "LoadBalancer"
+             for n in placed_clusters(obj, clusters)}
+    return tuple(n for n, _ in clusters if n in names)

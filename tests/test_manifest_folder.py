@@ -225,3 +225,19 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
     svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
         {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]}]}}
     assert manifest_folder.check([("svc.yaml", ns), ("svc.yaml", svc)], CRDS, NAMES) == []
+
+
+@pytest.mark.parametrize("placement, expected", [
+    ({"clusterSelector": {}}, ("fed-1", "fed-2", "fed-3")),
+    ({"clusters": [{"name": "fed-3"}]}, ("fed-3",)),
+    ({"clusterSelector": {"matchLabels": {"topology.kubernetes.io/region": "us-east-2"}}}, ("fed-2",)),
+    ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region", "operator": "NotIn",
+                                                "values": ["us-east-1"]}]}}, ("fed-2", "fed-3")),
+])
+def test_a_folders_load_balancers_need_a_controller_only_where_they_are_placed(placement, expected):
+    svc = walkthrough_service()
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    svc["spec"]["placement"] = placement
+    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == expected
+    svc["spec"]["template"]["spec"]["type"] = "ClusterIP"
+    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == ()
