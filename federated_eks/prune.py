@@ -56,8 +56,24 @@ def of_environment(stacks: list[DeployedStack], env: str) -> list[DeployedStack]
             and s.status not in GONE]
 
 
-def plan(deployed: list[DeployedStack], expected: set[str], env: str) -> PrunePlan:
-    """Which of the deployed stacks of `env` to delete (those not in `expected`, the app's stack names), in order."""
+JOIN_TYPE = "Custom::KubefedJoin"  # components/kubefed_join/contract.py
+JOIN_ID_PREFIX = "kubefed-join/"  # its physical id: kubefed-join/<namespace>/<host>/<member>
+
+
+def joined_clusters(resources: list[tuple[str, str]]) -> set[str]:
+    """The members a deployed federation stack still joins, from its (type, physical id) resources."""
+    return {physical.rsplit("/", 1)[-1] for kind, physical in resources
+            if kind == JOIN_TYPE and physical.startswith(JOIN_ID_PREFIX)}
+
+
+def plan(deployed: list[DeployedStack], expected: set[str], env: str,
+         still_joined: set[str] = frozenset()) -> PrunePlan:
+    """Which of the deployed stacks of `env` to delete (those not in `expected`, the app's stack names), in order.
+    `still_joined`: clusters the deployed federation stack that stays still joins. Their cluster stacks are kept:
+    only the deploy of the new config removes a cluster's workloads and waits for its load balancers to go
+    (KubeFed deletes them while the cluster is joined), then unjoins it. Deleting the stack first would uninstall
+    its load-balancer controller with the Services still there: the NLBs would stay, billing, and their network
+    interfaces would block the VPC's deletion (DELETE_FAILED)."""
     mine = of_environment(deployed, env)
     orphans = [s for s in mine if s.name not in expected]
     hosts = {s.tags.get(HOST_TAG) for s in mine if s.kind == "federation" and s.name in expected}
@@ -66,6 +82,11 @@ def plan(deployed: list[DeployedStack], expected: set[str], env: str) -> PrunePl
         if s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in hosts:
             refused.append((s, f"cluster {s.tags[CLUSTER_TAG]!r} is still the KubeFed host of the deployed "
                                "federation stack: set hostCluster to another cluster, `make deploy`, then prune"))
+        elif s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in still_joined:
+            refused.append((s, f"cluster {s.tags[CLUSTER_TAG]!r} is still joined by the deployed federation stack "
+                               "(its workloads and load balancers are still there): `make deploy` the new config "
+                               "first (it removes them, waits for the load balancers to go and unjoins the "
+                               "cluster), then prune"))
         elif s.kind not in DELETE_ORDER:
             refused.append((s, f"unknown kind {s.kind!r} in its {KIND_TAG} tag"))
         else:
@@ -135,7 +156,10 @@ def report(p: PrunePlan, resources: dict[str, list[tuple[str, str]]]) -> list[st
 def run(session: Any, env: str, expected: set[str], regions: list[str] | None, yes: bool, out=print,
         delay: int = 15) -> int:
     scan = regions or enabled_regions(session)
-    p = plan(deployed_stacks(session, scan), expected, env)
+    deployed = deployed_stacks(session, scan)
+    joined = {c for f in of_environment(deployed, env) if f.kind == "federation" and f.name in expected
+              for c in joined_clusters(stack_resources(session, f))}
+    p = plan(deployed, expected, env, still_joined=joined)
     if not p.delete and not p.refused:
         out(f"Nothing to prune: every deployed stack of '{env}' in {len(scan)} regions is in the app.")
         return 0
