@@ -10,7 +10,8 @@ cluster's kubectl handler:
   load-balancer hostname (returned as attributes `Hostname.<cluster>`);
 - for workloads with `dns`, the annotations ExternalDNS on each placed member turns into Route 53 records
   (`components/workload_dns.py`; ExternalDNS itself is installed by the cluster stacks);
-- one manifest per folder, applied as it is (after the joins and types).
+- one manifest per folder, applied as it is (after the joins and types), and a waiter per FederatedDeployment
+  of the folder (`manifest_folder.waited_workloads`).
 Deletes run in reverse: the waiter first, which deletes the workload's federated objects and waits until
 KubeFed has removed the member copies and each member's load balancer is gone; then the manifests (the
 objects are gone already: kubectl's not-found is ignored by the handler); the namespace; then the joins.
@@ -31,7 +32,8 @@ from constructs import Construct, IDependable
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import with_member_annotations
-from federated_eks import kubefed_workload
+from federated_eks import kubefed_workload, manifest_folder
+from federated_eks.manifest_folder import FolderWorkload
 from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
 from federated_eks.workload_config import WAIT_MINUTES, check_workloads
@@ -120,6 +122,23 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
     }
 
 
+def folder_waiter_properties(fw: FolderWorkload, rendered: str, target: FederationTarget,
+                             timeout_minutes: int) -> dict:
+    """The waiter's properties for a folder's FederatedDeployment (the same contract as typed workloads);
+    `rendered` is the folder's objects as applied (any change reruns the waiter)."""
+    members = {m.name: m for m, _ in target.members}
+    return {
+        "Workload": {"Namespace": fw.namespace, "Name": fw.name, "LoadBalanced": str(fw.load_balanced).lower(),
+                     "TotalReplicas": "" if fw.total_replicas is None else str(fw.total_replicas),
+                     "Objects": [{"ApiVersion": a, "Kind": k} for a, k in fw.kinds],
+                     "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
+        "Host": target.host.as_property(),
+        "Clusters": [{**members[c].as_property(), "Replicas": "" if replicas is None else str(replicas),
+                      **({"Image": image} if image else {})} for c, replicas, image in fw.clusters],
+        "TimeoutSeconds": str(timeout_minutes * 60),
+    }
+
+
 class FederatedWorkloads(Construct):
     """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`);
     `namespaces` by namespace; `folders` by folder path."""
@@ -172,6 +191,16 @@ class FederatedWorkloads(Construct):
             for dependency in target.ready:
                 manifest.node.add_dependency(dependency)
             self.folders[folder.path] = manifest
+            # The waiter for each of its FederatedDeployments: the deploy waits for them like for typed workloads, and a
+            # delete (or a cluster leaving) removes their copies, load balancers included, before any unjoin.
+            rendered = json.dumps([obj for _, obj in folder.objects], sort_keys=True)
+            for fw in manifest_folder.waited_workloads(folder.objects, target.clusters):
+                waiter = CustomResource(self, f"Ready-{ident}-{fw.namespace}-{fw.name}",
+                                        service_token=target.service_token, resource_type=RESOURCE_TYPE,
+                                        properties=folder_waiter_properties(fw, rendered, target,
+                                                                            props.timeout_minutes))
+                waiter.node.add_dependency(manifest)
+                self.waiters[f"{fw.namespace}/{fw.name}"] = waiter
 
     def hostname(self, key: str, cluster: str) -> str:
         """The load-balancer hostname of workload `key` (namespace/name) on `cluster` (a token)."""

@@ -10,6 +10,7 @@ Problems are `(where, what, fix)`: where is `<file>: <Kind> <namespace>/<name>: 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -282,3 +283,91 @@ def load_balancer_clusters(objects: Iterable[tuple[str, dict]], clusters: Iterab
              and _at(obj, ("spec", "template", "spec", "type")) == "LoadBalancer"
              for n in placed_clusters(obj, clusters)}
     return tuple(n for n, _ in clusters if n in names)
+
+
+@dataclass(frozen=True)
+class FolderWorkload:
+    """What the workload waiter watches for one FederatedDeployment of a folder: with the
+    ReplicaSchedulingPreference and the FederatedService of the same namespace/name when the folder has them."""
+
+    namespace: str
+    name: str
+    kinds: tuple[tuple[str, str], ...]
+    """(apiVersion, kind) of those objects, in the folder's order."""
+    clusters: tuple[tuple[str, int | None, str | None], ...]
+    """(cluster, planned replicas or None when scheduled, image of the first container or None)."""
+    load_balanced: bool
+    total_replicas: int | None
+
+
+_IMAGE_PATH = "/spec/template/spec/containers/0/image"
+
+
+def _override(obj: dict, cluster: str, path: str, default: Any) -> Any:
+    for o in _at(obj, ("spec",)).get("overrides") or []:
+        if isinstance(o, dict) and o.get("clusterName") == cluster:
+            for patch in o.get("clusterOverrides") or []:
+                if isinstance(patch, dict) and patch.get("path") == path and patch.get("op", "replace") != "remove":
+                    default = patch.get("value")
+    return default
+
+
+def waited_workloads(objects: Iterable[tuple[str, dict]], clusters: Iterable[tuple[str, str]]
+                     ) -> list[FolderWorkload]:
+    """Every FederatedDeployment of a (checked) folder as the waiter sees it (pure)."""
+    clusters = tuple(clusters)
+    by_key: dict[tuple[str, str], dict[str, dict]] = {}
+    for _, obj in objects:
+        meta = obj["metadata"]
+        by_key.setdefault((meta.get("namespace", ""), meta["name"]), {})[obj["kind"]] = obj
+    out = []
+    for (namespace, name), kinds in by_key.items():
+        fd = kinds.get("FederatedDeployment")
+        if fd is None or not isinstance(fd.get("spec"), dict):
+            continue
+        rsp, fs = kinds.get("ReplicaSchedulingPreference"), kinds.get("FederatedService")
+        template = _at(fd, ("spec", "template", "spec")) or {}
+        containers = _at(template, ("template", "spec", "containers")) or [{}]
+        image = containers[0].get("image") if isinstance(containers[0], dict) else None
+        if rsp is not None:
+            prefs = _at(rsp, ("spec", "clusters")) or {}
+            placed = placed_clusters(fd, clusters) if _at(rsp, ("spec", "intersectWithClusterSelector")) \
+                else tuple(n for n, _ in clusters if not prefs or "*" in prefs or n in prefs)
+            planned = tuple((n, None, _override(fd, n, _IMAGE_PATH, image)) for n in placed)
+            bounded = any(isinstance(p, dict) and p.get("maxReplicas") is not None for p in prefs.values())
+            total = None if bounded else _at(rsp, ("spec", "totalReplicas"))
+        else:
+            planned = tuple((n, int(_override(fd, n, "/spec/replicas", template.get("replicas", 1))),
+                             _override(fd, n, _IMAGE_PATH, image)) for n in placed_clusters(fd, clusters))
+            total = None
+        if not planned:
+            continue
+        out.append(FolderWorkload(
+            namespace=namespace, name=name,
+            kinds=tuple((o["apiVersion"], o["kind"]) for o in (fd, rsp, fs) if o is not None),
+            clusters=planned, total_replicas=total,
+            load_balanced=fs is not None and _at(fs, ("spec", "template", "spec", "type")) == "LoadBalancer"))
+    return out
+
+
+EXTERNAL_DNS_HOSTNAME = "external-dns.alpha.kubernetes.io/hostname"
+
+
+def dns_annotated_services(objects: Iterable[tuple[str, dict]]) -> list[str]:
+    """`<file>: FederatedService <namespace>/<name>` of every LoadBalancer FederatedService asking ExternalDNS for
+    a record (the hostname annotation in its template, or in an override of its annotations)."""
+    out = []
+    for file, obj in objects:
+        if obj.get("kind") != "FederatedService" or _at(obj, ("spec", "template", "spec", "type")) != "LoadBalancer":
+            continue
+        found = EXTERNAL_DNS_HOSTNAME in (_at(obj, ("spec", "template", "metadata", "annotations")) or {})
+        for o in _at(obj, ("spec",)).get("overrides") or []:
+            for patch in (o.get("clusterOverrides") or []) if isinstance(o, dict) else []:
+                value = patch.get("value") if isinstance(patch, dict) else None
+                path = str(patch.get("path", "")) if isinstance(patch, dict) else ""
+                found = found or path.endswith(EXTERNAL_DNS_HOSTNAME.replace("/", "~1")) or (
+                    path == "/metadata/annotations" and isinstance(value, dict) and EXTERNAL_DNS_HOSTNAME in value)
+        if found:
+            meta = obj["metadata"]
+            out.append(f"{file}: FederatedService {meta.get('namespace', '')}/{meta['name']}")
+    return out

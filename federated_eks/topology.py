@@ -163,14 +163,15 @@ def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
 
 
 def dns_zones(cfg: FederationConfig) -> dict[str, tuple[str, ...]]:
-    """Cluster -> the hosted zones of the workloads with `dns` placed on it: where ExternalDNS runs, and the
-    only zones its role may change (components/workload_dns.py)."""
+    """Cluster -> the hosted zones of the workloads with `dns` placed on it, and of folders with a `hostedZoneId`
+    whose LoadBalancer Services are placed on it: where ExternalDNS runs, and the only zones its role may change
+    (components/workload_dns.py)."""
     pairs = [(c.name, c.region) for c in cfg.clusters]
-    out: dict[str, list[str]] = {}
-    for w in cfg.workloads:
-        if w.dns is not None:
-            for name in w.placement.resolve(pairs):
-                out.setdefault(name, [])
-                if w.dns.hosted_zone_id not in out[name]:
-                    out[name].append(w.dns.hosted_zone_id)
+    placed = [(w.dns.hosted_zone_id, w.placement.resolve(pairs)) for w in cfg.workloads if w.dns is not None]
+    placed += [(f.hosted_zone_id, folder_load_balancer_clusters(f.objects, pairs)) for f in cfg.manifest_folders
+               if f.hosted_zone_id is not None]
+    out: dict[str, set[str]] = {}
+    for zone, names in placed:
+        for name in names:
+            out.setdefault(name, set()).add(zone)
     return {n: tuple(sorted(out[n])) for n, _ in pairs if n in out}

@@ -38,7 +38,7 @@ LAST_POLL_MINUTES = 2
 
 WORKLOAD_FIELDS = ("name", "namespace", "image", "containerPort", "replicas", "placement", "clusters", "env",
                    "replicaScheduling", "service", "dns")
-FOLDER_FIELDS = ("manifests",)
+FOLDER_FIELDS = ("manifests", "hostedZoneId")
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
@@ -114,7 +114,21 @@ def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
-    return None if problems else ManifestFolder(path=folder, objects=objects, source=path)
+    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
+    if zone is not None and not _ZONE_ID.match(zone):
+        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
+                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    if problems:
+        return None
+    annotated = manifest_folder.dns_annotated_services(objects)
+    if annotated and zone is None:
+        r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
+                  "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
+    elif zone is not None and not annotated:
+        r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
+                  f"the {manifest_folder.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
+                  "annotate the Services that need a record (see the README's DNS section), or remove it")
+    return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 
 def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],

@@ -288,3 +288,21 @@ def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
     for clusters in (before, before[:2]):
         svc = kubefed_workload.service(as_placed(ECHO, clusters))
         assert svc["spec"]["placement"] == {"clusters": [{"name": n} for n, _ in clusters]}
+
+
+def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
+    from components.kubefed_join.runtime import workload_wait
+    from federated_eks import manifest_folder
+    objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
+    assert problems == []
+    _, template = build([], [ManifestFolder(path="samples/hello-world", objects=objects)])
+    [(key, waiter)] = [(k, r) for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload"]
+    folder = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                  and "Folder" in k)
+    assert folder in waiter["DependsOn"]
+    props = {k: v for k, v in waiter["Properties"].items() if k != "ServiceToken"}
+    req = workload_wait.parse(props)
+    assert req.physical_id == "federated-workload/federate-me/test-hello-world"
+    assert [c.name for c in req.plan.clusters] == ["fed-1", "fed-2", "fed-3"] and req.plan.total_replicas == 7
+    assert req.objects == (("types.kubefed.io/v1beta1", "FederatedDeployment"),
+                           ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference"))
