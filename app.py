@@ -66,12 +66,13 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     peerings = topology.peerings(config)  # computed once; every stack below gets its share
     clusters: dict[str, ClusterStack] = {}
     load_balanced = topology.load_balancer_clusters(config)
+    dns_zones = topology.dns_zones(config)
     for c in config.clusters:
         stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name),
                              **ident(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
                              peers=topology.peers_of(peerings, c.name), env=env(c.region),
                              load_balancer_controller=config.load_balancer_controller if c.name in load_balanced
-                             else None,
+                             else None, dns_zones=dns_zones.get(c.name, ()),
                              description=f"federated-eks: VPC and EKS cluster {c.name}")
         stack.add_stack_dependency(access)
         clusters[c.name] = stack

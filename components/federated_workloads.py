@@ -8,8 +8,10 @@ cluster's kubectl handler:
 - one `Custom::FederatedWorkload` per workload (the join Lambda's waiter), after its manifest: a deploy
   finishes when every placed member runs the planned replicas and, for LoadBalancer Services, has a
   load-balancer hostname (returned as attributes `Hostname.<cluster>`);
-- Route 53 health checks and records for workloads with `dns`, from those hostnames;
-- one manifest per folder, applied as it is (after the joins and types).
+- for workloads with `dns`, the annotations ExternalDNS on each placed member turns into Route 53 records
+  (`components/workload_dns.py`; ExternalDNS itself is installed by the cluster stacks);
+- one manifest per folder, applied as it is (after the joins and types), and a waiter per FederatedDeployment
+  of the folder (`manifest_folder.waited_workloads`).
 Deletes run in reverse: the waiter first, which deletes the workload's federated objects and waits until
 KubeFed has removed the member copies and each member's load balancer is gone; then the manifests (the
 objects are gone already: kubectl's not-found is ignored by the handler); the namespace; then the joins.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from aws_cdk import CustomResource, aws_eks_v2 as eks
@@ -29,15 +31,16 @@ from constructs import Construct, IDependable
 
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
-from components.workload_dns import DnsTarget, WorkloadDns, WorkloadDnsProps
-from federated_eks import kubefed_workload
+from components.workload_dns import with_member_annotations
+from federated_eks import kubefed_workload, manifest_folder
+from federated_eks.manifest_folder import FolderWorkload
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
-from federated_eks.workload import ManifestFolder, Workload
+from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
-from federated_eks.workload_config import check_workloads
+from federated_eks.workload_config import WAIT_MINUTES, check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
-DEFAULT_TIMEOUT_MINUTES = 15
+DEFAULT_TIMEOUT_MINUTES = WAIT_MINUTES
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,27 @@ class FederatedWorkloadsProps:
     """Namespaces no workload may use (KubeFed's own)."""
 
 
+def as_placed(w: Workload, clusters: Sequence[tuple[str, str]]) -> Workload:
+    """`w` with its placement resolved to the clusters it names now (pure): "all" and `regions` become a cluster
+    list. Rendered so, (1) a cluster that leaves the config leaves the placement in the same deploy, and KubeFed
+    deletes the workload's copies there (load balancers included) while the cluster is still joined: the
+    unjoin runs later, in CloudFormation's cleanup phase; (2) replica scheduling keys its preferences by cluster
+    name, which schedules whatever the namespace's placement is (a `regions` selector with replica scheduling
+    found no cluster when another workload made the namespace's placement a cluster list: KubeFed evaluates a
+    namespace by its own placement, pkg/controller/util/placement.go)."""
+    return replace(w, placement=Placement(clusters=w.placement.resolve(clusters)))
+
+
+def workload_objects(w: Workload, clusters: Sequence[tuple[str, str]]) -> list[dict]:
+    """The workload's objects as applied (pure): KubeFed's rendering, with the Service's annotations (its
+    settings and DNS records) as per-cluster overrides, so that a change reaches the members
+    (`workload_dns.with_member_annotations`)."""
+    regions = dict(clusters)
+    placed = [(c, regions[c]) for c in w.placement.resolve(clusters)]
+    return [with_member_annotations(o, w.dns, placed) if o["kind"] == "FederatedService" else o
+            for o in kubefed_workload.workload_objects(w)]
+
+
 def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
     """The waiter's properties (pure apart from the tokens in the targets)."""
     placed = set(w.placement.resolve(target.clusters))
@@ -90,9 +114,9 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
     rs = w.replica_scheduling
     # With max-replica bounds the scheduler may place fewer than the total: then the total is not checked.
     bounded = rs is not None and any(p.max_replicas is not None for _, p in rs.clusters)
-    objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in kubefed_workload.workload_objects(w)]
-    rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), kubefed_workload.workload_objects(w)],
-                          sort_keys=True)
+    applied = workload_objects(w, target.clusters)
+    objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in applied]
+    rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), applied], sort_keys=True)
     return {
         "Workload": {"Namespace": w.namespace, "Name": w.name, "LoadBalanced": str(w.load_balanced).lower(),
                      "TotalReplicas": str(rs.total_replicas) if rs is not None and not bounded else "",
@@ -105,9 +129,26 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
     }
 
 
+def folder_waiter_properties(fw: FolderWorkload, rendered: str, target: FederationTarget,
+                             timeout_minutes: int) -> dict:
+    """The waiter's properties for a folder's FederatedDeployment (the same contract as typed workloads);
+    `rendered` is the folder's objects as applied (any change reruns the waiter)."""
+    members = {m.name: m for m, _ in target.members}
+    return {
+        "Workload": {"Namespace": fw.namespace, "Name": fw.name, "LoadBalanced": str(fw.load_balanced).lower(),
+                     "TotalReplicas": "" if fw.total_replicas is None else str(fw.total_replicas),
+                     "Objects": [{"ApiVersion": a, "Kind": k} for a, k in fw.kinds],
+                     "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
+        "Host": target.host.as_property(),
+        "Clusters": [{**members[c].as_property(), "Replicas": "" if replicas is None else str(replicas),
+                      **({"Image": image} if image else {})} for c, replicas, image in fw.clusters],
+        "TimeoutSeconds": str(timeout_minutes * 60),
+    }
+
+
 class FederatedWorkloads(Construct):
-    """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`),
-    `dns`; `namespaces` by namespace; `folders` by folder path."""
+    """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`);
+    `namespaces` by namespace; `folders` by folder path."""
 
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
@@ -126,14 +167,14 @@ class FederatedWorkloads(Construct):
         self.namespaces: dict[str, eks.KubernetesManifest] = {}
         self.manifests: dict[str, eks.KubernetesManifest] = {}
         self.waiters: dict[str, CustomResource] = {}
-        self.dns: dict[str, WorkloadDns] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
         # Manifests are served by the host's kubectl handler: their ids carry the host, so that a host move creates
         # them on the new host (CloudFormation cannot change a custom resource's ServiceToken). Waiters and DNS are
         # served by the join Provider and keep their ids.
         on_host = f"-on-{target.host.name}" if target.host_moved else ""
 
-        for ns in kubefed_workload.namespaces(list(props.workloads), target.clusters):
+        placed = [as_placed(w, target.clusters) for w in props.workloads]
+        for ns in kubefed_workload.namespaces(placed, target.clusters):
             name = ns["metadata"]["name"]
             manifest = eks.KubernetesManifest(self, f"Namespace-{name}{on_host}", cluster=target.host_cluster,
                                               manifest=[ns], overwrite=True)
@@ -141,11 +182,11 @@ class FederatedWorkloads(Construct):
                 manifest.node.add_dependency(dependency)
             self.namespaces[name] = manifest
 
-        for w in props.workloads:
+        for w in placed:
             key = f"{w.namespace}/{w.name}"
             ident = f"{w.namespace}-{w.name}"
             manifest = eks.KubernetesManifest(self, f"Workload-{ident}{on_host}", cluster=target.host_cluster,
-                                              manifest=kubefed_workload.workload_objects(w), overwrite=True)
+                                              manifest=workload_objects(w, target.clusters), overwrite=True)
             manifest.node.add_dependency(self.namespaces[w.namespace])
             self.manifests[key] = manifest
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
@@ -153,12 +194,6 @@ class FederatedWorkloads(Construct):
                                     properties=waiter_properties(w, target, props.timeout_minutes))
             waiter.node.add_dependency(manifest, *target.ready)
             self.waiters[key] = waiter
-            if w.dns is not None:
-                regions = dict(target.clusters)
-                targets = tuple(DnsTarget(cluster=c, region=regions[c], hostname=self.hostname(key, c))
-                                for c in w.placement.resolve(target.clusters))
-                self.dns[key] = WorkloadDns(self, f"Dns-{ident}", WorkloadDnsProps(
-                    dns=w.dns, port=w.service.port, targets=targets))
 
         for folder in props.folders:
             # Named by its path, so that reordering the config's workloads replaces nothing.
@@ -168,6 +203,16 @@ class FederatedWorkloads(Construct):
             for dependency in target.ready:
                 manifest.node.add_dependency(dependency)
             self.folders[folder.path] = manifest
+            # The waiter for each of its FederatedDeployments: the deploy waits for them like for typed workloads, and a
+            # delete (or a cluster leaving) removes their copies, load balancers included, before any unjoin.
+            rendered = json.dumps([obj for _, obj in folder.objects], sort_keys=True)
+            for fw in manifest_folder.waited_workloads(folder.objects, target.clusters):
+                waiter = CustomResource(self, f"Ready-{ident}-{fw.namespace}-{fw.name}",
+                                        service_token=target.service_token, resource_type=RESOURCE_TYPE,
+                                        properties=folder_waiter_properties(fw, rendered, target,
+                                                                            props.timeout_minutes))
+                waiter.node.add_dependency(manifest)
+                self.waiters[f"{fw.namespace}/{fw.name}"] = waiter
 
     def hostname(self, key: str, cluster: str) -> str:
         """The load-balancer hostname of workload `key` (namespace/name) on `cluster` (a token)."""

@@ -266,10 +266,13 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
         r.problem(f"{path}.workloads", f"needs kubefed.scope Cluster (it is {kubefed.scope}: KubeFed then federates "
                   f"only inside {kubefed.namespace})", 'set kubefed.scope to "Cluster", or remove the workloads')
         return (), ()
-    return workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
+    read = workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
                                           [(c.name, c.region) for c in clusters],
                                           reserved_namespaces=(kubefed.namespace,),
                                           federated_types=kubefed.federated_types)
+    if read[0]:
+        workload_config.check_provider_timeout(r, kubefed.join_timeout_minutes, f"{path}.kubefed.joinTimeoutMinutes")
+    return read
 
 
 def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:

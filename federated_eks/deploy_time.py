@@ -21,6 +21,15 @@ minutes, from the sources cited below:
   functions", 2019), the KubeFed chart through the kubectl handler (~3 min: Helm install, image pulls, webhook
   Ready), then teardown and joins (~1 min; every join runs in parallel, each waits for its cluster's API server).
 
+Workloads add (`workload_minutes`, per stack):
+- a cluster stack with the AWS Load Balancer Controller ~2 min: its Helm install waits for the controller's pods
+  (image pull, webhook Ready) after the node group; ExternalDNS (~1 min, same kind of install) runs beside it;
+- the federation stack ~1 min for the workloads' rollout (manifests applied after the joins, the waiter until
+  every placed member runs its replicas) and ~3 more with a LoadBalancer Service: an NLB is `provisioning` for
+  a few minutes before `active` and the Service gets its hostname (ELB User Guide for NLBs, "Create a Network
+  Load Balancer": "it can take a few minutes"); workloads wait in parallel, so the slowest counts. DNS then
+  follows within ExternalDNS's sync (not on the deploy's path).
+
 Two schedules: a CDK Pipelines stage runs each deploy level as one CodePipeline runOrder (stacks/pipeline.py), so
 it takes the sum over levels of the slowest stack of the level, except that CDK Pipelines cuts the levels into
 CodePipeline stages of at most 50 actions (CodePipeline's quota; aws-cdk-lib pipelines/lib/codepipeline/
@@ -32,8 +41,30 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
+from federated_eks import topology
+from federated_eks.manifest_folder import serves_load_balancers
 from federated_eks.model import ClusterConfig, EndpointAccessConfig, FederationConfig, NodeGroupConfig
 from federated_eks.stack_plan import PlannedStack, levels, plan
+
+Extra = dict[str, float]
+"""Stack name -> minutes its workloads add (`workload_minutes`)."""
+
+
+def workload_minutes(cfg: FederationConfig) -> Extra:
+    """What the config's workloads add to each stack (see the module docstring)."""
+    out: Extra = {}
+    for name in topology.load_balancer_clusters(cfg):
+        out[topology.stack_name(cfg, topology.CLUSTER_STACK, name)] = LOAD_BALANCER_CONTROLLER
+    if cfg.workloads or cfg.manifest_folders:
+        balanced = (any(w.load_balanced for w in cfg.workloads)
+                    or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
+        out[topology.stack_name(cfg, topology.FEDERATION_STACK)] = WORKLOAD_ROLLOUT + (LOAD_BALANCER if balanced
+                                                                                        else 0.0)
+    return out
+
+
+def stack_minutes(s: PlannedStack, extra: Extra | None = None) -> float:
+    return MINUTES[s.kind] + (extra or {}).get(s.name, 0.0)
 
 EKS_CONTROL_PLANE = 12.0
 NODE_GROUP = 4.0
@@ -54,6 +85,10 @@ MINUTES = {
     "peer-routes": PEERING,
     "federation": JOIN_LAMBDA_ENI + CHART + JOINS + 1.0,  # +1: the host's security-group rule and teardown
 }
+LOAD_BALANCER_CONTROLLER = 2.0
+WORKLOAD_ROLLOUT = 1.0
+LOAD_BALANCER = 3.0
+
 CLI_CONCURRENCY = 8  # the Makefile's `cdk deploy --concurrency 8`
 ACTIONS_PER_STAGE = 50  # CodePipeline's quota, where CDK Pipelines cuts a stage
 
@@ -61,12 +96,12 @@ ACTIONS_PER_STAGE = 50  # CodePipeline's quota, where CDK Pipelines cuts a stage
 SAMPLE_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
 
 
-def pipeline_minutes(stacks: list[PlannedStack], chunk: int = ACTIONS_PER_STAGE) -> float:
+def pipeline_minutes(stacks: list[PlannedStack], chunk: int = ACTIONS_PER_STAGE, extra: Extra | None = None) -> float:
     """One deploy action per stack, level by level; a level is cut where a CodePipeline stage is full."""
     lv = levels(stacks)
     total, room = 0.0, chunk
     for level in sorted(set(lv.values())):
-        minutes = [MINUTES[s.kind] for s in stacks if lv[s.name] == level]
+        minutes = [stack_minutes(s, extra) for s in stacks if lv[s.name] == level]
         while minutes:
             if room == 0:
                 room = chunk
@@ -76,7 +111,7 @@ def pipeline_minutes(stacks: list[PlannedStack], chunk: int = ACTIONS_PER_STAGE)
     return total
 
 
-def cli_minutes(stacks: list[PlannedStack], concurrency: int = CLI_CONCURRENCY) -> float:
+def cli_minutes(stacks: list[PlannedStack], concurrency: int = CLI_CONCURRENCY, extra: Extra | None = None) -> float:
     """List scheduling in app order, as the CDK CLI does: ready stacks start while fewer than `concurrency` run."""
     done: dict[str, float] = {}
     pending = list(stacks)
@@ -85,14 +120,14 @@ def cli_minutes(stacks: list[PlannedStack], concurrency: int = CLI_CONCURRENCY) 
     while pending or running:
         ready = [s for s in pending if all(d in done for d in s.depends_on)]
         for s in ready[:concurrency - len(running)]:
-            heapq.heappush(running, (now + MINUTES[s.kind], s.name))
+            heapq.heappush(running, (now + stack_minutes(s, extra), s.name))
             pending.remove(s)
         now, name = heapq.heappop(running)
         done[name] = now
     return now
 
 
-def critical_path(stacks: list[PlannedStack]) -> tuple[list[str], float]:
+def critical_path(stacks: list[PlannedStack], extra: Extra | None = None) -> tuple[list[str], float]:
     """The chain of stacks with the longest total time (unlimited parallelism)."""
     by_name = {s.name: s for s in stacks}
     best: dict[str, tuple[float, list[str]]] = {}
@@ -100,7 +135,7 @@ def critical_path(stacks: list[PlannedStack]) -> tuple[list[str], float]:
     def longest(n: str) -> tuple[float, list[str]]:
         if n not in best:
             before = max((longest(d) for d in by_name[n].depends_on), default=(0.0, []))
-            best[n] = (before[0] + MINUTES[by_name[n].kind], before[1] + [n])
+            best[n] = (before[0] + stack_minutes(by_name[n], extra), before[1] + [n])
         return best[n]
 
     total, path = max(longest(s.name) for s in stacks)
@@ -120,6 +155,7 @@ def scaling_rows(cfg: FederationConfig, counts: range = range(2, 41)) -> list[tu
     """(clusters, stacks, pipeline minutes, make-deploy minutes) for each count."""
     rows = []
     for n in counts:
-        stacks = plan(with_clusters(cfg, n))
-        rows.append((n, len(stacks), pipeline_minutes(stacks), cli_minutes(stacks)))
+        scaled = with_clusters(cfg, n)
+        stacks, extra = plan(scaled), workload_minutes(scaled)
+        rows.append((n, len(stacks), pipeline_minutes(stacks, extra=extra), cli_minutes(stacks, extra=extra)))
     return rows

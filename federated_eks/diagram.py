@@ -45,20 +45,22 @@ def mermaid(cfg: FederationConfig) -> str:
 
 
 def level_table(cfg: FederationConfig) -> str:
-    stacks = plan(cfg)
+    stacks, extra = plan(cfg), deploy_time.workload_minutes(cfg)  # workloads included
     lv = levels(stacks)
     rows = ["| level | stack | kind | region | typical minutes |", "|---|---|---|---|---|"]
     for s in sorted(stacks, key=lambda s: (lv[s.name], s.name)):
-        rows.append(f"| {lv[s.name]} | `{s.name}` | {s.kind} | {s.region} | {deploy_time.MINUTES[s.kind]:g} |")
+        minutes = deploy_time.stack_minutes(s, extra)
+        rows.append(f"| {lv[s.name]} | `{s.name}` | {s.kind} | {s.region} | {minutes:g} |")
     return "\n".join(rows)
 
 
 def estimate(cfg: FederationConfig) -> str:
-    stacks = plan(cfg)
-    path, total = deploy_time.critical_path(stacks)
+    stacks, extra = plan(cfg), deploy_time.workload_minutes(cfg)  # workloads included
+    path, total = deploy_time.critical_path(stacks, extra)
     out = [f"Critical path ({total:g} min): " + " -> ".join(f"`{n}`" for n in path),
-           f"Pipeline stage (one level after another): {deploy_time.pipeline_minutes(stacks):g} min; "
-           f"`make deploy` (--concurrency {deploy_time.CLI_CONCURRENCY}): {deploy_time.cli_minutes(stacks):g} min.",
+           f"Pipeline stage (one level after another): {deploy_time.pipeline_minutes(stacks, extra=extra):g} min; "
+           f"`make deploy` (--concurrency {deploy_time.CLI_CONCURRENCY}): "
+           f"{deploy_time.cli_minutes(stacks, extra=extra):g} min.",
            "",
            f"For N clusters ({cfg.peering_topology} peering, spread over "
            f"{len(deploy_time.SAMPLE_REGIONS)} regions; typical figures, see federated_eks/deploy_time.py):",

@@ -17,6 +17,10 @@ _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}
 # Applied with fullmatch: `$` would also accept a trailing newline.
 _REFERENCE = re.compile(rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?")
 MAX_NAME = 255
+PIN_FIX = ('pin a tag, e.g. "registry.k8s.io/echoserver:1.10", or a digest, e.g. '
+           '"registry.k8s.io/echoserver@sha256:<64 hex digits>" (print it with `docker buildx imagetools inspect '
+           'IMAGE:TAG` or `crane digest IMAGE:TAG`), and mirror it where your nodes pull from')
+"""How to fix an unpinned reference: the one rule of typed workloads and manifest folders."""
 
 
 def problem(reference: str) -> str | None:

@@ -76,6 +76,16 @@ def of_environment(stacks: list[DeployedStack], env: str) -> list[DeployedStack]
             and s.status not in GONE]
 
 
+JOIN_TYPE = "Custom::KubefedJoin"  # components/kubefed_join/contract.py
+JOIN_ID_PREFIX = "kubefed-join/"  # its physical id: kubefed-join/<namespace>/<host>/<member>
+
+
+def joined_clusters(resources: list[tuple[str, str]]) -> set[str]:
+    """The members a deployed federation stack still joins, from its (type, physical id) resources."""
+    return {physical.rsplit("/", 1)[-1] for kind, physical in resources
+            if kind == JOIN_TYPE and physical.startswith(JOIN_ID_PREFIX)}
+
+
 def why_orphaned(stack: DeployedStack, expected: set[Key] | None, env: str) -> str:
     """Why a deployed stack of `env` that is not in `expected` (None: the environment left cdk.json) goes."""
     if expected is None:
@@ -88,9 +98,15 @@ def why_orphaned(stack: DeployedStack, expected: set[Key] | None, env: str) -> s
     return f"environment {env!r} no longer has this stack"
 
 
-def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str) -> PrunePlan:
+def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str,
+         still_joined: set[str] = frozenset()) -> PrunePlan:
     """Which deployed stacks of `env` to delete: those whose (name, region, account) is not in `expected`, the
-    app's stacks now (None: the environment was removed, all go), readers before what they read."""
+    app's stacks now (None: the environment was removed, all go), readers before what they read.
+    `still_joined`: clusters the deployed federation stack that stays still joins. Their cluster stacks are kept:
+    only the deploy of the new config removes a cluster's workloads and waits for its load balancers to go
+    (KubeFed deletes them while the cluster is joined), then unjoins it. Deleting the stack first would uninstall
+    its load-balancer controller with the Services still there: the NLBs would stay, billing, and their network
+    interfaces would block the VPC's deletion (DELETE_FAILED)."""
     mine = of_environment(deployed, env)
     keep = [s for s in mine if expected is not None and s.key in expected]
     orphans = [s for s in mine if s not in keep]
@@ -107,6 +123,11 @@ def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str) -> 
         elif s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in hosts:
             refused[s] = (f"cluster {s.tags[CLUSTER_TAG]!r} is still the KubeFed host of the deployed "
                           "federation stack: set hostCluster to another cluster, `make deploy`, then prune")
+        elif s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in still_joined:
+            refused[s] = (f"cluster {s.tags[CLUSTER_TAG]!r} is still joined by the deployed federation stack "
+                          "(its workloads and load balancers are still there): `make deploy` the new config "
+                          "first (it removes them, waits for the load balancers to go and unjoins the "
+                          "cluster), then prune")
         elif s.kind not in DELETE_ORDER:
             refused[s] = f"unknown kind {s.kind!r} in its {KIND_TAG} tag"
     # A stack that stays (kept by the app, or refused above) and reads an orphan keeps that orphan too: its next
@@ -239,7 +260,10 @@ def report(p: PrunePlan, resources: dict[Key, list[tuple[str, str]]]) -> list[st
 def run(session: Any, env: str, expected: set[Key] | None, regions: list[str] | None, yes: bool, out=print,
         delay: int = 15) -> int:
     scan = regions or enabled_regions(session)
-    p = plan(deployed_stacks(session, scan), expected, env)
+    deployed = deployed_stacks(session, scan)
+    joined = {c for f in of_environment(deployed, env) if f.kind == "federation" and expected is not None and f.key in expected
+              for c in joined_clusters(stack_resources(session, f))}
+    p = plan(deployed, expected, env, still_joined=joined)
     if not p.delete and not p.refused:
         out(f"Nothing to prune: every deployed stack of '{env}' in {len(scan)} regions is in the app.")
         return 0

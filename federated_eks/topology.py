@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from federated_eks.manifest_folder import serves_load_balancers
+from federated_eks.manifest_folder import load_balancer_clusters as folder_load_balancer_clusters
 from federated_eks.model import FederationConfig
 from federated_eks.workload import load_balanced_clusters
 
@@ -152,10 +152,26 @@ def eks_cluster_arn(cfg: FederationConfig, cluster: str) -> str:
 
 
 def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
-    """The clusters that get a load-balancer controller: those a load-balanced workload is placed on, or every
-    cluster when a manifest folder has a LoadBalancer FederatedService (its placement is not resolved) or the
-    config says `install: always`."""
-    everywhere = (cfg.load_balancer_controller.install == "always"
-                  or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
+    """The clusters that get a load-balancer controller: those a load-balanced workload or a manifest folder's
+    LoadBalancer FederatedService is placed on, or every cluster when the config says `install: always`."""
     pairs = [(c.name, c.region) for c in cfg.clusters]
-    return tuple(n for n, _ in pairs) if everywhere else load_balanced_clusters(cfg.workloads, pairs)
+    if cfg.load_balancer_controller.install == "always":
+        return tuple(n for n, _ in pairs)
+    names = {*load_balanced_clusters(cfg.workloads, pairs),
+             *(n for f in cfg.manifest_folders for n in folder_load_balancer_clusters(f.objects, pairs))}
+    return tuple(n for n, _ in pairs if n in names)
+
+
+def dns_zones(cfg: FederationConfig) -> dict[str, tuple[str, ...]]:
+    """Cluster -> the hosted zones of the workloads with `dns` placed on it, and of folders with a `hostedZoneId`
+    whose LoadBalancer Services are placed on it: where ExternalDNS runs, and the only zones its role may change
+    (components/workload_dns.py)."""
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    placed = [(w.dns.hosted_zone_id, w.placement.resolve(pairs)) for w in cfg.workloads if w.dns is not None]
+    placed += [(f.hosted_zone_id, folder_load_balancer_clusters(f.objects, pairs)) for f in cfg.manifest_folders
+               if f.hosted_zone_id is not None]
+    out: dict[str, set[str]] = {}
+    for zone, names in placed:
+        for name in names:
+            out.setdefault(name, set()).add(zone)
+    return {n: tuple(sorted(out[n])) for n, _ in pairs if n in out}

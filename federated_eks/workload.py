@@ -142,6 +142,8 @@ class ManifestFolder:
     """Where the config names it (e.g. `environments.dev.workloads[2]`), for messages."""
     objects: tuple[tuple[str, dict], ...] = field(default=(), hash=False, compare=False)
     """(file relative to the project root, object) for every object in the folder, in file order."""
+    hosted_zone_id: str | None = None
+    """The Route 53 hosted zone its LoadBalancer Services' ExternalDNS annotations write to (None: no DNS)."""
 
 
 def load_balanced_clusters(workloads: Iterable[Workload], clusters: Iterable[tuple[str, str]]) -> tuple[str, ...]:

@@ -28,10 +28,19 @@ _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")  # what the API server acc
 _ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}")
 _DNS_LABEL = re.compile(r"\*|[a-z0-9_]([-a-z0-9_]{0,61}[a-z0-9_])?")
 MAX_INT32 = 2 ** 31 - 1
+PLAIN_HTTP_PORTS = (80, 8080)
+"""Ports that serve plain HTTP by convention: an HTTPS health check there cannot pass."""
+
+WAIT_MINUTES = 15
+"""How long the workload waiter waits (components/federated_workloads.py)."""
+PROVIDER_EXTRA_MINUTES = 5
+"""The join Lambda's Provider gives up `joinTimeoutMinutes` + this after a request (components/kubefed_join)."""
+LAST_POLL_MINUTES = 2
+"""Room for the waiter's last poll (20 s apart) and its failure to reach CloudFormation before the Provider's."""
 
 WORKLOAD_FIELDS = ("name", "namespace", "image", "containerPort", "replicas", "placement", "clusters", "env",
                    "replicaScheduling", "service", "dns")
-FOLDER_FIELDS = ("manifests",)
+FOLDER_FIELDS = ("manifests", "hostedZoneId")
 
 
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
@@ -129,6 +138,17 @@ def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workl
     return out
 
 
+def check_provider_timeout(r: Any, join_timeout_minutes: int, path: str) -> None:
+    """The workload waiter shares the join Lambda's Provider: its deadline must come before the Provider's, or a
+    stuck workload fails with the Provider's timeout instead of the waiter's message naming what is not ready."""
+    provider = join_timeout_minutes + PROVIDER_EXTRA_MINUTES
+    if provider < WAIT_MINUTES + LAST_POLL_MINUTES:
+        r.problem(path, f"{join_timeout_minutes} gives the join Lambda's Provider {provider} minutes, less than the "
+                  f"workload waiter's {WAIT_MINUTES} (+{LAST_POLL_MINUTES} for its last poll), so a workload that "
+                  "does not become ready would fail without the waiter's message",
+                  f"set it to at least {WAIT_MINUTES + LAST_POLL_MINUTES - PROVIDER_EXTRA_MINUTES} (default 30)")
+
+
 def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]],
                     reserved_namespaces: tuple[str, ...] = (),
                     federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES) -> list[str]:
@@ -147,7 +167,21 @@ def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
-    return None if problems else ManifestFolder(path=folder, objects=objects, source=path)
+    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
+    if zone is not None and not _ZONE_ID.match(zone):
+        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
+                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    if problems:
+        return None
+    annotated = manifest_folder.dns_annotated_services(objects)
+    if annotated and zone is None:
+        r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
+                  "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
+    elif zone is not None and not annotated:
+        r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
+                  f"the {manifest_folder.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
+                  "annotate the Services that need a record (see the README's DNS section), or remove it")
+    return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 
 def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
@@ -201,8 +235,7 @@ def _image(r: Any, d: dict, key: str, path: str, required: bool) -> str | None:
     if value is not None:
         wrong = image_reference.problem(value)
         if wrong:
-            r.problem(f"{path}.{key}", wrong, 'write registry/repository:tag (or @sha256:...), e.g. '
-                      '"registry.k8s.io/echoserver:1.10", and mirror it where your nodes pull from')
+            r.problem(f"{path}.{key}", wrong, image_reference.PIN_FIX)
     return value
 
 
@@ -373,8 +406,8 @@ def _read_dns(r: Any, raw: Any, path: str, service: ServiceSpec | None, placed: 
     if d is None:
         return None
     if service is None or service.type != "LoadBalancer" or service.scheme != "internet-facing":
-        r.problem(path, "needs an internet-facing LoadBalancer service: Route 53 answers with each cluster's load "
-                  "balancer and checks its health from the internet",
+        r.problem(path, "needs an internet-facing LoadBalancer service: the public hosted zone answers with each "
+                  "cluster's load balancer, which clients then reach from the internet",
                   'set "service": {"type": "LoadBalancer", "port": 80}')
     zone = r.value(d, "hostedZoneId", path, str, _config._MISSING, '"Z0123456789ABCDEFGHIJ"')
     if zone is not None and not _ZONE_ID.fullmatch(zone):
@@ -384,8 +417,8 @@ def _read_dns(r: Any, raw: Any, path: str, service: ServiceSpec | None, placed: 
     if record is not None:
         wrong = _record_name_problem(record.lower())
         if wrong:
-            r.problem(f"{path}.recordName", wrong, "use a name inside the hosted zone, e.g. echo.example.com "
-                      "(not the zone apex: a CNAME cannot be there)")
+            r.problem(f"{path}.recordName", wrong, "use a name in the hosted zone, e.g. echo.example.com "
+                      "(the zone apex works too: the records are aliases)")
     routing = r.choice(d, "routing", path, DNS_ROUTINGS, _config._MISSING)
     primary = r.value(d, "primary", path, str, None, '"fed-1"')
     if routing == "failover":
@@ -408,6 +441,12 @@ def _read_dns(r: Any, raw: Any, path: str, service: ServiceSpec | None, placed: 
         r.problem(f"{path}.healthCheckPath", f"{check_path!r} is not a URL path",
                   'start it with "/", at most 255 characters, no spaces')
     protocol = r.choice(d, "protocol", path, HEALTH_CHECK_PROTOCOLS, "HTTP")
+    plain = sorted({p for p in (service.port, service.target_port) if p in PLAIN_HTTP_PORTS}) if service else []
+    if protocol == "HTTPS" and plain:
+        r.problem(f"{path}.protocol", f"HTTPS health checks on port {plain[0]}, which serves plain HTTP (the load "
+                  "balancer passes TCP through: TLS would have to come from the container), so every check fails",
+                  'use "HTTP", or serve TLS from the container on another port (e.g. "port": 443, "targetPort": '
+                  '8443)')
     ttl = r.value(d, "ttl", path, int, 60, "60")
     if ttl is not None and not 0 <= ttl <= 86400:
         r.problem(f"{path}.ttl", f"{ttl} is out of range", "use 0 to 86400 seconds (short, e.g. 60, for failover)")

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
+from components.workload_dns import ExternalDns, ExternalDnsProps
 from components.network import Network, NetworkProps
 from federated_eks import nat_layout, topology
 from federated_eks.model import FederationConfig, LoadBalancerControllerConfig
@@ -21,11 +22,14 @@ class ClusterStack(Stack):
     `peers`: the VPCs that peer with this cluster's (`topology.peers_of`); their CIDRs may reach the API server.
     `load_balancer_controller`: install the AWS Load Balancer Controller (this cluster runs LoadBalancer
     Services, `topology.load_balancer_clusters`); attribute `load_balancer_controller` then.
+    `dns_zones`: install ExternalDNS for these hosted zones (workloads with `dns` run here,
+    `topology.dns_zones`); attribute `external_dns` then.
     """
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, cluster_name: str,
                  peers: Sequence[topology.FederatedVpc],
-                 load_balancer_controller: LoadBalancerControllerConfig | None = None, **kwargs) -> None:
+                 load_balancer_controller: LoadBalancerControllerConfig | None = None,
+                 dns_zones: Sequence[str] = (), **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         cluster = config.cluster(cluster_name)
         self.name = cluster_name
@@ -56,6 +60,12 @@ class ClusterStack(Stack):
                                                                             config=load_balancer_controller))
             # Its chart waits for the controller's pods: install it once there are nodes to run them.
             self.load_balancer_controller.node.add_dependency(self.eks.nodes)
+        self.external_dns = None
+        if dns_zones:  # workloads with `dns` run here (topology.dns_zones)
+            self.external_dns = ExternalDns(self, "ExternalDns", ExternalDnsProps(
+                cluster=self.eks.cluster, hosted_zone_ids=tuple(dns_zones), region=cluster.region,
+                owner_id=f"{config.env_name}-{cluster_name}"))
+            self.external_dns.node.add_dependency(self.eks.nodes)
         CfnOutput(self, "ClusterName", value=eks_name, description="EKS cluster name")
         CfnOutput(self, "ClusterEndpoint", value=self.eks.cluster.cluster_endpoint,
                   description="Kubernetes API endpoint (private unless endpointAccess says otherwise)")

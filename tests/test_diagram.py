@@ -102,3 +102,22 @@ def test_pipeline_schedule_cuts_levels_at_the_stage_quota():
     assert deploy_time.pipeline_minutes(stacks, chunk=4) == (
         m["access"] + m["cluster"] + m["cluster"]  # 6 level-1 stacks over 3 + 3 slots
         + m["peering"] + m["peering"] + m["peer-routes"] + m["peer-routes"] + m["federation"])
+
+
+def test_the_estimate_includes_what_workloads_add():
+    """Issue 18: the controller's install on the clusters that serve load balancers, and the rollout and NLB on the
+    federation stack's path."""
+    echo = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
+            "containerPort": 8080, "placement": {"clusters": ["fed-2"]}, "service": {"type": "LoadBalancer"}}
+    plain = load_environment({"t": environment(3)}, "t")
+    cfg = load_environment({"t": environment(3, workloads=[echo])}, "t")
+    extra = deploy_time.workload_minutes(cfg)
+    assert extra == {"fedeks-t-cluster-fed-2": deploy_time.LOAD_BALANCER_CONTROLLER,
+                     "fedeks-t-federation": deploy_time.WORKLOAD_ROLLOUT + deploy_time.LOAD_BALANCER}
+    assert deploy_time.workload_minutes(plain) == {}
+    _, before = deploy_time.critical_path(plan(plain))
+    _, after = deploy_time.critical_path(plan(cfg), extra)
+    assert after == before + deploy_time.LOAD_BALANCER_CONTROLLER + deploy_time.WORKLOAD_ROLLOUT + \
+        deploy_time.LOAD_BALANCER
+    assert f"Critical path ({after:g} min)" in diagram.estimate(cfg)
+    assert "| `fedeks-t-cluster-fed-2` | cluster | us-east-2 | 19 |" in diagram.level_table(cfg)

@@ -14,6 +14,7 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
+from federated_eks import image_reference
 from federated_eks.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT, scratch_dir
 from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
@@ -113,24 +114,20 @@ def test_waiter_properties_name_the_placed_clusters_and_their_plan(built):
     assert echo["Clusters"][1]["Endpoint"] == "https://fed-2.example.com"
 
 
-def test_dns_records_use_the_waiters_hostnames():
+def test_dns_is_rendered_as_member_annotations_for_externaldns_not_as_records_on_a_hostname():
+    """Issue 18: records written once from the waiter's hostnames followed no recreated load balancer; the
+    federation now renders what ExternalDNS on each member reads, and holds no Route 53 resource."""
     failover = DnsSpec(hosted_zone_id="Z0123456789ABC", record_name="echo.example.com", routing="failover",
                        primary="fed-1")
     two = Workload(**{**ECHO.__dict__, "placement": Placement(clusters=("fed-1", "fed-2")), "dns": failover})
     _, template = build([two])
-    waiter = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload")
-    records = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Route53::RecordSet"]
-    assert {r["SetIdentifier"]: r["ResourceRecords"] for r in records} == {
-        "fed-1": [{"Fn::GetAtt": [waiter, "Hostname.fed-1"]}], "fed-2": [{"Fn::GetAtt": [waiter, "Hostname.fed-2"]}]}
-    checks = [r["Properties"]["HealthCheckConfig"] for r in template["Resources"].values()
-              if r["Type"] == "AWS::Route53::HealthCheck"]
-    assert sorted(json.dumps(c["FullyQualifiedDomainName"]) for c in checks) == [
-        json.dumps({"Fn::GetAtt": [waiter, f"Hostname.{c}"]}) for c in ("fed-1", "fed-2")]
-    path = Path(scratch_dir(prefix="fedeks-wl-")) / "federation.json"
-    path.write_text(json.dumps(template))
-    run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", str(path)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::Route53::")]
+    manifest = next(r for r in template["Resources"].values() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                    and "FederatedService" in _joined(r["Properties"]["Manifest"]))
+    [fs] = [o for o in json.loads(_joined(manifest["Properties"]["Manifest"])) if o["kind"] == "FederatedService"]
+    by_cluster = {o["clusterName"]: o["clusterOverrides"][0]["value"] for o in fs["spec"]["overrides"]}
+    assert {c: a["external-dns.alpha.kubernetes.io/aws-failover"] for c, a in by_cluster.items()} == {
+        "fed-1": "PRIMARY", "fed-2": "SECONDARY"}
 
 
 def test_typed_workloads_meet_the_config_rules():
@@ -149,8 +146,7 @@ def test_typed_workloads_meet_the_config_rules():
         "  - workloads[0].namespace: 'kube-system' is a system namespace; a workload's namespace is federated and "
         "deleted with it. Fix: give the workload a namespace of its own",
         "  - workloads[0].image: 'nginx' is not pinned (no tag, or 'latest', follows whatever is pushed next). Fix: "
-        "write registry/repository:tag (or @sha256:...), e.g. \"registry.k8s.io/echoserver:1.10\", and mirror it "
-        "where your nodes pull from",
+        + image_reference.PIN_FIX,
         "  - workloads[0].clusters.fed-9: 'fed-9' is not a cluster of this federation. Fix: use one of: fed-1, fed-2, "
         "fed-3",
     ]
@@ -250,7 +246,63 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
     assert nag_findings(cdk_app, outdir) == []
     templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
     federation = json.loads(Path(outdir, "fedeks-t-federation.template.json").read_text())["Resources"]
-    assert len([r for r in federation.values() if r["Type"] == "AWS::Route53::RecordSet"]) == 3
+    assert not [r for r in federation.values() if r["Type"].startswith("AWS::Route53::")]
+    for cluster in ("fed-1", "fed-2", "fed-3"):  # ExternalDNS where the DNS workload runs
+        stack = json.loads(Path(outdir, f"fedeks-t-cluster-{cluster}.template.json").read_text())["Resources"]
+        assert [r["Properties"]["Chart"] for r in stack.values()
+                if r["Type"] == "Custom::AWSCDK-EKS-HelmChart" and r["Properties"]["Chart"] == "external-dns"]
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+
+
+def test_regions_with_replica_scheduling_schedules_beside_a_workload_placed_by_name():
+    """Issue 18: KubeFed evaluates the namespace by its own placement; a `regions` selector with replica scheduling
+    found no cluster once another workload made the namespace's placement a cluster list. Rendered placements are
+    cluster lists now: the RSP names clusters the namespace is placed on."""
+    from components.federated_workloads import as_placed
+    from federated_eks import kubefed_workload
+    clusters = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"), ("fed-4", "us-east-1"))
+    scheduled = Workload(name="a", namespace="shop", image="nginx:1.29.3", container_port=80,
+                         placement=Placement(regions=("us-east-1",)),
+                         replica_scheduling=ReplicaScheduling(total_replicas=4))
+    named = Workload(name="b", namespace="shop", image="nginx:1.29.3", container_port=80,
+                     placement=Placement(clusters=("fed-2",)))
+    placed = [as_placed(w, clusters) for w in (scheduled, named)]
+    [ns] = kubefed_workload.namespaces(placed, clusters)
+    ns_clusters = [c["name"] for c in ns["spec"]["placement"]["clusters"]]
+    rsp = kubefed_workload.replica_scheduling(placed[0])
+    assert ns_clusters == ["fed-1", "fed-2", "fed-4"]
+    assert sorted(rsp["spec"]["clusters"]) == ["fed-1", "fed-4"]
+    assert set(rsp["spec"]["clusters"]) <= set(ns_clusters)
+    assert "intersectWithClusterSelector" not in rsp["spec"]
+    assert "placement" not in kubefed_workload.deployment(placed[0])["spec"]  # the scheduler writes it
+
+
+def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
+    """Placed on "all", the Service names its clusters: removing one from the config removes it from the placement in
+    the same deploy, so KubeFed deletes that copy (and its load balancer) while the cluster is still joined."""
+    from components.federated_workloads import as_placed
+    from federated_eks import kubefed_workload
+    before = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"))
+    for clusters in (before, before[:2]):
+        svc = kubefed_workload.service(as_placed(ECHO, clusters))
+        assert svc["spec"]["placement"] == {"clusters": [{"name": n} for n, _ in clusters]}
+
+
+def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
+    from components.kubefed_join.runtime import workload_wait
+    from federated_eks import manifest_folder
+    objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
+    assert problems == []
+    _, template = build([], [ManifestFolder(path="samples/hello-world", objects=objects)])
+    [(key, waiter)] = [(k, r) for k, r in template["Resources"].items() if r["Type"] == "Custom::FederatedWorkload"]
+    folder = next(k for k, r in template["Resources"].items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+                  and "Folder" in k)
+    assert folder in waiter["DependsOn"]
+    props = {k: v for k, v in waiter["Properties"].items() if k != "ServiceToken"}
+    req = workload_wait.parse(props)
+    assert req.physical_id == "federated-workload/federate-me/test-hello-world"
+    assert [c.name for c in req.plan.clusters] == ["fed-1", "fed-2", "fed-3"] and req.plan.total_replicas == 7
+    assert req.objects == (("types.kubefed.io/v1beta1", "FederatedDeployment"),
+                           ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference"))

@@ -175,3 +175,135 @@ def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type
     svc = walkthrough_service()
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
     assert manifest_folder.serves_load_balancers([("x.yaml", svc)])
+
+
+def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_path):
+    """Issue 18: each mistake is schema-valid, so KubeFed takes it and silently does nothing (or the wrong thing)."""
+    docs = [yaml.safe_load((ROOT / f"samples/hello-world/{f}").read_text())
+            for f in ("00-namespace.yaml", "10-deployment.yaml", "20-replica-scheduling.yaml", "30-service.yaml")]
+    ns, deployment, rsp, svc = copy.deepcopy(docs)
+    deployment["spec"]["overrides"] = [{"clusterName": "fed-9", "clusterOverrides": [
+        {"path": "/spec/template/spec/containers/0/image", "value": "nginx:latest"}]}]
+    deployment["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/particule/helloworld"
+    deployment["spec"]["placement"] = {"clusterSelector": {"matchLabels": {"region": "us-east-1"}}}
+    rsp["spec"]["targetKind"] = "FederatedDeployments"
+    rsp["spec"]["clusters"] = {"*": {"weight": 1}, "fed-7": {"weight": 2}}
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+        {"key": "topology.kubernetes.io/zone", "operator": "In", "values": ["a"]}]}}
+    path = folder(tmp_path, {"ns.yaml": [ns], "app.yaml": [deployment, rsp], "svc.yaml": [svc]})
+    problems = manifest_folder.check(load_ok(tmp_path, path), CRDS, NAMES)
+    where = {p[0]: p[1] for p in problems}
+    dep, pref, service = ("apps/app.yaml: FederatedDeployment federate-me/test-hello-world",
+                          "apps/app.yaml: ReplicaSchedulingPreference federate-me/test-hello-world",
+                          "apps/svc.yaml: FederatedService federate-me/hello-world-svc")
+    assert where == {
+        f"{dep}: spec.overrides[0].clusterName":
+            "'fed-9' is not a cluster of this federation, so the override applies nowhere",
+        f"{dep}: spec.placement.clusterSelector.matchLabels.region":
+            "'region' is not a label the federation's joins set on a cluster, so the selector matches no cluster",
+        f"{dep}: template.spec.template.spec.containers[0].image":
+            "'docker.io/particule/helloworld' is not pinned (no tag, or 'latest', follows whatever is pushed next)",
+        f"{dep}: spec.overrides[0].clusterOverrides[0].value":
+            "'nginx:latest' is not pinned (no tag, or 'latest', follows whatever is pushed next)",
+        f"{pref}: spec.targetKind":
+            "'FederatedDeployments' is not a kind KubeFed's replica scheduler handles, so it schedules nothing",
+        f"{pref}: spec.clusters.fed-7": "'fed-7' is not a cluster of this federation",
+        f"{service}: spec.placement.clusterSelector.matchExpressions[0].key":
+            "'topology.kubernetes.io/zone' is not a label the federation's joins set on a cluster, so the selector "
+            "matches no cluster",
+        f"{service}: spec.template.spec.loadBalancerClass":
+            "is None: a LoadBalancer Service needs the class the AWS Load Balancer Controller claims, else the "
+            "legacy in-tree controller makes a Classic Load Balancer (or nothing serves it)",
+    }
+    fixes = {p[0]: p[2] for p in problems}
+    assert "@sha256:" in fixes[f"{dep}: template.spec.template.spec.containers[0].image"]
+    assert fixes[f"{service}: spec.template.spec.loadBalancerClass"] == (
+        "set `loadBalancerClass: service.k8s.aws/nlb` in the template's spec")
+    # Fixed as the messages say, the folder passes.
+    svc["spec"]["template"]["spec"]["loadBalancerClass"] = "service.k8s.aws/nlb"
+    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+        {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]}]}}
+    assert manifest_folder.check([("svc.yaml", ns), ("svc.yaml", svc)], CRDS, NAMES) == []
+
+
+@pytest.mark.parametrize("placement, expected", [
+    ({"clusterSelector": {}}, ("fed-1", "fed-2", "fed-3")),
+    ({"clusters": [{"name": "fed-3"}]}, ("fed-3",)),
+    ({"clusterSelector": {"matchLabels": {"topology.kubernetes.io/region": "us-east-2"}}}, ("fed-2",)),
+    ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region", "operator": "NotIn",
+                                                "values": ["us-east-1"]}]}}, ("fed-2", "fed-3")),
+])
+def test_a_folders_load_balancers_need_a_controller_only_where_they_are_placed(placement, expected):
+    svc = walkthrough_service()
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    svc["spec"]["placement"] = placement
+    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == expected
+    svc["spec"]["template"]["spec"]["type"] = "ClusterIP"
+    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == ()
+
+
+def test_the_waiter_watches_each_federated_deployment_of_a_folder():
+    """Issue 18: folders get the waiter too (and with it a delete that removes their copies and load balancers)."""
+    objects = load_ok(ROOT, "samples/hello-world")
+    [hello] = manifest_folder.waited_workloads(objects, CLUSTERS)
+    assert (hello.namespace, hello.name, hello.total_replicas, hello.load_balanced) == (
+        "federate-me", "test-hello-world", 7, False)
+    assert [k for _, k in hello.kinds] == ["FederatedDeployment", "ReplicaSchedulingPreference"]
+    assert hello.clusters == tuple((n, None, "public.ecr.aws/docker/library/nginx:1.29") for n, _ in CLUSTERS)
+    fixed = copy.deepcopy([o for _, o in objects])
+    fd = fixed[1]
+    fd["spec"]["placement"] = {"clusters": [{"name": "fed-1"}, {"name": "fed-3"}]}
+    fd["spec"]["overrides"] = [{"clusterName": "fed-3", "clusterOverrides": [
+        {"path": "/spec/replicas", "value": 5}, {"path": "/spec/template/spec/containers/0/image", "value": "x:1"}]}]
+    svc = copy.deepcopy(fixed[3])
+    svc["metadata"]["name"] = "test-hello-world"
+    svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
+    [w] = manifest_folder.waited_workloads([("a", fixed[0]), ("b", fd), ("c", svc)], CLUSTERS)
+    assert w.clusters == (("fed-1", 3, "public.ecr.aws/docker/library/nginx:1.29"), ("fed-3", 5, "x:1"))
+    assert w.load_balanced and w.total_replicas is None
+    assert [k for _, k in w.kinds] == ["FederatedDeployment", "FederatedService"]
+
+
+def _dns_folder(tmp_path, annotate: bool) -> str:
+    ns = yaml.safe_load((ROOT / "samples/hello-world/00-namespace.yaml").read_text())
+    svc = copy.deepcopy(walkthrough_service())
+    svc["spec"]["template"]["spec"].update(type="LoadBalancer", loadBalancerClass="service.k8s.aws/nlb")
+    svc["spec"]["placement"] = {"clusters": [{"name": "fed-2"}]}
+    if annotate:
+        svc["spec"]["overrides"] = [{"clusterName": "fed-2", "clusterOverrides": [
+            {"op": "add", "path": "/metadata/annotations",
+             "value": {"external-dns.alpha.kubernetes.io/hostname": "hello.example.com",
+                       "external-dns.alpha.kubernetes.io/set-identifier": "fed-2",
+                       "external-dns.alpha.kubernetes.io/aws-weight": "1"}}]}]
+    folder(tmp_path, {"ns.yaml": [ns], "svc.yaml": [svc]})
+    return str(tmp_path / "apps")
+
+
+def test_a_folder_with_a_hosted_zone_gets_externaldns_where_its_annotated_load_balancers_run(tmp_path):
+    from fedtest import environment
+    from federated_eks import topology
+    path = _dns_folder(tmp_path, annotate=True)
+    cfg = load_environment({"t": environment(3, workloads=[{"manifests": path, "hostedZoneId": "Z0123456789ABC"}])},
+                           "t")
+    assert topology.dns_zones(cfg) == {"fed-2": ("Z0123456789ABC",)}
+    assert topology.load_balancer_clusters(cfg) == ("fed-2",)
+
+
+@pytest.mark.parametrize("annotate, zone, expected", [
+    (True, None, "hostedZoneId: is missing, but {path}/svc.yaml: FederatedService federate-me/hello-world-svc asks "
+                 "ExternalDNS for a record. Fix: name the hosted zone of its records, so that ExternalDNS runs on its "
+                 "clusters with a role on it"),
+    (False, "Z0123456789ABC", "hostedZoneId: is set, but no LoadBalancer FederatedService of the folder carries the "
+                              "external-dns.alpha.kubernetes.io/hostname annotation (template or cluster override). "
+                              "Fix: annotate the Services that need a record (see the README's DNS section), or "
+                              "remove it"),
+])
+def test_folder_dns_needs_both_the_zone_and_the_annotation(tmp_path, annotate, zone, expected):
+    from fedtest import environment
+    from federated_eks.config import ConfigError
+    path = _dns_folder(tmp_path, annotate=annotate)
+    entry = {"manifests": path, **({"hostedZoneId": zone} if zone else {})}
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(3, workloads=[entry])}, "t")
+    assert err.value.problems == ["environments.t.workloads[0]." + expected.format(path=path)]

@@ -294,3 +294,22 @@ def test_without_credentials_prune_says_what_it_needs_without_a_traceback(tmp_pa
     assert run.returncode == 2, run.stdout + run.stderr
     assert "Unable to locate credentials" in run.stderr and "Fix: run with credentials" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_cluster_the_deployed_federation_still_joins_is_kept_until_the_deploy_removed_it():
+    """Issue 18: only the deploy of the new config takes the cluster's load balancers away (then unjoins it); a
+    prune before it would uninstall the load-balancer controller under live Services and strand the NLBs."""
+    def s(name, kind, **extra):
+        return prune.DeployedStack(name, "us-east-1", "UPDATE_COMPLETE", {APP_TAG: APP, ENVIRONMENT_TAG: "dev",
+                                                                          KIND_TAG: kind, **extra})
+    resources = [("Custom::KubefedJoin", "kubefed-join/kube-federation-system/fed-1/fed-1"),
+                 ("Custom::KubefedJoin", "kubefed-join/kube-federation-system/fed-1/fed-3"),
+                 ("Custom::FederatedWorkload", "federated-workload/echo/echo-server"),
+                 ("AWS::Lambda::Function", "kubefed-join/not-a-join")]
+    assert prune.joined_clusters(resources) == {"fed-1", "fed-3"}
+    stacks = [s("fedeks-dev-federation", "federation", **{HOST_TAG: "fed-1"}),
+              s("fedeks-dev-cluster-fed-3", "cluster", **{CLUSTER_TAG: "fed-3"})]
+    before = prune.plan(stacks, expected={"fedeks-dev-federation"}, env="dev", still_joined={"fed-1", "fed-3"})
+    assert before.delete == [] and "still joined" in before.refused[0][1] and "`make deploy`" in before.refused[0][1]
+    after = prune.plan(stacks, expected={"fedeks-dev-federation"}, env="dev", still_joined={"fed-1"})
+    assert [x.name for x in after.delete] == ["fedeks-dev-cluster-fed-3"] and after.refused == []

@@ -52,6 +52,20 @@ class Federation:
         for name, member in self.members.items():
             self._deployment(name, member, fd)
             self._service(name, member, fs)
+        if fs is not None:
+            self._service_status(fs)
+
+    def _service_status(self, fs: dict) -> None:
+        """KubeFed's status.clusters: every cluster holding a copy, WaitingForRemoval while it terminates."""
+        clusters = []
+        for name, member in sorted(self.members.items()):
+            svc = member.find("services", NS, NAME)
+            if svc is not None:
+                terminating = svc["metadata"].get("deletionTimestamp")
+                clusters.append({"name": name, "status": "WaitingForRemoval" if terminating else "OK"})
+        if (fs.get("status") or {}).get("clusters") != clusters:
+            fs = {**fs, "status": {"clusters": clusters}}
+            self.host.put("federatedservices", *TYPES, NS, NAME, fs)
 
     def _placed(self, fed: dict, cluster: str) -> bool:
         placement = fed["spec"].get("placement") or {}
@@ -341,3 +355,23 @@ def test_an_update_waits_until_every_member_runs_the_new_image(host, member, ca)
         deployment = server.find("deployments", NS, NAME)
         assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE
         assert deployment["status"]["availableReplicas"] == deployment["spec"]["replicas"]
+
+
+def test_a_cluster_that_left_the_placement_keeps_the_deploy_waiting_until_its_load_balancer_is_gone(
+        host, member, emulators, ca):  # noqa: F811
+    """Issue 18: a cluster removed from the config leaves the rendered placement in the same deploy; KubeFed deletes
+    its Service there, and the waiter (which no longer lists it, nor may reach it) follows the host's
+    status.clusters until the copy, held by the load-balancer finalizer, is gone: only then does the update
+    finish and CloudFormation's cleanup unjoin the cluster."""
+    leaving = emulators.start("fed-3", "eu-west-1")
+    world = Federation(host, {"fed-1": host, "fed-2": member, "fed-3": leaving}, release_after=4)
+    apply_workload(host)
+    for _ in range(4):  # placed on every cluster (the last deploy): fed-3 gets its load balancer
+        world.step()
+    assert leaving.find("services", NS, NAME)["status"]["loadBalancer"]
+    fs = host.find("federatedservices", NS, NAME)
+    fs["spec"]["placement"] = {"clusters": [{"name": "fed-1"}, {"name": "fed-2"}]}
+    host.put("federatedservices", *TYPES, NS, NAME, fs)
+    done, polls = provider("Update", props(host, member, ca), world, physical_id="federated-workload/echo/echo-server")
+    assert leaving.find("services", NS, NAME) is None
+    assert world.seen_terminating >= 3 and polls >= 5

@@ -109,8 +109,10 @@ def test_placement_rules(raw, expected):
 ])
 def test_bad_image_references(image, expected):
     [problem] = problems_of(with_(HELLO, image=image))
-    assert problem == (f"{P}[0].image: {expected}. Fix: write registry/repository:tag (or @sha256:...), e.g. "
-                       "\"registry.k8s.io/echoserver:1.10\", and mirror it where your nodes pull from")
+    assert problem == (f"{P}[0].image: {expected}. Fix: pin a tag, e.g. \"registry.k8s.io/echoserver:1.10\", or "
+                       "a digest, e.g. \"registry.k8s.io/echoserver@sha256:<64 hex digits>\" (print it with `docker "
+                       "buildx imagetools inspect IMAGE:TAG` or `crane digest IMAGE:TAG`), and mirror it where your "
+                       "nodes pull from")
 
 
 @pytest.mark.parametrize("image", [
@@ -222,8 +224,12 @@ def dns(**changes) -> dict:
                                       "Fix: copy the zone's id (Z followed by capitals and digits) from the Route 53 "
                                       "console"),
     (dns(recordName="echo"), f"{P}[0].dns.recordName: 'echo' is not a fully qualified DNS name. Fix: use a name "
-                             "inside the hosted zone, e.g. echo.example.com (not the zone apex: a CNAME cannot be "
-                             "there)"),
+                             "in the hosted zone, e.g. echo.example.com (the zone apex works too: the records are "
+                             "aliases)"),
+    (dns(protocol="HTTPS"), f"{P}[0].dns.protocol: HTTPS health checks on port 80, which serves plain HTTP (the load "
+                            "balancer passes TCP through: TLS would have to come from the container), so every check "
+                            "fails. Fix: use \"HTTP\", or serve TLS from the container on another port (e.g. "
+                            "\"port\": 443, \"targetPort\": 8443)"),
     (dns(healthCheckPath="healthz"), f"{P}[0].dns.healthCheckPath: 'healthz' is not a URL path. Fix: start it "
                                      "with \"/\", at most 255 characters, no spaces"),
     (dns(protocol="TCP"), f"{P}[0].dns.protocol: 'TCP' is not allowed. Fix: use one of: HTTP, HTTPS"),
@@ -232,16 +238,38 @@ def dns(**changes) -> dict:
     (dns(routing="weighted", primary=None, weights={"fed-1": 256}),
      f"{P}[0].dns.weights.fed-1: 256 is not a Route 53 weight. Fix: use a whole number from 0 to 255"),
     (with_(ECHO, service={"type": "ClusterIP"}),
-     f"{P}[0].dns: needs an internet-facing LoadBalancer service: Route 53 answers with each cluster's load "
-     "balancer and checks its health from the internet. Fix: set \"service\": {\"type\": \"LoadBalancer\", "
+     f"{P}[0].dns: needs an internet-facing LoadBalancer service: the public hosted zone answers with each "
+     "cluster's load balancer, which clients then reach from the internet. Fix: set \"service\": {\"type\": \"LoadBalancer\", "
      "\"port\": 80}"),
     (with_(ECHO, service={"type": "LoadBalancer", "scheme": "internal"}),
-     f"{P}[0].dns: needs an internet-facing LoadBalancer service: Route 53 answers with each cluster's load "
-     "balancer and checks its health from the internet. Fix: set \"service\": {\"type\": \"LoadBalancer\", "
+     f"{P}[0].dns: needs an internet-facing LoadBalancer service: the public hosted zone answers with each "
+     "cluster's load balancer, which clients then reach from the internet. Fix: set \"service\": {\"type\": \"LoadBalancer\", "
      "\"port\": 80}"),
 ])
 def test_dns_rules(raw, expected):
     assert problems_of(raw) == [expected]
+
+
+def test_https_checks_on_a_tls_port_and_records_at_the_apex_are_accepted():
+    (w,), problems = read([with_(dns(protocol="HTTPS", recordName="example.com"),
+                                 service={"type": "LoadBalancer", "port": 443, "targetPort": 8443})])
+    assert problems == [] and w.dns.protocol == "HTTPS" and w.dns.record_name == "example.com"
+
+
+@pytest.mark.parametrize("minutes, refused", [(5, True), (11, True), (12, False), (30, False)])
+def test_the_providers_timeout_stays_above_the_waiters_deadline(minutes, refused):
+    from fedtest import environment
+    from federated_eks.config import ConfigError, load_environment
+    env = environment(2, workloads=[HELLO], kubefed={"joinTimeoutMinutes": minutes})
+    if not refused:
+        load_environment({"t": env}, "t")
+        return
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": env}, "t")
+    assert err.value.problems == [
+        f"environments.t.kubefed.joinTimeoutMinutes: {minutes} gives the join Lambda's Provider {minutes + 5} minutes, "
+        "less than the workload waiter's 15 (+2 for its last poll), so a workload that does not become ready would "
+        "fail without the waiter's message. Fix: set it to at least 12 (default 30)"]
 
 
 def test_latency_and_weighted_take_any_number_of_clusters():
@@ -381,8 +409,9 @@ def test_the_description_knows_nothing_of_kubefed():
 @pytest.mark.parametrize("raw", [ECHO, HELLO, with_(HELLO, placement={"regions": ["eu-west-1"]}, env={"A": "1"},
                                                    service={"type": "LoadBalancer", "port": 443, "targetPort": 8443,
                                                             "scheme": "internal"}),
-                                 dns(routing="weighted", primary=None, weights={"fed-2": 0, "fed-1": 2},
-                                     protocol="HTTPS", ttl=30)])
+                                 with_(dns(routing="weighted", primary=None, weights={"fed-2": 0, "fed-1": 2},
+                                           protocol="HTTPS", ttl=30), service={"type": "LoadBalancer", "port": 443,
+                                                                               "targetPort": 8443})])
 def test_typed_workloads_round_trip_through_the_config_reader(raw):
     from federated_eks.workload_config import to_config
     (w,), problems = read([raw])

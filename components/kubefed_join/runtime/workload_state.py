@@ -170,6 +170,24 @@ def readiness(plan: WorkloadPlan, members: dict[str, MemberSeen],
     return Readiness(ready=not waiting, waiting=tuple(waiting), hostnames=hostnames)
 
 
+def leaving(plan: WorkloadPlan, federated: dict[str, dict[str, Any] | None]) -> tuple[str, ...]:
+    """Copies KubeFed still keeps on clusters outside the plan, from the host's federated objects (`kind ->
+    object`): their `status.clusters` lists every cluster holding a copy, `WaitingForRemoval` while a deleted
+    copy is still there (a Service until its load balancer is gone), and drops the cluster once it is gone
+    (kubefed v0.10.0 pkg/controller/sync/controller.go, dispatch/managed.go). A cluster that left the config
+    left the placement in the same deploy, so this waits for its load balancers before the unjoin (which
+    CloudFormation runs later, in the update's cleanup)."""
+    placed = {c.name for c in plan.clusters}
+    out = []
+    for kind, obj in sorted(federated.items()):
+        for entry in ((obj or {}).get("status") or {}).get("clusters") or []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if name and name not in placed:
+                out.append(f"{name}: {kind} {plan.key} still has a copy there, no longer placed "
+                           f"({entry.get('status') or 'being removed'})")
+    return tuple(out)
+
+
 def remaining(plan: WorkloadPlan, members: dict[str, MemberSeen]) -> tuple[str, ...]:
     """After a delete: what is still on the members (nothing: the workload is gone, load balancers included)."""
     out = []

@@ -3,7 +3,10 @@ removes it and finishes when KubeFed has taken every member copy away, load bala
 
 Create/Update: each poll reads the host's FederatedDeployment (for the replica scheduler's plan) and, on every
 placed member, the Deployment and Service KubeFed propagated; `workload_state.readiness` decides. When ready,
-each member's load-balancer hostname is returned as the attribute `Hostname.<cluster>`. Past the deadline the
+each member's load-balancer hostname is returned as the attribute `Hostname.<cluster>`. It is not ready either
+while the host's federated objects report a copy on a cluster outside the placement (`workload_state.leaving`): a
+cluster removed from the config keeps the deploy waiting until KubeFed has deleted its copies, load balancers
+included, before CloudFormation's cleanup unjoins it. Past the deadline the
 resource fails naming everything that never became ready.
 
 Delete: each poll deletes the workload's federated objects on the host (KubeFed's sync controller then deletes
@@ -28,8 +31,8 @@ from .. import contract
 from . import allowed_clusters
 from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
 from .properties import ClusterRef, InvalidProperties, _cluster, _namespace, timeout_seconds
-from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen, WorkloadPlan, readiness,
-                             remaining, scheduled_replicas)
+from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, Readiness, ServiceSeen, WorkloadPlan,
+                             leaving, readiness, remaining, scheduled_replicas)
 
 log = logging.getLogger("kubefed_join")
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
@@ -126,6 +129,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         host = _client(req.host, "host")
         fd = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federateddeployments", req.plan, budget, "host")
         state = readiness(req.plan, _observe_members(req, budget, host), scheduled_replicas(fd))
+        state = _with_leaving(state, req, fd, host, budget)
     except Failed as exc:
         raise RuntimeError(f"workload {key} failed: {exc}") from None
     except Waiting as exc:
@@ -171,6 +175,19 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
                            "Balancer Controller on those members, then retry the delete")
     log.info("waiting for workload %s to go: %s", key, "; ".join(left))
     return {"IsComplete": False}
+
+
+def _with_leaving(state: Readiness, req: WorkloadRequest, fd: dict | None, host: client.ApiClient,
+                  budget: Budget) -> Readiness:
+    """`state`, not ready while a cluster outside the placement still holds a copy (`workload_state.leaving`)."""
+    federated = {"FederatedDeployment": fd}
+    if (f"{TYPES_GROUP}/{TYPES_VERSION}", "FederatedService") in req.objects:
+        federated["FederatedService"] = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federatedservices", req.plan,
+                                                     budget, "host")
+    gone = leaving(req.plan, federated)
+    if not gone:
+        return state
+    return Readiness(ready=False, waiting=(*state.waiting, *gone), hostnames=state.hostnames)
 
 
 def _check_allowed(req: WorkloadRequest) -> None:
