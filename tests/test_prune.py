@@ -309,7 +309,8 @@ def test_a_cluster_the_deployed_federation_still_joins_is_kept_until_the_deploy_
     assert prune.joined_clusters(resources) == {"fed-1", "fed-3"}
     stacks = [s("fedeks-dev-federation", "federation", **{HOST_TAG: "fed-1"}),
               s("fedeks-dev-cluster-fed-3", "cluster", **{CLUSTER_TAG: "fed-3"})]
-    before = prune.plan(stacks, expected={"fedeks-dev-federation"}, env="dev", still_joined={"fed-1", "fed-3"})
+    expected = {("fedeks-dev-federation", "us-east-1", "")}
+    before = prune.plan(stacks, expected=expected, env="dev", still_joined={"fed-1", "fed-3"})
     assert before.delete == [] and "still joined" in before.refused[0][1] and "`make deploy`" in before.refused[0][1]
-    after = prune.plan(stacks, expected={"fedeks-dev-federation"}, env="dev", still_joined={"fed-1"})
-    assert [x.name for x in after.delete] == ["fedeks-dev-cluster-fed-3"] and after.refused == []
+    after = prune.plan(stacks, expected=expected, env="dev", still_joined={"fed-1"})
+    assert [x.name for x, _ in after.delete] == ["fedeks-dev-cluster-fed-3"] and after.refused == []
