@@ -13,10 +13,10 @@ from aws_cdk.assertions import Template
 
 import app as federation_app
 import fedtest
-from fedtest import CONTEXT, ROOT, scratch_dir, synth, write_project
+from fedtest import CONTEXT, ROOT, copy_project, scratch_dir, synth, write_project
 from federated_eks.config import ConfigError
 from federated_eks.pipelines import load_pipeline
-from stacks.pipeline import CDK_ASSETS_VERSION, PipelineStack, connection_actions
+from stacks.pipeline import CDK_ASSETS_VERSION, SYNTH_INSTALL, PipelineStack, connection_actions, synth_commands
 
 ENVIRONMENTS = copy.deepcopy(fedtest.ENVIRONMENTS)
 ENVIRONMENTS["prod"]["account"] = "222222222222"  # another account than the pipeline's
@@ -223,3 +223,43 @@ def test_cli_synth_of_the_sample_pipeline_and_a_clean_error(tmp_path):
                           str(tmp_path / "bad")], cwd=project, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "pipeline: unknown pipeline 'nope'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+# The project's own tests that used to read cdk.json's environments (its samples, the README's topology): run inside
+# the adopter's copy by the test below. The whole suite there would double the suite's time; every other test takes
+# its configs from tests/fixtures the same way, and fedtest.CDK_JSON has no environments to read.
+ADOPTER_TESTS = ("tests/test_diagram.py tests/test_quotas.py "
+                 "tests/test_config.py::test_the_sample_environments_cdk_json_ships_are_valid")
+
+
+def adopters_config() -> tuple[dict, dict]:
+    """A platform team's own cdk.json: dev with its second cluster in another region and a third cluster, prod
+    with two clusters in other regions, the sample pipeline."""
+    environments = copy.deepcopy(fedtest.ENVIRONMENTS)
+    dev = environments["dev"]
+    dev["clusters"][1]["region"] = "eu-central-1"
+    dev["clusters"].append({"name": "team-3", "region": "us-west-2", "cidr": "172.23.0.0/16"})
+    prod = environments["prod"]
+    prod["clusters"] = [{"name": "fed-east", "region": "us-east-1", "cidr": "10.11.0.0/16"},
+                        {"name": "fed-ca", "region": "ca-central-1", "cidr": "10.14.0.0/16"}]
+    return environments, copy.deepcopy(fedtest.PIPELINES)
+
+
+def test_an_adopters_own_environments_pass_the_pipelines_synth_step(tmp_path):
+    """The repository as a fork has it (git ls-files), with cdk.json's dev and prod edited: the synth step's
+    commands, as the pipeline runs them, pass. `make test` runs ADOPTER_TESTS (PYTEST_FLAGS, which the Makefile
+    takes from the environment), the rest exactly."""
+    environments, pipelines = adopters_config()
+    project = copy_project(tmp_path / "fork", environments, pipelines)
+    cfg = load_pipeline(pipelines, environments, "main")
+    env = {**os.environ, "PYTEST_FLAGS": f"-n 0 -q {ADOPTER_TESTS}", "CDK_DISABLE_VERSION_CHECK": "1"}
+    for command in [*SYNTH_INSTALL, *synth_commands(cfg)]:
+        run = subprocess.run(command, shell=True, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+        assert run.returncode == 0, f"{command}:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+        if command.startswith("make test"):
+            assert " passed" in run.stdout and "failed" not in run.stdout, run.stdout[-2000:]
+    stages = {name: json.loads((project / "cdk.out" / f"assembly-fedeks-pipeline-main-{name}" / "manifest.json")
+                               .read_text())["artifacts"] for name in ("dev", "prod")}
+    assert stages["dev"]["fedeks-dev-cluster-team-3"]["environment"] == "aws://123456789012/us-west-2"
+    assert stages["dev"]["fedeks-dev-cluster-fed-2"]["environment"] == "aws://123456789012/eu-central-1"
+    assert "fedeks-prod-cluster-fed-ca" in stages["prod"] and "fedeks-prod-cluster-fed-eu" not in stages["prod"]
