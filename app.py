@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import cx_api
 from constructs import Construct
 from jsii.errors import JSIIError
 
 from components.kubefed_crds import all_crds
 from components.network import Network
-from federated_eks import peering_layout, preflight, topology
+from federated_eks import cloudformation_limits, peering_layout, preflight, topology
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import FederationConfig
 from federated_eks.pipelines import load_pipeline
@@ -126,6 +127,20 @@ def check_manifest_folders(config: FederationConfig) -> None:
         raise ConfigError(problems)
 
 
+def check_templates(assembly: cx_api.CloudAssembly) -> None:
+    """Every synthesized template against CloudFormation's limits (cloudformation_limits): the config check refuses
+    what it can foresee; this is the last word, right after synth, before the CLI uploads anything."""
+    problems = []
+    for stack in assembly.stacks_recursively:
+        template = stack.template
+        problems += cloudformation_limits.template_problems(
+            stack.stack_name, Path(stack.template_full_path).stat().st_size,
+            sum(1 for r in template.get("Resources", {}).values() if r.get("Type") != "AWS::CDK::Metadata"),
+            len(template.get("Outputs", {})))
+    if problems:
+        raise ConfigError(problems)
+
+
 def cli_context(app: cdk.App, key: str) -> Any:
     """Context value `key` as the CDK CLI passed it, nulls included.
 
@@ -220,8 +235,8 @@ def main(argv: list[str]) -> int:
                           description=f"federated-eks: delivery pipeline {pipeline.name}")
         else:
             build(app, config)
-        app.synth()
-    except ConfigError as err:  # a manifest folder KubeFed would refuse (check_manifest_folders)
+        check_templates(app.synth())
+    except ConfigError as err:  # a manifest folder KubeFed would refuse (check_manifest_folders), a template too large
         print(err, file=sys.stderr)
         return 1
     except Exception as err:  # noqa: BLE001 - one line instead of a jsii/Python traceback; FEDEKS_DEBUG=1 shows it

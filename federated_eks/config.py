@@ -552,7 +552,7 @@ def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) 
 # Tags: IAM's and EKS's rules (IAM Tag type: key [\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}, value the same characters, at most
 # 256; EKS TagResource refuses keys that start with `aws:` in any case). EC2 allows 50 tags per resource, and the
 # stacks' own tags (stack_tags) and the subnets' (Name, aws-cdk:subnet-name, aws-cdk:subnet-type and the load
-# balancer role tag; tests/test_network.py checks the count) go on the same resources.
+# balancer role tag; tests/test_config_fuzz.py checks both counts) go on the same resources.
 MAX_TAGS_PER_RESOURCE = 50
 OWN_RESOURCE_TAGS = 4
 MAX_TAG_KEY, MAX_TAG_VALUE = 128, 256

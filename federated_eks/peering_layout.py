@@ -21,15 +21,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+# CloudFormation's limits per stack are stated once, in cloudformation_limits (named here too for this module's users).
+from federated_eks.cloudformation_limits import MAX_OUTPUTS, MAX_RESOURCES, RESOURCE_BUDGET  # noqa: F401
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
 from federated_eks.topology import BASTION, FederatedVpc, Peering, accepted_in, requested_from
 
-# CloudFormation quotas per template (AWS CloudFormation User Guide, "Understand CloudFormation quotas"; not
-# adjustable). aws-cdk-lib enforces the resource limit at synth (core/lib/stack.js, MAX_RESOURCES = 500).
-MAX_RESOURCES = 500
-MAX_OUTPUTS = 200
-# The CDK CLI adds an AWS::CDK::Metadata resource to each template (version reporting), so one stays free.
-RESOURCE_BUDGET = MAX_RESOURCES - 1
 # Outstanding (pending) VPC peering connection requests: 25 by default (vpc L-DC9F7029), counted per account and
 # region (per VPC would be looser). A connection is pending from its request until it is accepted; CloudFormation
 # creates a stack's resources in parallel, and the peering stacks of a region deploy in parallel, so each stack

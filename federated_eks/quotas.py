@@ -12,10 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
-from federated_eks import nat_layout, peering_layout
+from federated_eks import federation_layout, nat_layout, peering_layout
+from federated_eks.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 from federated_eks.model import QUOTA_MAXIMUMS, FederationConfig
-from federated_eks.topology import (BASTION, PEER_ROUTES_STACK, PEERING_STACK, Peering, eks_cluster_name, peers_of,
-                                    stack_name, vpcs)
+from federated_eks.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
+                                    eks_cluster_name, peers_of, stack_name, vpcs)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,25 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                 f"parallel with {pending} VPC peering requests pending at once, over the "
                 f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
                 "requests (25 by default, vpc L-DC9F7029)", _fix(hub, "fewer clusters in the region")))
+
+    resources = federation_layout.federation_resources(cfg)
+    if resources > RESOURCE_BUDGET:
+        problems.append(QuotaProblem(
+            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed and "
+            f"the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its objects and "
+            f"waiter, a namespace object each, and {federation_layout.PER_DNS_CLUSTER} per placed cluster of a "
+            f"workload with dns), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
+            "adjustable; the CDK adds one)", _fix("fewer workloads, or workloads with dns on fewer clusters")))
+
+    size = federation_layout.federation_template_bytes(cfg)
+    if size > MAX_TEMPLATE_BYTES:
+        kube = sum(federation_layout.embedded_bytes(objects) for objects in federation_layout.manifests(cfg))
+        problems.append(QuotaProblem(
+            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)}'s template would be up to {size:,} bytes, "
+            f"{kube:,} of them the Kubernetes objects of its workloads and manifest folders, over CloudFormation's "
+            f"limit of {MAX_TEMPLATE_BYTES:,} bytes (1 MB, not adjustable)",
+            _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
+                 "ConfigMaps)", "fewer workloads", "fewer clusters")))
 
     for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):

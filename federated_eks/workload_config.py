@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from federated_eks import config as _config
-from federated_eks import image_reference, kubefed_workload, manifest_folder
+from federated_eks import federation_layout, image_reference, kubefed_workload, manifest_folder
+from federated_eks.cloudformation_limits import MAX_TEMPLATE_BYTES
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
                                     SERVICE_TYPES, ClusterOverride, DnsSpec, ManifestFolder, Placement,
@@ -63,7 +64,7 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
             folder = _read_folder(r, item, p)
-            if folder is not None:
+            if folder is not None and not _same_folder(r, folder, folders, p):
                 folders.append(folder)
             continue
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
@@ -173,6 +174,8 @@ def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
                   "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
     if problems:
         return None
+    if _oversized(r, [obj for _, obj in objects], f"{path}.manifests"):
+        return None
     annotated = manifest_folder.dns_annotated_services(objects)
     if annotated and zone is None:
         r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
@@ -182,6 +185,30 @@ def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
                   f"the {manifest_folder.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
                   "annotate the Services that need a record (see the README's DNS section), or remove it")
     return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
+
+
+def _same_folder(r: Any, folder: ManifestFolder, earlier: Sequence[ManifestFolder], path: str) -> bool:
+    """Whether `folder` is one of `earlier` again (its objects would be applied twice, and the federation stack
+    names a folder's resource after its path, with '/' as '-')."""
+    ident = folder.path.strip("/").replace("/", "-")
+    for other in earlier:
+        if other.path.strip("/").replace("/", "-") == ident:
+            r.problem(f"{path}.manifests", f"{folder.path!r} is {other.source}'s folder again (or a path the "
+                      "federation stack would name the same way)", "list each folder once")
+            return True
+    return False
+
+
+def _oversized(r: Any, objects: list, path: str) -> bool:
+    """Whether a folder's objects, YAML aliases written out, are more than a template can carry (checked with
+    bounded work before anything expands them; quotas.py then sizes the whole federation template)."""
+    size = federation_layout.expanded_size(objects, MAX_TEMPLATE_BYTES)
+    if size > MAX_TEMPLATE_BYTES:
+        r.problem(path, f"its objects are over {MAX_TEMPLATE_BYTES:,} bytes of JSON with YAML aliases (*name) written "
+                  "out, and the federation template carries them: CloudFormation takes templates of at most 1 MB",
+                  "carry fewer or smaller objects, and write repeated parts out instead of using anchors (&name)")
+        return True
+    return False
 
 
 def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],

@@ -231,3 +231,77 @@ def test_the_largest_hub_that_fits_the_join_environment_passes_the_check():
                <= MAX_ENVIRONMENT_BYTES)
     accepted(hub(fits))
     assert "join functions' environment" in only_problem(hub(fits + 1))
+
+
+# --- the federation stack: 500 resources and 1 MB, counted before anything is built ------------------------------
+
+def dns_workloads(n: int) -> list[dict]:
+    return [echo(name=f"web-{i}", namespace=f"web-{i}", dns={"recordName": f"web-{i}.example.com",
+                                                              "routing": "weighted"}) for i in range(n)]
+
+
+def test_a_federation_stack_over_500_resources_is_refused_with_the_numbers():
+    """60 DNS workloads on 3 clusters (the issue's case): 26 + 3 joins + 60 x (namespace, objects, waiter, 3 health
+    checks and 3 records) = 569 resources."""
+    assert only_problem(environment(3, workloads=dns_workloads(60))) == (
+        f"{P}.workloads: stack fedeks-t-federation would hold 569 resources (KubeFed and the join provider 26, a join "
+        "per cluster, per workload its objects and waiter, a namespace object each, and 2 per placed cluster of a "
+        "workload with dns), over CloudFormation's limit of 500 resources per stack (not adjustable; the CDK adds "
+        "one). Fix: fewer workloads, or workloads with dns on fewer clusters")
+    accepted(environment(3, workloads=dns_workloads(52)))  # 26 + 3 + 52 x 9 = 497
+
+
+def folder(tmp_path, text: str, name: str = "objects") -> str:
+    where = tmp_path / name
+    where.mkdir()
+    (where / "objects.yaml").write_text(text)
+    return str(where)
+
+
+def test_yaml_anchors_are_bounded_at_read_time(tmp_path):
+    """About 600 bytes of YAML that stand for gigabytes of JSON: refused after a bounded walk, in well under a
+    second, before anything (the CRD check, the synth) expands them."""
+    levels = ["a0: &a0 [" + ",".join(["x" * 20] * 10) + "]"]
+    levels += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9)]
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb, namespace: default}\ndata:\n"
+            + "".join(f"  {line}\n" for line in levels))
+    assert len(text) < 1000
+    found = only_problem(environment(2, workloads=[{"manifests": folder(tmp_path, text)}]))
+    assert found == (
+        f"{P}.workloads[0].manifests: its objects are over 1,000,000 bytes of JSON with YAML aliases (*name) written "
+        "out, and the federation template carries them: CloudFormation takes templates of at most 1 MB. Fix: carry "
+        "fewer or smaller objects, and write repeated parts out instead of using anchors (&name)")
+
+
+def config_maps(n: int) -> str:
+    data = "\n".join(f"    key{k}: {'v' * 400}" for k in range(10))
+    return "".join(f"---\napiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {{name: cm-{i}, "
+                   f"namespace: web}}\nspec:\n  template:\n    data:\n{data}\n  placement: {{clusterSelector: {{}}}}\n"
+                   for i in range(n))
+
+
+def test_objects_that_would_pass_a_megabyte_of_template_are_refused_with_the_numbers(tmp_path):
+    found = only_problem(environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(225))}]))
+    assert found.startswith(f"{P}.workloads: stack fedeks-t-federation's template would be up to ")
+    assert ", over CloudFormation's limit of 1,000,000 bytes (1 MB, not adjustable). Fix: carry fewer or smaller " \
+           "Kubernetes objects" in found
+    accepted(environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(100), "fewer")}]))
+
+
+def test_a_folder_listed_twice_is_refused(tmp_path):
+    where = folder(tmp_path, config_maps(1))
+    assert only_problem(environment(2, workloads=[{"manifests": where}, {"manifests": where + "/"}])) == (
+        f"{P}.workloads[1].manifests: {where + '/'!r} is {P}.workloads[0]'s folder again (or a path the federation "
+        "stack would name the same way). Fix: list each folder once")
+
+
+def test_synthesized_templates_are_checked_against_cloudformations_limits():
+    from federated_eks.cloudformation_limits import template_problems
+    assert template_problems("s", 1_000_000, 499, 200) == []
+    assert template_problems("s", 1_000_001, 500, 201) == [
+        "stack s: its template is 1,000,001 bytes, over CloudFormation's limit of 1,000,000 bytes (1 MB, not "
+        "adjustable). Fix: carry fewer or smaller Kubernetes objects in the federation (manifest folders, "
+        "workloads); large data belongs in an image or S3, not in ConfigMaps",
+        "stack s: 500 resources (and the CDK's metadata resource), over CloudFormation's limit of 500 per stack (not "
+        "adjustable). Fix: fewer clusters or workloads",
+        "stack s: 201 outputs, over CloudFormation's limit of 200 per stack (not adjustable). Fix: fewer clusters"]

@@ -1,0 +1,89 @@
+"""What the federation stack holds: its resources and (an upper bound of) its template's bytes, from the model (no
+CDK), so the config check refuses a federation whose stack would pass CloudFormation's 500 resources or 1 MB before
+anything is built.
+
+The counts follow stacks/federation.py and components/federated_workloads.py. The bytes are the Kubernetes objects
+as the template carries them (JSON in a JSON string), exactly, plus the measured size of everything else per
+resource, with room for the longest names the config allows; tests/test_config_fuzz.py checks both against the
+synthesized template of every config it accepts.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from federated_eks import kubefed_workload
+from federated_eks.model import FederationConfig
+
+# The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
+# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
+BASE_RESOURCES = 26
+PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
+PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
+PER_WORKLOAD = 2         # its objects (a KubernetesManifest) and its waiter (Custom::FederatedWorkload)
+PER_DNS_CLUSTER = 2      # per placed cluster of a workload with dns: a health check and a record
+PER_FOLDER = 1           # a manifest folder's objects (one KubernetesManifest)
+
+
+def federation_resources(cfg: FederationConfig) -> int:
+    """The federation stack's resources, without the CDK's metadata resource."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    dns_records = sum(len(w.placement.resolve(clusters)) for w in cfg.workloads if w.dns is not None)
+    return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
+            + PER_WORKLOAD * len(cfg.workloads) + PER_DNS_CLUSTER * dns_records
+            + PER_FOLDER * len(cfg.manifest_folders))
+
+
+# Template bytes besides the Kubernetes objects: measured on synthesized templates (2 to 6 clusters, names of 5
+# characters), plus room for names of the longest lengths the config allows, which recur in ids and paths.
+BASE_BYTES = 34_000            # measured 29,175
+BYTES_PER_CLUSTER = 4_500      # measured 3,700: a join, with its cluster's endpoint and CA from the cluster stack
+BYTES_PER_NAMESPACE = 2_000    # measured 1,156
+BYTES_PER_WORKLOAD = 3_500     # measured 2,459: the objects' resource and the waiter
+BYTES_PER_PLACED_CLUSTER = 800  # measured 639: each placed cluster in the waiter's properties
+BYTES_PER_DNS_CLUSTER = 2_000  # measured 1,203: a health check and a record
+BYTES_PER_FOLDER = 2_000       # measured 1,340
+
+
+def embedded_bytes(objects: list[dict[str, Any]]) -> int:
+    """The bytes of `objects` in a template: one KubernetesManifest's JSON, as a JSON string."""
+    return len(json.dumps(json.dumps(objects)))
+
+
+def expanded_size(obj: Any, limit: int) -> int:
+    """About the JSON length of `obj` with every YAML alias written out, counting no further than just past `limit`
+    (a few hundred bytes of YAML anchors can stand for gigabytes: this stops after `limit` worth of work)."""
+    total, todo = 0, [obj]
+    while todo and total <= limit:
+        item = todo.pop()
+        if isinstance(item, dict):
+            total += 2 + 2 * len(item)
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            total += 2 + len(item)
+            todo.extend(item)
+        else:
+            total += len(item) + 2 if isinstance(item, str) else 8
+    return total
+
+
+def manifests(cfg: FederationConfig) -> Iterable[list[dict[str, Any]]]:
+    """The Kubernetes objects of each KubernetesManifest of the federation stack."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    yield from ([ns] for ns in kubefed_workload.namespaces(list(cfg.workloads), clusters))
+    yield from (kubefed_workload.workload_objects(w) for w in cfg.workloads)
+    yield from ([obj for _, obj in f.objects] for f in cfg.manifest_folders)
+
+
+def federation_template_bytes(cfg: FederationConfig) -> int:
+    """An upper bound of the federation template's bytes."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    placed = [len(w.placement.resolve(clusters)) for w in cfg.workloads]
+    dns = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None)
+    return (BASE_BYTES + BYTES_PER_CLUSTER * len(cfg.clusters)
+            + BYTES_PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
+            + BYTES_PER_WORKLOAD * len(cfg.workloads) + BYTES_PER_PLACED_CLUSTER * sum(placed)
+            + BYTES_PER_DNS_CLUSTER * dns + BYTES_PER_FOLDER * len(cfg.manifest_folders)
+            + sum(embedded_bytes(objects) for objects in manifests(cfg)))
