@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
+from federated_eks.object_owners import identity, system_namespace
 
 Problem = tuple[str, str, str]
 SUFFIXES = (".yaml", ".yml")
@@ -145,7 +146,13 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
         where = f"{file}: {obj['kind']} {meta.get('namespace', '')}{'/' if meta.get('namespace') else ''}" \
                 f"{meta['name']}"
         found = served.get((obj["apiVersion"], obj["kind"]))
+        if (obj["apiVersion"], obj["kind"]) == ("v1", "Namespace"):
+            problems.append((where, "is created by federated-eks on the host for every FederatedNamespace (before "
+                             "anything in it, deleted after it)", f"remove it; add a FederatedNamespace "
+                             f"{meta['name']!r} instead if there is none"))
+            continue
         if found is None:
+            # Not served, so not enabled: a default type's federated kind here was disabled.
             disabled = disabled_default_type(obj["apiVersion"], obj["kind"], ())
             problems.append((where, *disabled_type_problem(disabled)) if disabled is not None else (
                 where, f"{obj['apiVersion']} {obj['kind']} is not a KubeFed type this federation serves",
@@ -168,6 +175,12 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
             problems.append((f"{where}: metadata.namespace", f"namespace {namespace!r} is not federated, so "
                              "KubeFed places the object nowhere (NamespaceNotFederated)",
                              f"add a FederatedNamespace {namespace!r} to the folder"))
+        elif scope == "Namespaced" and namespace not in namespaces and not system_namespace(namespace):
+            # A ReplicaSchedulingPreference, or a type of another federatedGroup: its namespace must exist on the
+            # host, and federated-eks creates only those of FederatedNamespaces.
+            problems.append((f"{where}: metadata.namespace", f"namespace {namespace!r} does not exist on the host "
+                             "(federated-eks creates the namespace of each FederatedNamespace only)",
+                             f"add a FederatedNamespace {namespace!r} to the folder"))
         placement = (obj.get("spec") or {}).get("placement") if isinstance(obj.get("spec"), dict) else None
         listed = placement.get("clusters") if isinstance(placement, dict) else None
         if isinstance(listed, list):
@@ -178,6 +191,18 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
                                      f"{name!r} is not a cluster of this federation",
                                      f"use one of: {', '.join(sorted(names))}"))
     return problems
+
+
+def federated_namespaces(objects: Iterable[tuple[str, dict]]) -> list[str]:
+    """The namespaces the folder's FederatedNamespaces federate (a FederatedNamespace lives in the namespace it
+    federates), in order."""
+    return list(dict.fromkeys(identity(obj)[2] or identity(obj)[3] for _, obj in objects
+                              if obj.get("kind") == "FederatedNamespace"))
+
+
+def namespaces_used(objects: Iterable[tuple[str, dict]]) -> list[str]:
+    """Every namespace the folder's objects live in, in order."""
+    return list(dict.fromkeys(identity(obj)[2] for _, obj in objects if identity(obj)[2]))
 
 
 def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from federated_eks import config as _config
-from federated_eks import image_reference, kubefed_workload, manifest_folder
+from federated_eks import image_reference, kubefed_workload, manifest_folder, object_owners
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
                                     SERVICE_TYPES, ClusterOverride, DnsSpec, ManifestFolder, Placement,
@@ -49,12 +49,15 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     workloads: list[Workload] = []
     folders: list[ManifestFolder] = []
     seen: dict[tuple[str, str], int] = {}
+    rendered: list[tuple[str, dict]] = []  # (place, object) of everything applied on the host, in config order
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
             folder = _read_folder(r, item, p)
             if folder is not None:
                 folders.append(folder)
+                rendered += [(f"{p}.manifests: {file}", obj) for file, obj in folder.objects]
+                _check_folder_namespaces(r, folder, p, reserved_namespaces)
             continue
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
@@ -66,8 +69,23 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
                       "give each workload in a namespace its own name")
             continue
         seen[key] = i
+        if all(other.namespace != w.namespace for other in workloads):  # the namespace's owner: its first workload
+            rendered += [(p, obj) for obj in kubefed_workload.namespaces([w], clusters)]
+        rendered += [(p, obj) for obj in kubefed_workload.workload_objects(w)]
         workloads.append(w)
+    for where, what, fix in object_owners.second_owners(rendered):
+        r.problem(where, what, fix)
     return tuple(workloads), tuple(folders)
+
+
+def _check_folder_namespaces(r: Any, folder: ManifestFolder, path: str, reserved: tuple[str, ...]) -> None:
+    """A folder federates (so creates on the host, and deletes) only namespaces the project owns."""
+    for file, obj in folder.objects:
+        _, kind, namespace, name = object_owners.identity(obj)
+        if kind == "FederatedNamespace" and object_owners.system_namespace(namespace or name, reserved):
+            r.problem(f"{path}.manifests: {file}: FederatedNamespace {namespace or name}",
+                      f"{namespace or name!r} is a system namespace; a folder's namespaces are created on the host, "
+                      "federated, and deleted with the folder", "give the folder's objects a namespace of their own")
 
 
 def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tuple[str, str]],
@@ -129,7 +147,7 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         if not _DNS1123.match(namespace) or len(namespace) > 63:
             r.problem(f"{path}.namespace", f"{namespace!r} is not a namespace name",
                       "use at most 63 lowercase letters, digits and '-'")
-        elif namespace in ("default", *reserved) or namespace.startswith("kube-"):
+        elif object_owners.system_namespace(namespace, reserved):
             r.problem(f"{path}.namespace", f"{namespace!r} is a system namespace; a workload's namespace is "
                       "federated and deleted with it", "give the workload a namespace of its own")
     image = _image(r, d, "image", path, required=True)

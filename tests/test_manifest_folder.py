@@ -15,7 +15,7 @@ from components.kubefed_crds import all_crds
 from fedtest import CDK_JSON, ROOT
 from federated_eks import kubefed_workload, manifest_folder
 from federated_eks.config import load_environment
-from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, member_copy, read, with_
+from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, P, member_copy, read, with_
 
 DEV = load_environment(CDK_JSON["context"]["environments"], "dev")
 CRDS = all_crds(DEV.kubefed.federated_types)
@@ -91,6 +91,9 @@ def test_schema_kubefed_rules_and_unknown_kinds(tmp_path):
         ("apps/a.yaml: ReplicaSchedulingPreference shop/a: spec.targetKind", "is required", "add the field"),
         ("apps/a.yaml: ReplicaSchedulingPreference shop/a: spec.totalReplicas", "must be a whole number, got a string",
          "write a whole number"),
+        ("apps/a.yaml: ReplicaSchedulingPreference shop/a: metadata.namespace", "namespace 'shop' does not exist on "
+         "the host (federated-eks creates the namespace of each FederatedNamespace only)",
+         "add a FederatedNamespace 'shop' to the folder"),
         ("apps/b.yml: ConfigMap shop/c", "v1 ConfigMap is not a KubeFed type this federation serves",
          "use a federated type of kubefed's types (types.kubefed.io/v1beta1 Federated<Kind>), a "
          "ReplicaSchedulingPreference, or enable the type first: add its target type to kubefed.federatedTypes"),
@@ -145,8 +148,8 @@ def test_folder_problems_are_config_problems_before_any_construct(tmp_path):
     from fedtest import environment
     from federated_eks.config import ConfigError
 
-    ns = yaml.safe_load((ROOT / "samples/hello-world/00-namespace.yaml").read_text())
-    folder(tmp_path, {"ns.yaml": [ns], "svc.yaml": [walkthrough_service()]})
+    # The folder uses the typed workload's namespace federate-me (without a FederatedNamespace of its own).
+    folder(tmp_path, {"svc.yaml": [walkthrough_service()]})
     config = load_environment({"t": environment(2, workloads=[HELLO, {"manifests": str(tmp_path / "apps")}])}, "t")
     with pytest.raises(ConfigError) as err:
         federation_app.build(None, config)  # raises before it touches the app
@@ -175,3 +178,58 @@ def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type
     svc = walkthrough_service()
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
     assert manifest_folder.serves_load_balancers([("x.yaml", svc)])
+
+
+# --- one owner per object, and the namespaces the project owns (issue 15) -------------------------------------
+
+def _namespace(name: str) -> dict:
+    return {"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+            "metadata": {"name": name, "namespace": name}, "spec": {"placement": {"clusterSelector": {}}}}
+
+
+def test_an_object_rendered_by_two_places_is_a_config_error_naming_both(tmp_path):
+    # The README's example: the typed hello-world and the hello-world folder both rendered FederatedNamespace
+    # federate-me, so deleting either withdrew both workloads.
+    _, problems = read([HELLO, {"manifests": "samples/hello-world"}])
+    assert problems == [
+        f"{P}[1].manifests: samples/hello-world/00-namespace.yaml: FederatedNamespace federate-me/federate-me is "
+        f"applied also by {P}[0]; with two owners, deleting either deletes it for both. Fix: keep the object in one "
+        "place (a folder may use a typed workload's namespace without a FederatedNamespace of its own; otherwise "
+        "give each its own namespace)"]
+    # Two folders, one object twice in a file, a folder object that a typed workload renders: each second owner.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    deployment = kubefed_workload.deployment(_workload(HELLO))
+    (tmp_path / "a" / "x.yaml").write_text(yaml.safe_dump_all([_namespace("x"), _namespace("x")]))
+    (tmp_path / "b" / "y.yaml").write_text(yaml.safe_dump_all([_namespace("x"), deployment]))
+    _, problems = read([HELLO, {"manifests": str(tmp_path / "a")}, {"manifests": str(tmp_path / "b")}])
+    assert [p.split("; with two owners")[0] for p in problems] == [
+        f"{P}[1].manifests: {tmp_path}/a/x.yaml: FederatedNamespace x/x is applied twice there",
+        f"{P}[2].manifests: {tmp_path}/b/y.yaml: FederatedNamespace x/x is applied also by {P}[1].manifests: "
+        f"{tmp_path}/a/x.yaml",
+        f"{P}[2].manifests: {tmp_path}/b/y.yaml: FederatedDeployment federate-me/hello-world is applied also by "
+        f"{P}[0]"]
+
+
+def _workload(raw: dict):
+    (w,), problems = read([raw])
+    assert problems == []
+    return w
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "kube-federation-system"])
+def test_a_folder_never_federates_a_namespace_the_project_does_not_own(tmp_path, namespace):
+    path = folder(tmp_path, {"ns.yaml": [_namespace(namespace)]})
+    _, problems = read([{"manifests": str(tmp_path / path)}])
+    assert problems == [
+        f"{P}[0].manifests: {tmp_path}/apps/ns.yaml: FederatedNamespace {namespace}: {namespace!r} is a system "
+        "namespace; a folder's namespaces are created on the host, federated, and deleted with the folder. Fix: "
+        "give the folder's objects a namespace of their own"]
+
+
+def test_a_v1_namespace_in_a_folder_is_refused_since_the_app_creates_it(tmp_path):
+    path = folder(tmp_path, {"ns.yaml": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+                                         _namespace("x")]})
+    assert manifest_folder.check(load_ok(tmp_path, path), CRDS, NAMES) == [(
+        "apps/ns.yaml: Namespace x", "is created by federated-eks on the host for every FederatedNamespace (before "
+        "anything in it, deleted after it)", "remove it; add a FederatedNamespace 'x' instead if there is none")]
