@@ -36,10 +36,12 @@ FOLDER_FIELDS = ("manifests",)
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
                    reserved_namespaces: tuple[str, ...] = (),
                    federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES,
+                   kubernetes_version: str | None = None,
                    ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
     `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `federated_types` are
-    those the control plane enables (a workload renders objects of some). Folders are read here and checked
+    those the control plane enables (a workload renders objects of some). Folders are read here, their objects'
+    templates checked against the Kubernetes schemas of `kubernetes_version` (when given), and the objects
     against the KubeFed CRDs by `folder_problems`."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_config._kind(raw)}",
@@ -53,7 +55,7 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
-            folder = _read_folder(r, item, p)
+            folder = _read_folder(r, item, p, federated_types, kubernetes_version)
             if folder is not None:
                 folders.append(folder)
                 rendered += [(f"{p}.manifests: {file}", obj) for file, obj in folder.objects]
@@ -121,12 +123,15 @@ def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str,
     return reader.problems
 
 
-def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
+def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[FederatedType],
+                 kubernetes_version: str | None) -> ManifestFolder | None:
     d = r.obj(raw, path, FOLDER_FIELDS)
     folder = r.value(d, "manifests", path, str, _config._MISSING, '"samples/hello-world"')
     if folder is None:
         return None
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
+    if kubernetes_version is not None:
+        problems += manifest_folder.template_problems(objects, federated_types, kubernetes_version)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
     return None if problems else ManifestFolder(path=folder, objects=objects, source=path)
