@@ -152,10 +152,12 @@ def disabled_default_type(api_version: str, kind: str, enabled: Iterable[Federat
     return None if found is None or found in tuple(enabled) else found
 
 
-def disabled_type_problem(t: FederatedType) -> tuple[str, str]:
-    """(what, fix) for an object of the disabled default type `t`."""
-    return (f"{t.federated_kind} is the federated type of {t.name!r}, which kubefed.disabledTypes disables (its "
-            "CRD and FederatedTypeConfig are not installed)", f"remove {t.name!r} from kubefed.disabledTypes")
+def disabled_type_problem(t: FederatedType, subject: str = "") -> tuple[str, str]:
+    """(what, fix) for an object of the disabled default type `t`; `subject` leads the sentence (default: the
+    federated kind)."""
+    return (f"{subject or t.federated_kind + ' is'} the federated type of {t.name!r}, which kubefed.disabledTypes "
+            "disables (its CRD and FederatedTypeConfig are not installed)",
+            f"remove {t.name!r} from kubefed.disabledTypes")
 
 
 def _served(crds: Iterable[dict]) -> dict[tuple[str, str], tuple[dict, str]]:

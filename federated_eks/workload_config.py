@@ -97,8 +97,8 @@ def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tupl
     for obj in rendered:
         disabled = manifest_folder.disabled_default_type(obj["apiVersion"], obj["kind"], federated_types)
         if disabled is not None:
-            what, fix = manifest_folder.disabled_type_problem(disabled)
-            r.problem(path, f"renders a {what}", fix)
+            r.problem(path, *manifest_folder.disabled_type_problem(
+                disabled, f"renders a {disabled.federated_kind}, which is"))
 
 
 def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workload], cluster_names: Sequence[str],
