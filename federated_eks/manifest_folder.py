@@ -1,10 +1,14 @@
 """A folder of KubeFed YAML, applied as it is: reading it, and checking every object before anything is built.
 
-`load` reads `*.yaml` / `*.yml` files (sorted by name, every document of each) and reports unreadable files,
+`load` reads `*.yaml` / `*.yml` files (sorted by name, every document of each) as kubectl does (YAML that is
+JSON underneath: values JSON cannot hold are refused with their line) and reports unreadable folders and files,
 YAML errors and documents that are not Kubernetes objects. `check` validates each object against the
 OpenAPI schema of its KubeFed CRD (the same CRDs the control plane installs), and the KubeFed rules a schema
 cannot express: placement naming clusters of this federation, and a FederatedNamespace for the namespace of
 every namespaced federated object (KubeFed places nothing in a namespace that is not federated).
+`template_problems` validates each federated object's `spec.template` as the member object KubeFed makes of it,
+against the Kubernetes schema of its kind for the configured version. Every function takes objects of any
+shape (a field may hold anything YAML can write) and reports, never raises.
 Problems are `(where, what, fix)`: where is `<file>: <Kind> <namespace>/<name>: <field>`.
 """
 from __future__ import annotations
