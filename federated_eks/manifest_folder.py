@@ -6,13 +6,14 @@ YAML errors and documents that are not Kubernetes objects. `check` validates eac
 OpenAPI schema of its KubeFed CRD (the same CRDs the control plane installs), and the KubeFed rules a schema
 cannot express: placement naming clusters of this federation, and a FederatedNamespace for the namespace of
 every namespaced federated object (KubeFed places nothing in a namespace that is not federated).
-`template_problems` validates each federated object's `spec.template` as the member object KubeFed makes of it,
-against the Kubernetes schema of its kind for the configured version. Every function takes objects of any
+`template_problems` validates each federated object's `spec.template` as the member object KubeFed makes of it
+(and each overridden cluster's copy), against the Kubernetes schema of its kind for the configured version. Every function takes objects of any
 shape (a field may hold anything YAML can write) and reports, never raises.
 Problems are `(where, what, fix)`: where is `<file>: <Kind> <namespace>/<name>: <field>`.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import re
 from pathlib import Path
@@ -291,14 +292,85 @@ def template_problems(objects: Iterable[tuple[str, dict]], federated_types: Iter
         if validator is None:
             continue
         where = f"{file}: {kind} {namespace}{'/' if namespace else ''}{name}"
+        api = f"the Kubernetes API of {t.kind} ({kubernetes_version})"
+        for field in ("annotations", "finalizers"):
+            if _at(template, "metadata", field):
+                problems.append((f"{where}: spec.template.metadata.{field}", f"is dropped by KubeFed v0.10.0 "
+                                 f"({field.capitalize()}NotSupported: a template cannot set metadata.{field})",
+                                 f"set them with an override (op add, path /metadata/{field})"))
         member = _member_object(template, t, namespace, name)
-        for error in sorted(validator.iter_errors(member), key=lambda e: list(map(str, e.absolute_path))):
-            what, fix = _explain(error, f"the Kubernetes API of {t.kind} ({kubernetes_version})")
-            problems.append((f"{where}: spec.template.{_field(error) or '(object)'}", what, fix))
-        for path in _containers_without_image(member):
-            problems.append((f"{where}: spec.template.{path}.image", "is required (the API server refuses a "
-                             "container without an image)", "name the container's image, registry/repository:tag"))
+        found = _member_problems(validator, member, api)
+        problems += [(f"{where}: spec.template.{field}", what, fix) for field, what, fix in found]
+        # Each cluster's copy after its overrides (KubeFed applies them as a JSON patch, op defaulting to
+        # replace: pkg/controller/util/overrides.go ApplyJSONPatch); problems the template has already are not
+        # repeated.
+        overrides = _at(obj, "spec", "overrides")
+        for i, entry in enumerate(overrides if isinstance(overrides, list) else ()):
+            patches = entry.get("clusterOverrides") if isinstance(entry, dict) else None
+            if not isinstance(patches, list):
+                continue  # the CRD schema check reports it
+            cluster = entry.get("clusterName")
+            patched = copy.deepcopy(member)
+            for j, patch in enumerate(patches):
+                failed = _patch(patched, patch)
+                if failed:
+                    problems.append((f"{where}: spec.overrides[{i}].clusterOverrides[{j}]",
+                                     f"cannot be applied on {cluster!r}: {failed}, so KubeFed fails to propagate "
+                                     "the object there", "point replace and remove at a field the template has, add "
+                                     "at a field whose parent it has"))
+                    break
+            else:
+                problems += [(f"{where}: spec.overrides[{i}] ({cluster}): {field}", what, fix)
+                             for field, what, fix in _member_problems(validator, patched, api) if
+                             (field, what, fix) not in found]
     return problems
+
+
+def _member_problems(validator: jsonschema.Validator, member: dict, api: str) -> list[tuple[str, str, str]]:
+    """(field, what, fix) of a member object: its schema, and an image for every container."""
+    out = []
+    for error in sorted(validator.iter_errors(member), key=lambda e: list(map(str, e.absolute_path))):
+        what, fix = _explain(error, api)
+        out.append((_field(error) or "(object)", what, fix))
+    out += [(f"{path}.image", "is required (the API server refuses a container without an image)",
+             "name the container's image, registry/repository:tag") for path in _containers_without_image(member)]
+    return out
+
+
+def _patch(doc: dict, patch: Any) -> str | None:
+    """Apply one RFC 6902 add/replace/remove `patch` to `doc` in place, as evanphx/json-patch does; why it
+    cannot be applied, or None."""
+    if not isinstance(patch, dict) or not isinstance(patch.get("path"), str) or not patch["path"].startswith("/"):
+        return "its path is not a JSON pointer such as /spec/replicas"
+    op = patch.get("op") or "replace"
+    keys = [k.replace("~1", "/").replace("~0", "~") for k in patch["path"][1:].split("/")]
+    parent: Any = doc
+    for key in keys[:-1]:
+        parent = (parent.get(key) if isinstance(parent, dict) else
+                  parent[int(key)] if isinstance(parent, list) and key.isdigit() and int(key) < len(parent) else None)
+        if parent is None:
+            return f"{patch['path']} has no parent in the object"
+    last = keys[-1]
+    if isinstance(parent, dict):
+        if op != "add" and last not in parent:
+            return f"{op} of {patch['path']}, which the object does not have"
+        if op == "remove":
+            del parent[last]
+        else:
+            parent[last] = patch.get("value")
+        return None
+    if isinstance(parent, list):
+        index = len(parent) if (op == "add" and last == "-") else int(last) if last.isdigit() else -1
+        if not 0 <= index <= len(parent) - (op != "add"):
+            return f"{patch['path']} is not an index of the list"
+        if op == "add":
+            parent.insert(index, patch.get("value"))
+        elif op == "remove":
+            del parent[index]
+        else:
+            parent[index] = patch.get("value")
+        return None
+    return f"{patch['path']} has no parent in the object"
 
 
 def _member_object(template: dict, t: FederatedType, namespace: str, name: str) -> dict:
@@ -306,11 +378,15 @@ def _member_object(template: dict, t: FederatedType, namespace: str, name: str) 
     ObjectForCluster): the template with the target's apiVersion and kind, and the federated object's name
     (and namespace, for a namespaced target)."""
     meta = dict(template.get("metadata")) if isinstance(template.get("metadata"), dict) else {}
+    for dropped in ("annotations", "finalizers"):  # KubeFed drops them (and records an error)
+        meta.pop(dropped, None)
     meta["name"] = name
     if t.scope == "Namespaced":
         meta["namespace"] = namespace
-    return {**template, "apiVersion": f"{t.group}/{t.version}" if t.group else t.version, "kind": t.kind,
-            "metadata": meta}
+    # The template's apiVersion if it has one, else the target's (ObjectForCluster).
+    return {**template, "apiVersion": template.get("apiVersion") or (f"{t.group}/{t.version}" if t.group
+                                                                       else t.version),
+            "kind": t.kind, "metadata": meta}
 
 
 def _containers_without_image(obj: Any, path: str = "") -> list[str]:

@@ -393,3 +393,30 @@ def test_fuzzed_shapes_give_problems_never_a_traceback(tmp_path):
         topology.load_balancer_clusters(config)
         federation_app.check_manifest_folders(config)
     assert all(isinstance(p, str) and "Fix: " in p for p in err.value.problems)
+
+
+def test_each_clusters_copy_is_validated_after_its_overrides(tmp_path):
+    # KubeFed applies a cluster's overrides to the template as a JSON patch; an override making the Deployment
+    # invalid, or one that cannot apply, fails on that member only, silently.
+    objects = _hello()
+    objects[1]["spec"]["overrides"] = [
+        {"clusterName": "fed-1", "clusterOverrides": [{"path": "/spec/replicas", "value": "three"}]},
+        {"clusterName": "fed-2", "clusterOverrides": [{"op": "remove", "path": "/spec/paused"}]},
+        {"clusterName": "fed-2", "clusterOverrides": [
+            {"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}},
+            {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"name": "sidecar"}}]}]
+    objects[3]["spec"]["template"]["metadata"] = {"annotations": {"service.beta.kubernetes.io/x": "y"}}
+    where = f"environments.t.workloads[0].manifests: {tmp_path}/apps/hello.yaml: "
+    assert _config_problems(tmp_path, {"hello.yaml": objects}) == [
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[0] (fed-1): spec.replicas: must be "
+        "a whole number, got a string. Fix: write a whole number",
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[1].clusterOverrides[0]: cannot be "
+        "applied on 'fed-2': remove of /spec/paused, which the object does not have, so KubeFed fails to propagate "
+        "the object there. Fix: point replace and remove at a field the template has, add at a field whose parent "
+        "it has",
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[2] (fed-2): "
+        "spec.template.spec.containers[1].image: is required (the API server refuses a container without an "
+        "image). Fix: name the container's image, registry/repository:tag",
+        f"{where}FederatedService federate-me/hello-world-svc: spec.template.metadata.annotations: is dropped by "
+        "KubeFed v0.10.0 (AnnotationsNotSupported: a template cannot set metadata.annotations). Fix: set them with "
+        "an override (op add, path /metadata/annotations)"]
