@@ -2,7 +2,9 @@
 
 For a set of workload descriptions (`federated_eks.workload`) and folders of KubeFed YAML, on the host
 cluster's kubectl handler:
-- one manifest per namespace (its FederatedNamespace), applied after the joins and the federated types;
+- the host's v1 Namespace of every namespace it federates (typed workloads' and folders' FederatedNamespaces;
+  never `default`, `kube-*` or KubeFed's), first, after the joins and the federated types;
+- one manifest per typed workload namespace (its FederatedNamespace), after its Namespace;
 - one manifest per workload (FederatedDeployment, ReplicaSchedulingPreference, FederatedService), after its
   namespace;
 - one `Custom::FederatedWorkload` per workload (the join Lambda's waiter), after its manifest: a deploy
@@ -12,9 +14,14 @@ cluster's kubectl handler:
   (`components/workload_dns.py`; ExternalDNS itself is installed by the cluster stacks);
 - one manifest per folder, applied as it is (after the joins and types), and a waiter per FederatedDeployment
   of the folder (`manifest_folder.waited_workloads`).
+  Each object has one owner across the stack's FederatedWorkloads (federated_eks/object_owners.py); a folder's
+  manifest goes after the namespaces its objects use.
 Deletes run in reverse: the waiter first, which deletes the workload's federated objects and waits until
 KubeFed has removed the member copies and each member's load balancer is gone; then the manifests (the
-objects are gone already: kubectl's not-found is ignored by the handler); the namespace; then the joins.
+objects are gone already: kubectl's not-found is ignored by the handler); the FederatedNamespace; the host's
+Namespace (KubeFed never creates or deletes it: "Creation or deletion of namespaces in the host cluster is not
+the responsibility of the sync controller", v0.10.0 pkg/controller/sync/controller.go, which only removes its
+managed label); then the joins.
 
 Typed workloads are checked with exactly the config's rules (they go through the config reader), so a bad
 one raises `ValueError` listing every problem before anything is added.
@@ -26,7 +33,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
-from aws_cdk import CustomResource, aws_eks_v2 as eks
+from aws_cdk import CustomResource, Stack, aws_eks_v2 as eks
 from constructs import Construct, IDependable
 
 from components.kubefed_join import contract
@@ -34,6 +41,7 @@ from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import with_member_annotations
 from federated_eks import kubefed_workload, manifest_folder
 from federated_eks.manifest_folder import FolderWorkload
+from federated_eks import object_owners
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
@@ -150,6 +158,26 @@ class FederatedWorkloads(Construct):
     """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`);
     `namespaces` by namespace; `folders` by folder path."""
 
+
+def _rendered(path: str, workloads: Sequence[Workload], folders: Sequence[ManifestFolder],
+              clusters: tuple[tuple[str, str], ...]) -> list[tuple[str, dict]]:
+    """(place, object) of everything the construct at `path` applies on the host: each namespace's
+    FederatedNamespace once (named by its first workload), each workload's objects, each folder's objects."""
+    out: list[tuple[str, dict]] = []
+    for i, w in enumerate(workloads):
+        if all(other.namespace != w.namespace for other in workloads[:i]):
+            out += [(f"{path}: workloads[{i}]", obj) for obj in kubefed_workload.namespaces([w], clusters)]
+        out += [(f"{path}: workloads[{i}]", obj) for obj in kubefed_workload.workload_objects(w)]
+    for folder in folders:
+        out += [(f"{path}: {file}", obj) for file, obj in folder.objects]
+    return out
+
+
+class FederatedWorkloads(Construct):
+    """Attributes, by workload `namespace/name`: `manifests`, `waiters` (hostnames: `hostname(key, cluster)`); by
+    namespace: `host_namespaces` (the host's v1 Namespace, created first and deleted last) and `namespaces` (typed workloads' FederatedNamespace); `folders` by folder path; `rendered` (place, object) of
+    everything applied (one owner per object across the stack's FederatedWorkloads)."""
+
     def __init__(self, scope: Construct, id: str, props: FederatedWorkloadsProps) -> None:
         super().__init__(scope, id)
         target = props.target
@@ -162,8 +190,17 @@ class FederatedWorkloads(Construct):
                 problems.append(f"workloads[{i}].service: a LoadBalancer on {', '.join(missing)}, which run no "
                                 "load-balancer controller. Fix: set loadBalancerController.install to \"always\" "
                                 "in the config (or place the workload where the config's workloads run one)")
+        # One owner per object, across this construct and every other FederatedWorkloads of the stack.
+        # (A construct that raised is left in the tree without `rendered`: it owns nothing.)
+        rendered = _rendered(self.node.path, props.workloads, props.folders, target.clusters)
+        others = [item for c in Stack.of(self).node.find_all() if isinstance(c, FederatedWorkloads)
+                  for item in getattr(c, "rendered", ())]
+        problems += [f"{where}: {what}. Fix: {fix}"
+                     for where, what, fix in object_owners.second_owners(others + rendered)]
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.rendered = rendered
+        self.host_namespaces: dict[str, eks.KubernetesManifest] = {}
         self.namespaces: dict[str, eks.KubernetesManifest] = {}
         self.manifests: dict[str, eks.KubernetesManifest] = {}
         self.waiters: dict[str, CustomResource] = {}
@@ -173,13 +210,25 @@ class FederatedWorkloads(Construct):
         # served by the join Provider and keep their ids.
         on_host = f"-on-{target.host.name}" if target.host_moved else ""
 
+        # The host's v1 Namespace of every federated namespace this construct owns, first: typed workloads'
+        # and folders' FederatedNamespaces (system namespaces exist already and are never created or deleted).
+        folder_namespaces = [ns for folder in props.folders for ns in manifest_folder.federated_namespaces(
+            folder.objects)]
+        for name in dict.fromkeys([w.namespace for w in props.workloads] + folder_namespaces):
+            if object_owners.system_namespace(name, props.reserved_namespaces):
+                continue
+            manifest = eks.KubernetesManifest(self, f"HostNamespace-{name}{on_host}", cluster=target.host_cluster,
+                                              manifest=[object_owners.host_namespace(name, kubefed_workload.MANAGED_BY)],
+                                              overwrite=True)
+            manifest.node.add_dependency(*target.ready)
+            self.host_namespaces[name] = manifest
+
         placed = [as_placed(w, target.clusters) for w in props.workloads]
         for ns in kubefed_workload.namespaces(placed, target.clusters):
             name = ns["metadata"]["name"]
             manifest = eks.KubernetesManifest(self, f"Namespace-{name}{on_host}", cluster=target.host_cluster,
                                               manifest=[ns], overwrite=True)
-            for dependency in target.ready:
-                manifest.node.add_dependency(dependency)
+            manifest.node.add_dependency(self.host_namespaces[name], *target.ready)
             self.namespaces[name] = manifest
 
         for w in placed:
@@ -200,8 +249,12 @@ class FederatedWorkloads(Construct):
             ident = folder.path.strip("/").replace("/", "-")
             manifest = eks.KubernetesManifest(self, f"Folder-{ident}{on_host}", cluster=target.host_cluster,
                                               manifest=[obj for _, obj in folder.objects], overwrite=True)
-            for dependency in target.ready:
-                manifest.node.add_dependency(dependency)
+            manifest.node.add_dependency(*target.ready)
+            # After the namespaces its objects live in (its own, or a typed workload's), deleted before them.
+            for name in manifest_folder.namespaces_used(folder.objects):
+                for owner in (self.host_namespaces, self.namespaces):
+                    if name in owner:
+                        manifest.node.add_dependency(owner[name])
             self.folders[folder.path] = manifest
             # The waiter for each of its FederatedDeployments: the deploy waits for them like for typed workloads, and a
             # delete (or a cluster leaving) removes their copies, load balancers included, before any unjoin.

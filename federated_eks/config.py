@@ -231,7 +231,8 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
     access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
     quotas = _read_quotas(r, d.get("quotas", {}), f"{path}.quotas")
-    workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed)
+    workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed,
+                                         version if version in KUBERNETES_VERSIONS else None)
     lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
 
     if r.problems:
@@ -259,7 +260,7 @@ def _check_host_architecture(r: _Reader, path: str, raw: dict[str, Any], cfg: Fe
 
 
 def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
-                    kubefed: KubefedConfig) -> tuple[tuple, tuple]:
+                    kubefed: KubefedConfig, kubernetes_version: str | None) -> tuple[tuple, tuple]:
     if "workloads" not in d:
         return (), ()
     if kubefed.scope != "Cluster":
@@ -269,7 +270,8 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
     read = workload_config.read_workloads(r, d["workloads"], f"{path}.workloads",
                                           [(c.name, c.region) for c in clusters],
                                           reserved_namespaces=(kubefed.namespace,),
-                                          federated_types=kubefed.federated_types)
+                                          federated_types=kubefed.federated_types,
+                                          kubernetes_version=kubernetes_version)
     if read[0]:
         workload_config.check_provider_timeout(r, kubefed.join_timeout_minutes, f"{path}.kubefed.joinTimeoutMinutes")
     return read

@@ -174,6 +174,8 @@ class KubefedConfig:
     controller_image: ImageRef = KUBEFED_IMAGE
     # The admission webhook runs the same image by default; it can be mirrored separately.
     webhook_image: ImageRef = KUBEFED_IMAGE
+    # The types the control plane enables: the defaults that `kubefed.disabledTypes` leaves, then those
+    # `kubefed.federatedTypes` adds (config.enabled_types).
     federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
     join_timeout_minutes: int = 30
 

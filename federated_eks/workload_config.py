@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from federated_eks import config as _config
-from federated_eks import federation_layout, image_reference, kubefed_workload, manifest_folder
+from federated_eks import federation_layout, image_reference, kubefed_workload, manifest_folder, object_owners
 from federated_eks.cloudformation_limits import MAX_TEMPLATE_BYTES
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
@@ -47,10 +47,12 @@ FOLDER_FIELDS = ("manifests", "hostedZoneId")
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
                    reserved_namespaces: tuple[str, ...] = (),
                    federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES,
+                   kubernetes_version: str | None = None,
                    ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
     `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `federated_types` are
-    those the control plane enables (a workload renders objects of some). Folders are read here and checked
+    those the control plane enables (a workload renders objects of some). Folders are read here, their objects'
+    templates checked against the Kubernetes schemas of `kubernetes_version` (when given), and the objects
     against the KubeFed CRDs by `folder_problems`."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {_config._kind(raw)}",
@@ -60,12 +62,15 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     workloads: list[Workload] = []
     folders: list[ManifestFolder] = []
     seen: dict[tuple[str, str], int] = {}
+    rendered: list[tuple[str, dict]] = []  # (place, object) of everything applied on the host, in config order
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
         if isinstance(item, dict) and "manifests" in item:
-            folder = _read_folder(r, item, p)
+            folder = _read_folder(r, item, p, federated_types, kubernetes_version)
             if folder is not None and not _same_folder(r, folder, folders, p):
                 folders.append(folder)
+                rendered += [(f"{p}.manifests: {file}", obj) for file, obj in folder.objects]
+                _check_folder_namespaces(r, folder, p, reserved_namespaces)
             continue
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
@@ -77,9 +82,24 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
                       "give each workload in a namespace its own name")
             continue
         seen[key] = i
+        if all(other.namespace != w.namespace for other in workloads):  # the namespace's owner: its first workload
+            rendered += [(p, obj) for obj in kubefed_workload.namespaces([w], clusters)]
+        rendered += [(p, obj) for obj in kubefed_workload.workload_objects(w)]
         workloads.append(w)
     _check_record_names(r, workloads, [seen[(w.namespace, w.name)] for w in workloads], path)
+    for where, what, fix in object_owners.second_owners(rendered):
+        r.problem(where, what, fix)
     return tuple(workloads), tuple(folders)
+
+
+def _check_folder_namespaces(r: Any, folder: ManifestFolder, path: str, reserved: tuple[str, ...]) -> None:
+    """A folder federates (so creates on the host, and deletes) only namespaces the project owns."""
+    for file, obj in folder.objects:
+        _, kind, namespace, name = object_owners.identity(obj)
+        if kind == "FederatedNamespace" and object_owners.system_namespace(namespace or name, reserved):
+            r.problem(f"{path}.manifests: {file}: FederatedNamespace {namespace or name}",
+                      f"{namespace or name!r} is a system namespace; a folder's namespaces are created on the host, "
+                      "federated, and deleted with the folder", "give the folder's objects a namespace of their own")
 
 
 def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tuple[str, str]],
@@ -89,8 +109,8 @@ def _check_types_enabled(r: Any, w: Workload, path: str, clusters: Sequence[tupl
     for obj in rendered:
         disabled = manifest_folder.disabled_default_type(obj["apiVersion"], obj["kind"], federated_types)
         if disabled is not None:
-            what, fix = manifest_folder.disabled_type_problem(disabled)
-            r.problem(path, f"renders a {what}", fix)
+            r.problem(path, *manifest_folder.disabled_type_problem(
+                disabled, f"renders a {disabled.federated_kind}, which is"))
 
 
 def _check_record_names(r: Any, workloads: Sequence[Workload], indexes: Sequence[int], path: str) -> None:
@@ -160,12 +180,15 @@ def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str,
     return reader.problems
 
 
-def _read_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
+def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[FederatedType],
+                 kubernetes_version: str | None) -> ManifestFolder | None:
     d = r.obj(raw, path, FOLDER_FIELDS)
     folder = r.value(d, "manifests", path, str, _config._MISSING, '"samples/hello-world"')
     if folder is None:
         return None
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
+    if kubernetes_version is not None:
+        problems += manifest_folder.template_problems(objects, federated_types, kubernetes_version)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
     zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
@@ -226,7 +249,7 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         if not _DNS1123.fullmatch(namespace) or len(namespace) > 63:
             r.problem(f"{path}.namespace", f"{namespace!r} is not a namespace name",
                       "use at most 63 lowercase letters, digits and '-'")
-        elif namespace in ("default", *reserved) or namespace.startswith("kube-"):
+        elif object_owners.system_namespace(namespace, reserved):
             r.problem(f"{path}.namespace", f"{namespace!r} is a system namespace; a workload's namespace is "
                       "federated and deleted with it", "give the workload a namespace of its own")
     image = _image(r, d, "image", path, required=True)

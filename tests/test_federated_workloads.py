@@ -35,6 +35,15 @@ FOLDER = ManifestFolder(path="samples/x", objects=(("samples/x/a.yaml", {
 
 
 def build(workloads, folders=()):
+    app, stack, target = host_stack()
+    construct = FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(
+        target=target, workloads=workloads, folders=folders, reserved_namespaces=("kube-federation-system",)))
+    template = app.synth().get_stack_by_name("Federation").template
+    return construct, template
+
+
+def host_stack():
+    """(app, stack, FederationTarget) of a host cluster with three members."""
     app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
     stack = cdk.Stack(app, "Federation", env=cdk.Environment(account="123456789012", region="us-east-1"))
     network = Network(stack, "Network", NetworkProps(max_azs=CLUSTER_VPC.azs, cidr="172.21.0.0/16", nat_gateways=1))
@@ -49,10 +58,7 @@ def build(workloads, folders=()):
     target = FederationTarget(host_cluster=host.cluster, host=members[0][0], members=members,
                               service_token="arn:aws:lambda:us-east-1:123456789012:function:waiter", ready=(joins,),
                               load_balancer_clusters=("fed-1", "fed-2", "fed-3"))
-    construct = FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(
-        target=target, workloads=workloads, folders=folders, reserved_namespaces=("kube-federation-system",)))
-    template = app.synth().get_stack_by_name("Federation").template
-    return construct, template
+    return app, stack, target
 
 
 def logical(template: dict, path_part: str, cfn_type: str) -> str:
@@ -72,23 +78,40 @@ def test_objects_applied_on_the_host_in_order(built):
     res = template["Resources"]
     manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
                  and "Workloads" in k}
-    kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
+    objects = {k: json.loads(_joined(r["Properties"]["Manifest"])) for k, r in manifests.items()}
+    kinds = {k: [o["kind"] for o in objs] for k, objs in objects.items()}
     assert sorted(map(tuple, kinds.values())) == sorted([
+        ("Namespace",), ("Namespace",), ("Namespace",),  # echo, federate-me, and the folder's x
         ("FederatedNamespace",), ("FederatedNamespace",), ("FederatedNamespace",),
         ("FederatedDeployment", "FederatedService"),
         ("FederatedDeployment", "ReplicaSchedulingPreference", "FederatedService")])
     joins = next(k for k, r in res.items() if r["Type"] == "AWS::CloudFormation::WaitConditionHandle")
+    host_namespaces = {objs[0]["metadata"]["name"]: k for k, objs in objects.items() if kinds[k] == ["Namespace"]}
+    assert set(host_namespaces) == {"echo", "federate-me", "x"}
     for k, r in manifests.items():
         assert r["Properties"]["Overwrite"] is True
-        kind = kinds[k][0]
-        if kind == "FederatedNamespace":
-            assert joins in r["DependsOn"]
-        else:
-            assert any("Namespace" in d for d in r["DependsOn"])
+        assert joins in _needs(res, k)
+        # Issue 15: every object after the host's v1 Namespace of its namespace, so deleted before it.
+        for obj in objects[k]:
+            namespace = obj["metadata"].get("namespace")
+            if namespace:
+                assert host_namespaces[namespace] in _needs(res, k), (kinds[k], namespace)
     waiters = {k: r for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"}
     assert len(waiters) == 2
     for k, r in waiters.items():
         assert any(d in manifests and kinds[d][0] == "FederatedDeployment" for d in r["DependsOn"])
+
+
+def _needs(resources: dict, logical_id: str) -> set[str]:
+    """What CloudFormation creates before `logical_id` and deletes after it (DependsOn), transitively."""
+    seen: set[str] = set()
+    todo = [logical_id]
+    while todo:
+        for other in resources[todo.pop()].get("DependsOn", []):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen
 
 
 def _joined(value) -> str:
@@ -158,11 +181,14 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     joins = {k for k, r in res.items() if r["Type"] == "Custom::KubefedJoin"}
     assert len(joins) == 2
     manifests = {k: r for k, r in res.items() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"}
-    first = {k for k, r in manifests.items() if joins <= set(r.get("DependsOn", []))}
     kinds = {k: [o["kind"] for o in json.loads(_joined(r["Properties"]["Manifest"]))] for k, r in manifests.items()}
-    # The echo-server's namespace and the hello-world folder come right after the joins ...
-    assert sorted(kinds[k][0] for k in first) == ["FederatedNamespace", "FederatedNamespace"]
-    assert sorted(len(kinds[k]) for k in first) == [1, 4]  # the folder's four objects in one manifest
+    first = {k for k, r in manifests.items() if joins <= set(r.get("DependsOn", [])) and "Workloads" in k}
+    # The host's Namespaces of the echo-server and of the hello-world folder come first, after the joins ...
+    namespaces = {k for k in first if kinds[k] == ["Namespace"]}
+    assert len(namespaces) == 2
+    # ... then the echo-server's FederatedNamespace and the folder (its four objects in one manifest) ...
+    later = sorted(len(kinds[k]) for k in first - namespaces if set(manifests[k]["DependsOn"]) & namespaces)
+    assert later == [1, 4]
     # ... the workload after its namespace, its waiter after the workload: CloudFormation deletes in reverse.
     [workload] = [k for k, v in kinds.items() if v == ["FederatedDeployment", "FederatedService"]]
     assert set(manifests[workload]["DependsOn"]) & first
@@ -306,3 +332,34 @@ def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
     assert [c.name for c in req.plan.clusters] == ["fed-1", "fed-2", "fed-3"] and req.plan.total_replicas == 7
     assert req.objects == (("types.kubefed.io/v1beta1", "FederatedDeployment"),
                            ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference"))
+
+
+def test_one_owner_per_object_across_the_stacks_workload_constructs():
+    # A FederatedNamespace (or any object) applied by two resources is deleted for both when either goes.
+    _, stack, target = host_stack()
+    FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(target=target, workloads=[ECHO]))
+    shop = Workload(name="shop", namespace="echo", image="nginx:1.29.3", container_port=80)
+    with pytest.raises(ValueError) as err:
+        FederatedWorkloads(stack, "Shop", FederatedWorkloadsProps(target=target, workloads=[shop]))
+    assert str(err.value) == (
+        "invalid federated workloads:\n  - Federation/Shop: workloads[0]: FederatedNamespace echo/echo is applied also "
+        "by Federation/Workloads: workloads[0]; with two owners, deleting either deletes it for both. Fix: keep the "
+        "object in one place (a folder may use a typed workload's namespace without a FederatedNamespace of its "
+        "own; otherwise give each its own namespace)")
+    copy = ManifestFolder(path="samples/y", objects=(("samples/y/a.yaml", FOLDER.objects[0][1]),))
+    with pytest.raises(ValueError, match="Federation/Again: samples/y/a.yaml: FederatedNamespace x/x is applied also "
+                                         "by Federation/Folder: samples/x/a.yaml"):
+        FederatedWorkloads(stack, "Folder", FederatedWorkloadsProps(target=target, folders=[FOLDER]))
+        FederatedWorkloads(stack, "Again", FederatedWorkloadsProps(target=target, folders=[copy]))
+
+
+def test_namespaces_the_project_does_not_own_are_never_created_or_deleted():
+    system = ManifestFolder(path="samples/s", objects=tuple(
+        ("samples/s/a.yaml", {"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+                              "metadata": {"name": n, "namespace": n}, "spec": {"placement": {"clusterSelector": {}}}})
+        for n in ("default", "kube-system", "kube-federation-system")))
+    _, template = build([ECHO], [system, FOLDER])
+    created = [json.loads(_joined(r["Properties"]["Manifest"]))[0]["metadata"]["name"]
+               for r in template["Resources"].values() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+               and json.loads(_joined(r["Properties"]["Manifest"]))[0]["kind"] == "Namespace"]
+    assert sorted(created) == ["echo", "x"]

@@ -240,7 +240,7 @@ def test_a_workload_or_folder_object_of_a_disabled_type_is_a_config_error(tmp_pa
         load_environment({"t": environment(kubefed={"disabledTypes": ["services", "jobs.batch"]},
                                            workloads=[workload])}, "t")
     assert err.value.problems == [
-        "environments.t.workloads[0]: renders a FederatedService is the federated type of 'services', which "
+        "environments.t.workloads[0]: renders a FederatedService, which is the federated type of 'services', which "
         "kubefed.disabledTypes disables (its CRD and FederatedTypeConfig are not installed). Fix: remove "
         "'services' from kubefed.disabledTypes"]
     import app as federation_app

@@ -5,6 +5,7 @@ against the same CRDs, and each member copy's target against the Kubernetes sche
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import kubernetes_validate
@@ -15,7 +16,7 @@ from components.kubefed_crds import all_crds
 from fedtest import ENVIRONMENTS, ROOT
 from federated_eks import kubefed_workload, manifest_folder
 from federated_eks.config import load_environment
-from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, member_copy, read, with_
+from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, P, member_copy, read, with_
 
 DEV = load_environment(ENVIRONMENTS, "dev")
 CRDS = all_crds(DEV.kubefed.federated_types)
@@ -91,6 +92,9 @@ def test_schema_kubefed_rules_and_unknown_kinds(tmp_path):
         ("apps/a.yaml: ReplicaSchedulingPreference shop/a: spec.targetKind", "is required", "add the field"),
         ("apps/a.yaml: ReplicaSchedulingPreference shop/a: spec.totalReplicas", "must be a whole number, got a string",
          "write a whole number"),
+        ("apps/a.yaml: ReplicaSchedulingPreference shop/a: metadata.namespace", "namespace 'shop' does not exist on "
+         "the host (federated-eks creates the namespace of each FederatedNamespace only)",
+         "add a FederatedNamespace 'shop' to the folder"),
         ("apps/b.yml: ConfigMap shop/c", "v1 ConfigMap is not a KubeFed type this federation serves",
          "use a federated type of kubefed's types (types.kubefed.io/v1beta1 Federated<Kind>), a "
          "ReplicaSchedulingPreference, or enable the type first: add its target type to kubefed.federatedTypes"),
@@ -108,8 +112,8 @@ def test_a_namespace_federated_by_a_described_workload_counts(tmp_path):
 
 @pytest.mark.parametrize("files, expected", [
     ({}, ("apps", "has no .yaml or .yml file", "put the KubeFed objects in YAML files there")),
-    ({"a.yaml": "kind: [unclosed\n"}, ("apps/a.yaml", "is not valid YAML at line 2: expected ',' or ']', but got "
-                                       "'<stream end>'", "fix the YAML syntax")),
+    ({"a.yaml": "kind: [unclosed\n"}, ("apps/a.yaml", "is not valid YAML at line 2: did not find expected ',' or "
+                                       "']'", "fix the YAML syntax")),
     ({"a.yaml": "- 1\n- 2\n"}, ("apps/a.yaml (document 1)", "is not a Kubernetes object (a mapping)",
                                 "give every document apiVersion, kind and metadata.name")),
     ({"a.yaml": "apiVersion: v1\nmetadata: {}\n"}, ("apps/a.yaml (document 1)", "has no kind, metadata.name",
@@ -145,8 +149,8 @@ def test_folder_problems_are_config_problems_before_any_construct(tmp_path):
     from fedtest import environment
     from federated_eks.config import ConfigError
 
-    ns = yaml.safe_load((ROOT / "samples/hello-world/00-namespace.yaml").read_text())
-    folder(tmp_path, {"ns.yaml": [ns], "svc.yaml": [walkthrough_service()]})
+    # The folder uses the typed workload's namespace federate-me (without a FederatedNamespace of its own).
+    folder(tmp_path, {"svc.yaml": [walkthrough_service()]})
     config = load_environment({"t": environment(2, workloads=[HELLO, {"manifests": str(tmp_path / "apps")}])}, "t")
     with pytest.raises(ConfigError) as err:
         federation_app.build(None, config)  # raises before it touches the app
@@ -307,3 +311,244 @@ def test_folder_dns_needs_both_the_zone_and_the_annotation(tmp_path, annotate, z
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(3, workloads=[entry])}, "t")
     assert err.value.problems == ["environments.t.workloads[0]." + expected.format(path=path)]
+
+
+# --- one owner per object, and the namespaces the project owns (issue 15) -------------------------------------
+
+def _namespace(name: str) -> dict:
+    return {"apiVersion": "types.kubefed.io/v1beta1", "kind": "FederatedNamespace",
+            "metadata": {"name": name, "namespace": name}, "spec": {"placement": {"clusterSelector": {}}}}
+
+
+def test_an_object_rendered_by_two_places_is_a_config_error_naming_both(tmp_path):
+    # The README's example: the typed hello-world and the hello-world folder both rendered FederatedNamespace
+    # federate-me, so deleting either withdrew both workloads.
+    _, problems = read([HELLO, {"manifests": "samples/hello-world"}])
+    assert problems == [
+        f"{P}[1].manifests: samples/hello-world/00-namespace.yaml: FederatedNamespace federate-me/federate-me is "
+        f"applied also by {P}[0]; with two owners, deleting either deletes it for both. Fix: keep the object in one "
+        "place (a folder may use a typed workload's namespace without a FederatedNamespace of its own; otherwise "
+        "give each its own namespace)"]
+    # Two folders, one object twice in a file, a folder object that a typed workload renders: each second owner.
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    deployment = kubefed_workload.deployment(_workload(HELLO))
+    (tmp_path / "a" / "x.yaml").write_text(yaml.safe_dump_all([_namespace("x"), _namespace("x")]))
+    (tmp_path / "b" / "y.yaml").write_text(yaml.safe_dump_all([_namespace("x"), deployment]))
+    _, problems = read([HELLO, {"manifests": str(tmp_path / "a")}, {"manifests": str(tmp_path / "b")}])
+    assert [p.split("; with two owners")[0] for p in problems] == [
+        f"{P}[1].manifests: {tmp_path}/a/x.yaml: FederatedNamespace x/x is applied twice there",
+        f"{P}[2].manifests: {tmp_path}/b/y.yaml: FederatedNamespace x/x is applied also by {P}[1].manifests: "
+        f"{tmp_path}/a/x.yaml",
+        f"{P}[2].manifests: {tmp_path}/b/y.yaml: FederatedDeployment federate-me/hello-world is applied also by "
+        f"{P}[0]"]
+
+
+def _workload(raw: dict):
+    (w,), problems = read([raw])
+    assert problems == []
+    return w
+
+
+@pytest.mark.parametrize("namespace", ["default", "kube-system", "kube-federation-system"])
+def test_a_folder_never_federates_a_namespace_the_project_does_not_own(tmp_path, namespace):
+    path = folder(tmp_path, {"ns.yaml": [_namespace(namespace)]})
+    _, problems = read([{"manifests": str(tmp_path / path)}])
+    assert problems == [
+        f"{P}[0].manifests: {tmp_path}/apps/ns.yaml: FederatedNamespace {namespace}: {namespace!r} is a system "
+        "namespace; a folder's namespaces are created on the host, federated, and deleted with the folder. Fix: "
+        "give the folder's objects a namespace of their own"]
+
+
+def test_a_v1_namespace_in_a_folder_is_refused_since_the_app_creates_it(tmp_path):
+    path = folder(tmp_path, {"ns.yaml": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}},
+                                         _namespace("x")]})
+    assert manifest_folder.check(load_ok(tmp_path, path), CRDS, NAMES) == [(
+        "apps/ns.yaml: Namespace x", "is created by federated-eks on the host for every FederatedNamespace (before "
+        "anything in it, deleted after it)", "remove it; add a FederatedNamespace 'x' instead if there is none")]
+
+
+# --- what the API server would refuse inside a folder's objects, and shapes that crashed the check (issue 15) -----
+
+def _config_problems(tmp_path, files: dict[str, object], version: str = "1.35") -> list[str]:
+    """The config problems of a folder holding `files` (the whole config reader, as `cdk synth` runs it)."""
+    from fedtest import environment
+    from federated_eks.config import ConfigError
+    import app as federation_app
+
+    path = folder(tmp_path, files)
+    try:
+        config = load_environment({"t": environment(2, kubernetesVersion=version,
+                                                    workloads=[{"manifests": str(tmp_path / path)}])}, "t")
+        federation_app.check_manifest_folders(config)
+    except ConfigError as err:
+        return err.problems
+    return []
+
+
+def _hello(**changes) -> list[dict]:
+    objects = [o for _, o in load_ok(ROOT, "samples/hello-world")]
+    deployment = objects[1]["spec"]["template"]
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target = deployment
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if value is None:
+            del target[last]
+        else:
+            target[last] = value
+    return objects
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_each_template_is_validated_against_its_kubernetes_schema(tmp_path, version):
+    # An invalid Deployment inside a FederatedDeployment passed synth, and KubeFed then failed on every member.
+    objects = _hello(**{"spec.replicas": "three", "spec.template.spec.containers.0.image": None,
+                        "spec.template.spec.containers.0.ports.0.containerPort": 80.5,
+                        "spec.template.spec.restartPolicyy": "Always"})
+    where = (f"environments.t.workloads[0].manifests: {tmp_path}/apps/hello.yaml: FederatedDeployment "
+             "federate-me/test-hello-world: spec.template.spec")
+    assert _config_problems(tmp_path, {"hello.yaml": objects}, version) == [
+        f"{where}.replicas: must be a whole number, got a string. Fix: write a whole number",
+        f"{where}.template.spec: Additional properties are not allowed ('restartPolicyy' was unexpected). Fix: "
+        f"follow the Kubernetes API of Deployment ({version}) for this field",
+        f"{where}.template.spec.containers[0].ports[0].containerPort: must be a whole number, got a number. Fix: "
+        "write a whole number",
+        f"{where}.template.spec.containers[0].image: is required (the API server refuses a container without an "
+        "image). Fix: name the container's image, registry/repository:tag"]
+    (tmp_path / "ok").mkdir()
+    assert _config_problems(tmp_path / "ok", {"hello.yaml": _hello()}, version) == []
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("a: .nan", "line 8: '.nan' is not a number JSON can hold (Kubernetes reads JSON). Fix: write a finite number, "
+                "or quote it to make it a string"),
+    ("a: -.inf", "line 8: '-.inf' is not a number JSON can hold (Kubernetes reads JSON). Fix: write a finite "
+                 "number, or quote it to make it a string"),
+    ("a: !!binary aGVsbG8=", "line 8: a binary value (tag tag:yaml.org,2002:binary) cannot be held in JSON "
+                             "(Kubernetes reads JSON). Fix: write it as a string, a list or a mapping"),
+    ("a: !!set {x, y}", "line 8: a set value (tag tag:yaml.org,2002:set) cannot be held in JSON (Kubernetes reads "
+                        "JSON). Fix: write it as a string, a list or a mapping"),
+    ("a: !!omap [x: 1]", "line 8: a omap value (tag tag:yaml.org,2002:omap) cannot be held in JSON (Kubernetes "
+                         "reads JSON). Fix: write it as a string, a list or a mapping"),
+    ("1: a", "line 8: the key '1' is not a string (int); JSON keys are strings (Kubernetes reads JSON). Fix: "
+             "quote the key"),
+    ("? [a]\n: b", "line 8: a key is a list or a mapping; JSON keys are strings (Kubernetes reads JSON). Fix: "
+                     "use a string key"),
+])
+def test_yaml_values_json_cannot_hold_are_refused_with_file_and_line(tmp_path, text, problem):
+    # They ended synth with "internal error" (jsii cannot serialize them).
+    head = ("apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {name: c, namespace: x}\n"
+            "spec:\n  placement: {clusterSelector: {}}\n  template:\n    data:\n")
+    body = "\n".join(f"      {line}" for line in text.splitlines())
+    files = {"ns.yaml": [_namespace("x")], "cm.yaml": head + body + "\n"}
+    assert _config_problems(tmp_path, files) == [f"environments.t.workloads[0].manifests: {tmp_path}/apps/cm.yaml: "
+                                                 f"{problem}"]
+
+
+def test_an_unquoted_date_becomes_its_text_as_kubectl_reads_it(tmp_path):
+    path = folder(tmp_path, {"cm.yaml": "apiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\n"
+                                        "metadata: {name: c, namespace: x}\nspec:\n  template:\n    data:\n"
+                                        "      day: 2024-01-31\n      at: 2001-12-14t21:59:43.10-05:00\n"})
+    [(_, obj)] = load_ok(tmp_path, path)
+    assert obj["spec"]["template"]["data"] == {"day": "2024-01-31", "at": "2001-12-14t21:59:43.10-05:00"}
+
+
+@pytest.mark.parametrize("manifests, what", [
+    ("x" * 300, "cannot be read as a folder (OSError: File name too long)"),
+    ("a/" * 3000, "cannot be read as a folder (OSError: File name too long)"),
+    ("apps\x00", "is not a folder"),
+])
+def test_any_manifests_path_is_a_config_problem_not_a_traceback(tmp_path, manifests, what):
+    from fedtest import environment
+    from federated_eks.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        load_environment({"t": environment(2, workloads=[{"manifests": manifests}])}, "t")
+    [problem] = err.value.problems
+    assert problem.startswith("environments.t.workloads[0].manifests: ") and what in problem, problem
+
+
+# Shapes a field can take in YAML: each replaces, in turn, every field of the hello-world sample.
+SHAPES = ([], ["a"], [[]], [{}], {}, {"a": 1}, {"a": []}, "x", "", 1, -1, 1.5, True, None)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _paths(inner, (*prefix, i))
+
+
+def _replaced(obj, path, shape):
+    if not path:
+        return copy.deepcopy(shape)
+    out = copy.deepcopy(obj)
+    target = out
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = copy.deepcopy(shape)
+    return out
+
+
+def test_fuzzed_shapes_give_problems_never_a_traceback(tmp_path):
+    # `metadata.namespace: [a]` and a `spec.template.spec` that is a list crashed the folder check; here every
+    # field of every sample object takes every shape, and the whole config check runs over all of them.
+    from fedtest import environment
+    from federated_eks import object_owners, topology
+    from federated_eks.config import ConfigError
+    import app as federation_app
+
+    samples = [o for _, o in load_ok(ROOT, "samples/hello-world")]
+    variants = [_replaced(obj, path, shape) for obj in samples for path in _paths(obj) for shape in SHAPES]
+    assert len(variants) > 1000
+    base = tmp_path / "fuzz"
+    base.mkdir()
+    for i, variant in enumerate(variants):
+        (base / f"{i:05}.yaml").write_text(json.dumps(variant))  # JSON is YAML, and quick to write
+    objects, problems = manifest_folder.load(tmp_path, "fuzz")
+    assert len(objects) + len(problems) == len(variants) - len(samples)  # a document that is null is no object
+    for found in (problems, manifest_folder.check(objects, CRDS, NAMES),
+                  manifest_folder.template_problems(objects, DEV.kubefed.federated_types, "1.35"),
+                  object_owners.second_owners(objects)):
+        assert all(isinstance(p, tuple) and all(isinstance(part, str) for part in p) for p in found)
+    manifest_folder.serves_load_balancers(objects)
+    manifest_folder.federated_namespaces(objects)
+    manifest_folder.namespaces_used(objects)
+    raw = environment(2, workloads=[HELLO, {"manifests": str(base)}])
+    with pytest.raises(ConfigError) as err:
+        config = load_environment({"t": raw}, "t")
+        topology.load_balancer_clusters(config)
+        federation_app.check_manifest_folders(config)
+    assert all(isinstance(p, str) and "Fix: " in p for p in err.value.problems)
+
+
+def test_each_clusters_copy_is_validated_after_its_overrides(tmp_path):
+    # KubeFed applies a cluster's overrides to the template as a JSON patch; an override making the Deployment
+    # invalid, or one that cannot apply, fails on that member only, silently.
+    objects = _hello()
+    objects[1]["spec"]["overrides"] = [
+        {"clusterName": "fed-1", "clusterOverrides": [{"path": "/spec/replicas", "value": "three"}]},
+        {"clusterName": "fed-2", "clusterOverrides": [{"op": "remove", "path": "/spec/paused"}]},
+        {"clusterName": "fed-2", "clusterOverrides": [
+            {"op": "add", "path": "/metadata/annotations", "value": {"a": "b"}},
+            {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"name": "sidecar"}}]}]
+    objects[3]["spec"]["template"]["metadata"] = {"annotations": {"service.beta.kubernetes.io/x": "y"}}
+    where = f"environments.t.workloads[0].manifests: {tmp_path}/apps/hello.yaml: "
+    assert _config_problems(tmp_path, {"hello.yaml": objects}) == [
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[0] (fed-1): spec.replicas: must be "
+        "a whole number, got a string. Fix: write a whole number",
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[1].clusterOverrides[0]: cannot be "
+        "applied on 'fed-2': remove of /spec/paused, which the object does not have, so KubeFed fails to propagate "
+        "the object there. Fix: point replace and remove at a field the template has, add at a field whose parent "
+        "it has",
+        f"{where}FederatedDeployment federate-me/test-hello-world: spec.overrides[2] (fed-2): "
+        "spec.template.spec.containers[1].image: is required (the API server refuses a container without an "
+        "image). Fix: name the container's image, registry/repository:tag",
+        f"{where}FederatedService federate-me/hello-world-svc: spec.template.metadata.annotations: is dropped by "
+        "KubeFed v0.10.0 (AnnotationsNotSupported: a template cannot set metadata.annotations). Fix: set them with "
+        "an override (op add, path /metadata/annotations)"]
