@@ -36,7 +36,6 @@ from federated_eks.workload import ManifestFolder, Workload
 from federated_eks.workload_config import check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
-DEFAULT_TIMEOUT_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,9 @@ class FederationTarget:
     """What must exist before a workload is applied: the joins and the federated types."""
     load_balancer_clusters: tuple[str, ...] = ()
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
+    timeout_seconds: int = 900
+    """The longest a waiter may wait: the Provider's handler deadline (the federation stack passes its
+    `deadlines.join`, from joinTimeoutMinutes; the Provider's total timeout is derived from it)."""
     host_moved: bool = False
     """The federation's host has moved (config `previousHostCluster`): the manifests' ids carry the host's name."""
 
@@ -67,13 +69,14 @@ class FederatedWorkloadsProps:
     target: FederationTarget
     workloads: Sequence[Workload] = ()
     folders: Sequence[ManifestFolder] = ()
-    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
-    """How long a deploy waits for a workload to run where it is placed (and a delete for it to go)."""
+    timeout_minutes: int | None = None
+    """How long a deploy waits for a workload to run where it is placed (and a delete for it to go); default and
+    maximum: the target's `timeout_seconds` (a longer wait would end in the Provider's generic timeout)."""
     reserved_namespaces: tuple[str, ...] = field(default=())
     """Namespaces no workload may use (KubeFed's own)."""
 
 
-def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
+def waiter_properties(w: Workload, target: FederationTarget, timeout_seconds: int) -> dict:
     """The waiter's properties (pure apart from the tokens in the targets)."""
     placed = set(w.placement.resolve(target.clusters))
     clusters = []
@@ -96,7 +99,7 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
                      "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
         "Host": target.host.as_property(),
         "Clusters": clusters,
-        "TimeoutSeconds": str(timeout_minutes * 60),
+        "TimeoutSeconds": str(timeout_seconds),
     }
 
 
@@ -115,6 +118,10 @@ class FederatedWorkloads(Construct):
                 problems.append(f"workloads[{i}].service: a LoadBalancer on {', '.join(missing)}, which run no "
                                 "load-balancer controller. Fix: set loadBalancerController.install to \"always\" "
                                 "in the config (or place the workload where the config's workloads run one)")
+        if props.timeout_minutes is not None and props.timeout_minutes * 60 > target.timeout_seconds:
+            problems.append(f"timeout_minutes: {props.timeout_minutes} is longer than the Provider's handler deadline "
+                            f"({target.timeout_seconds // 60} minutes). Fix: use at most that, or raise "
+                            "kubefed.joinTimeoutMinutes")
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
         self.namespaces: dict[str, eks.KubernetesManifest] = {}
@@ -122,6 +129,7 @@ class FederatedWorkloads(Construct):
         self.waiters: dict[str, CustomResource] = {}
         self.dns: dict[str, WorkloadDns] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
+        timeout_seconds = target.timeout_seconds if props.timeout_minutes is None else props.timeout_minutes * 60
         # Manifests are served by the host's kubectl handler: their ids carry the host, so that a host move creates
         # them on the new host (CloudFormation cannot change a custom resource's ServiceToken). Waiters and DNS are
         # served by the join Provider and keep their ids.
@@ -144,7 +152,7 @@ class FederatedWorkloads(Construct):
             self.manifests[key] = manifest
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
                                     resource_type=RESOURCE_TYPE,
-                                    properties=waiter_properties(w, target, props.timeout_minutes))
+                                    properties=waiter_properties(w, target, timeout_seconds))
             waiter.node.add_dependency(manifest)
             self.waiters[key] = waiter
             if w.dns is not None:
