@@ -45,10 +45,9 @@ from federated_eks import object_owners
 from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
-from federated_eks.workload_config import WAIT_MINUTES, check_workloads
+from federated_eks.workload_config import check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
-DEFAULT_TIMEOUT_MINUTES = WAIT_MINUTES
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,9 @@ class FederationTarget:
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
     federated_types: tuple[FederatedType, ...] = DEFAULT_FEDERATED_TYPES
     """The types the control plane enables (`kubefed.federatedTypes` and `kubefed.disabledTypes`)."""
+    timeout_seconds: int = 900
+    """The longest a waiter may wait: the Provider's handler deadline (the federation stack passes its
+    `deadlines.join`, from joinTimeoutMinutes; the Provider's total timeout is derived from it)."""
     host_moved: bool = False
     """The federation's host has moved (config `previousHostCluster`): the manifests' ids carry the host's name."""
 
@@ -83,8 +85,9 @@ class FederatedWorkloadsProps:
     target: FederationTarget
     workloads: Sequence[Workload] = ()
     folders: Sequence[ManifestFolder] = ()
-    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
-    """How long a deploy waits for a workload to run where it is placed (and a delete for it to go)."""
+    timeout_minutes: int | None = None
+    """How long a deploy waits for a workload to run where it is placed (and a delete for it to go); default and
+    maximum: the target's `timeout_seconds` (a longer wait would end in the Provider's generic timeout)."""
     reserved_namespaces: tuple[str, ...] = field(default=())
     """Namespaces no workload may use (KubeFed's own)."""
 
@@ -110,7 +113,7 @@ def workload_objects(w: Workload, clusters: Sequence[tuple[str, str]]) -> list[d
             for o in kubefed_workload.workload_objects(w)]
 
 
-def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: int) -> dict:
+def waiter_properties(w: Workload, target: FederationTarget, timeout_seconds: int) -> dict:
     """The waiter's properties (pure apart from the tokens in the targets)."""
     placed = set(w.placement.resolve(target.clusters))
     clusters = []
@@ -133,12 +136,12 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_minutes: in
                      "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
         "Host": target.host.as_property(),
         "Clusters": clusters,
-        "TimeoutSeconds": str(timeout_minutes * 60),
+        "TimeoutSeconds": str(timeout_seconds),
     }
 
 
 def folder_waiter_properties(fw: FolderWorkload, rendered: str, target: FederationTarget,
-                             timeout_minutes: int) -> dict:
+                             timeout_seconds: int) -> dict:
     """The waiter's properties for a folder's FederatedDeployment (the same contract as typed workloads);
     `rendered` is the folder's objects as applied (any change reruns the waiter)."""
     members = {m.name: m for m, _ in target.members}
@@ -150,7 +153,7 @@ def folder_waiter_properties(fw: FolderWorkload, rendered: str, target: Federati
         "Host": target.host.as_property(),
         "Clusters": [{**members[c].as_property(), "Replicas": "" if replicas is None else str(replicas),
                       **({"Image": image} if image else {})} for c, replicas, image in fw.clusters],
-        "TimeoutSeconds": str(timeout_minutes * 60),
+        "TimeoutSeconds": str(timeout_seconds),
     }
 
 
@@ -197,6 +200,10 @@ class FederatedWorkloads(Construct):
                   for item in getattr(c, "rendered", ())]
         problems += [f"{where}: {what}. Fix: {fix}"
                      for where, what, fix in object_owners.second_owners(others + rendered)]
+        if props.timeout_minutes is not None and props.timeout_minutes * 60 > target.timeout_seconds:
+            problems.append(f"timeout_minutes: {props.timeout_minutes} is longer than the Provider's handler deadline "
+                            f"({target.timeout_seconds // 60} minutes). Fix: use at most that, or raise "
+                            "kubefed.joinTimeoutMinutes")
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
         self.rendered = rendered
@@ -205,6 +212,7 @@ class FederatedWorkloads(Construct):
         self.manifests: dict[str, eks.KubernetesManifest] = {}
         self.waiters: dict[str, CustomResource] = {}
         self.folders: dict[str, eks.KubernetesManifest] = {}
+        timeout_seconds = target.timeout_seconds if props.timeout_minutes is None else props.timeout_minutes * 60
         # Manifests are served by the host's kubectl handler: their ids carry the host, so that a host move creates
         # them on the new host (CloudFormation cannot change a custom resource's ServiceToken). Waiters and DNS are
         # served by the join Provider and keep their ids.
@@ -240,7 +248,7 @@ class FederatedWorkloads(Construct):
             self.manifests[key] = manifest
             waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
                                     resource_type=RESOURCE_TYPE,
-                                    properties=waiter_properties(w, target, props.timeout_minutes))
+                                    properties=waiter_properties(w, target, timeout_seconds))
             waiter.node.add_dependency(manifest, *target.ready)
             self.waiters[key] = waiter
 
@@ -263,7 +271,7 @@ class FederatedWorkloads(Construct):
                 waiter = CustomResource(self, f"Ready-{ident}-{fw.namespace}-{fw.name}",
                                         service_token=target.service_token, resource_type=RESOURCE_TYPE,
                                         properties=folder_waiter_properties(fw, rendered, target,
-                                                                            props.timeout_minutes))
+                                                                            timeout_seconds))
                 waiter.node.add_dependency(manifest)
                 self.waiters[f"{fw.namespace}/{fw.name}"] = waiter
 

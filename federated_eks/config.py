@@ -272,8 +272,6 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
                                           reserved_namespaces=(kubefed.namespace,),
                                           federated_types=kubefed.federated_types,
                                           kubernetes_version=kubernetes_version)
-    if read[0]:
-        workload_config.check_provider_timeout(r, kubefed.join_timeout_minutes, f"{path}.kubefed.joinTimeoutMinutes")
     return read
 
 

@@ -32,12 +32,6 @@ MAX_INT32 = 2 ** 31 - 1
 PLAIN_HTTP_PORTS = (80, 8080)
 """Ports that serve plain HTTP by convention: an HTTPS health check there cannot pass."""
 
-WAIT_MINUTES = 15
-"""How long the workload waiter waits (components/federated_workloads.py)."""
-PROVIDER_EXTRA_MINUTES = 5
-"""The join Lambda's Provider gives up `joinTimeoutMinutes` + this after a request (components/kubefed_join)."""
-LAST_POLL_MINUTES = 2
-"""Room for the waiter's last poll (20 s apart) and its failure to reach CloudFormation before the Provider's."""
 
 WORKLOAD_FIELDS = ("name", "namespace", "image", "containerPort", "replicas", "placement", "clusters", "env",
                    "replicaScheduling", "service", "dns")
@@ -157,17 +151,6 @@ def folder_problems(folders: Sequence[ManifestFolder], workloads: Sequence[Workl
                                                       federated_namespaces=[w.namespace for w in workloads]):
             out.append(f"{folder.source}.manifests: {where}: {what}. Fix: {fix}")
     return out
-
-
-def check_provider_timeout(r: Any, join_timeout_minutes: int, path: str) -> None:
-    """The workload waiter shares the join Lambda's Provider: its deadline must come before the Provider's, or a
-    stuck workload fails with the Provider's timeout instead of the waiter's message naming what is not ready."""
-    provider = join_timeout_minutes + PROVIDER_EXTRA_MINUTES
-    if provider < WAIT_MINUTES + LAST_POLL_MINUTES:
-        r.problem(path, f"{join_timeout_minutes} gives the join Lambda's Provider {provider} minutes, less than the "
-                  f"workload waiter's {WAIT_MINUTES} (+{LAST_POLL_MINUTES} for its last poll), so a workload that "
-                  "does not become ready would fail without the waiter's message",
-                  f"set it to at least {WAIT_MINUTES + LAST_POLL_MINUTES - PROVIDER_EXTRA_MINUTES} (default 30)")
 
 
 def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]],

@@ -46,7 +46,8 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
-            timeout_minutes=kubefed.join_timeout_minutes))
+            timeout_minutes=kubefed.join_timeout_minutes,
+            left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/kubefed-join/"))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
         # host VPC CIDR (their cluster stacks' `ApiFrom-<host>` rules, with the peering routes in the peering
         # stacks: this stack depends on both at stack level, so they are created before and deleted after it).
@@ -87,7 +88,7 @@ class FederationStack(Stack):
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
             service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
             load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
-            host_moved=config.previous_host_cluster is not None)
+            host_moved=config.previous_host_cluster is not None, timeout_seconds=joiner.deadlines.join)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

@@ -249,11 +249,11 @@ def test_any_change_of_what_is_applied_changes_the_waiters_revision():
                      r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
     target = FederationTarget(host_cluster=None, host=members[0][0], members=members, service_token="arn")
     base = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_port=80)
-    revisions = {waiter_properties(w, target, 15)["Workload"]["Revision"] for w in (
+    revisions = {waiter_properties(w, target, 900)["Workload"]["Revision"] for w in (
         base, Workload(**{**base.__dict__, "env": (("A", "1"),)}),
         Workload(**{**base.__dict__, "container_port": 8080}), Workload(**{**base.__dict__, "replicas": 2}))}
     assert len(revisions) == 4
-    assert waiter_properties(base, target, 15) == waiter_properties(base, target, 15)
+    assert waiter_properties(base, target, 900) == waiter_properties(base, target, 900)
 
 
 def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clean():

@@ -2,6 +2,7 @@
 every value the config accepts, and whole-request deadlines that a body trickling in cannot outlive."""
 from __future__ import annotations
 
+import logging
 import time
 
 import aws_cdk as cdk
@@ -109,11 +110,13 @@ def timed_polls(request_type, properties, deadline_in, physical_id=None):
     return outcome, longest[0]
 
 
-def test_a_trickling_member_never_outlives_an_invocation_on_create(trickling, host, ca, small_budget):  # noqa: F811
-    outcome, longest = timed_polls("Create", props(trickling, host, ca), deadline_in=8.0)
+def test_a_trickling_member_never_outlives_an_invocation_on_create(trickling, host, ca, small_budget,  # noqa: F811
+                                                                   caplog):
+    with caplog.at_level(logging.INFO, logger="kubefed_join"):
+        outcome, longest = timed_polls("Create", props(trickling, host, ca), deadline_in=8.0)
     assert longest < FUNCTION_SECONDS
-    assert isinstance(outcome, RuntimeError)
-    assert "fed-2 did not join KubeFed" in str(outcome) and "trickles" in str(outcome)
+    assert isinstance(outcome, RuntimeError) and "fed-2 did not join KubeFed" in str(outcome)
+    assert "no complete answer within" in caplog.text and "trickles its response" in caplog.text
 
 
 def test_a_trickling_member_never_outlives_an_invocation_on_delete(trickling, host, ca, small_budget):  # noqa: F811
@@ -134,3 +137,15 @@ def test_the_whole_request_deadline_bounds_one_request(trickling, ca):  # noqa: 
     with pytest.raises(kube_api.Waiting, match="no complete answer within 3 s"):
         cluster.read("Namespace", "x", None)
     assert time.monotonic() - start < 4.0
+
+
+def test_a_federation_passes_one_timeout_to_every_resource_of_its_provider():
+    """At the shortest joinTimeoutMinutes the waiter used to keep its own 15 minutes and end in the Provider's
+    generic timeout: now joins, teardown and waiters all carry the federation's timeout."""
+    import fedtest
+    from test_host_move import HELLO
+    stacks, _ = fedtest.synth(environment(kubefed={"joinTimeoutMinutes": 5}, workloads=[HELLO]))
+    template = fedtest.templates({"f": stacks["fedeks-test-federation"]})["f"].to_json()
+    timeouts = {r["Type"]: r["Properties"].get(contract.TIMEOUT_SECONDS) for r in template["Resources"].values()
+                if r["Type"] in (contract.JOIN_TYPE, contract.TEARDOWN_TYPE, contract.WORKLOAD_TYPE)}
+    assert timeouts == {contract.JOIN_TYPE: "300", contract.TEARDOWN_TYPE: "300", contract.WORKLOAD_TYPE: "300"}

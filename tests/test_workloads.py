@@ -256,22 +256,6 @@ def test_https_checks_on_a_tls_port_and_records_at_the_apex_are_accepted():
     assert problems == [] and w.dns.protocol == "HTTPS" and w.dns.record_name == "example.com"
 
 
-@pytest.mark.parametrize("minutes, refused", [(5, True), (11, True), (12, False), (30, False)])
-def test_the_providers_timeout_stays_above_the_waiters_deadline(minutes, refused):
-    from fedtest import environment
-    from federated_eks.config import ConfigError, load_environment
-    env = environment(2, workloads=[HELLO], kubefed={"joinTimeoutMinutes": minutes})
-    if not refused:
-        load_environment({"t": env}, "t")
-        return
-    with pytest.raises(ConfigError) as err:
-        load_environment({"t": env}, "t")
-    assert err.value.problems == [
-        f"environments.t.kubefed.joinTimeoutMinutes: {minutes} gives the join Lambda's Provider {minutes + 5} minutes, "
-        "less than the workload waiter's 15 (+2 for its last poll), so a workload that does not become ready would "
-        "fail without the waiter's message. Fix: set it to at least 12 (default 30)"]
-
-
 def test_latency_and_weighted_take_any_number_of_clusters():
     (w,), problems = read([dns(routing="weighted", primary=None, weights={"fed-2": 3}) | {"placement": "all",
                                                                                           "clusters": {}}])

@@ -35,6 +35,16 @@ CLUSTER_KEYS = (NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA)
 # Attributes a completed resource returns (Fn::GetAtt).
 KUBEFED_CLUSTER_ATTRIBUTE = "KubeFedCluster"
 LEFT_BEHIND_ATTRIBUTE = "LeftBehind"
+# The label on every object this app makes on a cluster (the join's objects, the config's workloads): a function
+# deletes only objects that carry it (and a namespace only if the join made it: OWNED_NAMESPACE_ANNOTATION).
+MANAGED_BY_LABEL, MANAGED_BY_VALUE = "app.kubernetes.io/managed-by", "federated-eks"
+OWNED_NAMESPACE_ANNOTATION = "federated-eks/created-by"
+
+
+def owned(labels: dict | None) -> bool:
+    return (labels or {}).get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+
+
 # The log line a delete writes for what it left behind (runtime/left_behind.py), in a log group that outlives the
 # stack: search for it (README, "What a delete left behind").
 LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"

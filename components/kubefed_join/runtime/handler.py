@@ -24,14 +24,13 @@ import time
 from .. import contract
 from . import allowed_clusters
 from . import join
-from . import left_behind
 from . import teardown
 from . import unjoin
 from . import workload_wait
 from .allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from .kube_api import Budget, Failed, Waiting, api_client, classify
-from .left_behind import LeftObject
+from .left_behind import LeftObject, give_up
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
@@ -44,8 +43,6 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 # Every deadline comes from the resource's TimeoutSeconds through contract.Deadlines (one time budget; the
 # construct derives the Provider's total timeout from the same numbers).
-# CloudFormation takes at most 4 KB of response: the left-behind report is cut to this.
-MAX_REPORT = 1500
 
 
 def on_event(event: dict, context: object = None) -> dict:
@@ -180,14 +177,6 @@ def _finish(what: str, left: list[Exception], deadline: int, resource: str, obje
         log.info("%s: done", what)
         return {"IsComplete": True}
     return give_up(what, [str(e) for e in left], resource, objects, note)
-
-
-def give_up(what: str, reasons: list[str], resource: str, objects: list[LeftObject], note: str = "") -> dict:
-    """Complete a delete that could not remove everything: log why and record what is left behind."""
-    report = "; ".join(reasons)
-    log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
-    left_behind.record(resource, reasons, objects, note)
-    return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}
 
 
 def _teardown_on_event(event: dict) -> dict:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -214,6 +215,11 @@ def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
         reason = type(exc).__name__
         inner = getattr(exc, "reason", None)
+        unresolved = (socket.gaierror, urllib3.exceptions.NameResolutionError)
+        if isinstance(exc, unresolved) or isinstance(inner, unresolved):
+            # EKS publishes a cluster's API name while the cluster exists: a name that does not resolve is a
+            # cluster that is gone (deleted with its stack), not a slow one.
+            return Waiting(f"{what}: API server not reachable (its name does not resolve: the cluster looks deleted)")
         if inner is not None:
             reason = f"{reason}: {type(inner).__name__}"
         # A reset connection is worth another try at once; refused, unresolvable or timed-out ones wait for

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from .. import contract
 
 log = logging.getLogger("kubefed_join")
+# CloudFormation takes at most 4 KB of response: the LeftBehind attribute is cut to this.
+MAX_REPORT = 1500
 
 
 @dataclass(frozen=True)
@@ -41,3 +43,12 @@ def record(resource: str, reasons: list[str], objects: list[LeftObject], note: s
     line = json.dumps(body, sort_keys=True)
     log.warning("%s %s", contract.LEFT_BEHIND_MARKER, line)
     return line
+
+
+def give_up(what: str, reasons: list[str], resource: str, objects: list[LeftObject], note: str = "") -> dict:
+    """The result of a delete that could not remove everything and completes anyway: logs why, records what is left
+    (`record`) and returns it as the LeftBehind attribute too."""
+    report = "; ".join(reasons)
+    log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
+    record(resource, reasons, objects, note)
+    return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from .. import contract as c
+
 CLUSTER_SCOPE = "Cluster"
 NAMESPACED_SCOPE = "Namespaced"
 KUBEFED_GROUP = "core.kubefed.io"
 KUBEFED_VERSION = "v1beta1"
-MANAGED_BY = {"app.kubernetes.io/managed-by": "federated-eks"}
+MANAGED_BY = {c.MANAGED_BY_LABEL: c.MANAGED_BY_VALUE}
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ cluster removed from the config keeps the deploy waiting until KubeFed has delet
 included, before CloudFormation's cleanup unjoins it. Past the deadline the
 resource fails naming everything that never became ready.
 
-Delete: each poll deletes the workload's federated objects on the host (KubeFed's sync controller then deletes
-the member copies; a Service's load-balancer controller releases it only after deleting the load balancer) and
-checks the members; complete when nothing is left. Past the deadline the delete fails, naming what is still
-there: a load balancer left behind would keep its ENIs and security groups in the member's VPC and block that
-VPC's deletion later, with a less helpful error.
+Delete: each poll deletes the workload's federated objects on the host (only those carrying the app's
+managed-by label: KubeFed's sync controller then deletes the member copies; a Service's load-balancer controller
+releases it only after deleting the load balancer) and checks the members; complete when nothing is left. Past the
+deadline the delete gives up and completes, so that a stack delete always finishes (a member that is gone never
+answers): what may be left, load balancers included, is recorded where it outlives the stack (left_behind.py).
 
 Clients, authentication, the federation's allowed clusters, the per-poll time budget and the classification of
 errors are the join's (kube_api, allowed_clusters).
@@ -30,6 +30,7 @@ from kubernetes import client
 from .. import contract
 from . import allowed_clusters
 from .kube_api import Budget, Failed, Waiting, api_client, classify, with_retries
+from .left_behind import LeftObject, give_up
 from .properties import ClusterRef, InvalidProperties, _cluster, _namespace, timeout_seconds
 from .workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, Readiness, ServiceSeen, WorkloadPlan,
                              leaving, readiness, remaining, scheduled_replicas)
@@ -104,7 +105,7 @@ def parse(props: dict) -> WorkloadRequest:
 def on_event(event: dict) -> dict:
     if event["RequestType"] == "Delete":
         try:
-            timeout = parse(event.get("ResourceProperties") or {}).timeout_seconds
+            timeout = contract.Deadlines(parse(event.get("ResourceProperties") or {}).timeout_seconds).workload_delete
         except InvalidProperties:
             timeout = 0  # nothing this function can delete: is_complete finishes at once
         return {"PhysicalResourceId": event["PhysicalResourceId"],
@@ -157,24 +158,41 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
         return {"IsComplete": True}
     key, minutes = req.plan.key, req.timeout_seconds // 60
     left: list[str] = []
+    host_api, host_failed = None, False
     try:
-        host = _client(req.host, "host")
+        host_api = _client(req.host, "host")
         # In reverse apply order: the Service (its load balancers start going), the scheduler's preference (so it
         # does not touch a deployment being deleted), then the deployment.
         for api_version, kind in reversed(req.objects):
-            _delete_custom(host, api_version, kind, req.plan, budget)
-        left += remaining(req.plan, _observe_members(req, budget, host))
+            _delete_owned(host_api, api_version, kind, req.plan, budget)
     except (Waiting, Failed) as exc:
         left.append(str(exc))
+        host_failed = True
+    seen = _observe_members(req, budget, host_api)
+    left += remaining(req.plan, seen)
     if not left:
         log.info("workload %s is gone from every member", key)
         return {"IsComplete": True}
-    if time.time() > deadline:
-        raise RuntimeError(f"workload {key} was not removed within {minutes} minutes; still there: "
-                           f"{'; '.join(left)}. Fix: check the KubeFed controller on the host and the AWS Load "
-                           "Balancer Controller on those members, then retry the delete")
-    log.info("waiting for workload %s to go: %s", key, "; ".join(left))
-    return {"IsComplete": False}
+    if time.time() <= deadline:
+        log.info("waiting for workload %s to go: %s", key, "; ".join(left))
+        return {"IsComplete": False}
+    # Give up so that the stack delete goes on (a member that is gone or unreachable never answers), and record
+    # what may be left where it outlives the stack.
+    objects = [LeftObject(req.host.name, kind, req.plan.name, req.plan.namespace) for _, kind in req.objects
+               if host_failed]
+    stuck = [c.name for c in req.plan.clusters if c.name in seen and (
+        seen[c.name].error or seen[c.name].deployment is not None or seen[c.name].service is not None)]
+    for cluster in stuck:
+        objects += [LeftObject(cluster, "Deployment", req.plan.name, req.plan.namespace),
+                    LeftObject(cluster, "Service", req.plan.name, req.plan.namespace)]
+    note = ""
+    if req.plan.load_balanced and stuck:
+        note = (f"The load balancer of Service {key} may remain on {', '.join(stuck)}: it keeps network interfaces "
+                "and security groups in that cluster's VPC, which then cannot be deleted. Delete the Service (its "
+                "controller deletes the load balancer), or the load balancer tagged service.k8s.aws/stack="
+                f"{key} in the EC2 console.")
+    return give_up(f"delete of workload {key} (gave up after {minutes} minutes)", left,
+                   event.get("PhysicalResourceId") or req.physical_id, objects, note)
 
 
 def _with_leaving(state: Readiness, req: WorkloadRequest, fd: dict | None, host: client.ApiClient,
@@ -227,27 +245,44 @@ def _read_custom(api: client.ApiClient, group: str, version: str, plural: str, p
                  f"reading {role}: {plural} {plan.key}", budget)
 
 
-def _delete_custom(api: client.ApiClient, api_version: str, kind: str, plan: WorkloadPlan, budget: Budget) -> None:
+def _delete_owned(api: client.ApiClient, api_version: str, kind: str, plan: WorkloadPlan, budget: Budget) -> None:
+    """Delete the workload's federated object on the host, only if this app made it (contract.MANAGED_BY_LABEL:
+    the config's workloads render it on every object): a request naming another application's object removes
+    nothing. The delete carries the read object's UID as a precondition, so a replacement made meanwhile stays."""
     group, version = api_version.split("/")
     plural = kind.lower() + "s"  # FederatedDeployment, FederatedService, ReplicaSchedulingPreference
     custom = client.CustomObjectsApi(api)
+    current = _read(lambda **kw: custom.get_namespaced_custom_object(group, version, plan.namespace, plural,
+                                                                     plan.name, **kw),
+                    f"reading host: {kind} {plan.key}", budget)
+    if current is None:
+        return
+    meta = current.get("metadata") or {}
+    if not contract.owned(meta.get("labels")):
+        log.warning("host: %s %s was not made by federated-eks (no %s label): kept", kind, plan.key,
+                    contract.MANAGED_BY_LABEL)
+        return
     what = f"deleting host: {kind} {plan.key}"
+    body = {"preconditions": {"uid": meta.get("uid")}} if meta.get("uid") else None
 
     def attempt():
         try:
             budget.call(lambda **kw: custom.delete_namespaced_custom_object(
-                group, version, plan.namespace, plural, plan.name, **kw), what)
+                group, version, plan.namespace, plural, plan.name, body=body, **kw), what)
         except client.ApiException as exc:
-            if exc.status != 404:
+            if exc.status not in (404, 409):  # 409: the precondition failed, it is not the object read
                 raise
     with_retries(attempt, what, budget)
 
 
-def _observe_members(req: WorkloadRequest, budget: Budget, host_api: client.ApiClient) -> dict[str, MemberSeen]:
+def _observe_members(req: WorkloadRequest, budget: Budget,
+                     host_api: client.ApiClient | None) -> dict[str, MemberSeen]:
     """Each placed member's Deployment and Service; a member that cannot be asked is reported, not raised."""
     out: dict[str, MemberSeen] = {}
     for ref in req.members:
         try:
+            if ref.name == req.host.name and host_api is None:
+                raise Waiting(f"host {ref.name} could not be asked")
             api = _client(ref, "member", host_api if ref.name == req.host.name else None)
             apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
             ns, name = req.plan.namespace, req.plan.name
