@@ -1,7 +1,7 @@
 # federated-eks. Two commands do all the set-up on a fresh machine with Python 3.11+:
 #   make synth [ENV=dev]   set up, then synthesize one environment into cdk.out/
 #   make test              set up, then run the whole test suite
-# AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
+# AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes] [GONE=ENV]
 # Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings),
 #   make check-config [PIPELINE=main] (the pipeline's environments: synth, cfn-lint, cdk-nag)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
