@@ -474,12 +474,6 @@ _POD_TEMPLATE_PATHS = {"FederatedDeployment": ("template", "spec", "template", "
                        "FederatedCronJob": ("template", "spec", "jobTemplate", "spec", "template", "spec")}
 
 
-def _at(obj: Any, keys: Iterable[str]) -> Any:
-    for key in keys:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj
-
-
 def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]:
     """KubeFed rules no schema expresses: overrides and RSP preferences naming clusters of this federation,
     RSP target kinds the scheduler handles, selectors on labels the joins set, LoadBalancer Services the AWS
@@ -501,7 +495,7 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
             if name != "*" and name not in names:
                 problems.append((f"{where}: spec.clusters.{name}", f"{name!r} is not a cluster of this federation",
                                  f"use \"*\" or one of: {', '.join(sorted(names))}"))
-    selector = _at(spec, ("placement", "clusterSelector"))
+    selector = _at(spec, "placement", "clusterSelector")
     if isinstance(selector, dict):
         keys = [(f"matchLabels.{k}", k) for k in selector.get("matchLabels") or {}]
         keys += [(f"matchExpressions[{i}].key", e.get("key")) for i, e in
@@ -513,7 +507,7 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
                                  f"select on {', '.join(JOIN_LABELS)} (the cluster's region), or list clusters "
                                  "under placement.clusters"))
     if obj["kind"] == "FederatedService":
-        service = _at(spec, ("template", "spec"))
+        service = _at(spec, "template", "spec")
         if isinstance(service, dict) and service.get("type") == "LoadBalancer" \
                 and service.get("loadBalancerClass") != LOAD_BALANCER_CLASS:
             problems.append((f"{where}: spec.template.spec.loadBalancerClass",
@@ -521,7 +515,7 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
                              "AWS Load Balancer Controller claims, else the legacy in-tree controller makes a "
                              "Classic Load Balancer (or nothing serves it)",
                              f"set `loadBalancerClass: {LOAD_BALANCER_CLASS}` in the template's spec"))
-    pod = _at(spec, _POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
+    pod = _at(spec, *_POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
     images = [(f"{'.'.join(_POD_TEMPLATE_PATHS[obj['kind']])}.{group}[{i}].image", c.get("image"))
               for group in ("initContainers", "containers") for i, c in
               enumerate((pod or {}).get(group) or []) if isinstance(pod, dict) and isinstance(c, dict)]
@@ -541,7 +535,7 @@ def placed_clusters(obj: dict, clusters: Iterable[tuple[str, str]]) -> tuple[str
     (pkg/controller/util/placement.go: `clusters` when given, else `clusterSelector`; a selector on the region
     label, the only label the joins set, by In / NotIn / Exists). Anything else: every cluster (an upper bound)."""
     clusters = tuple(clusters)
-    placement = _at(obj, ("spec", "placement"))
+    placement = _at(obj, "spec", "placement")
     if not isinstance(placement, dict):
         return ()
     if isinstance(placement.get("clusters"), list):
@@ -566,7 +560,7 @@ def load_balancer_clusters(objects: Iterable[tuple[str, dict]], clusters: Iterab
     """The clusters a LoadBalancer FederatedService of `objects` is placed on (in `clusters` order)."""
     clusters = tuple(clusters)
     names = {n for _, obj in objects if obj.get("kind") == "FederatedService"
-             and _at(obj, ("spec", "template", "spec", "type")) == "LoadBalancer"
+             and _at(obj, "spec", "template", "spec", "type") == "LoadBalancer"
              for n in placed_clusters(obj, clusters)}
     return tuple(n for n, _ in clusters if n in names)
 
@@ -590,7 +584,7 @@ _IMAGE_PATH = "/spec/template/spec/containers/0/image"
 
 
 def _override(obj: dict, cluster: str, path: str, default: Any) -> Any:
-    for o in _at(obj, ("spec",)).get("overrides") or []:
+    for o in _at(obj, "spec").get("overrides") or []:
         if isinstance(o, dict) and o.get("clusterName") == cluster:
             for patch in o.get("clusterOverrides") or []:
                 if isinstance(patch, dict) and patch.get("path") == path and patch.get("op", "replace") != "remove":
@@ -612,16 +606,16 @@ def waited_workloads(objects: Iterable[tuple[str, dict]], clusters: Iterable[tup
         if fd is None or not isinstance(fd.get("spec"), dict):
             continue
         rsp, fs = kinds.get("ReplicaSchedulingPreference"), kinds.get("FederatedService")
-        template = _at(fd, ("spec", "template", "spec")) or {}
-        containers = _at(template, ("template", "spec", "containers")) or [{}]
+        template = _at(fd, "spec", "template", "spec") or {}
+        containers = _at(template, "template", "spec", "containers") or [{}]
         image = containers[0].get("image") if isinstance(containers[0], dict) else None
         if rsp is not None:
-            prefs = _at(rsp, ("spec", "clusters")) or {}
-            placed = placed_clusters(fd, clusters) if _at(rsp, ("spec", "intersectWithClusterSelector")) \
+            prefs = _at(rsp, "spec", "clusters") or {}
+            placed = placed_clusters(fd, clusters) if _at(rsp, "spec", "intersectWithClusterSelector") \
                 else tuple(n for n, _ in clusters if not prefs or "*" in prefs or n in prefs)
             planned = tuple((n, None, _override(fd, n, _IMAGE_PATH, image)) for n in placed)
             bounded = any(isinstance(p, dict) and p.get("maxReplicas") is not None for p in prefs.values())
-            total = None if bounded else _at(rsp, ("spec", "totalReplicas"))
+            total = None if bounded else _at(rsp, "spec", "totalReplicas")
         else:
             planned = tuple((n, int(_override(fd, n, "/spec/replicas", template.get("replicas", 1))),
                              _override(fd, n, _IMAGE_PATH, image)) for n in placed_clusters(fd, clusters))
@@ -632,7 +626,7 @@ def waited_workloads(objects: Iterable[tuple[str, dict]], clusters: Iterable[tup
             namespace=namespace, name=name,
             kinds=tuple((o["apiVersion"], o["kind"]) for o in (fd, rsp, fs) if o is not None),
             clusters=planned, total_replicas=total,
-            load_balanced=fs is not None and _at(fs, ("spec", "template", "spec", "type")) == "LoadBalancer"))
+            load_balanced=fs is not None and _at(fs, "spec", "template", "spec", "type") == "LoadBalancer"))
     return out
 
 
@@ -644,10 +638,10 @@ def dns_annotated_services(objects: Iterable[tuple[str, dict]]) -> list[str]:
     a record (the hostname annotation in its template, or in an override of its annotations)."""
     out = []
     for file, obj in objects:
-        if obj.get("kind") != "FederatedService" or _at(obj, ("spec", "template", "spec", "type")) != "LoadBalancer":
+        if obj.get("kind") != "FederatedService" or _at(obj, "spec", "template", "spec", "type") != "LoadBalancer":
             continue
-        found = EXTERNAL_DNS_HOSTNAME in (_at(obj, ("spec", "template", "metadata", "annotations")) or {})
-        for o in _at(obj, ("spec",)).get("overrides") or []:
+        found = EXTERNAL_DNS_HOSTNAME in (_at(obj, "spec", "template", "metadata", "annotations") or {})
+        for o in _at(obj, "spec").get("overrides") or []:
             for patch in (o.get("clusterOverrides") or []) if isinstance(o, dict) else []:
                 value = patch.get("value") if isinstance(patch, dict) else None
                 path = str(patch.get("path", "")) if isinstance(patch, dict) else ""
