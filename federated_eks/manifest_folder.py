@@ -453,11 +453,8 @@ def namespaces_used(objects: Iterable[tuple[str, dict]]) -> list[str]:
 
 def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:
     """Whether any FederatedService in `objects` is of type LoadBalancer (where: `load_balancer_clusters`)."""
-    for _, obj in objects:
-        template = ((obj.get("spec") or {}).get("template") or {}) if isinstance(obj.get("spec"), dict) else {}
-        if obj.get("kind") == "FederatedService" and (template.get("spec") or {}).get("type") == "LoadBalancer":
-            return True
-    return False
+    return any(obj.get("kind") == "FederatedService" and _at(obj, "spec", "template", "spec", "type") == "LoadBalancer"
+               for _, obj in objects)
 
 
 # What KubeFed accepts without a word but never acts on (or acts on wrongly), checked per object.
@@ -474,6 +471,15 @@ _POD_TEMPLATE_PATHS = {"FederatedDeployment": ("template", "spec", "template", "
                        "FederatedCronJob": ("template", "spec", "jobTemplate", "spec", "template", "spec")}
 
 
+def _list(value: Any) -> list:
+    """`value` if it is a list, else empty (a folder object may have any shape; the CRD check reports it)."""
+    return value if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]:
     """KubeFed rules no schema expresses: overrides and RSP preferences naming clusters of this federation,
     RSP target kinds the scheduler handles, selectors on labels the joins set, LoadBalancer Services the AWS
@@ -481,7 +487,7 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     problems: list[Problem] = []
     known = f"use one of: {', '.join(sorted(names))}"
-    for i, o in enumerate(spec.get("overrides") or []):
+    for i, o in enumerate(_list(spec.get("overrides"))):
         name = o.get("clusterName") if isinstance(o, dict) else None
         if isinstance(name, str) and name not in names:
             problems.append((f"{where}: spec.overrides[{i}].clusterName", f"{name!r} is not a cluster of this "
@@ -497,9 +503,9 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
                                  f"use \"*\" or one of: {', '.join(sorted(names))}"))
     selector = _at(spec, "placement", "clusterSelector")
     if isinstance(selector, dict):
-        keys = [(f"matchLabels.{k}", k) for k in selector.get("matchLabels") or {}]
+        keys = [(f"matchLabels.{k}", k) for k in _dict(selector.get("matchLabels"))]
         keys += [(f"matchExpressions[{i}].key", e.get("key")) for i, e in
-                 enumerate(selector.get("matchExpressions") or []) if isinstance(e, dict)]
+                 enumerate(_list(selector.get("matchExpressions"))) if isinstance(e, dict)]
         for field, key in keys:
             if key not in JOIN_LABELS:
                 problems.append((f"{where}: spec.placement.clusterSelector.{field}", f"{key!r} is not a label the "
@@ -518,10 +524,10 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
     pod = _at(spec, *_POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
     images = [(f"{'.'.join(_POD_TEMPLATE_PATHS[obj['kind']])}.{group}[{i}].image", c.get("image"))
               for group in ("initContainers", "containers") for i, c in
-              enumerate((pod or {}).get(group) or []) if isinstance(pod, dict) and isinstance(c, dict)]
+              enumerate(_list(_dict(pod).get(group))) if isinstance(c, dict)]
     images += [(f"spec.overrides[{i}].clusterOverrides[{j}].value", patch.get("value"))
-               for i, o in enumerate(spec.get("overrides") or []) if isinstance(o, dict)
-               for j, patch in enumerate(o.get("clusterOverrides") or [])
+               for i, o in enumerate(_list(spec.get("overrides"))) if isinstance(o, dict)
+               for j, patch in enumerate(_list(o.get("clusterOverrides")))
                if isinstance(patch, dict) and str(patch.get("path", "")).endswith("/image")]
     for field, image in images:
         wrong = image_reference.problem(image) if isinstance(image, str) else None
