@@ -261,8 +261,11 @@ def test_yaml_anchors_are_bounded_at_read_time(tmp_path):
 
 
 def config_maps(n: int) -> str:
+    """A folder KubeFed takes: namespace `web` federated, `n` FederatedConfigMaps of about 4 KB there."""
     data = "\n".join(f"    key{k}: {'v' * 400}" for k in range(10))
-    return "".join(f"---\napiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {{name: cm-{i}, "
+    namespace = ("apiVersion: types.kubefed.io/v1beta1\nkind: FederatedNamespace\nmetadata: {name: web, namespace: web}"
+                 "\nspec:\n  placement: {clusterSelector: {}}\n")
+    return namespace + "".join(f"---\napiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {{name: cm-{i}, "
                    f"namespace: web}}\nspec:\n  template:\n    data:\n{data}\n  placement: {{clusterSelector: {{}}}}\n"
                    for i in range(n))
 
@@ -307,3 +310,19 @@ def test_every_pattern_of_the_config_path_is_applied_whole():
             if re.search(r"\b(?:re|_[A-Z0-9_]+)\.(?:match|search)\(|re\.compile\(r?f?\"\^", line):
                 found.append(f"{path.name}: {line.strip()}")
     assert found == []
+
+
+def test_a_large_accepted_folder_synthesizes_under_a_megabyte_and_under_the_estimate(tmp_path):
+    """The estimate is an upper bound where it matters most: 180 ConfigMaps of 4 KB (about 840 KB of template)."""
+    import os
+
+    import app as federation_app
+    from fedtest import synth
+    from federated_eks import federation_layout
+    raw = environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(180))}])
+    cfg = accepted(raw)
+    _, assembly = synth(raw, name="t")
+    federation_app.check_templates(assembly)
+    (stack,) = [s for s in assembly.stacks if s.stack_name == "fedeks-t-federation"]
+    size = os.path.getsize(stack.template_full_path)
+    assert 800_000 < size <= federation_layout.federation_template_bytes(cfg) <= 1_000_000
