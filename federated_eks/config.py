@@ -613,7 +613,8 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     image = ImageRef(**parts)
     wrong = image_reference.problem(image.uri) if image != base else None
     if wrong:
-        r.problem(path, wrong, f'write it like {{"repository": "{base.repository}", "image": "{base.image}", "tag": "{base.tag}"}} '
+        r.problem(path, wrong, f'write it like {{"repository": "{base.repository}", "image": "{base.image}", '
+                  f'"tag": "{base.tag}"}} '
                   "(a registry path, a lowercase image name, and a tag of letters, digits, '_', '.', '-')")
         return base
     return image

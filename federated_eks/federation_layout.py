@@ -37,13 +37,13 @@ def federation_resources(cfg: FederationConfig) -> int:
 
 # Template bytes besides the Kubernetes objects: measured on synthesized templates (2 to 6 clusters, names of 5
 # characters), plus room for names of the longest lengths the config allows, which recur in ids and paths.
-BASE_BYTES = 34_000            # measured 29,175
+BASE_BYTES = 40_000            # measured 29,175 (environment "test"); 20-character environment names add ~6,000
 BYTES_PER_CLUSTER = 4_500      # measured 3,700: a join, with its cluster's endpoint and CA from the cluster stack
 BYTES_PER_NAMESPACE = 2_000    # measured 1,156
 BYTES_PER_WORKLOAD = 3_500     # measured 2,459: the objects' resource and the waiter
 BYTES_PER_PLACED_CLUSTER = 800  # measured 639: each placed cluster in the waiter's properties
 BYTES_PER_DNS_CLUSTER = 2_000  # measured 1,203: a health check and a record
-BYTES_PER_FOLDER = 2_000       # measured 1,340
+BYTES_PER_FOLDER = 2_000       # measured 1,340, and its path, in the resource's id and construct path
 
 
 def embedded_bytes(objects: list[dict[str, Any]]) -> int:
@@ -85,5 +85,5 @@ def federation_template_bytes(cfg: FederationConfig) -> int:
     return (BASE_BYTES + BYTES_PER_CLUSTER * len(cfg.clusters)
             + BYTES_PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
             + BYTES_PER_WORKLOAD * len(cfg.workloads) + BYTES_PER_PLACED_CLUSTER * sum(placed)
-            + BYTES_PER_DNS_CLUSTER * dns + BYTES_PER_FOLDER * len(cfg.manifest_folders)
+            + BYTES_PER_DNS_CLUSTER * dns + sum(BYTES_PER_FOLDER + 4 * len(f.path) for f in cfg.manifest_folders)
             + sum(embedded_bytes(objects) for objects in manifests(cfg)))

@@ -9,8 +9,8 @@ synth can tell.
   `federation_layout.federation_resources` counts, and its template no larger than `federation_template_bytes`.
 
 Seeded (derandomize) and bounded: the config-only property runs many examples (milliseconds each); the synthesizing
-one runs few (a synth takes 5 to 8 seconds here). Measured on this 2-core machine, shared: about 8 s (300 examples)
-and 65 s (the hub fixture and 7 accepted mutations).
+one runs few (a synth takes 5 to 8 seconds on a free core). Measured on this 2-core machine, shared with other
+jobs: 8-18 s (300 examples) and 50-80 s alone (the hub fixture and 5 accepted mutations; longer under load).
 """
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_mutated_configs_are_refused_with_messages_or_accepted_never_a_traceback
     check(*case)
 
 
-@settings(max_examples=7, **dict(SETTINGS, suppress_health_check=[*SETTINGS["suppress_health_check"],
+@settings(max_examples=5, **dict(SETTINGS, suppress_health_check=[*SETTINGS["suppress_health_check"],
                                                                    HealthCheck.filter_too_much]))
 @given(mutated(typed=True))
 @example(("hub", HUB))  # workloads (failover, latency, replica scheduling) and a folder, always synthesized once

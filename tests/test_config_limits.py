@@ -10,23 +10,10 @@ import pytest
 from fedtest import environment
 from federated_eks import diagram
 from federated_eks.config import ConfigError, load_environment
-
-P = "environments.t"
+from test_config import P, only_problem, problems
 ECHO = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
         "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
         "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
-
-
-def problems(raw: dict) -> list[str]:
-    with pytest.raises(ConfigError) as err:
-        load_environment({"t": raw}, "t")
-    return err.value.problems
-
-
-def only_problem(raw: dict) -> str:
-    found = problems(raw)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def accepted(raw: dict):
@@ -274,8 +261,11 @@ def test_yaml_anchors_are_bounded_at_read_time(tmp_path):
 
 
 def config_maps(n: int) -> str:
+    """A folder KubeFed takes: namespace `web` federated, `n` FederatedConfigMaps of about 4 KB there."""
     data = "\n".join(f"    key{k}: {'v' * 400}" for k in range(10))
-    return "".join(f"---\napiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {{name: cm-{i}, "
+    namespace = ("apiVersion: types.kubefed.io/v1beta1\nkind: FederatedNamespace\nmetadata: {name: web, namespace: web}"
+                 "\nspec:\n  placement: {clusterSelector: {}}\n")
+    return namespace + "".join(f"---\napiVersion: types.kubefed.io/v1beta1\nkind: FederatedConfigMap\nmetadata: {{name: cm-{i}, "
                    f"namespace: web}}\nspec:\n  template:\n    data:\n{data}\n  placement: {{clusterSelector: {{}}}}\n"
                    for i in range(n))
 
@@ -305,3 +295,34 @@ def test_synthesized_templates_are_checked_against_cloudformations_limits():
         "stack s: 500 resources (and the CDK's metadata resource), over CloudFormation's limit of 500 per stack (not "
         "adjustable). Fix: fewer clusters or workloads",
         "stack s: 201 outputs, over CloudFormation's limit of 200 per stack (not adjustable). Fix: fewer clusters"]
+
+
+def test_every_pattern_of_the_config_path_is_applied_whole():
+    """`re.match` with `^...$` accepts a trailing newline (`$` matches before it): the readers use fullmatch only.
+    (manifest_folder reads jsonschema's own error messages with re.match; no config value goes through it.)"""
+    import re
+    from fedtest import ROOT
+    found = []
+    for path in sorted((ROOT / "federated_eks").glob("*.py")):
+        for line in path.read_text().splitlines():
+            if "is a required property" in line:  # manifest_folder, over jsonschema's message
+                continue
+            if re.search(r"\b(?:re|_[A-Z0-9_]+)\.(?:match|search)\(|re\.compile\(r?f?\"\^", line):
+                found.append(f"{path.name}: {line.strip()}")
+    assert found == []
+
+
+def test_a_large_accepted_folder_synthesizes_under_a_megabyte_and_under_the_estimate(tmp_path):
+    """The estimate is an upper bound where it matters most: 180 ConfigMaps of 4 KB (about 840 KB of template)."""
+    import os
+
+    import app as federation_app
+    from fedtest import synth
+    from federated_eks import federation_layout
+    raw = environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(180))}])
+    cfg = accepted(raw)
+    _, assembly = synth(raw, name="t")
+    federation_app.check_templates(assembly)
+    (stack,) = [s for s in assembly.stacks if s.stack_name == "fedeks-t-federation"]
+    size = os.path.getsize(stack.template_full_path)
+    assert 800_000 < size <= federation_layout.federation_template_bytes(cfg) <= 1_000_000
