@@ -166,8 +166,12 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     # ... the workload after its namespace, its waiter after the workload: CloudFormation deletes in reverse.
     [workload] = [k for k, v in kinds.items() if v == ["FederatedDeployment", "FederatedService"]]
     assert set(manifests[workload]["DependsOn"]) & first
-    [waiter] = [k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"]
+    waiters = {r["Properties"]["Workload"]["Name"]: k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"}
+    assert sorted(waiters) == ["echo-server", "test-hello-world"]  # the folder's deployment has its waiter too
+    waiter = waiters["echo-server"]
     assert workload in res[waiter]["DependsOn"]
+    [folder] = [k for k in first if len(kinds[k]) == 4]
+    assert folder in res[waiters["test-hello-world"]]["DependsOn"]
     join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
     assert res[waiter]["Properties"]["ServiceToken"] == join_token
     clusters = res[waiter]["Properties"]["Clusters"]
