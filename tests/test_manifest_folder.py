@@ -233,6 +233,8 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
     ({"clusterSelector": {"matchLabels": {"topology.kubernetes.io/region": "us-east-2"}}}, ("fed-2",)),
     ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region", "operator": "NotIn",
                                                 "values": ["us-east-1"]}]}}, ("fed-2", "fed-3")),
+    ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region",
+                                                "operator": "DoesNotExist"}]}}, ()),
 ])
 def test_a_folders_load_balancers_need_a_controller_only_where_they_are_placed(placement, expected):
     svc = walkthrough_service()
@@ -307,3 +309,11 @@ def test_folder_dns_needs_both_the_zone_and_the_annotation(tmp_path, annotate, z
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(3, workloads=[entry])}, "t")
     assert err.value.problems == ["environments.t.workloads[0]." + expected.format(path=path)]
+
+
+def test_a_folder_deployment_is_waited_for_only_where_its_namespace_is_placed():
+    objects = [o for _, o in load_ok(ROOT, "samples/hello-world")]
+    ns = copy.deepcopy(objects[0])
+    ns["spec"]["placement"] = {"clusters": [{"name": "fed-2"}]}
+    [w] = manifest_folder.waited_workloads([("a", ns), ("b", objects[1])], CLUSTERS)
+    assert [c for c, _, _ in w.clusters] == ["fed-2"]
