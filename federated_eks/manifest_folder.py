@@ -235,6 +235,13 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
                              "AWS Load Balancer Controller claims, else the legacy in-tree controller makes a "
                              "Classic Load Balancer (or nothing serves it)",
                              f"set `loadBalancerClass: {LOAD_BALANCER_CLASS}` in the template's spec"))
+        if isinstance(service, dict) and service.get("type") == "LoadBalancer" \
+                and not isinstance(_at(spec, ("placement", "clusters")), list):
+            problems.append((f"{where}: spec.placement", "places a LoadBalancer Service by clusterSelector: a "
+                             "cluster removed from the config stays selected until its unjoin, which then leaves "
+                             "the Service and its load balancer behind (billing, and blocking the VPC's deletion)",
+                             "list the clusters under placement.clusters (`clusters: [{name: fed-1}]`), so that "
+                             "removing a cluster removes its load balancer first"))
     pod = _at(spec, _POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
     images = [(f"{'.'.join(_POD_TEMPLATE_PATHS[obj['kind']])}.{group}[{i}].image", c.get("image"))
               for group in ("initContainers", "containers") for i, c in

@@ -212,6 +212,10 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
         f"{service}: spec.placement.clusterSelector.matchExpressions[0].key":
             "'topology.kubernetes.io/zone' is not a label the federation's joins set on a cluster, so the selector "
             "matches no cluster",
+        f"{service}: spec.placement":
+            "places a LoadBalancer Service by clusterSelector: a cluster removed from the config stays selected until "
+            "its unjoin, which then leaves the Service and its load balancer behind (billing, and blocking the VPC's "
+            "deletion)",
         f"{service}: spec.template.spec.loadBalancerClass":
             "is None: a LoadBalancer Service needs the class the AWS Load Balancer Controller claims, else the "
             "legacy in-tree controller makes a Classic Load Balancer (or nothing serves it)",
@@ -222,9 +226,12 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
         "set `loadBalancerClass: service.k8s.aws/nlb` in the template's spec")
     # Fixed as the messages say, the folder passes.
     svc["spec"]["template"]["spec"]["loadBalancerClass"] = "service.k8s.aws/nlb"
-    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+    svc["spec"]["placement"] = {"clusters": [{"name": "fed-1"}]}
+    deployment["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
         {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]}]}}
-    assert manifest_folder.check([("svc.yaml", ns), ("svc.yaml", svc)], CRDS, NAMES) == []
+    deployment["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29.3"
+    del deployment["spec"]["overrides"]
+    assert manifest_folder.check([("a.yaml", ns), ("b.yaml", deployment), ("c.yaml", svc)], CRDS, NAMES) == []
 
 
 @pytest.mark.parametrize("placement, expected", [
