@@ -36,7 +36,7 @@ from federated_eks import kubefed_workload, manifest_folder
 from federated_eks.manifest_folder import FolderWorkload
 from federated_eks.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
-from federated_eks.workload_config import WAIT_MINUTES, check_workloads
+from federated_eks.workload_config import LAST_POLL_MINUTES, WAIT_MINUTES, check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
 DEFAULT_TIMEOUT_MINUTES = WAIT_MINUTES
@@ -57,6 +57,8 @@ class FederationTarget:
     """What must exist before a workload is applied: the joins and the federated types."""
     load_balancer_clusters: tuple[str, ...] = ()
     """The clusters with a load-balancer controller (LoadBalancer Services are served only there)."""
+    provider_timeout_minutes: int | None = None
+    """How long the Provider behind `service_token` waits for a resource in all (None: not known)."""
 
     @property
     def clusters(self) -> tuple[tuple[str, str], ...]:
@@ -154,6 +156,12 @@ class FederatedWorkloads(Construct):
                 problems.append(f"workloads[{i}].service: a LoadBalancer on {', '.join(missing)}, which run no "
                                 "load-balancer controller. Fix: set loadBalancerController.install to \"always\" "
                                 "in the config (or place the workload where the config's workloads run one)")
+        provider = target.provider_timeout_minutes
+        if provider is not None and props.timeout_minutes + LAST_POLL_MINUTES > provider:
+            problems.append(f"timeout_minutes: {props.timeout_minutes} leaves the waiter's deadline after the "
+                            f"Provider's {provider} minutes (with {LAST_POLL_MINUTES} for its last poll), so a "
+                            "workload that does not become ready would fail without the waiter's message. Fix: use "
+                            f"at most {provider - LAST_POLL_MINUTES}, or raise kubefed.joinTimeoutMinutes")
         if problems:
             raise ValueError("invalid federated workloads:\n" + "\n".join(f"  - {p}" for p in problems))
         self.namespaces: dict[str, eks.KubernetesManifest] = {}

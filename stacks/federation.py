@@ -11,6 +11,7 @@ from components.kubefed_control_plane import KubefedControlPlane, KubefedControl
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks import topology
 from federated_eks.kubefed_workload import REGION_LABEL
+from federated_eks.workload_config import PROVIDER_EXTRA_MINUTES
 from federated_eks.model import FederationConfig
 from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
@@ -70,7 +71,8 @@ class FederationStack(Stack):
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
             service_token=joiner.provider.service_token, ready=tuple(self.joins.values()),
-            load_balancer_clusters=topology.load_balancer_clusters(config))
+            load_balancer_clusters=topology.load_balancer_clusters(config),
+            provider_timeout_minutes=kubefed.join_timeout_minutes + PROVIDER_EXTRA_MINUTES)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

@@ -310,3 +310,20 @@ def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
     assert [c.name for c in req.plan.clusters] == ["fed-1", "fed-2", "fed-3"] and req.plan.total_replicas == 7
     assert req.objects == (("types.kubefed.io/v1beta1", "FederatedDeployment"),
                            ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference"))
+
+
+def test_a_waiter_deadline_past_the_providers_timeout_is_refused():
+    stack = cdk.Stack(cdk.App(), "Federation")
+    host = eks.Cluster.from_cluster_attributes(stack, "Host", cluster_name="fedeks-t-fed-1")
+    members = tuple((JoinTarget(name=n, eks_cluster_name=f"fedeks-t-{n}", region=r, endpoint="https://x",
+                                ca_data="x"), r) for n, r in (("fed-1", "us-east-1"), ("fed-2", "us-east-2")))
+    target = FederationTarget(host_cluster=host, host=members[0][0], members=members, service_token="arn",
+                              provider_timeout_minutes=10)
+    with pytest.raises(ValueError) as err:
+        FederatedWorkloads(stack, "Workloads", FederatedWorkloadsProps(target=target, workloads=[HELLO]))
+    assert str(err.value).splitlines()[1:] == [
+        "  - timeout_minutes: 15 leaves the waiter's deadline after the Provider's 10 minutes (with 2 for its last "
+        "poll), so a workload that does not become ready would fail without the waiter's message. Fix: use at most 8, "
+        "or raise kubefed.joinTimeoutMinutes"]
+    with pytest.raises(RuntimeError, match="Kubectl Provider"):  # past the checks: this host has no kubectl handler
+        FederatedWorkloads(stack, "Fits", FederatedWorkloadsProps(target=target, workloads=[HELLO], timeout_minutes=8))
