@@ -41,13 +41,14 @@ from aws_cdk import Duration, Stack, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.compliance import acknowledge
+from federated_eks.model import ExternalDnsConfig
 from federated_eks.workload import DnsSpec
 
 CHART = "external-dns"
 CHART_VERSION = "1.21.1"
 """The chart of ExternalDNS v0.21.0 (kubernetes-sigs/external-dns tag external-dns-helm-chart-1.21.1)."""
-CHART_REPOSITORY = "https://kubernetes-sigs.github.io/external-dns/"
-IMAGE_REPOSITORY = "registry.k8s.io/external-dns/external-dns"
+CHART_REPOSITORY = ExternalDnsConfig.chart_repository
+IMAGE_REPOSITORY = ExternalDnsConfig.image_repository
 IMAGE_TAG = "v0.21.0"
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "external-dns"
@@ -117,7 +118,7 @@ class ExternalDnsProps:
     region: str
     chart_repository: str = CHART_REPOSITORY
     image_repository: str = IMAGE_REPOSITORY
-    """Both replaceable by a mirror."""
+    """Both replaceable by a mirror (the config's `externalDns`)."""
 
 
 def chart_values(props: ExternalDnsProps) -> dict[str, Any]:

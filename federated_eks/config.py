@@ -18,7 +18,8 @@ from federated_eks import quotas as layout_quotas, stack_tags, topology
 from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
-                                 DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, FederatedType, LoadBalancerControllerConfig,
+                                 DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, ExternalDnsConfig,
+                                 FederatedType, LoadBalancerControllerConfig,
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
@@ -180,7 +181,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
                "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas",
-               "workloads", "loadBalancerController")
+               "workloads", "loadBalancerController", "externalDns")
 
 
 def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
@@ -234,6 +235,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed,
                                          version if version in KUBERNETES_VERSIONS else None)
     lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
+    external_dns = _read_external_dns(r, d.get("externalDns", {}), f"{path}.externalDns")
 
     if r.problems:
         return None
@@ -241,7 +243,8 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
                             nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
-                            manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas)
+                            manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas,
+                            external_dns=external_dns)
 
 
 def _check_host_architecture(r: _Reader, path: str, raw: dict[str, Any], cfg: FederationConfig) -> None:
@@ -281,18 +284,35 @@ def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalan
     if d is None:
         return base
     install = r.choice(d, "install", path, LOAD_BALANCER_CONTROLLER_INSTALLS, base.install)
-    image = r.value(d, "imageRepository", path, str, base.image_repository, f'"{base.image_repository}"')
-    if image is not None and (not image or any(c in ":@" for c in image.split("/")[-1])
+    image, chart = _read_mirrors(r, d, path, base.image_repository, base.chart_repository,
+                                 "the tag is the controller version", "the eks-charts repository")
+    return LoadBalancerControllerConfig(install=install or base.install, image_repository=image,
+                                        chart_repository=chart)
+
+
+def _read_external_dns(r: _Reader, raw: Any, path: str) -> ExternalDnsConfig:
+    base = ExternalDnsConfig()
+    d = r.obj(raw, path, ("imageRepository", "chartRepository"))
+    if d is None:
+        return base
+    image, chart = _read_mirrors(r, d, path, base.image_repository, base.chart_repository,
+                                 "the tag is ExternalDNS's pinned version", "the external-dns chart repository")
+    return ExternalDnsConfig(image_repository=image, chart_repository=chart)
+
+
+def _read_mirrors(r: _Reader, d: dict[str, Any], path: str, base_image: str, base_chart: str, tag_note: str,
+                  chart_name: str) -> tuple[str, str]:
+    """`imageRepository` and `chartRepository` of an installed component (defaults, or a mirror)."""
+    image = r.value(d, "imageRepository", path, str, base_image, f'"{base_image}"')
+    if image is not None and (not image or any(c.isspace() or c in ":@" for c in image.split("/")[-1])
                               or image_reference.problem(f"{image}:v0") is not None):
         r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
-                  f'write it like "{base.image_repository}"; the tag is the controller version')
-    chart = r.value(d, "chartRepository", path, str, base.chart_repository, f'"{base.chart_repository}"')
+                  f'write it like "{base_image}"; {tag_note}')
+    chart = r.value(d, "chartRepository", path, str, base_chart, f'"{base_chart}"')
     if chart is not None and not chart.startswith(("https://", "oci://")):
         r.problem(f"{path}.chartRepository", f"{chart!r} is not an https:// or oci:// URL",
-                  "point it at the eks-charts repository or a mirror of it")
-    return LoadBalancerControllerConfig(install=install or base.install,
-                                        image_repository=image or base.image_repository,
-                                        chart_repository=chart or base.chart_repository)
+                  f"point it at {chart_name} or a mirror of it")
+    return image or base_image, chart or base_chart
 
 
 def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:

@@ -521,6 +521,13 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
                              "AWS Load Balancer Controller claims, else the legacy in-tree controller makes a "
                              "Classic Load Balancer (or nothing serves it)",
                              f"set `loadBalancerClass: {LOAD_BALANCER_CLASS}` in the template's spec"))
+        if isinstance(service, dict) and service.get("type") == "LoadBalancer" \
+                and not isinstance(_at(spec, "placement", "clusters"), list):
+            problems.append((f"{where}: spec.placement", "places a LoadBalancer Service by clusterSelector: a "
+                             "cluster removed from the config stays selected until its unjoin, which then leaves "
+                             "the Service and its load balancer behind (billing, and blocking the VPC's deletion)",
+                             "list the clusters under placement.clusters (`clusters: [{name: fed-1}]`), so that "
+                             "removing a cluster removes its load balancer first"))
     pod = _at(spec, *_POD_TEMPLATE_PATHS.get(obj["kind"], ("-",)))
     images = [(f"{'.'.join(_POD_TEMPLATE_PATHS[obj['kind']])}.{group}[{i}].image", c.get("image"))
               for group in ("initContainers", "containers") for i, c in
@@ -538,8 +545,8 @@ def federation_problems(where: str, obj: dict, names: set[str]) -> list[Problem]
 
 def placed_clusters(obj: dict, clusters: Iterable[tuple[str, str]]) -> tuple[str, ...]:
     """The clusters of `(name, region)` pairs a federated object's placement selects, as KubeFed v0.10.0 reads it
-    (pkg/controller/util/placement.go: `clusters` when given, else `clusterSelector`; a selector on the region
-    label, the only label the joins set, by In / NotIn / Exists). Anything else: every cluster (an upper bound)."""
+    (pkg/controller/util/placement.go: `clusters` when given, else `clusterSelector`, a label selector over the
+    labels the joins set: the region label only). An operator a selector cannot have: every cluster."""
     clusters = tuple(clusters)
     placement = _at(obj, "spec", "placement")
     if not isinstance(placement, dict):
@@ -555,9 +562,13 @@ def placed_clusters(obj: dict, clusters: Iterable[tuple[str, str]]) -> tuple[str
         chosen = [n for n, r in clusters if n in chosen and key == REGION_LABEL and r == value]
     for e in selector.get("matchExpressions") or []:
         op, values = (e.get("operator"), e.get("values") or []) if isinstance(e, dict) else (None, [])
-        if not isinstance(e, dict) or e.get("key") != REGION_LABEL or op not in ("In", "NotIn", "Exists"):
+        if not isinstance(e, dict) or op not in ("In", "NotIn", "Exists", "DoesNotExist"):
             return tuple(n for n, _ in clusters)
-        chosen = [n for n, r in clusters if n in chosen and (op == "Exists" or (r in values) == (op == "In"))]
+        if e.get("key") != REGION_LABEL:  # a label no join sets: only NotIn / DoesNotExist match
+            chosen = chosen if op in ("NotIn", "DoesNotExist") else []
+            continue
+        chosen = [n for n, r in clusters if n in chosen and op != "DoesNotExist"
+                  and (op == "Exists" or (r in values) == (op == "In"))]
     return tuple(chosen)
 
 
@@ -626,6 +637,11 @@ def waited_workloads(objects: Iterable[tuple[str, dict]], clusters: Iterable[tup
             planned = tuple((n, int(_override(fd, n, "/spec/replicas", template.get("replicas", 1))),
                              _override(fd, n, _IMAGE_PATH, image)) for n in placed_clusters(fd, clusters))
             total = None
+        # KubeFed places a namespaced object only where its namespace is (pkg/controller/util/placement.go).
+        namespace_placement = by_key.get((namespace, namespace), {}).get("FederatedNamespace")
+        if namespace_placement is not None:
+            where = set(placed_clusters(namespace_placement, clusters))
+            planned = tuple(p for p in planned if p[0] in where)
         if not planned:
             continue
         out.append(FolderWorkload(

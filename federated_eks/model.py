@@ -203,6 +203,14 @@ QUOTA_MAXIMUMS = {"routes_per_route_table": 1000, "peerings_per_vpc": 125, "rule
 
 
 @dataclass(frozen=True)
+class ExternalDnsConfig:
+    """ExternalDNS, installed where workloads with DNS run (components/workload_dns.py); mirrorable."""
+
+    image_repository: str = "registry.k8s.io/external-dns/external-dns"
+    chart_repository: str = "https://kubernetes-sigs.github.io/external-dns/"
+
+
+@dataclass(frozen=True)
 class LoadBalancerControllerConfig:
     """The AWS Load Balancer Controller installed on clusters that run LoadBalancer Services (mirrorable)."""
 
@@ -228,6 +236,7 @@ class FederationConfig:
     workloads: tuple[Workload, ...] = ()
     manifest_folders: tuple[ManifestFolder, ...] = ()
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+    external_dns: ExternalDnsConfig = ExternalDnsConfig()
     access: AccessConfig = AccessConfig()
     quotas: QuotasConfig = QuotasConfig()
     previous_host_cluster: str | None = None

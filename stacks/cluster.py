@@ -64,7 +64,9 @@ class ClusterStack(Stack):
         if dns_zones:  # workloads with `dns` run here (topology.dns_zones)
             self.external_dns = ExternalDns(self, "ExternalDns", ExternalDnsProps(
                 cluster=self.eks.cluster, hosted_zone_ids=tuple(dns_zones), region=cluster.region,
-                owner_id=f"{config.env_name}-{cluster_name}"))
+                owner_id=f"{config.env_name}-{cluster_name}",
+                image_repository=config.external_dns.image_repository,
+                chart_repository=config.external_dns.chart_repository))
             self.external_dns.node.add_dependency(self.eks.nodes)
         CfnOutput(self, "ClusterName", value=eks_name, description="EKS cluster name")
         CfnOutput(self, "ClusterEndpoint", value=self.eks.cluster.cluster_endpoint,

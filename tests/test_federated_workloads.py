@@ -192,8 +192,12 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     # ... the workload after its namespace, its waiter after the workload: CloudFormation deletes in reverse.
     [workload] = [k for k, v in kinds.items() if v == ["FederatedDeployment", "FederatedService"]]
     assert set(manifests[workload]["DependsOn"]) & first
-    [waiter] = [k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"
-                and workload in r.get("DependsOn", [])]
+    waiters = {r["Properties"]["Workload"]["Name"]: k for k, r in res.items() if r["Type"] == "Custom::FederatedWorkload"}
+    assert sorted(waiters) == ["echo-server", "test-hello-world"]  # the folder's deployment has its waiter too
+    waiter = waiters["echo-server"]
+    assert workload in res[waiter]["DependsOn"]
+    [folder] = [k for k in first if len(kinds[k]) == 4]
+    assert folder in res[waiters["test-hello-world"]]["DependsOn"]
     join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
     assert res[waiter]["Properties"]["ServiceToken"] == join_token
     clusters = res[waiter]["Properties"]["Clusters"]
@@ -265,7 +269,10 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
     echo = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
             "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
             "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "latency"}}
-    config = load_environment({"t": environment(3, workloads=[echo, {"manifests": "samples/hello-world"}])}, "t")
+    mirror = {"imageRepository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/external-dns",
+              "chartRepository": "oci://123456789012.dkr.ecr.us-east-1.amazonaws.com/charts"}
+    config = load_environment({"t": environment(3, workloads=[echo, {"manifests": "samples/hello-world"}],
+                                                externalDns=mirror)}, "t")
     outdir = scratch_dir(prefix="fedeks-nag-")
     cdk_app = cdk.App(outdir=outdir, context=CONTEXT)
     federation_app.build(cdk_app, config)
@@ -275,8 +282,9 @@ def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clea
     assert not [r for r in federation.values() if r["Type"].startswith("AWS::Route53::")]
     for cluster in ("fed-1", "fed-2", "fed-3"):  # ExternalDNS where the DNS workload runs
         stack = json.loads(Path(outdir, f"fedeks-t-cluster-{cluster}.template.json").read_text())["Resources"]
-        assert [r["Properties"]["Chart"] for r in stack.values()
-                if r["Type"] == "Custom::AWSCDK-EKS-HelmChart" and r["Properties"]["Chart"] == "external-dns"]
+        [chart] = [r["Properties"] for r in stack.values()
+                   if r["Type"] == "Custom::AWSCDK-EKS-HelmChart" and r["Properties"]["Chart"] == "external-dns"]
+        assert chart["Repository"] == mirror["chartRepository"] and mirror["imageRepository"] in chart["Values"]
     run = subprocess.run([str(ROOT / ".venv" / "bin" / "cfn-lint"), "--format", "parseable", *templates],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr

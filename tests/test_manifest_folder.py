@@ -216,6 +216,10 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
         f"{service}: spec.placement.clusterSelector.matchExpressions[0].key":
             "'topology.kubernetes.io/zone' is not a label the federation's joins set on a cluster, so the selector "
             "matches no cluster",
+        f"{service}: spec.placement":
+            "places a LoadBalancer Service by clusterSelector: a cluster removed from the config stays selected until "
+            "its unjoin, which then leaves the Service and its load balancer behind (billing, and blocking the VPC's "
+            "deletion)",
         f"{service}: spec.template.spec.loadBalancerClass":
             "is None: a LoadBalancer Service needs the class the AWS Load Balancer Controller claims, else the "
             "legacy in-tree controller makes a Classic Load Balancer (or nothing serves it)",
@@ -226,9 +230,12 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
         "set `loadBalancerClass: service.k8s.aws/nlb` in the template's spec")
     # Fixed as the messages say, the folder passes.
     svc["spec"]["template"]["spec"]["loadBalancerClass"] = "service.k8s.aws/nlb"
-    svc["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
+    svc["spec"]["placement"] = {"clusters": [{"name": "fed-1"}]}
+    deployment["spec"]["placement"] = {"clusterSelector": {"matchExpressions": [
         {"key": "topology.kubernetes.io/region", "operator": "In", "values": ["us-east-1"]}]}}
-    assert manifest_folder.check([("svc.yaml", ns), ("svc.yaml", svc)], CRDS, NAMES) == []
+    deployment["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29.3"
+    del deployment["spec"]["overrides"]
+    assert manifest_folder.check([("a.yaml", ns), ("b.yaml", deployment), ("c.yaml", svc)], CRDS, NAMES) == []
 
 
 @pytest.mark.parametrize("placement, expected", [
@@ -237,6 +244,8 @@ def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_p
     ({"clusterSelector": {"matchLabels": {"topology.kubernetes.io/region": "us-east-2"}}}, ("fed-2",)),
     ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region", "operator": "NotIn",
                                                 "values": ["us-east-1"]}]}}, ("fed-2", "fed-3")),
+    ({"clusterSelector": {"matchExpressions": [{"key": "topology.kubernetes.io/region",
+                                                "operator": "DoesNotExist"}]}}, ()),
 ])
 def test_a_folders_load_balancers_need_a_controller_only_where_they_are_placed(placement, expected):
     svc = walkthrough_service()
@@ -552,3 +561,11 @@ def test_each_clusters_copy_is_validated_after_its_overrides(tmp_path):
         f"{where}FederatedService federate-me/hello-world-svc: spec.template.metadata.annotations: is dropped by "
         "KubeFed v0.10.0 (AnnotationsNotSupported: a template cannot set metadata.annotations). Fix: set them with "
         "an override (op add, path /metadata/annotations)"]
+
+
+def test_a_folder_deployment_is_waited_for_only_where_its_namespace_is_placed():
+    objects = [o for _, o in load_ok(ROOT, "samples/hello-world")]
+    ns = copy.deepcopy(objects[0])
+    ns["spec"]["placement"] = {"clusters": [{"name": "fed-2"}]}
+    [w] = manifest_folder.waited_workloads([("a", ns), ("b", objects[1])], CLUSTERS)
+    assert [c for c, _, _ in w.clusters] == ["fed-2"]

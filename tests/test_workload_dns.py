@@ -134,3 +134,16 @@ def test_externaldns_chart_pinned_mirrorable_with_a_role_on_the_one_zone_cfn_lin
                           *sorted(str(p) for p in Path(outdir).glob("*.template.json"))],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.stdout == "" and run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_rendered_service_with_its_overrides_is_valid_kubefed_and_its_member_copy_valid_kubernetes():
+    import kubernetes_validate
+    from components.kubefed_crds import all_crds
+    from federated_eks import manifest_folder
+    from federated_eks.model import KubefedConfig
+    rendered = workload_objects(as_placed(ECHO, CLUSTERS), CLUSTERS)
+    crds = all_crds(KubefedConfig().federated_types)
+    assert manifest_folder.check([("rendered", o) for o in rendered], crds, [n for n, _ in CLUSTERS],
+                                 federated_namespaces=["echo"]) == []
+    for version in ("1.34", "1.35", "1.36"):
+        kubernetes_validate.validate(member_service(ECHO, "fed-2", None), version, strict=True)

@@ -435,6 +435,13 @@ def test_config_reads_workloads_and_the_load_balancer_controller():
     ({"loadBalancerController": {"chartRepository": "http://charts.example.com"}},
      "environments.t.loadBalancerController.chartRepository: 'http://charts.example.com' is not an https:// or "
      "oci:// URL. Fix: point it at the eks-charts repository or a mirror of it"),
+    ({"externalDns": {"imageRepository": "mirror.example.com/external-dns@sha256:ab"}},
+     "environments.t.externalDns.imageRepository: 'mirror.example.com/external-dns@sha256:ab' is not an image "
+     "repository (no tag or digest). Fix: write it like \"registry.k8s.io/external-dns/external-dns\"; the tag is "
+     "ExternalDNS's pinned version"),
+    ({"externalDns": {"chartRepository": "charts.example.com"}},
+     "environments.t.externalDns.chartRepository: 'charts.example.com' is not an https:// or oci:// URL. Fix: point "
+     "it at the external-dns chart repository or a mirror of it"),
 ])
 def test_config_rules_around_workloads(changes, expected):
     from fedtest import environment

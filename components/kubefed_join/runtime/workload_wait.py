@@ -4,7 +4,7 @@ removes it and finishes when KubeFed has taken every member copy away, load bala
 Create/Update: each poll reads the host's FederatedDeployment (for the replica scheduler's plan) and, on every
 placed member, the Deployment and Service KubeFed propagated; `workload_state.readiness` decides. When ready,
 each member's load-balancer hostname is returned as the attribute `Hostname.<cluster>`. It is not ready either
-while the host's federated objects report a copy on a cluster outside the placement (`workload_state.leaving`): a
+while the host's FederatedService reports a copy on a cluster outside the placement (`workload_state.leaving`): a
 cluster removed from the config keeps the deploy waiting until KubeFed has deleted its copies, load balancers
 included, before CloudFormation's cleanup unjoins it. Past the deadline the
 resource fails naming everything that never became ready.
@@ -130,7 +130,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         host = _client(req.host, "host")
         fd = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federateddeployments", req.plan, budget, "host")
         state = readiness(req.plan, _observe_members(req, budget, host), scheduled_replicas(fd))
-        state = _with_leaving(state, req, fd, host, budget)
+        state = _with_leaving(state, req, host, budget)
     except Failed as exc:
         raise RuntimeError(f"workload {key} failed: {exc}") from None
     except Waiting as exc:
@@ -195,13 +195,14 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
                    event.get("PhysicalResourceId") or req.physical_id, objects, note)
 
 
-def _with_leaving(state: Readiness, req: WorkloadRequest, fd: dict | None, host: client.ApiClient,
-                  budget: Budget) -> Readiness:
-    """`state`, not ready while a cluster outside the placement still holds a copy (`workload_state.leaving`)."""
-    federated = {"FederatedDeployment": fd}
-    if (f"{TYPES_GROUP}/{TYPES_VERSION}", "FederatedService") in req.objects:
-        federated["FederatedService"] = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federatedservices", req.plan,
-                                                     budget, "host")
+def _with_leaving(state: Readiness, req: WorkloadRequest, host: client.ApiClient, budget: Budget) -> Readiness:
+    """`state`, not ready while a cluster outside the placement still holds a copy of the Service
+    (`workload_state.leaving`): its load balancer. (A Deployment left on a cluster that a folder places by selector
+    stays until the unjoin and goes with the cluster; folders may not place a LoadBalancer Service so.)"""
+    if (f"{TYPES_GROUP}/{TYPES_VERSION}", "FederatedService") not in req.objects:
+        return state
+    federated = {"FederatedService": _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federatedservices", req.plan,
+                                                  budget, "host")}
     gone = leaving(req.plan, federated)
     if not gone:
         return state
