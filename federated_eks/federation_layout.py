@@ -13,26 +13,40 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from federated_eks import kubefed_workload
+from federated_eks import kubefed_workload, manifest_folder, object_owners
 from federated_eks.model import FederationConfig
 
 # The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
 # groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
 BASE_RESOURCES = 26
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
+PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
 PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
 PER_WORKLOAD = 2         # its objects (a KubernetesManifest) and its waiter (Custom::FederatedWorkload)
-PER_DNS_CLUSTER = 2      # per placed cluster of a workload with dns: a health check and a record
 PER_FOLDER = 1           # a manifest folder's objects (one KubernetesManifest)
+PER_FOLDER_WORKLOAD = 1  # the waiter of each FederatedDeployment of a folder
+# DNS records are not in the stack: ExternalDNS on the members keeps them (components/workload_dns.py).
+
+
+def host_namespaces(cfg: FederationConfig) -> list[str]:
+    """The federated namespaces whose host Namespace the federation stack creates (components/federated_workloads.py):
+    the typed workloads' and the folders' FederatedNamespaces, but never a system namespace."""
+    names = [w.namespace for w in cfg.workloads]
+    names += [ns for f in cfg.manifest_folders for ns in manifest_folder.federated_namespaces(f.objects)]
+    return [n for n in dict.fromkeys(names) if not object_owners.system_namespace(n, (cfg.kubefed.namespace,))]
+
+
+def folder_workloads(cfg: FederationConfig) -> int:
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    return sum(len(manifest_folder.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
 
 
 def federation_resources(cfg: FederationConfig) -> int:
     """The federation stack's resources, without the CDK's metadata resource."""
-    clusters = [(c.name, c.region) for c in cfg.clusters]
-    dns_records = sum(len(w.placement.resolve(clusters)) for w in cfg.workloads if w.dns is not None)
-    return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
-            + PER_WORKLOAD * len(cfg.workloads) + PER_DNS_CLUSTER * dns_records
-            + PER_FOLDER * len(cfg.manifest_folders))
+    return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_HOST_NAMESPACE * len(host_namespaces(cfg))
+            + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
+            + PER_WORKLOAD * len(cfg.workloads) + PER_FOLDER * len(cfg.manifest_folders)
+            + PER_FOLDER_WORKLOAD * folder_workloads(cfg))
 
 
 # Template bytes besides the Kubernetes objects: measured on synthesized templates (2 to 6 clusters, names of 5
@@ -42,7 +56,8 @@ BYTES_PER_CLUSTER = 4_500      # measured 3,700: a join, with its cluster's endp
 BYTES_PER_NAMESPACE = 2_000    # measured 1,156
 BYTES_PER_WORKLOAD = 3_500     # measured 2,459: the objects' resource and the waiter
 BYTES_PER_PLACED_CLUSTER = 800  # measured 639: each placed cluster in the waiter's properties
-BYTES_PER_DNS_CLUSTER = 2_000  # measured 1,203: a health check and a record
+BYTES_PER_ANNOTATED_CLUSTER = 2_000  # per placed cluster of a LoadBalancer or DNS workload: its Service's
+#                                      annotations as a cluster override (components/workload_dns.py)
 BYTES_PER_FOLDER = 2_000       # measured 1,340, and its path, in the resource's id and construct path
 
 
@@ -81,9 +96,12 @@ def federation_template_bytes(cfg: FederationConfig) -> int:
     """An upper bound of the federation template's bytes."""
     clusters = [(c.name, c.region) for c in cfg.clusters]
     placed = [len(w.placement.resolve(clusters)) for w in cfg.workloads]
-    dns = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None)
+    annotated = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None or w.load_balanced)
+    folder_waiters = [fw for f in cfg.manifest_folders for fw in manifest_folder.waited_workloads(f.objects, clusters)]
     return (BASE_BYTES + BYTES_PER_CLUSTER * len(cfg.clusters)
-            + BYTES_PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
-            + BYTES_PER_WORKLOAD * len(cfg.workloads) + BYTES_PER_PLACED_CLUSTER * sum(placed)
-            + BYTES_PER_DNS_CLUSTER * dns + sum(BYTES_PER_FOLDER + 4 * len(f.path) for f in cfg.manifest_folders)
+            + BYTES_PER_NAMESPACE * (len({w.namespace for w in cfg.workloads}) + len(host_namespaces(cfg)))
+            + BYTES_PER_WORKLOAD * (len(cfg.workloads) + len(folder_waiters))
+            + BYTES_PER_PLACED_CLUSTER * (sum(placed) + sum(len(fw.clusters) for fw in folder_waiters))
+            + BYTES_PER_ANNOTATED_CLUSTER * annotated
+            + sum(BYTES_PER_FOLDER + 4 * len(f.path) for f in cfg.manifest_folders)
             + sum(embedded_bytes(objects) for objects in manifests(cfg)))

@@ -160,9 +160,9 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
         problems.append(QuotaProblem(
             "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed and "
             f"the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its objects and "
-            f"waiter, a namespace object each, and {federation_layout.PER_DNS_CLUSTER} per placed cluster of a "
-            f"workload with dns), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
-            "adjustable; the CDK adds one)", _fix("fewer workloads, or workloads with dns on fewer clusters")))
+            f"waiter, per namespace its FederatedNamespace and host Namespace, per folder its objects and a waiter per "
+            f"FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
+            "adjustable; the CDK adds one)", _fix("fewer workloads or namespaces")))
 
     size = federation_layout.federation_template_bytes(cfg)
     if size > MAX_TEMPLATE_BYTES:

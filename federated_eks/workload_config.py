@@ -175,7 +175,7 @@ def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[Federat
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
     zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
-    if zone is not None and not _ZONE_ID.match(zone):
+    if zone is not None and not _ZONE_ID.fullmatch(zone):
         r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
                   "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
     if problems:
