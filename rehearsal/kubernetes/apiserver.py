@@ -1,4 +1,4 @@
-"""Kubernetes API servers emulated on localhost, over TLS, for the join handler tests.
+"""Kubernetes API servers emulated on localhost, over TLS, for the rehearsal (`make rehearse`) and the join handler tests.
 
 Built on kmock's KubernetesEmulator (objects kept in memory, real HTTP), plus what a join relies on:
 - EKS endpoint names: each server is reached as `https://<32 hex>.gr7.<region>.eks.amazonaws.com` (port 443), as
@@ -12,11 +12,9 @@ Built on kmock's KubernetesEmulator (objects kept in memory, real HTTP), plus wh
   (404 without, 403 while it terminates); deleting a namespace marks it Terminating, the namespace
   controller then deletes its content (waiting for objects with finalizers) and the namespace after
   `namespace_delay`; deleting a terminating namespace again is a 409 Conflict;
-- a token controller (member side) that fills service-account token secrets, after a delay;
-- a KubeFed controller (host side) that probes each KubeFedCluster's `apiEndpoint/healthz` with the
-  token from its secret, verifying TLS with its caBundle, and writes status conditions the way KubeFed
-  v0.10.0's cluster controller does (fresh probe times, transition times kept while readiness holds, a
-  reset when spec, labels or annotations change, a failure threshold);
+- a token controller (member side) that fills service-account token secrets, after a delay, and the
+  namespace controller (controllers.py);
+- the KubeFed controller (host side, kubefed_controller.py), started with `kubefed_controller=True`;
 - faults, on the next N matching requests, before the emulator sees them: an error status (with headers,
   e.g. 429 with Retry-After), latency, or a connection reset; and a server certificate from another CA.
 """
@@ -41,6 +39,9 @@ import aiohttp.test_utils
 import aiohttp.web
 import kmock
 from kmock._internal import parsing
+
+from .controllers import namespace_controller, now as _now, token_controller
+from .kubefed_controller import KubefedControllerState, kubefed_controller as run_kubefed_controller
 
 # kmock parses `/api/v1/namespaces[/NAME]` as a namespaced path with no resource; the namespace
 # resource itself is cluster-scoped. Parse those paths as the API server does.
@@ -147,10 +148,6 @@ class Fault:
 def _status(code: int, reason: str, message: str, headers: dict | None = None):
     return aiohttp.web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": reason,
                                       "code": code, "message": message}, status=code, headers=headers)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class EmulatedApiServer(kmock.KubernetesEmulator):
@@ -283,7 +280,7 @@ class ApiServerHandle:
     hostname: str = ""
     token_delay: float = 0.0
     namespace_delay: float = 0.1
-    kubefed: "KubefedControllerState | None" = None
+    kubefed: KubefedControllerState | None = None
     background: list = field(default_factory=list)
     cycles: dict = field(default_factory=dict)
     """Controller name -> rounds it has completed (each controller counts its own, on the server's loop)."""
@@ -349,11 +346,11 @@ class EmulatorLoop:
                                      token_delay=token_delay, hostname=eks_hostname(region))
             self.dns.register(handle.hostname, server.port)
             self.handles.append(handle)
-            handle.background.append(asyncio.ensure_future(_token_controller(handle)))
-            handle.background.append(asyncio.ensure_future(_namespace_controller(handle)))
+            handle.background.append(asyncio.ensure_future(token_controller(handle)))
+            handle.background.append(asyncio.ensure_future(namespace_controller(handle)))
             if kubefed_controller:
                 handle.kubefed = KubefedControllerState(period=period)
-                handle.background.append(asyncio.ensure_future(_kubefed_controller(handle)))
+                handle.background.append(asyncio.ensure_future(run_kubefed_controller(handle)))
             for callback in self.on_start:
                 callback(handle)
             return handle
@@ -395,160 +392,3 @@ class EmulatorLoop:
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(20)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
-
-
-async def _token_controller(handle: ApiServerHandle) -> None:
-    """Fill `data.token` of service-account token secrets, `token_delay` seconds after they appear."""
-    first_seen: dict = {}
-    while True:
-        for key, obj in list(handle.emulator.objects.items()):
-            resource, namespace, name = key
-            if resource.plural != "secrets" or obj.deleted:
-                continue
-            raw = obj.raw
-            if raw.get("type") != "kubernetes.io/service-account-token" or (raw.get("data") or {}).get("token"):
-                continue
-            first_seen.setdefault((key, id(obj.last)), time.monotonic())
-            if time.monotonic() - first_seen[(key, id(obj.last))] >= handle.token_delay:
-                token = f"sa-{name}-{secrets.token_hex(8)}"
-                handle.emulator.issued_tokens.add(token)
-                obj.patch({"data": {"token": base64.b64encode(token.encode()).decode()}})
-        handle.completed_round("token")
-        await asyncio.sleep(0.02)
-
-
-async def _namespace_controller(handle: ApiServerHandle) -> None:
-    """Empty terminating namespaces (objects with finalizers get a deletionTimestamp and stay until they are
-    released), then remove each once it is empty and `namespace_delay` has passed."""
-    started: dict = {}
-    while True:
-        for key, ns in list(handle.emulator.objects.items()):
-            if key[0].plural != "namespaces" or ns.deleted or not (ns.raw.get("metadata") or {}).get("deletionTimestamp"):
-                continue
-            name = key[2]
-            started.setdefault((name, id(ns.last)), time.monotonic())
-            content = [(k, o) for k, o in handle.emulator.objects.items() if k[1] == name and not o.deleted]
-            for _, obj in content:
-                meta = obj.raw.get("metadata") or {}
-                if meta.get("finalizers"):
-                    if not meta.get("deletionTimestamp"):
-                        obj.patch({"metadata": {"deletionTimestamp": _now()}})
-                else:
-                    obj.delete()
-            if not content and time.monotonic() - started[(name, id(ns.last))] >= handle.namespace_delay:
-                ns.delete()
-        handle.completed_round("namespace")
-        await asyncio.sleep(0.02)
-
-
-FTC_FINALIZER = "core.kubefed.io/federated-type-config"
-
-
-@dataclass
-class _ClusterData:
-    """What KubeFed's cluster controller keeps per KubeFedCluster (controller.go ClusterData)."""
-
-    cached: tuple
-    status: list | None = None
-    result_run: int = 0
-
-
-@dataclass
-class KubefedControllerState:
-    period: float
-    failure_threshold: int = 3  # KubeFed v0.10.0 defaults (pkg/apis/core/v1beta1/defaults/defaults.go)
-    success_threshold: int = 1
-    paused: bool = False
-    """While paused, no status is written (a controller that is slow, or not running)."""
-    clusters: dict = field(default_factory=dict)
-
-
-def _watched(raw: dict) -> tuple:
-    """What the controller's UpdateFunc compares to decide a cluster changed: spec, annotations, labels."""
-    meta = raw.get("metadata") or {}
-    return (repr(raw.get("spec")), repr(meta.get("annotations")), repr(meta.get("labels")))
-
-
-def _ready(conditions: list | None) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions or [])
-
-
-def _threshold_adjusted(fresh: list, data: _ClusterData, state: KubefedControllerState) -> list:
-    """controller.go thresholdAdjustedClusterStatus, on condition lists."""
-    if data.status is None:
-        data.result_run = 1
-        data.status = fresh
-        return fresh
-    threshold = state.success_threshold if _ready(fresh) else state.failure_threshold
-    adjusted = fresh
-    if data.result_run < threshold:  # keep the stored conditions, with this probe's time
-        adjusted = [{**c, "lastProbeTime": fresh[0]["lastProbeTime"]} for c in data.status]
-    elif _ready(fresh) == _ready(data.status):  # no transition: keep the stored transition time
-        adjusted = [{**c, "lastTransitionTime": data.status[0]["lastTransitionTime"]} for c in fresh]
-    data.result_run = data.result_run + 1 if _ready(adjusted) == _ready(data.status) else 1
-    data.status = adjusted
-    return adjusted
-
-
-async def _kubefed_controller(handle: ApiServerHandle) -> None:
-    """Health-check each KubeFedCluster every `period` as KubeFed's cluster controller does, and release
-    deleted FederatedTypeConfigs (remove the finalizer only the running controller removes)."""
-    state = handle.kubefed
-    while True:
-        await asyncio.sleep(state.period)
-        if not state.paused:
-            await _kubefed_round(handle, state)
-        handle.completed_round("kubefed")
-
-
-async def _kubefed_round(handle: ApiServerHandle, state: KubefedControllerState) -> None:
-    """One pass of the KubeFed controller over the host's objects."""
-    for key, obj in list(handle.emulator.objects.items()):
-        resource, namespace, name = key
-        if resource.plural == "federatedtypeconfigs" and not obj.deleted:
-            meta = obj.raw.get("metadata") or {}
-            if meta.get("deletionTimestamp") and FTC_FINALIZER in (meta.get("finalizers") or []):
-                obj.patch({"metadata": {"finalizers": []}})
-                obj.delete()
-            continue
-        if resource.plural != "kubefedclusters" or obj.deleted:
-            state.clusters.pop(name, None) if resource.plural == "kubefedclusters" else None
-            continue
-        listed = _watched(obj.raw)
-        data = state.clusters.get(name)
-        if data is None or data.cached != listed:  # UpdateFunc: delFromClusterSet + addToClusterSet
-            data = state.clusters[name] = _ClusterData(cached=listed)
-        fresh = await _probe(handle, namespace, obj.raw.get("spec") or {})
-        conditions = _threshold_adjusted(fresh, data, state)
-        # UpdateStatus of the object as listed: refused (409) if it changed while the probe ran.
-        if not obj.deleted and _watched(obj.raw) == listed:
-            obj.patch({"status": {"conditions": conditions}})
-
-
-async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[dict]:
-    """clusterclient.go GetClusterStatus: the conditions of one probe, every time set to now."""
-    now = _now()
-    times = {"lastProbeTime": now, "lastTransitionTime": now}
-    secret = handle.emulator.find("secrets", namespace, (spec.get("secretRef") or {}).get("name", ""))
-    token_b64 = ((secret or {}).get("data") or {}).get("token")
-    if not token_b64 or not spec.get("caBundle") or not spec.get("apiEndpoint"):
-        return [{"type": "ConfigMalformed", "status": "True", "reason": "ClusterConfigMalformed",
-                 "message": "Cluster Config Malformed", **times}]
-    try:
-        context = ssl.create_default_context(cadata=base64.b64decode(spec["caBundle"]).decode())
-        headers = {"Authorization": "Bearer " + base64.b64decode(token_b64).decode()}
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:
-            async with session.get(spec["apiEndpoint"] + "/healthz", ssl=context, headers=headers) as response:
-                body = await response.text()
-                if response.status == 200 and body.lower() == "ok":
-                    return [{"type": "Ready", "status": "True", "reason": "ClusterReady",
-                             "message": "/healthz responded with ok", **times}]
-                if response.status == 200:
-                    return [{"type": "Ready", "status": "False", "reason": "ClusterNotReady",
-                             "message": "/healthz responded without ok", **times},
-                            {"type": "Offline", "status": "False", "reason": "ClusterReachable",
-                             "message": "cluster is reachable", **times}]
-                raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, ssl.SSLError) as exc:
-        return [{"type": "Offline", "status": "True", "reason": "ClusterNotReachable",
-                 "message": f"cluster is not reachable: {type(exc).__name__}", **times}]
