@@ -49,6 +49,8 @@ class LambdaFunction:
     security_groups: tuple[str, ...] = ()
     """Physical ids of its VPC security groups (empty: not in a VPC)."""
     subnets: tuple[str, ...] = ()
+    layers: tuple[Path, ...] = ()
+    """Its Lambda layers' contents in the cloud assembly (the kubectl layer's helm and kubectl), in order."""
 
     @property
     def source(self) -> str:
