@@ -2,7 +2,8 @@
 #   make synth [ENV=dev]   set up, then synthesize one environment into cdk.out/
 #   make test              set up, then run the whole test suite
 # AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes]
-# Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings)
+# Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings),
+#   make rehearse [ENV=dev] (the deploy and destroy played against emulated AWS and Kubernetes)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
 SHELL := /bin/bash
@@ -29,7 +30,7 @@ export npm_config_audit := false
 export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology
+.PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology rehearse
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -77,6 +78,11 @@ topology: setup-runtime
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+# Offline pre-deploy check: synthesizes $(ENV) into a scratch folder and plays every stack the way CloudFormation
+# would (create, then delete) against emulated EKS API servers (rehearsal/; README "Before you deploy").
+rehearse: setup
+	$(BIN)/python -m rehearsal --env $(ENV)
 
 # Looks up, with credentials, what synth needs from AWS (the availability zones of every region the environment
 # uses) and records it in cdk.context.json: commit that file, and synth needs no credentials again.
