@@ -4,12 +4,13 @@ Order, as CloudFormation and the CDK CLI run it:
 - stacks: `cdk deploy --all --concurrency N` deploys a stack once every stack it depends on is deployed (the
   manifest's dependencies, and the stacks whose outputs its template reads through Fn::GetStackOutput or
   Fn::ImportValue), so stacks go in levels; `cdk destroy --all` deletes them in the reverse order;
-- resources in a stack: CloudFormation creates a resource once everything it depends on exists (DependsOn, and
+- resources in a stack: CloudFormation starts a resource once everything it depends on exists (DependsOn, and
   every Ref, Fn::GetAtt and Fn::Sub reference: "CloudFormation resource dependencies", DependsOn attribute
-  reference), so resources go in waves; it deletes a resource once nothing that depends on it is left, so the
-  delete goes in reverse waves. Resources of one wave run in parallel: the fast AWS ones finish first, the custom
-  resources (Lambda functions, minutes) after. On a delete that means an AWS resource nothing depends on (a
-  security group rule) is gone while a custom resource of the same wave, or of a later one, still runs: exactly
+  reference), many at once; it deletes a resource once nothing that depends on it is left. AWS resources take
+  seconds, custom resources (Lambda functions polling Kubernetes) minutes, so the player runs every ready AWS
+  resource first, and a custom resource only when no AWS resource is ready: whatever the dependencies allow
+  CloudFormation to do while a custom resource runs is done before it. On a delete that means an AWS resource
+  nothing depends on (a security group rule) is gone before a custom resource that needs it is deleted: exactly
   how a delete hangs when a custom resource needs a network path it does not depend on.
 
 The custom resources that talk to Kubernetes go to the Kubernetes side (`Kubernetes.handles`); the CDK's own
@@ -185,7 +186,7 @@ class Summary:
     deleted: int = 0
     virtual_seconds: float = 0.0
     estimated_seconds: float = 0.0
-    """With CloudFormation's parallelism: per level the slowest stack, per wave the slowest resource."""
+    """With CloudFormation's parallelism: per level the slowest stack, per stack the longest chain."""
     steps: list[str] = field(default_factory=list)
 
 
@@ -351,24 +352,40 @@ class Player:
                     raise RehearsalFailure(f"rule {name}: {assertion.get('AssertDescription', 'assertion fails')}",
                                            stack=scope.stack)
 
+    def _run(self, scope: StackScope, after: dict[str, set[str]], request_type: str,
+             resources: dict[str, Any]) -> float:
+        """Run every resource of `after` (resource -> what must be done first): ready AWS resources first, all of
+        them, then one ready custom resource, and again. Returns the stack's duration with CloudFormation's
+        parallelism (the longest chain of durations)."""
+        pending = {n: set(d) for n, d in after.items()}
+        finished: dict[str, float] = {}
+
+        def done(names: list[str], seconds: dict[str, float]) -> None:
+            for n in names:
+                finished[n] = max((finished[d] for d in after[n]), default=0.0) + seconds.get(n, 0.0)
+                del pending[n]
+
+        while pending:
+            ready = sorted(n for n, d in pending.items() if d <= finished.keys())
+            if not ready:
+                raise RehearsalFailure(f"circular dependency between {sorted(pending)!r}", stack=scope.stack)
+            fast = [n for n in ready if not is_custom(resources[n]["Type"])]
+            if fast:
+                seconds = {n: self._aws(scope, request_type, n, resources[n]) for n in fast}
+                self.clock.advance(max(seconds.values(), default=0.0))
+                done(fast, seconds)
+            else:
+                start = self.clock.now
+                self._custom(scope, request_type, ready[0], resources[ready[0]])
+                done(ready[:1], {ready[0]: self.clock.now - start})
+        return max(finished.values(), default=0.0)
+
     def create_stack(self, stack: Stack) -> float:
         scope = StackScope(self, stack)
         self.scopes[stack.name] = scope
         self._check_rules(scope)
         resources = self._active(scope)
-        waves = levels(resource_dependencies(resources))
-        elapsed = 0.0
-        for wave in waves:
-            fast = [r for r in wave if not is_custom(resources[r]["Type"])]
-            slow = [r for r in wave if is_custom(resources[r]["Type"])]
-            fastest = max((self._create_aws(scope, r, resources[r]) for r in fast), default=0.0)
-            self.clock.advance(fastest)
-            slowest = 0.0
-            for logical_id in slow:
-                start = self.clock.now
-                self._custom(scope, "Create", logical_id, resources[logical_id])
-                slowest = max(slowest, self.clock.now - start)
-            elapsed += fastest + slowest
+        elapsed = self._run(scope, resource_dependencies(resources), "Create", resources)
         self.outputs[stack.name] = {}
         for name, output in stack.template.get("Outputs", {}).items():
             if "Condition" in output and not scope.condition(output["Condition"]):
@@ -394,25 +411,12 @@ class Player:
                     raise RehearsalFailure(f"export {export!r} is still imported by {sorted(users)!r}",
                                            stack=stack.name, fix="delete the importing stacks first")
                 del self.exports[export]
-        resources = self._active(scope)
-        dependencies = resource_dependencies(resources)
+        resources = {k: r for k, r in self._active(scope).items() if k in scope.live}
         dependents: dict[str, set[str]] = {r: set() for r in resources}
-        for r, deps in dependencies.items():
+        for r, deps in resource_dependencies(resources).items():
             for d in deps:
                 dependents[d].add(r)
-        elapsed = 0.0
-        for wave in levels(dependents):
-            live = [r for r in wave if r in scope.live]
-            fast = [r for r in live if not is_custom(resources[r]["Type"])]
-            slow = [r for r in live if is_custom(resources[r]["Type"])]
-            fastest = max((self._delete_aws(scope, r) for r in fast), default=0.0)
-            self.clock.advance(fastest)
-            slowest = 0.0
-            for logical_id in slow:
-                start = self.clock.now
-                self._custom(scope, "Delete", logical_id, resources[logical_id])
-                slowest = max(slowest, self.clock.now - start)
-            elapsed += fastest + slowest
+        elapsed = self._run(scope, dependents, "Delete", resources)
         del self.outputs[stack.name]
         self.step("delete", stack.name, "(stack)", "AWS::CloudFormation::Stack", "DELETE_COMPLETE")
         return elapsed
@@ -435,6 +439,11 @@ class Player:
         failure.stack = failure.stack or scope.stack
         failure.resource = failure.resource or f"{self.label(scope.spec, logical_id)} ({logical_id})"
         return failure
+
+    def _aws(self, scope: StackScope, request_type: str, logical_id: str, resource: dict[str, Any]) -> float:
+        if request_type == "Create":
+            return self._create_aws(scope, logical_id, resource)
+        return self._delete_aws(scope, logical_id)
 
     def _create_aws(self, scope: StackScope, logical_id: str, resource: dict[str, Any]) -> float:
         cfn_type = resource["Type"]

@@ -182,6 +182,20 @@ def test_a_custom_resource_that_does_not_depend_on_its_ingress_rule_loses_it_bef
     assert ("Create", "Join") == player.kubernetes.calls[0][:2]
 
 
+def test_what_the_dependencies_allow_during_a_custom_resource_is_done_before_it(tmp_path):
+    """The rule has a dependent of its own (a fast AWS resource): CloudFormation deletes that, then the rule, all
+    within the seconds the custom resource's minutes-long delete runs. Played in dependency levels the rule would
+    sit one level below the custom resource and outlive it: the bug would pass."""
+    template = host_template(False)
+    template["Resources"]["RuleMarker"] = {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Type": "String", "Value": {"Ref": "ApiFromJoin"}}}
+    write_assembly(tmp_path, {"host": {"region": "us-east-1", "template": template}}, {"host": {"abc": "zip"}})
+    _, lines, error = play(tmp_path)
+    assert error is not None and "no ingress rule" in str(error) and error.resource.endswith("(Join)")
+    deleted = order(lines, "delete")
+    assert deleted.index("RuleMarker") < deleted.index("ApiFromJoin") < deleted.index("Join")
+
+
 def test_the_same_custom_resource_depending_on_its_rule_keeps_the_path_until_its_delete_is_done(tmp_path):
     write_assembly(tmp_path, {"host": {"region": "us-east-1", "template": host_template(True)}}, {"host": {"abc": "zip"}})
     player, lines, error = play(tmp_path)
