@@ -465,3 +465,114 @@ def test_levels_refuse_a_cycle():
     assert levels({"a": set(), "b": {"a"}, "c": {"a"}, "d": {"b", "c"}}) == [["a"], ["b", "c"], ["d"]]
     with pytest.raises(RehearsalFailure, match="circular dependency"):
         levels({"a": {"b"}, "b": {"a"}})
+
+
+# ---- the synthesized federation, with a double that only checks the network ------------------------------------
+
+class NetworkOnly:
+    """A Kubernetes double for the project's custom resources: each one needs its Lambda to reach every EKS
+    cluster its properties name (EksClusterName anywhere, or the kubectl provider's ClusterName), nothing more."""
+
+    def __init__(self) -> None:
+        self.served: list[tuple[str, str]] = []
+
+    def create_cluster(self, cluster):
+        return Recorder().create_cluster(cluster)
+
+    def set_node_groups(self, cluster, groups):
+        pass
+
+    def delete_cluster(self, cluster):
+        pass
+
+    def handles(self, resource_type):
+        return resource_type.startswith(("Custom::AWSCDK-EKS-", "Custom::Kubefed", "Custom::FederatedWorkload"))
+
+    @staticmethod
+    def clusters(value) -> set[str]:
+        if isinstance(value, dict):
+            found = {v for k, v in value.items() if k in ("EksClusterName", "ClusterName") and isinstance(v, str)}
+            return found.union(*(NetworkOnly.clusters(v) for v in value.values()))
+        if isinstance(value, list):
+            return set().union(*(NetworkOnly.clusters(v) for v in value))
+        return set()
+
+    def custom_resource(self, request, clock, network):
+        clock.advance(60)
+        source = request.provider.on_event.source
+        for name in sorted(self.clusters(request.properties)):
+            if not network.reachable(source, name):
+                raise RehearsalFailure(f"{source} cannot reach {name}: {network.explain(source, name)}",
+                                       kubernetes_object=f"API server of {name}")
+        self.served.append((request.request_type, request.logical_id))
+        return CustomResourceResult(request.physical_id or request.logical_id)
+
+
+@pytest.fixture(scope="module")
+def federation_assembly(tmp_path_factory):
+    """Two clusters in two regions with a typed workload: a cloud assembly on disk."""
+    from fedtest import environment, synth
+
+    raw = environment(2, workloads=[{"name": "echo-server", "namespace": "echo", "containerPort": 8080,
+                                     "image": "registry.k8s.io/echoserver:1.10",
+                                     "clusters": {"fed-1": {"replicas": 1}, "fed-2": {"replicas": 1}}}])
+    _, assembly = synth(raw, name="net", outdir=str(tmp_path_factory.mktemp("net")))
+    return Path(assembly.directory)
+
+
+def federation_template_without_rule_dependencies(source: Path, target: Path) -> None:
+    """A copy of `source` whose custom resources depend on no security group rule (DependsOn), whatever the
+    app's fix adds: the class of bug the rehearsal must keep catching."""
+    import shutil
+
+    shutil.copytree(source, target)
+    for path in target.glob("*.template.json"):
+        template = json.loads(path.read_text())
+        rules = {k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"}
+        for resource in template["Resources"].values():
+            if resource["Type"].startswith("Custom::") and resource.get("DependsOn"):
+                depends = resource["DependsOn"]
+                resource["DependsOn"] = [d for d in ([depends] if isinstance(depends, str) else depends)
+                                         if d not in rules]
+        path.write_text(json.dumps(template))
+
+
+def test_the_synthesized_federation_creates_with_every_lambda_reaching_its_clusters(federation_assembly):
+    """Every custom resource of every stack (kubectl provider in each cluster's VPC, the join Lambda in the host's
+    VPC reaching the member across regions through the peering) has its network path when it is created."""
+    double = NetworkOnly()
+    _, lines, error = play(federation_assembly, double, action="create_all")
+    assert error is None, f"{error} / {error.resource} / {error.stack}"
+    kinds = {logical_id for _, logical_id in double.served}
+    assert any("Join" in k for k in kinds) and any("Ready" in k for k in kinds)
+
+
+def test_an_unjoin_whose_ingress_rule_is_not_depended_on_stops_the_delete(federation_assembly, tmp_path):
+    """Issue 15's destroy hang (HostApiFromJoinLambda deleted before the unjoins), on the synthesized templates:
+    without a dependency on the rule, the delete stops at a custom resource that can no longer reach the host."""
+    federation_template_without_rule_dependencies(federation_assembly, tmp_path / "cdk.out")
+    double = NetworkOnly()
+    _, lines, error = play(tmp_path / "cdk.out", double)
+    assert error is not None
+    assert error.stack.endswith("-federation") and "no ingress rule" in str(error)
+    assert "fedeks-net-fed-1" in str(error) and "KubefedJoinOnEvent" in str(error)
+    assert ("Create", [k for _, k in double.served if "Join" in k][0]) in double.served  # the joins were created
+    deleted = order(lines, "delete")
+    assert "HostApiFromJoinLambda" in deleted
+
+
+def test_with_every_custom_resource_depending_on_the_rule_the_delete_completes(federation_assembly, tmp_path):
+    """The network half of the fix the issue asks for is enough: the rule outlives every unjoin."""
+    federation_template_without_rule_dependencies(federation_assembly, tmp_path / "cdk.out")
+    path = next((tmp_path / "cdk.out").glob("*-federation.template.json"))
+    template = json.loads(path.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"].startswith("Custom::"):
+            resource["DependsOn"] = sorted(set(resource.get("DependsOn", [])) | {"HostApiFromJoinLambda"})
+    path.write_text(json.dumps(template))
+    player, lines, error = play(tmp_path / "cdk.out", NetworkOnly())
+    assert error is None, f"{error} / {error.resource}"
+    deleted = order(lines, "delete")
+    joins = [i for i, label in enumerate(deleted) if "Join-" in label]
+    assert joins and max(joins) < deleted.index("HostApiFromJoinLambda")
+    assert player.summary.created == player.summary.deleted + sum("retained" in line for line in lines)
