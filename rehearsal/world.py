@@ -50,7 +50,8 @@ class LambdaFunction:
     """Physical ids of its VPC security groups (empty: not in a VPC)."""
     subnets: tuple[str, ...] = ()
     layers: tuple[Path, ...] = ()
-    """Its Lambda layers' contents in the cloud assembly (the kubectl layer's helm and kubectl), in order."""
+    """Its Lambda layers in the cloud assembly, in order: a folder, or the `.zip` of a layer asset packaged as a
+    file (the kubectl provider's AWS CLI layer, then the kubectl layer with helm and kubectl)."""
 
     @property
     def source(self) -> str:
