@@ -62,7 +62,8 @@ def rehearse(assembly: Path, kubernetes: Kubernetes, out: Callable[[str], None] 
     return Player(read_assembly(assembly), kubernetes, out).play()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None,
+         kubernetes_side: Callable[[Path], Kubernetes] = emulated_kubernetes) -> int:
     parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.splitlines()[0])
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--env", help="environment of cdk.json to synthesize, then play")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (assembly / "manifest.json").exists():
             print(f"rehearsal: {str(assembly)!r} is no cloud assembly (no manifest.json)", file=sys.stderr)
             return 2
-        kubernetes = emulated_kubernetes(scratch / "kubernetes")
+        kubernetes = kubernetes_side(scratch / "kubernetes")
         try:
             summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True))
         except RehearsalFailure as failure:

@@ -576,3 +576,33 @@ def test_with_every_custom_resource_depending_on_the_rule_the_delete_completes(f
     joins = [i for i, label in enumerate(deleted) if "Join-" in label]
     assert joins and max(joins) < deleted.index("HostApiFromJoinLambda")
     assert player.summary.created == player.summary.deleted + sum("retained" in line for line in lines)
+
+
+def test_the_command_line_prints_the_failure_with_where_and_the_fix_and_exits_1(tmp_path, capsys):
+    from rehearsal.__main__ import main
+
+    write_assembly(tmp_path, {"host": {"region": "us-east-1", "template": host_template(False)}}, {"host": {"abc": "zip"}})
+    assert main(["--assembly", str(tmp_path)], kubernetes_side=lambda workdir: Recorder()) == 1
+    out = capsys.readouterr().out
+    assert "--- create level 1: host" in out and "--- delete level 1: host" in out
+    assert "create  host  Cluster  AWS::EKS::Cluster  ok" in out
+    failure = out[out.index("REHEARSAL FAILED"):]
+    assert "cannot reach host" in failure and "stack:" in failure and "resource:          Join (Join)" in failure
+    assert "kubernetes object: cluster host" in failure and "fix:               open the path" in failure
+
+
+def test_the_command_line_passes_with_a_summary(tmp_path, capsys):
+    from rehearsal.__main__ import main
+
+    write_assembly(tmp_path, {"host": {"region": "us-east-1", "template": host_template(True)}}, {"host": {"abc": "zip"}})
+    assert main(["--assembly", str(tmp_path)], kubernetes_side=lambda workdir: Recorder()) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    count = len(host_template(True)["Resources"])
+    assert last.startswith(f"rehearsal passed: {count} resources created, {count} deleted; virtual time ")
+
+
+def test_the_command_line_refuses_a_folder_without_a_cloud_assembly(tmp_path, capsys):
+    from rehearsal.__main__ import main
+
+    assert main(["--assembly", str(tmp_path)], kubernetes_side=lambda workdir: Recorder()) == 2
+    assert "no cloud assembly" in capsys.readouterr().err
