@@ -82,6 +82,9 @@ class CustomResourceRequest:
     provider: ProviderCall
     old_properties: dict[str, Any] | None = None
     physical_id: str | None = None
+    assets: dict[str, Path] = field(default_factory=dict)
+    """The stack's file assets: S3 object key -> the asset's folder or file in the cloud assembly (what a
+    `ChartAssetURL` s3://<bucket>/<key> of a HelmChart names)."""
 
 
 @dataclass(frozen=True)
