@@ -514,7 +514,8 @@ class Player:
         if self.kubernetes.handles(cfn_type):
             request = CustomResourceRequest(request_type=request_type, stack=scope.stack,  # type: ignore[arg-type]
                                             logical_id=logical_id, resource_type=cfn_type, properties=properties,
-                                            provider=provider_call(self.aws, function), physical_id=physical)
+                                            provider=provider_call(self.aws, function), physical_id=physical,
+                                            assets=dict(scope.spec.assets))
             result = self.kubernetes.custom_resource(request, self.clock, self.network)
             return result.physical_id, dict(result.data)
         if cfn_type not in SELF_SERVED:

@@ -248,6 +248,7 @@ def test_the_provider_framework_leads_to_the_user_handlers_and_the_waiters_timin
     assert request.properties["Cluster"] == "host" and request.properties["ServiceToken"].endswith(":function:" +
                                                                                                   player.scopes["host"].live["JoinProvider"].physical_id)
     assert call.on_event.subnets and call.on_event.security_groups
+    assert request.assets == {"abc.zip": tmp_path / "asset.abc"}  # a HelmChart's ChartAssetURL names its key
 
 
 def test_a_singleton_provider_without_the_framework_is_its_own_on_event(tmp_path):
