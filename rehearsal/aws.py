@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from federated_eks import instance_types as instance_types_model
 from rehearsal.world import EksCluster, Kubernetes, LambdaFunction, NodeGroup, RehearsalFailure
 
 
@@ -434,15 +434,14 @@ def _delete_cluster(r: Request, name: str) -> None:
     r.aws.kubernetes.delete_cluster(name)
 
 
-_GRAVITON = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
-
-
 def node_architecture(ami_type: str | None, instance_types: list[str]) -> str:
     """amd64 or arm64: from the AmiType (AL2023_ARM_64_STANDARD, BOTTLEROCKET_ARM_64, ...), else as EKS picks
-    the AMI for the instance types (Graviton families carry a `g`: m7g, c6gn, t4g)."""
+    the AMI for the instance types (by the architecture rule the config uses, federated_eks.instance_types)."""
     if ami_type:
         return "arm64" if "ARM" in ami_type.upper() else "amd64"
-    return "arm64" if instance_types and all(_GRAVITON.match(t) for t in instance_types) else "amd64"
+    arm = instance_types and all(instance_types_model.architecture(t) == instance_types_model.ARM64
+                                 for t in instance_types)
+    return "arm64" if arm else "amd64"
 
 
 def _create_node_group(r: Request) -> Created:

@@ -607,3 +607,14 @@ def test_the_command_line_refuses_a_folder_without_a_cloud_assembly(tmp_path, ca
 
     assert main(["--assembly", str(tmp_path)], kubernetes_side=lambda workdir: Recorder()) == 2
     assert "no cloud assembly" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ami_type, instance_types, arch", [
+    ("AL2023_ARM_64_STANDARD", ["m7g.large"], "arm64"), ("BOTTLEROCKET_ARM_64", [], "arm64"),
+    ("AL2023_x86_64_STANDARD", ["m6i.large"], "amd64"), (None, ["a1.large"], "arm64"),
+    (None, ["c7gn.large", "m7g.large"], "arm64"), (None, ["g5.xlarge"], "amd64"), (None, [], "amd64"),
+])
+def test_node_group_architecture_from_the_ami_type_or_the_instance_types(ami_type, instance_types, arch):
+    from rehearsal.aws import node_architecture
+
+    assert node_architecture(ami_type, instance_types) == arch
