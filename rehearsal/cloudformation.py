@@ -315,21 +315,17 @@ class Player:
     def stack_levels(self) -> list[list[str]]:
         return levels({n: s.depends_on for n, s in self.stacks.items()})
 
+    def _levels(self, action: str, order: list[list[str]], play_stack: Callable[[Stack], float]) -> None:
+        """Stacks level by level (each level's stacks run in parallel with `--concurrency`: its slowest counts)."""
+        for number, level in enumerate(order, 1):
+            self.out(f"--- {action} level {number}: {', '.join(level)}")
+            self.summary.estimated_seconds += max(play_stack(self.stacks[name]) for name in level)
+
     def create_all(self) -> None:
-        for number, level in enumerate(self.stack_levels(), 1):
-            self.out(f"--- create level {number}: {', '.join(level)}")
-            slowest = 0.0
-            for name in level:
-                slowest = max(slowest, self.create_stack(self.stacks[name]))
-            self.summary.estimated_seconds += slowest
+        self._levels("create", self.stack_levels(), self.create_stack)
 
     def delete_all(self) -> None:
-        for number, level in enumerate(reversed(self.stack_levels()), 1):
-            self.out(f"--- delete level {number}: {', '.join(level)}")
-            slowest = 0.0
-            for name in level:
-                slowest = max(slowest, self.delete_stack(self.stacks[name]))
-            self.summary.estimated_seconds += slowest
+        self._levels("delete", list(reversed(self.stack_levels())), self.delete_stack)
 
     def play(self) -> Summary:
         """Create every stack, then delete every stack; raises RehearsalFailure at the first failure."""
