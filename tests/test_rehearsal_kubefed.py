@@ -3,6 +3,7 @@ virtual time (rehearsal/kubernetes/lambdas.py), and the emulated KubeFed control
 (rehearsal/kubernetes/kubefed_controller.py), against emulated API servers."""
 from __future__ import annotations
 
+import base64
 import json
 import re
 import socket
@@ -218,3 +219,206 @@ def test_the_providers_total_timeout_fails_with_operation_timed_out(fleet, deplo
                       Clusters(loop))
     assert 60 <= clock.now < 60 + 4 * call.is_complete.timeout_seconds
     assert "not reachable" in str(failure.value)  # the function's last log lines say what it waited for
+
+
+# --- the KubeFed controller: type configs, propagation, scheduling -------------------------------------------------
+
+from components.kubefed_crds import type_config  # noqa: E402
+from components.kubefed_join.runtime.workload_state import scheduled_replicas  # noqa: E402
+from federated_eks.model import DEFAULT_FEDERATED_TYPES  # noqa: E402
+
+TYPES = {t.name: t for t in DEFAULT_FEDERATED_TYPES}
+FED = ("types.kubefed.io", "v1beta1")
+
+
+def enable(host, *names: str) -> None:
+    for name in names:
+        host.put("federatedtypeconfigs", "core.kubefed.io", "v1beta1", NS, name, type_config(TYPES[name], NS))
+
+
+def join_directly(host, member, ca, labels: dict | None = None, token: str | None = None) -> str:
+    """What a join leaves on the host: the KubeFedCluster and the secret with a token the member issued."""
+    name = member.name.removeprefix(PREFIX)
+    issued = token or f"sa-{name}-token"
+    if token is None:
+        member.run(lambda: member.emulator.issued_tokens.add(issued))
+    host.put("secrets", "", "v1", NS, f"{name}-secret", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{name}-secret", "namespace": NS},
+        "data": {"token": base64.b64encode(issued.encode()).decode()}})
+    host.put("kubefedclusters", "core.kubefed.io", "v1beta1", NS, name, {
+        "apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedCluster",
+        "metadata": {"name": name, "namespace": NS, "labels": labels or {}},
+        "spec": {"apiEndpoint": member.endpoint.lower(), "caBundle": ca.ca_data,
+                 "secretRef": {"name": f"{name}-secret"}}})
+    return name
+
+
+def federated(host, kind: str, plural: str, namespace: str, name: str, spec: dict) -> None:
+    host.put(plural, *FED, namespace, name, {"apiVersion": "/".join(FED), "kind": kind,
+                                            "metadata": {"name": name, "namespace": namespace, "generation": 1},
+                                            "spec": spec})
+
+
+def deployment_template(replicas=1, image="public.ecr.aws/nginx/nginx:1.27") -> dict:
+    return {"metadata": {"labels": {"app": "echo"}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "echo"}},
+                     "template": {"metadata": {"labels": {"app": "echo"}},
+                                  "spec": {"containers": [{"name": "echo", "image": image}]}}}}
+
+
+def make_federation(loop, ca, kubernetes_version: str | None = "1.35"):
+    """A host with KubeFed installed (its controller run by `rounds`) and two members (strict, as EKS 1.35's API
+    servers are, unless `kubernetes_version` is None), joined."""
+    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True)
+    host.kubefed.paused = True
+    install_kubefed(host)
+    host.put("namespaces", "", "v1", None, "echo", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": "echo"}})
+    members = [loop.start(PREFIX + name, region, kubernetes_version=kubernetes_version)
+               for name, region in (("fed-2", "us-east-2"), ("fed-3", "us-west-2"))]
+    for member in members:
+        join_directly(host, member, ca, labels={"region": member.region})
+    return host, members
+
+
+@pytest.fixture
+def federation(loop, ca):
+    return make_federation(loop, ca)
+
+
+def rounds(host, count: int = 3, clock: world.Clock | None = None) -> None:
+    clock = clock or world.Clock()
+    for _ in range(count):
+        clock.advance(20)
+        kubefed_controller.run_round(host, lambdas.wall_seconds(clock))
+
+
+def status_of(host, plural: str, namespace: str, name: str) -> dict:
+    return (host.find(plural, namespace, name) or {}).get("status") or {}
+
+
+def test_propagation_applies_template_placement_and_overrides_and_reports_a_refused_template(federation):
+    host, (fed2, fed3) = federation
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusters": [{"name": "fed-2"}, {"name": "fed-3"}]}})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "good", {
+        "template": deployment_template(), "placement": {"clusterSelector": {"matchLabels": {}}},
+        "overrides": [{"clusterName": "fed-3", "clusterOverrides": [{"path": "/spec/replicas", "value": 3}]}]})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "bad", {
+        "template": deployment_template(replicas="three"), "placement": {"clusters": [{"name": "fed-2"}]}})
+    rounds(host)
+
+    assert fed2.find("namespaces", None, "echo")["metadata"]["labels"]["kubefed.io/managed"] == "true"
+    good2, good3 = fed2.find("deployments", "echo", "good"), fed3.find("deployments", "echo", "good")
+    assert good2["spec"]["replicas"] == 1 and good3["spec"]["replicas"] == 3
+    assert good2["metadata"]["labels"]["kubefed.io/managed"] == "true"
+    good = status_of(host, "federateddeployments", "echo", "good")
+    assert good["clusters"] == [{"name": "fed-2"}, {"name": "fed-3"}]
+    assert [(c["type"], c["status"]) for c in good["conditions"]] == [("Propagation", "True")]
+
+    # The member refuses the invalid template; KubeFed says so in the status and in a Warning Event.
+    assert fed2.find("deployments", "echo", "bad") is None
+    bad = status_of(host, "federateddeployments", "echo", "bad")
+    assert bad["clusters"] == [{"name": "fed-2", "status": "CreationFailed"}]
+    assert [(c["type"], c["status"], c.get("reason")) for c in bad["conditions"]] == [
+        ("Propagation", "False", "CheckClusters")]
+    events = [host.find("events", "echo", n) for _, n in host.names("events")]
+    refused = [e for e in events if e["reason"] == "CreateInClusterFailed" and e["involvedObject"]["name"] == "bad"]
+    assert refused and 'Failed to create Deployment "echo/bad" in cluster "fed-2"' in refused[0]["message"]
+    assert "replicas" in refused[0]["message"], refused[0]["message"]
+
+
+def test_no_sync_controller_for_namespaced_types_without_the_namespaces_type(federation):
+    host, (fed2, _) = federation
+    enable(host, "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusters": [{"name": "fed-2"}]}})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "good", {
+        "template": deployment_template(), "placement": {"clusters": [{"name": "fed-2"}]}})
+    rounds(host)
+    ftc = host.find("federatedtypeconfigs", NS, "deployments.apps")
+    assert ftc["status"]["propagationController"] == "NotRunning"
+    assert kubefed_controller.FTC_FINALIZER in ftc["metadata"]["finalizers"]
+    assert fed2.find("namespaces", None, "echo") is None and fed2.find("deployments", "echo", "good") is None
+    assert status_of(host, "federateddeployments", "echo", "good") == {}
+
+    enable(host, "namespaces")  # kubefedctl enable namespaces: the deployments' sync controller starts
+    rounds(host)
+    assert host.find("federatedtypeconfigs", NS, "deployments.apps")["status"]["propagationController"] == "Running"
+    assert fed2.find("deployments", "echo", "good") is not None
+
+
+def test_a_namespaced_object_goes_only_where_its_namespace_is_placed(federation):
+    host, (fed2, fed3) = federation
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "good", {
+        "template": deployment_template(), "placement": {"clusters": [{"name": "fed-2"}, {"name": "fed-3"}]}})
+    rounds(host)
+    assert fed2.find("deployments", "echo", "good") is None
+    reason = status_of(host, "federateddeployments", "echo", "good")["conditions"][0]["reason"]
+    assert reason == "NamespaceNotFederated"
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusters": [{"name": "fed-3"}]}})
+    rounds(host)
+    assert fed2.find("deployments", "echo", "good") is None and fed3.find("deployments", "echo", "good") is not None
+
+
+def test_deleting_a_federated_object_removes_its_member_copies_behind_the_sync_finalizer(loop, ca):
+    host, (fed2, fed3) = make_federation(loop, ca, kubernetes_version=None)
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusterSelector": {}}})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "good", {
+        "template": deployment_template(), "placement": {"clusterSelector": {}}})
+    rounds(host)
+    fed = host.find("federateddeployments", "echo", "good")
+    assert fed["metadata"]["finalizers"] == ["kubefed.io/sync-controller"]
+    assert fed2.find("deployments", "echo", "good") is not None and fed3.find("deployments", "echo", "good")
+    # A delete of an object with a finalizer: the API server only marks it.
+    host.run(lambda: next(o for k, o in host.emulator.objects.items() if k[0].plural == "federateddeployments")
+             .patch({"metadata": {"deletionTimestamp": "2026-01-01T00:10:00Z"}}))
+    rounds(host)
+    assert fed2.find("deployments", "echo", "good") is None and fed3.find("deployments", "echo", "good") is None
+    assert host.find("federateddeployments", "echo", "good") is None
+
+
+def test_replica_scheduling_over_ready_clusters_by_weight_and_bounds(loop, ca, federation):
+    host, (fed2, fed3) = federation
+    offline = loop.start(PREFIX + "fed-4", "eu-west-1")
+    join_directly(host, offline, ca, token="never-issued")  # its token is refused: not Ready
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusterSelector": {}}})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "web", {
+        "template": deployment_template(), "placement": {"clusterSelector": {}}})
+    host.put("replicaschedulingpreferences", "scheduling.kubefed.io", "v1alpha1", "echo", "web", {
+        "apiVersion": "scheduling.kubefed.io/v1alpha1", "kind": "ReplicaSchedulingPreference",
+        "metadata": {"name": "web", "namespace": "echo"},
+        "spec": {"targetKind": "FederatedDeployment", "totalReplicas": 5,
+                 "clusters": {"fed-2": {"weight": 2, "maxReplicas": 2}, "*": {"weight": 1}}}})
+    rounds(host)
+    fed = host.find("federateddeployments", "echo", "web")
+    # What the waiter reads (workload_state.scheduled_replicas): fed-2 capped at 2, the rest on fed-3, none on
+    # the cluster that is not Ready.
+    assert scheduled_replicas(fed) == {"fed-2": 2, "fed-3": 3}
+    assert fed2.find("deployments", "echo", "web")["spec"]["replicas"] == 2
+    assert fed3.find("deployments", "echo", "web")["spec"]["replicas"] == 3
+    assert offline.find("deployments", "echo", "web") is None
+
+
+def test_the_planner_follows_kubefed_weights_minimums_and_current_replicas():
+    plan = kubefed_controller.plan_replicas
+    assert plan({"totalReplicas": 5, "clusters": {"a": {"weight": 2}, "b": {"weight": 1}}}, ["a", "b"], {},
+                "ns/x") == {"a": 4, "b": 1}
+    assert plan({"totalReplicas": 6}, ["a", "b", "c"], {}, "ns/x") == {"a": 2, "b": 2, "c": 2}
+    assert plan({"totalReplicas": 4, "clusters": {"a": {"weight": 2, "minReplicas": 3}, "b": {"weight": 1}}},
+                ["a", "b"], {}, "ns/x") == {"a": 4, "b": 0}
+    assert plan({"totalReplicas": 4, "clusters": {"a": {"weight": 1}, "b": {"weight": 9, "maxReplicas": 1}}},
+                ["a", "b"], {}, "ns/x") == {"a": 3, "b": 1}
+    assert plan({"totalReplicas": 3, "clusters": {"a": {"weight": 1}}}, ["a", "b"], {}, "ns/x") == {"a": 3, "b": 0}
+    # Without rebalance, what a cluster already runs stays there (up to the total).
+    assert plan({"totalReplicas": 4, "clusters": {"*": {"weight": 1}}}, ["a", "b"], {"a": 4}, "ns/x") == {
+        "a": 4, "b": 0}
+    assert plan({"totalReplicas": 4, "rebalance": True, "clusters": {"*": {"weight": 1}}}, ["a", "b"], {"a": 4},
+                "ns/x") == {"a": 2, "b": 2}
