@@ -422,3 +422,45 @@ def test_the_planner_follows_kubefed_weights_minimums_and_current_replicas():
         "a": 4, "b": 0}
     assert plan({"totalReplicas": 4, "rebalance": True, "clusters": {"*": {"weight": 1}}}, ["a", "b"], {"a": 4},
                 "ns/x") == {"a": 2, "b": 2}
+
+
+class Federation(Clusters):
+    """Clusters, plus what KubeFed reports (the optional lambdas.Servers.diagnosis)."""
+
+    def diagnosis(self) -> list[str]:
+        return [line for h in self.loop.handles if h.kubefed is not None
+                for line in h.run(lambda h=h: kubefed_controller.propagation_problems(h))]
+
+
+def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_kubefeds_report(loop, ca, template):
+    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True)
+    host.kubefed.paused = True
+    install_kubefed(host)
+    host.put("namespaces", "", "v1", None, "echo", {"apiVersion": "v1", "kind": "Namespace",
+                                                   "metadata": {"name": "echo"}})
+    member = loop.start(PREFIX + "fed-2", "us-east-2", kubernetes_version="1.35")
+    join_directly(host, member, ca)
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
+              {"placement": {"clusters": [{"name": "fed-2"}]}})
+    broken = deployment_template()
+    del broken["spec"]["template"]["spec"]["containers"][0]["image"]  # a container without an image
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "web",
+              {"template": broken, "placement": {"clusters": [{"name": "fed-2"}]}})
+    deployed = synthesized(template, {"fed-1": host, "fed-2": member})
+    join = next(p for k, p in deployed["resources"].items() if deployed["types"][k] == contract.JOIN_TYPE)
+    properties = {"ServiceToken": join["ServiceToken"], "Host": join[contract.HOST], "TimeoutSeconds": "60",
+                  "Workload": {"Namespace": "echo", "Name": "web", "LoadBalanced": "false", "TotalReplicas": "",
+                               "Objects": [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"}]},
+                  "Clusters": [{**join[contract.MEMBER], "Replicas": "1"}]}
+    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", contract.WORKLOAD_TYPE, properties,
+                                         deployed["provider"])
+    clock = world.Clock()
+    with pytest.raises(world.RehearsalFailure) as failure:
+        lambdas.serve(waiter, clock, Network(), Federation(loop))
+    message = str(failure.value)
+    assert "Deployment echo/web not propagated yet" in message, message
+    assert "KubeFed reports:" in message and "FederatedDeployment echo/web: not propagated (CheckClusters: fed-2 " \
+        "CreationFailed)" in message, message
+    assert 'Failed to create Deployment "echo/web" in cluster "fed-2"' in message and "image" in message, message
+    assert 60 <= clock.now < 60 + 3 * deployed["provider"].query_interval_seconds

@@ -644,3 +644,36 @@ async def federation_round(handle: ApiServerHandle, state: KubefedControllerStat
             for namespace, name, obj in _live(handle, fed_type.get("group", ""), fed_type.get("pluralName")):
                 await _sync_object(handle, session, ftc, obj, fed_namespaces.get((namespace, namespace)), clusters,
                                    now)
+
+
+def propagation_problems(handle: ApiServerHandle) -> list[str]:
+    """What the KubeFed controller of this host reports as not propagated, said for a user: each federated object
+    whose Propagation condition is False (its reason, the members' statuses and the Warning Events about it, as
+    `kubectl describe` shows them), and each FederatedTypeConfig with objects but no running sync controller."""
+    namespace = _kubefed_namespace(handle)
+    if namespace is None:
+        return []
+    events = [o.raw for _, _, o in _live(handle, "", "events") if o.raw.get("type") == "Warning"]
+    out = []
+    for _, ftc_name, ftc in _live(handle, "core.kubefed.io", "federatedtypeconfigs"):
+        spec, status = ftc.raw.get("spec") or {}, ftc.raw.get("status") or {}
+        fed_type = spec.get("federatedType") or {}
+        objects = list(_live(handle, fed_type.get("group", ""), fed_type.get("pluralName", "")))
+        if objects and status.get("propagationController") == "NotRunning" and spec.get("propagation") == "Enabled":
+            out.append(f"FederatedTypeConfig {ftc_name}: no sync controller runs, so no {fed_type.get('kind')} "
+                       "propagates (KubeFed starts none for a namespaced type while the `namespaces` "
+                       "FederatedTypeConfig is missing)")
+        for ns, name, obj in objects:
+            fed_status = obj.raw.get("status") or {}
+            condition = next((c for c in fed_status.get("conditions") or [] if c.get("type") == "Propagation"), None)
+            if condition is None or condition.get("status") != "False":
+                continue
+            clusters = ", ".join(f"{c['name']} {c['status']}" for c in fed_status.get("clusters") or []
+                                 if c.get("status"))
+            said = sorted({e.get("message", "") for e in events
+                           if (e.get("involvedObject") or {}).get("name") == name
+                           and (e.get("involvedObject") or {}).get("kind") == fed_type.get("kind")
+                           and (e.get("involvedObject") or {}).get("namespace") == ns})
+            out.append(f"{fed_type.get('kind')} {ns}/{name}: not propagated ({condition.get('reason', '')}"
+                       + (f": {clusters}" if clusters else "") + ")" + ("".join(f"\n    {m}" for m in said[:3])))
+    return out

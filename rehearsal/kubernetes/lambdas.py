@@ -98,6 +98,9 @@ class Servers(Protocol):
         `clock.now`."""
         ...
 
+    # Optional: `diagnosis() -> list[str]`, what the emulated controllers report as wrong now (e.g.
+    # kubefed_controller.propagation_problems of each host); a failure message ends with it.
+
 
 # --- the packaged code -------------------------------------------------------------------------------------------
 
@@ -383,7 +386,11 @@ def serve(request: CustomResourceRequest, clock: Clock, network: Network, server
         message = (f"{request.resource_type} {request.logical_id} {request.request_type} FAILED: {reason}"
                    + (f"\n  Logs: /aws/lambda/{function.logical_id}\n    " + said.replace("\n", "\n    ")
                       if said else ""))
-        return RehearsalFailure(message, stack=request.stack, resource=request.logical_id, fix=fix)
+        diagnosis = getattr(servers, "diagnosis", None)
+        found = diagnosis() if callable(diagnosis) else []
+        if found:
+            message += "\n  KubeFed reports:\n    " + "\n    ".join(line.replace("\n", "\n    ") for line in found)
+        return RehearsalFailure(redact(message), stack=request.stack, resource=request.logical_id, fix=fix)
 
     try:
         event = _response_event(cfn, invoke(provider.on_event, cfn, clock, network, servers, logs, region))
