@@ -464,3 +464,24 @@ def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_ku
         "CreationFailed)" in message, message
     assert 'Failed to create Deployment "echo/web" in cluster "fed-2"' in message and "image" in message, message
     assert 60 <= clock.now < 60 + 3 * deployed["provider"].query_interval_seconds
+
+
+def test_an_unjoin_whose_network_path_is_gone_stops_the_rehearsal_naming_what_is_left_and_why(fleet, deployed, loop):
+    """The destroy of issue 15: the ingress rule to the host's API deleted before the join. The handler gives up
+    after its unjoin deadline (CloudFormation records DELETE_COMPLETE), leaving the KubeFedCluster on the host."""
+    host, member = fleet
+    clock, network, clusters = world.Clock(), Network(), Clusters(loop)
+    created = lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create"), clock, network, clusters)
+    network.blocked.add(host.name)
+    started = clock.now
+    with pytest.raises(world.RehearsalFailure) as failure:
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Delete", physical_id=created.physical_id), clock,
+                      network, clusters)
+    message = str(failure.value)
+    assert "Delete COMPLETE for CloudFormation, but not done: left behind: " in message, message
+    assert "KubeFedCluster fed-2: API server not reachable (ConnectTimeoutError)" in message, message
+    assert f"No network path from {deployed['provider'].is_complete.source} to the API server of: {host.name}" \
+        in message, message
+    assert "depend on the security-group rule" in failure.value.fix
+    assert clock.now - started >= 600  # the handler's unjoin deadline, in virtual time
+    assert host.find("kubefedclusters", NS, "fed-2") is not None

@@ -46,6 +46,7 @@ from typing import Any, Callable, Protocol
 
 import urllib3.util.connection
 
+from components.kubefed_join import contract
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, LambdaFunction, Network,
                              RehearsalFailure)
 
@@ -213,9 +214,11 @@ class LambdaContext:
 
 @dataclass
 class FunctionLogs:
-    """What the function wrote to its log (CloudWatch Logs in AWS), secrets redacted."""
+    """What the function wrote to its log (CloudWatch Logs in AWS), secrets redacted; and the EKS clusters whose
+    API server it could not reach (no network path at that moment), for the failure message."""
 
     lines: list[str] = field(default_factory=list)
+    unreachable: set[str] = field(default_factory=set)
 
     def last(self, count: int = 3) -> list[str]:
         return self.lines[-count:]
@@ -259,7 +262,7 @@ def _environment(variables: dict[str, str]):
 
 
 @contextlib.contextmanager
-def _network(function: LambdaFunction, clock: Clock, network: Network, servers: Servers):
+def _network(function: LambdaFunction, clock: Clock, network: Network, servers: Servers, logs: FunctionLogs):
     """Connections of this invocation go through the emulated DNS and the network as it is now (module docstring).
     urllib3 (the kubernetes client's transport) opens every connection with `urllib3.util.connection
     .create_connection`, and turns socket.gaierror into NameResolutionError and a socket timeout into
@@ -280,6 +283,7 @@ def _network(function: LambdaFunction, clock: Clock, network: Network, servers: 
             cluster, local = found
             if network.reachable(function.source, cluster):
                 return real(local, timeout, source_address, socket_options)
+            logs.unreachable.add(cluster)
         # Dropped on the way (no route, no rule admitting it, or any host outside the federation): the SYN is
         # never answered and the connect timeout passes.
         clock.advance(timeout if isinstance(timeout, (int, float)) and timeout > 0 else KERNEL_CONNECT_TIMEOUT)
@@ -318,7 +322,7 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
     root.setLevel(_log_levels.get((Path(function.asset_dir).resolve(), function.handler.split(".")[0]), level))
     root.addHandler(capture)
     try:
-        with _environment(_lambda_environment(function, region)), _network(function, clock, network, servers), \
+        with _environment(_lambda_environment(function, region)), _network(function, clock, network, servers, logs), \
                 _virtual_time(function, clock):
             try:
                 answer = handler(json.loads(json.dumps(event)), context)
@@ -381,11 +385,17 @@ def serve(request: CustomResourceRequest, clock: Clock, network: Network, server
     region = _region(request)
     cfn = _cloudformation_request(request)
 
-    def fail(reason: str, function: LambdaFunction, fix: str) -> RehearsalFailure:
+    def fail(reason: str, function: LambdaFunction, fix: str, outcome: str = "FAILED") -> RehearsalFailure:
         said = "\n".join(logs.last())
-        message = (f"{request.resource_type} {request.logical_id} {request.request_type} FAILED: {reason}"
+        message = (f"{request.resource_type} {request.logical_id} {request.request_type} {outcome}: {reason}"
                    + (f"\n  Logs: /aws/lambda/{function.logical_id}\n    " + said.replace("\n", "\n    ")
                       if said else ""))
+        if logs.unreachable:
+            message += (f"\n  No network path from {function.source} to the API server of: "
+                        f"{', '.join(sorted(logs.unreachable))} (connections timed out)")
+            fix = ("keep the path open while the resource runs: make the custom resource depend on the security-group "
+                   "rule, routes and peering that let its function reach those API servers, so that a delete keeps "
+                   "them until it is done")
         diagnosis = getattr(servers, "diagnosis", None)
         found = diagnosis() if callable(diagnosis) else []
         if found:
@@ -409,6 +419,12 @@ def serve(request: CustomResourceRequest, clock: Clock, network: Network, server
             raise fail(str(exc), provider.is_complete, "the isComplete handler failed: see its reason") from None
         if result.get("IsComplete"):
             data = {**(event.get("Data") or {}), **(result.get("Data") or {})}
+            if data.get(contract.LEFT_BEHIND_ATTRIBUTE):
+                # CloudFormation records DELETE_COMPLETE (the handler gives up so that the stack can proceed), but
+                # what it names stays in the clusters: the rehearsal stops here.
+                raise fail(f"left behind: {data[contract.LEFT_BEHIND_ATTRIBUTE]}", provider.is_complete,
+                           "see why each object could not be removed",
+                           outcome="COMPLETE for CloudFormation, but not done")
             return CustomResourceResult(event["PhysicalResourceId"], data)
         if result.get("Data"):
             raise fail('"Data" is not allowed if "IsComplete" is "False"', provider.is_complete,
