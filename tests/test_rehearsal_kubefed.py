@@ -485,3 +485,22 @@ def test_an_unjoin_whose_network_path_is_gone_stops_the_rehearsal_naming_what_is
     assert "depend on the security-group rule" in failure.value.fix
     assert clock.now - started >= 600  # the handler's unjoin deadline, in virtual time
     assert host.find("kubefedclusters", NS, "fed-2") is not None
+
+
+def test_a_namespace_scoped_control_plane_propagates_its_own_namespace_only_and_no_cluster_scoped_type(federation):
+    host, (fed2, _) = federation
+    host.put("kubefedconfigs", "core.kubefed.io", "v1beta1", NS, "kubefed",
+             {"apiVersion": "core.kubefed.io/v1beta1", "kind": "KubeFedConfig",
+              "metadata": {"name": "kubefed", "namespace": NS}, "spec": {"scope": "Namespaced"}})
+    enable(host, "namespaces", "deployments.apps", "clusterroles.rbac.authorization.k8s.io")
+    fed2.put("namespaces", "", "v1", None, NS, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+    for namespace in (NS, "echo"):  # no FederatedNamespace: the KubeFed namespace is implicitly federated
+        federated(host, "FederatedDeployment", "federateddeployments", namespace, "web", {
+            "template": deployment_template(), "placement": {"clusters": [{"name": "fed-2"}]}})
+    rounds(host)
+    status = {n: host.find("federatedtypeconfigs", NS, n)["status"]["propagationController"]
+              for n in ("namespaces", "deployments.apps", "clusterroles.rbac.authorization.k8s.io")}
+    assert status == {"namespaces": "NotRunning", "deployments.apps": "Running",
+                      "clusterroles.rbac.authorization.k8s.io": "NotRunning"}
+    assert fed2.find("deployments", NS, "web") is not None
+    assert fed2.find("deployments", "echo", "web") is None

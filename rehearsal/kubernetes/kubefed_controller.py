@@ -179,18 +179,33 @@ def _kubefed_namespace(handle: ApiServerHandle) -> str | None:
     return next((ns for ns, _, _ in _live(handle, "core.kubefed.io", "kubefedconfigs")), None)
 
 
+def limited_scope(handle: ApiServerHandle) -> bool:
+    """cmd/controller-manager/app/controller-manager.go: a Namespaced KubeFedConfig makes the control plane target
+    its own namespace only (TargetNamespace = KubeFedNamespace; ControllerConfig.LimitedScope)."""
+    config = next((o.raw for _, _, o in _live(handle, "core.kubefed.io", "kubefedconfigs")), {})
+    return (config.get("spec") or {}).get("scope") == "Namespaced"
+
+
+def namespaced_target(ftc: dict) -> bool:
+    """FederatedTypeConfig.GetNamespaced (pkg/apis/core/v1beta1/federatedtypeconfig_types.go): the TARGET type's
+    scope (a FederatedNamespace lives in a namespace, yet its target, Namespace, is cluster-scoped)."""
+    return ((ftc.get("spec") or {}).get("targetType") or {}).get("scope") == "Namespaced"
+
+
 def type_configs(handle: ApiServerHandle) -> dict[str, dict]:
     """pkg/controller/federatedtypeconfig/controller.go reconcile: each FederatedTypeConfig of the KubeFed namespace
     gets the finalizer, and a sync controller when propagation is Enabled, except for a namespaced type while no
     `namespaces` FederatedTypeConfig exists (`stopSyncController := ... typeConfig.GetNamespaced() &&
-    !c.namespaceFTCExists()`; startSyncController refuses with "missing FederatedTypeConfig for namespaces"). Its
-    status says so (propagationController Running / NotRunning). Returns the FTCs whose sync controller runs, by
-    name."""
+    !c.namespaceFTCExists()`; startSyncController refuses with "missing FederatedTypeConfig for namespaces"), nor,
+    in a namespace-scoped control plane, for a cluster-scoped type ("Skipping start of sync & status controller for
+    cluster-scoped resource"). Its status says so (propagationController Running / NotRunning). Returns the FTCs
+    whose sync controller runs, by name."""
     namespace = _kubefed_namespace(handle)
     ftcs = {name: obj for ns, name, obj in _live(handle, "core.kubefed.io", "federatedtypeconfigs") if ns == namespace}
     namespaces_ftc = NAMESPACES_FTC in ftcs and not (ftcs[NAMESPACES_FTC].raw.get("metadata") or {}).get(
         "deletionTimestamp")
     running = {}
+    limited = limited_scope(handle)
     for name, obj in ftcs.items():
         raw = obj.raw
         meta, spec = raw.get("metadata") or {}, raw.get("spec") or {}
@@ -199,8 +214,8 @@ def type_configs(handle: ApiServerHandle) -> dict[str, dict]:
         if FTC_FINALIZER not in (meta.get("finalizers") or []):
             obj.patch({"metadata": {"finalizers": [*(meta.get("finalizers") or []), FTC_FINALIZER]}})
         enabled = spec.get("propagation") == "Enabled"
-        namespaced = (spec.get("federatedType") or {}).get("scope") == "Namespaced"
-        run = enabled and (not namespaced or namespaces_ftc)
+        namespaced = namespaced_target(raw)
+        run = enabled and (namespaced or not limited) and (not namespaced or namespaces_ftc)
         status = {"observedGeneration": int(meta.get("generation") or 1),
                   "propagationController": "Running" if run else "NotRunning", "statusController": "NotRunning"}
         if raw.get("status") != status:
@@ -252,15 +267,16 @@ def _selected(placement: dict, clusters: list[Member]) -> set[str]:
     return {m.name for m in clusters if all(m.labels.get(k) == v for k, v in wanted.items())}
 
 
-def placement(fed: dict, fed_namespace: dict | None, namespaced: bool, target_is_namespace: bool,
-              clusters: list[Member]) -> set[str]:
-    """pkg/controller/sync/resource.go ComputePlacement and util ComputeNamespacedPlacement: a namespaced object
-    goes only where its FederatedNamespace is placed (nowhere without one, in a cluster-scoped control plane)."""
+def placement(fed: dict, fed_namespace: dict | None, namespaced: bool, clusters: list[Member],
+              limited: bool = False) -> set[str]:
+    """pkg/controller/sync/resource.go ComputePlacement and util ComputeNamespacedPlacement: an object of a
+    namespaced type goes only where its FederatedNamespace is placed (nowhere without one, in a cluster-scoped
+    control plane; its own placement verbatim in a namespace-scoped one)."""
     own = _selected((fed.get("spec") or {}).get("placement") or {}, clusters)
-    if not namespaced or target_is_namespace:
+    if not namespaced:
         return own
     if fed_namespace is None:
-        return set()
+        return own if limited else set()
     return own & _selected((fed_namespace.get("spec") or {}).get("placement") or {}, clusters)
 
 
@@ -397,7 +413,8 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
     fed = obj.raw
     meta = fed.get("metadata") or {}
     spec = ftc["spec"]
-    namespaced = (spec.get("federatedType") or {}).get("scope") == "Namespaced"
+    namespaced = namespaced_target(ftc)
+    limited = limited_scope(handle)
     target_kind = spec["targetType"].get("kind")
     target_is_namespace = target_kind == "Namespace"
     name, namespace = meta.get("name"), meta.get("namespace")
@@ -407,11 +424,10 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
         return
     if SYNC_FINALIZER not in (meta.get("finalizers") or []):
         obj.patch({"metadata": {"finalizers": [*(meta.get("finalizers") or []), SYNC_FINALIZER]}})
-    if namespaced and not target_is_namespace and fed_namespace is None:
+    if namespaced and fed_namespace is None and not limited:
         _set_status(obj, int(meta.get("generation") or 1), "NamespaceNotFederated", {}, now)
         return
-    selected = placement(fed, fed_namespace if not target_is_namespace else fed, namespaced, target_is_namespace,
-                         clusters)
+    selected = placement(fed, fed_namespace, namespaced, clusters, limited)
     statuses: dict[str, str] = {}
     for member in clusters:
         chosen = member.name in selected
@@ -638,10 +654,13 @@ async def federation_round(handle: ApiServerHandle, state: KubefedControllerStat
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         await _schedule(handle, session, ftcs, clusters)
         fed_namespaces = {(ns, name): obj.raw for ns, name, obj in _live(handle, *FEDERATED_NAMESPACE)}
+        target = _kubefed_namespace(handle) if limited_scope(handle) else None
         # Namespaces first, as their placement bounds everything in them.
         for ftc_name, ftc in sorted(ftcs.items(), key=lambda i: i[0] != NAMESPACES_FTC):
             fed_type = ftc["spec"].get("federatedType") or {}
             for namespace, name, obj in _live(handle, fed_type.get("group", ""), fed_type.get("pluralName")):
+                if target is not None and namespace != target:
+                    continue  # a namespace-scoped control plane watches its own namespace only
                 await _sync_object(handle, session, ftc, obj, fed_namespaces.get((namespace, namespace)), clusters,
                                    now)
 
