@@ -179,19 +179,30 @@ def test_the_packaged_join_lambda_joins_and_unjoins_a_member_in_virtual_time(fle
 
 
 def test_the_lambda_runs_the_asset_with_exactly_the_functions_environment(fleet, deployed, loop, monkeypatch):
-    """A cluster missing from the function's environment is refused by the packaged code, whatever this process's
-    environment says (the allowed clusters come from the function's own variables)."""
-    monkeypatch.setenv(contract.CLUSTERS_ENV, "us-east-1=anything:0")
+    """The packaged code (imported from the asset, not this repository) sees the function's variables and nothing
+    of this process's: a variable missing from the function is missing, even when this process has it."""
     call = deployed["provider"]
-    narrowed = world.LambdaFunction(**{**call.on_event.__dict__, "environment": {
-        **call.on_event.environment, contract.CLUSTERS_ENV: call.on_event.environment[contract.CLUSTERS_ENV]
-        .replace("fed-2:", "fed-9:")}})
-    provider = world.ProviderCall(narrowed, call.is_complete, call.query_interval_seconds, call.total_timeout_seconds)
-    with pytest.raises(world.RehearsalFailure, match=r"Custom::KubefedJoin \w*JoinFed2\w* Create FAILED: member 'fed-2' is not a cluster "):
-        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider), world.Clock(), Network(),
-                      Clusters(loop))
-    assert lambdas.packaged_handler(call.on_event).__module__ == "components.kubefed_join.runtime.handler"
-    assert Path(lambdas.packaged_handler(call.on_event).__code__.co_filename).is_relative_to(call.on_event.asset_dir)
+    monkeypatch.setenv(contract.CLUSTERS_ENV, call.on_event.environment[contract.CLUSTERS_ENV])
+    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, call.on_event.environment[contract.EKS_NAME_PREFIX_ENV])
+
+    def provider_with(environment: dict) -> world.ProviderCall:
+        function = world.LambdaFunction(**{**call.on_event.__dict__, "environment": environment})
+        return world.ProviderCall(function, call.is_complete, call.query_interval_seconds, call.total_timeout_seconds)
+
+    narrowed = {**call.on_event.environment,
+                contract.CLUSTERS_ENV: call.on_event.environment[contract.CLUSTERS_ENV].replace("fed-2:", "fed-9:")}
+    with pytest.raises(world.RehearsalFailure, match=r"Custom::KubefedJoin \w*JoinFed2\w* Create FAILED: member "
+                       r"'fed-2' is not a cluster of this federation \(it serves: fed-1, fed-9\)"):
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider_with(narrowed)),
+                      world.Clock(), Network(), Clusters(loop))
+    without_prefix = {k: v for k, v in call.on_event.environment.items() if k != contract.EKS_NAME_PREFIX_ENV}
+    with pytest.raises(world.RehearsalFailure, match=f"has no {contract.CLUSTERS_ENV} or "
+                       f"{contract.EKS_NAME_PREFIX_ENV} environment variable"):
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider_with(without_prefix)),
+                      world.Clock(), Network(), Clusters(loop))
+    handler = lambdas.packaged_handler(call.on_event)
+    assert handler.__module__ == "components.kubefed_join.runtime.handler"
+    assert Path(handler.__code__.co_filename).is_relative_to(call.on_event.asset_dir)
 
 
 def test_an_unreachable_member_fails_the_join_in_virtual_time_with_a_connect_timeout(fleet, deployed, loop):

@@ -136,10 +136,9 @@ def packaged_handler(function: LambdaFunction) -> Callable[[dict, Any], dict]:
     if key not in _packages:
         _checked_dependencies(key[0])
         _packages[key] = _import_apart(key[0], top, module_name)
-    module = _packages[key].get(module_name)
-    if module is None:
-        module = _packages[key][module_name] = _import_apart(key[0], top, module_name, _packages[key])[module_name]
-    return getattr(module, attribute)
+    if module_name not in _packages[key]:  # another handler of the same asset, in a module not imported yet
+        _packages[key] = _import_apart(key[0], top, module_name, _packages[key])
+    return getattr(_packages[key][module_name], attribute)
 
 
 def _import_apart(asset_dir: Path, top: str, module_name: str,
@@ -241,8 +240,7 @@ class _FunctionError(Exception):
 def _lambda_environment(function: LambdaFunction, region: str) -> dict[str, str]:
     task_root = str(function.asset_dir)
     runtime = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
-               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-               "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13", "LAMBDA_TASK_ROOT": task_root, "TZ": ":UTC",
+               "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "LAMBDA_TASK_ROOT": task_root, "TZ": ":UTC",
                "LANG": "en_US.UTF-8", "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
                "AWS_CONFIG_FILE": os.devnull + ".rehearsal-none", "AWS_SHARED_CREDENTIALS_FILE":
                os.devnull + ".rehearsal-none", "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS}
