@@ -515,3 +515,18 @@ def test_a_namespace_scoped_control_plane_propagates_its_own_namespace_only_and_
                       "clusterroles.rbac.authorization.k8s.io": "NotRunning"}
     assert fed2.find("deployments", NS, "web") is not None
     assert fed2.find("deployments", "echo", "web") is None
+
+
+def test_the_teardown_releases_every_type_config_through_the_running_controller(fleet, deployed, loop):
+    host, _ = fleet
+    enable(host, "namespaces", "deployments.apps")
+    clock, clusters = world.Clock(), Clusters(loop)
+    clusters.controllers_round(clock)  # the controller puts its finalizer on each type config
+    assert all(kubefed_controller.FTC_FINALIZER in host.find("federatedtypeconfigs", NS, n)["metadata"]["finalizers"]
+               for n in ("namespaces", "deployments.apps"))
+    created = lambdas.serve(request(deployed, contract.TEARDOWN_TYPE, "Create"), clock, Network(), clusters)
+    lambdas.serve(request(deployed, contract.TEARDOWN_TYPE, "Delete", physical_id=created.physical_id), clock,
+                  Network(), clusters)
+    assert host.names("federatedtypeconfigs") == []
+    # Released by the controller within a poll or two, not forced after the handler's release deadline.
+    assert clock.now < 5 * deployed["provider"].query_interval_seconds
