@@ -32,7 +32,8 @@ def ca(tmp_path_factory):
 
 
 class Clusters:
-    """lambdas.Servers over an EmulatorLoop: each emulated cluster named by its EKS name."""
+    """lambdas.Servers over an EmulatorLoop whose clusters (started without background controllers) are named by
+    their EKS names."""
 
     def __init__(self, loop: EmulatorLoop) -> None:
         self.loop = loop
@@ -45,8 +46,10 @@ class Clusters:
         return None
 
     def controllers_round(self, clock: world.Clock) -> None:
+        """Each cluster's own controllers, then each host's KubeFed controller, one round in virtual time."""
         self.rounds += 1
-        self.loop.settle()
+        for handle in self.loop.handles:
+            self.loop.round(handle, clock.now)
         for handle in self.loop.handles:
             if handle.kubefed is not None:
                 kubefed_controller.run_round(handle, lambdas.wall_seconds(clock))
@@ -83,10 +86,10 @@ def install_kubefed(host) -> None:
 def fleet(loop):
     """The host (KubeFed's control plane, its controller paused: only controllers_round runs it, in virtual time)
     and one member, each named by its EKS name."""
-    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True)
+    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True, background=False)
     host.kubefed.paused = True
     install_kubefed(host)
-    member = loop.start(PREFIX + "fed-2", "us-east-2")
+    member = loop.start(PREFIX + "fed-2", "us-east-2", background=False)
     return host, member
 
 
@@ -280,12 +283,12 @@ def deployment_template(replicas=1, image="public.ecr.aws/nginx/nginx:1.27") -> 
 def make_federation(loop, ca, kubernetes_version: str | None = "1.35"):
     """A host with KubeFed installed (its controller run by `rounds`) and two members (strict, as EKS 1.35's API
     servers are, unless `kubernetes_version` is None), joined."""
-    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True)
+    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True, background=False)
     host.kubefed.paused = True
     install_kubefed(host)
     host.put("namespaces", "", "v1", None, "echo", {"apiVersion": "v1", "kind": "Namespace",
                                                    "metadata": {"name": "echo"}})
-    members = [loop.start(PREFIX + name, region, kubernetes_version=kubernetes_version)
+    members = [loop.start(PREFIX + name, region, kubernetes_version=kubernetes_version, background=False)
                for name, region in (("fed-2", "us-east-2"), ("fed-3", "us-west-2"))]
     for member in members:
         join_directly(host, member, ca, labels={"region": member.region})
@@ -396,7 +399,7 @@ def test_deleting_a_federated_object_removes_its_member_copies_behind_the_sync_f
 
 def test_replica_scheduling_over_ready_clusters_by_weight_and_bounds(loop, ca, federation):
     host, (fed2, fed3) = federation
-    offline = loop.start(PREFIX + "fed-4", "eu-west-1")
+    offline = loop.start(PREFIX + "fed-4", "eu-west-1", background=False)
     join_directly(host, offline, ca, token="never-issued")  # its token is refused: not Ready
     enable(host, "namespaces", "deployments.apps")
     federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
@@ -444,12 +447,12 @@ class Federation(Clusters):
 
 
 def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_kubefeds_report(loop, ca, template):
-    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True)
+    host = loop.start(PREFIX + "fed-1", "us-east-1", kubefed_controller=True, background=False)
     host.kubefed.paused = True
     install_kubefed(host)
     host.put("namespaces", "", "v1", None, "echo", {"apiVersion": "v1", "kind": "Namespace",
                                                    "metadata": {"name": "echo"}})
-    member = loop.start(PREFIX + "fed-2", "us-east-2", kubernetes_version="1.35")
+    member = loop.start(PREFIX + "fed-2", "us-east-2", kubernetes_version="1.35", background=False)
     join_directly(host, member, ca)
     enable(host, "namespaces", "deployments.apps")
     federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
