@@ -533,3 +533,22 @@ def test_the_teardown_releases_every_type_config_through_the_running_controller(
     assert host.names("federatedtypeconfigs") == []
     # Released by the controller within a poll or two, not forced after the handler's release deadline.
     assert clock.now < 5 * deployed["provider"].query_interval_seconds
+
+
+def test_overrides_are_json_patch_operations_and_a_bad_one_is_reported_for_its_cluster(federation):
+    apply = kubefed_controller.apply_overrides
+    obj = {"spec": {"replicas": 1, "template": {"spec": {"containers": [{"image": "a"}]}}}}
+    assert apply(obj, [{"path": "/spec/replicas", "value": 3},
+                       {"op": "add", "path": "/spec/template/spec/containers/-", "value": {"image": "b"}},
+                       {"op": "remove", "path": "/spec/template/spec/containers/0"}]) == {
+        "spec": {"replicas": 3, "template": {"spec": {"containers": [{"image": "b"}]}}}}
+    host, (fed2, fed3) = federation
+    enable(host, "namespaces", "deployments.apps")
+    federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo", {"placement": {"clusterSelector": {}}})
+    federated(host, "FederatedDeployment", "federateddeployments", "echo", "web", {
+        "template": deployment_template(), "placement": {"clusterSelector": {}},
+        "overrides": [{"clusterName": "fed-3", "clusterOverrides": [{"path": "/spec/nothing/here", "value": 1}]}]})
+    rounds(host)
+    assert fed2.find("deployments", "echo", "web") is not None and fed3.find("deployments", "echo", "web") is None
+    status = status_of(host, "federateddeployments", "echo", "web")
+    assert status["clusters"] == [{"name": "fed-2"}, {"name": "fed-3", "status": "ApplyOverridesFailed"}]

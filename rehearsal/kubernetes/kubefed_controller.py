@@ -292,9 +292,8 @@ def apply_overrides(obj: dict, overrides: list[dict]) -> dict:
         if not parts:
             raise ValueError(f"override path {item.get('path')!r} is not a JSON pointer to a field")
         parent = obj
-        for part in parts[:-1]:
-            parent = parent[int(part)] if isinstance(parent, list) else parent.setdefault(part, {}) \
-                if op == "add" else parent[part]
+        for part in parts[:-1]:  # RFC 6902: the parent must exist, for "add" too
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
         last = parts[-1]
         if isinstance(parent, list):
             index = len(parent) if last == "-" else int(last)
@@ -447,10 +446,10 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
             continue
         try:
             desired = object_for_cluster(fed, ftc, member.name)
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError) as exc:  # dispatch/managed.go: ApplyOverridesFailed
             statuses[member.name] = "ApplyOverridesFailed"
-            _put_event(handle, namespace or "default", f"{name}.{member.name}.overrides", fed, "ApplyOverridesFailed",
-                       f"Failed to apply overrides for cluster {member.name!r}: {exc}", now)
+            _record(handle, fed, "update" if exists else "create", target_kind, target_namespace, name, member,
+                    {"message": f"applying the overrides: {type(exc).__name__}: {exc}"}, now)
             continue
         if not exists:
             code, answer = await _member_call(session, member, "POST", _target_path(ftc, target_namespace), desired)
