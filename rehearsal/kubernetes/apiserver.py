@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import re
 import secrets
 import socket
@@ -38,9 +39,10 @@ import aiohttp
 import aiohttp.test_utils
 import aiohttp.web
 import kmock
-from kmock._internal import parsing
+from kmock._internal import dicts as kmock_dicts, parsing
 
-from .controllers import namespace_controller, now as _now, token_controller
+from . import admission, kinds, validation
+from .controllers import ROUNDS, STRICT_ROUNDS, run_forever, timestamp
 from .kubefed_controller import KubefedControllerState, kubefed_controller as run_kubefed_controller
 
 # kmock parses `/api/v1/namespaces[/NAME]` as a namespaced path with no resource; the namespace
@@ -110,6 +112,25 @@ class EmulatedDns:
         return getaddrinfo
 
 
+def server_context_for(ca: TestCA, hostname: str) -> ssl.SSLContext:
+    """A server TLS context with a certificate for `hostname` signed by `ca` (its key is `ca.key` beside the
+    server's files): for an EKS endpoint in a region the test CA's certificate does not name."""
+    directory = Path(ca.cert_file).parent
+    stem = hostname.split(".")[0].lower()
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + hostname[:60], "-keyout", f"{stem}.key",
+        "-out", f"{stem}.csr")
+    (directory / f"{stem}.ext").write_text(f"subjectAltName=DNS:{hostname.lower()}\n")
+    run("x509", "-req", "-in", f"{stem}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2",
+        "-extfile", f"{stem}.ext", "-out", f"{stem}.pem")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(directory / f"{stem}.pem", directory / f"{stem}.key")
+    return ctx
+
+
 def make_test_ca(directory: Path) -> TestCA:
     """A CA and a server certificate for localhost, 127.0.0.1 and EKS endpoints in EKS_REGIONS (openssl CLI)."""
     def run(*args: str) -> None:
@@ -151,11 +172,25 @@ def _status(code: int, reason: str, message: str, headers: dict | None = None):
 
 
 class EmulatedApiServer(kmock.KubernetesEmulator):
-    """A KubernetesEmulator with authentication and fault injection (see the module docstring)."""
+    """A KubernetesEmulator with authentication and fault injection (see the module docstring). With a
+    `kubernetes_version` it is strict as an EKS API server of that version is (the rehearsal's servers): it serves
+    only the built-in kinds of the version and the kinds of Established CRDs (discovery included), validates
+    objects against their schemas, calls admission webhooks, and its controllers run workloads on its nodes."""
 
-    def __init__(self, region: str, **kwargs) -> None:
+    def __init__(self, region: str, kubernetes_version: str | None = None, wall=time.time, **kwargs) -> None:
         super().__init__(**kwargs)
         self.region = region
+        self.kubernetes_version = kubernetes_version
+        self.wall = wall
+        """Epoch seconds now (virtual in the rehearsal): the times the server writes."""
+        self.nodes: dict[str, int] = {}
+        """Architecture -> number of nodes (the cluster's node groups)."""
+        self.admin_tokens: set[str] = set()
+        """Bearer tokens of cluster administrators (the kubectl handler's role, through its access entry)."""
+        self.refusals: list[str] = []
+        """Every request the strict checks refused (for messages and tests)."""
+        self._builtins = ({(r.group, r.version, r.plural): r for r in kinds.builtin_resources(kubernetes_version)}
+                          if kubernetes_version else {})
         self.resets = 0
         self.received = 0
         self.eks_token_requests = 0
@@ -169,7 +204,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
         if not auth.startswith("Bearer "):
             return False
         token = auth[len("Bearer "):]
-        if token in self.issued_tokens:
+        if token in self.issued_tokens or token in self.admin_tokens:
             return True
         if not token.startswith("k8s-aws-v1."):
             return False
@@ -210,10 +245,167 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
             return _status(401, "Unauthorized", "Unauthorized")
         if path == "/healthz":
             return aiohttp.web.Response(text="ok")
+        if self.enforcing:
+            document = self._discovery(path) if request.method == "GET" else None
+            if document is not None:
+                return aiohttp.web.json_response(document)
+            refused = self._served(request)
+            if refused is not None:
+                return refused
         refused = self._namespace_lifecycle(request)
         if refused is not None:
             return refused
+        if self.enforcing:
+            refused = self._admit(request)
+            if refused is not None:
+                return refused
         return await super()._handle(request)
+
+    # --- strictness (servers with a Kubernetes version) -------------------------------------------------------
+    @property
+    def enforcing(self) -> bool:
+        return self.kubernetes_version is not None
+
+    def timestamp(self) -> str:
+        return timestamp(self.wall())
+
+    def is_builtin(self, resource) -> bool:
+        return (resource.group, resource.version, resource.plural) in self._builtins
+
+    def served_resources(self) -> list[kinds.ApiResource]:
+        """Built-in kinds of the version, then the kinds of Established CRDs."""
+        custom = [r for key, obj in self.objects.items()
+                  if key[0].plural == "customresourcedefinitions" and not obj.deleted
+                  for r in kinds.crd_resources(obj.raw)]
+        return [*self._builtins.values(), *custom]
+
+    def resource_for(self, group: str, version: str, plural: str) -> kinds.ApiResource | None:
+        found = self._builtins.get((group, version, plural))
+        if found is None:
+            found = next((r for r in self.served_resources() if (r.group, r.version, r.plural) ==
+                          (group, version, plural)), None)
+        return found
+
+    def _discovery(self, path: str) -> dict | None:
+        """The discovery documents (what kubectl and Helm map kinds with) for the kinds this server serves."""
+        served = self.served_resources()
+        if path == "/version":
+            minor = self.kubernetes_version.split(".")[1]
+            return {"major": "1", "minor": minor, "gitVersion": f"v{self.kubernetes_version}.0-eks-rehearsal",
+                    "platform": "linux/amd64"}
+        groups: dict[str, list[str]] = {}
+        for r in served:
+            if r.group and r.version not in groups.setdefault(r.group, []):
+                groups[r.group].append(r.version)
+
+        def group_document(name: str) -> dict:
+            versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in groups[name]]
+            return {"kind": "APIGroup", "apiVersion": "v1", "name": name, "versions": versions,
+                    "preferredVersion": versions[0]}
+
+        def resource_list(group: str, version: str) -> dict:
+            group_version = f"{group}/{version}" if group else version
+            return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": [
+                {"name": r.plural, "singularName": r.kind.lower(), "namespaced": r.namespaced, "kind": r.kind,
+                 "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]}
+                for r in served if (r.group, r.version) == (group, version)]}
+
+        if path == "/api":
+            return {"kind": "APIVersions", "versions": ["v1"]}
+        if path == "/api/v1":
+            return resource_list("", "v1")
+        if path == "/apis":
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group_document(g) for g in groups]}
+        parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "apis" and parts[1] in groups:
+            return group_document(parts[1])
+        if len(parts) == 3 and parts[0] == "apis" and parts[2] in groups.get(parts[1], []):
+            return resource_list(parts[1], parts[2])
+        return None
+
+    def _refuse(self, code: int, reason: str, message: str):
+        self.refusals.append(message)
+        return _status(code, reason, message)
+
+    def _served(self, request):
+        """404 for a kind the server does not serve (a built-in of another version, a CRD not Established)."""
+        resource = request.resource
+        if resource is None:
+            return None
+        if resource.plural == "namespaces" and resource.group == "" and resource.version == "v1":
+            return None
+        if self.resource_for(resource.group, resource.version, resource.plural) is None:
+            return self._refuse(404, "NotFound", "the server could not find the requested resource")
+        return None
+
+    def _current(self, request) -> dict | None:
+        key = (request.resource, request.namespace, request.name)
+        obj = self.objects[key] if key in self.objects else None
+        return None if obj is None or obj.deleted else obj.raw
+
+    def _admit(self, request):
+        """Validation (422 Invalid) and admission webhooks (failurePolicy Fail without endpoints) of a write."""
+        resource, action = request.resource, request.action
+        if resource is None or action not in (kmock.action.CREATE, kmock.action.UPDATE, kmock.action.DELETE):
+            return None
+        served = self.resource_for(resource.group, resource.version, resource.plural) or kinds.ApiResource(
+            "", "v1", "Namespace", "namespaces", False)
+        current = self._current(request) if request.name else None
+        if action == kmock.action.CREATE:
+            obj = request.data if isinstance(request.data, dict) else {}
+        elif action == kmock.action.UPDATE:
+            if current is None:
+                return None  # the emulator answers 404
+            obj = dict(kmock_dicts.patch_dict(copy.deepcopy(current), request.data if isinstance(request.data, dict)
+                                              else {}))
+        else:
+            obj = current or {}
+        subresource = getattr(request, "subresource", None)
+        if action != kmock.action.DELETE and not subresource:
+            obj.setdefault("apiVersion", served.group_version)
+            obj.setdefault("kind", served.kind)
+            checked = {k: v for k, v in obj.items() if k != "status"} if action == kmock.action.UPDATE else obj
+            if served.builtin:
+                problem = validation.builtin_problem(checked, self.kubernetes_version)
+            else:
+                crd = self.find("customresourcedefinitions", None, f"{served.plural}.{served.group}")
+                problem = validation.custom_problem(checked, kinds.crd_version_schema(crd or {}, served.version))
+            if problem:
+                return self._refuse(422, "Invalid", problem)
+        namespace = request.namespace or ((obj.get("metadata") or {}).get("namespace") if served.namespaced else None)
+        call = admission.Call(admission.operation(action.name.lower()) or "", resource.group, resource.version,
+                              resource.plural + (f"/{subresource}" if subresource else ""),
+                              namespace if served.namespaced else None, obj)
+        configurations = [o.raw for k, o in self.objects.items()
+                          if k[0].plural in admission.WEBHOOK_PLURALS and not o.deleted]
+        ns = self.find("namespaces", None, namespace) if namespace else None
+        refused = admission.refusal(
+            call, configurations, ((ns or {}).get("metadata") or {}).get("labels") or {},
+            lambda n, name: self.find("services", n, name),
+            lambda n: [o.raw for k, o in self.objects.items() if k[1] == n and not o.deleted
+                       and k[0].plural in ("deployments", "statefulsets", "daemonsets")])
+        if refused:
+            return self._refuse(500, "InternalError", refused)
+        if action == kmock.action.CREATE:
+            self._defaults(served, obj)
+        return None
+
+    def _defaults(self, served: kinds.ApiResource, obj: dict) -> None:
+        """What the API server sets on create: namespaces' name label, CRDs' Established condition (the
+        apiextensions controllers establish a CRD whose names are accepted within moments), generation."""
+        meta = obj.setdefault("metadata", {})
+        meta.setdefault("generation", 1)
+        if served.kind == "Namespace":
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name")
+        if served.kind == "CustomResourceDefinition":
+            stamp = self.timestamp()
+            names = (obj.get("spec") or {}).get("names") or {}
+            obj["status"] = {"acceptedNames": names, "storedVersions": [
+                v.get("name") for v in (obj.get("spec") or {}).get("versions") or [] if v.get("storage")],
+                "conditions": [{"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                                "lastTransitionTime": stamp},
+                               {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                                "lastTransitionTime": stamp}]}
 
     def _namespace_lifecycle(self, request):
         """What the API server's NamespaceLifecycle admission and namespace deletion do; None to go on."""
@@ -223,7 +415,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
         if action == kmock.action.CREATE and isinstance(request.data, dict):
             meta = request.data.setdefault("metadata", {})
             meta.setdefault("uid", str(uuid.uuid4()))
-            meta.setdefault("creationTimestamp", _now())
+            meta.setdefault("creationTimestamp", self.timestamp())
             namespace = request.namespace or meta.get("namespace")
             if resource.plural != "namespaces" and namespace:
                 ns = self.find("namespaces", None, namespace)
@@ -240,7 +432,7 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
                 return _status(409, "Conflict", f'Operation cannot be fulfilled on namespaces "{request.name}": The '
                                "system is ensuring all content is removed from this namespace.")
             key = next(k for k in self.objects if k[0].plural == "namespaces" and k[2] == request.name)
-            self.objects[key].patch({"metadata": {"deletionTimestamp": _now()}, "spec": {"finalizers": ["kubernetes"]},
+            self.objects[key].patch({"metadata": {"deletionTimestamp": self.timestamp()}, "spec": {"finalizers": ["kubernetes"]},
                                      "status": {"phase": "Terminating"}})
             return aiohttp.web.json_response(self.objects[key].raw)
         return None
@@ -281,7 +473,10 @@ class ApiServerHandle:
     token_delay: float = 0.0
     namespace_delay: float = 0.1
     kubefed: KubefedControllerState | None = None
+    server: object = None
     background: list = field(default_factory=list)
+    state: dict = field(default_factory=dict)
+    """The controllers' memory between rounds."""
     cycles: dict = field(default_factory=dict)
     """Controller name -> rounds it has completed (each controller counts its own, on the server's loop)."""
 
@@ -332,22 +527,31 @@ class EmulatorLoop:
         """Callbacks run with each started ApiServerHandle."""
 
     def start(self, name: str, region: str, token_delay: float = 0.0, kubefed_controller: bool = False,
-              ca: TestCA | None = None, period: float = 0.05) -> ApiServerHandle:
+              ca: TestCA | None = None, period: float = 0.05, kubernetes_version: str | None = None,
+              hostname: str | None = None, background: bool = True, wall=time.time) -> ApiServerHandle:
         """Start a cluster. `ca`: serve a certificate of this CA instead (a CA mismatch for clients that trust
-        the loop's CA); `period`: the KubeFed controller's health-check period."""
+        the loop's CA); `period`: the KubeFed controller's health-check period; `kubernetes_version`: strict, as
+        an EKS API server of that version; `hostname`: its EKS endpoint name (default: a fresh one in `region`,
+        which must then be one the CA's certificate names); `background`: controllers run forever in real time
+        (else only in `round`, the rehearsal's virtual time, with `wall` the epoch seconds it writes)."""
         async def boot() -> ApiServerHandle:
-            emulator = EmulatedApiServer(region=region)
+            emulator = EmulatedApiServer(region=region, kubernetes_version=kubernetes_version, wall=wall)
             await emulator.__aenter__()
-            server = kmock.Server(emulator, server_cls=_tls_server_class((ca or self.ca).server_context()))
+            context = (server_context_for(ca or self.ca, hostname) if hostname
+                       else (ca or self.ca).server_context())
+            server = kmock.Server(emulator, server_cls=_tls_server_class(context))
             await server.__aenter__()
             self._exits.append(server)
             self._exits.append(emulator)
             handle = ApiServerHandle(name=name, region=region, emulator=emulator, port=server.port, loop=self.loop,
-                                     token_delay=token_delay, hostname=eks_hostname(region))
+                                     server=server,
+                                     token_delay=token_delay, hostname=hostname or eks_hostname(region))
             self.dns.register(handle.hostname, server.port)
             self.handles.append(handle)
-            handle.background.append(asyncio.ensure_future(token_controller(handle)))
-            handle.background.append(asyncio.ensure_future(namespace_controller(handle)))
+            if background:
+                rounds = {**ROUNDS, **(STRICT_ROUNDS if kubernetes_version else {})}
+                for controller, function in rounds.items():
+                    handle.background.append(asyncio.ensure_future(run_forever(handle, controller, function)))
             if kubefed_controller:
                 handle.kubefed = KubefedControllerState(period=period)
                 handle.background.append(asyncio.ensure_future(run_kubefed_controller(handle)))
@@ -355,6 +559,30 @@ class EmulatorLoop:
                 callback(handle)
             return handle
         return asyncio.run_coroutine_threadsafe(boot(), self.loop).result(20)
+
+    def round(self, handle: ApiServerHandle, now_seconds: float) -> None:
+        """One round of each of the cluster's own controllers at virtual time `now_seconds` (servers started
+        without `background`)."""
+        rounds = {**ROUNDS, **(STRICT_ROUNDS if handle.emulator.enforcing else {})}
+
+        def run_all() -> None:
+            for controller, function in rounds.items():
+                function(handle, now_seconds)
+                handle.completed_round(controller)
+        handle.run(run_all)
+
+    def stop(self, handle: ApiServerHandle) -> None:
+        """Stop one cluster's server (a deleted EKS cluster): its name no longer resolves."""
+        async def stop() -> None:
+            for task in handle.background:
+                task.cancel()
+            for obj in (handle.server, handle.emulator):
+                if obj in self._exits:
+                    self._exits.remove(obj)
+                    await obj.__aexit__(None, None, None)
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(20)
+        self.dns.ports.pop(handle.hostname.lower(), None)
+        self.handles.remove(handle)
 
     def settle(self, timeout: float = 120.0) -> None:
         """Return once every controller of every server (token, namespace, KubeFed) has run one whole round that

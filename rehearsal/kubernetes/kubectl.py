@@ -1,0 +1,108 @@
+"""`Custom::AWSCDK-EKS-KubernetesResource` as aws-cdk-lib 2.275's kubectl handler serves it
+(custom-resource-handlers/dist/aws-eks-v2/kubectl-handler/apply/__init__.py), against an emulated cluster:
+
+- properties: `ClusterName`, `Manifest` (a JSON list of objects), `PruneLabel`, `Overwrite` ("true"/"false"),
+  `SkipValidation`;
+- Create: `kubectl create --save-config -f manifest` (an object that already exists fails the resource:
+  AlreadyExists), or `kubectl apply -f manifest` when Overwrite is true;
+- Update: `kubectl apply -f manifest [--prune -l <PruneLabel>]` (create or update each object; with a prune label,
+  objects of the old manifest that the new one drops are deleted);
+- Delete: `kubectl delete -f manifest`, whose errors the handler logs and ignores (an object already gone, or a
+  cluster it cannot reach, is a success). kubectl delete waits (`--wait=true`, no timeout) until the objects are
+  gone, finalizers included, so the handler can run into the Lambda's own timeout, which fails the resource.
+
+kubectl maps every object's kind through discovery first (`no matches for kind`), then sends it; each failure
+makes kubectl exit non-zero after trying the other objects, and the handler raises with kubectl's output.
+"""
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from rehearsal.world import CustomResourceRequest, CustomResourceResult, RehearsalFailure
+
+from .client import ApiError, Client, NoMatch, describe
+
+RESOURCE_TYPE = "Custom::AWSCDK-EKS-KubernetesResource"
+
+
+def objects(manifest_text: str) -> list[dict]:
+    return [o for o in json.loads(manifest_text or "[]") if isinstance(o, dict)]
+
+
+def _identity(obj: dict) -> tuple:
+    meta = obj.get("metadata") or {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
+
+
+def _error(verb: str, obj: dict, exc: Exception) -> str:
+    meta = obj.get("metadata") or {}
+    if isinstance(exc, NoMatch):
+        return (f'resource mapping not found for name: "{meta.get("name")}" namespace: "{meta.get("namespace", "")}" '
+                f'from "manifest.yaml": {exc}\nensure CRDs are installed first')
+    assert isinstance(exc, ApiError)
+    return f'Error from server ({exc.reason}): error when {verb} "manifest.yaml": {exc.message}'
+
+
+def _fail(request: CustomResourceRequest, errors: list[tuple[dict, str]], fix: str) -> RehearsalFailure:
+    first_obj, _ = errors[0]
+    return RehearsalFailure("kubectl failed:\n" + "\n".join(e for _, e in errors), stack=request.stack,
+                            resource=request.logical_id, kubernetes_object=describe(first_obj), fix=fix)
+
+
+def _fix_for(message: str) -> str:
+    if "no matches for kind" in message:
+        return ("install the kind's CustomResourceDefinition (or enable its federated type) before this resource, "
+                "and make this resource depend on it")
+    if "namespaces \"" in message and "not found" in message:
+        return "create the Namespace first (a v1 Namespace in a resource this one depends on)"
+    if "already exists" in message:
+        return "one owner per object: remove the duplicate, or let the existing owner keep it"
+    if "failed calling webhook" in message:
+        return "make this resource depend on the release whose webhook must be ready first"
+    return "fix the object named above"
+
+
+def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[Client, list[dict]], list[dict]],
+          ) -> CustomResourceResult:
+    """`wait_gone(client, objects)`: waits (virtual time, bounded by the Lambda's timeout) until the objects are
+    gone; returns those still there."""
+    props = request.properties
+    manifest = objects(props.get("Manifest", "[]"))
+    overwrite = str(props.get("Overwrite", "false")).lower() == "true"
+    physical_id = request.physical_id or f"{request.stack}-{request.logical_id}"
+    errors: list[tuple[dict, str]] = []
+    if request.request_type == "Delete":
+        deleted = []
+        for obj in manifest:
+            try:
+                if client.delete(obj):
+                    deleted.append(obj)
+            except (ApiError, NoMatch):
+                continue  # the handler logs and ignores delete errors
+        left = wait_gone(client, deleted)
+        if left:
+            raise RehearsalFailure(
+                f"kubectl delete waited for {', '.join(describe(o) for o in left)} until the kubectl handler "
+                "Lambda timed out: the objects keep finalizers no running controller removes",
+                stack=request.stack, resource=request.logical_id, kubernetes_object=describe(left[0]),
+                fix="delete this resource before whatever releases those finalizers (a controller, a webhook) "
+                    "goes away: make it depend on that")
+        return CustomResourceResult(physical_id)
+    create = request.request_type == "Create" and not overwrite
+    for obj in manifest:
+        try:
+            client.create(obj) if create else client.apply(obj)
+        except (ApiError, NoMatch) as exc:
+            errors.append((obj, _error("creating" if create else "applying", obj, exc)))
+    if errors:
+        raise _fail(request, errors, _fix_for(errors[0][1]))
+    if request.request_type == "Update" and props.get("PruneLabel") and request.old_properties:
+        kept = {_identity(o) for o in manifest}
+        for old in objects(request.old_properties.get("Manifest", "[]")):
+            if _identity(old) not in kept:
+                try:
+                    client.delete(old)
+                except (ApiError, NoMatch):
+                    pass
+    return CustomResourceResult(physical_id)
