@@ -432,8 +432,8 @@ class Player:
                                  lambda key: scope.spec.assets.get(key))
 
     def _where(self, failure: RehearsalFailure, scope: StackScope, logical_id: str) -> RehearsalFailure:
-        failure.stack = failure.stack or scope.stack
-        failure.resource = failure.resource or f"{self.label(scope.spec, logical_id)} ({logical_id})"
+        failure.stack = scope.stack
+        failure.resource = f"{self.label(scope.spec, logical_id)} ({logical_id})"
         return failure
 
     def _aws(self, scope: StackScope, request_type: str, logical_id: str, resource: dict[str, Any]) -> float:
