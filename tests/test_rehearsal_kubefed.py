@@ -552,3 +552,70 @@ def test_overrides_are_json_patch_operations_and_a_bad_one_is_reported_for_its_c
     assert fed2.find("deployments", "echo", "web") is not None and fed3.find("deployments", "echo", "web") is None
     status = status_of(host, "federateddeployments", "echo", "web")
     assert status["clusters"] == [{"name": "fed-2"}, {"name": "fed-3", "status": "ApplyOverridesFailed"}]
+
+
+# --- the Provider framework's rules, with a small packaged handler --------------------------------------------------
+
+FAKE_HANDLER = '''
+import time
+
+
+def on_event(event, context=None):
+    if event["ResourceProperties"].get("FailOnEvent"):
+        raise ValueError("refused by onEvent")
+    return {"PhysicalResourceId": "fake-1"} if event["RequestType"] == "Create" else {}
+
+
+def is_complete(event, context=None):
+    props = event["ResourceProperties"]
+    if props.get("Sleep"):
+        time.sleep(float(props["Sleep"]))
+    if props.get("DataWhileWaiting"):
+        return {"IsComplete": False, "Data": {"x": "y"}}
+    return {"IsComplete": True, "Data": {"Big": "x" * int(props.get("DataBytes", 0))}}
+'''
+
+
+@pytest.fixture(scope="module")
+def fake_provider(tmp_path_factory) -> world.ProviderCall:
+    asset = tmp_path_factory.mktemp("asset.fake")
+    (asset / "fakefn").mkdir()
+    (asset / "fakefn" / "__init__.py").write_text("")
+    (asset / "fakefn" / "handler.py").write_text(FAKE_HANDLER)
+
+    def function(name: str) -> world.LambdaFunction:
+        return world.LambdaFunction("Fake", name, asset, f"fakefn.handler.{name}", {}, timeout_seconds=120)
+    return world.ProviderCall(function("on_event"), function("is_complete"), 10, 60)
+
+
+class NoServers:
+    def resolve(self, hostname: str):
+        return None
+
+    def controllers_round(self, clock: world.Clock) -> None:
+        pass
+
+
+def fake(provider: world.ProviderCall, request_type: str = "Create", physical_id: str | None = None, **props):
+    return world.CustomResourceRequest(request_type, "Fake", "Thing", "Custom::Thing",
+                                       {"ServiceToken": "arn:aws:lambda:eu-west-1:1:function:f", **props}, provider,
+                                       physical_id=physical_id)
+
+
+def test_the_provider_framework_rules(fake_provider):
+    serve = lambda request, clock=None: lambdas.serve(request, clock or world.Clock(), Network(), NoServers())  # noqa
+    assert serve(fake(fake_provider)).physical_id == "fake-1"
+    with pytest.raises(world.RehearsalFailure, match=r"Create FAILED: refused by onEvent"):
+        serve(fake(fake_provider, FailOnEvent=True))
+    # The Delete CloudFormation sends after a failed Create is answered without calling the handler.
+    assert serve(fake(fake_provider, "Delete", lambdas.CREATE_FAILED_MARKER, FailOnEvent=True)).physical_id == \
+        lambdas.CREATE_FAILED_MARKER
+    with pytest.raises(world.RehearsalFailure, match='"Data" is not allowed if "IsComplete" is "False"'):
+        serve(fake(fake_provider, DataWhileWaiting=True))
+    with pytest.raises(world.RehearsalFailure, match=r"Response object is too long\. \(\d+ bytes"):
+        serve(fake(fake_provider, DataBytes=4000))
+    assert serve(fake(fake_provider, DataBytes=3000)).data["Big"] == "x" * 3000
+    clock = world.Clock()
+    with pytest.raises(world.RehearsalFailure, match=r"Task timed out after 120\.00 seconds"):
+        serve(fake(fake_provider, Sleep=121), clock)  # time.sleep in the packaged code passes in virtual time
+    assert clock.now == 121

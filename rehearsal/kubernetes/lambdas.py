@@ -57,6 +57,10 @@ CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 # runtime/framework.js onTimeout.
 TIMED_OUT = "Operation timed out"
 
+# "The custom resource provider ... response" is at most 4096 bytes; a longer one fails the resource with
+# "Response object is too long." (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
+MAX_RESPONSE_BYTES = 4096
+
 # Virtual wall-clock time: the rehearsal starts at this instant (2026-01-01T00:00:00Z) and every clock that writes a
 # timestamp (the Lambda's `time.time()`, the emulated KubeFed controller's condition times) reads
 # `wall_seconds(clock)`, so that what one writes and the other compares agrees.
@@ -370,6 +374,18 @@ def _response_event(cfn: dict, answer: dict) -> dict:
     return {**cfn, **answer, "PhysicalResourceId": physical_id}
 
 
+def _response_too_long(event: dict, data: dict) -> str | None:
+    """What CloudFormation says of a response over its limit; the response as runtime/cfn-response.js
+    submitResponse builds it."""
+    response = {"Status": "SUCCESS", "Reason": "SUCCESS", "StackId": event.get("StackId"),
+                "RequestId": event.get("RequestId"), "PhysicalResourceId": event.get("PhysicalResourceId"),
+                "LogicalResourceId": event.get("LogicalResourceId"), "Data": data}
+    size = len(json.dumps(response).encode())
+    if size <= MAX_RESPONSE_BYTES:
+        return None
+    return f"Response object is too long. ({size} bytes; CloudFormation takes {MAX_RESPONSE_BYTES})"
+
+
 def serve(request: CustomResourceRequest, clock: Clock, network: Network, servers: Servers,
           logs: FunctionLogs | None = None) -> CustomResourceResult:
     """Serve one `Custom::KubefedJoin`, `Custom::KubefedTeardown` or `Custom::FederatedWorkload` request to the end,
@@ -405,6 +421,9 @@ def serve(request: CustomResourceRequest, clock: Clock, network: Network, server
     except _FunctionError as exc:
         raise fail(str(exc), provider.on_event, "the onEvent handler refused the request: see its reason") from None
     if provider.is_complete is None:
+        too_long = _response_too_long(event, dict(event.get("Data") or {}))
+        if too_long:
+            raise fail(too_long, provider.on_event, "return less Data from the handler")
         return CustomResourceResult(event["PhysicalResourceId"], dict(event.get("Data") or {}))
     retries = provider.total_timeout_seconds // provider.query_interval_seconds
     for attempt in range(retries + 1):
@@ -423,6 +442,9 @@ def serve(request: CustomResourceRequest, clock: Clock, network: Network, server
                 raise fail(f"left behind: {data[contract.LEFT_BEHIND_ATTRIBUTE]}", provider.is_complete,
                            "see why each object could not be removed",
                            outcome="COMPLETE for CloudFormation, but not done")
+            too_long = _response_too_long(event, data)
+            if too_long:
+                raise fail(too_long, provider.is_complete, "return less Data from the handler")
             return CustomResourceResult(event["PhysicalResourceId"], data)
         if result.get("Data"):
             raise fail('"Data" is not allowed if "IsComplete" is "False"', provider.is_complete,
