@@ -618,4 +618,4 @@ def test_the_provider_framework_rules(fake_provider):
     clock = world.Clock()
     with pytest.raises(world.RehearsalFailure, match=r"Task timed out after 120\.00 seconds"):
         serve(fake(fake_provider, Sleep=121), clock)  # time.sleep in the packaged code passes in virtual time
-    assert clock.now == 121
+    assert clock.now == 120  # Lambda stops it at its timeout

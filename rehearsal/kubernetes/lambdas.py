@@ -311,6 +311,12 @@ def _virtual_time(function: LambdaFunction, clock: Clock):
             module.time = real_time
 
 
+def _timed_out(function: LambdaFunction, clock: Clock, started: float) -> str:
+    """Lambda stops the function at its timeout: the invocation took exactly that long."""
+    clock.now = started + function.timeout_seconds
+    return f"Task timed out after {function.timeout_seconds:.2f} seconds"
+
+
 def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network, servers: Servers,
            logs: FunctionLogs, region: str) -> dict:
     """One synchronous invocation (Lambda Invoke, RequestResponse) of the packaged handler; its JSON answer, or
@@ -331,13 +337,13 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
             except Exception as exc:  # noqa: BLE001 (the runtime reports any error as the errorMessage)
                 error = f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc)
                 if clock.now - started > function.timeout_seconds:
-                    error = f"Task timed out after {function.timeout_seconds:.2f} seconds"
+                    error = _timed_out(function, clock, started)
                 raise _FunctionError(redact(error)) from None
     finally:
         root.removeHandler(capture)
         root.setLevel(level)
     if clock.now - started > function.timeout_seconds:
-        raise _FunctionError(f"Task timed out after {function.timeout_seconds:.2f} seconds")
+        raise _FunctionError(_timed_out(function, clock, started))
     return json.loads(json.dumps(answer if answer is not None else {}))
 
 
