@@ -378,8 +378,8 @@ def test_a_namespaced_object_goes_only_where_its_namespace_is_placed(federation)
     assert fed2.find("deployments", "echo", "good") is None and fed3.find("deployments", "echo", "good") is not None
 
 
-def test_deleting_a_federated_object_removes_its_member_copies_behind_the_sync_finalizer(loop, ca):
-    host, (fed2, fed3) = make_federation(loop, ca, kubernetes_version=None)
+def test_deleting_a_federated_object_removes_its_member_copies_behind_the_sync_finalizer(federation):
+    host, (fed2, fed3) = federation
     enable(host, "namespaces", "deployments.apps")
     federated(host, "FederatedNamespace", "federatednamespaces", "echo", "echo",
               {"placement": {"clusterSelector": {}}})
