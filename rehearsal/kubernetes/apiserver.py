@@ -353,6 +353,11 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
         current = self._current(request) if request.name else None
         if action == kmock.action.CREATE:
             obj = request.data if isinstance(request.data, dict) else {}
+            name = (obj.get("metadata") or {}).get("name")
+            where = request.namespace or (obj.get("metadata") or {}).get("namespace") if served.namespaced else None
+            if name and self.find(resource.plural, where, name) is not None:
+                group = f".{resource.group}" if resource.group else ""
+                return self._refuse(409, "AlreadyExists", f'{resource.plural}{group} "{name}" already exists')
         elif action == kmock.action.UPDATE:
             if current is None:
                 return None  # the emulator answers 404

@@ -97,7 +97,7 @@ def workloads_round(handle: ApiServerHandle, now_seconds: float) -> None:
         if plural == "daemonsets":
             desired = sum(count for arch, count in nodes.items() if scheduling.eligible(_pod_spec(raw), arch))
             ready = desired if verdict.ready else 0
-            status = {"observedGeneration": generation, "desiredNumberScheduled": desired,
+            status = {"observedGeneration": generation, "desiredNumberScheduled": desired, "numberMisscheduled": 0,
                       "currentNumberScheduled": desired, "updatedNumberScheduled": desired,
                       "numberReady": ready, "numberAvailable": ready, "numberUnavailable": desired - ready}
         else:
