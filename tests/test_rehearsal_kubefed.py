@@ -342,6 +342,15 @@ def test_propagation_applies_template_placement_and_overrides_and_reports_a_refu
     assert refused and 'Failed to create Deployment "echo/bad" in cluster "fed-2"' in refused[0]["message"]
     assert "replicas" in refused[0]["message"], refused[0]["message"]
 
+    # A changed override updates the member's copy; the others stay as they are.
+    host.run(lambda: next(o for k, o in host.emulator.objects.items() if k[2] == "good" and not o.deleted).patch(
+        {"spec": {"overrides": [{"clusterName": "fed-3", "clusterOverrides": [{"path": "/spec/replicas", "value": 4}]}]},
+         "metadata": {"generation": 2}}))
+    rounds(host, 1)
+    assert fed3.find("deployments", "echo", "good")["spec"]["replicas"] == 4
+    assert fed2.find("deployments", "echo", "good")["spec"]["replicas"] == 1
+    assert status_of(host, "federateddeployments", "echo", "good")["observedGeneration"] == 2
+
 
 def test_no_sync_controller_for_namespaced_types_without_the_namespaces_type(federation):
     host, (fed2, _) = federation

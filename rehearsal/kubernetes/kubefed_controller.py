@@ -349,8 +349,11 @@ async def _member_call(session, member: Member, method: str, path: str, body: di
     and TLS verified against its caBundle; (0, {"message": ...}) when it cannot be reached."""
     try:
         context = ssl.create_default_context(cadata=base64.b64decode(member.ca_bundle).decode())
-        async with session.request(method, member.endpoint + path, json=body, ssl=context,
-                                   headers={"Authorization": "Bearer " + member.token}) as response:
+        headers = {"Authorization": "Bearer " + member.token}
+        if method == "PATCH":
+            headers["Content-Type"] = "application/merge-patch+json"
+        async with session.request(method, member.endpoint + path, data=None if body is None else json.dumps(body),
+                                   ssl=context, headers={"Content-Type": "application/json", **headers}) as response:
             try:
                 answer = await response.json(content_type=None)
             except ValueError:
@@ -360,13 +363,23 @@ async def _member_call(session, member: Member, method: str, path: str, body: di
         return 0, {"message": f"cluster is not reachable: {type(exc).__name__}"}
 
 
+def _contains(current, desired) -> bool:
+    if isinstance(desired, dict):
+        return isinstance(current, dict) and all(_contains(current.get(k), v) for k, v in desired.items())
+    if isinstance(desired, list):
+        return (isinstance(current, list) and len(current) == len(desired)
+                and all(_contains(c, d) for c, d in zip(current, desired)))
+    return current == desired
+
+
 def _differs(current: dict, desired: dict) -> bool:
-    """Whether the member's object lacks something of the desired one (every field KubeFed manages: all but
-    metadata and status, plus the labels)."""
-    labels = (current.get("metadata") or {}).get("labels") or {}
-    if any(labels.get(k) != v for k, v in ((desired.get("metadata") or {}).get("labels") or {}).items()):
-        return True
-    return any(current.get(k) != v for k, v in desired.items() if k not in ("metadata", "status", "apiVersion", "kind"))
+    """Whether the member's object lacks something of the desired one: every field KubeFed manages (all but status,
+    and of metadata the labels), compared as a subset, since the member's API server adds defaults. (KubeFed itself
+    compares versions it recorded, pkg/controller/sync/version; the effect is the same: no update unless the
+    template, the overrides or the member's copy changed.)"""
+    managed = {k: v for k, v in desired.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+    labels = (desired.get("metadata") or {}).get("labels") or {}
+    return not (_contains(current, managed) and _contains((current.get("metadata") or {}).get("labels") or {}, labels))
 
 
 def _put_event(handle: ApiServerHandle, namespace: str, name: str, fed: dict, reason: str, message: str,
@@ -457,12 +470,11 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
             if statuses[member.name]:
                 _record(handle, fed, "create", target_kind, target_namespace, name, member, answer, now)
         elif _differs(current, desired):
-            desired["metadata"]["resourceVersion"] = (current.get("metadata") or {}).get("resourceVersion")
-            if desired["metadata"]["resourceVersion"] is None:
-                del desired["metadata"]["resourceVersion"]
-            code, answer = await _member_call(session, member, "PUT", _target_path(ftc, target_namespace, name),
-                                              {**current, **desired, "metadata": {**(current.get("metadata") or {}),
-                                                                                  **desired["metadata"]}})
+            # KubeFed updates the whole object (dispatch/managed.go Update, with retained fields); the emulated API
+            # server takes writes of an existing object as a merge patch: the same for changed fields, but a field
+            # removed from the template stays on the member here.
+            code, answer = await _member_call(session, member, "PATCH", _target_path(ftc, target_namespace, name),
+                                              desired)
             statuses[member.name] = "" if code == 200 else "UpdateFailed"
             if statuses[member.name]:
                 _record(handle, fed, "update", target_kind, target_namespace, name, member, answer, now)
