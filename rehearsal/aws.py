@@ -406,7 +406,10 @@ def _create_cluster(r: Request) -> Created:
     if name in r.aws.clusters:
         raise AwsFailure(f"an EKS cluster named {name!r} already exists (ResourceInUseException)")
     # EKS makes the cluster security group: it admits itself and allows all egress (EKS User Guide, "View Amazon
-    # EKS security group requirements for clusters"); the kubectl provider Lambda of aws-eks-v2 runs with it.
+    # EKS security group requirements for clusters"). The kubectl provider Lambda of aws-eks-v2 runs with it, in
+    # the cluster's private subnets (aws-cdk-lib 2.275.0 aws-eks-v2/lib/kubectl-provider.js: securityGroups
+    # default to [cluster.clusterSecurityGroup], vpcSubnets to the cluster's private subnets), so it reaches the
+    # API server through this self-reference and the VPC's local route.
     cluster_sg = physical_id("sg-", "eks-cluster-sg", name)
     r.aws.security_groups[cluster_sg] = SecurityGroup(cluster_sg, vpc, r.region,
                                                       [Rule("-1", 0, 65535, group=cluster_sg)],
