@@ -428,6 +428,8 @@ def test_replica_scheduling_over_ready_clusters_by_weight_and_bounds(loop, ca, f
     assert fed2.find("deployments", "echo", "web")["spec"]["replicas"] == 2
     assert fed3.find("deployments", "echo", "web")["spec"]["replicas"] == 3
     assert offline.find("deployments", "echo", "web") is None
+    rounds(host, 2)  # a plan that holds is not written again
+    assert host.find("federateddeployments", "echo", "web")["metadata"]["generation"] == fed["metadata"]["generation"]
 
 
 def test_the_planner_follows_kubefed_weights_minimums_and_current_replicas():

@@ -654,7 +654,6 @@ async def _schedule(handle: ApiServerHandle, session, ftcs: dict[str, dict], clu
         if fed_spec != target.raw.get("spec"):
             meta = target.raw.get("metadata") or {}
             target.patch({"spec": fed_spec, "metadata": {"generation": int(meta.get("generation") or 1) + 1}})
-            target.raw["spec"] = fed_spec  # placement and overrides replaced as a whole (an Update, not a merge)
 
 
 async def federation_round(handle: ApiServerHandle, state: KubefedControllerState) -> None:
