@@ -343,9 +343,9 @@ def test_propagation_applies_template_placement_and_overrides_and_reports_a_refu
     assert "replicas" in refused[0]["message"], refused[0]["message"]
 
     # A changed override updates the member's copy; the others stay as they are.
+    override = {"clusterName": "fed-3", "clusterOverrides": [{"path": "/spec/replicas", "value": 4}]}
     host.run(lambda: next(o for k, o in host.emulator.objects.items() if k[2] == "good" and not o.deleted).patch(
-        {"spec": {"overrides": [{"clusterName": "fed-3", "clusterOverrides": [{"path": "/spec/replicas", "value": 4}]}]},
-         "metadata": {"generation": 2}}))
+        {"spec": {"overrides": [override]}, "metadata": {"generation": 2}}))
     rounds(host, 1)
     assert fed3.find("deployments", "echo", "good")["spec"]["replicas"] == 4
     assert fed2.find("deployments", "echo", "good")["spec"]["replicas"] == 1

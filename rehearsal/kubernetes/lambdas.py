@@ -58,7 +58,8 @@ CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
 TIMED_OUT = "Operation timed out"
 
 # "The custom resource provider ... response" is at most 4096 bytes; a longer one fails the resource with
-# "Response object is too long." (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
+# "Response object is too long."
+# (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html).
 MAX_RESPONSE_BYTES = 4096
 
 # Virtual wall-clock time: the rehearsal starts at this instant (2026-01-01T00:00:00Z) and every clock that writes a
