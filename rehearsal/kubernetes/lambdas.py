@@ -25,6 +25,11 @@ The function reaches an EKS API endpoint only while `network.reachable(function.
 every connection: an unreachable endpoint behaves as a security group that drops the packets does, a connect
 timeout (the client's connect timeout is spent in virtual time); a name that no cluster has does not resolve; no
 other host is reachable (nothing leaves the machine).
+
+Beyond what CloudFormation would report, the rehearsal also stops at a delete that completes leaving things behind
+(the join Lambda's `LeftBehind`: CloudFormation records DELETE_COMPLETE, the clusters keep the objects). A failure
+says the Provider's reason, the function's last log lines (secrets redacted), the clusters it had no network path
+to, and what the emulated KubeFed controller reports (`Servers.diagnosis`, when the servers offer it).
 """
 from __future__ import annotations
 
