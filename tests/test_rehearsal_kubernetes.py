@@ -501,3 +501,27 @@ def test_the_layer_tools_are_the_rehearsals():
     import layer_tools
     assert layer_tools.layer_binary is layer_binary
     assert Path(layer_binary(VERSION, "helm")).is_file()
+
+
+def test_load_balancer_services_keep_their_finalizer_once_the_controller_is_gone(side, cluster, api):
+    core, apps = kubernetes.client.CoreV1Api(api), kubernetes.client.AppsV1Api(api)
+    namespace(api, "echo")
+    apps.create_namespaced_deployment("kube-system", deployment(
+        "aws-load-balancer-controller", "kube-system",
+        "602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/aws-load-balancer-controller:v3.2.2"))
+
+    def service(name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                "spec": {"type": "LoadBalancer", "loadBalancerClass": "service.k8s.aws/nlb",
+                         "selector": {"app": "echo"}, "ports": [{"port": 80}]}}
+    core.create_namespaced_service("echo", service("first"))
+    core.create_namespaced_service("echo", service("second"))
+    settle(side)
+    assert core.read_namespaced_service("first", "echo").metadata.finalizers == ["service.k8s.aws/resources"]
+    core.delete_namespaced_service("first", "echo")
+    settle(side)
+    assert [s.metadata.name for s in core.list_namespaced_service("echo").items] == ["second"]
+    apps.delete_namespaced_deployment("aws-load-balancer-controller", "kube-system")  # the controller goes first
+    core.delete_namespaced_service("second", "echo")
+    settle(side, 10)
+    assert core.read_namespaced_service("second", "echo").metadata.deletion_timestamp  # stuck

@@ -10,7 +10,12 @@ virtual time.
   run on the cluster's nodes (scheduling.py); Jobs complete (one round after they start, when they can run) and
   are deleted `ttlSecondsAfterFinished` after they finish (the TTL-after-finished controller);
 - garbage collector: objects whose every owner (ownerReferences, by uid) is gone are deleted (background
-  propagation); custom resources go with their CustomResourceDefinition (the apiextensions cleanup finalizer).
+  propagation); custom resources go with their CustomResourceDefinition (the apiextensions cleanup finalizer);
+- the AWS Load Balancer Controller, while its Deployment is ready: it claims each Service of type LoadBalancer with
+  `loadBalancerClass: service.k8s.aws/nlb` by adding the finalizer `service.k8s.aws/resources`, and releases it when
+  the Service is deleted, after deleting the load balancer (aws-load-balancer-controller
+  pkg/service/service_controller.go, `serviceFinalizer`). Without a running controller a deleted Service keeps its
+  finalizer, and so does its namespace.
 """
 from __future__ import annotations
 
@@ -162,8 +167,43 @@ def garbage_collector_round(handle: ApiServerHandle, now_seconds: float) -> None
             obj.delete()
 
 
+LB_FINALIZER = "service.k8s.aws/resources"
+LB_CLASS = "service.k8s.aws/nlb"
+
+
+def _load_balancer_controller_ready(handle: ApiServerHandle) -> bool:
+    for _, obj in _live(handle, "deployments"):
+        raw = obj.raw
+        images = scheduling.images_of(_pod_spec(raw))
+        if any("aws-load-balancer-controller" in image for image in images) and (
+                (raw.get("status") or {}).get("readyReplicas") or 0) >= 1:
+            return True
+    return False
+
+
+def load_balancer_controller_round(handle: ApiServerHandle, now_seconds: float) -> None:
+    if not _load_balancer_controller_ready(handle):
+        return
+    for _, obj in _live(handle, "services"):
+        raw = obj.raw
+        spec, meta = raw.get("spec") or {}, raw.get("metadata") or {}
+        if spec.get("type") != "LoadBalancer" or spec.get("loadBalancerClass") != LB_CLASS:
+            continue
+        finalizers = list(meta.get("finalizers") or [])
+        if meta.get("deletionTimestamp"):
+            if LB_FINALIZER in finalizers:
+                finalizers.remove(LB_FINALIZER)
+                if finalizers:
+                    obj.patch({"metadata": {"finalizers": finalizers}})
+                else:
+                    obj.delete()
+        elif LB_FINALIZER not in finalizers:
+            obj.patch({"metadata": {"finalizers": [*finalizers, LB_FINALIZER]}})
+
+
 ROUNDS = {"token": token_round, "namespace": namespace_round}
-STRICT_ROUNDS = {"workloads": workloads_round, "garbage-collector": garbage_collector_round}
+STRICT_ROUNDS = {"workloads": workloads_round, "garbage-collector": garbage_collector_round,
+                 "load-balancer-controller": load_balancer_controller_round}
 
 
 async def run_forever(handle: ApiServerHandle, name: str, round_function, period: float = 0.02) -> None:
