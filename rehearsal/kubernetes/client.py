@@ -43,6 +43,12 @@ def describe(obj: dict) -> str:
     return f"{obj.get('kind')} {where}{meta.get('name')}"
 
 
+def identity(obj: dict) -> tuple:
+    """What names an object in a manifest: apiVersion, kind, namespace, name."""
+    meta = obj.get("metadata") or {}
+    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
+
+
 class Client:
     def __init__(self, port: int, hostname: str, ca_pem: bytes, token: str, local=None) -> None:
         """`local(plural, namespace, name)`: the stored object, read in-process (for waits, which poll often)."""

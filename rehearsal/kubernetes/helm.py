@@ -46,7 +46,8 @@ import yaml
 from rehearsal.world import CustomResourceRequest, CustomResourceResult, RehearsalFailure
 
 from . import repository_charts
-from .client import ApiError, Client, NoMatch, describe
+from .client import ApiError, Client, NoMatch, describe, identity
+from .fixes import fix_for
 
 RESOURCE_TYPE = "Custom::AWSCDK-EKS-HelmChart"
 DEFAULT_TIMEOUT = 300.0  # helm's --timeout default, 5m0s
@@ -73,6 +74,7 @@ UNINSTALL_ORDER = ("MutatingWebhookConfiguration", "ValidatingWebhookConfigurati
                    "StorageClass", "ConfigMap", "SecretList", "Secret", "ServiceAccount", "PodDisruptionBudget",
                    "PodSecurityPolicy", "LimitRange", "ResourceQuota", "NetworkPolicy", "Namespace", "PriorityClass")
 HOOK = "helm.sh/hook"
+READY_FIX = "make the release's workloads ready within the timeout"
 
 
 def sort_by_kind(objs: list[dict], order: tuple[str, ...]) -> list[dict]:
@@ -359,7 +361,7 @@ def _run_hooks(ctx: Context, chart: Chart, event: str, release: str, namespace: 
             why = _why_not_running(ctx, obj)
             raise ctx.fail(f"Error: {event} hook {describe(obj)} {outcome.lower()}"
                            + (f" (timeout {timeout:g} s)" if outcome == "timed out" else "") + (f": {why}" if why else ""),
-                           obj, fix=_fix_for(why))
+                           obj, fix=fix_for(why, READY_FIX))
 
 
 def _why_not_running(ctx: Context, obj: dict) -> str:
@@ -369,15 +371,6 @@ def _why_not_running(ctx: Context, obj: dict) -> str:
         if condition.get("message") and condition.get("status") == "False":
             return condition["message"]
     return not_ready(live) or ""
-
-
-def _fix_for(why: str) -> str:
-    if "exec format error" in why:
-        return ("run the pods on nodes of an architecture their images publish: an x86 (amd64) node group for "
-                "amd64-only images (KubeFed v0.10.0), with a kubernetes.io/arch nodeSelector")
-    if "node(s) didn't match" in why or "0/0 nodes" in why:
-        return "give the cluster a node group the pods can be scheduled on"
-    return "make the release's workloads ready within the timeout"
 
 
 def _delete_and_wait(ctx: Context, objs: list[dict], timeout: float) -> list[dict]:
@@ -430,10 +423,10 @@ def install_or_upgrade(ctx: Context, release: str, namespace: str, chart: Chart,
                         f"release: invalid ownership metadata", obj,
                         fix="one owner per object: remove it from the other resource or release") from None
                 raise ctx.fail(f"Error: {verb} FAILED: failed to create resource: {exc.message}", obj,
-                               fix=_fix_for_api(exc.message)) from None
+                               fix=fix_for(exc.message)) from None
         if upgrade:
-            kept = {_key(o) for o in objects}
-            stale = [o for o in _load_record(previous).objects if _key(o) not in kept]
+            kept = {identity(o) for o in objects}
+            stale = [o for o in _load_record(previous).objects if identity(o) not in kept]
             _delete_and_wait(ctx, stale, 0)
         if wait:
             def ready() -> bool:
@@ -442,7 +435,7 @@ def install_or_upgrade(ctx: Context, release: str, namespace: str, chart: Chart,
                 stuck = next(o for o in objects if not_ready(client.peek(o)) is not None)
                 why = not_ready(client.peek(stuck)) or ""
                 raise ctx.fail(f"Error: {verb} FAILED: resource {describe(stuck)} not ready within the timeout "
-                               f"{timeout:g} s ({why}): context deadline exceeded", stuck, fix=_fix_for(why))
+                               f"{timeout:g} s ({why}): context deadline exceeded", stuck, fix=fix_for(why, READY_FIX))
         _run_hooks(ctx, chart, "post-upgrade" if upgrade else "post-install", release, namespace, timeout)
     except RehearsalFailure as failure:
         if atomic and not upgrade:
@@ -456,20 +449,6 @@ def install_or_upgrade(ctx: Context, release: str, namespace: str, chart: Chart,
 
 def _namespaced(client: Client, obj: dict) -> bool:
     return client.mapping(str(obj.get("apiVersion", "")), str(obj.get("kind", ""))).namespaced
-
-
-def _key(obj: dict) -> tuple:
-    meta = obj.get("metadata") or {}
-    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
-
-
-def _fix_for_api(message: str) -> str:
-    if "failed calling webhook" in message:
-        return ("the webhook's Deployment is not ready: install its release first with wait, and this one after it "
-                "(a dependency), or check that its pods can run on the cluster's nodes")
-    if "namespaces \"" in message and "not found" in message:
-        return "create the namespace first"
-    return "fix the object named above"
 
 
 def _remove(ctx: Context, release: str, namespace: str, chart: Chart, revisions: int, wait: bool,

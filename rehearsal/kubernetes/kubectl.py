@@ -21,18 +21,14 @@ from typing import Callable
 
 from rehearsal.world import CustomResourceRequest, CustomResourceResult, RehearsalFailure
 
-from .client import ApiError, Client, NoMatch, describe
+from .client import ApiError, Client, NoMatch, describe, identity
+from .fixes import fix_for
 
 RESOURCE_TYPE = "Custom::AWSCDK-EKS-KubernetesResource"
 
 
 def objects(manifest_text: str) -> list[dict]:
     return [o for o in json.loads(manifest_text or "[]") if isinstance(o, dict)]
-
-
-def _identity(obj: dict) -> tuple:
-    meta = obj.get("metadata") or {}
-    return (obj.get("apiVersion"), obj.get("kind"), meta.get("namespace"), meta.get("name"))
 
 
 def _error(verb: str, obj: dict, exc: Exception) -> str:
@@ -48,19 +44,6 @@ def _fail(request: CustomResourceRequest, errors: list[tuple[dict, str]], fix: s
     first_obj, _ = errors[0]
     return RehearsalFailure("kubectl failed:\n" + "\n".join(e for _, e in errors), stack=request.stack,
                             resource=request.logical_id, kubernetes_object=describe(first_obj), fix=fix)
-
-
-def _fix_for(message: str) -> str:
-    if "no matches for kind" in message:
-        return ("install the kind's CustomResourceDefinition (or enable its federated type) before this resource, "
-                "and make this resource depend on it")
-    if "namespaces \"" in message and "not found" in message:
-        return "create the Namespace first (a v1 Namespace in a resource this one depends on)"
-    if "already exists" in message:
-        return "one owner per object: remove the duplicate, or let the existing owner keep it"
-    if "failed calling webhook" in message:
-        return "make this resource depend on the release whose webhook must be ready first"
-    return "fix the object named above"
 
 
 def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[Client, list[dict]], list[dict]],
@@ -96,11 +79,11 @@ def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[C
         except (ApiError, NoMatch) as exc:
             errors.append((obj, _error("creating" if create else "applying", obj, exc)))
     if errors:
-        raise _fail(request, errors, _fix_for(errors[0][1]))
+        raise _fail(request, errors, fix_for(errors[0][1]))
     if request.request_type == "Update" and props.get("PruneLabel") and request.old_properties:
-        kept = {_identity(o) for o in manifest}
+        kept = {identity(o) for o in manifest}
         for old in objects(request.old_properties.get("Manifest", "[]")):
-            if _identity(old) not in kept:
+            if identity(old) not in kept:
                 try:
                     client.delete(old)
                 except (ApiError, NoMatch):
