@@ -1,7 +1,8 @@
 """`python -m rehearsal --env NAME` (synthesize, then play) or `python -m rehearsal --assembly DIR` (play).
 
 Exit status 0: every stack was created and deleted; 1: the rehearsal stopped at a failure (printed with the
-stack, the resource, the Kubernetes object and the fix); 2: bad usage or the synth failed.
+stack, the resource, the Kubernetes object and the fix); 2: bad usage, the synth failed, or the rehearsal itself
+broke (an internal error, said in one line; FEDEKS_DEBUG=1 shows the traceback).
 """
 from __future__ import annotations
 
@@ -86,6 +87,12 @@ def main(argv: list[str] | None = None,
         except RehearsalFailure as failure:
             print(describe(failure), flush=True)
             return 1
+        except Exception as error:  # noqa: BLE001 - one line instead of a traceback; FEDEKS_DEBUG=1 shows it
+            if os.environ.get("FEDEKS_DEBUG"):
+                raise
+            print(f"rehearsal: internal error after the last step printed: {type(error).__name__}: {error} "
+                  "(FEDEKS_DEBUG=1 shows the traceback; please report it)", file=sys.stderr, flush=True)
+            return 2
         finally:
             close = getattr(kubernetes, "close", None)
             if close is not None:

@@ -325,7 +325,8 @@ class Player:
         self._levels("create", self.stack_levels(), self.create_stack)
 
     def delete_all(self) -> None:
-        self._levels("delete", list(reversed(self.stack_levels())), self.delete_stack)
+        # `cdk destroy --all` deletes in the reverse of the deploy order, within a level too.
+        self._levels("delete", [level[::-1] for level in reversed(self.stack_levels())], self.delete_stack)
 
     def play(self) -> Summary:
         """Create every stack, then delete every stack; raises RehearsalFailure at the first failure."""

@@ -316,7 +316,7 @@ def test_stacks_go_in_levels_by_manifest_and_cross_region_references_and_are_del
     assert player.stack_levels() == [["host", "member"], ["peering"], ["peer-routes"], ["federation"]]
     stack_lines = [fields(line)[1] for line in lines if "(stack)" in line]
     assert stack_lines == ["host", "member", "peering", "peer-routes", "federation",
-                           "federation", "peer-routes", "peering", "host", "member"]
+                           "federation", "peer-routes", "peering", "member", "host"]
     assert [line for line in lines if line.startswith("---")][0] == "--- create level 1: host, member"
     # Each cluster's node groups as they change: the created group (architecture from the AmiType), then none.
     assert [[g.arch for g in groups] for groups in player.kubernetes.node_groups["member"]] == [["arm64"], []]
@@ -618,3 +618,16 @@ def test_node_group_architecture_from_the_ami_type_or_the_instance_types(ami_typ
     from rehearsal.aws import node_architecture
 
     assert node_architecture(ami_type, instance_types) == arch
+
+
+def test_the_command_line_says_an_internal_error_in_one_line(tmp_path, capsys):
+    from rehearsal.__main__ import main
+
+    class Broken(Recorder):
+        def delete_cluster(self, cluster):
+            raise RuntimeError("emulator fell over")
+
+    write_assembly(tmp_path, {"host": {"region": "us-east-1", "template": host_template(True)}}, {"host": {"abc": "zip"}})
+    assert main(["--assembly", str(tmp_path)], kubernetes_side=lambda workdir: Broken()) == 2
+    err = capsys.readouterr().err
+    assert "internal error" in err and "RuntimeError: emulator fell over" in err and "Traceback" not in err
