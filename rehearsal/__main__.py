@@ -53,7 +53,8 @@ def describe_summary(summary: Summary, wall_seconds: float) -> str:
     def minutes(seconds: float) -> str:
         return f"{int(seconds) // 60} min {int(seconds) % 60:02d} s"
 
-    return (f"rehearsal passed: {summary.created} resources created, {summary.deleted} deleted; virtual time "
+    return (f"rehearsal passed: {summary.created} resources created, {summary.deleted} deleted"
+            f"{f' ({summary.retained} retained by DeletionPolicy)' if summary.retained else ''}; virtual time "
             f"{minutes(summary.virtual_seconds)} played one at a time, about {minutes(summary.estimated_seconds)} "
             f"with CloudFormation's parallelism; {wall_seconds:.1f} s here")
 

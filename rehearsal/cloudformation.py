@@ -184,6 +184,8 @@ class Live:
 class Summary:
     created: int = 0
     deleted: int = 0
+    retained: int = 0
+    """DeletionPolicy Retain: left in the account by the delete, as CloudFormation leaves them."""
     virtual_seconds: float = 0.0
     estimated_seconds: float = 0.0
     """With CloudFormation's parallelism: per level the slowest stack, per stack the longest chain."""
@@ -461,6 +463,7 @@ class Player:
         resource = scope.spec.template["Resources"][logical_id]
         if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
             self.step("delete", scope.stack, self.label(scope.spec, logical_id), live.type, "retained")
+            self.summary.retained += 1
             del scope.live[logical_id]
             return 0.0
         kind = aws_model.resource_type(live.type)
@@ -480,6 +483,7 @@ class Player:
         action = request_type.lower()
         if request_type == "Delete" and resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
             self.step(action, scope.stack, label, cfn_type, "retained")
+            self.summary.retained += 1
             del scope.live[logical_id]
             return
         try:
