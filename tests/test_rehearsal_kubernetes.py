@@ -525,3 +525,29 @@ def test_load_balancer_services_keep_their_finalizer_once_the_controller_is_gone
     core.delete_namespaced_service("second", "echo")
     settle(side, 10)
     assert core.read_namespaced_service("second", "echo").metadata.deletion_timestamp  # stuck
+
+
+def test_an_update_upgrades_the_release_and_deletes_what_it_dropped(side, cluster, tmp_path):
+    def chart(folder: str, maps: dict[str, str]) -> Path:
+        path = tmp_path / folder
+        (path / "templates").mkdir(parents=True)
+        (path / "Chart.yaml").write_text("apiVersion: v2\nname: maps\nversion: 0.1.0\n")
+        (path / "templates" / "maps.yaml").write_text("\n---\n".join(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata: {{v: {value!r}}}"
+            for name, value in maps.items()))
+        return path
+    net, clock = Network(), world.Clock()
+    props = {"ClusterName": cluster, "Release": "maps", "ChartAssetURL": "s3://assets/maps.zip", "Wait": True,
+             "Namespace": "apps", "CreateNamespace": True}
+    side.custom_resource(request(CHART, props, assets={"maps.zip": chart("v1", {"a": "1", "b": "1"})}), clock, net)
+    side.custom_resource(request(CHART, props, "Update", old=props,
+                                 assets={"maps.zip": chart("v2", {"a": "2", "c": "2"})}), clock, net)
+    client = side.client(cluster)
+
+    def data(name: str) -> dict | None:
+        found = client.get({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "apps"}})
+        return found and found["data"]
+    assert (data("a"), data("b"), data("c")) == ({"v": "2"}, None, {"v": "2"})
+    record = client.get({"apiVersion": "v1", "kind": "Secret",
+                         "metadata": {"name": "sh.helm.release.v1.maps.v2", "namespace": "apps"}})
+    assert record["metadata"]["labels"]["status"] == "deployed"

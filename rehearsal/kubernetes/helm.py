@@ -398,17 +398,18 @@ def install_or_upgrade(ctx: Context, release: str, namespace: str, chart: Chart,
         if client.get(crd) is None:
             client.create(crd)
     _map_all(ctx, release, chart, verb)
+    objects = [_owned(_in_namespace(o, namespace) if _namespaced(client, o) else o, release, namespace)
+               for o in sort_by_kind(chart.objects, INSTALL_ORDER)]
+    installed = Chart(chart.crds, chart.hooks, objects)
     try:
         client.create(_record(release, namespace, revision + 1, "pending-upgrade" if upgrade else "pending-install",
-                              chart))
+                              installed))
     except ApiError as exc:
         raise ctx.fail(f"Error: {verb} FAILED: create: failed to create: {exc.message}",
                        {"kind": "Namespace", "metadata": {"name": namespace}},
                        fix="create the release namespace first, or set CreateNamespace") from None
     try:
         _run_hooks(ctx, chart, "pre-upgrade" if upgrade else "pre-install", release, namespace, timeout)
-        objects = [_owned(_in_namespace(o, namespace) if _namespaced(client, o) else o, release, namespace)
-                   for o in sort_by_kind(chart.objects, INSTALL_ORDER)]
         for obj in objects:
             try:
                 if upgrade:
@@ -439,11 +440,11 @@ def install_or_upgrade(ctx: Context, release: str, namespace: str, chart: Chart,
         _run_hooks(ctx, chart, "post-upgrade" if upgrade else "post-install", release, namespace, timeout)
     except RehearsalFailure as failure:
         if atomic and not upgrade:
-            _remove(ctx, release, namespace, chart, revision + 1, wait, timeout)
+            _remove(ctx, release, namespace, installed, revision + 1, wait, timeout)
             failure.args = (f"{failure.args[0]}\nrelease {release} failed, and has been uninstalled due to atomic "
                             "being set",)
         raise
-    client.patch(_record(release, namespace, revision + 1, "", chart),
+    client.patch(_record(release, namespace, revision + 1, "", installed),
                  {"metadata": {"labels": {"status": "deployed"}}})
 
 

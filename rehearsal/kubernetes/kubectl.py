@@ -74,10 +74,13 @@ def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[C
         return CustomResourceResult(physical_id)
     create = request.request_type == "Create" and not overwrite
     for obj in manifest:
+        verb = "creating"
         try:
-            client.create(obj) if create else client.apply(obj)
+            if not create and client.get(obj) is not None:
+                verb = "patching"
+            client.create(obj) if verb == "creating" else client.patch(obj, obj)
         except (ApiError, NoMatch) as exc:
-            errors.append((obj, _error("creating" if create else "applying", obj, exc)))
+            errors.append((obj, _error(verb, obj, exc)))
     if errors:
         raise _fail(request, errors, fix_for(errors[0][1]))
     if request.request_type == "Update" and props.get("PruneLabel") and request.old_properties:
