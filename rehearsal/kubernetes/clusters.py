@@ -26,7 +26,7 @@ from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult,
 
 from . import helm, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
-from .client import Client, describe
+from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
 from .layer_tools import binary_from_layer
 
@@ -205,6 +205,3 @@ class EmulatedKubernetes:
                                    resource=request.logical_id,
                                    fix="keep the Helm timeout well under the Lambda's 15 minutes")
         return result
-
-
-__all__ = ["EmulatedKubernetes", "describe"]
