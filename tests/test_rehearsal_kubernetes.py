@@ -517,7 +517,9 @@ def test_load_balancer_services_keep_their_finalizer_once_the_controller_is_gone
     core.create_namespaced_service("echo", service("first"))
     core.create_namespaced_service("echo", service("second"))
     settle(side)
-    assert core.read_namespaced_service("first", "echo").metadata.finalizers == ["service.k8s.aws/resources"]
+    first = core.read_namespaced_service("first", "echo")
+    assert first.metadata.finalizers == ["service.k8s.aws/resources"]
+    assert first.status.load_balancer.ingress[0].hostname.endswith(".elb.eu-west-3.amazonaws.com")
     core.delete_namespaced_service("first", "echo")
     settle(side)
     assert [s.metadata.name for s in core.list_namespaced_service("echo").items] == ["second"]

@@ -12,7 +12,8 @@ virtual time.
 - garbage collector: objects whose every owner (ownerReferences, by uid) is gone are deleted (background
   propagation); custom resources go with their CustomResourceDefinition (the apiextensions cleanup finalizer);
 - the AWS Load Balancer Controller, while its Deployment is ready: it claims each Service of type LoadBalancer with
-  `loadBalancerClass: service.k8s.aws/nlb` by adding the finalizer `service.k8s.aws/resources`, and releases it when
+  `loadBalancerClass: service.k8s.aws/nlb` by adding the finalizer `service.k8s.aws/resources` and writing its
+  Network Load Balancer's DNS name to `status.loadBalancer.ingress`, and releases the finalizer when
   the Service is deleted, after deleting the load balancer (aws-load-balancer-controller
   pkg/service/service_controller.go, `serviceFinalizer`). Without a running controller a deleted Service keeps its
   finalizer, and so does its namespace.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import secrets
 import time
 from typing import TYPE_CHECKING
@@ -197,8 +199,20 @@ def load_balancer_controller_round(handle: ApiServerHandle, now_seconds: float) 
                     obj.patch({"metadata": {"finalizers": finalizers}})
                 else:
                     obj.delete()
-        elif LB_FINALIZER not in finalizers:
+            continue
+        if LB_FINALIZER not in finalizers:
             obj.patch({"metadata": {"finalizers": [*finalizers, LB_FINALIZER]}})
+        if not ((raw.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
+            obj.patch({"status": {"loadBalancer": {"ingress": [{"hostname": _nlb_hostname(handle, raw)}]}}})
+
+
+def _nlb_hostname(handle: ApiServerHandle, service: dict) -> str:
+    """The DNS name of the Network Load Balancer the controller provisions (`k8s-<namespace>-<name>-<hash>`, as
+    the controller names load balancers, then `.elb.<region>.amazonaws.com`)."""
+    meta = service.get("metadata") or {}
+    digest = hashlib.sha256(f"{handle.name}/{meta.get('namespace')}/{meta.get('name')}".encode()).hexdigest()
+    stem = f"k8s-{meta.get('namespace', '')[:8]}-{meta.get('name', '')[:8]}-{digest[:10]}"
+    return f"{stem}-{digest[10:26]}.elb.{handle.region}.amazonaws.com"
 
 
 ROUNDS = {"token": token_round, "namespace": namespace_round}
