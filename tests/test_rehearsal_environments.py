@@ -30,6 +30,10 @@ from rehearsal.cloudformation import Player, read_assembly, resource_dependencie
 from rehearsal.kubernetes import helm, lambdas
 from rehearsal.world import RehearsalFailure
 
+# A whole rehearsal takes 10 to 60 s on a free core (most of it the synth and the emulated waits); a machine
+# shared by many runs can take several times that.
+pytestmark = pytest.mark.timeout(900)
+
 ECHO = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
         "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80}}
 GRAVITON = {"instanceTypes": ["m7g.large"], "minSize": 1, "desiredSize": 2, "maxSize": 3}
