@@ -34,6 +34,7 @@ KUBECTL_TYPES = (helm.RESOURCE_TYPE, kubectl.RESOURCE_TYPE)
 # Namespaces every EKS cluster has from the start.
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 POLL = 2.0
+MAX_POLL = 30.0
 
 
 @dataclass
@@ -153,16 +154,20 @@ class EmulatedKubernetes:
                       local=lambda plural, namespace, obj_name: handle.find(plural, namespace, obj_name))
 
     def wait_until(self, clock: Clock, condition: Callable[[], bool], seconds: float) -> bool:
-        """Advance `clock` in POLL steps (the controllers run a round each) until `condition()` or `seconds`."""
-        waited = 0.0
+        """Advance `clock` until `condition()` or `seconds`: steps of POLL seconds (the controllers run a round
+        each), growing by half up to MAX_POLL while nothing is done, so a long wait costs few rounds; a completion is
+        then seen at most MAX_POLL virtual seconds late."""
+        waited, step = 0.0, POLL
         while True:
             if condition():
                 return True
             if waited >= seconds:
                 return False
-            clock.advance(POLL)
-            waited += POLL
+            step = min(step, seconds - waited) if seconds != float("inf") else step
+            clock.advance(step)
+            waited += step
             self.controllers_round(clock)
+            step = min(step * 1.5, MAX_POLL)
 
     def _kubectl_handler(self, request: CustomResourceRequest, clock: Clock, network: Network) -> CustomResourceResult:
         function = request.provider.on_event
