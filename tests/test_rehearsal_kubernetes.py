@@ -553,3 +553,16 @@ def test_an_update_upgrades_the_release_and_deletes_what_it_dropped(side, cluste
     record = client.get({"apiVersion": "v1", "kind": "Secret",
                          "metadata": {"name": "sh.helm.release.v1.maps.v2", "namespace": "apps"}})
     assert record["metadata"]["labels"]["status"] == "deployed"
+
+
+def test_a_manifest_delete_held_by_a_finalizer_fails_when_the_handler_lambda_times_out(side, cluster):
+    net, clock = Network(), world.Clock()
+    held = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "held", "namespace": "default", "finalizers": ["example.com/never"]}}
+    side.custom_resource(request(MANIFEST, manifest(cluster, [held])), clock, net)
+    started = clock.now
+    with pytest.raises(world.RehearsalFailure) as failure:
+        side.custom_resource(request(MANIFEST, manifest(cluster, [held]), "Delete"), clock, net)
+    assert "ConfigMap default/held (finalizers: example.com/never)" in str(failure.value)
+    assert "Lambda timed out" in str(failure.value)
+    assert 900 <= clock.now - started <= 960

@@ -65,8 +65,13 @@ def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[C
                 continue  # the handler logs and ignores delete errors
         left = wait_gone(client, deleted)
         if left:
+            def held(obj: dict) -> str:
+                live = client.peek(obj) or {}
+                finalizers = [*((live.get("metadata") or {}).get("finalizers") or []),
+                              *((live.get("spec") or {}).get("finalizers") or [])]
+                return f"{describe(obj)} (finalizers: {', '.join(finalizers) or 'none'})"
             raise RehearsalFailure(
-                f"kubectl delete waited for {', '.join(describe(o) for o in left)} until the kubectl handler "
+                f"kubectl delete waited for {'; '.join(held(o) for o in left)} until the kubectl handler "
                 "Lambda timed out: the objects keep finalizers no running controller removes",
                 stack=request.stack, resource=request.logical_id, kubernetes_object=describe(left[0]),
                 fix="delete this resource before whatever releases those finalizers (a controller, a webhook) "
