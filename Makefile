@@ -4,6 +4,7 @@
 # AWS side (needs credentials): make context | diff | deploy | destroy | prune [ENV=dev] [PRUNE=yes] [GONE=ENV]
 # Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings),
 #   make check-config [PIPELINE=main] (the pipeline's environments: synth, cfn-lint, cdk-nag)
+#   make rehearse [ENV=dev] (the deploy and destroy played against emulated AWS and Kubernetes)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
 SHELL := /bin/bash
@@ -31,7 +32,7 @@ export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology \
-  check-config check-environment
+  check-config check-environment rehearse
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -71,12 +72,12 @@ pipeline: setup-runtime
 
 # Your config, proven as pipeline $(PIPELINE) deploys it: each environment it deploys is synthesized through the CDK
 # CLI with CDK's template validation and cdk-nag AwsSolutions (app.py -c validate=true -c nag=true), then cfn-lint
-# reads every template. The pipeline's synth step runs this before the tests.
+# reads every template, and the deploy and destroy are rehearsed (make rehearse). The pipeline's synth step runs this
+# before the tests.
 check-config: setup
 	@envs="$$($(BIN)/python -m federated_eks.pipelines --environments $(PIPELINE))" || exit 1; \
-	for env in $$envs; do $(MAKE) --no-print-directory check-environment ENV=$$env || exit 1; done
-	@# ---- make rehearse joins here (being built on its own branch): one `$(MAKE) rehearse ENV=$$env` per
-	@# environment of the loop above, so the pipeline rehearses what it is about to deploy. ----
+	for env in $$envs; do $(MAKE) --no-print-directory check-environment ENV=$$env || exit 1; \
+	  $(MAKE) --no-print-directory rehearse ENV=$$env || exit 1; done
 
 check-environment: setup
 	rm -rf cdk.out/check-$(ENV)
@@ -96,6 +97,11 @@ topology: setup-runtime
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
+
+# Offline pre-deploy check: synthesizes $(ENV) into a scratch folder and plays every stack the way CloudFormation
+# would (create, then delete) against emulated EKS API servers (rehearsal/; README "Before you deploy").
+rehearse: setup
+	$(BIN)/python -m rehearsal --env $(ENV)
 
 # Looks up, with credentials, what synth needs from AWS (the availability zones of every region the environment
 # uses) and records it in cdk.context.json: commit that file, and synth needs no credentials again.

@@ -31,7 +31,17 @@ FORBIDDEN = {
         "app": "stacks are built by app.py, not the other way round",
         "federated_eks.config": "stacks take the typed model; only app.py reads the config",
     },
+    # The rehearsal plays the synthesized cloud assembly: it reads templates, never builds constructs.
+    "rehearsal": {
+        "aws_cdk": "the rehearsal plays the synthesized assembly, it builds no constructs",
+        "constructs": "the rehearsal builds no constructs", "jsii": "the rehearsal builds no constructs",
+        "app": "the rehearsal synthesizes through the CDK CLI, it does not import the app",
+        "stacks": "the rehearsal reads templates, not stacks",
+    },
 }
+# Nothing of the app depends on its rehearsal.
+for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "stacks"):
+    FORBIDDEN[_layer]["rehearsal"] = "the app never depends on its rehearsal"
 # (file, module prefix) exceptions. The join contract is a leaf (standard library only): the model takes the
 # cluster name limit from it, and quotas the environment's size, so that the config and the join check the same numbers.
 ALLOWED = {("federated_eks/config.py", "aws_cdk.region_info"),
@@ -85,3 +95,20 @@ def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch):
                                     "app.py reads the config",
                                     "stacks/bad.py imports federated_eks.config.load_environment: stacks take the "
                                     "typed model; only app.py reads the config"]
+
+
+def test_the_rehearsal_imports_only_cdk_free_components():
+    """A component the rehearsal imports (a CRD generator, the join contract) imports no CDK itself."""
+    found = []
+    for path in sorted((ROOT / "rehearsal").rglob("*.py")):
+        for module in sorted(m for m in imports(path) if within(m, "components")):
+            source = ROOT / (module.replace(".", "/") + ".py")
+            if source.exists():
+                cdk = sorted(m for m in imports(source) if within(m, "aws_cdk") or within(m, "constructs"))
+                if cdk:
+                    found.append(f"{path.relative_to(ROOT)} imports {module}, which imports {cdk}")
+    assert found == []
+
+
+def test_app_py_never_imports_the_rehearsal():
+    assert not any(within(m, "rehearsal") for m in imports(ROOT / "app.py"))

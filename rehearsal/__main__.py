@@ -1,0 +1,108 @@
+"""`python -m rehearsal --env NAME` (synthesize, then play) or `python -m rehearsal --assembly DIR` (play).
+
+Exit status 0: every stack was created and deleted; 1: the rehearsal stopped at a failure (printed with the
+stack, the resource, the Kubernetes object and the fix); 2: bad usage, the synth failed, or the rehearsal itself
+broke (an internal error, said in one line; FEDEKS_DEBUG=1 shows the traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+from rehearsal.cloudformation import Player, Summary, read_assembly
+from rehearsal.world import Kubernetes, RehearsalFailure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def emulated_kubernetes(workdir: Path) -> Kubernetes:
+    """The Kubernetes side: one strict emulated API server per EKS cluster (rehearsal/kubernetes/)."""
+    from rehearsal.kubernetes import EmulatedKubernetes  # the Kubernetes side's entry point
+
+    return EmulatedKubernetes(workdir)
+
+
+def synthesize(env: str, outdir: Path) -> None:
+    """`cdk synth` of environment `env` into `outdir`, as `make synth` runs it (the repo's cdk.json and context)."""
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    command = [str(cdk), "synth", "--quiet", "--no-notices", "-c", f"env={env}", "-o", str(outdir)]
+    path = os.pathsep.join([str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin"),
+                            os.environ.get("PATH", "")])
+    done = subprocess.run(command, cwd=ROOT, env={**os.environ, "PATH": path}, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"rehearsal: the synth of environment {env!r} failed:\n{done.stderr.strip()}")
+
+
+def describe(failure: RehearsalFailure) -> str:
+    lines = [f"REHEARSAL FAILED: {failure}"]
+    for label, value in (("stack", failure.stack), ("resource", failure.resource),
+                         ("kubernetes object", failure.kubernetes_object), ("fix", failure.fix)):
+        if value:
+            lines.append(f"  {label + ':':<19}{value}")
+    return "\n".join(lines)
+
+
+def describe_summary(summary: Summary, wall_seconds: float) -> str:
+    def minutes(seconds: float) -> str:
+        return f"{int(seconds) // 60} min {int(seconds) % 60:02d} s"
+
+    return (f"rehearsal passed: {summary.created} resources created, {summary.deleted} deleted"
+            f"{f' ({summary.retained} retained by DeletionPolicy)' if summary.retained else ''}; virtual time "
+            f"{minutes(summary.virtual_seconds)} played one at a time, about {minutes(summary.estimated_seconds)} "
+            f"with CloudFormation's parallelism; {wall_seconds:.1f} s here")
+
+
+def rehearse(assembly: Path, kubernetes: Kubernetes, out: Callable[[str], None] = print) -> Summary:
+    """Play the cloud assembly at `assembly`: create every stack, then delete them; raises RehearsalFailure."""
+    return Player(read_assembly(assembly), kubernetes, out).play()
+
+
+def main(argv: list[str] | None = None,
+         kubernetes_side: Callable[[Path], Kubernetes] = emulated_kubernetes) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rehearsal", description=__doc__.splitlines()[0])
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--env", help="environment of cdk.json to synthesize, then play")
+    where.add_argument("--assembly", type=Path, help="a synthesized cloud assembly (cdk.out) to play")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix="fedeks-rehearsal-"))
+    try:
+        assembly = args.assembly
+        if args.env:
+            assembly = scratch / "cdk.out"
+            print(f"rehearsal: synthesizing environment {args.env!r} into {assembly}", flush=True)
+            synthesize(args.env, assembly)
+        if not (assembly / "manifest.json").exists():
+            print(f"rehearsal: {str(assembly)!r} is no cloud assembly (no manifest.json)", file=sys.stderr)
+            return 2
+        kubernetes = kubernetes_side(scratch / "kubernetes")
+        try:
+            summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True))
+        except RehearsalFailure as failure:
+            print(describe(failure), flush=True)
+            return 1
+        except Exception as error:  # noqa: BLE001 - one line instead of a traceback; FEDEKS_DEBUG=1 shows it
+            if os.environ.get("FEDEKS_DEBUG"):
+                raise
+            print(f"rehearsal: internal error after the last step printed: {type(error).__name__}: {error} "
+                  "(FEDEKS_DEBUG=1 shows the traceback; please report it)", file=sys.stderr, flush=True)
+            return 2
+        finally:
+            close = getattr(kubernetes, "close", None)
+            if close is not None:
+                close()
+        print(describe_summary(summary, time.monotonic() - started))
+        return 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,605 @@
+"""The AWS resources of a rehearsal: what CloudFormation would create, as state the network and the custom
+resources read, with the refusals AWS itself makes (a subnet outside its VPC, overlapping peered CIDRs, a route
+to a peering that does not exist, a security group still in use).
+
+Each type the templates use is modelled on purpose: a type this module does not know is a failure that names it
+(`RESOURCE_TYPES`). Networking types keep real state; the others are recorded with the Ref and attributes the AWS
+CloudFormation resource reference gives them, and the virtual seconds AWS usually takes (rough, for the estimate).
+"""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from federated_eks import instance_types as instance_types_model
+from rehearsal.world import EksCluster, Kubernetes, LambdaFunction, NodeGroup, RehearsalFailure
+
+
+def physical_id(prefix: str, *parts: str, length: int = 17) -> str:
+    """Deterministic ids shaped like AWS's (`vpc-0a1b...`), so a rehearsal prints the same on every run."""
+    return prefix + hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@dataclass
+class Rule:
+    """One security group rule; `owner` is the AWS::EC2::SecurityGroupIngress/Egress that made it (None: inline)."""
+
+    protocol: str
+    from_port: int
+    to_port: int
+    cidr: str | None = None
+    group: str | None = None
+    """The other security group (source of an ingress rule, destination of an egress rule)."""
+    owner: str | None = None
+
+    def admits_port(self, port: int, protocol: str = "tcp") -> bool:
+        if self.protocol in ("-1", "all"):
+            return True
+        return self.protocol in (protocol, {"tcp": "6", "udp": "17"}.get(protocol)) and \
+            self.from_port <= port <= self.to_port
+
+
+@dataclass
+class SecurityGroup:
+    id: str
+    vpc: str
+    region: str
+    ingress: list[Rule] = field(default_factory=list)
+    egress: list[Rule] = field(default_factory=list)
+
+
+@dataclass
+class Vpc:
+    id: str
+    region: str
+    cidr: str
+    default_security_group: str
+    main_route_table: str
+
+
+@dataclass
+class Subnet:
+    id: str
+    vpc: str
+    cidr: str
+
+
+@dataclass
+class RouteTable:
+    id: str
+    vpc: str
+    routes: dict[str, str] = field(default_factory=dict)
+    """Destination CIDR -> target id (`local`, `pcx-...`, `nat-...`, `igw-...`)."""
+
+
+@dataclass
+class Peering:
+    id: str
+    requester: str
+    accepter: str
+    active: bool = True
+
+
+@dataclass
+class Cluster:
+    """An EKS cluster: where its API server's network interfaces sit and which groups guard them."""
+
+    name: str
+    region: str
+    vpc: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    cluster_security_group: str
+
+
+@dataclass
+class Created:
+    physical_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class AwsFailure(RehearsalFailure):
+    pass
+
+
+class Aws:
+    """One account's resources across regions, as the rehearsal has them now."""
+
+    def __init__(self, kubernetes: Kubernetes, account: str = "123456789012") -> None:
+        self.kubernetes = kubernetes
+        self.account = account
+        self.vpcs: dict[str, Vpc] = {}
+        self.subnets: dict[str, Subnet] = {}
+        self.route_tables: dict[str, RouteTable] = {}
+        self.associations: dict[str, tuple[str, str]] = {}
+        """Association id -> (subnet, route table)."""
+        self.peerings: dict[str, Peering] = {}
+        self.security_groups: dict[str, SecurityGroup] = {}
+        self.functions: dict[str, LambdaFunction] = {}
+        """By ARN."""
+        self.layers: dict[str, Path | None] = {}
+        self.state_machines: dict[str, str] = {}
+        """ARN -> definition (JSON string)."""
+        self.clusters: dict[str, Cluster] = {}
+        self.node_groups: dict[str, dict[str, NodeGroup]] = {}
+
+    # ---- lookups -------------------------------------------------------------------------------------------
+    def function_by_source(self, source: str) -> LambdaFunction | None:
+        return next((f for f in self.functions.values() if f.source == source), None)
+
+    def route_table_of(self, subnet: str) -> RouteTable:
+        for s, table in self.associations.values():
+            if s == subnet:
+                return self.route_tables[table]
+        return self.route_tables[self.vpcs[self.subnets[subnet].vpc].main_route_table]
+
+    def group(self, group_id: str, why: str) -> SecurityGroup:
+        if group_id not in self.security_groups:
+            raise AwsFailure(f"{why}: security group {group_id!r} does not exist (InvalidGroup.NotFound)")
+        return self.security_groups[group_id]
+
+
+# ---- the resource types ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """One resource operation as a type handler sees it."""
+
+    aws: Aws
+    stack: str
+    logical_id: str
+    region: str
+    properties: dict[str, Any]
+    asset: Callable[[str], Path | None]
+    """An S3 object key of the stack's assets -> its folder (or file) in the cloud assembly."""
+
+    def name(self, max_length: int = 64) -> str:
+        """A CloudFormation-generated name: <stack>-<logical id>-<suffix>, cut to the type's limit."""
+        suffix = physical_id("", self.stack, self.logical_id, length=12).upper()
+        return f"{self.stack}-{self.logical_id}"[: max_length - 13] + "-" + suffix
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        region = self.region if region is None else region
+        return f"arn:aws:{service}:{region}:{self.aws.account}:{resource}"
+
+    def required(self, key: str) -> Any:
+        if key not in self.properties:
+            raise AwsFailure(f"property {key!r} is required", fix=f"set {key}")
+        return self.properties[key]
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    create: Callable[[Request], Created]
+    delete: Callable[[Request, str], None] = lambda request, physical: None
+    seconds: float = 5
+    """Virtual seconds AWS usually takes to create it (deletes take as long, in this model)."""
+
+
+def _recorded(prefix: str | Callable[[Request], str], **attributes: Callable[[Request, str], Any]) \
+        -> Callable[[Request], Created]:
+    """A resource the rehearsal only records: its Ref and plausible attributes."""
+
+    def create(request: Request) -> Created:
+        pid = prefix(request) if callable(prefix) else physical_id(prefix, request.stack, request.logical_id)
+        return Created(pid, {name: make(request, pid) for name, make in attributes.items()})
+
+    return create
+
+
+def _cidr(value: str, what: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.ip_network(value)
+    except ValueError:
+        raise AwsFailure(f"{what} {value!r} is not a CIDR block") from None
+
+
+# VPC and subnets
+
+def _create_vpc(r: Request) -> Created:
+    cidr = str(_cidr(r.required("CidrBlock"), "CidrBlock"))
+    vpc_id = physical_id("vpc-", r.stack, r.logical_id)
+    default_sg = physical_id("sg-", vpc_id, "default")
+    main = physical_id("rtb-", vpc_id, "main")
+    r.aws.vpcs[vpc_id] = Vpc(vpc_id, r.region, cidr, default_sg, main)
+    r.aws.route_tables[main] = RouteTable(main, vpc_id, {cidr: "local"})
+    # The default group admits itself and allows all egress (VPC User Guide, "Default security groups").
+    r.aws.security_groups[default_sg] = SecurityGroup(default_sg, vpc_id, r.region, [Rule("-1", 0, 65535, group=default_sg)],
+                                                      [Rule("-1", 0, 65535, cidr="0.0.0.0/0")])
+    return Created(vpc_id, {"CidrBlock": cidr, "DefaultSecurityGroup": default_sg, "VpcId": vpc_id,
+                            "DefaultNetworkAcl": physical_id("acl-", vpc_id), "CidrBlockAssociations": [],
+                            "Ipv6CidrBlocks": []})
+
+
+def _delete_vpc(r: Request, vpc_id: str) -> None:
+    users = [s for s in r.aws.subnets.values() if s.vpc == vpc_id] + \
+            [g.id for g in r.aws.security_groups.values() if g.vpc == vpc_id and g.id != r.aws.vpcs[vpc_id].default_security_group]
+    if users:
+        raise AwsFailure(f"VPC {vpc_id} still has dependencies (DependencyViolation): {users[:3]!r}")
+    vpc = r.aws.vpcs.pop(vpc_id)
+    r.aws.security_groups.pop(vpc.default_security_group, None)
+    r.aws.route_tables.pop(vpc.main_route_table, None)
+
+
+def _vpc(r: Request, key: str = "VpcId") -> Vpc:
+    vpc_id = r.required(key)
+    if vpc_id not in r.aws.vpcs:
+        raise AwsFailure(f"{key} {vpc_id!r}: no such VPC (InvalidVpcID.NotFound)")
+    vpc = r.aws.vpcs[vpc_id]
+    if vpc.region != r.region:
+        raise AwsFailure(f"{key} {vpc_id!r} is in {vpc.region}, the stack in {r.region} (InvalidVpcID.NotFound)")
+    return vpc
+
+
+def _create_subnet(r: Request) -> Created:
+    vpc = _vpc(r)
+    cidr = _cidr(r.required("CidrBlock"), "CidrBlock")
+    if not cidr.subnet_of(ipaddress.ip_network(vpc.cidr)):
+        raise AwsFailure(f"subnet {cidr} is not inside its VPC's {vpc.cidr} (InvalidSubnet.Range)")
+    for other in r.aws.subnets.values():
+        if other.vpc == vpc.id and cidr.overlaps(ipaddress.ip_network(other.cidr)):
+            raise AwsFailure(f"subnet {cidr} overlaps {other.cidr} (InvalidSubnet.Conflict)")
+    sid = physical_id("subnet-", r.stack, r.logical_id)
+    r.aws.subnets[sid] = Subnet(sid, vpc.id, str(cidr))
+    return Created(sid, {"SubnetId": sid, "VpcId": vpc.id, "CidrBlock": str(cidr),
+                         "AvailabilityZone": r.properties.get("AvailabilityZone", r.region + "a"),
+                         "AvailabilityZoneId": "use1-az1", "NetworkAclAssociationId": physical_id("aclassoc-", sid),
+                         "Ipv6CidrBlocks": [], "OutpostArn": ""})
+
+
+def _delete_subnet(r: Request, sid: str) -> None:
+    users = [f.source for f in r.aws.functions.values() if sid in f.subnets] + \
+            [c.name for c in r.aws.clusters.values() if sid in c.subnets]
+    if users:
+        raise AwsFailure(f"subnet {sid} is in use by {users!r} (DependencyViolation)")
+    r.aws.subnets.pop(sid, None)
+
+
+def _create_route_table(r: Request) -> Created:
+    vpc = _vpc(r)
+    rid = physical_id("rtb-", r.stack, r.logical_id)
+    r.aws.route_tables[rid] = RouteTable(rid, vpc.id, {vpc.cidr: "local"})
+    return Created(rid, {"RouteTableId": rid})
+
+
+def _delete_route_table(r: Request, rid: str) -> None:
+    if any(t == rid for _, t in r.aws.associations.values()):
+        raise AwsFailure(f"route table {rid} still has subnet associations (DependencyViolation)")
+    r.aws.route_tables.pop(rid, None)
+
+
+def _table(r: Request) -> RouteTable:
+    rid = r.required("RouteTableId")
+    if rid not in r.aws.route_tables:
+        raise AwsFailure(f"route table {rid!r} does not exist (InvalidRouteTableID.NotFound)")
+    return r.aws.route_tables[rid]
+
+
+def _create_association(r: Request) -> Created:
+    table, sid = _table(r), r.required("SubnetId")
+    if sid not in r.aws.subnets:
+        raise AwsFailure(f"subnet {sid!r} does not exist (InvalidSubnetID.NotFound)")
+    if r.aws.subnets[sid].vpc != table.vpc:
+        raise AwsFailure(f"subnet {sid} and route table {table.id} are in different VPCs")
+    if any(s == sid for s, _ in r.aws.associations.values()):
+        raise AwsFailure(f"subnet {sid} already has a route table association (Resource.AlreadyAssociated)")
+    aid = physical_id("rtbassoc-", r.stack, r.logical_id)
+    r.aws.associations[aid] = (sid, table.id)
+    return Created(aid, {"Id": aid})
+
+
+ROUTE_TARGETS = ("VpcPeeringConnectionId", "NatGatewayId", "GatewayId", "TransitGatewayId", "InstanceId",
+                 "NetworkInterfaceId", "VpcEndpointId", "EgressOnlyInternetGatewayId", "CarrierGatewayId",
+                 "LocalGatewayId", "CoreNetworkArn")
+
+
+def _create_route(r: Request) -> Created:
+    table = _table(r)
+    destination = str(_cidr(r.required("DestinationCidrBlock"), "DestinationCidrBlock"))
+    targets = [k for k in ROUTE_TARGETS if k in r.properties]
+    if len(targets) != 1:
+        raise AwsFailure(f"a route needs exactly one target, has {targets!r}")
+    target = r.properties[targets[0]]
+    if targets[0] == "VpcPeeringConnectionId":
+        peering = r.aws.peerings.get(target)
+        if peering is None:
+            raise AwsFailure(f"route to {destination}: peering connection {target!r} does not exist "
+                             "(InvalidVpcPeeringConnectionID.NotFound)")
+        if table.vpc not in (peering.requester, peering.accepter):
+            raise AwsFailure(f"route to {destination}: peering {target} does not connect {table.vpc}")
+    if destination in table.routes:
+        raise AwsFailure(f"route table {table.id} already has a route to {destination} (RouteAlreadyExists)")
+    table.routes[destination] = target
+    return Created(f"{table.id}|{destination}")
+
+
+def _delete_route(r: Request, pid: str) -> None:
+    table_id, destination = pid.split("|", 1)
+    if table_id in r.aws.route_tables:
+        r.aws.route_tables[table_id].routes.pop(destination, None)
+
+
+def _create_peering(r: Request) -> Created:
+    requester = _vpc(r)
+    peer_id, peer_region = r.required("PeerVpcId"), r.properties.get("PeerRegion", r.region)
+    accepter = r.aws.vpcs.get(peer_id)
+    if accepter is None or accepter.region != peer_region:
+        raise AwsFailure(f"peer VPC {peer_id!r} does not exist in {peer_region} (the peering fails)",
+                         fix="check PeerVpcId and PeerRegion")
+    if ipaddress.ip_network(requester.cidr).overlaps(ipaddress.ip_network(accepter.cidr)):
+        raise AwsFailure(f"peering {requester.cidr} with {accepter.cidr}: overlapping CIDR blocks cannot be peered")
+    pid = physical_id("pcx-", r.stack, r.logical_id)
+    # Same account: CloudFormation accepts the request, the connection is active once the resource is created.
+    r.aws.peerings[pid] = Peering(pid, requester.id, accepter.id)
+    return Created(pid, {"Id": pid})
+
+
+# Security groups
+
+def _rule(r: Request, spec: dict[str, Any], direction: str, owner: str | None) -> Rule:
+    protocol = str(spec.get("IpProtocol", "-1"))
+    other_key = "SourceSecurityGroupId" if direction == "ingress" else "DestinationSecurityGroupId"
+    other = spec.get(other_key)
+    if other is not None:
+        r.aws.group(other, f"{direction} rule")
+    cidr = spec.get("CidrIp")
+    if cidr is not None:
+        cidr = str(_cidr(cidr, "CidrIp"))
+    return Rule(protocol, int(spec.get("FromPort", 0)), int(spec.get("ToPort", 65535)), cidr, other, owner)
+
+
+def _create_security_group(r: Request) -> Created:
+    vpc = _vpc(r)
+    gid = physical_id("sg-", r.stack, r.logical_id)
+    group = SecurityGroup(gid, vpc.id, r.region)
+    r.aws.security_groups[gid] = group
+    group.ingress = [_rule(r, s, "ingress", None) for s in r.properties.get("SecurityGroupIngress", [])]
+    # Without SecurityGroupEgress a new group allows all outbound traffic (AWS::EC2::SecurityGroup reference).
+    egress = r.properties.get("SecurityGroupEgress")
+    group.egress = [_rule(r, s, "egress", None) for s in egress] if egress is not None else \
+        [Rule("-1", 0, 65535, cidr="0.0.0.0/0")]
+    return Created(gid, {"GroupId": gid, "VpcId": vpc.id})
+
+
+def _delete_security_group(r: Request, gid: str) -> None:
+    users = [f.source for f in r.aws.functions.values() if gid in f.security_groups] + \
+            [c.name for c in r.aws.clusters.values() if gid in c.security_groups] + \
+            [g.id for g in r.aws.security_groups.values() if g.id != gid
+             and any(rule.group == gid for rule in g.ingress + g.egress)]
+    if users:
+        raise AwsFailure(f"security group {gid} is still referenced by {users!r} (DependencyViolation)")
+    r.aws.security_groups.pop(gid, None)
+
+
+def _separate_rule(direction: str) -> Callable[[Request], Created]:
+    def create(r: Request) -> Created:
+        group = r.aws.group(r.required("GroupId"), f"{direction} rule {r.logical_id}")
+        owner = f"{r.stack}/{r.logical_id}"
+        (group.ingress if direction == "ingress" else group.egress).append(_rule(r, r.properties, direction, owner))
+        return Created(physical_id("sgr-", owner), {"Id": physical_id("sgr-", owner)})
+    return create
+
+
+def _delete_rule(r: Request, pid: str) -> None:
+    owner = f"{r.stack}/{r.logical_id}"
+    for group in r.aws.security_groups.values():
+        group.ingress = [x for x in group.ingress if x.owner != owner]
+        group.egress = [x for x in group.egress if x.owner != owner]
+
+
+# EKS
+
+def _create_cluster(r: Request) -> Created:
+    config = r.required("ResourcesVpcConfig")
+    subnets = tuple(config.get("SubnetIds", []))
+    missing = [s for s in subnets if s not in r.aws.subnets]
+    if len(subnets) < 2 or missing:
+        raise AwsFailure(f"EKS needs subnets in at least two AZs that exist, got {subnets!r} (missing {missing!r})")
+    vpc = r.aws.subnets[subnets[0]].vpc
+    groups = tuple(config.get("SecurityGroupIds", []))
+    for g in groups:
+        r.aws.group(g, "ResourcesVpcConfig.SecurityGroupIds")
+    name = r.properties.get("Name") or r.name(100)
+    if name in r.aws.clusters:
+        raise AwsFailure(f"an EKS cluster named {name!r} already exists (ResourceInUseException)")
+    # EKS makes the cluster security group: it admits itself and allows all egress (EKS User Guide, "View Amazon
+    # EKS security group requirements for clusters"). The kubectl provider Lambda of aws-eks-v2 runs with it, in
+    # the cluster's private subnets (aws-cdk-lib 2.275.0 aws-eks-v2/lib/kubectl-provider.js: securityGroups
+    # default to [cluster.clusterSecurityGroup], vpcSubnets to the cluster's private subnets), so it reaches the
+    # API server through this self-reference and the VPC's local route.
+    cluster_sg = physical_id("sg-", "eks-cluster-sg", name)
+    r.aws.security_groups[cluster_sg] = SecurityGroup(cluster_sg, vpc, r.region,
+                                                      [Rule("-1", 0, 65535, group=cluster_sg)],
+                                                      [Rule("-1", 0, 65535, cidr="0.0.0.0/0")])
+    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg)
+    r.aws.node_groups[name] = {}
+    endpoint = r.aws.kubernetes.create_cluster(EksCluster(name, r.region, str(r.properties.get("Version", "1.35"))))
+    oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
+    return Created(name, {
+        "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,
+        "CertificateAuthorityData": endpoint.ca_data, "ClusterSecurityGroupId": cluster_sg,
+        "OpenIdConnectIssuerUrl": f"https://oidc.eks.{r.region}.amazonaws.com/id/{oidc}",
+        "EncryptionConfigKeyArn": (r.properties.get("EncryptionConfig") or [{}])[0].get("Provider", {}).get("KeyArn", ""),
+        "Id": physical_id("", name, length=32), "KubernetesNetworkConfig.ServiceIpv4Cidr": "10.100.0.0/16",
+        "KubernetesNetworkConfig.ServiceIpv6Cidr": ""})
+
+
+def _delete_cluster(r: Request, name: str) -> None:
+    if r.aws.node_groups.get(name):
+        raise AwsFailure(f"EKS cluster {name} still has node groups {sorted(r.aws.node_groups[name])!r} "
+                         "(ResourceInUseException)")
+    cluster = r.aws.clusters.pop(name)
+    r.aws.node_groups.pop(name, None)
+    r.aws.security_groups.pop(cluster.cluster_security_group, None)
+    r.aws.kubernetes.delete_cluster(name)
+
+
+def node_architecture(ami_type: str | None, instance_types: list[str]) -> str:
+    """amd64 or arm64: from the AmiType (AL2023_ARM_64_STANDARD, BOTTLEROCKET_ARM_64, ...), else as EKS picks
+    the AMI for the instance types (by the architecture rule the config uses, federated_eks.instance_types)."""
+    if ami_type:
+        return "arm64" if "ARM" in ami_type.upper() else "amd64"
+    arm = instance_types and all(instance_types_model.architecture(t) == instance_types_model.ARM64
+                                 for t in instance_types)
+    return "arm64" if arm else "amd64"
+
+
+def _create_node_group(r: Request) -> Created:
+    cluster = r.required("ClusterName")
+    if cluster not in r.aws.clusters:
+        raise AwsFailure(f"node group for EKS cluster {cluster!r}, which does not exist (ResourceNotFoundException)")
+    name = r.properties.get("NodegroupName") or r.name(63)
+    scaling = r.properties.get("ScalingConfig", {})
+    arch = node_architecture(r.properties.get("AmiType"), r.properties.get("InstanceTypes", []))
+    r.aws.node_groups[cluster][name] = NodeGroup(name, arch, int(scaling.get("DesiredSize", 2)))  # type: ignore[arg-type]
+    r.aws.kubernetes.set_node_groups(cluster, list(r.aws.node_groups[cluster].values()))
+    return Created(f"{cluster}/{name}", {"Arn": r.arn("eks", f"nodegroup/{cluster}/{name}/0"),
+                                          "ClusterName": cluster, "NodegroupName": name, "Id": f"{cluster}/{name}"})
+
+
+def _delete_node_group(r: Request, pid: str) -> None:
+    cluster, name = pid.split("/", 1)
+    r.aws.node_groups.get(cluster, {}).pop(name, None)
+    if cluster in r.aws.clusters:
+        r.aws.kubernetes.set_node_groups(cluster, list(r.aws.node_groups[cluster].values()))
+
+
+# Lambda and Step Functions
+
+def _create_function(r: Request) -> Created:
+    code = r.required("Code")
+    asset = r.asset(code["S3Key"]) if "S3Key" in code else None
+    if "S3Key" in code and asset is None:
+        raise AwsFailure(f"Code.S3Key {code['S3Key']!r} is no asset of the cloud assembly")
+    name = r.properties.get("FunctionName") or r.name(64)
+    vpc = r.properties.get("VpcConfig", {})
+    groups, subnets = tuple(vpc.get("SecurityGroupIds", [])), tuple(vpc.get("SubnetIds", []))
+    for g in groups:
+        r.aws.group(g, "VpcConfig.SecurityGroupIds")
+    for s in subnets:
+        if s not in r.aws.subnets:
+            raise AwsFailure(f"VpcConfig.SubnetIds: subnet {s!r} does not exist")
+    arn = r.arn("lambda", f"function:{name}")
+    layers = tuple(r.aws.layers.get(layer) for layer in r.properties.get("Layers", []))
+    r.aws.functions[arn] = LambdaFunction(
+        stack=r.stack, logical_id=r.logical_id, asset_dir=asset, handler=r.required("Handler") if asset else
+        r.properties.get("Handler", ""), environment={k: str(v) for k, v in
+                                                     r.properties.get("Environment", {}).get("Variables", {}).items()},
+        timeout_seconds=int(r.properties.get("Timeout", 3)), security_groups=groups, subnets=subnets,
+        layers=tuple(p for p in layers if p is not None))
+    return Created(name, {"Arn": arn, "SnapStartResponse": {}})
+
+
+def _delete_function(r: Request, name: str) -> None:
+    r.aws.functions.pop(r.arn("lambda", f"function:{name}"), None)
+
+
+def _create_layer(r: Request) -> Created:
+    content = r.required("Content")
+    name = r.properties.get("LayerName") or r.name(64)
+    arn = r.arn("lambda", f"layer:{name}:1")
+    r.aws.layers[arn] = r.asset(content["S3Key"]) if "S3Key" in content else None
+    return Created(arn, {"LayerVersionArn": arn})
+
+
+def _create_state_machine(r: Request) -> Created:
+    name = r.properties.get("StateMachineName") or r.name(80)
+    arn = r.arn("states", f"stateMachine:{name}")
+    definition = r.properties.get("DefinitionString")
+    if definition is None and "Definition" in r.properties:
+        import json
+        definition = json.dumps(r.properties["Definition"])
+    r.aws.state_machines[arn] = definition or "{}"
+    return Created(arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": ""})
+
+
+def _arn_attr(service: str, resource: str) -> Callable[[Request, str], str]:
+    return lambda r, pid: r.arn(service, resource.format(pid=pid), region="" if service == "iam" else None)
+
+
+def _value(v: Any) -> Callable[[Request, str], Any]:
+    return lambda r, pid: v
+
+
+def _same(r: Request, pid: str) -> str:
+    return pid
+
+
+def _name(max_length: int) -> Callable[[Request], str]:
+    return lambda r: r.properties.get("RoleName") or r.properties.get("InstanceProfileName") or \
+        r.properties.get("Name") or r.name(max_length)
+
+
+RESOURCE_TYPES: dict[str, ResourceType] = {
+    "AWS::EC2::VPC": ResourceType(_create_vpc, _delete_vpc, 5),
+    "AWS::EC2::Subnet": ResourceType(_create_subnet, _delete_subnet, 5),
+    "AWS::EC2::RouteTable": ResourceType(_create_route_table, _delete_route_table, 3),
+    "AWS::EC2::SubnetRouteTableAssociation": ResourceType(_create_association,
+                                                          lambda r, pid: r.aws.associations.pop(pid, None), 3),
+    "AWS::EC2::Route": ResourceType(_create_route, _delete_route, 3),
+    "AWS::EC2::VPCPeeringConnection": ResourceType(_create_peering, lambda r, pid: r.aws.peerings.pop(pid, None), 10),
+    "AWS::EC2::SecurityGroup": ResourceType(_create_security_group, _delete_security_group, 5),
+    "AWS::EC2::SecurityGroupIngress": ResourceType(_separate_rule("ingress"), _delete_rule, 3),
+    "AWS::EC2::SecurityGroupEgress": ResourceType(_separate_rule("egress"), _delete_rule, 3),
+    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600),
+    "AWS::EKS::Nodegroup": ResourceType(_create_node_group, _delete_node_group, 180),
+    "AWS::Lambda::Function": ResourceType(_create_function, _delete_function, 10),
+    "AWS::Lambda::LayerVersion": ResourceType(_create_layer, lambda r, pid: r.aws.layers.pop(pid, None), 10),
+    "AWS::StepFunctions::StateMachine": ResourceType(_create_state_machine,
+                                                     lambda r, pid: r.aws.state_machines.pop(pid, None), 5),
+    # Recorded only: Ref and attributes as the CloudFormation resource reference documents them.
+    "AWS::CDK::Metadata": ResourceType(_recorded("cdk-metadata-"), seconds=0),
+    "AWS::EC2::InternetGateway": ResourceType(_recorded("igw-", InternetGatewayId=_same), seconds=5),
+    "AWS::EC2::VPCGatewayAttachment": ResourceType(_recorded(lambda r: "IGW|" + r.required("VpcId"),
+                                                             Id=_same), seconds=15),
+    "AWS::EC2::EIP": ResourceType(_recorded(lambda r: "203.0.113." + str(int(physical_id("", r.stack, r.logical_id,
+                                                                                         length=2), 16) % 250 + 1),
+                                            AllocationId=lambda r, pid: physical_id("eipalloc-", pid),
+                                            PublicIp=_same), seconds=5),
+    "AWS::EC2::NatGateway": ResourceType(_recorded("nat-", NatGatewayId=_same), seconds=120),
+    "AWS::EC2::FlowLog": ResourceType(_recorded("fl-", Id=_same), seconds=5),
+    "AWS::EC2::LaunchTemplate": ResourceType(_recorded("lt-", LaunchTemplateId=_same,
+                                                       LatestVersionNumber=_value("1"),
+                                                       DefaultVersionNumber=_value("1")), seconds=3),
+    "AWS::EC2::Instance": ResourceType(_recorded("i-", PrivateIp=_value("10.0.0.10"),
+                                                 AvailabilityZone=lambda r, pid: r.region + "a",
+                                                 PrivateDnsName=lambda r, pid: f"ip-10-0-0-10.{r.region}.compute.internal",
+                                                 InstanceId=_same, PublicIp=_value(""), PublicDnsName=_value("")),
+                                       seconds=60),
+    "AWS::IAM::Role": ResourceType(_recorded(_name(64), Arn=_arn_attr("iam", "role/{pid}"),
+                                             RoleId=lambda r, pid: physical_id("AROA", pid, length=17).upper()),
+                                   seconds=15),
+    "AWS::IAM::Policy": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=12).upper(),
+                                               Id=_same), seconds=15),
+    "AWS::IAM::InstanceProfile": ResourceType(_recorded(_name(128), Arn=_arn_attr("iam", "instance-profile/{pid}")),
+                                              seconds=120),
+    "AWS::IAM::OIDCProvider": ResourceType(_recorded(
+        lambda r: r.arn("iam", "oidc-provider/" + str(r.required("Url")).replace("https://", ""), region="")),
+        seconds=3),
+    "AWS::KMS::Key": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=32),
+                                            Arn=_arn_attr("kms", "key/{pid}"), KeyId=_same), seconds=5),
+    "AWS::Logs::LogGroup": ResourceType(_recorded(lambda r: r.properties.get("LogGroupName") or r.name(512),
+                                                  Arn=_arn_attr("logs", "log-group:{pid}:*")), seconds=2),
+    "AWS::SSM::Parameter": ResourceType(_recorded(lambda r: r.properties.get("Name") or
+                                                  "CFN-" + r.logical_id + "-" + physical_id("", r.stack, length=12),
+                                                  Type=lambda r, pid: r.properties.get("Type", "String"),
+                                                  Value=lambda r, pid: r.properties.get("Value", "")), seconds=2),
+    "AWS::EKS::AccessEntry": ResourceType(_recorded(
+        lambda r: f"{r.required('ClusterName')}|{r.required('PrincipalArn')}",
+        AccessEntryArn=lambda r, pid: r.arn("eks", f"access-entry/{pid.split('|')[0]}/0")), seconds=5),
+    "AWS::Route53::HealthCheck": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=8)
+                                                        + "-0000-4000-8000-000000000000",
+                                                        HealthCheckId=_same), seconds=5),
+    "AWS::Route53::RecordSet": ResourceType(_recorded(lambda r: str(r.required("Name"))), seconds=60),
+}
+
+
+def resource_type(cfn_type: str) -> ResourceType:
+    if cfn_type not in RESOURCE_TYPES:
+        raise AwsFailure(f"the rehearsal does not model {cfn_type}",
+                         fix=f"model {cfn_type} in rehearsal/aws.py RESOURCE_TYPES (its Ref, attributes and the "
+                             "refusals AWS makes), on purpose")
+    return RESOURCE_TYPES[cfn_type]

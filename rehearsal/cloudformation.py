@@ -1,0 +1,555 @@
+"""The player: a cloud assembly's stacks created and deleted in CloudFormation's order, in virtual time.
+
+Order, as CloudFormation and the CDK CLI run it:
+- stacks: `cdk deploy --all --concurrency N` deploys a stack once every stack it depends on is deployed (the
+  manifest's dependencies, and the stacks whose outputs its template reads through Fn::GetStackOutput or
+  Fn::ImportValue), so stacks go in levels; `cdk destroy --all` deletes them in the reverse order;
+- resources in a stack: CloudFormation starts a resource once everything it depends on exists (DependsOn, and
+  every Ref, Fn::GetAtt and Fn::Sub reference: "CloudFormation resource dependencies", DependsOn attribute
+  reference), many at once; it deletes a resource once nothing that depends on it is left. AWS resources take
+  seconds, custom resources (Lambda functions polling Kubernetes) minutes, so the player runs every ready AWS
+  resource first, and a custom resource only when no AWS resource is ready: whatever the dependencies allow
+  CloudFormation to do while a custom resource runs is done before it. On a delete that means an AWS resource
+  nothing depends on (a security group rule) is gone before a custom resource that needs it is deleted: exactly
+  how a delete hangs when a custom resource needs a network path it does not depend on.
+
+The custom resources that talk to Kubernetes go to the Kubernetes side (`Kubernetes.handles`); the CDK's own
+utility resources (Custom::AWSCDKCfnJson, Custom::VpcRestrictDefaultSG) are served here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from rehearsal import aws as aws_model
+from rehearsal.intrinsics import (NO_VALUE, IntrinsicFailure, condition_value, references, resolve,
+                                  stack_references)
+from rehearsal.network import Network
+from rehearsal.world import (Clock, CustomResourceRequest, Kubernetes, LambdaFunction, ProviderCall,
+                             RehearsalFailure)
+
+# ---- the cloud assembly -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """One stack artifact of the cloud assembly."""
+
+    name: str
+    region: str
+    account: str
+    template: dict[str, Any]
+    depends_on: set[str]
+    assets: dict[str, Path]
+    """S3 object key -> the asset's folder or file in the cloud assembly."""
+
+
+def _stack_environment(artifact: dict[str, Any], default_account: str) -> tuple[str, str]:
+    env = artifact.get("environment", "aws://unknown-account/unknown-region")
+    account, region = env.removeprefix("aws://").split("/", 1)
+    if region == "unknown-region":
+        raise RehearsalFailure(f"stack environment {env!r} has no region",
+                               fix="give every stack an explicit env (account and region)")
+    return (default_account if account == "unknown-account" else account), region
+
+
+def _assets(folder: Path, manifest_file: str | None) -> dict[str, Path]:
+    if not manifest_file or not (folder / manifest_file).exists():
+        return {}
+    out: dict[str, Path] = {}
+    for entry in json.loads((folder / manifest_file).read_text()).get("files", {}).values():
+        source = folder / entry["source"]["path"]
+        for destination in entry.get("destinations", {}).values():
+            out[destination["objectKey"]] = source
+    return out
+
+
+def read_assembly(folder: Path, default_account: str = "123456789012") -> list[Stack]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    artifacts = manifest["artifacts"]
+    stacks: list[Stack] = []
+    for artifact_id, artifact in artifacts.items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        props = artifact.get("properties", {})
+        account, region = _stack_environment(artifact, default_account)
+        asset_manifests = [a for a in artifact.get("dependencies", []) if
+                           artifacts.get(a, {}).get("type") == "cdk:asset-manifest"]
+        assets: dict[str, Path] = {}
+        for a in asset_manifests:
+            assets.update(_assets(folder, artifacts[a].get("properties", {}).get("file")))
+        stacks.append(Stack(
+            name=props.get("stackName", artifact_id), region=region, account=account,
+            template=json.loads((folder / props["templateFile"]).read_text()),
+            depends_on={artifacts_stack_name(artifacts, d) for d in artifact.get("dependencies", [])
+                        if artifacts.get(d, {}).get("type") == "aws:cloudformation:stack"},
+            assets=assets))
+    exports = {o["Export"]["Name"]: s.name for s in stacks
+               for o in s.template.get("Outputs", {}).values() if isinstance(o.get("Export", {}).get("Name"), str)}
+    names = {s.name for s in stacks}
+    for s in stacks:
+        for kind, name in stack_references(s.template.get("Resources", {})) | \
+                stack_references(s.template.get("Outputs", {})):
+            other = name if kind == "stack" else exports.get(name)
+            if other is None or other not in names:
+                raise RehearsalFailure(f"stack {s.name} reads {kind} {name!r}, which no stack of the assembly has",
+                                       stack=s.name, fix="deploy that stack with this app, or drop the reference")
+            if other != s.name:
+                s.depends_on.add(other)
+    return stacks
+
+
+def artifacts_stack_name(artifacts: dict[str, Any], artifact_id: str) -> str:
+    return artifacts[artifact_id].get("properties", {}).get("stackName", artifact_id)
+
+
+def levels(nodes: dict[str, set[str]]) -> list[list[str]]:
+    """Kahn's levels: each node after everything it depends on; a cycle is a failure naming its members."""
+    remaining = {n: set(d) & set(nodes) for n, d in nodes.items()}
+    out: list[list[str]] = []
+    while remaining:
+        ready = sorted(n for n, d in remaining.items() if not d)
+        if not ready:
+            raise RehearsalFailure(f"circular dependency between {sorted(remaining)!r}",
+                                   fix="break the cycle (CloudFormation refuses it too)")
+        out.append(ready)
+        for n in ready:
+            del remaining[n]
+        for d in remaining.values():
+            d.difference_update(ready)
+    return out
+
+
+def resource_dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
+    """Each resource -> the resources of the same template it depends on (DependsOn, Ref, GetAtt, Sub)."""
+    out = {}
+    for logical_id, resource in resources.items():
+        depends = resource.get("DependsOn", [])
+        depends = {depends} if isinstance(depends, str) else set(depends)
+        refs = references(resource.get("Properties", {}))
+        out[logical_id] = (depends | refs) & set(resources)
+    return out
+
+
+def is_custom(cfn_type: str) -> bool:
+    return cfn_type.startswith("Custom::") or cfn_type == "AWS::CloudFormation::CustomResource"
+
+
+# ---- the Provider framework -------------------------------------------------------------------------------------
+
+
+def provider_call(aws: aws_model.Aws, token_function: LambdaFunction) -> ProviderCall:
+    """What a ServiceToken leads to. The Provider framework's onEvent function (aws-cdk-lib
+    custom-resources/lib/provider-framework/provider.js) carries the user's handlers in its environment
+    (USER_ON_EVENT_FUNCTION_ARN, USER_IS_COMPLETE_FUNCTION_ARN) and, with an isComplete handler, the waiter state
+    machine (WAITER_STATE_MACHINE_ARN) whose only task retries isComplete every IntervalSeconds, MaxAttempts
+    times, BackoffRate 1 (util.js calculateRetryPolicy: maxAttempts = totalTimeout / queryInterval; defaults 30
+    minutes and 5 seconds); so the total timeout is IntervalSeconds x MaxAttempts."""
+    env = token_function.environment
+    if "USER_ON_EVENT_FUNCTION_ARN" not in env:
+        return ProviderCall(on_event=token_function, total_timeout_seconds=token_function.timeout_seconds)
+
+    def function(arn: str) -> LambdaFunction:
+        if arn not in aws.functions:
+            raise RehearsalFailure(f"the Provider framework calls {arn}, which does not exist")
+        return aws.functions[arn]
+
+    on_event = function(env["USER_ON_EVENT_FUNCTION_ARN"])
+    if "USER_IS_COMPLETE_FUNCTION_ARN" not in env:
+        return ProviderCall(on_event=on_event, total_timeout_seconds=on_event.timeout_seconds)
+    definition = json.loads(aws.state_machines.get(env.get("WAITER_STATE_MACHINE_ARN", ""), "{}"))
+    retry = next((r for state in definition.get("States", {}).values() for r in state.get("Retry", [])), {})
+    interval, attempts = int(retry.get("IntervalSeconds", 5)), int(retry.get("MaxAttempts", 360))
+    return ProviderCall(on_event=on_event, is_complete=function(env["USER_IS_COMPLETE_FUNCTION_ARN"]),
+                        query_interval_seconds=interval, total_timeout_seconds=interval * attempts)
+
+
+# ---- playing ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Live:
+    """A created resource."""
+
+    logical_id: str
+    type: str
+    physical_id: str
+    attributes: dict[str, Any]
+    properties: dict[str, Any]
+
+
+@dataclass
+class Summary:
+    created: int = 0
+    deleted: int = 0
+    retained: int = 0
+    """DeletionPolicy Retain: left in the account by the delete, as CloudFormation leaves them."""
+    virtual_seconds: float = 0.0
+    estimated_seconds: float = 0.0
+    """With CloudFormation's parallelism: per level the slowest stack, per stack the longest chain."""
+    steps: list[str] = field(default_factory=list)
+
+
+def _azs(region: str) -> list[str]:
+    return [f"{region}{z}" for z in "abc"]
+
+
+class StackScope:
+    """Resolution scope of one stack (implements intrinsics.Scope)."""
+
+    def __init__(self, player: "Player", stack: Stack) -> None:
+        self.player, self.spec = player, stack
+        self.stack, self.region, self.account = stack.name, stack.region, stack.account
+        self.parameters = {name: self._parameter(name, p) for name, p in stack.template.get("Parameters", {}).items()}
+        self.live: dict[str, Live] = {}
+        self._conditions: dict[str, bool] = {}
+
+    def _parameter(self, name: str, spec: dict[str, Any]) -> Any:
+        if "Default" not in spec:
+            raise RehearsalFailure(f"parameter {name} has no default: `cdk deploy` would need it on the command "
+                                   "line", stack=self.stack, fix="give the parameter a default")
+        kind = spec.get("Type", "String")
+        if kind == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>":
+            return aws_model.physical_id("ami-", spec["Default"], self.region)  # SSM resolves it to an AMI id
+        if kind == "CommaDelimitedList" or kind.startswith("List<"):
+            return str(spec["Default"]).split(",")
+        return spec["Default"]
+
+    def ref(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
+        return self._live(name, "Ref").physical_id
+
+    def _live(self, logical_id: str, how: str) -> Live:
+        if logical_id not in self.live:
+            raise IntrinsicFailure(f"{how} to {logical_id!r}, which is not created (yet)", stack=self.stack,
+                                   fix="add it to the template or depend on it")
+        return self.live[logical_id]
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        live = self._live(logical_id, "Fn::GetAtt")
+        if attribute not in live.attributes:
+            raise IntrinsicFailure(f"Fn::GetAtt {logical_id}.{attribute}: {live.type} has no attribute "
+                                   f"{attribute!r} in the rehearsal's model (it has {sorted(live.attributes)!r})",
+                                   stack=self.stack, resource=logical_id,
+                                   fix=f"check the attribute name, or model it in rehearsal/aws.py for {live.type}")
+        return live.attributes[attribute]
+
+    def condition(self, name: str) -> bool:
+        if name not in self._conditions:
+            conditions = self.spec.template.get("Conditions", {})
+            if name not in conditions:
+                raise IntrinsicFailure(f"condition {name!r} is not in the template", stack=self.stack)
+            self._conditions[name] = condition_value(conditions[name], self)
+        return self._conditions[name]
+
+    def mapping(self, name: str, key: str, attribute: str) -> Any:
+        try:
+            return self.spec.template["Mappings"][name][key][attribute]
+        except KeyError:
+            raise IntrinsicFailure(f"Fn::FindInMap {name}/{key}/{attribute} is not in the template's Mappings",
+                                   stack=self.stack) from None
+
+    def stack_output(self, stack: str, region: str, output: str) -> Any:
+        return self.player.output(stack, region, output, reader=self.stack)
+
+    def import_value(self, export: str) -> Any:
+        return self.player.export(export, reader=self.stack)
+
+    def azs(self, region: str) -> list[str]:
+        return _azs(region)
+
+
+class Player:
+    def __init__(self, stacks: list[Stack], kubernetes: Kubernetes, out: Callable[[str], None] = print,
+                 account: str = "123456789012") -> None:
+        self.stacks = {s.name: s for s in stacks}
+        self.kubernetes = kubernetes
+        self.out = out
+        self.clock = Clock()
+        self.aws = aws_model.Aws(kubernetes, account)
+        self.network = Network(self.aws)
+        self.scopes: dict[str, StackScope] = {}
+        self.outputs: dict[str, dict[str, Any]] = {}
+        self.exports: dict[str, tuple[str, Any]] = {}
+        self.imports: dict[str, set[str]] = {}
+        """Export name -> stacks that import it."""
+        self.summary = Summary()
+
+    # ---- cross-stack values ------------------------------------------------------------------------------------
+    def output(self, stack: str, region: str, name: str, reader: str) -> Any:
+        if stack not in self.outputs:
+            raise RehearsalFailure(f"{reader} reads output {name} of stack {stack}, which is not deployed",
+                                   stack=reader, fix=f"make {reader} depend on {stack}")
+        if self.stacks[stack].region != region:
+            raise RehearsalFailure(f"{reader} reads {stack} in {region}, but it is deployed in "
+                                   f"{self.stacks[stack].region}", stack=reader)
+        if name not in self.outputs[stack]:
+            raise RehearsalFailure(f"{reader} reads output {name!r} of {stack}, which has no such output",
+                                   stack=reader)
+        return self.outputs[stack][name]
+
+    def export(self, name: str, reader: str) -> Any:
+        if name not in self.exports:
+            raise RehearsalFailure(f"{reader} imports {name!r}, which no deployed stack exports", stack=reader)
+        self.imports.setdefault(name, set()).add(reader)
+        return self.exports[name][1]
+
+    # ---- printing ----------------------------------------------------------------------------------------------
+    def step(self, action: str, stack: str, live_or_id: str, cfn_type: str, outcome: str) -> None:
+        minutes, seconds = divmod(int(self.clock.now), 60)
+        line = f"[{minutes:4d}:{seconds:02d}] {action:<7} {stack}  {live_or_id}  {cfn_type}  {outcome}"
+        self.summary.steps.append(line)
+        self.out(line)
+
+    @staticmethod
+    def label(stack: Stack, logical_id: str) -> str:
+        """The construct path without the stack and the CDK's trailing Resource/Default: `Eks/Cluster`."""
+        path = stack.template["Resources"][logical_id].get("Metadata", {}).get("aws:cdk:path", "")
+        parts = path.split("/")[1:]
+        while len(parts) > 1 and parts[-1] in ("Resource", "Default"):
+            parts.pop()
+        return "/".join(parts) or logical_id
+
+    # ---- the whole play ----------------------------------------------------------------------------------------
+    def stack_levels(self) -> list[list[str]]:
+        return levels({n: s.depends_on for n, s in self.stacks.items()})
+
+    def _levels(self, action: str, order: list[list[str]], play_stack: Callable[[Stack], float]) -> None:
+        """Stacks level by level (each level's stacks run in parallel with `--concurrency`: its slowest counts)."""
+        for number, level in enumerate(order, 1):
+            self.out(f"--- {action} level {number}: {', '.join(level)}")
+            self.summary.estimated_seconds += max(play_stack(self.stacks[name]) for name in level)
+
+    def create_all(self) -> None:
+        self._levels("create", self.stack_levels(), self.create_stack)
+
+    def delete_all(self) -> None:
+        # `cdk destroy --all` deletes in the reverse of the deploy order, within a level too.
+        self._levels("delete", [level[::-1] for level in reversed(self.stack_levels())], self.delete_stack)
+
+    def play(self) -> Summary:
+        """Create every stack, then delete every stack; raises RehearsalFailure at the first failure."""
+        self.create_all()
+        self.delete_all()
+        self.summary.virtual_seconds = self.clock.now
+        return self.summary
+
+    # ---- one stack ---------------------------------------------------------------------------------------------
+    def _active(self, scope: StackScope) -> dict[str, Any]:
+        resources = scope.spec.template.get("Resources", {})
+        return {k: r for k, r in resources.items() if "Condition" not in r or scope.condition(r["Condition"])}
+
+    def _check_rules(self, scope: StackScope) -> None:
+        for name, rule in scope.spec.template.get("Rules", {}).items():
+            if "RuleCondition" in rule and not condition_value(rule["RuleCondition"], scope):
+                continue
+            for assertion in rule.get("Assertions", []):
+                if not condition_value(assertion["Assert"], scope):
+                    raise RehearsalFailure(f"rule {name}: {assertion.get('AssertDescription', 'assertion fails')}",
+                                           stack=scope.stack)
+
+    def _run(self, scope: StackScope, after: dict[str, set[str]], request_type: str,
+             resources: dict[str, Any]) -> float:
+        """Run every resource of `after` (resource -> what must be done first): ready AWS resources first, all of
+        them, then one ready custom resource, and again. Returns the stack's duration with CloudFormation's
+        parallelism (the longest chain of durations)."""
+        pending = {n: set(d) for n, d in after.items()}
+        finished: dict[str, float] = {}
+
+        def done(names: list[str], seconds: dict[str, float]) -> None:
+            for n in names:
+                finished[n] = max((finished[d] for d in after[n]), default=0.0) + seconds.get(n, 0.0)
+                del pending[n]
+
+        while pending:
+            ready = sorted(n for n, d in pending.items() if d <= finished.keys())
+            if not ready:
+                raise RehearsalFailure(f"circular dependency between {sorted(pending)!r}", stack=scope.stack)
+            fast = [n for n in ready if not is_custom(resources[n]["Type"])]
+            if fast:
+                seconds = {n: self._aws(scope, request_type, n, resources[n]) for n in fast}
+                self.clock.advance(max(seconds.values(), default=0.0))
+                done(fast, seconds)
+            else:
+                start = self.clock.now
+                self._custom(scope, request_type, ready[0], resources[ready[0]])
+                done(ready[:1], {ready[0]: self.clock.now - start})
+        return max(finished.values(), default=0.0)
+
+    def create_stack(self, stack: Stack) -> float:
+        scope = StackScope(self, stack)
+        self.scopes[stack.name] = scope
+        self._check_rules(scope)
+        resources = self._active(scope)
+        elapsed = self._run(scope, resource_dependencies(resources), "Create", resources)
+        self.outputs[stack.name] = {}
+        for name, output in stack.template.get("Outputs", {}).items():
+            if "Condition" in output and not scope.condition(output["Condition"]):
+                continue
+            value = self._resolve(scope, output["Value"], f"output {name}")
+            self.outputs[stack.name][name] = value
+            export = output.get("Export", {}).get("Name")
+            if export is not None:
+                export = self._resolve(scope, export, f"output {name}")
+                if export in self.exports:
+                    raise RehearsalFailure(f"export {export!r} already exported by {self.exports[export][0]}",
+                                           stack=stack.name, fix="give each export a unique name")
+                self.exports[export] = (stack.name, value)
+        self.step("create", stack.name, "(stack)", "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
+        return elapsed
+
+    def delete_stack(self, stack: Stack) -> float:
+        scope = self.scopes[stack.name]
+        for export, (owner, _) in list(self.exports.items()):
+            if owner == stack.name:
+                users = self.imports.get(export, set()) & set(self.outputs)
+                if users - {stack.name}:
+                    raise RehearsalFailure(f"export {export!r} is still imported by {sorted(users)!r}",
+                                           stack=stack.name, fix="delete the importing stacks first")
+                del self.exports[export]
+        resources = {k: r for k, r in self._active(scope).items() if k in scope.live}
+        dependents: dict[str, set[str]] = {r: set() for r in resources}
+        for r, deps in resource_dependencies(resources).items():
+            for d in deps:
+                dependents[d].add(r)
+        elapsed = self._run(scope, dependents, "Delete", resources)
+        del self.outputs[stack.name]
+        self.step("delete", stack.name, "(stack)", "AWS::CloudFormation::Stack", "DELETE_COMPLETE")
+        return elapsed
+
+    # ---- one resource ------------------------------------------------------------------------------------------
+    def _resolve(self, scope: StackScope, value: Any, where: str) -> Any:
+        try:
+            result = resolve(value, scope)
+        except RehearsalFailure as failure:
+            failure.stack = failure.stack or scope.stack
+            failure.resource = failure.resource or where
+            raise
+        return {} if result is NO_VALUE else result
+
+    def _request(self, scope: StackScope, logical_id: str, properties: dict[str, Any]) -> aws_model.Request:
+        return aws_model.Request(self.aws, scope.stack, logical_id, scope.region, properties,
+                                 lambda key: scope.spec.assets.get(key))
+
+    def _where(self, failure: RehearsalFailure, scope: StackScope, logical_id: str) -> RehearsalFailure:
+        failure.stack = scope.stack
+        failure.resource = f"{self.label(scope.spec, logical_id)} ({logical_id})"
+        return failure
+
+    def _aws(self, scope: StackScope, request_type: str, logical_id: str, resource: dict[str, Any]) -> float:
+        if request_type == "Create":
+            return self._create_aws(scope, logical_id, resource)
+        return self._delete_aws(scope, logical_id)
+
+    def _create_aws(self, scope: StackScope, logical_id: str, resource: dict[str, Any]) -> float:
+        cfn_type = resource["Type"]
+        try:
+            kind = aws_model.resource_type(cfn_type)
+            properties = self._resolve(scope, resource.get("Properties", {}), logical_id)
+            created = kind.create(self._request(scope, logical_id, properties))
+        except RehearsalFailure as failure:
+            self.step("create", scope.stack, self.label(scope.spec, logical_id), cfn_type, "FAILED")
+            raise self._where(failure, scope, logical_id) from None
+        scope.live[logical_id] = Live(logical_id, cfn_type, created.physical_id, created.attributes, properties)
+        self.summary.created += 1
+        self.step("create", scope.stack, self.label(scope.spec, logical_id), cfn_type, "ok")
+        return kind.seconds
+
+    def _delete_aws(self, scope: StackScope, logical_id: str) -> float:
+        live = scope.live[logical_id]
+        resource = scope.spec.template["Resources"][logical_id]
+        if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            self.step("delete", scope.stack, self.label(scope.spec, logical_id), live.type, "retained")
+            self.summary.retained += 1
+            del scope.live[logical_id]
+            return 0.0
+        kind = aws_model.resource_type(live.type)
+        try:
+            kind.delete(self._request(scope, logical_id, live.properties), live.physical_id)
+        except RehearsalFailure as failure:
+            self.step("delete", scope.stack, self.label(scope.spec, logical_id), live.type, "FAILED")
+            raise self._where(failure, scope, logical_id) from None
+        del scope.live[logical_id]
+        self.summary.deleted += 1
+        self.step("delete", scope.stack, self.label(scope.spec, logical_id), live.type, "ok")
+        return kind.seconds
+
+    def _custom(self, scope: StackScope, request_type: str, logical_id: str, resource: dict[str, Any]) -> None:
+        cfn_type = resource["Type"]
+        label = self.label(scope.spec, logical_id)
+        action = request_type.lower()
+        if request_type == "Delete" and resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"):
+            self.step(action, scope.stack, label, cfn_type, "retained")
+            self.summary.retained += 1
+            del scope.live[logical_id]
+            return
+        try:
+            if request_type == "Create":
+                properties = self._resolve(scope, resource.get("Properties", {}), logical_id)
+                physical = None
+            else:
+                live = scope.live[logical_id]
+                properties, physical = live.properties, live.physical_id
+            result_id, data = self._serve(scope, request_type, logical_id, cfn_type, properties, physical)
+        except RehearsalFailure as failure:
+            self.step(action, scope.stack, label, cfn_type, "FAILED")
+            raise self._where(failure, scope, logical_id) from None
+        if request_type == "Create":
+            scope.live[logical_id] = Live(logical_id, cfn_type, result_id, data, properties)
+            self.summary.created += 1
+        else:
+            del scope.live[logical_id]
+            self.summary.deleted += 1
+        self.step(action, scope.stack, label, cfn_type, "ok")
+
+    def _serve(self, scope: StackScope, request_type: str, logical_id: str, cfn_type: str,
+               properties: dict[str, Any], physical: str | None) -> tuple[str, dict[str, Any]]:
+        token = properties.get("ServiceToken")
+        if not isinstance(token, str) or token not in self.aws.functions:
+            raise RehearsalFailure(f"ServiceToken {token!r} is no Lambda function that exists now",
+                                   fix="make the custom resource depend on its provider")
+        function = self.aws.functions[token]
+        if self.kubernetes.handles(cfn_type):
+            request = CustomResourceRequest(request_type=request_type, stack=scope.stack,  # type: ignore[arg-type]
+                                            logical_id=logical_id, resource_type=cfn_type, properties=properties,
+                                            provider=provider_call(self.aws, function), physical_id=physical,
+                                            assets=dict(scope.spec.assets))
+            result = self.kubernetes.custom_resource(request, self.clock, self.network)
+            return result.physical_id, dict(result.data)
+        if cfn_type not in SELF_SERVED:
+            raise RehearsalFailure(f"no side of the rehearsal serves {cfn_type}",
+                                   fix=f"serve {cfn_type} in rehearsal/cloudformation.py SELF_SERVED or in "
+                                       "rehearsal/kubernetes/ (Kubernetes.handles)")
+        self.clock.advance(5)  # one Lambda invocation
+        return SELF_SERVED[cfn_type](self, scope, logical_id, properties, request_type, physical)
+
+
+def _cfn_json(player: Player, scope: StackScope, logical_id: str, properties: dict[str, Any], request_type: str,
+              physical: str | None) -> tuple[str, dict[str, Any]]:
+    """aws-cdk-lib core CfnJson: the handler returns Data.Value = JSON.parse(properties.Value)."""
+    if request_type == "Delete":
+        return physical or "", {}
+    try:
+        value = json.loads(properties["Value"])
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise RehearsalFailure(f"CfnJson Value is not JSON: {error}") from None
+    return aws_model.physical_id("cfnjson-", scope.stack, logical_id), {"Value": value, "ValueAsJson": properties["Value"]}
+
+
+def _restrict_default_sg(player: Player, scope: StackScope, logical_id: str, properties: dict[str, Any],
+                         request_type: str, physical: str | None) -> tuple[str, dict[str, Any]]:
+    """aws-cdk-lib aws-ec2 restrictDefaultSecurityGroup: revokes the default group's rules (Create), puts
+    them back (Delete)."""
+    group = player.aws.group(properties.get("DefaultSecurityGroupId", ""), "Custom::VpcRestrictDefaultSG")
+    if request_type == "Create":
+        group.ingress, group.egress = [], []
+    else:
+        group.ingress = [aws_model.Rule("-1", 0, 65535, group=group.id)]
+        group.egress = [aws_model.Rule("-1", 0, 65535, cidr="0.0.0.0/0")]
+    return group.id, {}
+
+
+SELF_SERVED = {"Custom::AWSCDKCfnJson": _cfn_json, "Custom::VpcRestrictDefaultSG": _restrict_default_sg}

