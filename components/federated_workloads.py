@@ -256,7 +256,8 @@ class FederatedWorkloads(Construct):
             # Named by its path, so that reordering the config's workloads replaces nothing.
             ident = folder.path.strip("/").replace("/", "-")
             manifest = eks.KubernetesManifest(self, f"Folder-{ident}{on_host}", cluster=target.host_cluster,
-                                              manifest=[obj for _, obj in folder.objects], overwrite=True)
+                                              manifest=[kubefed_workload.managed(obj) for _, obj in folder.objects],
+                                              overwrite=True)
             manifest.node.add_dependency(*target.ready)
             # After the namespaces its objects live in (its own, or a typed workload's), deleted before them.
             for name in manifest_folder.namespaces_used(folder.objects):

@@ -39,6 +39,15 @@ Clusters = Sequence[tuple[str, str]]
 """The federation's clusters as (name, region)."""
 
 
+def managed(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` (a federated object on the host) with the label that marks it as this app's: the workload waiter
+    deletes only host objects that carry it (components/kubefed_join/contract.py MANAGED_BY_LABEL), so a manifest
+    folder's objects carry it as typed workloads' do."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    return {**obj, "metadata": {**meta, "labels": {**labels, **MANAGED_BY}}}
+
+
 def _meta(w: Workload) -> dict[str, Any]:
     return {"name": w.name, "namespace": w.namespace, "labels": dict(MANAGED_BY)}
 

@@ -514,6 +514,16 @@ async def _ensure_deletion(handle: ApiServerHandle, session, ftc: dict, obj, clu
             path = _target_path(ftc, namespace, meta.get("name"))
             code, current = await _member_call(session, member, "GET", path)
             if code == 200 and ((current.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) == "true":
+                if target_kind == "Namespace" and _is_host_namespace(handle, current):
+                    # "Creation or deletion of namespaces in the host cluster is not the responsibility of the sync
+                    # controller": on the host (util.IsPrimaryCluster: the member's namespace has the host
+                    # namespace's UID) deleteFromCluster only removes the managed label (sync/controller.go).
+                    code, answer = await _member_call(session, member, "PATCH", path,
+                                                      {"metadata": {"labels": {MANAGED_LABEL: None}}})
+                    if code not in (200, 404):
+                        remaining = True
+                        _record(handle, fed, "update", target_kind, namespace, meta.get("name"), member, answer, now)
+                    continue
                 remaining = True
                 code, answer = await _member_call(session, member, "DELETE", path)
                 if code not in (200, 202, 404):
@@ -524,6 +534,15 @@ async def _ensure_deletion(handle: ApiServerHandle, session, ftc: dict, obj, clu
         obj.patch({"metadata": {"finalizers": finalizers}})
     if not finalizers:
         obj.delete()
+
+
+def _is_host_namespace(handle: ApiServerHandle, member_namespace: dict) -> bool:
+    """util.IsPrimaryCluster (pkg/controller/util/cluster_util.go): a member's namespace with the UID of the host's
+    namespace of the same name is the host's own."""
+    name = (member_namespace.get("metadata") or {}).get("name", "")
+    host = handle.emulator.find("namespaces", None, name) or {}
+    uid = (host.get("metadata") or {}).get("uid")
+    return bool(uid) and uid == (member_namespace.get("metadata") or {}).get("uid")
 
 
 def _fnv1_32(data: bytes) -> int:
