@@ -20,7 +20,7 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     teardown_id, teardown = next(iter(teardowns.items()))
     # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
     assert controller in teardown["DependsOn"]
-    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE}
+    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS}
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]

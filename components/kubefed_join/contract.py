@@ -7,7 +7,6 @@ is packaged into the Lambda with the runtime. The Lambda still re-validates ever
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 # CloudFormation resource types of the custom resources the Provider serves.
 JOIN_TYPE = "Custom::KubefedJoin"
@@ -120,11 +119,11 @@ GIVE_UP_SECONDS = 120
 CLOUDFORMATION_SECONDS = 3600
 
 
-@dataclass(frozen=True)
 class Deadlines:
     """The seconds each request type of each resource may take, from one timeout (TimeoutSeconds)."""
 
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    def __init__(self, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self.timeout_seconds = timeout_seconds
 
     @property
     def join(self) -> int:
