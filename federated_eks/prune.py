@@ -56,11 +56,17 @@ def of_environment(stacks: list[DeployedStack], env: str) -> list[DeployedStack]
             and s.status not in GONE]
 
 
-def plan(deployed: list[DeployedStack], expected: set[str], env: str) -> PrunePlan:
-    """Which of the deployed stacks of `env` to delete (those not in `expected`, the app's stack names), in order."""
+def plan(deployed: list[DeployedStack], expected: set[str], env: str,
+         homes: dict[str, str] | None = None) -> PrunePlan:
+    """Which of the deployed stacks of `env` to delete (those not in `expected`, the app's stack names, or deployed in
+    another region than `homes` gives for their name: the old federation stack after the host moved region), in
+    order."""
     mine = of_environment(deployed, env)
-    orphans = [s for s in mine if s.name not in expected]
-    hosts = {s.tags.get(HOST_TAG) for s in mine if s.kind == "federation" and s.name in expected}
+
+    def in_app(s: DeployedStack) -> bool:
+        return s.name in expected and (homes is None or homes.get(s.name, s.region) == s.region)
+    orphans = [s for s in mine if not in_app(s)]
+    hosts = {s.tags.get(HOST_TAG) for s in mine if s.kind == "federation" and in_app(s)}
     refused, delete = [], []
     for s in orphans:
         if s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in hosts:
@@ -123,6 +129,17 @@ def expected_stacks(env: str, cdk_json: Path = ROOT / "cdk.json") -> set[str]:
     return {s.name for s in stack_plan(load_environment(environments, env))}
 
 
+def home_regions(env: str, cdk_json: Path = ROOT / "cdk.json") -> dict[str, str]:
+    """Stack name -> the region the app deploys it in, for `env` now."""
+    from federated_eks.config import load_environment
+    from federated_eks.stack_plan import plan as stack_plan
+
+    environments = json.loads(cdk_json.read_text())["context"].get("environments", {})
+    if env not in environments:
+        return {}
+    return {s.name: s.region for s in stack_plan(load_environment(environments, env))}
+
+
 def report(p: PrunePlan, resources: dict[str, list[tuple[str, str]]]) -> list[str]:
     lines = []
     for i, s in enumerate(p.delete, 1):
@@ -133,9 +150,9 @@ def report(p: PrunePlan, resources: dict[str, list[tuple[str, str]]]) -> list[st
 
 
 def run(session: Any, env: str, expected: set[str], regions: list[str] | None, yes: bool, out=print,
-        delay: int = 15) -> int:
+        delay: int = 15, homes: dict[str, str] | None = None) -> int:
     scan = regions or enabled_regions(session)
-    p = plan(deployed_stacks(session, scan), expected, env)
+    p = plan(deployed_stacks(session, scan), expected, env, homes)
     if not p.delete and not p.refused:
         out(f"Nothing to prune: every deployed stack of '{env}' in {len(scan)} regions is in the app.")
         return 0
@@ -168,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         expected = expected_stacks(args.env)
+        homes = home_regions(args.env)
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
     regions = [r for r in args.regions.split(",") if r]
     try:
-        return run(boto3.Session(), args.env, expected, regions or None, args.yes)
+        return run(boto3.Session(), args.env, expected, regions or None, args.yes, homes=homes)
     except (BotoCoreError, ClientError) as err:  # no credentials, no permission, no network
         print(f"federated-eks prune: {err}. Fix: run with credentials of the environment's account that may "
               "describe regions and describe, list and delete CloudFormation stacks.", file=sys.stderr)
