@@ -85,3 +85,18 @@ def test_a_move_across_regions_is_refused_naming_the_steps():
 def test_previous_host_must_be_another_configured_cluster(previous, expected):
     (problem,) = problems(hostCluster="fed-2", previousHostCluster=previous)
     assert problem.startswith(f"environments.t.previousHostCluster: {expected}. Fix: ")
+
+
+def test_prune_finds_the_old_federation_stack_by_its_region():
+    """After a move across regions (by the steps, or by hand) a federation stack of the same name may remain in the
+    old region: prune compares the region too."""
+    from federated_eks import prune
+    from federated_eks.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
+
+    def deployed(region: str, host: str):
+        return prune.DeployedStack("fedeks-t-federation", region, "UPDATE_COMPLETE", {
+            APP_TAG: APP, ENVIRONMENT_TAG: "t", KIND_TAG: "federation", HOST_TAG: host})
+    stacks = [deployed("us-east-1", "fed-1"), deployed("us-west-2", "fed-3")]
+    p = prune.plan(stacks, {("fedeks-t-federation", "us-west-2", "")}, "t")
+    assert [(s.name, s.region) for s, _ in p.delete] == [("fedeks-t-federation", "us-east-1")]
+    assert "left behind" in p.delete[0][1]

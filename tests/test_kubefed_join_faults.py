@@ -394,3 +394,71 @@ def test_teardown_with_a_ca_mismatch_gives_up_with_a_reason(emulators, ca, other
     event["Data"] = {"Deadline": str(int(time.time()) - contract.GIVE_UP_SECONDS - 1)}
     result = handler.is_complete(event)
     assert result["IsComplete"] and "TLS failed" in result["Data"]["LeftBehind"]
+
+
+# --- least power: a delete removes only what its join made ---------------------------------------------------
+
+def test_a_forged_delete_naming_another_namespace_removes_nothing(member, host, ca):
+    drive("Create", props(member, host, ca))
+    member.put("namespaces", "", "v1", None, "echo", {"apiVersion": "v1", "kind": "Namespace",
+                                                      "metadata": {"name": "echo", "uid": "echo-uid"}})
+    member.put("serviceaccounts", "", "v1", "echo", "fed-2-fed-1", {
+        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "fed-2-fed-1", "namespace": "echo"}})
+    forged = {**props(member, host, ca), "Namespace": "echo"}
+    _, result, _ = drive("Delete", forged, physical_id=f"kubefed-join/echo/fed-1/fed-2")
+    assert result["IsComplete"]
+    assert member.find("namespaces", None, "echo") is not None  # not made by a join: kept
+    assert member.find("serviceaccounts", "echo", "fed-2-fed-1") is not None  # no label: not ours
+    assert all(v is not None for v in member_objects(member).values())  # the real join's objects stay
+    assert host.find("kubefedclusters", NS, "fed-2") is not None
+
+
+def test_the_member_namespace_goes_only_when_a_join_made_it(member, host, ca):
+    member.put("namespaces", "", "v1", None, NS, {"apiVersion": "v1", "kind": "Namespace",
+                                                  "metadata": {"name": NS, "uid": "made-by-someone"}})
+    event, _, _ = drive("Create", props(member, host, ca))
+    assert "annotations" not in (member.find("namespaces", None, NS)["metadata"])  # an existing one is not patched
+    drive("Delete", props(member, host, ca), physical_id=event["PhysicalResourceId"])
+    assert all(v is None for v in member_objects(member).values())
+    assert member.find("namespaces", None, NS) is not None  # the join did not make it: kept
+
+
+def test_a_conflict_on_create_is_retried_as_a_conflict(member, host, ca):
+    fault = member.inject("POST", r"/serviceaccounts$", status=409, message="Operation cannot be fulfilled", times=2)
+    drive("Create", props(member, host, ca))
+    assert fault.seen == 2 and member.find("serviceaccounts", NS, SA) is not None
+
+
+def test_a_kubefed_kind_that_is_not_served_fails_at_once_naming_the_crd(member, host, ca):
+    host.inject("POST", r"/kubefedclusters$", status=404, message="the server could not find the requested resource",
+                times=100)
+    start = time.monotonic()
+    with pytest.raises(RuntimeError) as err:
+        drive("Create", props(member, host, ca), deadline_in=DEADLINE)
+    assert time.monotonic() - start < 60
+    assert "does not serve KubeFedCluster" in str(err.value) and "is gone" not in str(err.value)
+
+
+# --- rollbacks that finish ------------------------------------------------------------------------------------
+
+def test_an_update_failing_on_an_unreachable_member_does_not_fail_its_rollback(emulators, member, host, ca):
+    before = props(member, host, ca)
+    event, _, _ = drive("Create", before)
+    after = {**before, "Labels": {**before["Labels"], "tier": "gold"}}
+    emulators.dns.register(member.hostname, 9)  # the member stops answering (nothing listens there)
+    with pytest.raises(RuntimeError, match="fed-2 did not join KubeFed.*not reachable"):
+        drive("Update", after, physical_id=event["PhysicalResourceId"], old=before, deadline_in=1.0)
+    # CloudFormation's rollback: an update back to the old properties, the member still unreachable.
+    start = time.monotonic()
+    _, result, polls = drive("Update", before, physical_id=event["PhysicalResourceId"], old=after, deadline_in=1.0)
+    assert polls == 1 and time.monotonic() - start < 30
+    assert result["Data"]["KubeFedCluster"] == "fed-2" and "not reachable" in result["Data"]["NotVerified"]
+
+
+def test_an_update_to_a_state_never_ready_still_fails_when_a_member_is_unreachable(emulators, member, host, ca):
+    before = props(member, host, ca)
+    event, _, _ = drive("Create", before)
+    emulators.dns.register(member.hostname, 9)
+    other = {**before, "Labels": {**before["Labels"], "tier": "gold"}}
+    with pytest.raises(RuntimeError, match="not reachable"):
+        drive("Update", other, physical_id=event["PhysicalResourceId"], old=before, deadline_in=1.0)

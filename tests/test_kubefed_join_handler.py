@@ -421,12 +421,15 @@ def test_eks_token_is_a_presigned_sts_url_bound_to_the_cluster_name():
 
 # --- teardown: FederatedTypeConfigs released before the chart is uninstalled ----------------------
 
-def add_type_configs(host, names=("deployments.apps", "services")):
+def add_type_configs(host, names=("deployments.apps", "services"), helm: bool = True):
+    """FederatedTypeConfigs as the chart's release leaves them (with Helm's release metadata), or made otherwise."""
     from kube_emulator import FTC_FINALIZER
+    released = {"labels": {"app.kubernetes.io/managed-by": "Helm"},
+                "annotations": {"meta.helm.sh/release-name": "kubefed-types", "meta.helm.sh/release-namespace": NS}}
     for name in names:
         host.put("federatedtypeconfigs", "core.kubefed.io", "v1beta1", NS, name,
                  {"apiVersion": "core.kubefed.io/v1beta1", "kind": "FederatedTypeConfig",
-                  "metadata": {"name": name, "namespace": NS, "finalizers": [FTC_FINALIZER]},
+                  "metadata": {"name": name, "namespace": NS, "finalizers": [FTC_FINALIZER], **(released if helm else {})},
                   "spec": {"propagation": "Enabled"}})
 
 
@@ -479,3 +482,11 @@ def test_teardown_with_nothing_to_release_and_an_unreachable_host(emulators, hos
 
 
 GIVE_UP = contract.GIVE_UP_SECONDS + 1
+
+
+def test_teardown_leaves_type_configs_no_helm_release_made(host, ca):
+    add_type_configs(host, names=("widgets.example.com",), helm=False)
+    add_type_configs(host)
+    run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId="t"))
+    assert host.find("federatedtypeconfigs", NS, "widgets.example.com") is not None
+    assert host.find("federatedtypeconfigs", NS, "services") is None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 
 # CloudFormation resource types of the custom resources the Provider serves.
 JOIN_TYPE = "Custom::KubefedJoin"
@@ -35,10 +34,16 @@ CLUSTER_KEYS = (NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA)
 # Attributes a completed resource returns (Fn::GetAtt).
 KUBEFED_CLUSTER_ATTRIBUTE = "KubeFedCluster"
 LEFT_BEHIND_ATTRIBUTE = "LeftBehind"
+# Set when an update restored the last Ready state without reaching every cluster (a rollback): what was not reached.
+NOT_VERIFIED_ATTRIBUTE = "NotVerified"
 # The label on every object this app makes on a cluster (the join's objects, the config's workloads): a function
 # deletes only objects that carry it (and a namespace only if the join made it: OWNED_NAMESPACE_ANNOTATION).
 MANAGED_BY_LABEL, MANAGED_BY_VALUE = "app.kubernetes.io/managed-by", "federated-eks"
 OWNED_NAMESPACE_ANNOTATION = "federated-eks/created-by"
+JOIN_ANNOTATION = "federated-eks/join"
+# On the join's objects once it is Ready: a digest of the properties it was Ready with. An update that cannot reach a
+# cluster completes when it asks for exactly that state (a rollback), instead of failing the rollback as well.
+READY_ANNOTATION = "federated-eks/ready-properties"
 
 
 def owned(labels: dict | None) -> bool:
@@ -136,11 +141,11 @@ GIVE_UP_SECONDS = 120
 CLOUDFORMATION_SECONDS = 3600
 
 
-@dataclass(frozen=True)
 class Deadlines:
     """The seconds each request type of each resource may take, from one timeout (TimeoutSeconds)."""
 
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    def __init__(self, timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS) -> None:
+        self.timeout_seconds = timeout_seconds
 
     @property
     def join(self) -> int:

@@ -30,7 +30,7 @@ from . import workload_wait
 from .allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from .kube_api import Budget, Failed, Waiting, api_client, classify
-from .left_behind import LeftObject, give_up
+from .left_behind import MAX_REPORT, LeftObject, give_up
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
@@ -90,11 +90,30 @@ def is_complete(event: dict, context: object = None) -> dict:
         if isinstance(error, Failed):
             raise RuntimeError(f"joining {req.member.name} to KubeFed failed: {error}") from None
         waiting = str(error)
+        if event["RequestType"] == "Update" and error.unreachable and restores_last_ready(req, budget):
+            # A rollback (or a re-apply) of the state this join was last Ready with, while a cluster cannot be
+            # reached: the failed update never got to change that cluster, so there is nothing to restore there.
+            # Failing would fail the rollback for the reason that failed the update (UPDATE_ROLLBACK_FAILED).
+            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
+                        req.member.name, waiting)
+            return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name,
+                                                 contract.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
     if time.time() > deadline:
         raise RuntimeError(f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes; "
                            f"still waiting for: {waiting}")
     log.info("waiting: %s", waiting)
     return {"IsComplete": False}
+
+
+def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
+    """Whether a reachable side of the join recorded these exact properties as its last Ready state."""
+    for ref, role in ((req.host, "host"), (req.member, "member")):
+        try:
+            if join.last_ready(req, _cluster(ref, role, budget), role) == req.digest:
+                return True
+        except (Waiting, Failed):
+            continue
+    return False
 
 
 def _check_allowed(*refs: ClusterRef) -> None:

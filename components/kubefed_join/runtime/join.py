@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from .. import contract as c
 from . import manifests
 from .cluster_api import Cluster
 from .kube_api import Failed, Waiting
@@ -31,7 +32,7 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
     _check_control_plane(req, host)
 
     # Member: namespace, service account, its token secret, RBAC of the scope.
-    member.ensure("Namespace", manifests.namespace(names))
+    member.create_if_missing("Namespace", manifests.namespace(names))  # an existing namespace is not ours to change
     namespace = member.read("Namespace", names.namespace, None)
     if namespace is not None and namespace.metadata.deletion_timestamp:
         raise Waiting(f"member {names.member}: namespace {names.namespace} is being deleted (an earlier unjoin); "
@@ -55,7 +56,29 @@ def join(req: JoinRequest, member: Cluster, host: Cluster) -> JoinState:
         _write_kubefed_cluster(host, desired, current)
         current = host.read("KubeFedCluster", names.member, names.namespace)
     ready, detail = manifests.ready_condition(current or {})
+    if ready:
+        _record_ready(req, member, host)
     return JoinState(ready=ready, detail=f"KubeFedCluster {names.member}: {detail}")
+
+
+def _record_ready(req: JoinRequest, member: Cluster, host: Cluster) -> None:
+    """Note on both sides which properties were Ready (contract.READY_ANNOTATION; handler.restores_last_ready reads
+    it). On the host secret, not the KubeFedCluster: a change there would make KubeFed probe the cluster again."""
+    names = req.names
+    record = {"metadata": {"annotations": {c.READY_ANNOTATION: req.digest}}}
+    for cluster, kind, name in ((host, "Secret", names.host_secret), (member, "ServiceAccount", names.service_account)):
+        try:
+            cluster.patch(kind, name, names.namespace, record, missing_ok=True)
+        except (Waiting, Failed) as exc:
+            log.warning("could not record the ready state: %s", exc)  # the join is ready all the same
+
+
+def last_ready(req: JoinRequest, cluster: Cluster, role: str) -> str | None:
+    """The digest recorded on `cluster`'s side of the join (None if not recorded); raises Waiting/Failed."""
+    names = req.names
+    kind, name = ("Secret", names.host_secret) if role == "host" else ("ServiceAccount", names.service_account)
+    meta = cluster.metadata(kind, name, names.namespace)
+    return ((meta or {}).get("annotations") or {}).get(c.READY_ANNOTATION)
 
 
 def _ensure_host_secret(host: Cluster, names: Names, token_b64: str) -> bool:

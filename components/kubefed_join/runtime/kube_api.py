@@ -42,10 +42,12 @@ MAX_ATTEMPTS = 4
 class Waiting(Exception):
     """Something is not ready yet; the next poll may succeed. The message says what."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, unreachable: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         """Set for transient server and transport errors: seconds to wait before the same request again."""
+        self.unreachable = unreachable
+        """The API server could not be talked to at all (transport, TLS, DNS, a response that never completes)."""
 
 
 class Failed(Exception):
@@ -206,12 +208,12 @@ def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
             return Waiting(f"{what}: API server error ({detail})", retry_after=_retry_after(exc) or 0.5)
         return Failed(f"{what}: rejected ({detail})")
     if isinstance(exc, RequestDeadline):
-        return Waiting(f"{what}: {exc} (the API server is slow, or trickles its response)")
+        return Waiting(f"{what}: {exc} (the API server is slow, or trickles its response)", unreachable=True)
     if isinstance(exc, client.ApiException):  # status 0: the client's wrapper for a TLS failure
-        return Waiting(f"{what}: API server not reachable ({tls_problem(exc.reason or '')})")
+        return Waiting(f"{what}: API server not reachable ({tls_problem(exc.reason or '')})", unreachable=True)
     if isinstance(exc, urllib3.exceptions.SSLError) or isinstance(getattr(exc, "reason", None),
                                                                    urllib3.exceptions.SSLError):
-        return Waiting(f"{what}: API server not reachable ({tls_problem(str(exc))})")
+        return Waiting(f"{what}: API server not reachable ({tls_problem(str(exc))})", unreachable=True)
     if isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
         reason = type(exc).__name__
         inner = getattr(exc, "reason", None)
@@ -219,13 +221,15 @@ def classify(exc: BaseException, what: str, redact: bool = False) -> Exception:
         if isinstance(exc, unresolved) or isinstance(inner, unresolved):
             # EKS publishes a cluster's API name while the cluster exists: a name that does not resolve is a
             # cluster that is gone (deleted with its stack), not a slow one.
-            return Waiting(f"{what}: API server not reachable (its name does not resolve: the cluster looks deleted)")
+            return Waiting(f"{what}: API server not reachable (its name does not resolve: the cluster looks deleted)",
+                           unreachable=True)
         if inner is not None:
             reason = f"{reason}: {type(inner).__name__}"
         # A reset connection is worth another try at once; refused, unresolvable or timed-out ones wait for
         # the next poll (a timeout has already spent its share of the budget).
         reset = isinstance(exc, (urllib3.exceptions.ProtocolError, ConnectionResetError))
-        return Waiting(f"{what}: API server not reachable ({reason})", retry_after=0.5 if reset else None)
+        return Waiting(f"{what}: API server not reachable ({reason})", retry_after=0.5 if reset else None,
+                       unreachable=True)
     return Waiting(f"{what}: unexpected {type(exc).__name__} ({str(exc)[:200]})")
 
 

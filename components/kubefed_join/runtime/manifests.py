@@ -27,6 +27,11 @@ class Names:
     namespace: str
 
     @property
+    def join_id(self) -> str:
+        """Written on every object the join makes (contract.JOIN_ANNOTATION): an unjoin deletes only its own."""
+        return f"{self.namespace}/{self.host}/{self.member}"
+
+    @property
     def service_account(self) -> str:
         return f"{self.member}-{self.host}"
 
@@ -50,19 +55,42 @@ class Names:
 
 
 def namespace(names: Names) -> dict:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names.namespace}}
+    """Created only when missing (never patched): the annotation says a join made it, so an unjoin may delete it."""
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": names.namespace, "labels": MANAGED_BY,
+                         "annotations": {c.OWNED_NAMESPACE_ANNOTATION: names.join_id}}}
+
+
+def _own(names: Names, obj: dict) -> dict:
+    """`obj` annotated as made by this join."""
+    meta = obj["metadata"]
+    meta["annotations"] = {**meta.get("annotations", {}), c.JOIN_ANNOTATION: names.join_id}
+    return obj
+
+
+def owns(names: Names, metadata: dict | None) -> bool:
+    """Whether this join made the object (its labels and annotations as the API returns them): the app's label, and
+    this join's annotation (objects of versions before the annotation carry only the label)."""
+    meta = metadata or {}
+    made_by = (meta.get("annotations") or {}).get(c.JOIN_ANNOTATION)
+    return c.owned(meta.get("labels")) and made_by in (None, names.join_id)
+
+
+def made_by_a_join(metadata: dict | None) -> bool:
+    """Whether a join created this namespace (it carries OWNED_NAMESPACE_ANNOTATION)."""
+    return c.OWNED_NAMESPACE_ANNOTATION in ((metadata or {}).get("annotations") or {})
 
 
 def service_account(names: Names) -> dict:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
-            "metadata": {"name": names.service_account, "namespace": names.namespace, "labels": MANAGED_BY}}
+    return _own(names, {"apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+            "metadata": {"name": names.service_account, "namespace": names.namespace, "labels": MANAGED_BY}})
 
 
 def token_secret(names: Names) -> dict:
     """Since Kubernetes 1.24 no token secret is made automatically: create it, the token controller fills it."""
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
-            "metadata": {"name": names.token_secret, "namespace": names.namespace, "labels": MANAGED_BY,
-                         "annotations": {"kubernetes.io/service-account.name": names.service_account}}}
+    return _own(names, {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                        "metadata": {"name": names.token_secret, "namespace": names.namespace, "labels": MANAGED_BY,
+                                     "annotations": {"kubernetes.io/service-account.name": names.service_account}}})
 
 
 def _subject(names: Names) -> list[dict]:
@@ -81,7 +109,7 @@ def rbac(names: Names, scope: str) -> list[tuple[str, dict]]:
                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                "name": names.cluster_rbac},
                    "subjects": _subject(names)}
-        return [("ClusterRole", role), ("ClusterRoleBinding", binding)]
+        return [("ClusterRole", _own(names, role)), ("ClusterRoleBinding", _own(names, binding))]
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": names.cluster_rbac, "namespace": names.namespace, "labels": MANAGED_BY},
             "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}
@@ -98,7 +126,8 @@ def rbac(names: Names, scope: str) -> list[tuple[str, dict]]:
                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                   "name": names.healthcheck_rbac},
                       "subjects": _subject(names)}
-    return [("Role", role), ("RoleBinding", binding), ("ClusterRole", health), ("ClusterRoleBinding", health_binding)]
+    return [(kind, _own(names, obj)) for kind, obj in (("Role", role), ("RoleBinding", binding), ("ClusterRole", health),
+                                                        ("ClusterRoleBinding", health_binding))]
 
 
 def all_rbac_refs(names: Names) -> list[tuple[str, str]]:
@@ -110,19 +139,19 @@ def all_rbac_refs(names: Names) -> list[tuple[str, str]]:
 
 def host_secret(names: Names, token_b64: str) -> dict:
     """The member's token on the host. `token_b64` is the member secret's data.token, still encoded."""
-    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": names.host_secret, "namespace": names.namespace, "labels": MANAGED_BY},
-            "data": {"token": token_b64}}
+    return _own(names, {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                        "metadata": {"name": names.host_secret, "namespace": names.namespace, "labels": MANAGED_BY},
+                        "data": {"token": token_b64}})
 
 
 def kubefed_cluster(names: Names, api_endpoint: str, ca_bundle: str, labels: dict[str, str]) -> dict:
-    return {
+    return _own(names, {
         "apiVersion": f"{KUBEFED_GROUP}/{KUBEFED_VERSION}", "kind": "KubeFedCluster",
         "metadata": {"name": names.member, "namespace": names.namespace, "labels": {**labels, **MANAGED_BY}},
         # KubeFed mishandles upper-case endpoints, and EKS endpoints have them (upstream issues 1190, 1148).
         "spec": {"apiEndpoint": api_endpoint.lower(), "caBundle": ca_bundle,
                  "secretRef": {"name": names.host_secret}},
-    }
+    })
 
 
 # When the join last changed the KubeFedCluster (RFC 3339, whole seconds, UTC).

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,6 +51,12 @@ class JoinRequest:
     @property
     def deadlines(self) -> c.Deadlines:
         return c.Deadlines(self.timeout_seconds)
+
+    @property
+    def digest(self) -> str:
+        """What the join makes from these properties, as a short digest (the timeout does not count)."""
+        state = [self.member, self.host, self.namespace, self.scope, sorted(self.labels.items())]
+        return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def physical_id(self) -> str:

@@ -16,6 +16,16 @@ from .kube_api import Failed, Waiting
 
 log = logging.getLogger("kubefed_join")
 KIND = "FederatedTypeConfig"
+# What Helm writes on every object of a release (helm pkg/action/validate.go, setMetadataVisitor: the label
+# app.kubernetes.io/managed-by=Helm and the annotations meta.helm.sh/release-name and -namespace): the teardown
+# touches only FederatedTypeConfigs a Helm release in the KubeFed namespace made (the chart's), none made otherwise.
+HELM_LABEL, HELM_VALUE = "app.kubernetes.io/managed-by", "Helm"
+HELM_NAMESPACE_ANNOTATION = "meta.helm.sh/release-namespace"
+
+
+def released_by_helm(meta: dict, namespace: str) -> bool:
+    return ((meta.get("labels") or {}).get(HELM_LABEL) == HELM_VALUE
+            and (meta.get("annotations") or {}).get(HELM_NAMESPACE_ANNOTATION) == namespace)
 
 
 @dataclass
@@ -29,7 +39,7 @@ class Remaining:
 def remaining_type_configs(host: Cluster, namespace: str, force: bool) -> Remaining:
     """Delete every FederatedTypeConfig in `namespace`; with `force`, also strip their finalizers.
     Raises Waiting/Failed only when they cannot even be listed."""
-    items = host.list(KIND, namespace)
+    items = [i for i in host.list(KIND, namespace) if released_by_helm(i.get("metadata") or {}, namespace)]
     result = Remaining(len(items))
     for item in items:
         try:

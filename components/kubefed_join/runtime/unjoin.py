@@ -2,7 +2,9 @@
 
 Never raises: every object is attempted on its own (transient errors retried within the budget), and what could
 not be removed is returned for the handler to retry on the next poll or report as left behind. The member's
-namespace goes only as namespace_rule.keep_namespace decides.
+namespace goes only as namespace_rule.keep_namespace decides. Only what this join made is deleted
+(manifests.owns: the app's label and this join's annotation; a namespace only if a join created it), so a forged
+request naming another namespace or pair removes nothing it did not make.
 """
 from __future__ import annotations
 
@@ -23,15 +25,16 @@ def unjoin_member(req: JoinRequest, member: Cluster, host: Cluster | None) -> li
     names = req.names
     left: list[Exception] = []
     refs = [*manifests.all_rbac_refs(names), ("Secret", names.token_secret), ("ServiceAccount", names.service_account)]
+    mine = lambda meta: manifests.owns(names, meta)  # noqa: E731
     for kind, name in refs:
         try:
-            member.delete(kind, name, names.namespace, retry=True)
+            member.delete_owned(kind, name, names.namespace, mine)
         except (Waiting, Failed) as exc:
             left.append(exc)
     try:
         why = _namespace_kept(req, member, host)
         if why is None:
-            member.delete("Namespace", names.namespace, None, retry=True)
+            member.delete_owned("Namespace", names.namespace, None, manifests.made_by_a_join)
         else:
             log.info("member %s: namespace %s kept: %s", req.member.name, names.namespace, why)
     except (Waiting, Failed) as exc:
@@ -74,13 +77,14 @@ def unjoin_host(req: JoinRequest, host: Cluster) -> list[Exception]:
             secret_names.add(ref)
     except (Waiting, Failed) as exc:
         left.append(exc)
+    mine = lambda meta: manifests.owns(names, meta)  # noqa: E731
     for name in sorted(secret_names):
         try:
-            host.delete("Secret", name, names.namespace, retry=True)
+            host.delete_owned("Secret", name, names.namespace, mine)
         except (Waiting, Failed) as exc:
             left.append(exc)
     try:
-        host.delete("KubeFedCluster", names.member, names.namespace, retry=True)
+        host.delete_owned("KubeFedCluster", names.member, names.namespace, mine)
     except (Waiting, Failed) as exc:
         left.append(exc)
     return left
