@@ -89,7 +89,7 @@ def manifests(cfg: FederationConfig) -> Iterable[list[dict[str, Any]]]:
     clusters = [(c.name, c.region) for c in cfg.clusters]
     yield from ([ns] for ns in kubefed_workload.namespaces(list(cfg.workloads), clusters))
     yield from (kubefed_workload.workload_objects(w) for w in cfg.workloads)
-    yield from ([obj for _, obj in f.objects] for f in cfg.manifest_folders)
+    yield from ([kubefed_workload.managed(obj) for _, obj in f.objects] for f in cfg.manifest_folders)
 
 
 def federation_template_bytes(cfg: FederationConfig) -> int:

@@ -356,7 +356,8 @@ def _patch(doc: dict, patch: Any) -> str | None:
             return f"{patch['path']} has no parent in the object"
     last = keys[-1]
     if isinstance(parent, dict):
-        if op != "add" and last not in parent:
+        # evanphx/json-patch v4.12.0 (KubeFed v0.10.0's): replace of a missing key sets it; remove of one fails.
+        if op == "remove" and last not in parent:
             return f"{op} of {patch['path']}, which the object does not have"
         if op == "remove":
             del parent[last]

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from kube_emulator import EKS_DOMAIN, EKS_REGIONS, TestCA
+from rehearsal.kubernetes.apiserver import EKS_DOMAIN, EKS_REGIONS, TestCA
 
 
 class TricklingServer:

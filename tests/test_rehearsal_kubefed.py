@@ -246,8 +246,12 @@ FED = ("types.kubefed.io", "v1beta1")
 
 
 def enable(host, *names: str) -> None:
+    """Type configs as the control plane's Helm release makes them (the teardown releases only those)."""
     for name in names:
-        host.put("federatedtypeconfigs", "core.kubefed.io", "v1beta1", NS, name, type_config(TYPES[name], NS))
+        config = type_config(TYPES[name], NS)
+        config["metadata"].setdefault("labels", {})["app.kubernetes.io/managed-by"] = "Helm"
+        config["metadata"].setdefault("annotations", {})["meta.helm.sh/release-namespace"] = NS
+        host.put("federatedtypeconfigs", "core.kubefed.io", "v1beta1", NS, name, config)
 
 
 def join_directly(host, member, ca, labels: dict | None = None, token: str | None = None) -> str:
@@ -508,7 +512,10 @@ def test_an_unjoin_whose_network_path_is_gone_stops_the_rehearsal_naming_what_is
     assert f"No network path from {deployed['provider'].is_complete.source} to the API server of: {host.name}" \
         in message, message
     assert "depend on the security-group rule" in failure.value.fix
-    assert clock.now - started >= 600  # the handler's unjoin deadline, in virtual time
+    # the handler's unjoin deadline (contract.Deadlines, from the resource's TimeoutSeconds), in virtual time
+    props = request(deployed, contract.JOIN_TYPE, "Delete").properties
+    deadline = contract.Deadlines(int(props.get(contract.TIMEOUT_SECONDS, contract.DEFAULT_TIMEOUT_SECONDS))).unjoin
+    assert clock.now - started >= deadline
     assert host.find("kubefedclusters", NS, "fed-2") is not None
 
 

@@ -305,9 +305,11 @@ def apply_overrides(obj: dict, overrides: list[dict]) -> dict:
                 parent[index] = item.get("value")
         elif op == "remove":
             del parent[last]
-        elif op == "replace" and last not in parent:
-            raise ValueError(f"override path {item.get('path')!r}: nothing to replace")
         else:
+            # replace of a key the object lacks sets it, as add does: KubeFed v0.10.0 applies overrides with
+            # evanphx/json-patch v4.12.0, whose partialDoc.get returns no error for a missing key (its replace checks
+            # only that the parent exists). The replica scheduler relies on it: its /spec/replicas overrides carry
+            # no op, and a template scheduled by a ReplicaSchedulingPreference has no replicas.
             parent[last] = item.get("value")
     return obj
 
