@@ -1,0 +1,112 @@
+"""Update rehearsals (`python -m rehearsal --env A --then B`): the day-2 paths played whole, as CloudFormation
+updates each stack (creates and updates, then the cleanup phase deletes what the new template no longer has).
+
+Each test builds a pair of configs with fedtest.environment, synthesizes both, creates the first, deploys the
+second over it, checks the emulated clusters, then deletes everything (the second's stacks, then what the update
+left running, in `make prune`'s order)."""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import pytest
+
+from fedtest import environment, scratch_dir, synth
+from rehearsal.__main__ import emulated_kubernetes
+from rehearsal.cloudformation import Player, read_assembly
+from rehearsal.kubernetes.controllers import LB_FINALIZER
+from rehearsal.world import RehearsalFailure
+
+WORKLOAD = {"name": "hello-world", "namespace": "federate-me", "image": "docker.io/particule/helloworld:v1",
+            "containerPort": 80, "clusters": {f"fed-{i}": {"replicas": 1} for i in (1, 2, 3)},
+            "service": {"type": "ClusterIP", "port": 80}}
+
+
+def assembly(raw: dict) -> Path:
+    _, cloud = synth(raw, name="upd", outdir=scratch_dir("rehearsal-update-"))
+    return Path(cloud.directory)
+
+
+class Update:
+    """A player that created `before` and deployed `after` over it (or stopped with `error`)."""
+
+    def __init__(self, before: dict, after: dict, tmp_path: Path) -> None:
+        self.started = time.monotonic()
+        self.kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+        self.lines: list[str] = []
+        self.player = Player(read_assembly(assembly(before)), self.kubernetes, self.lines.append)
+        self.then = read_assembly(assembly(after))
+        self.error: RehearsalFailure | None = None
+        self.left: list[str] = []
+        try:
+            self.player.create_all()
+            self.left = self.player.deploy(self.then)
+        except RehearsalFailure as failure:
+            self.error = failure
+
+    def report(self) -> str:
+        e = self.error
+        return "\n".join(self.lines[-8:]) + (f"\n{e}\n  stack {e.stack}, resource {e.resource}" if e else "")
+
+    def objects(self, cluster: str, kind: str) -> list[dict]:
+        """The objects of `kind` on the emulated cluster of config name `cluster` (its EKS name ends with it)."""
+        (name,) = [n for n in self.kubernetes.clusters if n.endswith(cluster)]
+        handle = self.kubernetes.clusters[name].handle
+        return handle.run(lambda: [dict(o) for o in handle.emulator.objects.values() if o.get("kind") == kind])
+
+    def delete_everything(self) -> None:
+        self.player.delete_after_update(self.then, self.left)
+        assert self.player.aws.clusters == {} and self.player.aws.vpcs == {}, "\n".join(self.lines[-5:])
+        summary = self.player.summary
+        assert summary.created == summary.deleted + summary.retained
+        print(f"{time.monotonic() - self.started:.1f} s here, {self.player.clock.now:.0f} s virtual")
+
+    def close(self) -> None:
+        self.kubernetes.close()
+
+
+@pytest.fixture
+def update(tmp_path):
+    made: list[Update] = []
+
+    def make(before: dict, after: dict) -> Update:
+        made.append(Update(before, after, tmp_path / str(len(made))))
+        return made[-1]
+    yield make
+    for u in made:
+        u.close()
+
+
+def same_region(**changes) -> dict:
+    """Three clusters, fed-1 and fed-2 in one region, with a workload on every cluster."""
+    env = environment(clusters=3, workloads=[WORKLOAD])
+    env["clusters"][1]["region"] = env["clusters"][0]["region"]
+    env.update(changes)
+    return env
+
+
+def releases(run: Update, cluster: str) -> set[str]:
+    """The Helm releases on `cluster` (Helm 3 keeps each in a Secret of type helm.sh/release.v1)."""
+    return {(s["metadata"].get("labels") or {}).get("name", "") for s in run.objects(cluster, "Secret")
+            if s.get("type") == "helm.sh/release.v1"}
+
+
+def kubefed_clusters(run: Update, cluster: str) -> set[str]:
+    return {c["metadata"]["name"] for c in run.objects(cluster, "KubeFedCluster")}
+
+
+def test_a_host_move_within_a_region_moves_kubefed_and_every_join(update):
+    run = update(same_region(), same_region(hostCluster="fed-2", previousHostCluster="fed-1"))
+    assert run.error is None, run.report()
+    assert any("KubefedJoin/Join-fed-3  Custom::KubefedJoin  replaced" in line for line in run.lines)
+    # KubeFed runs on the new host, with every cluster joined there; the old host's releases went in cleanup.
+    assert kubefed_clusters(run, "fed-2") == {"fed-1", "fed-2", "fed-3"}, run.report()
+    assert kubefed_clusters(run, "fed-1") == set(), run.report()
+    assert not {r for r in releases(run, "fed-1") if "kubefed" in r}, releases(run, "fed-1")
+    assert {r for r in releases(run, "fed-2") if "kubefed" in r}, releases(run, "fed-2")
+    cleanup = run.lines.index(next(line for line in run.lines if "federation  (stack)" in line
+                                   and "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in line))
+    uninstalled = [line for line in run.lines[cleanup:] if "HelmChart" in line and "delete" in line]
+    assert len(uninstalled) == 3 and all(" ok" in line for line in uninstalled), run.lines[cleanup:]
+    run.delete_everything()
