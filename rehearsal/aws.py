@@ -125,6 +125,8 @@ class Aws:
         """ARN -> definition (JSON string)."""
         self.clusters: dict[str, Cluster] = {}
         self.node_groups: dict[str, dict[str, NodeGroup]] = {}
+        self.load_balancers: dict[str, list[str]] = {}
+        """VPC id -> load balancers a deleted cluster's controller left there (what blocks the VPC's delete)."""
 
     # ---- lookups -------------------------------------------------------------------------------------------
     def function_by_source(self, source: str) -> LambdaFunction | None:
@@ -225,7 +227,8 @@ def _create_vpc(r: Request) -> Created:
 
 
 def _delete_vpc(r: Request, vpc_id: str) -> None:
-    users = [s for s in r.aws.subnets.values() if s.vpc == vpc_id] + \
+    users = [f"load balancer {lb}" for lb in r.aws.load_balancers.get(vpc_id, [])] + \
+            [s for s in r.aws.subnets.values() if s.vpc == vpc_id] + \
             [g.id for g in r.aws.security_groups.values() if g.vpc == vpc_id and g.id != r.aws.vpcs[vpc_id].default_security_group]
     if users:
         raise AwsFailure(f"VPC {vpc_id} still has dependencies (DependencyViolation): {users[:3]!r}")
@@ -459,6 +462,10 @@ def _delete_cluster(r: Request, name: str) -> None:
         raise AwsFailure(f"EKS cluster {name} still has node groups {sorted(r.aws.node_groups[name])!r} "
                          "(ResourceInUseException)")
     cluster = r.aws.clusters.pop(name)
+    # A load balancer the cluster's controller did not delete stays, its network interfaces in the VPC's subnets
+    # (nothing deletes it once the controller is gone): the VPC's delete then fails with DependencyViolation.
+    left = getattr(r.aws.kubernetes, "load_balancers", lambda _: [])(name) or []
+    r.aws.load_balancers.setdefault(cluster.vpc, []).extend(left)
     r.aws.node_groups.pop(name, None)
     r.aws.security_groups.pop(cluster.cluster_security_group, None)
     r.aws.kubernetes.delete_cluster(name)

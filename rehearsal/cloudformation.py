@@ -68,6 +68,14 @@ def _assets(folder: Path, manifest_file: str | None) -> dict[str, Path]:
     return out
 
 
+def _tags(raw: Any) -> dict[str, str]:
+    """A stack artifact's tags: a map in the manifest (cloud-assembly-schema AwsCloudFormationStackProperties.tags);
+    a list of {key, value} in older assemblies."""
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    return {t["key"]: t["value"] for t in raw or [] if isinstance(t, dict) and "key" in t}
+
+
 def read_assembly(folder: Path, default_account: str = "123456789012") -> list[Stack]:
     manifest = json.loads((folder / "manifest.json").read_text())
     artifacts = manifest["artifacts"]
@@ -87,7 +95,7 @@ def read_assembly(folder: Path, default_account: str = "123456789012") -> list[S
             template=json.loads((folder / props["templateFile"]).read_text()),
             depends_on={artifacts_stack_name(artifacts, d) for d in artifact.get("dependencies", [])
                         if artifacts.get(d, {}).get("type") == "aws:cloudformation:stack"},
-            assets=assets, tags={t["key"]: t["value"] for t in props.get("tags", []) if isinstance(t, dict)}))
+            assets=assets, tags=_tags(props.get("tags"))))
     exports = {o["Export"]["Name"]: s.name for s in stacks
                for o in s.template.get("Outputs", {}).values() if isinstance(o.get("Export", {}).get("Name"), str)}
     names = {s.name for s in stacks}

@@ -149,6 +149,10 @@ class Kubernetes(Protocol):
     def set_node_groups(self, cluster: str, groups: list[NodeGroup]) -> None:
         """The cluster's node groups now (called on every node group create, update and delete)."""
 
+    def load_balancers(self, cluster: str) -> list[str]:
+        """The AWS load balancers its controllers provisioned and have not deleted (DNS names): deleting the
+        cluster leaves them, with their network interfaces, in the cluster's VPC."""
+
     def delete_cluster(self, cluster: str) -> None: ...
 
     def handles(self, resource_type: str) -> bool: ...

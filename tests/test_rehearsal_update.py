@@ -53,7 +53,8 @@ class Update:
         """The objects of `kind` on the emulated cluster of config name `cluster` (its EKS name ends with it)."""
         (name,) = [n for n in self.kubernetes.clusters if n.endswith(cluster)]
         handle = self.kubernetes.clusters[name].handle
-        return handle.run(lambda: [dict(o) for o in handle.emulator.objects.values() if o.get("kind") == kind])
+        return handle.run(lambda: [dict(o.raw) for o in handle.emulator.objects.values()
+                                   if not o.deleted and o.raw.get("kind") == kind])
 
     def delete_everything(self) -> None:
         self.player.delete_after_update(self.then, self.left)
@@ -110,3 +111,39 @@ def test_a_host_move_within_a_region_moves_kubefed_and_every_join(update):
     uninstalled = [line for line in run.lines[cleanup:] if "HelmChart" in line and "delete" in line]
     assert len(uninstalled) == 3 and all(" ok" in line for line in uninstalled), run.lines[cleanup:]
     run.delete_everything()
+
+
+def test_a_host_move_without_previous_host_is_refused_by_cloudformation(update):
+    """Without previousHostCluster the config check has nothing to check (a new hostCluster looks like a new
+    federation), and the federation's custom resources keep their logical ids with the new host's provider: the
+    rehearsal refuses the update as CloudFormation does, and the move deploys nothing."""
+    run = update(same_region(), same_region(hostCluster="fed-2"))
+    assert run.error is not None and "Modifying service token is not allowed" in str(run.error), run.report()
+    assert run.error.stack.endswith("-federation"), run.report()
+    assert kubefed_clusters(run, "fed-2") == set()
+
+
+def test_removing_a_cluster_removes_its_load_balancer_before_its_unjoin(update):
+    """A LoadBalancer workload on three clusters, then the same config without fed-3: the federation stack's
+    update places the workload on fed-1 and fed-2 (the waiter sees fed-3's copies and load balancer gone), and
+    only its cleanup phase unjoins fed-3; fed-3's stacks, left running by the deploy, then delete cleanly (no load
+    balancer left in fed-3's VPC)."""
+    web = {**WORKLOAD, "service": {"type": "LoadBalancer", "port": 80}}
+    before = environment(clusters=3, workloads=[web])
+    after = copy.deepcopy(before)
+    after["clusters"] = after["clusters"][:2]
+    after["workloads"][0]["clusters"] = {"fed-1": {"replicas": 1}, "fed-2": {"replicas": 1}}
+    run = update(before, after)
+    assert run.error is None, run.report()
+    assert [n for n in run.left if "fed-3" in n], run.left
+    services = run.objects("fed-3", "Service")
+    assert not [s["metadata"]["name"] for s in services if (s.get("spec") or {}).get("type") == "LoadBalancer"]
+    assert not [s["metadata"]["name"] for s in services
+                if LB_FINALIZER in (s["metadata"].get("finalizers") or [])]
+    assert run.objects("fed-3", "Deployment") == [] or all(
+        d["metadata"]["namespace"] != "federate-me" for d in run.objects("fed-3", "Deployment"))
+    unjoin = next(i for i, line in enumerate(run.lines) if "Join-fed-3" in line and "delete" in line)
+    waiter = next(i for i, line in enumerate(run.lines) if "Ready-federate-me-hello-world" in line and "update" in line)
+    assert waiter < unjoin, run.lines
+    run.delete_everything()
+    assert any("prune" in line and "fed-3" in line for line in run.lines)

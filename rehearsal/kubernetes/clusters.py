@@ -24,7 +24,7 @@ import kmock
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
                              NodeGroup, RehearsalFailure)
 
-from . import helm, kubectl, lambdas
+from . import controllers, helm, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
 from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
@@ -100,6 +100,13 @@ class EmulatedKubernetes:
         for group in groups:
             nodes[group.arch] = nodes.get(group.arch, 0) + group.desired
         found.handle.run(lambda: setattr(found.handle.emulator, "nodes", nodes))
+
+    def load_balancers(self, cluster: str) -> list[str]:
+        found = self.clusters.get(cluster)
+        if found is None:
+            return []
+        handle = found.handle
+        return handle.run(lambda: controllers.provisioned_load_balancers(handle))
 
     def delete_cluster(self, cluster: str) -> None:
         found = self.clusters.pop(cluster, None)

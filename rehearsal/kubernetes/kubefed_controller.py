@@ -452,9 +452,17 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
         code, current = await _member_call(session, member, "GET", _target_path(ftc, target_namespace, name))
         exists = code == 200
         if not chosen:
-            if exists and ((current.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) == "true":
+            # sync/controller.go syncToClusters: a copy already being deleted is recorded WaitingForRemoval (until
+            # it is gone, e.g. while a load-balancer finalizer holds it); a managed copy is deleted
+            # (managedDispatcherImpl.Delete records the cluster, DeletionTimedOut until the delete answers).
+            if exists and (current.get("metadata") or {}).get("deletionTimestamp"):
+                statuses[member.name] = "WaitingForRemoval"
+            elif exists and ((current.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) == "true":
                 code, answer = await _member_call(session, member, "DELETE", _target_path(ftc, target_namespace, name))
-                if code not in (200, 202, 404):
+                if code in (200, 202):
+                    statuses[member.name] = ""
+                elif code != 404:
+                    statuses[member.name] = "DeletionFailed"
                     _record(handle, fed, "delete", target_kind, target_namespace, name, member, answer, now)
             continue
         try:

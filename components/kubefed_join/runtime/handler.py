@@ -184,8 +184,16 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
         left_host.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                          else exc)
     try:
-        allowed_clusters.check(req.member, "member", allowed_clusters.load())
-        member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
+        allowed = allowed_clusters.load()
+        if left_the_federation(req, allowed):
+            # A cluster removed from the config: the update that removed it changed this function's clusters (and
+            # the network path to it) before its cleanup phase deletes this join, so its side stays on it, as the
+            # README's "Adding or removing a cluster" says (KubeFed's own objects there go with the cluster).
+            log.info("%s left the federation: its side of the join stays on it (it goes with the cluster)",
+                     req.member.name)
+        else:
+            allowed_clusters.check(req.member, "member", allowed)
+            member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
     except (NotAllowed, Waiting, Failed) as exc:
         left_member.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                            else exc)
@@ -199,6 +207,13 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
                + (member_objects(req.member.name, req.names) if left_member else []))
     return _finish(f"unjoin of {req.member.name} from {req.host.name}", left_host + left_member, deadline,
                    event.get("PhysicalResourceId") or req.physical_id, objects)
+
+
+def left_the_federation(req: JoinRequest, allowed: allowed_clusters.Federation) -> bool:
+    """An unjoin of a member the federation no longer has (by name), from a host it still has: a removed cluster.
+    Nothing is done on it (the function may not reach it); a member of a known name that does not match is
+    refused as before."""
+    return req.member.name not in allowed.clusters and req.host.name in allowed.clusters
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:
