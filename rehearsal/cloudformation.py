@@ -389,7 +389,12 @@ class Player:
     def prune_order(self, names: list[str]) -> list[str]:
         """federated_eks/prune.py's delete order (by kind, and each stack before the stacks it reads)."""
         from federated_eks.prune import DeployedStack, delete_order
+        from federated_eks.stack_tags import DELETE_ORDER, KIND_TAG
 
+        if any(self.stacks[n].tags.get(KIND_TAG) not in DELETE_ORDER for n in names):
+            # Not this app's stacks (no kind tag `make prune` knows): the reverse of their deploy order.
+            return [n for level in reversed(levels({n: self.stacks[n].depends_on for n in names}))
+                    for n in reversed(level)]
         stacks = [DeployedStack(n, self.stacks[n].region, "UPDATE_COMPLETE", self.stacks[n].tags,
                                 self.stacks[n].account,
                                 frozenset((d, self.stacks[d].region) for d in self.stacks[n].depends_on

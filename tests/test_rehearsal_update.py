@@ -147,3 +147,117 @@ def test_removing_a_cluster_removes_its_load_balancer_before_its_unjoin(update):
     assert waiter < unjoin, run.lines
     run.delete_everything()
     assert any("prune" in line and "fed-3" in line for line in run.lines)
+
+
+# ---- CloudFormation's update semantics, on small hand-written assemblies (fast) ----------------------------------
+
+def _function(name: str = "Fn") -> dict:
+    return {name: {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}, "Handler": "i.h",
+                                                                    "Role": "arn:aws:iam::123456789012:role/r"}}}
+
+
+def _custom(token: str = "Fn", **props) -> dict:
+    return {"Type": "Custom::KubeThing", "Properties": {"ServiceToken": {"Fn::GetAtt": [token, "Arn"]}, **props}}
+
+
+def _vpc_and_group(description: str) -> dict:
+    return {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Group": {"Type": "AWS::EC2::SecurityGroup",
+                      "Properties": {"GroupDescription": description, "VpcId": {"Ref": "Vpc"}}}}
+
+
+def _small_update(tmp_path: Path, before: dict[str, dict], after: dict[str, dict]):
+    from test_rehearsal_player import Recorder, write_assembly
+
+    def assembly_of(name: str, stacks: dict[str, dict]) -> list:
+        folder = tmp_path / name
+        folder.mkdir()
+        return read_assembly(write_assembly(folder, {s: {"region": "us-east-1", "template": {"Resources": r}}
+                                                     for s, r in stacks.items()}))
+    recorder = Recorder(seconds=5)
+    lines: list[str] = []
+    player = Player(assembly_of("a", before), recorder, lines.append)
+    player.create_all()
+    return player, recorder, lines, assembly_of("b", after)
+
+
+def test_an_update_creates_and_updates_then_deletes_in_cleanup(tmp_path):
+    before = {"s": {**_function(), **_vpc_and_group("one"), "Old": _custom(Value="1"), "Kept": _custom(Value="a")}}
+    after = {"s": {**_function(), **_vpc_and_group("two"), "New": _custom(Value="n"),
+                   "Kept": _custom(Value="b", Group={"Ref": "Group"})}}
+    player, recorder, lines, then = _small_update(tmp_path, before, after)
+    old_group = player.scopes["s"].live["Group"].physical_id
+    player.deploy(then)
+    steps = [line.split("] ", 1)[1] for line in lines if "--- " not in line]
+    update = steps[steps.index(next(s for s in steps if s.startswith("create  s  (stack)"))) + 1:]
+    cleanup = next(i for i, s in enumerate(update) if "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in s)
+    # The group is replaced (GroupDescription requires it): the new one first, the old one in cleanup, with the
+    # resources that referenced it updated in between; the dropped custom resource goes in cleanup too.
+    assert any(s.startswith("create  s  Group") and "replacement (GroupDescription" in s for s in update[:cleanup])
+    assert sorted(s.split()[2] for s in update[cleanup + 1:] if s.startswith("delete")) == ["Group", "Old"]
+    new_group = player.scopes["s"].live["Group"].physical_id
+    assert new_group != old_group and old_group not in player.aws.security_groups
+    kept = [r for r in recorder.requests if r.logical_id == "Kept" and r.request_type == "Update"]
+    assert len(kept) == 1 and kept[0].old_properties["Value"] == "a" and kept[0].properties["Group"] == new_group
+    assert [r.request_type for r in recorder.requests if r.logical_id == "Old"] == ["Create", "Delete"]
+    # Unchanged resources are not touched.
+    assert not any(s.startswith("update  s  Fn") for s in update)
+
+
+def test_a_changed_service_token_is_refused(tmp_path):
+    before = {"s": {**_function("A"), **_function("B"), "Thing": _custom("A", Value="1")}}
+    after = {"s": {**_function("A"), **_function("B"), "Thing": _custom("B", Value="1")}}
+    player, _, _, then = _small_update(tmp_path, before, after)
+    with pytest.raises(RehearsalFailure, match="Modifying service token is not allowed") as failure:
+        player.deploy(then)
+    assert "(Thing)" in failure.value.resource
+
+
+def test_stacks_the_new_assembly_dropped_are_left_running_then_pruned_last(tmp_path):
+    before = {"keep": _function(), "gone": _function()}
+    player, _, lines, then = _small_update(tmp_path, before, {"keep": _function()})
+    left = player.deploy(then)
+    assert left == ["gone"] and "gone" in player.outputs
+    player.delete_after_update(then, left)
+    deletes = [line for line in lines if "(stack)" in line and "DELETE_COMPLETE" in line]
+    assert [d.split("] ", 1)[1].split()[1] for d in deletes] == ["keep", "gone"]
+    assert player.outputs == {}
+
+
+def test_an_export_another_stack_imports_cannot_be_dropped(tmp_path):
+    exporter = {"Resources": _function(), "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Fn", "Arn"]},
+                                                               "Export": {"Name": "the-arn"}}}}
+    from test_rehearsal_player import Recorder, write_assembly
+    folder_a, folder_b = tmp_path / "a", tmp_path / "b"
+    folder_a.mkdir()
+    folder_b.mkdir()
+    importer = {"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Type": "String", "Value": {"Fn::ImportValue": "the-arn"}}}}}
+    a = read_assembly(write_assembly(folder_a, {"x": {"region": "us-east-1", "template": exporter},
+                                                "y": {"region": "us-east-1", "template": importer, "depends": ["x"]}}))
+    plain = {"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}}}}
+    b = read_assembly(write_assembly(folder_b, {"x": {"region": "us-east-1", "template": {"Resources": _function()}},
+                                                "y": {"region": "us-east-1", "template": plain, "depends": ["x"]}}))
+    player = Player(a, Recorder(), lambda line: None)
+    player.create_all()
+    with pytest.raises(RehearsalFailure, match="Cannot delete export the-arn as it is in use by y"):
+        player.deploy(b)
+
+
+def test_the_command_line_plays_an_update_of_two_assemblies(tmp_path, capsys):
+    from rehearsal.__main__ import main
+    from test_rehearsal_player import Recorder, write_assembly
+
+    folders = []
+    for name, description in (("a", "one"), ("b", "two")):
+        folder = tmp_path / name
+        folder.mkdir()
+        folders.append(write_assembly(folder, {"s": {"region": "us-east-1", "template": {
+            "Resources": {**_function(), **_vpc_and_group(description)}}}}))
+    code = main(["--assembly", str(folders[0]), "--then-assembly", str(folders[1])],
+                kubernetes_side=lambda _: Recorder())
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in out, out
+    # Fn, Vpc, Group, then Group's replacement: four created, four deleted (the old Group in cleanup).
+    assert "rehearsal passed: 4 resources created, 4 deleted" in out, out
