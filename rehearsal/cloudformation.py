@@ -483,8 +483,10 @@ class Player:
                                        "the importing stacks without the import first)")
 
     def update_stack(self, stack: Stack) -> float:
-        """CloudFormation's stack update ("Update behaviors of stack resources", "Stack status codes", CloudFormation
-        User Guide): resources new to the template are created and changed ones updated, in dependency order
+        """CloudFormation's stack update ("Understand update behaviors of stack resources",
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html:
+        a replacement is created first, references move to it, then the old one is deleted; "Monitor the progress of
+        a stack update", .../using-cfn-updating-stacks-monitor-stack.html): resources new to the template are created and changed ones updated, in dependency order
         (UPDATE_IN_PROGRESS); a replaced resource's new physical resource is made then, and every old one, and every
         resource the template no longer has, is deleted after all creates and updates of the stack, in the
         UPDATE_COMPLETE_CLEANUP_IN_PROGRESS phase, in reverse dependency order. A resource whose properties did not
@@ -666,8 +668,9 @@ class Player:
                 live = scope.live[logical_id]
                 properties, physical, old = changed, live.physical_id, live.properties
                 if properties.get("ServiceToken") != old.get("ServiceToken"):
-                    # CloudFormation refuses it for every custom resource (aws-cdk-lib custom-resources README,
-                    # "Provider Framework": the service token cannot change; the error reads so).
+                    # CloudFormation refuses it for every custom resource (AWS::CloudFormation::CustomResource
+                    # reference, ServiceToken: "Updates aren't supported"; UPDATE_FAILED "Modifying service token is
+                    # not allowed.", e.g. github.com/cloudcomponents/cdk-constructs/issues/197).
                     raise RehearsalFailure(
                         "Modifying service token is not allowed.",
                         fix="keep the custom resource's ServiceToken (its provider) across the change, or give the "

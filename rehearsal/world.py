@@ -2,8 +2,9 @@
 
 The CloudFormation side (`rehearsal/cloudformation.py`, `rehearsal/aws.py`, `rehearsal/network.py`,
 `rehearsal/__main__.py`) reads a synthesized cloud assembly, plays every stack in CloudFormation's order (create,
-then delete in reverse), models the AWS resources (VPCs, route tables, routes, peerings, security groups, EKS
-clusters and node groups, Lambda functions) and the network between them at each moment.
+then delete in reverse; with a second assembly, CloudFormation's update of each stack in between), models the AWS
+resources (VPCs, route tables, routes, peerings, security groups, EKS clusters and node groups, Lambda functions)
+and the network between them at each moment.
 
 The Kubernetes side (`rehearsal/kubernetes/`) runs one strict emulated API server per EKS cluster, the emulated
 KubeFed controller, and serves the custom resources that talk to Kubernetes: the kubectl provider's

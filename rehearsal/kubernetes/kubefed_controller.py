@@ -398,7 +398,7 @@ def _put_event(handle: ApiServerHandle, namespace: str, name: str, fed: dict, re
 def _set_status(obj, generation: int, reason: str, statuses: dict[str, str], now: str) -> None:
     """pkg/controller/sync/status/status.go SetFederatedStatus: observedGeneration, the Propagation condition (True
     when the aggregate reason is empty; CheckClusters when a cluster's status is not OK) and status.clusters (one
-    entry per selected cluster, `status` omitted when OK)."""
+    entry per selected cluster and per cluster a copy is being removed from, `status` omitted when OK)."""
     if reason == "" and any(statuses.values()):
         reason = "CheckClusters"
     old = obj.raw.get("status") or {}
