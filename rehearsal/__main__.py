@@ -1,5 +1,9 @@
 """`python -m rehearsal --env NAME` (synthesize, then play) or `python -m rehearsal --assembly DIR` (play).
 
+With `--then NAME` (or `--then-assembly DIR`): create everything of the first, deploy the second over it as
+`cdk deploy --all` does (CloudFormation's stack updates), then delete the second's stacks and the first's stacks the
+second no longer has (as `make prune` does).
+
 Exit status 0: every stack was created and deleted; 1: the rehearsal stopped at a failure (printed with the
 stack, the resource, the Kubernetes object and the fix); 2: bad usage, the synth failed, or the rehearsal itself
 broke (an internal error, said in one line; FEDEKS_DEBUG=1 shows the traceback).
@@ -53,15 +57,19 @@ def describe_summary(summary: Summary, wall_seconds: float) -> str:
     def minutes(seconds: float) -> str:
         return f"{int(seconds) // 60} min {int(seconds) % 60:02d} s"
 
-    return (f"rehearsal passed: {summary.created} resources created, {summary.deleted} deleted"
+    return (f"rehearsal passed: {summary.created} resources created, "
+            f"{f'{summary.updated} updated, ' if summary.updated else ''}{summary.deleted} deleted"
             f"{f' ({summary.retained} retained by DeletionPolicy)' if summary.retained else ''}; virtual time "
             f"{minutes(summary.virtual_seconds)} played one at a time, about {minutes(summary.estimated_seconds)} "
             f"with CloudFormation's parallelism; {wall_seconds:.1f} s here")
 
 
-def rehearse(assembly: Path, kubernetes: Kubernetes, out: Callable[[str], None] = print) -> Summary:
-    """Play the cloud assembly at `assembly`: create every stack, then delete them; raises RehearsalFailure."""
-    return Player(read_assembly(assembly), kubernetes, out).play()
+def rehearse(assembly: Path, kubernetes: Kubernetes, out: Callable[[str], None] = print,
+             then: Path | None = None) -> Summary:
+    """Play the cloud assembly at `assembly`: create every stack, then delete them (with `then`: deploy that
+    assembly over them first); raises RehearsalFailure."""
+    player = Player(read_assembly(assembly), kubernetes, out)
+    return player.play() if then is None else player.play_update(read_assembly(then))
 
 
 def main(argv: list[str] | None = None,
@@ -70,6 +78,9 @@ def main(argv: list[str] | None = None,
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--env", help="environment of cdk.json to synthesize, then play")
     where.add_argument("--assembly", type=Path, help="a synthesized cloud assembly (cdk.out) to play")
+    then = parser.add_mutually_exclusive_group()
+    then.add_argument("--then", help="then deploy this environment over it (an update rehearsal)")
+    then.add_argument("--then-assembly", type=Path, help="then deploy this cloud assembly over it")
     args = parser.parse_args(argv)
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="fedeks-rehearsal-"))
@@ -79,12 +90,18 @@ def main(argv: list[str] | None = None,
             assembly = scratch / "cdk.out"
             print(f"rehearsal: synthesizing environment {args.env!r} into {assembly}", flush=True)
             synthesize(args.env, assembly)
-        if not (assembly / "manifest.json").exists():
-            print(f"rehearsal: {str(assembly)!r} is no cloud assembly (no manifest.json)", file=sys.stderr)
-            return 2
+        then_assembly = args.then_assembly
+        if args.then:
+            then_assembly = scratch / "cdk.out.then"
+            print(f"rehearsal: synthesizing environment {args.then!r} into {then_assembly}", flush=True)
+            synthesize(args.then, then_assembly)
+        for folder in filter(None, (assembly, then_assembly)):
+            if not (folder / "manifest.json").exists():
+                print(f"rehearsal: {str(folder)!r} is no cloud assembly (no manifest.json)", file=sys.stderr)
+                return 2
         kubernetes = kubernetes_side(scratch / "kubernetes")
         try:
-            summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True))
+            summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True), then_assembly)
         except RehearsalFailure as failure:
             print(describe(failure), flush=True)
             return 1

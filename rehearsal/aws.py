@@ -125,6 +125,8 @@ class Aws:
         """ARN -> definition (JSON string)."""
         self.clusters: dict[str, Cluster] = {}
         self.node_groups: dict[str, dict[str, NodeGroup]] = {}
+        self.load_balancers: dict[str, list[str]] = {}
+        """VPC id -> load balancers a deleted cluster's controller left there (what blocks the VPC's delete)."""
 
     # ---- lookups -------------------------------------------------------------------------------------------
     def function_by_source(self, source: str) -> LambdaFunction | None:
@@ -155,10 +157,17 @@ class Request:
     properties: dict[str, Any]
     asset: Callable[[str], Path | None]
     """An S3 object key of the stack's assets -> its folder (or file) in the cloud assembly."""
+    generation: int = 0
+    """How many times an update replaced the resource of this logical id (0: the first physical resource)."""
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What its physical id is made from: a replacement gets new ids, so the old one can be deleted after."""
+        return (self.stack, self.logical_id) + ((f"replacement-{self.generation}",) if self.generation else ())
 
     def name(self, max_length: int = 64) -> str:
         """A CloudFormation-generated name: <stack>-<logical id>-<suffix>, cut to the type's limit."""
-        suffix = physical_id("", self.stack, self.logical_id, length=12).upper()
+        suffix = physical_id("", *self.key, length=12).upper()
         return f"{self.stack}-{self.logical_id}"[: max_length - 13] + "-" + suffix
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
@@ -177,6 +186,9 @@ class ResourceType:
     delete: Callable[[Request, str], None] = lambda request, physical: None
     seconds: float = 5
     """Virtual seconds AWS usually takes to create it (deletes take as long, in this model)."""
+    update: Callable[[Request, "Created"], Created] | None = None
+    """An update in place (no replacement): the request has the new properties, `Created` the resource as it is.
+    None: the create handler again, which overwrites the model's state under the same physical id."""
 
 
 def _recorded(prefix: str | Callable[[Request], str], **attributes: Callable[[Request, str], Any]) \
@@ -184,7 +196,7 @@ def _recorded(prefix: str | Callable[[Request], str], **attributes: Callable[[Re
     """A resource the rehearsal only records: its Ref and plausible attributes."""
 
     def create(request: Request) -> Created:
-        pid = prefix(request) if callable(prefix) else physical_id(prefix, request.stack, request.logical_id)
+        pid = prefix(request) if callable(prefix) else physical_id(prefix, *request.key)
         return Created(pid, {name: make(request, pid) for name, make in attributes.items()})
 
     return create
@@ -201,7 +213,7 @@ def _cidr(value: str, what: str) -> ipaddress.IPv4Network:
 
 def _create_vpc(r: Request) -> Created:
     cidr = str(_cidr(r.required("CidrBlock"), "CidrBlock"))
-    vpc_id = physical_id("vpc-", r.stack, r.logical_id)
+    vpc_id = physical_id("vpc-", *r.key)
     default_sg = physical_id("sg-", vpc_id, "default")
     main = physical_id("rtb-", vpc_id, "main")
     r.aws.vpcs[vpc_id] = Vpc(vpc_id, r.region, cidr, default_sg, main)
@@ -215,7 +227,8 @@ def _create_vpc(r: Request) -> Created:
 
 
 def _delete_vpc(r: Request, vpc_id: str) -> None:
-    users = [s for s in r.aws.subnets.values() if s.vpc == vpc_id] + \
+    users = [f"load balancer {lb}" for lb in r.aws.load_balancers.get(vpc_id, [])] + \
+            [s for s in r.aws.subnets.values() if s.vpc == vpc_id] + \
             [g.id for g in r.aws.security_groups.values() if g.vpc == vpc_id and g.id != r.aws.vpcs[vpc_id].default_security_group]
     if users:
         raise AwsFailure(f"VPC {vpc_id} still has dependencies (DependencyViolation): {users[:3]!r}")
@@ -242,7 +255,7 @@ def _create_subnet(r: Request) -> Created:
     for other in r.aws.subnets.values():
         if other.vpc == vpc.id and cidr.overlaps(ipaddress.ip_network(other.cidr)):
             raise AwsFailure(f"subnet {cidr} overlaps {other.cidr} (InvalidSubnet.Conflict)")
-    sid = physical_id("subnet-", r.stack, r.logical_id)
+    sid = physical_id("subnet-", *r.key)
     r.aws.subnets[sid] = Subnet(sid, vpc.id, str(cidr))
     return Created(sid, {"SubnetId": sid, "VpcId": vpc.id, "CidrBlock": str(cidr),
                          "AvailabilityZone": r.properties.get("AvailabilityZone", r.region + "a"),
@@ -260,7 +273,7 @@ def _delete_subnet(r: Request, sid: str) -> None:
 
 def _create_route_table(r: Request) -> Created:
     vpc = _vpc(r)
-    rid = physical_id("rtb-", r.stack, r.logical_id)
+    rid = physical_id("rtb-", *r.key)
     r.aws.route_tables[rid] = RouteTable(rid, vpc.id, {vpc.cidr: "local"})
     return Created(rid, {"RouteTableId": rid})
 
@@ -286,7 +299,7 @@ def _create_association(r: Request) -> Created:
         raise AwsFailure(f"subnet {sid} and route table {table.id} are in different VPCs")
     if any(s == sid for s, _ in r.aws.associations.values()):
         raise AwsFailure(f"subnet {sid} already has a route table association (Resource.AlreadyAssociated)")
-    aid = physical_id("rtbassoc-", r.stack, r.logical_id)
+    aid = physical_id("rtbassoc-", *r.key)
     r.aws.associations[aid] = (sid, table.id)
     return Created(aid, {"Id": aid})
 
@@ -331,7 +344,7 @@ def _create_peering(r: Request) -> Created:
                          fix="check PeerVpcId and PeerRegion")
     if ipaddress.ip_network(requester.cidr).overlaps(ipaddress.ip_network(accepter.cidr)):
         raise AwsFailure(f"peering {requester.cidr} with {accepter.cidr}: overlapping CIDR blocks cannot be peered")
-    pid = physical_id("pcx-", r.stack, r.logical_id)
+    pid = physical_id("pcx-", *r.key)
     # Same account: CloudFormation accepts the request, the connection is active once the resource is created.
     r.aws.peerings[pid] = Peering(pid, requester.id, accepter.id)
     return Created(pid, {"Id": pid})
@@ -353,7 +366,7 @@ def _rule(r: Request, spec: dict[str, Any], direction: str, owner: str | None) -
 
 def _create_security_group(r: Request) -> Created:
     vpc = _vpc(r)
-    gid = physical_id("sg-", r.stack, r.logical_id)
+    gid = physical_id("sg-", *r.key)
     group = SecurityGroup(gid, vpc.id, r.region)
     r.aws.security_groups[gid] = group
     group.ingress = [_rule(r, s, "ingress", None) for s in r.properties.get("SecurityGroupIngress", [])]
@@ -374,17 +387,34 @@ def _delete_security_group(r: Request, gid: str) -> None:
     r.aws.security_groups.pop(gid, None)
 
 
+def _update_security_group(r: Request, now: Created) -> Created:
+    """New inline rules (SecurityGroupIngress/Egress: "Update requires: No interruption"); the rules of separate
+    AWS::EC2::SecurityGroupIngress/Egress resources stay."""
+    group = r.aws.group(now.physical_id, "security group update")
+    owned_in, owned_out = [x for x in group.ingress if x.owner], [x for x in group.egress if x.owner]
+    inline = _create_security_group(r)
+    group = r.aws.security_groups[inline.physical_id]
+    group.ingress += owned_in
+    group.egress += owned_out
+    return inline
+
+
+def _kept(r: Request, now: Created) -> Created:
+    """The changed properties the templates can change in place leave the modelled state as it is (tags, logging)."""
+    return now
+
+
 def _separate_rule(direction: str) -> Callable[[Request], Created]:
     def create(r: Request) -> Created:
         group = r.aws.group(r.required("GroupId"), f"{direction} rule {r.logical_id}")
-        owner = f"{r.stack}/{r.logical_id}"
+        owner = "/".join(r.key)
         (group.ingress if direction == "ingress" else group.egress).append(_rule(r, r.properties, direction, owner))
         return Created(physical_id("sgr-", owner), {"Id": physical_id("sgr-", owner)})
     return create
 
 
 def _delete_rule(r: Request, pid: str) -> None:
-    owner = f"{r.stack}/{r.logical_id}"
+    owner = "/".join(r.key)
     for group in r.aws.security_groups.values():
         group.ingress = [x for x in group.ingress if x.owner != owner]
         group.egress = [x for x in group.egress if x.owner != owner]
@@ -432,6 +462,10 @@ def _delete_cluster(r: Request, name: str) -> None:
         raise AwsFailure(f"EKS cluster {name} still has node groups {sorted(r.aws.node_groups[name])!r} "
                          "(ResourceInUseException)")
     cluster = r.aws.clusters.pop(name)
+    # A load balancer the cluster's controller did not delete stays, its network interfaces in the VPC's subnets
+    # (nothing deletes it once the controller is gone): the VPC's delete then fails with DependencyViolation.
+    left = getattr(r.aws.kubernetes, "load_balancers", lambda _: [])(name) or []
+    r.aws.load_balancers.setdefault(cluster.vpc, []).extend(left)
     r.aws.node_groups.pop(name, None)
     r.aws.security_groups.pop(cluster.cluster_security_group, None)
     r.aws.kubernetes.delete_cluster(name)
@@ -534,17 +568,20 @@ def _name(max_length: int) -> Callable[[Request], str]:
 
 
 RESOURCE_TYPES: dict[str, ResourceType] = {
-    "AWS::EC2::VPC": ResourceType(_create_vpc, _delete_vpc, 5),
-    "AWS::EC2::Subnet": ResourceType(_create_subnet, _delete_subnet, 5),
-    "AWS::EC2::RouteTable": ResourceType(_create_route_table, _delete_route_table, 3),
+    "AWS::EC2::VPC": ResourceType(_create_vpc, _delete_vpc, 5, _kept),
+    "AWS::EC2::Subnet": ResourceType(_create_subnet, _delete_subnet, 5, _kept),
+    "AWS::EC2::RouteTable": ResourceType(_create_route_table, _delete_route_table, 3, _kept),
     "AWS::EC2::SubnetRouteTableAssociation": ResourceType(_create_association,
                                                           lambda r, pid: r.aws.associations.pop(pid, None), 3),
-    "AWS::EC2::Route": ResourceType(_create_route, _delete_route, 3),
-    "AWS::EC2::VPCPeeringConnection": ResourceType(_create_peering, lambda r, pid: r.aws.peerings.pop(pid, None), 10),
-    "AWS::EC2::SecurityGroup": ResourceType(_create_security_group, _delete_security_group, 5),
+    "AWS::EC2::Route": ResourceType(_create_route, _delete_route, 3,
+                                    lambda r, now: (_delete_route(r, now.physical_id), _create_route(r))[1]),
+    "AWS::EC2::VPCPeeringConnection": ResourceType(_create_peering, lambda r, pid: r.aws.peerings.pop(pid, None), 10,
+                                                   _kept),
+    "AWS::EC2::SecurityGroup": ResourceType(_create_security_group, _delete_security_group, 5,
+                                            _update_security_group),
     "AWS::EC2::SecurityGroupIngress": ResourceType(_separate_rule("ingress"), _delete_rule, 3),
     "AWS::EC2::SecurityGroupEgress": ResourceType(_separate_rule("egress"), _delete_rule, 3),
-    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600),
+    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600, _kept),
     "AWS::EKS::Nodegroup": ResourceType(_create_node_group, _delete_node_group, 180),
     "AWS::Lambda::Function": ResourceType(_create_function, _delete_function, 10),
     "AWS::Lambda::LayerVersion": ResourceType(_create_layer, lambda r, pid: r.aws.layers.pop(pid, None), 10),
@@ -555,7 +592,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::EC2::InternetGateway": ResourceType(_recorded("igw-", InternetGatewayId=_same), seconds=5),
     "AWS::EC2::VPCGatewayAttachment": ResourceType(_recorded(lambda r: "IGW|" + r.required("VpcId"),
                                                              Id=_same), seconds=15),
-    "AWS::EC2::EIP": ResourceType(_recorded(lambda r: "203.0.113." + str(int(physical_id("", r.stack, r.logical_id,
+    "AWS::EC2::EIP": ResourceType(_recorded(lambda r: "203.0.113." + str(int(physical_id("", *r.key,
                                                                                          length=2), 16) % 250 + 1),
                                             AllocationId=lambda r, pid: physical_id("eipalloc-", pid),
                                             PublicIp=_same), seconds=5),
@@ -572,14 +609,14 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::IAM::Role": ResourceType(_recorded(_name(64), Arn=_arn_attr("iam", "role/{pid}"),
                                              RoleId=lambda r, pid: physical_id("AROA", pid, length=17).upper()),
                                    seconds=15),
-    "AWS::IAM::Policy": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=12).upper(),
+    "AWS::IAM::Policy": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=12).upper(),
                                                Id=_same), seconds=15),
     "AWS::IAM::InstanceProfile": ResourceType(_recorded(_name(128), Arn=_arn_attr("iam", "instance-profile/{pid}")),
                                               seconds=120),
     "AWS::IAM::OIDCProvider": ResourceType(_recorded(
         lambda r: r.arn("iam", "oidc-provider/" + str(r.required("Url")).replace("https://", ""), region="")),
         seconds=3),
-    "AWS::KMS::Key": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=32),
+    "AWS::KMS::Key": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=32),
                                             Arn=_arn_attr("kms", "key/{pid}"), KeyId=_same), seconds=5),
     "AWS::Logs::LogGroup": ResourceType(_recorded(lambda r: r.properties.get("LogGroupName") or r.name(512),
                                                   Arn=_arn_attr("logs", "log-group:{pid}:*")), seconds=2),
@@ -590,11 +627,58 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::EKS::AccessEntry": ResourceType(_recorded(
         lambda r: f"{r.required('ClusterName')}|{r.required('PrincipalArn')}",
         AccessEntryArn=lambda r, pid: r.arn("eks", f"access-entry/{pid.split('|')[0]}/0")), seconds=5),
-    "AWS::Route53::HealthCheck": ResourceType(_recorded(lambda r: physical_id("", r.stack, r.logical_id, length=8)
+    "AWS::Route53::HealthCheck": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=8)
                                                         + "-0000-4000-8000-000000000000",
                                                         HealthCheckId=_same), seconds=5),
     "AWS::Route53::RecordSet": ResourceType(_recorded(lambda r: str(r.required("Name"))), seconds=60),
 }
+
+
+# Property changes that make CloudFormation replace a resource: "Update requires: Replacement" on each property in
+# the type's page of the AWS CloudFormation resource reference (e.g. AWS::EC2::SecurityGroup VpcId, GroupDescription,
+# GroupName; every property of AWS::EC2::SecurityGroupIngress/Egress but Description). "Update behaviors of stack
+# resources" (CloudFormation User Guide): with Replacement, CloudFormation creates the new resource, points the
+# resources that reference it at the new one, and deletes the old one in the UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
+# phase. EVERY: all properties but Tags and Description. A type not listed is updated in place.
+EVERY: frozenset[str] = frozenset({"*"})
+REPLACED_BY: dict[str, frozenset[str]] = {
+    "AWS::EC2::VPC": frozenset({"CidrBlock", "InstanceTenancy", "Ipv4IpamPoolId", "Ipv4NetmaskLength"}),
+    "AWS::EC2::Subnet": frozenset({"AvailabilityZone", "AvailabilityZoneId", "CidrBlock", "VpcId", "Ipv4IpamPoolId"}),
+    "AWS::EC2::RouteTable": frozenset({"VpcId"}),
+    "AWS::EC2::SubnetRouteTableAssociation": EVERY,
+    "AWS::EC2::Route": frozenset({"DestinationCidrBlock", "DestinationIpv6CidrBlock", "RouteTableId"}),
+    "AWS::EC2::VPCPeeringConnection": frozenset({"PeerOwnerId", "PeerRegion", "PeerRoleArn", "PeerVpcId", "VpcId"}),
+    "AWS::EC2::SecurityGroup": frozenset({"GroupDescription", "GroupName", "VpcId"}),
+    "AWS::EC2::SecurityGroupIngress": EVERY,
+    "AWS::EC2::SecurityGroupEgress": EVERY,
+    "AWS::EC2::InternetGateway": frozenset(),
+    "AWS::EC2::EIP": frozenset({"Domain"}),
+    "AWS::EC2::NatGateway": frozenset({"AllocationId", "ConnectivityType", "SubnetId", "PrivateIpAddress"}),
+    "AWS::EC2::FlowLog": EVERY,
+    "AWS::EC2::LaunchTemplate": frozenset({"LaunchTemplateName"}),
+    "AWS::EKS::Cluster": frozenset({"Name", "RoleArn", "EncryptionConfig", "KubernetesNetworkConfig"}),
+    "AWS::EKS::Nodegroup": frozenset({"AmiType", "CapacityType", "ClusterName", "DiskSize", "InstanceTypes",
+                                      "NodegroupName", "NodeRole", "RemoteAccess", "Subnets"}),
+    "AWS::EKS::AccessEntry": frozenset({"ClusterName", "PrincipalArn", "Type"}),
+    "AWS::Lambda::Function": frozenset({"FunctionName", "PackageType"}),
+    "AWS::Lambda::LayerVersion": EVERY,
+    "AWS::StepFunctions::StateMachine": frozenset({"StateMachineName", "StateMachineType"}),
+    "AWS::IAM::Role": frozenset({"RoleName", "Path"}),
+    "AWS::IAM::InstanceProfile": frozenset({"InstanceProfileName", "Path"}),
+    "AWS::IAM::OIDCProvider": frozenset({"Url"}),
+    "AWS::Logs::LogGroup": frozenset({"LogGroupName"}),
+    "AWS::SSM::Parameter": frozenset({"Name"}),
+    "AWS::Route53::RecordSet": frozenset({"Name", "HostedZoneId", "HostedZoneName", "Type", "SetIdentifier"}),
+}
+
+
+def replacing_changes(cfn_type: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The changed properties that make CloudFormation replace a resource of `cfn_type` (empty: in place)."""
+    changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    keys = REPLACED_BY.get(cfn_type, frozenset())
+    if keys is EVERY:
+        return [k for k in changed if k not in ("Tags", "Description")]
+    return [k for k in changed if k in keys]
 
 
 def resource_type(cfn_type: str) -> ResourceType:

@@ -44,6 +44,8 @@ class Stack:
     depends_on: set[str]
     assets: dict[str, Path]
     """S3 object key -> the asset's folder or file in the cloud assembly."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """The stack's tags (the manifest's), which `make prune` reads."""
 
 
 def _stack_environment(artifact: dict[str, Any], default_account: str) -> tuple[str, str]:
@@ -66,6 +68,14 @@ def _assets(folder: Path, manifest_file: str | None) -> dict[str, Path]:
     return out
 
 
+def _tags(raw: Any) -> dict[str, str]:
+    """A stack artifact's tags: a map in the manifest (cloud-assembly-schema AwsCloudFormationStackProperties.tags);
+    a list of {key, value} in older assemblies."""
+    if isinstance(raw, dict):
+        return {str(k): str(v) for k, v in raw.items()}
+    return {t["key"]: t["value"] for t in raw or [] if isinstance(t, dict) and "key" in t}
+
+
 def read_assembly(folder: Path, default_account: str = "123456789012") -> list[Stack]:
     manifest = json.loads((folder / "manifest.json").read_text())
     artifacts = manifest["artifacts"]
@@ -85,7 +95,7 @@ def read_assembly(folder: Path, default_account: str = "123456789012") -> list[S
             template=json.loads((folder / props["templateFile"]).read_text()),
             depends_on={artifacts_stack_name(artifacts, d) for d in artifact.get("dependencies", [])
                         if artifacts.get(d, {}).get("type") == "aws:cloudformation:stack"},
-            assets=assets))
+            assets=assets, tags=_tags(props.get("tags"))))
     exports = {o["Export"]["Name"]: s.name for s in stacks
                for o in s.template.get("Outputs", {}).values() if isinstance(o.get("Export", {}).get("Name"), str)}
     names = {s.name for s in stacks}
@@ -178,11 +188,14 @@ class Live:
     physical_id: str
     attributes: dict[str, Any]
     properties: dict[str, Any]
+    generation: int = 0
+    """How many times an update replaced it (aws.Request.generation)."""
 
 
 @dataclass
 class Summary:
     created: int = 0
+    updated: int = 0
     deleted: int = 0
     retained: int = 0
     """DeletionPolicy Retain: left in the account by the delete, as CloudFormation leaves them."""
@@ -204,6 +217,8 @@ class StackScope:
         self.stack, self.region, self.account = stack.name, stack.region, stack.account
         self.parameters = {name: self._parameter(name, p) for name, p in stack.template.get("Parameters", {}).items()}
         self.live: dict[str, Live] = {}
+        self.replaced: dict[str, Live] = {}
+        """During an update: the old resources an update replaced, deleted in the cleanup phase."""
         self._conditions: dict[str, bool] = {}
 
     def _parameter(self, name: str, spec: dict[str, Any]) -> Any:
@@ -337,6 +352,55 @@ class Player:
         self.summary.virtual_seconds = self.clock.now
         return self.summary
 
+    def play_update(self, then: list[Stack]) -> Summary:
+        """Create every stack, deploy `then` over them as `cdk deploy --all` does, then delete `then`'s stacks in
+        reverse and the stacks it no longer has (which the deploy leaves running) as `make prune` does."""
+        self.create_all()
+        self.delete_after_update(then, self.deploy(then))
+        self.summary.virtual_seconds = self.clock.now
+        return self.summary
+
+    def delete_after_update(self, then: list[Stack], left: list[str]) -> None:
+        """`cdk destroy --all` of the new assembly (reverse order), then what it left running in prune's order."""
+        self._levels("delete", [level[::-1] for level in reversed(levels({s.name: s.depends_on for s in then}))],
+                     self.delete_stack)
+        if left:
+            self._levels("prune", [[name] for name in self.prune_order(left)], self.delete_stack)
+
+    def deploy(self, then: list[Stack]) -> list[str]:
+        """`cdk deploy --all` of a new assembly over the deployed stacks: in its order (levels), each stack
+        updated if deployed, else created. The CDK never deletes a stack the app no longer has: returns those
+        (left running, as `make prune` lists them)."""
+        new = {s.name: s for s in then}
+        for name, stack in new.items():
+            if name in self.scopes and self.stacks[name].region != stack.region:
+                raise RehearsalFailure(f"stack {name} is deployed in {self.stacks[name].region} and the new assembly "
+                                       f"has it in {stack.region}: a second stack of that name, which the "
+                                       "rehearsal does not model", stack=name)
+        left = sorted(name for name in self.scopes if name not in new)
+        self.stacks.update(new)
+        self._levels("update", levels({n: s.depends_on for n, s in new.items()}),
+                     lambda stack: self.update_stack(stack) if stack.name in self.scopes else self.create_stack(stack))
+        if left:
+            self.out(f"--- left running by the update (no longer in the app; `make prune` deletes them): "
+                     f"{', '.join(left)}")
+        return left
+
+    def prune_order(self, names: list[str]) -> list[str]:
+        """federated_eks/prune.py's delete order (by kind, and each stack before the stacks it reads)."""
+        from federated_eks.prune import DeployedStack, delete_order
+        from federated_eks.stack_tags import DELETE_ORDER, KIND_TAG
+
+        if any(self.stacks[n].tags.get(KIND_TAG) not in DELETE_ORDER for n in names):
+            # Not this app's stacks (no kind tag `make prune` knows): the reverse of their deploy order.
+            return [n for level in reversed(levels({n: self.stacks[n].depends_on for n in names}))
+                    for n in reversed(level)]
+        stacks = [DeployedStack(n, self.stacks[n].region, "UPDATE_COMPLETE", self.stacks[n].tags,
+                                self.stacks[n].account,
+                                frozenset((d, self.stacks[d].region) for d in self.stacks[n].depends_on
+                                          if d in self.stacks)) for n in names]
+        return [s.name for s in delete_order(stacks)]
+
     # ---- one stack ---------------------------------------------------------------------------------------------
     def _active(self, scope: StackScope) -> dict[str, Any]:
         resources = scope.spec.template.get("Resources", {})
@@ -385,6 +449,18 @@ class Player:
         self._check_rules(scope)
         resources = self._active(scope)
         elapsed = self._run(scope, resource_dependencies(resources), "Create", resources)
+        self._publish_outputs(scope)
+        self.step("create", stack.name, "(stack)", "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
+        return elapsed
+
+    def _publish_outputs(self, scope: StackScope) -> None:
+        """The stack's outputs and exports. An update may neither drop nor change an export another stack imports
+        (CloudFormation: "Cannot delete export ... as it is in use by ...", "Cannot update export ... as it is in
+        use by ..."; User Guide, "Get exported outputs from a deployed CloudFormation stack")."""
+        stack = scope.spec
+        before = {e: v for e, (owner, v) in self.exports.items() if owner == stack.name}
+        for export in before:
+            del self.exports[export]
         self.outputs[stack.name] = {}
         for name, output in stack.template.get("Outputs", {}).items():
             if "Condition" in output and not scope.condition(output["Condition"]):
@@ -398,8 +474,59 @@ class Player:
                     raise RehearsalFailure(f"export {export!r} already exported by {self.exports[export][0]}",
                                            stack=stack.name, fix="give each export a unique name")
                 self.exports[export] = (stack.name, value)
-        self.step("create", stack.name, "(stack)", "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
+        for export, value in before.items():
+            users = sorted((self.imports.get(export, set()) & set(self.outputs)) - {stack.name})
+            if users and (export not in self.exports or self.exports[export][1] != value):
+                verb = "delete" if export not in self.exports else "update"
+                raise RehearsalFailure(f"Cannot {verb} export {export} as it is in use by {', '.join(users)}",
+                                       stack=stack.name, fix="keep the export until no stack imports it (deploy "
+                                       "the importing stacks without the import first)")
+
+    def update_stack(self, stack: Stack) -> float:
+        """CloudFormation's stack update ("Understand update behaviors of stack resources",
+        https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html:
+        a replacement is created first, references move to it, then the old one is deleted; "Monitor the progress of
+        a stack update", .../using-cfn-updating-stacks-monitor-stack.html): resources new to the template are created and changed ones updated, in dependency order
+        (UPDATE_IN_PROGRESS); a replaced resource's new physical resource is made then, and every old one, and every
+        resource the template no longer has, is deleted after all creates and updates of the stack, in the
+        UPDATE_COMPLETE_CLEANUP_IN_PROGRESS phase, in reverse dependency order. A resource whose properties did not
+        change is not touched (metadata and DependsOn changes call no handler)."""
+        old = self.scopes[stack.name]
+        scope = StackScope(self, stack)
+        scope.live = old.live
+        self.scopes[stack.name] = scope
+        self._check_rules(scope)
+        for readers in self.imports.values():  # what it imports is read again from the new template
+            readers.discard(stack.name)
+        resources = self._active(scope)
+        elapsed = self._run(scope, resource_dependencies(resources), "Update", resources)
+        self._publish_outputs(scope)
+        self.step("update", stack.name, "(stack)", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        elapsed += self._cleanup(scope, old.spec, resources)
+        self.step("update", stack.name, "(stack)", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
         return elapsed
+
+    def _cleanup(self, scope: StackScope, old: Stack, resources: dict[str, Any]) -> float:
+        """The cleanup phase: the resources the new template no longer has (their DeletionPolicy) and the old
+        physical resources of replaced ones (the new template's UpdateReplacePolicy), deleted in the reverse order
+        of the old template's dependencies."""
+        removed = {lid: scope.live.pop(lid) for lid in [k for k in scope.live if k not in resources]}
+        doomed = {**removed, **scope.replaced}
+        if not doomed:
+            return 0.0
+        policy = {lid: old.template["Resources"].get(lid, {}).get("DeletionPolicy") for lid in removed}
+        policy.update({lid: resources[lid].get("UpdateReplacePolicy") for lid in scope.replaced})
+        synthetic = {lid: {"Type": live.type, "Metadata": old.template["Resources"].get(lid, {}).get("Metadata", {}),
+                           **({"DeletionPolicy": policy[lid]} if policy[lid] else {})} for lid, live in doomed.items()}
+        cleanup = StackScope(self, Stack(old.name, old.region, old.account, {"Resources": synthetic}, old.depends_on,
+                                         old.assets, old.tags))
+        cleanup.live = doomed
+        dependents: dict[str, set[str]] = {lid: set() for lid in doomed}
+        for lid, deps in resource_dependencies({k: old.template["Resources"].get(k, {}) for k in doomed}).items():
+            for d in deps:
+                dependents[d].add(lid)
+        scope.replaced = {}
+        return self._run(cleanup, dependents, "Delete", synthetic)
 
     def delete_stack(self, stack: Stack) -> float:
         scope = self.scopes[stack.name]
@@ -430,9 +557,10 @@ class Player:
             raise
         return {} if result is NO_VALUE else result
 
-    def _request(self, scope: StackScope, logical_id: str, properties: dict[str, Any]) -> aws_model.Request:
+    def _request(self, scope: StackScope, logical_id: str, properties: dict[str, Any],
+                 generation: int = 0) -> aws_model.Request:
         return aws_model.Request(self.aws, scope.stack, logical_id, scope.region, properties,
-                                 lambda key: scope.spec.assets.get(key))
+                                 lambda key: scope.spec.assets.get(key), generation)
 
     def _where(self, failure: RehearsalFailure, scope: StackScope, logical_id: str) -> RehearsalFailure:
         failure.stack = scope.stack
@@ -440,22 +568,62 @@ class Player:
         return failure
 
     def _aws(self, scope: StackScope, request_type: str, logical_id: str, resource: dict[str, Any]) -> float:
-        if request_type == "Create":
-            return self._create_aws(scope, logical_id, resource)
-        return self._delete_aws(scope, logical_id)
+        if request_type == "Delete":
+            return self._delete_aws(scope, logical_id)
+        if request_type == "Update" and logical_id in scope.live:
+            return self._update_aws(scope, logical_id, resource)
+        return self._create_aws(scope, logical_id, resource)
 
-    def _create_aws(self, scope: StackScope, logical_id: str, resource: dict[str, Any]) -> float:
+    def _create_aws(self, scope: StackScope, logical_id: str, resource: dict[str, Any], generation: int = 0,
+                    outcome: str = "ok") -> float:
         cfn_type = resource["Type"]
         try:
             kind = aws_model.resource_type(cfn_type)
             properties = self._resolve(scope, resource.get("Properties", {}), logical_id)
-            created = kind.create(self._request(scope, logical_id, properties))
+            created = kind.create(self._request(scope, logical_id, properties, generation))
         except RehearsalFailure as failure:
             self.step("create", scope.stack, self.label(scope.spec, logical_id), cfn_type, "FAILED")
             raise self._where(failure, scope, logical_id) from None
-        scope.live[logical_id] = Live(logical_id, cfn_type, created.physical_id, created.attributes, properties)
+        scope.live[logical_id] = Live(logical_id, cfn_type, created.physical_id, created.attributes, properties,
+                                      generation)
         self.summary.created += 1
-        self.step("create", scope.stack, self.label(scope.spec, logical_id), cfn_type, "ok")
+        self.step("create", scope.stack, self.label(scope.spec, logical_id), cfn_type, outcome)
+        return kind.seconds
+
+    def _changed(self, scope: StackScope, logical_id: str, resource: dict[str, Any]) -> dict[str, Any] | None:
+        """The resource's new properties, or None when an update leaves it alone. Its type cannot change
+        (CloudFormation: "Update of resource type is not permitted")."""
+        live = scope.live[logical_id]
+        if resource["Type"] != live.type:
+            raise self._where(RehearsalFailure(
+                f"Update of resource type is not permitted ({live.type} -> {resource['Type']})",
+                fix="give the new resource a new logical id"), scope, logical_id)
+        properties = self._resolve(scope, resource.get("Properties", {}), logical_id)
+        return None if properties == live.properties else properties
+
+    def _update_aws(self, scope: StackScope, logical_id: str, resource: dict[str, Any]) -> float:
+        live = scope.live[logical_id]
+        properties = self._changed(scope, logical_id, resource)
+        if properties is None:
+            return 0.0
+        label = self.label(scope.spec, logical_id)
+        replacing = aws_model.replacing_changes(live.type, live.properties, properties)
+        if replacing:  # the new one now, the old one in the cleanup phase
+            scope.replaced[logical_id] = live
+            return self._create_aws(scope, logical_id, resource, live.generation + 1,
+                                    f"replacement ({', '.join(replacing)} changed; the old one goes in cleanup)")
+        kind = aws_model.resource_type(live.type)
+        request = self._request(scope, logical_id, properties, live.generation)
+        try:
+            now = aws_model.Created(live.physical_id, live.attributes)
+            updated = kind.update(request, now) if kind.update else kind.create(request)
+        except RehearsalFailure as failure:
+            self.step("update", scope.stack, label, live.type, "FAILED")
+            raise self._where(failure, scope, logical_id) from None
+        scope.live[logical_id] = Live(logical_id, live.type, updated.physical_id, updated.attributes, properties,
+                                      live.generation)
+        self.summary.updated += 1
+        self.step("update", scope.stack, label, live.type, "ok")
         return kind.seconds
 
     def _delete_aws(self, scope: StackScope, logical_id: str) -> float:
@@ -468,7 +636,7 @@ class Player:
             return 0.0
         kind = aws_model.resource_type(live.type)
         try:
-            kind.delete(self._request(scope, logical_id, live.properties), live.physical_id)
+            kind.delete(self._request(scope, logical_id, live.properties, live.generation), live.physical_id)
         except RehearsalFailure as failure:
             self.step("delete", scope.stack, self.label(scope.spec, logical_id), live.type, "FAILED")
             raise self._where(failure, scope, logical_id) from None
@@ -486,27 +654,56 @@ class Player:
             self.summary.retained += 1
             del scope.live[logical_id]
             return
+        if request_type == "Update" and logical_id not in scope.live:
+            request_type, action = "Create", "create"
+        old: dict[str, Any] | None = None
         try:
             if request_type == "Create":
                 properties = self._resolve(scope, resource.get("Properties", {}), logical_id)
                 physical = None
+            elif request_type == "Update":
+                changed = self._changed(scope, logical_id, resource)
+                if changed is None:
+                    return
+                live = scope.live[logical_id]
+                properties, physical, old = changed, live.physical_id, live.properties
+                if properties.get("ServiceToken") != old.get("ServiceToken"):
+                    # CloudFormation refuses it for every custom resource (AWS::CloudFormation::CustomResource
+                    # reference, ServiceToken: "Updates aren't supported"; UPDATE_FAILED "Modifying service token is
+                    # not allowed.", e.g. github.com/cloudcomponents/cdk-constructs/issues/197).
+                    raise RehearsalFailure(
+                        "Modifying service token is not allowed.",
+                        fix="keep the custom resource's ServiceToken (its provider) across the change, or give the "
+                            "resource a new logical id (a new resource: the old one is deleted in cleanup)")
             else:
                 live = scope.live[logical_id]
                 properties, physical = live.properties, live.physical_id
-            result_id, data = self._serve(scope, request_type, logical_id, cfn_type, properties, physical)
+            result_id, data = self._serve(scope, request_type, logical_id, cfn_type, properties, physical, old)
         except RehearsalFailure as failure:
             self.step(action, scope.stack, label, cfn_type, "FAILED")
             raise self._where(failure, scope, logical_id) from None
         if request_type == "Create":
             scope.live[logical_id] = Live(logical_id, cfn_type, result_id, data, properties)
             self.summary.created += 1
+        elif request_type == "Update":
+            live = scope.live[logical_id]
+            if result_id != live.physical_id:  # a new physical id from an Update is a replacement
+                scope.replaced[logical_id] = live
+                self.summary.created += 1
+            else:
+                self.summary.updated += 1
+            scope.live[logical_id] = Live(logical_id, cfn_type, result_id, data, properties)
+            outcome = "ok" if result_id == live.physical_id else "replaced (new physical id; the old one goes in cleanup)"
+            self.step(action, scope.stack, label, cfn_type, outcome)
+            return
         else:
             del scope.live[logical_id]
             self.summary.deleted += 1
         self.step(action, scope.stack, label, cfn_type, "ok")
 
     def _serve(self, scope: StackScope, request_type: str, logical_id: str, cfn_type: str,
-               properties: dict[str, Any], physical: str | None) -> tuple[str, dict[str, Any]]:
+               properties: dict[str, Any], physical: str | None,
+               old_properties: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         token = properties.get("ServiceToken")
         if not isinstance(token, str) or token not in self.aws.functions:
             raise RehearsalFailure(f"ServiceToken {token!r} is no Lambda function that exists now",
@@ -516,6 +713,7 @@ class Player:
             request = CustomResourceRequest(request_type=request_type, stack=scope.stack,  # type: ignore[arg-type]
                                             logical_id=logical_id, resource_type=cfn_type, properties=properties,
                                             provider=provider_call(self.aws, function), physical_id=physical,
+                                            old_properties=old_properties,
                                             assets=dict(scope.spec.assets))
             result = self.kubernetes.custom_resource(request, self.clock, self.network)
             return result.physical_id, dict(result.data)
@@ -532,7 +730,7 @@ def _cfn_json(player: Player, scope: StackScope, logical_id: str, properties: di
     """aws-cdk-lib core CfnJson: the handler returns Data.Value = JSON.parse(properties.Value)."""
     if request_type == "Delete":
         return physical or "", {}
-    try:
+    try:  # Create and Update alike
         value = json.loads(properties["Value"])
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise RehearsalFailure(f"CfnJson Value is not JSON: {error}") from None
@@ -544,7 +742,7 @@ def _restrict_default_sg(player: Player, scope: StackScope, logical_id: str, pro
     """aws-cdk-lib aws-ec2 restrictDefaultSecurityGroup: revokes the default group's rules (Create), puts
     them back (Delete)."""
     group = player.aws.group(properties.get("DefaultSecurityGroupId", ""), "Custom::VpcRestrictDefaultSG")
-    if request_type == "Create":
+    if request_type != "Delete":
         group.ingress, group.egress = [], []
     else:
         group.ingress = [aws_model.Rule("-1", 0, 65535, group=group.id)]

@@ -2,8 +2,9 @@
 
 The CloudFormation side (`rehearsal/cloudformation.py`, `rehearsal/aws.py`, `rehearsal/network.py`,
 `rehearsal/__main__.py`) reads a synthesized cloud assembly, plays every stack in CloudFormation's order (create,
-then delete in reverse), models the AWS resources (VPCs, route tables, routes, peerings, security groups, EKS
-clusters and node groups, Lambda functions) and the network between them at each moment.
+then delete in reverse; with a second assembly, CloudFormation's update of each stack in between), models the AWS
+resources (VPCs, route tables, routes, peerings, security groups, EKS clusters and node groups, Lambda functions)
+and the network between them at each moment.
 
 The Kubernetes side (`rehearsal/kubernetes/`) runs one strict emulated API server per EKS cluster, the emulated
 KubeFed controller, and serves the custom resources that talk to Kubernetes: the kubectl provider's
@@ -148,6 +149,10 @@ class Kubernetes(Protocol):
 
     def set_node_groups(self, cluster: str, groups: list[NodeGroup]) -> None:
         """The cluster's node groups now (called on every node group create, update and delete)."""
+
+    def load_balancers(self, cluster: str) -> list[str]:
+        """The AWS load balancers its controllers provisioned and have not deleted (DNS names): deleting the
+        cluster leaves them, with their network interfaces, in the cluster's VPC."""
 
     def delete_cluster(self, cluster: str) -> None: ...
 

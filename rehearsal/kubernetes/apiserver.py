@@ -527,6 +527,7 @@ class EmulatorLoop:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self._exits = []
+        self._leaving: set[int] = set()
         self.handles: list[ApiServerHandle] = []
         self.on_start: list = []
         """Callbacks run with each started ApiServerHandle."""
@@ -581,10 +582,14 @@ class EmulatorLoop:
         async def stop() -> None:
             for task in handle.background:
                 task.cancel()
-            for obj in (handle.server, handle.emulator):
-                if obj in self._exits:
-                    self._exits.remove(obj)
-                    await obj.__aexit__(None, None, None)
+            # kmock's interceptors chain the resolver: they leave in the reverse order of entering, so a server
+            # started later and still running keeps this one's exit pending until it stops too (its name no longer
+            # resolves at once; an update rehearsal deletes clusters out of creation order).
+            self._leaving.update(id(obj) for obj in (handle.server, handle.emulator) if obj in self._exits)
+            while self._exits and id(self._exits[-1]) in self._leaving:
+                obj = self._exits.pop()
+                self._leaving.discard(id(obj))
+                await obj.__aexit__(None, None, None)
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(20)
         self.dns.ports.pop(handle.hostname.lower(), None)
         self.handles.remove(handle)

@@ -24,7 +24,7 @@ import kmock
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
                              NodeGroup, RehearsalFailure)
 
-from . import helm, kubectl, lambdas
+from . import controllers, helm, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
 from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
@@ -100,6 +100,13 @@ class EmulatedKubernetes:
         for group in groups:
             nodes[group.arch] = nodes.get(group.arch, 0) + group.desired
         found.handle.run(lambda: setattr(found.handle.emulator, "nodes", nodes))
+
+    def load_balancers(self, cluster: str) -> list[str]:
+        found = self.clusters.get(cluster)
+        if found is None:
+            return []
+        handle = found.handle
+        return handle.run(lambda: controllers.provisioned_load_balancers(handle))
 
     def delete_cluster(self, cluster: str) -> None:
         found = self.clusters.pop(cluster, None)
@@ -193,9 +200,14 @@ class EmulatedKubernetes:
             return self.wait_until(clock, condition, min(seconds, max(left, 0.0)))
 
         if request.resource_type == kubectl.RESOURCE_TYPE:
+            def there(c: Client, obj: dict) -> bool:
+                """The object kubectl deleted is still there (the same UID; one made again since is another)."""
+                now, uid = c.peek(obj), (obj.get("metadata") or {}).get("uid")
+                return now is not None and (not uid or (now.get("metadata") or {}).get("uid") == uid)
+
             def wait_gone(c: Client, objs: list[dict]) -> list[dict]:
-                wait(lambda: all(c.peek(o) is None for o in objs), float("inf"))
-                return [o for o in objs if c.peek(o) is not None]
+                wait(lambda: not any(there(c, o) for o in objs), float("inf"))
+                return [o for o in objs if there(c, o)]
             return kubectl.serve(request, client, wait_gone)
         helm_binary = next((b for b in (binary_from_layer(layer, "helm") for layer in function.layers) if b), None)
         if helm_binary is None:

@@ -206,6 +206,13 @@ def load_balancer_controller_round(handle: ApiServerHandle, now_seconds: float) 
             obj.patch({"status": {"loadBalancer": {"ingress": [{"hostname": _nlb_hostname(handle, raw)}]}}})
 
 
+def provisioned_load_balancers(handle: ApiServerHandle) -> list[str]:
+    """The load balancers the controller provisioned and has not deleted: its Services that still hold the
+    finalizer (the controller releases it after deleting the load balancer)."""
+    return sorted(_nlb_hostname(handle, obj.raw) for _, obj in _live(handle, "services")
+                  if LB_FINALIZER in ((obj.raw.get("metadata") or {}).get("finalizers") or []))
+
+
 def _nlb_hostname(handle: ApiServerHandle, service: dict) -> str:
     """The DNS name of the Network Load Balancer the controller provisions (`k8s-<namespace>-<name>-<hash>`, as
     the controller names load balancers, then `.elb.<region>.amazonaws.com`)."""

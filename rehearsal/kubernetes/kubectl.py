@@ -59,8 +59,11 @@ def serve(request: CustomResourceRequest, client: Client, wait_gone: Callable[[C
         deleted = []
         for obj in manifest:
             try:
+                # kubectl delete waits for the UIDs it deleted (k8s.io/kubectl pkg/cmd/delete waitForDeletion with
+                # pkg/cmd/wait IsDeleted and a UIDMap): an object of the same name made again is not waited for.
+                uid = ((client.peek(obj) or {}).get("metadata") or {}).get("uid")
                 if client.delete(obj):
-                    deleted.append(obj)
+                    deleted.append({**obj, "metadata": {**(obj.get("metadata") or {}), "uid": uid}})
             except (ApiError, NoMatch):
                 continue  # the handler logs and ignores delete errors
         left = wait_gone(client, deleted)

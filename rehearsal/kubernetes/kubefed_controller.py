@@ -400,7 +400,7 @@ def _put_event(handle: ApiServerHandle, namespace: str, name: str, fed: dict, re
 def _set_status(obj, generation: int, reason: str, statuses: dict[str, str], now: str) -> None:
     """pkg/controller/sync/status/status.go SetFederatedStatus: observedGeneration, the Propagation condition (True
     when the aggregate reason is empty; CheckClusters when a cluster's status is not OK) and status.clusters (one
-    entry per selected cluster, `status` omitted when OK)."""
+    entry per selected cluster and per cluster a copy is being removed from, `status` omitted when OK)."""
     if reason == "" and any(statuses.values()):
         reason = "CheckClusters"
     old = obj.raw.get("status") or {}
@@ -454,9 +454,17 @@ async def _sync_object(handle: ApiServerHandle, session, ftc: dict, obj, fed_nam
         code, current = await _member_call(session, member, "GET", _target_path(ftc, target_namespace, name))
         exists = code == 200
         if not chosen:
-            if exists and ((current.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) == "true":
+            # sync/controller.go syncToClusters: a copy already being deleted is recorded WaitingForRemoval (until
+            # it is gone, e.g. while a load-balancer finalizer holds it); a managed copy is deleted
+            # (managedDispatcherImpl.Delete records the cluster, DeletionTimedOut until the delete answers).
+            if exists and (current.get("metadata") or {}).get("deletionTimestamp"):
+                statuses[member.name] = "WaitingForRemoval"
+            elif exists and ((current.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) == "true":
                 code, answer = await _member_call(session, member, "DELETE", _target_path(ftc, target_namespace, name))
-                if code not in (200, 202, 404):
+                if code in (200, 202):
+                    statuses[member.name] = ""
+                elif code != 404:
+                    statuses[member.name] = "DeletionFailed"
                     _record(handle, fed, "delete", target_kind, target_namespace, name, member, answer, now)
             continue
         try:

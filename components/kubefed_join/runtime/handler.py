@@ -81,10 +81,11 @@ def is_complete(event: dict, context: object = None) -> dict:
     try:
         member, host = _clusters(req, budget)
         state = join.join(req, member, host)
-        if state.ready:
+        pending = _release_previous_host(event, req, budget) if state.ready else None
+        if state.ready and pending is None:
             log.info("%s joined: %s", req.member.name, state.detail)
             return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name}}
-        waiting = state.detail
+        waiting = pending or state.detail
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, f"joining {req.member.name}")
         if isinstance(error, Failed):
@@ -103,6 +104,36 @@ def is_complete(event: dict, context: object = None) -> dict:
                            f"still waiting for: {waiting}")
     log.info("waiting: %s", waiting)
     return {"IsComplete": False}
+
+
+def _release_previous_host(event: dict, req: JoinRequest, budget: Budget) -> str | None:
+    """A host move: once the member is Ready on the new host, the previous host lets go of it (its KubeFedCluster
+    and secret go), so that the previous host's KubeFed no longer manages the member when the update's cleanup
+    phase deletes that host's federated objects: KubeFed deletes a federated object's copies from every cluster it
+    has joined (sync/controller.go deleteFromClusters), and the copies now belong to the new host's federated
+    objects (an outage, and a delete that waits while the new host puts them back). Returns what is still waited
+    for, None when done; a previous host that cannot be reached is left to the old join's delete (it records what
+    it could not remove)."""
+    if event["RequestType"] != "Update":
+        return None
+    try:
+        old = parse(event.get("OldResourceProperties") or {})
+    except InvalidProperties:
+        return None
+    if old.host.name == req.host.name:
+        return None
+    try:
+        allowed_clusters.check(old.host, "host", allowed_clusters.load())
+        left = unjoin.unjoin_host(old, _cluster(old.host, "host", budget))
+    except (NotAllowed, Waiting, Failed) as exc:
+        left = [exc]
+    waiting = [str(e) for e in left if isinstance(e, Waiting)]
+    if waiting:
+        return f"releasing {req.member.name} from the previous host {old.host.name}: {'; '.join(waiting)}"
+    for e in left:
+        log.warning("%s: the previous host %s kept part of the join (its delete retries): %s",
+                    req.member.name, old.host.name, e)
+    return None
 
 
 def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
@@ -153,8 +184,16 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
         left_host.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                          else exc)
     try:
-        allowed_clusters.check(req.member, "member", allowed_clusters.load())
-        member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
+        allowed = allowed_clusters.load()
+        if left_the_federation(req, allowed):
+            # A cluster removed from the config: the update that removed it changed this function's clusters (and
+            # the network path to it) before its cleanup phase deletes this join, so its side stays on it, as the
+            # README's "Adding or removing a cluster" says (KubeFed's own objects there go with the cluster).
+            log.info("%s left the federation: its side of the join stays on it (it goes with the cluster)",
+                     req.member.name)
+        else:
+            allowed_clusters.check(req.member, "member", allowed)
+            member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
     except (NotAllowed, Waiting, Failed) as exc:
         left_member.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                            else exc)
@@ -168,6 +207,13 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
                + (member_objects(req.member.name, req.names) if left_member else []))
     return _finish(f"unjoin of {req.member.name} from {req.host.name}", left_host + left_member, deadline,
                    event.get("PhysicalResourceId") or req.physical_id, objects)
+
+
+def left_the_federation(req: JoinRequest, allowed: allowed_clusters.Federation) -> bool:
+    """An unjoin of a member the federation no longer has (by name), from a host it still has: a removed cluster.
+    Nothing is done on it (the function may not reach it); a member of a known name that does not match is
+    refused as before."""
+    return req.member.name not in allowed.clusters and req.host.name in allowed.clusters
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:

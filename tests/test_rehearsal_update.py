@@ -1,0 +1,263 @@
+"""Update rehearsals (`python -m rehearsal --env A --then B`): the day-2 paths played whole, as CloudFormation
+updates each stack (creates and updates, then the cleanup phase deletes what the new template no longer has).
+
+Each test builds a pair of configs with fedtest.environment, synthesizes both, creates the first, deploys the
+second over it, checks the emulated clusters, then deletes everything (the second's stacks, then what the update
+left running, in `make prune`'s order)."""
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import pytest
+
+from fedtest import environment, scratch_dir, synth
+from rehearsal.__main__ import emulated_kubernetes
+from rehearsal.cloudformation import Player, read_assembly
+from rehearsal.kubernetes.controllers import LB_FINALIZER
+from rehearsal.world import RehearsalFailure
+
+WORKLOAD = {"name": "hello-world", "namespace": "federate-me", "image": "docker.io/particule/helloworld:v1",
+            "containerPort": 80, "clusters": {f"fed-{i}": {"replicas": 1} for i in (1, 2, 3)},
+            "service": {"type": "ClusterIP", "port": 80}}
+
+
+def assembly(raw: dict) -> Path:
+    _, cloud = synth(raw, name="upd", outdir=scratch_dir("rehearsal-update-"))
+    return Path(cloud.directory)
+
+
+class Update:
+    """A player that created `before` and deployed `after` over it (or stopped with `error`)."""
+
+    def __init__(self, before: dict, after: dict, tmp_path: Path) -> None:
+        self.started = time.monotonic()
+        self.kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+        self.lines: list[str] = []
+        self.player = Player(read_assembly(assembly(before)), self.kubernetes, self.lines.append)
+        self.then = read_assembly(assembly(after))
+        self.error: RehearsalFailure | None = None
+        self.left: list[str] = []
+        try:
+            self.player.create_all()
+            self.left = self.player.deploy(self.then)
+        except RehearsalFailure as failure:
+            self.error = failure
+
+    def report(self) -> str:
+        e = self.error
+        return "\n".join(self.lines[-8:]) + (f"\n{e}\n  stack {e.stack}, resource {e.resource}" if e else "")
+
+    def objects(self, cluster: str, kind: str) -> list[dict]:
+        """The objects of `kind` on the emulated cluster of config name `cluster` (its EKS name ends with it)."""
+        (name,) = [n for n in self.kubernetes.clusters if n.endswith(cluster)]
+        handle = self.kubernetes.clusters[name].handle
+        return handle.run(lambda: [dict(o.raw) for o in handle.emulator.objects.values()
+                                   if not o.deleted and o.raw.get("kind") == kind])
+
+    def delete_everything(self) -> None:
+        self.player.delete_after_update(self.then, self.left)
+        assert self.player.aws.clusters == {} and self.player.aws.vpcs == {}, "\n".join(self.lines[-5:])
+        summary = self.player.summary
+        assert summary.created == summary.deleted + summary.retained
+        print(f"{time.monotonic() - self.started:.1f} s here, {self.player.clock.now:.0f} s virtual")
+
+    def close(self) -> None:
+        self.kubernetes.close()
+
+
+@pytest.fixture
+def update(tmp_path):
+    made: list[Update] = []
+
+    def make(before: dict, after: dict) -> Update:
+        made.append(Update(before, after, tmp_path / str(len(made))))
+        return made[-1]
+    yield make
+    for u in made:
+        u.close()
+
+
+def same_region(**changes) -> dict:
+    """Three clusters, fed-1 and fed-2 in one region, with a workload on every cluster."""
+    env = environment(clusters=3, workloads=[WORKLOAD])
+    env["clusters"][1]["region"] = env["clusters"][0]["region"]
+    env.update(changes)
+    return env
+
+
+def releases(run: Update, cluster: str) -> set[str]:
+    """The Helm releases on `cluster` (Helm 3 keeps each in a Secret of type helm.sh/release.v1)."""
+    return {(s["metadata"].get("labels") or {}).get("name", "") for s in run.objects(cluster, "Secret")
+            if s.get("type") == "helm.sh/release.v1"}
+
+
+def kubefed_clusters(run: Update, cluster: str) -> set[str]:
+    return {c["metadata"]["name"] for c in run.objects(cluster, "KubeFedCluster")}
+
+
+def test_a_host_move_within_a_region_moves_kubefed_and_every_join(update):
+    run = update(same_region(), same_region(hostCluster="fed-2", previousHostCluster="fed-1"))
+    assert run.error is None, run.report()
+    assert any("KubefedJoin/Join-fed-3  Custom::KubefedJoin  replaced" in line for line in run.lines)
+    # KubeFed runs on the new host, with every cluster joined there; the old host's releases went in cleanup.
+    assert kubefed_clusters(run, "fed-2") == {"fed-1", "fed-2", "fed-3"}, run.report()
+    assert kubefed_clusters(run, "fed-1") == set(), run.report()
+    assert not {r for r in releases(run, "fed-1") if "kubefed" in r}, releases(run, "fed-1")
+    assert {r for r in releases(run, "fed-2") if "kubefed" in r}, releases(run, "fed-2")
+    cleanup = run.lines.index(next(line for line in run.lines if "federation  (stack)" in line
+                                   and "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in line))
+    uninstalled = [line for line in run.lines[cleanup:] if "HelmChart" in line and "delete" in line]
+    assert len(uninstalled) == 3 and all(" ok" in line for line in uninstalled), run.lines[cleanup:]
+    run.delete_everything()
+
+
+def test_a_host_move_without_previous_host_is_refused_by_cloudformation(update):
+    """Without previousHostCluster the config check has nothing to check (a new hostCluster looks like a new
+    federation), and the federation's custom resources keep their logical ids with the new host's provider: the
+    rehearsal refuses the update as CloudFormation does, and the move deploys nothing."""
+    run = update(same_region(), same_region(hostCluster="fed-2"))
+    assert run.error is not None and "Modifying service token is not allowed" in str(run.error), run.report()
+    assert run.error.stack.endswith("-federation"), run.report()
+    assert kubefed_clusters(run, "fed-2") == set()
+
+
+def test_removing_a_cluster_removes_its_load_balancer_before_its_unjoin(update):
+    """A LoadBalancer workload on three clusters, then the same config without fed-3: the federation stack's
+    update places the workload on fed-1 and fed-2 (the waiter sees fed-3's copies and load balancer gone), and
+    only its cleanup phase unjoins fed-3; fed-3's stacks, left running by the deploy, then delete cleanly (no load
+    balancer left in fed-3's VPC)."""
+    web = {**WORKLOAD, "service": {"type": "LoadBalancer", "port": 80}}
+    before = environment(clusters=3, workloads=[web])
+    after = copy.deepcopy(before)
+    after["clusters"] = after["clusters"][:2]
+    after["workloads"][0]["clusters"] = {"fed-1": {"replicas": 1}, "fed-2": {"replicas": 1}}
+    run = update(before, after)
+    assert run.error is None, run.report()
+    assert [n for n in run.left if "fed-3" in n], run.left
+    services = run.objects("fed-3", "Service")
+    assert not [s["metadata"]["name"] for s in services if (s.get("spec") or {}).get("type") == "LoadBalancer"]
+    assert not [s["metadata"]["name"] for s in services
+                if LB_FINALIZER in (s["metadata"].get("finalizers") or [])]
+    assert run.objects("fed-3", "Deployment") == [] or all(
+        d["metadata"]["namespace"] != "federate-me" for d in run.objects("fed-3", "Deployment"))
+    unjoin = next(i for i, line in enumerate(run.lines) if "Join-fed-3" in line and "delete" in line)
+    waiter = next(i for i, line in enumerate(run.lines) if "Ready-federate-me-hello-world" in line and "update" in line)
+    assert waiter < unjoin, run.lines
+    run.delete_everything()
+    assert any("prune" in line and "fed-3" in line for line in run.lines)
+
+
+# ---- CloudFormation's update semantics, on small hand-written assemblies (fast) ----------------------------------
+
+def _function(name: str = "Fn") -> dict:
+    return {name: {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}, "Handler": "i.h",
+                                                                    "Role": "arn:aws:iam::123456789012:role/r"}}}
+
+
+def _custom(token: str = "Fn", **props) -> dict:
+    return {"Type": "Custom::KubeThing", "Properties": {"ServiceToken": {"Fn::GetAtt": [token, "Arn"]}, **props}}
+
+
+def _vpc_and_group(description: str) -> dict:
+    return {"Vpc": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}},
+            "Group": {"Type": "AWS::EC2::SecurityGroup",
+                      "Properties": {"GroupDescription": description, "VpcId": {"Ref": "Vpc"}}}}
+
+
+def _small_update(tmp_path: Path, before: dict[str, dict], after: dict[str, dict]):
+    from test_rehearsal_player import Recorder, write_assembly
+
+    def assembly_of(name: str, stacks: dict[str, dict]) -> list:
+        folder = tmp_path / name
+        folder.mkdir()
+        return read_assembly(write_assembly(folder, {s: {"region": "us-east-1", "template": {"Resources": r}}
+                                                     for s, r in stacks.items()}))
+    recorder = Recorder(seconds=5)
+    lines: list[str] = []
+    player = Player(assembly_of("a", before), recorder, lines.append)
+    player.create_all()
+    return player, recorder, lines, assembly_of("b", after)
+
+
+def test_an_update_creates_and_updates_then_deletes_in_cleanup(tmp_path):
+    before = {"s": {**_function(), **_vpc_and_group("one"), "Old": _custom(Value="1"), "Kept": _custom(Value="a")}}
+    after = {"s": {**_function(), **_vpc_and_group("two"), "New": _custom(Value="n"),
+                   "Kept": _custom(Value="b", Group={"Ref": "Group"})}}
+    player, recorder, lines, then = _small_update(tmp_path, before, after)
+    old_group = player.scopes["s"].live["Group"].physical_id
+    player.deploy(then)
+    steps = [line.split("] ", 1)[1] for line in lines if "--- " not in line]
+    update = steps[steps.index(next(s for s in steps if s.startswith("create  s  (stack)"))) + 1:]
+    cleanup = next(i for i, s in enumerate(update) if "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in s)
+    # The group is replaced (GroupDescription requires it): the new one first, the old one in cleanup, with the
+    # resources that referenced it updated in between; the dropped custom resource goes in cleanup too.
+    assert any(s.startswith("create  s  Group") and "replacement (GroupDescription" in s for s in update[:cleanup])
+    assert sorted(s.split()[2] for s in update[cleanup + 1:] if s.startswith("delete")) == ["Group", "Old"]
+    new_group = player.scopes["s"].live["Group"].physical_id
+    assert new_group != old_group and old_group not in player.aws.security_groups
+    kept = [r for r in recorder.requests if r.logical_id == "Kept" and r.request_type == "Update"]
+    assert len(kept) == 1 and kept[0].old_properties["Value"] == "a" and kept[0].properties["Group"] == new_group
+    assert [r.request_type for r in recorder.requests if r.logical_id == "Old"] == ["Create", "Delete"]
+    # Unchanged resources are not touched.
+    assert not any(s.startswith("update  s  Fn") for s in update)
+
+
+def test_a_changed_service_token_is_refused(tmp_path):
+    before = {"s": {**_function("A"), **_function("B"), "Thing": _custom("A", Value="1")}}
+    after = {"s": {**_function("A"), **_function("B"), "Thing": _custom("B", Value="1")}}
+    player, _, _, then = _small_update(tmp_path, before, after)
+    with pytest.raises(RehearsalFailure, match="Modifying service token is not allowed") as failure:
+        player.deploy(then)
+    assert "(Thing)" in failure.value.resource
+
+
+def test_stacks_the_new_assembly_dropped_are_left_running_then_pruned_last(tmp_path):
+    before = {"keep": _function(), "gone": _function()}
+    player, _, lines, then = _small_update(tmp_path, before, {"keep": _function()})
+    left = player.deploy(then)
+    assert left == ["gone"] and "gone" in player.outputs
+    player.delete_after_update(then, left)
+    deletes = [line for line in lines if "(stack)" in line and "DELETE_COMPLETE" in line]
+    assert [d.split("] ", 1)[1].split()[1] for d in deletes] == ["keep", "gone"]
+    assert player.outputs == {}
+
+
+def test_an_export_another_stack_imports_cannot_be_dropped(tmp_path):
+    exporter = {"Resources": _function(), "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Fn", "Arn"]},
+                                                               "Export": {"Name": "the-arn"}}}}
+    from test_rehearsal_player import Recorder, write_assembly
+    folder_a, folder_b = tmp_path / "a", tmp_path / "b"
+    folder_a.mkdir()
+    folder_b.mkdir()
+    importer = {"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Type": "String", "Value": {"Fn::ImportValue": "the-arn"}}}}}
+    a = read_assembly(write_assembly(folder_a, {"x": {"region": "us-east-1", "template": exporter},
+                                                "y": {"region": "us-east-1", "template": importer, "depends": ["x"]}}))
+    plain = {"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Type": "String", "Value": "v"}}}}
+    b = read_assembly(write_assembly(folder_b, {"x": {"region": "us-east-1", "template": {"Resources": _function()}},
+                                                "y": {"region": "us-east-1", "template": plain, "depends": ["x"]}}))
+    player = Player(a, Recorder(), lambda line: None)
+    player.create_all()
+    with pytest.raises(RehearsalFailure, match="Cannot delete export the-arn as it is in use by y"):
+        player.deploy(b)
+
+
+def test_the_command_line_plays_an_update_of_two_assemblies(tmp_path, capsys):
+    from rehearsal.__main__ import main
+    from test_rehearsal_player import Recorder, write_assembly
+
+    folders = []
+    for name, description in (("a", "one"), ("b", "two")):
+        folder = tmp_path / name
+        folder.mkdir()
+        folders.append(write_assembly(folder, {"s": {"region": "us-east-1", "template": {
+            "Resources": {**_function(), **_vpc_and_group(description)}}}}))
+    code = main(["--assembly", str(folders[0]), "--then-assembly", str(folders[1])],
+                kubernetes_side=lambda _: Recorder())
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in out, out
+    # Fn, Vpc, Group, then Group's replacement: four created, four deleted (the old Group in cleanup).
+    assert "rehearsal passed: 4 resources created, 4 deleted" in out, out
