@@ -10,10 +10,12 @@ KubeFed semantics relied on (kubernetes-retired/kubefed v0.10.0, docs/userguide.
 - A ReplicaSchedulingPreference with the FederatedDeployment's namespace/name writes the target's
   `placement.clusters` and a `/spec/replicas` override per cluster, keeping other override paths
   (pkg/schedulingtypes/plugin.go); with `intersectWithClusterSelector` it keeps to the target's selector; a
-  `clusters` map without "*" gives unlisted clusters weight 0. So with replica scheduling the
-  FederatedDeployment carries no `placement.clusters` and no replica override of ours.
-- Service annotations are taken from the member after creation (pkg/controller/sync/dispatch/retain.go), so
-  the load-balancer annotations below take effect when the Service is created.
+  `clusters` map without "*" gives unlisted clusters weight 0. The construct renders every placement as the
+  cluster list it resolves to (components/federated_workloads.as_placed), so the scheduler keeps to those clusters.
+- KubeFed v0.10.0 drops a template's metadata.annotations (ObjectForCluster, pkg/controller/sync/resource.go) and
+  keeps the member's on update (dispatch/retain.go); the Service's load-balancer and DNS annotations therefore go
+  to the members as per-cluster overrides (components/workload_dns.with_member_annotations), which apply after
+  the retained ones, so a changed setting reaches the member on the next deploy.
 """
 from __future__ import annotations
 
