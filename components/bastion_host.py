@@ -16,7 +16,7 @@ from aws_cdk import Stack, aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_
 from constructs import Construct
 
 from components.compliance import acknowledge
-from federated_eks.model import KubefedctlConfig
+from federated_eks.model.federation import KubefedctlConfig
 
 KUBECONFIG_PATH = "/etc/fedeks/kubeconfig"
 SESSION_USER = "ssm-user"

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from components.compliance import acknowledge, conditional_managed_policy, function_versions, managed_policy
 from components.kubectl_layer import kubectl_layer
-from federated_eks.model import ADMIN_POLICY, EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model.federation import ADMIN_POLICY, EndpointAccessConfig, NodeGroupConfig
 
 # The AMI type follows the node group's architecture, stated explicitly: left out, aws_eks_v2 infers it from the
 # instance types and puts AL2 first unless the feature flag @aws-cdk/aws-eks:defaultToAL2023 is set

@@ -1,6 +1,6 @@
 """Federated workloads on the host cluster, as code: the typed construct behind the config's `workloads`.
 
-For a set of workload descriptions (`federated_eks.workload`) and folders of KubeFed YAML, on the host
+For a set of workload descriptions (`federated_eks.model.workload`) and folders of KubeFed YAML, on the host
 cluster's kubectl handler:
 - the host's v1 Namespace of every namespace it federates (typed workloads' and folders' FederatedNamespaces;
   never `default`, `kube-*` or KubeFed's), first, after the joins and the federated types;
@@ -13,8 +13,8 @@ cluster's kubectl handler:
 - for workloads with `dns`, the annotations ExternalDNS on each placed member turns into Route 53 records
   (`components/workload_dns.py`; ExternalDNS itself is installed by the cluster stacks);
 - one manifest per folder, applied as it is (after the joins and types), and a waiter per FederatedDeployment
-  of the folder (`manifest_folder.waited_workloads`).
-  Each object has one owner across the stack's FederatedWorkloads (federated_eks/object_owners.py); a folder's
+  of the folder (`folder_workloads.waited_workloads`).
+  Each object has one owner across the stack's FederatedWorkloads (federated_eks/model/object_owners.py); a folder's
   manifest goes after the namespaces its objects use.
 Deletes run in reverse: the waiter first, which deletes the workload's federated objects and waits until
 KubeFed has removed the member copies and each member's load balancer is gone; then the manifests (the
@@ -39,13 +39,13 @@ from constructs import Construct, IDependable
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.workload_dns import with_member_annotations
-from federated_eks import kubefed_workload, manifest_folder
-from federated_eks.manifest_folder import FolderWorkload
-from federated_eks import object_owners
-from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
-from federated_eks.workload import ManifestFolder, Placement, Workload
+from federated_eks.plan import folder_workloads, kubefed_workload
+from federated_eks.plan.folder_workloads import FolderWorkload
+from federated_eks.model import object_owners
+from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES, FederatedType
+from federated_eks.model.workload import ManifestFolder, Placement, Workload
 # The workload rules of the config, applied to typed workloads (the rules, not the JSON: see ARCHITECTURE.md).
-from federated_eks.workload_config import check_workloads
+from federated_eks.config.workload_reader import check_workloads
 
 RESOURCE_TYPE = contract.WORKLOAD_TYPE
 
@@ -220,7 +220,7 @@ class FederatedWorkloads(Construct):
 
         # The host's v1 Namespace of every federated namespace this construct owns, first: typed workloads'
         # and folders' FederatedNamespaces (system namespaces exist already and are never created or deleted).
-        folder_namespaces = [ns for folder in props.folders for ns in manifest_folder.federated_namespaces(
+        folder_namespaces = [ns for folder in props.folders for ns in folder_workloads.federated_namespaces(
             folder.objects)]
         for name in dict.fromkeys([w.namespace for w in props.workloads] + folder_namespaces):
             if object_owners.system_namespace(name, props.reserved_namespaces):
@@ -260,7 +260,7 @@ class FederatedWorkloads(Construct):
                                               overwrite=True)
             manifest.node.add_dependency(*target.ready)
             # After the namespaces its objects live in (its own, or a typed workload's), deleted before them.
-            for name in manifest_folder.namespaces_used(folder.objects):
+            for name in folder_workloads.namespaces_used(folder.objects):
                 for owner in (self.host_namespaces, self.namespaces):
                     if name in owner:
                         manifest.node.add_dependency(owner[name])
@@ -268,7 +268,7 @@ class FederatedWorkloads(Construct):
             # The waiter for each of its FederatedDeployments: the deploy waits for them like for typed workloads, and a
             # delete (or a cluster leaving) removes their copies, load balancers included, before any unjoin.
             rendered = json.dumps([obj for _, obj in folder.objects], sort_keys=True)
-            for fw in manifest_folder.waited_workloads(folder.objects, target.clusters):
+            for fw in folder_workloads.waited_workloads(folder.objects, target.clusters):
                 waiter = CustomResource(self, f"Ready-{ident}-{fw.namespace}-{fw.name}",
                                         service_token=target.service_token, resource_type=RESOURCE_TYPE,
                                         properties=folder_waiter_properties(fw, rendered, target,

@@ -10,7 +10,7 @@ import importlib
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from federated_eks.model import KUBERNETES_VERSIONS
+from federated_eks.model.federation import KUBERNETES_VERSIONS
 
 
 def layer_package(version: str) -> tuple[str, str]:

@@ -36,7 +36,7 @@ from constructs import Construct
 
 from components import kubefed_crds
 from components.compliance import acknowledge
-from federated_eks.model import KUBEFED_NODE_ARCHITECTURE, KubefedConfig
+from federated_eks.model.federation import KUBEFED_NODE_ARCHITECTURE, KubefedConfig
 
 CHART_SOURCE = Path(__file__).resolve().parent / "kubefed_chart"
 # (release, phase), in install order; uninstall runs in the reverse order.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federated_eks.model import FederatedType
+from federated_eks.model.federation import FederatedType
 
 Schema = dict[str, Any]
 CORE_GROUP = "core.kubefed.io"

@@ -44,7 +44,7 @@ from aws_cdk import Duration, aws_eks_v2 as eks
 from constructs import Construct
 
 from components.compliance import acknowledge
-from federated_eks.model import LoadBalancerControllerConfig
+from federated_eks.model.federation import LoadBalancerControllerConfig
 
 VERSION = eks.AlbControllerVersion.V3_2_2
 # aws-cdk-lib's AlbController installs from this repository (aws-eks-v2/lib/alb-controller.js).

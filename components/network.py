@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from aws_cdk import RemovalPolicy, Stack, aws_ec2 as ec2, aws_logs as logs
 from constructs import Construct
 
-from federated_eks.subnet_layout import subnet_layout
+from federated_eks.plan.subnet_layout import subnet_layout
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from aws_cdk import Duration, Stack, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.compliance import acknowledge
-from federated_eks.model import ExternalDnsConfig
-from federated_eks.workload import DnsSpec
+from federated_eks.model.federation import ExternalDnsConfig
+from federated_eks.model.workload import DnsSpec
 
 CHART = "external-dns"
 CHART_VERSION = "1.21.1"

@@ -1,1 +1,2 @@
-"""Pure model of a federation: the validated config and the topology math (no CDK imports)."""
+"""The federation without CDK: `model` (what a federation is), `plan` (what gets built), `config` (reading and
+checking cdk.json into the model) and `operations` (operator tools), each importing only the packages before it."""

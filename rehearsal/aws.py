@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from federated_eks import instance_types as instance_types_model
+from federated_eks.model import instance_types as instance_types_model
 from rehearsal.world import EksCluster, Kubernetes, LambdaFunction, NodeGroup, RehearsalFailure
 
 
@@ -473,7 +473,7 @@ def _delete_cluster(r: Request, name: str) -> None:
 
 def node_architecture(ami_type: str | None, instance_types: list[str]) -> str:
     """amd64 or arm64: from the AmiType (AL2023_ARM_64_STANDARD, BOTTLEROCKET_ARM_64, ...), else as EKS picks
-    the AMI for the instance types (by the architecture rule the config uses, federated_eks.instance_types)."""
+    the AMI for the instance types (by the architecture rule the config uses, federated_eks.model.instance_types)."""
     if ami_type:
         return "arm64" if "ARM" in ami_type.upper() else "amd64"
     arm = instance_types and all(instance_types_model.architecture(t) == instance_types_model.ARM64

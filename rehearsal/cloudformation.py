@@ -387,9 +387,9 @@ class Player:
         return left
 
     def prune_order(self, names: list[str]) -> list[str]:
-        """federated_eks/prune.py's delete order (by kind, and each stack before the stacks it reads)."""
-        from federated_eks.prune import DeployedStack, delete_order
-        from federated_eks.stack_tags import DELETE_ORDER, KIND_TAG
+        """federated_eks/operations/prune.py's delete order (by kind, and each stack before the stacks it reads)."""
+        from federated_eks.operations.prune import DeployedStack, delete_order
+        from federated_eks.plan.stack_tags import DELETE_ORDER, KIND_TAG
 
         if any(self.stacks[n].tags.get(KIND_TAG) not in DELETE_ORDER for n in names):
             # Not this app's stacks (no kind tag `make prune` knows): the reverse of their deploy order.

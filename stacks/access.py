@@ -10,8 +10,8 @@ from aws_cdk import Stack, aws_iam as iam
 from constructs import Construct
 
 from components.compliance import acknowledge, managed_policy
-from federated_eks import topology
-from federated_eks.model import FederationConfig
+from federated_eks.plan import topology
+from federated_eks.model.federation import FederationConfig
 
 BASTION_ROLE = topology.BASTION_ROLE
 JOIN_ROLE = topology.JOIN_ROLE

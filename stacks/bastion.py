@@ -7,9 +7,9 @@ from constructs import Construct
 from components.bastion_host import BastionHost, BastionHostProps, KubeconfigContext
 from components.kubectl_layer import kubectl_layer
 from components.network import Network, NetworkProps
-from federated_eks import nat_layout, topology
-from federated_eks.model import FederationConfig
-from federated_eks.subnet_layout import BASTION_VPC
+from federated_eks.plan import nat_layout, topology
+from federated_eks.model.federation import FederationConfig
+from federated_eks.plan.subnet_layout import BASTION_VPC
 from stacks.access import BASTION_ROLE
 
 

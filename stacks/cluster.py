@@ -10,9 +10,9 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.workload_dns import ExternalDns, ExternalDnsProps
 from components.network import Network, NetworkProps
-from federated_eks import nat_layout, topology
-from federated_eks.model import FederationConfig, LoadBalancerControllerConfig
-from federated_eks.subnet_layout import CLUSTER_VPC
+from federated_eks.plan import nat_layout, topology
+from federated_eks.model.federation import FederationConfig, LoadBalancerControllerConfig
+from federated_eks.plan.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE
 
 

@@ -9,9 +9,9 @@ from constructs import Construct
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
-from federated_eks import topology
-from federated_eks.kubefed_workload import REGION_LABEL
-from federated_eks.model import FederationConfig
+from federated_eks.plan import topology
+from federated_eks.plan.kubefed_workload import REGION_LABEL
+from federated_eks.model.federation import FederationConfig
 from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
 

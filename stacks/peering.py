@@ -1,6 +1,6 @@
 """Peering stacks: the requester side of each peering, then the accepter-side routes.
 
-Which peerings each stack holds is `federated_eks.peering_layout`'s answer: all those of one region while they
+Which peerings each stack holds is `federated_eks.plan.peering_layout`'s answer: all those of one region while they
 fit CloudFormation's limits (500 resources, 200 outputs), else those of one VPC.
 
 A template can only create resources in its own region, so a cross-region peering has two halves:
@@ -24,7 +24,7 @@ from constructs import Construct
 
 from components.network import Network
 from components.vpc_peering import PeeringConnection, PeeringConnectionProps, PeerRoutes, PeerRoutesProps
-from federated_eks.topology import Peering
+from federated_eks.plan.topology import Peering
 
 
 class PeeringStack(Stack):

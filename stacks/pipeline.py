@@ -12,7 +12,7 @@ one level (all clusters across regions, then all peering stacks, ...) deploys at
 only between levels, never between stacks of one level, which is what keeps the levels parallel. Change sets are
 off (`use_change_sets=False`): one action per stack instead of two (prepare, execute). CodePipeline allows 50
 actions in a stage; beyond that CDK Pipelines cuts the stage into `<env>.1`, `<env>.2`, ... (`chunkTranches(50,
-...)` in codepipeline.ts), which costs parallelism only in the level that is cut (federated_eks/deploy_time.py).
+...)` in codepipeline.ts), which costs parallelism only in the level that is cut (federated_eks/plan/deploy_time.py).
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ from aws_cdk import aws_codebuild as codebuild, aws_iam as iam, pipelines
 from constructs import Construct
 
 from components.compliance import acknowledge, logical_id
-from federated_eks.model import FederationConfig
-from federated_eks.pipelines import PipelineConfig
+from federated_eks.model.federation import FederationConfig
+from federated_eks.model.pipeline import PipelineConfig
 
 Build = Callable[[Construct, FederationConfig], dict[str, cdk.Stack]]
 

@@ -112,7 +112,7 @@ def environment(clusters: int = 2, topology: str = "mesh", **overrides) -> dict:
 def synth(raw: dict, name: str = "test", outdir: str | None = None):
     """Build the federation for `raw` in a fresh App; returns (stacks by name, cloud assembly)."""
     import app as federation_app
-    from federated_eks.config import load_environment
+    from federated_eks.config.reader import load_environment
 
     config = load_environment({name: raw}, name)
     cdk_app = cdk.App(outdir=outdir or scratch_dir("synth-"), context=CONTEXT)

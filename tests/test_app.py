@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from fedtest import CONTEXT, ENVIRONMENTS, LOOKUPS, ROOT, environment, write_project
-from federated_eks import preflight
-from federated_eks.config import load_environment
+from federated_eks.operations import preflight
+from federated_eks.config.reader import load_environment
 
 CDK = str(ROOT / "node_modules" / ".bin" / "cdk")
 CLI_ENV = {"PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT / 'node_modules' / '.bin'}:/usr/bin:/bin",

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from fedtest import ACCOUNT, ENVIRONMENTS, cluster_stacks, environment, resources, synth, templates
-from federated_eks.model import KUBERNETES_VERSIONS
+from federated_eks.model.federation import KUBERNETES_VERSIONS
 from layer_tools import layer_binary
 
 
@@ -79,7 +79,7 @@ def test_the_construct_renders_a_public_endpoint_only_with_its_allow_list():
     from aws_cdk.assertions import Template
 
     from components.eks_cluster import FederatedCluster, FederatedClusterProps
-    from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
+    from federated_eks.model.federation import EndpointAccessConfig, NodeGroupConfig
     from fedtest import CONTEXT
 
     app = cdk.App(context=CONTEXT)

@@ -15,7 +15,7 @@ from cdk_nag import AwsSolutionsChecks
 import app as federation_app
 import fedtest
 from fedtest import CONTEXT, ROOT, copy_project, environment, scratch_dir, synth, write_project
-from federated_eks.config import load_environment
+from federated_eks.config.reader import load_environment
 from test_app import STALE_REPORT
 
 ENVIRONMENTS = {

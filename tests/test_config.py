@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from fedtest import CDK_JSON, ENVIRONMENTS, ROOT, environment
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.config.reader import ConfigError, load_environment
 
 P = "environments.t"
 

@@ -22,9 +22,11 @@ import aws_cdk as cdk
 from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
 
 import app as federation_app
+import cli
 from fedtest import ACCOUNT, CONTEXT, scratch_dir
-from federated_eks import cloudformation_limits, config, diagram, federation_layout, stack_tags
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.plan import cloudformation_limits, diagram, federation_layout, stack_tags
+from federated_eks.config import reader as config
+from federated_eks.config.reader import ConfigError, load_environment
 
 ECHO = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10", "containerPort": 8080,
         "placement": {"clusters": ["fed-1", "fed-2"]}, "clusters": {"fed-1": {"replicas": 2}},
@@ -168,7 +170,7 @@ def test_every_accepted_mutation_synthesizes_within_cloudformations_limits(case)
         assert all(p.isprintable() and ". Fix: " in p for p in err.problems), err.problems
         return
     assembly = app.synth()
-    federation_app.check_templates(assembly)  # raises ConfigError (the property fails) if a limit slipped through
+    cli.check_templates(assembly)  # raises ConfigError (the property fails) if a limit slipped through
     for stack in assembly.stacks:
         resources = {k: r for k, r in stack.template.get("Resources", {}).items() if r["Type"] != "AWS::CDK::Metadata"}
         size = Path(stack.template_full_path).stat().st_size

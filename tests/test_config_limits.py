@@ -8,8 +8,8 @@ import copy
 import pytest
 
 from fedtest import environment
-from federated_eks import diagram
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.operations import topology_report
+from federated_eks.config.reader import ConfigError, load_environment
 from test_config import P, only_problem, problems
 ECHO = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
         "containerPort": 8080, "service": {"type": "LoadBalancer", "port": 80},
@@ -207,7 +207,7 @@ def test_the_hundred_cluster_hub_is_refused_by_the_config_check_naming_the_lambd
     # make topology refuses it with the same message
     import json
     (tmp_path / "cdk.json").write_text(json.dumps({"context": {"environments": {"t": hub(100)}}}))
-    assert diagram.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 1
+    assert topology_report.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 1
     assert message in capsys.readouterr().err
 
 
@@ -290,7 +290,7 @@ def test_a_folder_listed_twice_is_refused(tmp_path):
 
 
 def test_synthesized_templates_are_checked_against_cloudformations_limits():
-    from federated_eks.cloudformation_limits import template_problems
+    from federated_eks.plan.cloudformation_limits import template_problems
     assert template_problems("s", 1_000_000, 499, 200) == []
     assert template_problems("s", 1_000_001, 500, 201) == [
         "stack s: its template is 1,000,001 bytes, over CloudFormation's limit of 1,000,000 bytes (1 MB, not "
@@ -320,13 +320,13 @@ def test_a_large_accepted_folder_synthesizes_under_a_megabyte_and_under_the_esti
     """The estimate is an upper bound where it matters most: 180 ConfigMaps of 4 KB (about 840 KB of template)."""
     import os
 
-    import app as federation_app
+    import cli
     from fedtest import synth
-    from federated_eks import federation_layout
+    from federated_eks.plan import federation_layout
     raw = environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(180))}])
     cfg = accepted(raw)
     _, assembly = synth(raw, name="t")
-    federation_app.check_templates(assembly)
+    cli.check_templates(assembly)
     (stack,) = [s for s in assembly.stacks if s.stack_name == "fedeks-t-federation"]
     size = os.path.getsize(stack.template_full_path)
     assert 800_000 < size <= federation_layout.federation_template_bytes(cfg) <= 1_000_000

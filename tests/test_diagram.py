@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from fedtest import ENVIRONMENTS, ROOT, environment, write_project
-from federated_eks import deploy_time, diagram, topology
-from federated_eks.config import load_environment
-from federated_eks.stack_plan import plan
+from federated_eks.plan import deploy_time, diagram, topology
+from federated_eks.config.reader import load_environment
+from federated_eks.plan.stack_plan import plan
 
 CASES = {"prod": ENVIRONMENTS["prod"], "hub5": environment(5, "hub"),
          "mesh5": environment(5)}
@@ -42,7 +42,7 @@ def test_the_diagram_shows_every_vpc_region_and_peering(name):
 def test_readme_embeds_exactly_what_make_topology_prints_for_dev(tmp_path):
     """The README shows the sample `dev` (the tests' copy of it: an adopter's own dev does not change the README)."""
     project = write_project(tmp_path, {"dev": ENVIRONMENTS["dev"]})
-    run = subprocess.run([sys.executable, "-m", "federated_eks.diagram", "--env", "dev", "--cdk-json",
+    run = subprocess.run([sys.executable, "-m", "federated_eks.operations.topology_report", "--env", "dev", "--cdk-json",
                           str(project / "cdk.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert mermaid_block((ROOT / "README.md").read_text()) == mermaid_block(run.stdout)
@@ -51,7 +51,7 @@ def test_readme_embeds_exactly_what_make_topology_prints_for_dev(tmp_path):
 
 def test_unknown_environment_is_a_config_error_not_a_traceback(tmp_path):
     project = write_project(tmp_path, ENVIRONMENTS)
-    run = subprocess.run([sys.executable, "-m", "federated_eks.diagram", "--env", "nope", "--cdk-json",
+    run = subprocess.run([sys.executable, "-m", "federated_eks.operations.topology_report", "--env", "nope", "--cdk-json",
                           str(project / "cdk.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1 and "unknown environment 'nope'" in run.stderr and "Traceback" not in run.stderr
 

@@ -14,11 +14,11 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_join.kubefed_join import JoinTarget
 from components.network import Network, NetworkProps
-from federated_eks import image_reference
-from federated_eks.subnet_layout import CLUSTER_VPC
+from federated_eks.model import image_reference
+from federated_eks.plan.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT, scratch_dir
-from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
-from federated_eks.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
+from federated_eks.model.federation import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.model.workload import (ClusterOverride, DnsSpec, ManifestFolder, Placement, ReplicaPreference,
                                     ReplicaScheduling, ServiceSpec, Workload)
 
 ECHO = Workload(name="echo-server", namespace="echo", image="registry.k8s.io/echoserver:1.10", container_port=8080,
@@ -213,8 +213,8 @@ WEB = Workload(name="web", namespace="shop", image="nginx:1.29.3", container_por
 def built_federation(**changes):
     import app as federation_app
     from fedtest import environment
-    from federated_eks import topology
-    from federated_eks.config import load_environment
+    from federated_eks.plan import topology
+    from federated_eks.config.reader import load_environment
 
     config = load_environment({"t": environment(3, **changes)}, "t")
     cdk_app = cdk.App(outdir=scratch_dir(prefix="fedeks-wl-"), context=CONTEXT)
@@ -263,7 +263,7 @@ def test_any_change_of_what_is_applied_changes_the_waiters_revision():
 def test_a_federation_with_dns_across_three_regions_is_cfn_lint_and_cdk_nag_clean():
     import app as federation_app
     from fedtest import environment
-    from federated_eks.config import load_environment
+    from federated_eks.config.reader import load_environment
     from test_compliance import nag_findings
 
     echo = {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10",
@@ -295,7 +295,7 @@ def test_regions_with_replica_scheduling_schedules_beside_a_workload_placed_by_n
     found no cluster once another workload made the namespace's placement a cluster list. Rendered placements are
     cluster lists now: the RSP names clusters the namespace is placed on."""
     from components.federated_workloads import as_placed
-    from federated_eks import kubefed_workload
+    from federated_eks.plan import kubefed_workload
     clusters = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"), ("fed-4", "us-east-1"))
     scheduled = Workload(name="a", namespace="shop", image="nginx:1.29.3", container_port=80,
                          placement=Placement(regions=("us-east-1",)),
@@ -317,7 +317,7 @@ def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
     """Placed on "all", the Service names its clusters: removing one from the config removes it from the placement in
     the same deploy, so KubeFed deletes that copy (and its load balancer) while the cluster is still joined."""
     from components.federated_workloads import as_placed
-    from federated_eks import kubefed_workload
+    from federated_eks.plan import kubefed_workload
     before = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"))
     for clusters in (before, before[:2]):
         svc = kubefed_workload.service(as_placed(ECHO, clusters))
@@ -326,7 +326,7 @@ def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
 
 def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
     from components.kubefed_join.runtime import workload_wait
-    from federated_eks import manifest_folder
+    from federated_eks.config import manifest_folder
     objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
     assert problems == []
     _, template = build([], [ManifestFolder(path="samples/hello-world", objects=objects)])

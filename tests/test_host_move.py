@@ -11,7 +11,7 @@ import json
 import pytest
 
 import fedtest
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.config.reader import ConfigError, load_environment
 
 HELLO = {"name": "hello-world", "namespace": "federate-me", "image": "docker.io/particule/helloworld:v1",
          "containerPort": 80, "replicaScheduling": {"totalReplicas": 3, "clusters": {"*": {"weight": 1}}},
@@ -90,8 +90,8 @@ def test_previous_host_must_be_another_configured_cluster(previous, expected):
 def test_prune_finds_the_old_federation_stack_by_its_region():
     """After a move across regions (by the steps, or by hand) a federation stack of the same name may remain in the
     old region: prune compares the region too."""
-    from federated_eks import prune
-    from federated_eks.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
+    from federated_eks.operations import prune
+    from federated_eks.plan.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
 
     def deployed(region: str, host: str):
         return prune.DeployedStack("fedeks-t-federation", region, "UPDATE_COMPLETE", {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import aws_cdk.aws_ec2 as ec2
 import pytest
 
-from federated_eks import instance_types
-from federated_eks.instance_type_table import FAMILIES
+from federated_eks.model import instance_types
+from federated_eks.model.instance_type_table import FAMILIES
 from tools.refresh_instance_types import TABLE, families, render
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.kubefed_control_plane import RELEASES, assemble_chart, release_values
-from federated_eks.model import KUBERNETES_VERSIONS, ImageRef, KubefedConfig
+from federated_eks.model.federation import KUBERNETES_VERSIONS, ImageRef, KubefedConfig
 from layer_tools import layer_binary
 
 NAMESPACE = "kube-federation-system"
@@ -159,7 +159,7 @@ def test_every_object_validates_against_its_schema(version, scope, tmp_path):
 def test_the_crd_check_is_real():
     """A FederatedTypeConfig without `propagation`, or a KubeFedConfig with a numeric scope, is refused."""
     from components import kubefed_crds
-    from federated_eks.model import DEFAULT_FEDERATED_TYPES
+    from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES
     schemas = _crd_schemas(kubefed_crds.core_crds())
     ftc = kubefed_crds.type_config(DEFAULT_FEDERATED_TYPES[0], NAMESPACE)
     del ftc["spec"]["propagation"]

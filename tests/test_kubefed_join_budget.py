@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import KubefedJoinProvider, KubefedJoinProviderProps
 from components.kubefed_join.runtime import handler, kube_api
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.config.reader import ConfigError, load_environment
 from fedtest import environment
 from kube_emulator import eks_hostname
 from slow_server import TricklingServer

@@ -10,8 +10,8 @@ import pytest
 from components import kubefed_crds
 from components.kubefed_control_plane import generated_files
 from fedtest import environment, resources, synth, templates
-from federated_eks.config import ConfigError, load_environment
-from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType, KubefedConfig
+from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES, FederatedType, KubefedConfig
 
 P = "environments.t.kubefed"
 PROMETHEUS = {"group": "monitoring.coreos.com", "version": "v1", "kind": "Prometheus", "plural": "prometheuses",

@@ -8,17 +8,20 @@ import pytest
 
 from fedtest import ROOT
 
-# Layer (folder) -> module prefixes it must not import, and why.
+# Layer (folder) -> module prefixes it must not import, and why. A folder's rules apply to every file below it; the
+# packages of federated_eks/ are layers of their own (PACKAGES below lists what each may import).
 FORBIDDEN = {
     "federated_eks": {
-        "app": "the model is the bottom layer", "stacks": "the model is the bottom layer",
+        "app": "the model is the bottom layer", "cli": "the model is the bottom layer",
+        "stacks": "the model is the bottom layer",
         "components": "the model is the bottom layer", "constructs": "the model holds no CDK constructs",
-        "aws_cdk": "the model holds no CDK constructs (only config reads aws_cdk.region_info, offline data)",
+        "aws_cdk": "the model holds no CDK constructs (only the config's fields read aws_cdk.region_info, offline data)",
     },
     "components": {
-        "app": "constructs are reusable", "stacks": "constructs are reusable",
-        "federated_eks.config": "constructs take typed values, never the JSON reader",
-        "federated_eks.topology": "constructs take typed values; the federation's shape is the stacks' business",
+        "app": "constructs are reusable", "cli": "constructs are reusable", "stacks": "constructs are reusable",
+        "federated_eks.config.reader": "constructs take typed values, never the JSON reader",
+        "federated_eks.plan.topology": "constructs take typed values; the federation's shape is the stacks' business",
+        "federated_eks.operations": "constructs never run operator tools",
     },
     # The join Lambda's runtime is packaged on its own: it imports its package, the contract and its requirements.
     "components/kubefed_join/runtime": {
@@ -28,25 +31,29 @@ FORBIDDEN = {
         "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
     },
     "stacks": {
-        "app": "stacks are built by app.py, not the other way round",
-        "federated_eks.config": "stacks take the typed model; only app.py reads the config",
+        "app": "stacks are built by app.py, not the other way round", "cli": "stacks are built by app.py",
+        "federated_eks.config": "stacks take the typed model; only app.py and cli.py read the config",
+        "federated_eks.operations": "stacks never run operator tools",
     },
     # The rehearsal plays the synthesized cloud assembly: it reads templates, never builds constructs.
     "rehearsal": {
         "aws_cdk": "the rehearsal plays the synthesized assembly, it builds no constructs",
         "constructs": "the rehearsal builds no constructs", "jsii": "the rehearsal builds no constructs",
-        "app": "the rehearsal synthesizes through the CDK CLI, it does not import the app",
+        "app": "the rehearsal synthesizes through the CDK CLI, it does not import the app", "cli": "as app",
         "stacks": "the rehearsal reads templates, not stacks",
     },
 }
 # Nothing of the app depends on its rehearsal.
 for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "stacks"):
     FORBIDDEN[_layer]["rehearsal"] = "the app never depends on its rehearsal"
-# (file, module prefix) exceptions. The join contract is a leaf (standard library only): the model takes the
-# cluster name limit from it, and quotas the environment's size, so that the config and the join check the same numbers.
-ALLOWED = {("federated_eks/config.py", "aws_cdk.region_info"),
-           ("federated_eks/model.py", "components.kubefed_join.contract"),
-           ("federated_eks/quotas.py", "components.kubefed_join.contract")}
+# (file, module prefix) exceptions. The join contract is a leaf (standard library only): quotas takes the join
+# environment's size from it, so that the config and the join check the same numbers.
+ALLOWED = {("federated_eks/config/fields.py", "aws_cdk.region_info"),
+           ("federated_eks/model/federation.py", "components.kubefed_join.contract"),
+           ("federated_eks/config/quotas.py", "components.kubefed_join.contract")}
+
+# The packages of federated_eks/, lowest first: each imports only itself and the packages before it.
+PACKAGES = ("model", "plan", "config", "operations")
 
 
 def within(module: str, prefix: str) -> bool:
@@ -89,12 +96,12 @@ def test_the_join_contract_is_a_leaf():
 
 def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch):
     (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "bad.py").write_text("def f():\n    from federated_eks.config import load_environment\n")
+    (tmp_path / "stacks" / "bad.py").write_text("def f():\n    from federated_eks.config.reader import load_environment\n")
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
-    assert violations("stacks") == ["stacks/bad.py imports federated_eks.config: stacks take the typed model; only "
-                                    "app.py reads the config",
-                                    "stacks/bad.py imports federated_eks.config.load_environment: stacks take the "
-                                    "typed model; only app.py reads the config"]
+    assert violations("stacks") == ["stacks/bad.py imports federated_eks.config.reader: stacks take the typed model; only "
+                                    "app.py and cli.py read the config",
+                                    "stacks/bad.py imports federated_eks.config.reader.load_environment: stacks take the "
+                                    "typed model; only app.py and cli.py read the config"]
 
 
 def test_the_rehearsal_imports_only_cdk_free_components():
@@ -112,3 +119,66 @@ def test_the_rehearsal_imports_only_cdk_free_components():
 
 def test_app_py_never_imports_the_rehearsal():
     assert not any(within(m, "rehearsal") for m in imports(ROOT / "app.py"))
+
+
+def package_violations(root: Path) -> list[str]:
+    """Imports of a federated_eks package from a package above it (PACKAGES order)."""
+    out = []
+    for rank, package in enumerate(PACKAGES):
+        above = PACKAGES[rank + 1:]
+        for path in sorted((root / "federated_eks" / package).rglob("*.py")):
+            for module in sorted(imports(path)):
+                if any(within(module, f"federated_eks.{p}") for p in above):
+                    out.append(f"{path.relative_to(root).as_posix()} imports {module}: federated_eks.{package} may "
+                               f"import only {', '.join(f'federated_eks.{p}' for p in PACKAGES[:rank + 1])}")
+    return out
+
+
+def test_federated_eks_packages_import_only_downward():
+    assert sorted(p.name for p in (ROOT / "federated_eks").iterdir() if p.is_dir() and p.name != "__pycache__") \
+        == sorted(PACKAGES), "a new package of federated_eks/ needs its place in PACKAGES"
+    assert [p.name for p in (ROOT / "federated_eks").glob("*.py")] == ["__init__.py"], \
+        "every module of federated_eks/ belongs to one of its packages"
+    assert package_violations(ROOT) == []
+
+
+def module_cycles(root: Path, top: str) -> list[list[str]]:
+    """Import cycles among the modules below `top` (a folder of `root`), each as the modules around it."""
+    modules = {p.relative_to(root).with_suffix("").as_posix().replace("/", "."): p
+               for p in (root / top).rglob("*.py")}
+    modules = {m.removesuffix(".__init__"): p for m, p in modules.items()}
+    graph = {m: {d for d in modules if d != m and d in imports(p)} for m, p in modules.items()}
+    cycles, state = [], {}
+
+    def visit(m: str, stack: list[str]) -> None:
+        state[m] = "open"
+        for d in sorted(graph[m]):
+            if state.get(d) == "open":
+                cycles.append(stack[stack.index(d):] + [d])
+            elif d not in state:
+                visit(d, stack + [d])
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    return cycles
+
+
+def test_no_import_cycles():
+    for top in ("federated_eks", "components", "stacks", "rehearsal"):
+        assert module_cycles(ROOT, top) == [], top
+
+
+def test_the_package_check_sees_an_upward_import(tmp_path):
+    for package in PACKAGES:
+        (tmp_path / "federated_eks" / package).mkdir(parents=True)
+    (tmp_path / "federated_eks" / "plan" / "bad.py").write_text("from federated_eks.config.reader import ConfigError\n")
+    assert package_violations(tmp_path)[0].startswith("federated_eks/plan/bad.py imports federated_eks.config.reader: ")
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("from pkg import b\n")
+    (tmp_path / "pkg" / "b.py").write_text("import pkg.a\n")
+    assert module_cycles(tmp_path, "pkg") == [["pkg.a", "pkg.b", "pkg.a"]]

@@ -12,9 +12,9 @@ from cdk_nag import AwsSolutionsChecks
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.network import Network, NetworkProps
-from federated_eks.subnet_layout import CLUSTER_VPC
+from federated_eks.plan.subnet_layout import CLUSTER_VPC
 from fedtest import CONTEXT, ROOT, scratch_dir
-from federated_eks.model import EndpointAccessConfig, LoadBalancerControllerConfig, NodeGroupConfig
+from federated_eks.model.federation import EndpointAccessConfig, LoadBalancerControllerConfig, NodeGroupConfig
 
 
 def member_with_controller(**props) -> tuple[dict, Path]:

@@ -14,8 +14,9 @@ import yaml
 
 from components.kubefed_crds import all_crds
 from fedtest import ENVIRONMENTS, ROOT
-from federated_eks import kubefed_workload, manifest_folder
-from federated_eks.config import load_environment
+from federated_eks.plan import folder_workloads, kubefed_workload
+from federated_eks.config import manifest_folder
+from federated_eks.config.reader import load_environment
 from test_workloads import CLUSTERS, ECHO, HELLO, KUBERNETES_VERSIONS, P, member_copy, read, with_
 
 DEV = load_environment(ENVIRONMENTS, "dev")
@@ -147,7 +148,7 @@ def test_every_rendered_object_is_valid_against_the_kubefed_crds(raw):
 def test_folder_problems_are_config_problems_before_any_construct(tmp_path):
     import app as federation_app
     from fedtest import environment
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
 
     # The folder uses the typed workload's namespace federate-me (without a FederatedNamespace of its own).
     folder(tmp_path, {"svc.yaml": [walkthrough_service()]})
@@ -162,7 +163,7 @@ def test_folder_problems_are_config_problems_before_any_construct(tmp_path):
 
 def test_unreadable_folders_are_config_problems():
     from fedtest import environment
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
 
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(2, workloads=[{"manifests": "samples/nope"}, {"manifests": 3}])}, "t")
@@ -175,10 +176,10 @@ def test_unreadable_folders_are_config_problems():
 
 def test_a_folder_serves_load_balancers_when_a_federated_service_is_of_that_type():
     objects = load_ok(ROOT, "samples/hello-world")
-    assert not manifest_folder.serves_load_balancers(objects)
+    assert not folder_workloads.serves_load_balancers(objects)
     svc = walkthrough_service()
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
-    assert manifest_folder.serves_load_balancers([("x.yaml", svc)])
+    assert folder_workloads.serves_load_balancers([("x.yaml", svc)])
 
 
 def test_what_kubefed_accepts_but_never_acts_on_is_refused_naming_the_file(tmp_path):
@@ -251,15 +252,15 @@ def test_a_folders_load_balancers_need_a_controller_only_where_they_are_placed(p
     svc = walkthrough_service()
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
     svc["spec"]["placement"] = placement
-    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == expected
+    assert folder_workloads.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == expected
     svc["spec"]["template"]["spec"]["type"] = "ClusterIP"
-    assert manifest_folder.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == ()
+    assert folder_workloads.load_balancer_clusters([("x.yaml", svc)], CLUSTERS) == ()
 
 
 def test_the_waiter_watches_each_federated_deployment_of_a_folder():
     """Issue 18: folders get the waiter too (and with it a delete that removes their copies and load balancers)."""
     objects = load_ok(ROOT, "samples/hello-world")
-    [hello] = manifest_folder.waited_workloads(objects, CLUSTERS)
+    [hello] = folder_workloads.waited_workloads(objects, CLUSTERS)
     assert (hello.namespace, hello.name, hello.total_replicas, hello.load_balanced) == (
         "federate-me", "test-hello-world", 7, False)
     assert [k for _, k in hello.kinds] == ["FederatedDeployment", "ReplicaSchedulingPreference"]
@@ -272,7 +273,7 @@ def test_the_waiter_watches_each_federated_deployment_of_a_folder():
     svc = copy.deepcopy(fixed[3])
     svc["metadata"]["name"] = "test-hello-world"
     svc["spec"]["template"]["spec"]["type"] = "LoadBalancer"
-    [w] = manifest_folder.waited_workloads([("a", fixed[0]), ("b", fd), ("c", svc)], CLUSTERS)
+    [w] = folder_workloads.waited_workloads([("a", fixed[0]), ("b", fd), ("c", svc)], CLUSTERS)
     assert w.clusters == (("fed-1", 3, "public.ecr.aws/docker/library/nginx:1.29"), ("fed-3", 5, "x:1"))
     assert w.load_balanced and w.total_replicas is None
     assert [k for _, k in w.kinds] == ["FederatedDeployment", "FederatedService"]
@@ -295,7 +296,7 @@ def _dns_folder(tmp_path, annotate: bool) -> str:
 
 def test_a_folder_with_a_hosted_zone_gets_externaldns_where_its_annotated_load_balancers_run(tmp_path):
     from fedtest import environment
-    from federated_eks import topology
+    from federated_eks.plan import topology
     path = _dns_folder(tmp_path, annotate=True)
     cfg = load_environment({"t": environment(3, workloads=[{"manifests": path, "hostedZoneId": "Z0123456789ABC"}])},
                            "t")
@@ -314,7 +315,7 @@ def test_a_folder_with_a_hosted_zone_gets_externaldns_where_its_annotated_load_b
 ])
 def test_folder_dns_needs_both_the_zone_and_the_annotation(tmp_path, annotate, zone, expected):
     from fedtest import environment
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
     path = _dns_folder(tmp_path, annotate=annotate)
     entry = {"manifests": path, **({"hostedZoneId": zone} if zone else {})}
     with pytest.raises(ConfigError) as err:
@@ -382,7 +383,7 @@ def test_a_v1_namespace_in_a_folder_is_refused_since_the_app_creates_it(tmp_path
 def _config_problems(tmp_path, files: dict[str, object], version: str = "1.35") -> list[str]:
     """The config problems of a folder holding `files` (the whole config reader, as `cdk synth` runs it)."""
     from fedtest import environment
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
     import app as federation_app
 
     path = folder(tmp_path, files)
@@ -471,7 +472,7 @@ def test_an_unquoted_date_becomes_its_text_as_kubectl_reads_it(tmp_path):
 ])
 def test_any_manifests_path_is_a_config_problem_not_a_traceback(tmp_path, manifests, what):
     from fedtest import environment
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
 
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(2, workloads=[{"manifests": manifests}])}, "t")
@@ -508,8 +509,9 @@ def test_fuzzed_shapes_give_problems_never_a_traceback(tmp_path):
     # `metadata.namespace: [a]` and a `spec.template.spec` that is a list crashed the folder check; here every
     # field of every sample object takes every shape, and the whole config check runs over all of them.
     from fedtest import environment
-    from federated_eks import object_owners, topology
-    from federated_eks.config import ConfigError
+    from federated_eks.model import object_owners
+    from federated_eks.plan import topology
+    from federated_eks.config.reader import ConfigError
     import app as federation_app
 
     samples = [o for _, o in load_ok(ROOT, "samples/hello-world")]
@@ -525,9 +527,9 @@ def test_fuzzed_shapes_give_problems_never_a_traceback(tmp_path):
                   manifest_folder.template_problems(objects, DEV.kubefed.federated_types, "1.35"),
                   object_owners.second_owners(objects)):
         assert all(isinstance(p, tuple) and all(isinstance(part, str) for part in p) for p in found)
-    manifest_folder.serves_load_balancers(objects)
-    manifest_folder.federated_namespaces(objects)
-    manifest_folder.namespaces_used(objects)
+    folder_workloads.serves_load_balancers(objects)
+    folder_workloads.federated_namespaces(objects)
+    folder_workloads.namespaces_used(objects)
     raw = environment(2, workloads=[HELLO, {"manifests": str(base)}])
     with pytest.raises(ConfigError) as err:
         config = load_environment({"t": raw}, "t")
@@ -567,5 +569,5 @@ def test_a_folder_deployment_is_waited_for_only_where_its_namespace_is_placed():
     objects = [o for _, o in load_ok(ROOT, "samples/hello-world")]
     ns = copy.deepcopy(objects[0])
     ns["spec"]["placement"] = {"clusters": [{"name": "fed-2"}]}
-    [w] = manifest_folder.waited_workloads([("a", ns), ("b", objects[1])], CLUSTERS)
+    [w] = folder_workloads.waited_workloads([("a", ns), ("b", objects[1])], CLUSTERS)
     assert [c for c, _, _ in w.clusters] == ["fed-2"]

@@ -1,4 +1,4 @@
-"""NAT gateways spread over each region's AZs (federated_eks/nat_layout.py), counted against the NAT gateways per AZ
+"""NAT gateways spread over each region's AZs (federated_eks/plan/nat_layout.py), counted against the NAT gateways per AZ
 quota (vpc L-FE5A380F); tests/test_scale.py checks the synthesized 40-cluster mesh with `nat_gateways_per_az`."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from fedtest import environment, synth
-from federated_eks import nat_layout
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.plan import nat_layout
+from federated_eks.config.reader import ConfigError, load_environment
 from test_quotas import FORTY_QUOTAS, federation
 
 

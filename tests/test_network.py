@@ -9,9 +9,9 @@ import pytest
 
 from components.network import Network, NetworkProps
 from fedtest import CONTEXT, cluster_stacks, environment, resources, synth, templates
-from federated_eks import peering_layout, topology
-from federated_eks.config import load_environment
-from federated_eks.subnet_layout import (BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, SMALLEST_SUBNET_MASK,
+from federated_eks.plan import peering_layout, topology
+from federated_eks.config.reader import load_environment
+from federated_eks.plan.subnet_layout import (BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, SMALLEST_SUBNET_MASK,
                                          fits, smallest_vpc_mask, subnet_layout)
 
 

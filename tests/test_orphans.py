@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fedtest import environment, synth
-from federated_eks import orphans
+from federated_eks.operations import orphans
 
 
 @pytest.fixture(scope="module")

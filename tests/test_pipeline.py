@@ -14,8 +14,8 @@ from aws_cdk.assertions import Template
 import app as federation_app
 import fedtest
 from fedtest import CONTEXT, ROOT, copy_project, scratch_dir, synth, write_project
-from federated_eks.config import ConfigError
-from federated_eks.pipelines import load_pipeline
+from federated_eks.config.reader import ConfigError
+from federated_eks.config.pipelines import load_pipeline
 from stacks.pipeline import CDK_ASSETS_VERSION, SYNTH_INSTALL, PipelineStack, connection_actions, synth_commands
 
 ENVIRONMENTS = copy.deepcopy(fedtest.ENVIRONMENTS)

@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 
 from fedtest import ENVIRONMENTS, scratch_dir, write_project
-from federated_eks import prune
-from federated_eks.stack_tags import APP, APP_TAG, CLUSTER_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
+from federated_eks.operations import prune
+from federated_eks.plan.stack_tags import APP, APP_TAG, CLUSTER_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
 
 # A template with two real resources, so that the listing shows resources and delete removes them.
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"},
@@ -288,7 +288,7 @@ def test_without_credentials_prune_says_what_it_needs_without_a_traceback(tmp_pa
 
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true",
            "AWS_DEFAULT_REGION": "us-east-1"}
-    run = subprocess.run([sys.executable, "-m", "federated_eks.prune", "--env", "dev", "--cdk-json", str(CDK_JSON)],
+    run = subprocess.run([sys.executable, "-m", "federated_eks.operations.prune", "--env", "dev", "--cdk-json", str(CDK_JSON)],
                          cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 2, run.stdout + run.stderr

@@ -7,9 +7,10 @@ import dataclasses
 import pytest
 
 from fedtest import ENVIRONMENTS, environment
-from federated_eks import peering_layout, quotas, topology
-from federated_eks.config import ConfigError, load_environment
-from federated_eks.model import QuotasConfig
+from federated_eks.plan import peering_layout, topology
+from federated_eks.config import quotas
+from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.model.federation import QuotasConfig
 
 P = "environments.test"
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1",

@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from fedtest import environment, scratch_dir, synth
-from federated_eks.config import ConfigError
+from federated_eks.config.reader import ConfigError
 from rehearsal.__main__ import emulated_kubernetes
 from rehearsal.cloudformation import Player, read_assembly, resource_dependencies
 from rehearsal.kubernetes import helm, lambdas

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from components.kubefed_control_plane import RELEASES, assemble_chart, release_values
-from federated_eks.model import KubefedConfig
+from federated_eks.model.federation import KubefedConfig
 from rehearsal import world
 from rehearsal.kubernetes import EmulatedKubernetes
 from rehearsal.kubernetes.layer_tools import layer_binary

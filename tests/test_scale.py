@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from fedtest import synth
-from federated_eks import peering_layout
+from federated_eks.plan import peering_layout
 from test_nat_layout import nat_gateways_per_az
 from test_network import check_peering
 from test_quotas import FORTY_QUOTAS, federation

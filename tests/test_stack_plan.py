@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from fedtest import ENVIRONMENTS, environment, synth
-from federated_eks import stack_plan
-from federated_eks.config import load_environment
-from federated_eks.stack_tags import KIND_TAG
+from federated_eks.plan import stack_plan
+from federated_eks.config.reader import load_environment
+from federated_eks.plan.stack_tags import KIND_TAG
 
 CASES = {
     "dev": ENVIRONMENTS["dev"],

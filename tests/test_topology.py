@@ -12,9 +12,9 @@ from aws_cdk import aws_eks_v2 as eks
 from components.eks_cluster import eks_version
 from components.kubectl_layer import layer_package
 from fedtest import ROOT, environment
-from federated_eks import topology
-from federated_eks.config import load_environment
-from federated_eks.model import KUBERNETES_VERSIONS
+from federated_eks.plan import topology
+from federated_eks.config.reader import load_environment
+from federated_eks.model.federation import KUBERNETES_VERSIONS
 
 
 def config(clusters: int, topo: str = "mesh", **kw):

@@ -18,9 +18,9 @@ from components.eks_cluster import FederatedCluster, FederatedClusterProps
 from components.federated_workloads import as_placed, workload_objects
 from components.network import Network, NetworkProps
 from components.workload_dns import ExternalDns, ExternalDnsProps, chart_values
-from federated_eks.model import EndpointAccessConfig, NodeGroupConfig
-from federated_eks.subnet_layout import CLUSTER_VPC
-from federated_eks.workload import DnsSpec, Placement, ServiceSpec, Workload
+from federated_eks.model.federation import EndpointAccessConfig, NodeGroupConfig
+from federated_eks.plan.subnet_layout import CLUSTER_VPC
+from federated_eks.model.workload import DnsSpec, Placement, ServiceSpec, Workload
 from fedtest import ROOT, scratch_dir
 
 CLUSTERS = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"))
@@ -139,8 +139,8 @@ def test_externaldns_chart_pinned_mirrorable_with_a_role_on_the_one_zone_cfn_lin
 def test_the_rendered_service_with_its_overrides_is_valid_kubefed_and_its_member_copy_valid_kubernetes():
     import kubernetes_validate
     from components.kubefed_crds import all_crds
-    from federated_eks import manifest_folder
-    from federated_eks.model import KubefedConfig
+    from federated_eks.config import manifest_folder
+    from federated_eks.model.federation import KubefedConfig
     rendered = workload_objects(as_placed(ECHO, CLUSTERS), CLUSTERS)
     crds = all_crds(KubefedConfig().federated_types)
     assert manifest_folder.check([("rendered", o) for o in rendered], crds, [n for n, _ in CLUSTERS],

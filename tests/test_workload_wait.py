@@ -172,7 +172,7 @@ OWNED = {"labels": {contract.MANAGED_BY_LABEL: contract.MANAGED_BY_VALUE}}
 def apply_workload(host, rsp: bool = False, replicas: dict | None = None, image: str = IMAGE,
                    owned: bool = True) -> None:
     """What the kubectl handler applies on the host (components/federated_workloads.py); with `owned`, the
-    managed-by label federated_eks/kubefed_workload.py renders on every object (another app's objects lack it)."""
+    managed-by label federated_eks/plan/kubefed_workload.py renders on every object (another app's objects lack it)."""
     mine = OWNED if owned else {}
     replicas = replicas or {"fed-1": 2, "fed-2": 3}
     template = {"metadata": {"labels": {"app": NAME}}, "spec": {
@@ -354,8 +354,8 @@ def test_a_forged_delete_of_another_apps_federated_deployment_removes_nothing(ho
 
 
 def test_rendered_workload_objects_carry_the_label_the_waiter_checks():
-    from federated_eks import kubefed_workload
-    from federated_eks.workload import Placement, ServiceSpec, Workload
+    from federated_eks.plan import kubefed_workload
+    from federated_eks.model.workload import Placement, ServiceSpec, Workload
     w = Workload(name="a", namespace="b", image="registry.k8s.io/echoserver:1.10", container_port=80,
                  placement=Placement(clusters=("fed-1",)), service=ServiceSpec(type="ClusterIP", port=80))
     for obj in kubefed_workload.workload_objects(w):

@@ -9,10 +9,11 @@ import jsonpatch
 import kubernetes_validate
 import pytest
 
-from federated_eks import image_reference, kubefed_workload as kf
-from federated_eks.config import _Reader
-from federated_eks.workload import ClusterOverride, Placement, ReplicaScheduling, ServiceSpec, Workload
-from federated_eks.workload_config import read_workloads
+from federated_eks.model import image_reference
+from federated_eks.plan import kubefed_workload as kf
+from federated_eks.config.fields import Reader as _Reader
+from federated_eks.model.workload import ClusterOverride, Placement, ReplicaScheduling, ServiceSpec, Workload
+from federated_eks.config.workload_reader import read_workloads
 
 CLUSTERS = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "eu-west-1"))
 P = "environments.t.workloads"
@@ -383,7 +384,7 @@ def test_namespaces_are_federated_once_where_their_workloads_run():
 
 
 def test_the_description_knows_nothing_of_kubefed():
-    import federated_eks.workload as description
+    import federated_eks.model.workload as description
     source = open(description.__file__).read()
     assert "kubefed.io" not in source and "import" not in source.replace("from __future__ import", "").replace(
         "from dataclasses import", "").replace("from typing import", "")
@@ -397,7 +398,7 @@ def test_the_description_knows_nothing_of_kubefed():
                                            protocol="HTTPS", ttl=30), service={"type": "LoadBalancer", "port": 443,
                                                                                "targetPort": 8443})])
 def test_typed_workloads_round_trip_through_the_config_reader(raw):
-    from federated_eks.workload_config import to_config
+    from federated_eks.config.workload_reader import to_config
     (w,), problems = read([raw])
     assert problems == []
     (again,), problems = read([to_config(w)])
@@ -405,7 +406,7 @@ def test_typed_workloads_round_trip_through_the_config_reader(raw):
 
 
 def test_load_balanced_clusters_are_where_load_balanced_workloads_run():
-    from federated_eks.workload import load_balanced_clusters
+    from federated_eks.model.workload import load_balanced_clusters
     (echo, hello), _ = read([ECHO, HELLO])
     assert load_balanced_clusters([echo, hello], CLUSTERS) == ("fed-1", "fed-2")
     assert load_balanced_clusters([hello], CLUSTERS) == ()
@@ -415,7 +416,7 @@ def test_load_balanced_clusters_are_where_load_balanced_workloads_run():
 
 def test_config_reads_workloads_and_the_load_balancer_controller():
     from fedtest import environment
-    from federated_eks.config import load_environment
+    from federated_eks.config.reader import load_environment
     cfg = load_environment({"t": environment(2, workloads=[with_(ECHO, dns=None)],
                                               loadBalancerController={"imageRepository": "mirror.example.com/lbc"})},
                            "t")
@@ -445,7 +446,7 @@ def test_config_reads_workloads_and_the_load_balancer_controller():
 ])
 def test_config_rules_around_workloads(changes, expected):
     from fedtest import environment
-    from federated_eks.config import ConfigError, load_environment
+    from federated_eks.config.reader import ConfigError, load_environment
     with pytest.raises(ConfigError) as err:
         load_environment({"t": environment(2, workloads=[with_(ECHO, dns=None)], **changes)}, "t")
     assert err.value.problems == [expected]
@@ -453,8 +454,8 @@ def test_config_rules_around_workloads(changes, expected):
 
 def test_load_balancer_controller_install_always_puts_it_on_every_cluster():
     from fedtest import environment
-    from federated_eks import topology
-    from federated_eks.config import ConfigError, load_environment
+    from federated_eks.plan import topology
+    from federated_eks.config.reader import ConfigError, load_environment
     auto = load_environment({"t": environment(3, workloads=[with_(ECHO, dns=None)])}, "t")
     assert topology.load_balancer_clusters(auto) == ("fed-1", "fed-2")
     always = load_environment({"t": environment(3, loadBalancerController={"install": "always"})}, "t")

@@ -1,4 +1,4 @@
-"""Regenerate federated_eks/instance_type_table.py: every EC2 instance type name, as family -> sizes.
+"""Regenerate federated_eks/model/instance_type_table.py: every EC2 instance type name, as family -> sizes.
 
     .venv/bin/python -m tools.refresh_instance_types
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TABLE = Path(__file__).resolve().parents[1] / "federated_eks" / "instance_type_table.py"
+TABLE = Path(__file__).resolve().parents[1] / "federated_eks" / "model" / "instance_type_table.py"
 
 
 def families() -> dict[str, tuple[str, ...]]:

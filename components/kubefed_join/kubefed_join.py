@@ -172,7 +172,7 @@ class KubefedJoinProvider(Construct):
         prefix = eks_name_prefix(list(self._allowed.values()))
         variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
                                            for name, t in self._allowed.items()})
-        # The config check refuses a federation this large first (federated_eks/quotas.py, the same measure); clusters
+        # The config check refuses a federation this large first (federated_eks/config/quotas.py, the same measure); clusters
         # are added one at a time, so this counts those given so far.
         size = c.deployed_environment_size(prefix, {name: t.region for name, t in self._allowed.items()})
         if size > c.MAX_ENVIRONMENT_BYTES:

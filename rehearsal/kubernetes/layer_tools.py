@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from federated_eks.model import KUBERNETES_VERSIONS
+from federated_eks.model.federation import KUBERNETES_VERSIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".build" / "layer-tools"

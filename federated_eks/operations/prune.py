@@ -1,11 +1,11 @@
 """Prune: delete the deployed stacks of an environment that the app no longer has.
 
-    python -m federated_eks.prune --env prod [--yes] [--regions us-east-1,eu-west-1]     (make prune ENV=prod)
-    python -m federated_eks.prune --env old --environment-removed old [--yes]   (make prune ENV=old GONE=old)
+    python -m federated_eks.operations.prune --env prod [--yes] [--regions us-east-1,eu-west-1]     (make prune ENV=prod)
+    python -m federated_eks.operations.prune --env old --environment-removed old [--yes]   (make prune ENV=old GONE=old)
 
 CDK never deletes a stack that left the app: after a cluster (or a whole region) leaves the config, its EKS
 cluster, node group and NAT gateway keep running. This finds the environment's stacks by the tags every stack of
-the app carries (federated_eks/stack_tags.py: app, environment, kind), and compares each by (name, region, account)
+the app carries (federated_eks/plan/stack_tags.py: app, environment, kind), and compares each by (name, region, account)
 with the stacks the app has now: a cluster moved to another region keeps its stack name, so its old stack is found
 by its region. It lists each with the reason and its resources, and only with --yes deletes them in reverse
 dependency order (federation, peer routes, peering, clusters, bastion, access; and any stack that reads another's
@@ -36,10 +36,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from federated_eks.stack_tags import (APP, APP_TAG, CLUSTER_TAG, DELETE_ORDER, ENVIRONMENT_TAG, HOST_TAG,
+from federated_eks.plan.stack_tags import (APP, APP_TAG, CLUSTER_TAG, DELETE_ORDER, ENVIRONMENT_TAG, HOST_TAG,
                                       KIND_TAG)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GONE = ("DELETE_COMPLETE",)
 
 
@@ -226,8 +226,8 @@ def delete_stack(session: Any, stack: DeployedStack, delay: int = 15) -> None:
 
 def expected_stacks(env: str, cdk_json: Path = ROOT / "cdk.json") -> set[Key] | None:
     """(name, region, account) of every stack the app has for `env` now; None when cdk.json has no `env`."""
-    from federated_eks.config import load_environment
-    from federated_eks.stack_plan import plan as stack_plan
+    from federated_eks.config.reader import load_environment
+    from federated_eks.plan.stack_plan import plan as stack_plan
 
     environments = json.loads(cdk_json.read_text())["context"].get("environments", {})
     if env not in environments:
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the --env again, when it was removed from cdk.json: delete all of its stacks")
     args = parser.parse_args(argv)
     import boto3
-    from federated_eks.config import ConfigError
+    from federated_eks.config.reader import ConfigError
 
     try:
         expected = expected_stacks(args.env, Path(args.cdk_json))

@@ -8,8 +8,8 @@ that support tags, so every EKS cluster, NAT gateway and VPC also says which app
 """
 from __future__ import annotations
 
-from federated_eks import topology
-from federated_eks.model import FederationConfig
+from federated_eks.plan import topology
+from federated_eks.model.federation import FederationConfig
 
 APP = "federated-eks"
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from federated_eks.model import FederationConfig
-from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
-from federated_eks.topology import BASTION, vpcs
+from federated_eks.model.federation import FederationConfig
+from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC
+from federated_eks.plan.topology import BASTION, vpcs
 
 BASTION_NAT_GATEWAYS = 1  # the bastion VPC always has one NAT gateway (stacks/bastion.py)
 

@@ -1,6 +1,6 @@
 """Warn when a synth drops stacks the previous synth of the same environment had (they would stay deployed).
 
-    python -m federated_eks.orphans PREVIOUS_MANIFEST NEW_MANIFEST --env dev
+    python -m federated_eks.operations.orphans PREVIOUS_MANIFEST NEW_MANIFEST --env dev
 
 `make synth` and `make diff` copy cdk.out/manifest.json aside before the CLI overwrites it, then run this. Stacks
 are matched to the environment by their `fedeks:environment` tag in the manifest, so a previous synth of another
@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from federated_eks.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG
+from federated_eks.plan.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG
 
 STACK = "aws:cloudformation:stack"
 

@@ -1,6 +1,6 @@
 """Reading `workloads` from the config: raw JSON in, `workload.Workload` / `workload.ManifestFolder` out.
 
-Problems go to the config's reader (`config._Reader`), so they are reported with every other config problem,
+Problems go to the config's reader (`config.Reader`), so they are reported with every other config problem,
 each naming the field (`environments.dev.workloads[0].dns.primary`) and the fix, before any construct is
 built. Folders of KubeFed YAML are read here (file and YAML errors); their objects are checked against the
 KubeFed schemas by `manifest_folder.check`.
@@ -11,15 +11,17 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
-from federated_eks import config as _config
-from federated_eks import federation_layout, image_reference, kubefed_workload, manifest_folder, object_owners
-from federated_eks.cloudformation_limits import MAX_TEMPLATE_BYTES
-from federated_eks.model import DEFAULT_FEDERATED_TYPES, FederatedType
-from federated_eks.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
+from federated_eks.config import manifest_folder
+from federated_eks.config.fields import MISSING, Reader, kind_of
+from federated_eks.plan import federation_layout, folder_workloads, kubefed_workload
+from federated_eks.model import image_reference, object_owners
+from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES
+from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES, FederatedType
+from federated_eks.model.workload import (ALL_CLUSTERS, DNS_ROUTINGS, HEALTH_CHECK_PROTOCOLS, LOAD_BALANCER_SCHEMES,
                                     SERVICE_TYPES, ClusterOverride, DnsSpec, ManifestFolder, Placement,
                                     ReplicaPreference, ReplicaScheduling, ServiceSpec, Workload)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 """Relative `manifests` folders are found from here (the folder with cdk.json)."""
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
@@ -49,7 +51,7 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     templates checked against the Kubernetes schemas of `kubernetes_version` (when given), and the objects
     against the KubeFed CRDs by `folder_problems`."""
     if not isinstance(raw, list):
-        r.problem(path, f"must be a list, got {_config._kind(raw)}",
+        r.problem(path, f"must be a list, got {kind_of(raw)}",
                   'list workload objects, e.g. [{"name": "web", "namespace": "web", "image": "nginx:1.29", '
                   '"containerPort": 80}]')
         return (), ()
@@ -157,7 +159,7 @@ def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str,
                     reserved_namespaces: tuple[str, ...] = (),
                     federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES) -> list[str]:
     """Every problem of typed workloads, by exactly the config's rules and messages (paths `workloads[i]...`)."""
-    reader = _config._Reader()
+    reader = Reader()
     read_workloads(reader, [to_config(w) for w in workloads], "workloads", clusters, reserved_namespaces,
                    federated_types)
     return reader.problems
@@ -166,7 +168,7 @@ def check_workloads(workloads: Sequence[Workload], clusters: Sequence[tuple[str,
 def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[FederatedType],
                  kubernetes_version: str | None) -> ManifestFolder | None:
     d = r.obj(raw, path, FOLDER_FIELDS)
-    folder = r.value(d, "manifests", path, str, _config._MISSING, '"samples/hello-world"')
+    folder = r.value(d, "manifests", path, str, MISSING, '"samples/hello-world"')
     if folder is None:
         return None
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder)
@@ -182,13 +184,13 @@ def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[Federat
         return None
     if _oversized(r, [obj for _, obj in objects], f"{path}.manifests"):
         return None
-    annotated = manifest_folder.dns_annotated_services(objects)
+    annotated = folder_workloads.dns_annotated_services(objects)
     if annotated and zone is None:
         r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
                   "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
     elif zone is not None and not annotated:
         r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
-                  f"the {manifest_folder.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
+                  f"the {folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
                   "annotate the Services that need a record (see the README's DNS section), or remove it")
     return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
@@ -223,11 +225,11 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     if d is None:
         return None
     before = len(r.problems)
-    name = r.value(d, "name", path, str, _config._MISSING, '"echo-server"')
+    name = r.value(d, "name", path, str, MISSING, '"echo-server"')
     if name is not None and (not _DNS1035.fullmatch(name) or len(name) > 63):
         r.problem(f"{path}.name", f"{name!r} is not a DNS-1035 label (it names the Deployment and the Service)",
                   "use at most 63 lowercase letters, digits and '-', starting with a letter")
-    namespace = r.value(d, "namespace", path, str, _config._MISSING, '"echo"')
+    namespace = r.value(d, "namespace", path, str, MISSING, '"echo"')
     if namespace is not None:
         if not _DNS1123.fullmatch(namespace) or len(namespace) > 63:
             r.problem(f"{path}.namespace", f"{namespace!r} is not a namespace name",
@@ -264,7 +266,7 @@ def _read_workload(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
 
 
 def _image(r: Any, d: dict, key: str, path: str, required: bool) -> str | None:
-    value = r.value(d, key, path, str, _config._MISSING if required else None, '"registry.k8s.io/echoserver:1.10"')
+    value = r.value(d, key, path, str, MISSING if required else None, '"registry.k8s.io/echoserver:1.10"')
     if value is not None:
         wrong = image_reference.problem(value)
         if wrong:
@@ -273,7 +275,7 @@ def _image(r: Any, d: dict, key: str, path: str, required: bool) -> str | None:
 
 
 def _port(r: Any, d: dict, key: str, path: str, required: bool, default: int | None = None) -> int | None:
-    value = r.value(d, key, path, int, _config._MISSING if required else default, "8080")
+    value = r.value(d, key, path, int, MISSING if required else default, "8080")
     if value is not None and not 1 <= value <= 65535:
         r.problem(f"{path}.{key}", f"{value} is not a port number", "use 1 to 65535")
         return None
@@ -316,7 +318,7 @@ def _read_placement(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, s
 
 def _read_env(r: Any, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
-        r.problem(path, f"must be an object of names to string values, got {_config._kind(raw)}",
+        r.problem(path, f"must be an object of names to string values, got {kind_of(raw)}",
                   'write it like {"LOG_LEVEL": "info"}')
         return ()
     out = []
@@ -325,7 +327,7 @@ def _read_env(r: Any, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
             r.problem(f"{path}.{key}", "is not an environment variable name",
                       "use letters, digits, '_', '-' and '.', not starting with a digit")
         if not isinstance(value, str):
-            r.problem(f"{path}.{key}", f"must be a string, got {_config._kind(value)}",
+            r.problem(f"{path}.{key}", f"must be a string, got {kind_of(value)}",
                       'quote it, e.g. "8080"')
             continue
         out.append((key, value))
@@ -335,7 +337,7 @@ def _read_env(r: Any, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
 def _read_overrides(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]], placed: tuple[str, ...],
                     scheduled: bool) -> tuple[tuple[str, ClusterOverride], ...]:
     if not isinstance(raw, dict):
-        r.problem(path, f"must be an object of cluster names, got {_config._kind(raw)}",
+        r.problem(path, f"must be an object of cluster names, got {kind_of(raw)}",
                   'write it like {"fed-1": {"replicas": 2}}')
         return ()
     names = [n for n, _ in clusters]
@@ -370,7 +372,7 @@ def _read_scheduling(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, 
     d = r.obj(raw, path, ("totalReplicas", "rebalance", "clusters"))
     if d is None:
         return None
-    total = r.value(d, "totalReplicas", path, int, _config._MISSING, "7")
+    total = r.value(d, "totalReplicas", path, int, MISSING, "7")
     if total is not None and not 0 <= total <= MAX_INT32:
         r.problem(f"{path}.totalReplicas", f"{total} is out of range", "use 0 or more")
     rebalance = r.value(d, "rebalance", path, bool, False, "true")
@@ -442,17 +444,17 @@ def _read_dns(r: Any, raw: Any, path: str, service: ServiceSpec | None, placed: 
         r.problem(path, "needs an internet-facing LoadBalancer service: the public hosted zone answers with each "
                   "cluster's load balancer, which clients then reach from the internet",
                   'set "service": {"type": "LoadBalancer", "port": 80}')
-    zone = r.value(d, "hostedZoneId", path, str, _config._MISSING, '"Z0123456789ABCDEFGHIJ"')
+    zone = r.value(d, "hostedZoneId", path, str, MISSING, '"Z0123456789ABCDEFGHIJ"')
     if zone is not None and not _ZONE_ID.fullmatch(zone):
         r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
                   "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
-    record = r.value(d, "recordName", path, str, _config._MISSING, '"echo.example.com"')
+    record = r.value(d, "recordName", path, str, MISSING, '"echo.example.com"')
     if record is not None:
         wrong = _record_name_problem(record.lower())
         if wrong:
             r.problem(f"{path}.recordName", wrong, "use a name in the hosted zone, e.g. echo.example.com "
                       "(the zone apex works too: the records are aliases)")
-    routing = r.choice(d, "routing", path, DNS_ROUTINGS, _config._MISSING)
+    routing = r.choice(d, "routing", path, DNS_ROUTINGS, MISSING)
     primary = r.value(d, "primary", path, str, None, '"fed-1"')
     if routing == "failover":
         if len(placed) != 2:

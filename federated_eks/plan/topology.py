@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from federated_eks.manifest_folder import load_balancer_clusters as folder_load_balancer_clusters
-from federated_eks.model import FederationConfig
-from federated_eks.workload import load_balanced_clusters
+from federated_eks.plan.folder_workloads import load_balancer_clusters as folder_load_balancer_clusters
+from federated_eks.model.federation import FederationConfig
+from federated_eks.model.workload import load_balanced_clusters
 
 BASTION = "bastion"
 """The bastion VPC's name among the federation's VPCs."""

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.kubefed_join.contract import MAX_NAME_LENGTH
-from federated_eks.instance_types import architecture
+from federated_eks.model.instance_types import architecture
 # Workloads are described in their own module (engine-neutral); the federation holds them.
-from federated_eks.workload import ManifestFolder, Workload
+from federated_eks.model.workload import ManifestFolder, Workload
 
 # Kubernetes versions we can build: EKS supports them today, aws-cdk-lib's aws_eks_v2 has a
 # `KubernetesVersion.V1_NN` for each, and a pinned `aws-cdk.lambda-layer-kubectl-vNN` package
@@ -182,7 +182,7 @@ class KubefedConfig:
 
 @dataclass(frozen=True)
 class QuotasConfig:
-    """The AWS quotas of the account the layout is checked against (federated_eks/quotas.py). The defaults are
+    """The AWS quotas of the account the layout is checked against (federated_eks/config/quotas.py). The defaults are
     AWS's; set a field when the account has a raised quota (Service Quotas shows the applied values)."""
 
     routes_per_route_table: int = 50      # vpc L-93826ACB, adjustable up to 1,000

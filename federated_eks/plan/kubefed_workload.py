@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from federated_eks.workload import ALL_CLUSTERS, Placement, ReplicaPreference, Workload
+from federated_eks.model.workload import ALL_CLUSTERS, Placement, ReplicaPreference, Workload
 
 TYPES_API = "types.kubefed.io/v1beta1"
 SCHEDULING_API = "scheduling.kubefed.io/v1alpha1"

@@ -13,8 +13,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from federated_eks import kubefed_workload, manifest_folder, object_owners
-from federated_eks.model import FederationConfig
+from federated_eks.plan import folder_workloads as folders, kubefed_workload
+from federated_eks.model import object_owners
+from federated_eks.model.federation import FederationConfig
 
 # The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
 # groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
@@ -32,13 +33,13 @@ def host_namespaces(cfg: FederationConfig) -> list[str]:
     """The federated namespaces whose host Namespace the federation stack creates (components/federated_workloads.py):
     the typed workloads' and the folders' FederatedNamespaces, but never a system namespace."""
     names = [w.namespace for w in cfg.workloads]
-    names += [ns for f in cfg.manifest_folders for ns in manifest_folder.federated_namespaces(f.objects)]
+    names += [ns for f in cfg.manifest_folders for ns in folders.federated_namespaces(f.objects)]
     return [n for n in dict.fromkeys(names) if not object_owners.system_namespace(n, (cfg.kubefed.namespace,))]
 
 
 def folder_workloads(cfg: FederationConfig) -> int:
     clusters = [(c.name, c.region) for c in cfg.clusters]
-    return sum(len(manifest_folder.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
+    return sum(len(folders.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
 
 
 def federation_resources(cfg: FederationConfig) -> int:
@@ -97,7 +98,7 @@ def federation_template_bytes(cfg: FederationConfig) -> int:
     clusters = [(c.name, c.region) for c in cfg.clusters]
     placed = [len(w.placement.resolve(clusters)) for w in cfg.workloads]
     annotated = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None or w.load_balanced)
-    folder_waiters = [fw for f in cfg.manifest_folders for fw in manifest_folder.waited_workloads(f.objects, clusters)]
+    folder_waiters = [fw for f in cfg.manifest_folders for fw in folders.waited_workloads(f.objects, clusters)]
     return (BASE_BYTES + BYTES_PER_CLUSTER * len(cfg.clusters)
             + BYTES_PER_NAMESPACE * (len({w.namespace for w in cfg.workloads}) + len(host_namespaces(cfg)))
             + BYTES_PER_WORKLOAD * (len(cfg.workloads) + len(folder_waiters))

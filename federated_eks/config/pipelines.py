@@ -10,12 +10,12 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from federated_eks.config import _ACCOUNT, _MISSING, ConfigError, _aws_regions, _Reader, load_environment
-from federated_eks.model import FederationConfig
+from federated_eks.config.fields import ACCOUNT, MISSING, ConfigError, Reader, aws_regions
+from federated_eks.config.reader import load_environment
+from federated_eks.model.pipeline import PipelineConfig, PipelineStage
 
 # CodeConnections (formerly CodeStar Connections) connection ARNs; both service prefixes are still issued.
 # Applied with fullmatch, as in config.py (`$` would accept a trailing newline).
@@ -23,30 +23,6 @@ _CONNECTION_ARN = re.compile(r"arn:aws:(codeconnections|codestar-connections):([
                              r"connection/[A-Za-z0-9-]{1,64}")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PIPELINE_NAME = re.compile(r"[a-z][a-z0-9-]{0,29}")
-
-
-@dataclass(frozen=True)
-class PipelineStage:
-    config: FederationConfig
-    approval: bool = False
-    # The environment's account differs from the pipeline's, and the config says it is bootstrapped with
-    # `cdk bootstrap --trust <pipeline account>` in every region it uses.
-    trusts_pipeline_account: bool = False
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    name: str
-    account: str
-    region: str
-    connection_arn: str
-    repository: str
-    branch: str
-    stages: tuple[PipelineStage, ...]
-
-    @property
-    def cross_account(self) -> bool:
-        return any(s.config.account != self.account for s in self.stages)
 
 
 def branch_problem(branch: str) -> str | None:
@@ -68,7 +44,7 @@ def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfi
     if name not in pipelines:
         raise ConfigError([f"pipeline: unknown pipeline {name!r}. Fix: pass -c pipeline=NAME with one of: "
                            f"{', '.join(sorted(pipelines))}"])
-    r = _Reader()
+    r = Reader()
     path = f"pipelines.{name}"
     if not _PIPELINE_NAME.fullmatch(name):
         r.problem(path, f"pipeline name {name!r} is not usable in stack names",
@@ -77,30 +53,30 @@ def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfi
     if d is None:
         raise ConfigError(r.problems)
 
-    account = r.value(d, "account", path, str, _MISSING, '"111111111111"')
-    if account is not None and not _ACCOUNT.fullmatch(account):
+    account = r.value(d, "account", path, str, MISSING, '"111111111111"')
+    if account is not None and not ACCOUNT.fullmatch(account):
         r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
         account = None
-    region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
-    if region is not None and region not in _aws_regions():
+    region = r.value(d, "region", path, str, MISSING, '"us-east-1"')
+    if region is not None and region not in aws_regions():
         r.problem(f"{path}.region", f"{region!r} is not a known AWS region", "use a region such as us-east-1")
 
-    source = _read_source(r, d.get("source", _MISSING), f"{path}.source", account)
-    stages = _read_stages(r, d.get("stages", _MISSING), f"{path}.stages", environments, account)
+    source = _read_source(r, d.get("source", MISSING), f"{path}.source", account)
+    stages = _read_stages(r, d.get("stages", MISSING), f"{path}.stages", environments, account)
     if r.problems:
         raise ConfigError(r.problems)
     return PipelineConfig(name=name, account=account, region=region, stages=tuple(stages), **source)
 
 
-def _read_source(r: _Reader, raw: Any, path: str, account: str | None) -> dict[str, str]:
-    if raw is _MISSING:
+def _read_source(r: Reader, raw: Any, path: str, account: str | None) -> dict[str, str]:
+    if raw is MISSING:
         r.problem(path, "is required", 'set it, e.g. {"connectionArn": "arn:aws:codeconnections:...", '
                   '"repository": "org/federated-eks", "branch": "main"}')
         return {}
     d = r.obj(raw, path, ("connectionArn", "repository", "branch"))
     if d is None:
         return {}
-    arn = r.value(d, "connectionArn", path, str, _MISSING,
+    arn = r.value(d, "connectionArn", path, str, MISSING,
                   '"arn:aws:codeconnections:us-east-1:111111111111:connection/<id>"')
     match = _CONNECTION_ARN.fullmatch(arn) if arn is not None else None
     if arn is not None and not match:
@@ -110,18 +86,18 @@ def _read_source(r: _Reader, raw: Any, path: str, account: str | None) -> dict[s
     elif match and account and match.group(3) != account:
         r.problem(f"{path}.connectionArn", f"the connection is in account {match.group(3)}, not the pipeline's "
                   f"account {account}", "create the connection in the pipeline's account and use its ARN")
-    repo = r.value(d, "repository", path, str, _MISSING, '"org/federated-eks"')
+    repo = r.value(d, "repository", path, str, MISSING, '"org/federated-eks"')
     if repo is not None and not _REPOSITORY.fullmatch(repo):
         r.problem(f"{path}.repository", f"{repo!r} is not an owner/name repository id",
                   'write it like "org/federated-eks" (no URL, no .git)')
-    branch = r.value(d, "branch", path, str, _MISSING, '"main"')
+    branch = r.value(d, "branch", path, str, MISSING, '"main"')
     if branch is not None and (why := branch_problem(branch)):
         r.problem(f"{path}.branch", f"{branch!r} is not a valid branch name: it {why}", 'write it like "main"')
     return {"connection_arn": arn, "repository": repo, "branch": branch}
 
 
-def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: str | None) -> list[PipelineStage]:
-    if raw is _MISSING or not isinstance(raw, list) or not raw:
+def _read_stages(r: Reader, raw: Any, path: str, environments: Any, account: str | None) -> list[PipelineStage]:
+    if raw is MISSING or not isinstance(raw, list) or not raw:
         r.problem(path, "must be a non-empty list", 'list the environments in deploy order, e.g. '
                   '[{"environment": "dev"}, {"environment": "prod", "approval": true}]')
         return []
@@ -132,7 +108,7 @@ def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: st
         d = r.obj(item, p, ("environment", "approval", "trustsPipelineAccount"))
         if d is None:
             continue
-        env = r.value(d, "environment", p, str, _MISSING, '"dev"')
+        env = r.value(d, "environment", p, str, MISSING, '"dev"')
         approval = r.value(d, "approval", p, bool, False, "true")
         trusted = r.value(d, "trustsPipelineAccount", p, bool, False, "true")
         if env is None:
@@ -161,11 +137,11 @@ def _read_stages(r: _Reader, raw: Any, path: str, environments: Any, account: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m federated_eks.pipelines --environments NAME`: the environments pipeline NAME deploys, in order, one
+    """`python -m federated_eks.config.pipelines --environments NAME`: the environments pipeline NAME deploys, in order, one
     a line, after checking its config (make check-config loops over them)."""
     parser = argparse.ArgumentParser(description="The environments a pipeline of cdk.json deploys.")
     parser.add_argument("--environments", metavar="PIPELINE", required=True)
-    parser.add_argument("--cdk-json", default=str(Path(__file__).resolve().parents[1] / "cdk.json"))
+    parser.add_argument("--cdk-json", default=str(Path(__file__).resolve().parents[2] / "cdk.json"))
     args = parser.parse_args(argv)
     context = json.loads(Path(args.cdk_json).read_text()).get("context", {})
     try:

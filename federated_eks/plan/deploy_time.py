@@ -41,10 +41,10 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
-from federated_eks import topology
-from federated_eks.manifest_folder import serves_load_balancers
-from federated_eks.model import ClusterConfig, EndpointAccessConfig, FederationConfig, NodeGroupConfig
-from federated_eks.stack_plan import PlannedStack, levels, plan
+from federated_eks.plan import topology
+from federated_eks.plan.folder_workloads import serves_load_balancers
+from federated_eks.model.federation import ClusterConfig, EndpointAccessConfig, FederationConfig, NodeGroupConfig
+from federated_eks.plan.stack_plan import PlannedStack, levels, plan
 
 Extra = dict[str, float]
 """Stack name -> minutes its workloads add (`workload_minutes`)."""

@@ -12,10 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
-from federated_eks import federation_layout, nat_layout, peering_layout
-from federated_eks.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
-from federated_eks.model import QUOTA_MAXIMUMS, FederationConfig
-from federated_eks.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
+from federated_eks.plan import federation_layout, nat_layout, peering_layout
+from federated_eks.plan.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
+from federated_eks.model.federation import QUOTA_MAXIMUMS, FederationConfig
+from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
                                     eks_cluster_name, peers_of, stack_name, vpcs)
 
 

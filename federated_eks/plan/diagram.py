@@ -1,6 +1,6 @@
 """A picture of one environment: Mermaid diagram, stacks by deploy level, deploy-time estimates.
 
-    python -m federated_eks.diagram --env dev          (make topology ENV=dev; offline, reads cdk.json)
+    python -m federated_eks.operations.topology_report --env dev   (make topology ENV=dev; offline, reads cdk.json)
 
 The Mermaid block renders on GitHub: one box per region, a node per VPC (bastion, host, members) with its CIDR,
 and one edge per VPC peering from the requester to the accepter. README.md embeds the block for `dev`, and
@@ -8,17 +8,11 @@ tests/test_diagram.py keeps it equal to what this command prints.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
 
-from federated_eks import deploy_time, topology
-from federated_eks.config import ConfigError, load_environment
-from federated_eks.model import FederationConfig
-from federated_eks.stack_plan import levels, plan
+from federated_eks.plan import deploy_time, topology
+from federated_eks.model.federation import FederationConfig
+from federated_eks.plan.stack_plan import levels, plan
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def mermaid(cfg: FederationConfig) -> str:
@@ -63,7 +57,7 @@ def estimate(cfg: FederationConfig) -> str:
            f"{deploy_time.cli_minutes(stacks, extra=extra):g} min.",
            "",
            f"For N clusters ({cfg.peering_topology} peering, spread over "
-           f"{len(deploy_time.SAMPLE_REGIONS)} regions; typical figures, see federated_eks/deploy_time.py):",
+           f"{len(deploy_time.SAMPLE_REGIONS)} regions; typical figures, see federated_eks/plan/deploy_time.py):",
            "",
            "| clusters | stacks | pipeline stage, min | make deploy, min |", "|---|---|---|---|"]
     for n, count, pipeline, cli in deploy_time.scaling_rows(cfg):
@@ -74,22 +68,3 @@ def estimate(cfg: FederationConfig) -> str:
 def render(cfg: FederationConfig) -> str:
     return "\n\n".join([f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
                         level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", default="dev")
-    parser.add_argument("--cdk-json", default=str(ROOT / "cdk.json"))
-    args = parser.parse_args(argv)
-    environments = json.loads(Path(args.cdk_json).read_text())["context"].get("environments")
-    try:
-        cfg = load_environment(environments, args.env)
-    except ConfigError as err:
-        print(err, file=sys.stderr)
-        return 1
-    sys.stdout.write(render(cfg))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

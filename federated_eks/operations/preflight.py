@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from federated_eks.model import FederationConfig
+from federated_eks.model.federation import FederationConfig
 
 CONTEXT_COMMAND = "make context ENV={env}"
 

@@ -11,28 +11,27 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
-from typing import Any, Callable
+from typing import Any
 
-from federated_eks import image_reference, instance_types
-from federated_eks import quotas as layout_quotas, stack_tags, topology
-from federated_eks.model import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
+from federated_eks.config.fields import ACCOUNT, MISSING, ConfigError, Reader, aws_regions, kind_of
+from federated_eks.model import image_reference, instance_types
+from federated_eks.config import quotas as layout_quotas, workload_reader as workload_config
+from federated_eks.plan import stack_tags, topology
+from federated_eks.model.federation import (CAPACITY_TYPES, ENDPOINT_MODES, KUBERNETES_VERSIONS, MAX_CLUSTER_NAME, SCOPES,
                                  TOPOLOGIES, AccessConfig, BastionConfig, ClusterConfig, EndpointAccessConfig,
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
                                  DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, ExternalDnsConfig,
                                  FederatedType, LoadBalancerControllerConfig,
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
-from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
-from federated_eks.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
+from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
+from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
                                     role_arn_of)
-# The workloads' reader calls back into this module's reader, so it is imported as a module.
-from federated_eks import workload_config
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 MAX_LABEL = 63  # an RFC 1123 label (a namespace name)
 # EKS's quota of nodes per managed node group (Service Quotas: eks L-BD136A63); EKS refuses a larger maxSize.
 MAX_NODES_PER_NODE_GROUP = 450
-_ACCOUNT = re.compile(r"[0-9]{12}")
 _ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
@@ -42,122 +41,11 @@ _IAM_PRINCIPAL = re.compile(r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-
 _SSO_ROLE = re.compile(r"AWSReservedSSO_.+")
 _SSO_PATH = re.compile(r"aws-reserved/sso\.amazonaws\.com/(?:[a-z]{2}(?:-[a-z]+)+-\d/)?")
 PARTITION = "aws"
-"""The partition of every region the config accepts (`_aws_regions`), so of every ARN it names."""
+"""The partition of every region the config accepts (`aws_regions`), so of every ARN it names."""
 
 # RFC 1918 private ranges, the only ones a VPC CIDR may use here (ipaddress's is_private also accepts
 # loopback, link-local, benchmarking and shared address space, which AWS reserves or routes specially).
 RFC1918 = tuple(ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-
-
-class ConfigError(Exception):
-    """Every problem found in one environment's config, one per line, each naming field and fix."""
-
-    def __init__(self, problems: list[str]):
-        # Every problem is one line of printable text, whatever the values it quotes (escape sequences, newlines).
-        self.problems = [escape_controls(p) for p in problems]
-        super().__init__("\n".join(self.problems))
-
-    def __str__(self) -> str:
-        count = len(self.problems)
-        head = f"federated-eks: the config has {count} problem{'s' if count != 1 else ''}:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
-
-
-def escape_controls(text: str) -> str:
-    """`text` with every unprintable character (controls, line and paragraph separators) written as its Python
-    escape, as `repr` writes it: a quoted value cannot break a message's line or drive the terminal. Printable text
-    (a repr already) is unchanged."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _aws_regions() -> frozenset[str]:
-    # aws-cdk-lib's region table (offline, no AWS call); commercial partition only, since ARNs and
-    # the placeholder-free defaults here assume `aws`.
-    from aws_cdk.region_info import RegionInfo
-
-    return frozenset(r.name for r in RegionInfo.regions if r.partition == "aws")
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading and validation
-# ---------------------------------------------------------------------------------------------
-
-_MISSING = object()
-
-
-class _Reader:
-    """Reads raw JSON values field by field, collecting problems instead of raising."""
-
-    def __init__(self) -> None:
-        self.problems: list[str] = []
-
-    def problem(self, path: str, what: str, fix: str) -> None:
-        # Paths carry the user's keys (tags, unknown fields, the environment name): escaped, one problem stays one line.
-        self.problems.append(f"{path.encode('unicode_escape').decode()}: {what}. Fix: {fix}")
-
-    def obj(self, raw: Any, path: str, known: tuple[str, ...], required: bool = False) -> dict[str, Any] | None:
-        if raw is None:
-            self.problem(path, "is null", "write it as a JSON object {...}" if required else
-                         "remove it to use the defaults, or write it as a JSON object {...}")
-            return None
-        if not isinstance(raw, dict):
-            self.problem(path, f"must be an object, got {_kind(raw)}", "write it as a JSON object {...}")
-            return None
-        for key in sorted(set(raw) - set(known)):
-            self.problem(f"{path}.{key}", "unknown field", f"remove it or use one of: {', '.join(known)}")
-        return raw
-
-    def value(self, d: dict[str, Any], key: str, path: str, kind: type | tuple[type, ...], default: Any,
-              hint: str) -> Any:
-        raw = d.get(key, _MISSING)
-        if raw is _MISSING:
-            if default is _MISSING:
-                self.problem(f"{path}.{key}", "is required", f"set it, e.g. {hint}")
-            return None if default is _MISSING else default
-        if raw is None:  # app.py hands over the context with its nulls: a null is a mistake, not "unset"
-            self.problem(f"{path}.{key}", "is null", f"set it, e.g. {hint}" if default is _MISSING else
-                         f"remove it to use the default, or write it like {hint}")
-            return None if default is _MISSING else default
-        # bool is an int in Python; a JSON true is never a valid number here.
-        if not isinstance(raw, kind) or (isinstance(raw, bool) and kind is int):
-            self.problem(f"{path}.{key}", f"must be {_kind_name(kind)}, got {_kind(raw)}", f"write it like {hint}")
-            return None if default is _MISSING else default
-        return raw
-
-    def choice(self, d: dict[str, Any], key: str, path: str, choices: tuple[str, ...], default: Any) -> Any:
-        raw = self.value(d, key, path, str, default, f'"{choices[0]}"')
-        if raw is not None and raw not in choices:
-            self.problem(f"{path}.{key}", f"{raw!r} is not allowed", f"use one of: {', '.join(choices)}")
-            return default if default is not _MISSING else None
-        return raw
-
-    def string_list(self, d: dict[str, Any], key: str, path: str, default: Any, hint: str,
-                    check: Callable[[str, str], None] | None = None) -> tuple[str, ...] | None:
-        raw = self.value(d, key, path, list, default, hint)
-        if raw is None:
-            return None
-        out = []
-        for i, item in enumerate(raw):
-            if not isinstance(item, str):
-                self.problem(f"{path}.{key}[{i}]", f"must be a string, got {_kind(item)}", f"write it like {hint}")
-                continue
-            if check:
-                check(item, f"{path}.{key}[{i}]")
-            out.append(item)
-        return tuple(out)
-
-
-def _kind(raw: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(raw), type(raw).__name__)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true or false", int: "a whole number"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def load_environment(environments: Any, name: str) -> FederationConfig:
@@ -168,7 +56,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
     if name not in environments:
         known = ", ".join(sorted(environments))
         raise ConfigError([f"env: unknown environment {name!r}. Fix: pass -c env=NAME with one of: {known}"])
-    reader = _Reader()
+    reader = Reader()
     cfg = _read_environment(reader, environments[name], name)
     if cfg is not None and not reader.problems:
         _check_federation(reader, f"environments.{name}", cfg)
@@ -184,7 +72,7 @@ _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersi
                "workloads", "loadBalancerController", "externalDns")
 
 
-def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | None:
+def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None:
     path = f"environments.{name}"
     if not _ENV_NAME.fullmatch(name):
         r.problem(path, f"environment name {name!r} is not usable in stack and role names",
@@ -193,26 +81,26 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
     if d is None:
         return None
 
-    account = r.value(d, "account", path, str, _MISSING, '"123456789012"')
-    if account is not None and not _ACCOUNT.fullmatch(account):
+    account = r.value(d, "account", path, str, MISSING, '"123456789012"')
+    if account is not None and not ACCOUNT.fullmatch(account):
         r.problem(f"{path}.account", f"{account!r} is not an AWS account id", "use the 12 digits of the account")
 
-    version = r.value(d, "kubernetesVersion", path, str, _MISSING, '"1.35"')
+    version = r.value(d, "kubernetesVersion", path, str, MISSING, '"1.35"')
     if version is not None and version not in KUBERNETES_VERSIONS:
         r.problem(f"{path}.kubernetesVersion", f"{version!r} is not supported",
                   f"use one of: {', '.join(KUBERNETES_VERSIONS)}")
 
-    regions = _aws_regions()
+    regions = aws_regions()
     default_nodes = _read_node_group(r, d.get("nodeGroup", {}), f"{path}.nodeGroup", NodeGroupConfig())
     default_endpoint = _read_endpoint(r, d.get("endpointAccess", {}), f"{path}.endpointAccess",
                                       EndpointAccessConfig())
-    bastion = _read_bastion(r, d.get("bastion", _MISSING), f"{path}.bastion", regions)
+    bastion = _read_bastion(r, d.get("bastion", MISSING), f"{path}.bastion", regions)
     names: list[str] = []
-    clusters = _read_clusters(r, d.get("clusters", _MISSING), f"{path}.clusters", regions, default_nodes,
+    clusters = _read_clusters(r, d.get("clusters", MISSING), f"{path}.clusters", regions, default_nodes,
                               default_endpoint, names)
     _check_peering_names(r, f"{path}.clusters", clusters)
 
-    host = r.value(d, "hostCluster", path, str, _MISSING, '"fed-1"')
+    host = r.value(d, "hostCluster", path, str, MISSING, '"fed-1"')
     if host is not None and names and host not in names:
         r.problem(f"{path}.hostCluster", f"{host!r} is not among the clusters ({', '.join(names)})",
                   "name one of the clusters, which then runs the KubeFed control plane")
@@ -247,7 +135,7 @@ def _read_environment(r: _Reader, raw: Any, name: str) -> FederationConfig | Non
                             external_dns=external_dns)
 
 
-def _check_host_architecture(r: _Reader, path: str, raw: dict[str, Any], cfg: FederationConfig) -> None:
+def _check_host_architecture(r: Reader, path: str, raw: dict[str, Any], cfg: FederationConfig) -> None:
     """The host runs KubeFed's pods, whose images exist for amd64 only (model.KUBEFED_NODE_ARCHITECTURE): its node
     group must be x86_64 (over an otherwise valid config). Members may be Graviton."""
     i, host = next((i, c) for i, c in enumerate(cfg.clusters) if c.name == cfg.host_cluster)
@@ -262,7 +150,7 @@ def _check_host_architecture(r: _Reader, path: str, raw: dict[str, Any], cfg: Fe
               "members may stay Graviton")
 
 
-def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
+def _read_workloads(r: Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
                     kubefed: KubefedConfig, kubernetes_version: str | None) -> tuple[tuple, tuple]:
     if "workloads" not in d:
         return (), ()
@@ -278,7 +166,7 @@ def _read_workloads(r: _Reader, d: dict[str, Any], path: str, clusters: list[Clu
     return read
 
 
-def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
+def _read_load_balancer_controller(r: Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
     base = LoadBalancerControllerConfig()
     d = r.obj(raw, path, ("install", "imageRepository", "chartRepository"))
     if d is None:
@@ -290,7 +178,7 @@ def _read_load_balancer_controller(r: _Reader, raw: Any, path: str) -> LoadBalan
                                         chart_repository=chart)
 
 
-def _read_external_dns(r: _Reader, raw: Any, path: str) -> ExternalDnsConfig:
+def _read_external_dns(r: Reader, raw: Any, path: str) -> ExternalDnsConfig:
     base = ExternalDnsConfig()
     d = r.obj(raw, path, ("imageRepository", "chartRepository"))
     if d is None:
@@ -300,7 +188,7 @@ def _read_external_dns(r: _Reader, raw: Any, path: str) -> ExternalDnsConfig:
     return ExternalDnsConfig(image_repository=image, chart_repository=chart)
 
 
-def _read_mirrors(r: _Reader, d: dict[str, Any], path: str, base_image: str, base_chart: str, tag_note: str,
+def _read_mirrors(r: Reader, d: dict[str, Any], path: str, base_image: str, base_chart: str, tag_note: str,
                   chart_name: str) -> tuple[str, str]:
     """`imageRepository` and `chartRepository` of an installed component (defaults, or a mirror)."""
     image = r.value(d, "imageRepository", path, str, base_image, f'"{base_image}"')
@@ -315,7 +203,7 @@ def _read_mirrors(r: _Reader, d: dict[str, Any], path: str, base_image: str, bas
     return image or base_image, chart or base_chart
 
 
-def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
+def _check_cidr(r: Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
     if raw is None:
         return None
     net = _network(r, raw, path, '"172.21.0.0/16"')
@@ -337,7 +225,7 @@ def _check_cidr(r: _Reader, raw: str | None, path: str, shape: VpcShape) -> str 
     return str(net)
 
 
-def _network(r: _Reader, raw: str, path: str, example: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def _network(r: Reader, raw: str, path: str, example: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
     """`raw` as a network in CIDR notation (an address without a prefix length is refused, not read as /32)."""
     try:
         net = ipaddress.ip_network(raw, strict=True)
@@ -350,22 +238,22 @@ def _network(r: _Reader, raw: str, path: str, example: str) -> ipaddress.IPv4Net
     return net
 
 
-def _check_region(r: _Reader, raw: str | None, path: str, regions: frozenset[str]) -> None:
+def _check_region(r: Reader, raw: str | None, path: str, regions: frozenset[str]) -> None:
     if raw is not None and raw not in regions:
         close = [x for x in sorted(regions) if x.split("-")[0] == raw.split("-")[0]] or sorted(regions)[:6]
         r.problem(path, f"{raw!r} is not a known AWS region", f"use a region such as {', '.join(close[:6])}")
 
 
-def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> BastionConfig | None:
-    if raw is _MISSING:
+def _read_bastion(r: Reader, raw: Any, path: str, regions: frozenset[str]) -> BastionConfig | None:
+    if raw is MISSING:
         r.problem(path, "is required", 'set it, e.g. {"region": "us-east-1", "cidr": "172.20.0.0/16"}')
         return None
     d = r.obj(raw, path, ("region", "cidr", "instanceType", "kubefedctl"), required=True)
     if d is None:
         return None
-    region = r.value(d, "region", path, str, _MISSING, '"us-east-1"')
+    region = r.value(d, "region", path, str, MISSING, '"us-east-1"')
     _check_region(r, region, f"{path}.region", regions)
-    cidr = _check_cidr(r, r.value(d, "cidr", path, str, _MISSING, '"172.20.0.0/16"'), f"{path}.cidr",
+    cidr = _check_cidr(r, r.value(d, "cidr", path, str, MISSING, '"172.20.0.0/16"'), f"{path}.cidr",
                        BASTION_VPC)
     default_type = default(BastionConfig, "instance_type")
     itype = r.value(d, "instanceType", path, str, default_type, f'"{default_type}"')
@@ -380,8 +268,8 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     if "kubefedctl" in d:
         k = r.obj(d["kubefedctl"], f"{path}.kubefedctl", ("url", "sha256"))
         if k is not None:
-            url = r.value(k, "url", f"{path}.kubefedctl", str, _MISSING, '"https://.../kubefedctl.tgz"')
-            sha = r.value(k, "sha256", f"{path}.kubefedctl", str, _MISSING, '"<64 hex digits>"')
+            url = r.value(k, "url", f"{path}.kubefedctl", str, MISSING, '"https://.../kubefedctl.tgz"')
+            sha = r.value(k, "sha256", f"{path}.kubefedctl", str, MISSING, '"<64 hex digits>"')
             if url is not None and not url.startswith("https://"):
                 r.problem(f"{path}.kubefedctl.url", "must be an https:// URL", "point it at the release tarball")
             else:
@@ -393,7 +281,7 @@ def _read_bastion(r: _Reader, raw: Any, path: str, regions: frozenset[str]) -> B
     return BastionConfig(region=region, cidr=cidr, instance_type=itype or default_type, kubefedctl=kubefedctl)
 
 
-def _check_instance_type(r: _Reader, value: str, path: str, example: str) -> bool:
+def _check_instance_type(r: Reader, value: str, path: str, example: str) -> bool:
     """Whether `value` names an EC2 instance type a federation instance can run (else a problem, and False)."""
     if not instance_types.exists(value):
         sizes = instance_types.sizes(value.partition(".")[0])
@@ -410,11 +298,11 @@ def _check_instance_type(r: _Reader, value: str, path: str, example: str) -> boo
     return True
 
 
-def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
+def _read_clusters(r: Reader, raw: Any, path: str, regions: frozenset[str], default_nodes: NodeGroupConfig,
                    default_endpoint: EndpointAccessConfig, names: list[str]) -> dict[int, ClusterConfig]:
     """The valid clusters by their index in the list (so that messages about them name the right entry even when
     an earlier one is invalid); `names` receives every name given, so later checks do not cascade."""
-    if raw is _MISSING:
+    if raw is MISSING:
         r.problem(path, "is required", 'list at least one cluster: [{"name": "fed-1", "region": "us-east-1", '
                   '"cidr": "172.21.0.0/16"}]')
         return {}
@@ -428,7 +316,7 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
         d = r.obj(item, p, ("name", "region", "cidr", "nodeGroup", "endpointAccess"), required=True)
         if d is None:
             continue
-        name = r.value(d, "name", p, str, _MISSING, '"fed-1"')
+        name = r.value(d, "name", p, str, MISSING, '"fed-1"')
         if name is not None:
             if not _LABEL.fullmatch(name) or len(name) > MAX_CLUSTER_NAME:
                 r.problem(f"{p}.name", f"{name!r} is not a lowercase RFC 1123 label of at most "
@@ -443,9 +331,9 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
             else:
                 seen[name] = i
             names.append(name)
-        region = r.value(d, "region", p, str, _MISSING, '"us-east-2"')
+        region = r.value(d, "region", p, str, MISSING, '"us-east-2"')
         _check_region(r, region, f"{p}.region", regions)
-        cidr = _check_cidr(r, r.value(d, "cidr", p, str, _MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
+        cidr = _check_cidr(r, r.value(d, "cidr", p, str, MISSING, '"172.22.0.0/16"'), f"{p}.cidr",
                            CLUSTER_VPC)
         # The environment-level blocks are checked once; a cluster's own block is checked merged with them.
         nodes = (_read_node_group(r, d["nodeGroup"], f"{p}.nodeGroup", default_nodes) if "nodeGroup" in d
@@ -457,7 +345,7 @@ def _read_clusters(r: _Reader, raw: Any, path: str, regions: frozenset[str], def
     return out
 
 
-def _check_peering_names(r: _Reader, path: str, clusters: dict[int, ClusterConfig]) -> None:
+def _check_peering_names(r: Reader, path: str, clusters: dict[int, ClusterConfig]) -> None:
     """Peering connections are named `<requester>-<accepter>`: with dashes in names, two pairs can get the same
     name (`a` + `b-c` and `a-b` + `c`), and their constructs would collide. Checked over every pair, since
     the topology and the regions may change later."""
@@ -475,7 +363,7 @@ def _check_peering_names(r: _Reader, path: str, clusters: dict[int, ClusterConfi
             seen[pid] = (a.name, b.name)
 
 
-def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> NodeGroupConfig:
+def _read_node_group(r: Reader, raw: Any, path: str, base: NodeGroupConfig) -> NodeGroupConfig:
     d = r.obj(raw, path, ("instanceTypes", "minSize", "desiredSize", "maxSize", "capacityType", "diskSizeGiB",
                           "imdsHopLimit"))
     if d is None:
@@ -536,7 +424,7 @@ def _read_node_group(r: _Reader, raw: Any, path: str, base: NodeGroupConfig) -> 
                            imds_hop_limit=hops)
 
 
-def _read_endpoint(r: _Reader, raw: Any, path: str, base: EndpointAccessConfig) -> EndpointAccessConfig:
+def _read_endpoint(r: Reader, raw: Any, path: str, base: EndpointAccessConfig) -> EndpointAccessConfig:
     d = r.obj(raw, path, ("mode", "publicCidrs"))
     if d is None:
         return base
@@ -595,9 +483,9 @@ def _tag_key_problem(key: str) -> tuple[str, str] | None:
     return None
 
 
-def _read_tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
+def _read_tags(r: Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, dict):
-        r.problem(path, f"must be an object of string values, got {_kind(raw)}", 'write it like {"team": "platform"}')
+        r.problem(path, f"must be an object of string values, got {kind_of(raw)}", 'write it like {"team": "platform"}')
         return ()
     out = []
     for key, value in sorted(raw.items()):
@@ -619,7 +507,7 @@ def _read_tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
+def _read_image(r: Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     d = r.obj(raw, path, ("repository", "image", "tag"))
     if d is None:
         return base
@@ -640,7 +528,7 @@ def _read_image(r: _Reader, raw: Any, path: str, base: ImageRef) -> ImageRef:
     return image
 
 
-def _check_token(r: _Reader, value: str | None, path: str, example: str) -> bool:
+def _check_token(r: Reader, value: str | None, path: str, example: str) -> bool:
     """A name, tag or URL: not empty, and no whitespace (a trailing newline included). False after a problem."""
     if value is not None and (not value or any(c.isspace() for c in value)):
         r.problem(path, "is empty or has spaces", f'write it like "{example}"')
@@ -664,7 +552,7 @@ _FEDERATED_TYPE_FIELDS = ("group", "version", "kind", "plural", "scope", "federa
                           "shortNames")
 
 
-def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | None:
+def _read_federated_type(r: Reader, raw: Any, path: str) -> FederatedType | None:
     """One `kubefed.federatedTypes` entry: a type to add to the default ones, as an object."""
     if isinstance(raw, str):
         default_type = next((t for t in DEFAULT_FEDERATED_TYPES if t.name == raw), None)
@@ -681,10 +569,10 @@ def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | Non
     if d is None:
         return None
     group = r.value(d, "group", path, str, "", '"monitoring.coreos.com" ("" for the core group)')
-    version = r.value(d, "version", path, str, _MISSING, '"v1"')
-    kind = r.value(d, "kind", path, str, _MISSING, '"Prometheus"')
-    plural = r.value(d, "plural", path, str, _MISSING, '"prometheuses"')
-    scope = r.choice(d, "scope", path, SCOPES, _MISSING)
+    version = r.value(d, "version", path, str, MISSING, '"v1"')
+    kind = r.value(d, "kind", path, str, MISSING, '"Prometheus"')
+    plural = r.value(d, "plural", path, str, MISSING, '"prometheuses"')
+    scope = r.choice(d, "scope", path, SCOPES, MISSING)
     fed_group = r.value(d, "federatedGroup", path, str, "types.kubefed.io", '"types.kubefed.io"')
     replicas = r.value(d, "hasReplicas", path, bool, False, "true")
     shorts = r.string_list(d, "shortNames", path, (), '["prom"]')
@@ -710,10 +598,10 @@ def _read_federated_type(r: _Reader, raw: Any, path: str) -> FederatedType | Non
                          federated_group=fed_group, has_replicas=bool(replicas), short_names=tuple(shorts or ()))
 
 
-def _read_federated_types(r: _Reader, raw: Any, path: str) -> tuple[FederatedType, ...]:
+def _read_federated_types(r: Reader, raw: Any, path: str) -> tuple[FederatedType, ...]:
     """The types `kubefed.federatedTypes` adds to the defaults (as `kubefedctl enable` adds them)."""
     if not isinstance(raw, list):
-        r.problem(path, f"must be a list, got {_kind(raw)}",
+        r.problem(path, f"must be a list, got {kind_of(raw)}",
                   'list the types to add to the default ones, as objects {"group", "version", "kind", "plural", '
                   '"scope"}')
         return ()
@@ -739,7 +627,7 @@ def _read_federated_types(r: _Reader, raw: Any, path: str) -> tuple[FederatedTyp
     return tuple(out)
 
 
-def _read_disabled_types(r: _Reader, d: dict[str, Any], path: str, added: tuple[FederatedType, ...]
+def _read_disabled_types(r: Reader, d: dict[str, Any], path: str, added: tuple[FederatedType, ...]
                          ) -> frozenset[str]:
     """`kubefed.disabledTypes`: names of default types to disable (as `kubefedctl disable` without --delete-crd)."""
     names = [t.name for t in DEFAULT_FEDERATED_TYPES]
@@ -774,7 +662,7 @@ def _federation_stack(env: str) -> str:
     return f"{topology.PREFIX}-{env}-{topology.FEDERATION_STACK}"
 
 
-def _check_host_move(r: _Reader, path: str, env: str, clusters: dict[str, ClusterConfig], host: str,
+def _check_host_move(r: Reader, path: str, env: str, clusters: dict[str, ClusterConfig], host: str,
                      previous: str) -> None:
     """A host move is done in one deploy only within a region: the federation stack lives in the host's region,
     and CloudFormation cannot move a stack (a new host in another region would get a second federation stack of
@@ -795,7 +683,7 @@ def _check_host_move(r: _Reader, path: str, env: str, clusters: dict[str, Cluste
                   "and `make deploy` (a new federation stack in " + new + "); 3) `make prune` lists what is left")
 
 
-def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
+def _read_kubefed(r: Reader, raw: Any, path: str) -> KubefedConfig:
     base = KubefedConfig()
     d = r.obj(raw, path, ("namespace", "scope", "controllerImage", "webhookImage", "federatedTypes",
                           "disabledTypes", "joinTimeoutMinutes", *_KUBEFED_REPLACED))
@@ -824,7 +712,7 @@ def _read_kubefed(r: _Reader, raw: Any, path: str) -> KubefedConfig:
                          join_timeout_minutes=timeout or base.join_timeout_minutes)
 
 
-def _read_access(r: _Reader, raw: Any, path: str, env_name: str, account: str | None) -> AccessConfig:
+def _read_access(r: Reader, raw: Any, path: str, env_name: str, account: str | None) -> AccessConfig:
     d = r.obj(raw, path, ("admins", "viewers"))
     if d is None:
         return AccessConfig()
@@ -870,7 +758,7 @@ def _principal_problem(arn: str) -> tuple[str, str] | None:
     return None
 
 
-def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, clusters: dict[int, ClusterConfig]) -> None:
+def _check_overlaps(r: Reader, path: str, bastion: BastionConfig | None, clusters: dict[int, ClusterConfig]) -> None:
     named = ([(BASTION, f"{path}.bastion.cidr", bastion.cidr)] if bastion and bastion.cidr else [])
     named += [(c.name, f"{path}.clusters[{i}].cidr", c.cidr) for i, c in clusters.items()]
     nets = [(who, p, ipaddress.ip_network(cidr)) for who, p, cidr in named]
@@ -885,7 +773,7 @@ def _check_overlaps(r: _Reader, path: str, bastion: BastionConfig | None, cluste
 # Network and AWS limits (instance metadata, quotas, endpoints the federation must reach)
 # ---------------------------------------------------------------------------------------------
 
-def _read_imds_hop_limit(r: _Reader, d: dict[str, Any], path: str, base: int) -> int:
+def _read_imds_hop_limit(r: Reader, d: dict[str, Any], path: str, base: int) -> int:
     hops = r.value(d, "imdsHopLimit", path, int, base, str(default(NodeGroupConfig, "imds_hop_limit")))
     # EC2 accepts 1 to 64 (LaunchTemplateInstanceMetadataOptions.HttpPutResponseHopLimit); one hop per network
     # namespace, so 2 already reaches every pod.
@@ -902,7 +790,7 @@ _QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVp
                  "eksClustersPerRegion": "eks_clusters_per_region"}
 
 
-def _read_quotas(r: _Reader, raw: Any, path: str) -> QuotasConfig:
+def _read_quotas(r: Reader, raw: Any, path: str) -> QuotasConfig:
     base = QuotasConfig()
     d = r.obj(raw, path, tuple(_QUOTA_FIELDS))
     if d is None:
@@ -934,9 +822,9 @@ def _pods_at_deploy(cfg: FederationConfig) -> dict[str, str]:
     return out
 
 
-def _check_federation(r: _Reader, path: str, cfg: FederationConfig) -> None:
+def _check_federation(r: Reader, path: str, cfg: FederationConfig) -> None:
     """Checks over the whole, otherwise valid, config: the endpoints the federation must reach, and the AWS
-    limits its layout would pass (federated_eks/quotas.py)."""
+    limits its layout would pass (federated_eks/config/quotas.py)."""
     for i, c in enumerate(cfg.clusters):
         # Research: with the public endpoint enabled, EKS's endpoint name resolves to the public IPs for every
         # client outside the cluster's own VPC, peered VPCs included (EKS User Guide, "Cluster API server

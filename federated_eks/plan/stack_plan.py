@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks import peering_layout, topology
-from federated_eks.model import FederationConfig
+from federated_eks.plan import peering_layout, topology
+from federated_eks.model.federation import FederationConfig
 
 
 @dataclass(frozen=True)

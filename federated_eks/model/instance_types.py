@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from federated_eks.instance_type_table import FAMILIES
+from federated_eks.model.instance_type_table import FAMILIES
 
 ARM64 = "arm64"
 X86_64 = "x86_64"

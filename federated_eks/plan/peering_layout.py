@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 # CloudFormation's limits per stack are stated once, in cloudformation_limits (named here too for this module's users).
-from federated_eks.cloudformation_limits import MAX_OUTPUTS, MAX_RESOURCES, RESOURCE_BUDGET  # noqa: F401
-from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
-from federated_eks.topology import BASTION, FederatedVpc, Peering, accepted_in, requested_from
+from federated_eks.plan.cloudformation_limits import MAX_OUTPUTS, MAX_RESOURCES, RESOURCE_BUDGET  # noqa: F401
+from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC
+from federated_eks.plan.topology import BASTION, FederatedVpc, Peering, accepted_in, requested_from
 
 # Outstanding (pending) VPC peering connection requests: 25 by default (vpc L-DC9F7029), counted per account and
 # region (per VPC would be looser). A connection is pending from its request until it is accepted; CloudFormation
