@@ -115,7 +115,10 @@ diff: setup-runtime
 	$(CDK) diff $(CDK_FLAGS)
 	@$(WARN_ORPHANS)
 
-deploy: setup-runtime
+# The host guard first (federated_eks/operations/host_guard.py, boto3 of the dev set-up): a KubeFed host move one deploy
+# cannot make stops here, with the steps, before CloudFormation creates a second federation stack.
+deploy: setup
+	$(BIN)/python -m federated_eks.operations.host_guard --env $(ENV)
 	$(CDK) deploy --all --concurrency 8 --require-approval broadening $(CDK_FLAGS)
 
 destroy: setup-runtime
