@@ -17,8 +17,9 @@ from federated_eks.plan import folder_workloads as folders, kubefed_workload
 from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
 
-# The engine guard (components/engine_guard.py), the KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
-# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
+# The engine guard (components/engine_guard.py), the KubeFed control plane (3 Helm releases), the join provider (5
+# functions with their roles, policies and log groups, the Provider's state machine, its security group), the teardown
+# and the host API's ingress rule.
 BASE_RESOURCES = 27
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
 PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
