@@ -214,3 +214,21 @@ def test_the_guard_keeps_its_logical_id_across_engines(karmada_env):
     control_plane = next(k for k, v in kubefed.items() if v["Type"] == "Custom::AWSCDK-EKS-HelmChart"
                          and "Controller" not in k and "Types" not in k)
     assert guard in kubefed[control_plane]["DependsOn"]
+
+
+def test_the_rehearsals_api_server_applies_the_guard_as_the_api_server_does():
+    """rehearsal/kubernetes/admission.policy_refusal, with the guard's own policy and binding."""
+    from rehearsal.kubernetes import admission
+    policy, binding, _ = engine_guard.guard_manifest("kubefed", "dev", "fedeks-dev-federation")
+
+    def call(operation: str, engine: str, name: str = engine_guard.NAME) -> admission.Call:
+        return admission.Call(operation, "", "v1", "configmaps", "kube-system", _configmap(engine, name=name))
+    status, message = admission.policy_refusal(call("UPDATE", "karmada"), _configmap("kubefed"), [policy], [binding])
+    assert status == 403 and message.startswith(
+        "ValidatingAdmissionPolicy 'federated-eks-engine' with binding 'federated-eks-engine' denied request: "
+        "federated-eks: environment dev runs engine kubefed;")
+    assert admission.policy_refusal(call("UPDATE", "kubefed"), _configmap("kubefed"), [policy], [binding]) is None
+    assert admission.policy_refusal(call("CREATE", "karmada"), None, [policy], [binding]) is None
+    assert admission.policy_refusal(call("UPDATE", "karmada", "other"), _configmap("kubefed", name="other"),
+                                    [policy], [binding]) is None
+    assert admission.policy_refusal(call("UPDATE", "karmada"), _configmap("kubefed"), [policy], []) is None
