@@ -232,3 +232,15 @@ def test_the_rehearsals_api_server_applies_the_guard_as_the_api_server_does():
     assert admission.policy_refusal(call("UPDATE", "karmada", "other"), _configmap("kubefed", name="other"),
                                     [policy], [binding]) is None
     assert admission.policy_refusal(call("UPDATE", "karmada"), _configmap("kubefed"), [policy], []) is None
+
+
+def test_the_federation_layout_counts_the_karmada_stack(karmada_env):
+    """federated_eks/federation_layout.py predicts the stack the config check measures against CloudFormation's
+    limits; with engine karmada it counts what stacks/federation.py builds."""
+    from federated_eks import federation_layout
+    from federated_eks.config import load_environment
+    raw = environment(clusters=3, engine="karmada", nodeGroup={"instanceTypes": ["m7g.large"]}, workloads=WORKLOADS)
+    raw["clusters"][2]["region"] = "us-east-1"
+    fed = _federation(karmada_env).to_json()["Resources"]
+    built = sum(1 for r in fed.values() if r["Type"] != "AWS::CDK::Metadata")
+    assert built == federation_layout.federation_resources(load_environment({"test": raw}, "test"))

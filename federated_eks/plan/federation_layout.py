@@ -43,8 +43,18 @@ def folder_workloads(cfg: FederationConfig) -> int:
     return sum(len(folders.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
 
 
+# Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace and chart, the
+# Lambdas' security group and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd
+# storage class, the Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass. The joins
+# and the workloads' objects come with components/karmada_join (to be counted when it lands).
+KARMADA_BASE_RESOURCES = 6
+KARMADA_STORAGE_RESOURCES = 4
+
+
 def federation_resources(cfg: FederationConfig) -> int:
     """The federation stack's resources, without the CDK's metadata resource."""
+    if cfg.engine == "karmada":
+        return KARMADA_BASE_RESOURCES + (KARMADA_STORAGE_RESOURCES if cfg.karmada.etcd_storage.managed_class else 0)
     return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_HOST_NAMESPACE * len(host_namespaces(cfg))
             + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
             + PER_WORKLOAD * len(cfg.workloads) + PER_FOLDER * len(cfg.manifest_folders)
