@@ -3,8 +3,6 @@
 against Kubernetes' schemas or the Karmada schemas of components/karmada_crds.py."""
 from __future__ import annotations
 
-import heapq
-
 import jsonpatch
 import jsonschema
 import kubernetes_validate
@@ -15,23 +13,9 @@ from federated_eks import karmada_workload as kw
 from federated_eks.model import KUBERNETES_VERSIONS
 from federated_eks.workload import (ClusterOverride, Placement, ReplicaPreference, ReplicaScheduling, ServiceSpec,
                                     Workload)
+from rehearsal.kubernetes.karmada_scheduling import _fnv32a, schedule, webster
 
 CLUSTERS = (("fed-1", "us-east-1"), ("fed-2", "us-east-2"), ("fed-3", "us-east-2"))
-
-
-def webster(total: int, weights: dict[str, int], tie_ascending: bool = True) -> dict[str, int]:
-    """Karmada v1.19's static-weight division, replayed (pkg/scheduler/core/assignment.go assignByStaticWeightStrategy,
-    division_algorithm.go getStaticWeightInfoList, pkg/util/helper AllocateWebsterSeats): clusters without a positive
-    weight take no part (all weight 1 when none has one); each seat goes to the highest weight/(2*seats+1), ties to
-    fewer seats, then by name in the order the binding's UID hash picks (both orders are tried)."""
-    parties = {c: w for c, w in weights.items() if w > 0} or {c: 1 for c in weights}
-    seats = dict.fromkeys(parties, 0)
-    for _ in range(total):
-        def key(c):
-            return (-parties[c] / (2 * seats[c] + 1), seats[c], c if tie_ascending else tuple(-ord(x) for x in c))
-        winner = min(parties, key=key)
-        seats[winner] += 1
-    return seats
 
 
 def divisions(w: Workload) -> list[dict[str, int]]:
@@ -41,16 +25,9 @@ def divisions(w: Workload) -> list[dict[str, int]]:
     dep = next(o for o in objs if o["kind"] == "Deployment")
     policy = next(o for o in objs if o["kind"] == "PropagationPolicy"
                   and o["spec"]["resourceSelectors"][0]["kind"] == "Deployment")
-    placed = policy["spec"]["placement"]["clusterAffinity"]["clusterNames"]
-    rs = policy["spec"]["placement"]["replicaScheduling"]
-    total = dep["spec"]["replicas"]
-    if rs["replicaSchedulingType"] == "Duplicated":
-        return [{c: total for c in placed}]
-    weights = {c: 0 for c in placed}
-    for entry in rs["weightPreference"]["staticWeightList"]:
-        for c in entry["targetCluster"]["clusterNames"]:
-            weights[c] = max(weights[c], entry["weight"])
-    results = {tuple(sorted(webster(total, weights, order).items())) for order in (True, False)}
+    # Karmada's scheduler (rehearsal/kubernetes/karmada_scheduling.py), with UIDs of both tie-breaking orders.
+    results = {tuple(sorted(schedule(policy["spec"]["placement"], dep["spec"]["replicas"], [c for c, _ in CLUSTERS],
+                                     uid).items())) for uid in ("", "b")}
     return [dict(r) for r in sorted(results)]
 
 
@@ -214,3 +191,14 @@ def test_a_push_cluster_as_a_join_registers_it_validates():
                         "impersonatorSecretRef": {"namespace": "karmada-cluster", "name": "fed-1-impersonator"},
                         "provider": "aws", "region": "us-east-1"}}
     jsonschema.Draft7Validator(karmada_crds.schemas()[(karmada_crds.CLUSTER_API, "Cluster")]).validate(cluster)
+
+
+def test_the_scheduler_model_breaks_ties_both_ways():
+    """The two UIDs the tests use pick opposite orders (FNV-32a parity), and a tie goes by name that way."""
+    assert _fnv32a("a") == 0xE40C292C  # FNV-1a 32-bit of "a"
+    assert _fnv32a("b") & 1 == 1  # descending; "" (no UID) is ascending whatever its hash
+    assert webster(1, {"a": 1, "b": 1}) == {"a": 1, "b": 0}
+    assert webster(1, {"a": 1, "b": 1}, "b") == {"a": 0, "b": 1}
+    assert webster(1, {"a": 1, "b": 1}, "a") == {"a": 1, "b": 0}
+    assert webster(9, {"a": 1, "b": 2}) == {"a": 3, "b": 6}  # the example of assignment.go
+    assert webster(9, {"a": 1, "b": 3}) == {"a": 2, "b": 7}
