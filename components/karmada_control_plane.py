@@ -52,7 +52,7 @@ from aws_cdk import Duration, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam 
 from constructs import Construct
 
 from components.compliance import acknowledge, managed_policy
-from federated_eks.model import (KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE,
+from federated_eks.model.federation import (KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE,
                                  KarmadaConfig)
 
 CHART = "karmada"

@@ -143,7 +143,7 @@ class FederationStack(Stack):
             "karmada-apiserver (node port) from the Karmada join and object Lambdas")
         # Joins and workloads: kjoin's KarmadaJoinProvider (components/karmada_join) plugs in here, each of its custom
         # resources depending on self.control_plane.chart, self.host_api_path and self.karmada_api_path (so they are
-        # created after and deleted before them), the workloads' objects from federated_eks.karmada_workload.
+        # created after and deleted before them), the workloads' objects from federated_eks.plan.karmada_workload.
         self.teardown = None
         self.joins = {}
         self.workload_target = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from fedtest import environment
-from federated_eks.config import ConfigError, load_environment
-from federated_eks.model import KARMADA_CHART_REPOSITORY, KarmadaConfig
+from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.model.federation import KARMADA_CHART_REPOSITORY, KarmadaConfig
 
 P = "environments.t"
 

@@ -13,7 +13,7 @@ import pytest
 
 from components import engine_guard, karmada_control_plane as kcp
 from fedtest import environment, resources, synth, templates
-from federated_eks.model import (KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE, KUBERNETES_VERSIONS,
+from federated_eks.model.federation import (KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE, KUBERNETES_VERSIONS,
                                  ContainerImage, EtcdStorageConfig, KarmadaConfig)
 
 # The value paths of charts/karmada/values.yaml (karmada-io/karmada, tag v1.19.0-rc.0) that federated-eks sets, with
@@ -235,10 +235,10 @@ def test_the_rehearsals_api_server_applies_the_guard_as_the_api_server_does():
 
 
 def test_the_federation_layout_counts_the_karmada_stack(karmada_env):
-    """federated_eks/federation_layout.py predicts the stack the config check measures against CloudFormation's
+    """federated_eks/plan/federation_layout.py predicts the stack the config check measures against CloudFormation's
     limits; with engine karmada it counts what stacks/federation.py builds."""
-    from federated_eks import federation_layout
-    from federated_eks.config import load_environment
+    from federated_eks.plan import federation_layout
+    from federated_eks.config.reader import load_environment
     raw = environment(clusters=3, engine="karmada", nodeGroup={"instanceTypes": ["m7g.large"]}, workloads=WORKLOADS)
     raw["clusters"][2]["region"] = "us-east-1"
     fed = _federation(karmada_env).to_json()["Resources"]

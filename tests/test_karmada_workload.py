@@ -1,4 +1,4 @@
-"""The workload description rendered as Karmada objects (federated_eks/karmada_workload.py): exact per-cluster counts
+"""The workload description rendered as Karmada objects (federated_eks/plan/karmada_workload.py): exact per-cluster counts
 (the scheduler's division replayed), weights, overrides, regions, Services without node ports; every object valid
 against Kubernetes' schemas or the Karmada schemas of components/karmada_crds.py."""
 from __future__ import annotations
@@ -9,9 +9,9 @@ import kubernetes_validate
 import pytest
 
 from components import karmada_crds
-from federated_eks import karmada_workload as kw
-from federated_eks.model import KUBERNETES_VERSIONS
-from federated_eks.workload import (ClusterOverride, Placement, ReplicaPreference, ReplicaScheduling, ServiceSpec,
+from federated_eks.plan import karmada_workload as kw
+from federated_eks.model.federation import KUBERNETES_VERSIONS
+from federated_eks.model.workload import (ClusterOverride, Placement, ReplicaPreference, ReplicaScheduling, ServiceSpec,
                                     Workload)
 from rehearsal.kubernetes.karmada_scheduling import _fnv32a, schedule, webster
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 
 from components import karmada_control_plane as kcp
-from federated_eks.model import KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KarmadaConfig
+from federated_eks.model.federation import KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KarmadaConfig
 from rehearsal import world
 from rehearsal.kubernetes import EmulatedKubernetes, karmada_chart
 from rehearsal.kubernetes.helm import not_ready

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from federated_eks.workload import ALL_CLUSTERS, ReplicaPreference, Workload
+from federated_eks.model.workload import ALL_CLUSTERS, ReplicaPreference, Workload
 # The Deployment/Service shapes and the labels are the engine-neutral parts of the KubeFed rendering's templates.
-from federated_eks.kubefed_workload import (APP_LABEL, LOAD_BALANCER_CLASS, MANAGED_BY, SCHEME_ANNOTATION,
+from federated_eks.plan.kubefed_workload import (APP_LABEL, LOAD_BALANCER_CLASS, MANAGED_BY, SCHEME_ANNOTATION,
                                             TARGET_TYPE_ANNOTATION)
 # from components.karmada_join.contract (until kjoin's contract lands; the coordinator unifies them at merge)
-from federated_eks.model import KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE
+from federated_eks.model.federation import KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE
 
 POLICY_API = "policy.karmada.io/v1alpha1"  # components/karmada_crds.POLICY_API (components/ is above this layer)
 CLUSTER_NAMESPACE = "karmada-cluster"
