@@ -170,3 +170,11 @@ def test_what_karmada_cannot_express_is_refused():
     load_environment({"t": environment(workloads=[WEB, spread])}, "t")
     weights = {**spread, "replicaScheduling": {"totalReplicas": 7, "clusters": {"*": {"weight": 1}}}}
     assert load_environment({"t": environment(engine="karmada", workloads=[weights])}, "t").workloads[0].name == "spread"
+
+
+def test_join_timeout_as_kubefeds():
+    assert load_environment({"t": karmada(joinTimeoutMinutes=20)}, "t").karmada.join_timeout_minutes == 20
+    assert load_environment({"t": karmada()}, "t").karmada.join_timeout_minutes == 30
+    assert only_problem(karmada(joinTimeoutMinutes=55)) == (
+        f"{P}.karmada.joinTimeoutMinutes: 55 is out of range. Fix: use 5 to 50 (CloudFormation waits at most an hour "
+        "for a custom resource)")

@@ -249,7 +249,7 @@ _REGISTRY = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+
 _KARMADA_CHART_VERSION = re.compile(r"v1\.19\.[0-9]+")
 _QUANTITY = re.compile(r"([1-9][0-9]{0,5})(Gi|Ti)")
 _KARMADA_FIELDS = ("imageRegistry", "chartRepository", "chartVersion", "apiServerNodePort", "cfsslImage",
-                   "kubectlImage", "etcdStorage")
+                   "kubectlImage", "etcdStorage", "joinTimeoutMinutes")
 
 
 def _read_karmada(r: Reader, raw: Any, path: str) -> KarmadaConfig:
@@ -281,10 +281,12 @@ def _read_karmada(r: Reader, raw: Any, path: str) -> KarmadaConfig:
     cfssl = _read_job_image(r, d, "cfsslImage", path, base.cfssl_image)
     kubectl = _read_job_image(r, d, "kubectlImage", path, base.kubectl_image)
     storage = _read_etcd_storage(r, d.get("etcdStorage", {}), f"{path}.etcdStorage")
+    timeout = _read_join_timeout(r, d, path, base.join_timeout_minutes)
     return KarmadaConfig(image_registry=registry or "", chart_repository=chart,
                          chart_version=version or base.chart_version,
                          api_server_node_port=port or base.api_server_node_port, cfssl_image=cfssl,
-                         kubectl_image=kubectl, etcd_storage=storage)
+                         kubectl_image=kubectl, etcd_storage=storage,
+                         join_timeout_minutes=timeout or base.join_timeout_minutes)
 
 
 def _read_job_image(r: Reader, d: dict[str, Any], key: str, path: str, base: ContainerImage) -> ContainerImage:
@@ -854,13 +856,20 @@ def _read_kubefed(r: Reader, raw: Any, path: str) -> KubefedConfig:
     added = (_read_federated_types(r, d["federatedTypes"], f"{path}.federatedTypes") if "federatedTypes" in d
              else ())
     types = enabled_types(added, _read_disabled_types(r, d, path, added))
-    timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
-    if timeout is not None and not 5 <= timeout <= 50:
-        r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
-                  "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
+    timeout = _read_join_timeout(r, d, path, base.join_timeout_minutes)
     return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope,
                          controller_image=controller, webhook_image=webhook, federated_types=types,
                          join_timeout_minutes=timeout or base.join_timeout_minutes)
+
+
+def _read_join_timeout(r: Reader, d: dict[str, Any], path: str, default_minutes: int) -> int | None:
+    """`joinTimeoutMinutes` of an engine: how long a join waits for its cluster to become Ready."""
+    timeout = r.value(d, "joinTimeoutMinutes", path, int, default_minutes, str(default_minutes))
+    if timeout is not None and not 5 <= timeout <= 50:
+        r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
+                  "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
+        return None
+    return timeout
 
 
 def _read_access(r: Reader, raw: Any, path: str, env_name: str, account: str | None) -> AccessConfig:

@@ -239,6 +239,8 @@ class KarmadaConfig:
     cfssl_image: ContainerImage = ContainerImage("cfssl/cfssl", "v1.6.5")
     kubectl_image: ContainerImage = ContainerImage("bitnamilegacy/kubectl", "1.33.3")
     etcd_storage: EtcdStorageConfig = EtcdStorageConfig()
+    join_timeout_minutes: int = 30
+    """How long a join (Custom::KarmadaJoin) waits for its Cluster to become Ready, as kubefed.joinTimeoutMinutes."""
 
 
 @dataclass(frozen=True)
