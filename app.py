@@ -9,7 +9,7 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
   1. bastion, cluster-<name>  the operator box; one VPC + EKS cluster per configured cluster
   2. peering-<region>         VPC peering connections and the requester-side routes (-<vpc> when split)
   3. peer-routes-<region>     accepter-side routes of cross-region peerings (-<vpc> when split)
-  4. federation               KubeFed on the host cluster, and one join per cluster
+  4. federation               the engine (KubeFed, or Karmada) on the host cluster, and one join per cluster
 """
 from __future__ import annotations
 
@@ -100,7 +100,9 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     federation = FederationStack(app, name(topology.FEDERATION_STACK), **ident(topology.FEDERATION_STACK),
                                  config=config, clusters=clusters,
                                  env=env(config.host.region),
-                                 description="federated-eks: KubeFed control plane and cluster joins")
+                                 description="federated-eks: "
+                                 f"{'Karmada' if config.engine == 'karmada' else 'KubeFed'} control plane and "
+                                 "cluster joins")
     for stack in [*requesters, *accepters]:
         federation.add_stack_dependency(stack)
 

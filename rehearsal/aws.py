@@ -627,6 +627,10 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::EKS::AccessEntry": ResourceType(_recorded(
         lambda r: f"{r.required('ClusterName')}|{r.required('PrincipalArn')}",
         AccessEntryArn=lambda r, pid: r.arn("eks", f"access-entry/{pid.split('|')[0]}/0")), seconds=5),
+    # Ref: `<cluster name>|<add-on name>` (AWS::EKS::Addon, "Return values"); the add-on's workloads are not emulated.
+    "AWS::EKS::Addon": ResourceType(_recorded(
+        lambda r: f"{r.required('ClusterName')}|{r.required('AddonName')}",
+        Arn=lambda r, pid: r.arn("eks", "addon/" + pid.replace("|", "/") + "/0")), seconds=60),
     "AWS::Route53::HealthCheck": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=8)
                                                         + "-0000-4000-8000-000000000000",
                                                         HealthCheckId=_same), seconds=5),
@@ -660,6 +664,7 @@ REPLACED_BY: dict[str, frozenset[str]] = {
     "AWS::EKS::Nodegroup": frozenset({"AmiType", "CapacityType", "ClusterName", "DiskSize", "InstanceTypes",
                                       "NodegroupName", "NodeRole", "RemoteAccess", "Subnets"}),
     "AWS::EKS::AccessEntry": frozenset({"ClusterName", "PrincipalArn", "Type"}),
+    "AWS::EKS::Addon": frozenset({"AddonName", "ClusterName"}),
     "AWS::Lambda::Function": frozenset({"FunctionName", "PackageType"}),
     "AWS::Lambda::LayerVersion": EVERY,
     "AWS::StepFunctions::StateMachine": frozenset({"StateMachineName", "StateMachineType"}),

@@ -1,12 +1,15 @@
-"""Federation stack, in the host cluster's region: the KubeFed control plane on the host cluster,
-one join per cluster (the host joins itself), and the federated workloads. Deploys after the clusters and the
-peering mesh."""
+"""Federation stack, in the host cluster's region: the federation engine's control plane on the host cluster (KubeFed,
+or Karmada with `engine: "karmada"`), one join per cluster (the host joins itself), and the federated workloads.
+Deploys after the clusters and the peering mesh. The engine guard (components/engine_guard.py) comes first: a
+deployed federation refuses to switch engines in place."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
+from components.engine_guard import EngineGuard, EngineGuardProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
+from components.karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProps
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from federated_eks.plan import topology
@@ -26,13 +29,29 @@ def host_scoped_id(base: str, config: FederationConfig) -> str:
 
 
 class FederationStack(Stack):
-    """Attributes: `control_plane`, `teardown`, `joins` (cluster name -> Custom::KubefedJoin), `workload_target`
-    (what `components.federated_workloads.FederatedWorkloads` needs, for workloads added in CDK code) and
-    `workloads` (the config's, or None)."""
+    """Attributes: `guard` (components.engine_guard), `control_plane`, `teardown`, `joins` (cluster name ->
+    Custom::KubefedJoin), `workload_target` (what `components.federated_workloads.FederatedWorkloads` needs, for
+    workloads added in CDK code) and `workloads` (the config's, or None). With engine karmada, `control_plane` is the
+    KarmadaControlPlane, and `karmada_lambdas` (a security group), `host_api_path` and `karmada_api_path` (its ingress
+    rules to the host's API server and to karmada-apiserver's node port) are what the Karmada join plugs into."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict[str, ClusterStack],
                  **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
+        host_stack = clusters[config.host_cluster]
+        host_cluster = host_stack.eks.cluster
+        # The same construct id for both engines: a switch is an update of the guard, which the host refuses.
+        self.guard = EngineGuard(self, host_scoped_id("EngineGuard", config), EngineGuardProps(
+            cluster=host_cluster, engine=config.engine, env_name=config.env_name,
+            federation_stack=topology.stack_name(config, topology.FEDERATION_STACK)))
+        for c in config.clusters:  # access entries (and the clusters) exist before any join talks to them
+            self.add_stack_dependency(clusters[c.name])
+        if config.engine == "karmada":
+            self._build_karmada(config, clusters)
+        else:
+            self._build_kubefed(config, clusters)
+
+    def _build_kubefed(self, config: FederationConfig, clusters: dict[str, ClusterStack]) -> None:
         host_stack = clusters[config.host_cluster]
         host_cluster = host_stack.eks.cluster
         kubefed = config.kubefed
@@ -42,6 +61,7 @@ class FederationStack(Stack):
         # old ones (through the old host's handler) once the update is done.
         self.control_plane = KubefedControlPlane(self, host_scoped_id("KubefedControlPlane", config),
                                                  KubefedControlPlaneProps(cluster=host_cluster, config=kubefed))
+        self.control_plane.node.add_dependency(self.guard.manifest)
 
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
@@ -77,8 +97,6 @@ class FederationStack(Stack):
                                scope=kubefed.scope, labels={REGION_LABEL: c.region})
             join.node.add_dependency(self.teardown, self.host_api_path)
             self.joins[c.name] = join
-            # Access entries (and the cluster itself) must exist before the join talks to it.
-            self.add_stack_dependency(clusters[c.name])
         CfnOutput(self, "KubefedClusters", description="Clusters joined to KubeFed",
                   value=",".join(c.name for c in config.clusters))
 
@@ -94,3 +112,41 @@ class FederationStack(Stack):
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
                 target=self.workload_target, workloads=config.workloads, folders=config.manifest_folders,
                 reserved_namespaces=(kubefed.namespace,)))
+
+    def _build_karmada(self, config: FederationConfig, clusters: dict[str, ClusterStack]) -> None:
+        """Karmada's control plane on the host, and the network path of the Lambdas that join the clusters and apply
+        the workloads' objects to karmada-apiserver (components/karmada_join, which serves Custom::KarmadaJoin and
+        Custom::KarmadaObjects in the host VPC with `karmada_lambdas` as its security group)."""
+        host_stack = clusters[config.host_cluster]
+        host_cluster = host_stack.eks.cluster
+        self.control_plane = KarmadaControlPlane(self, "KarmadaControlPlane", KarmadaControlPlaneProps(
+            cluster=host_cluster, cluster_security_group_id=host_cluster.cluster_security_group_id,
+            config=config.karmada))
+        self.control_plane.node.add_dependency(self.guard.manifest)
+        # The Lambdas' security group: HTTPS to every cluster's API server (the host's to list its nodes and read the
+        # kubeconfig Secret, the members' to join them), and karmada-apiserver's node port on the host's nodes.
+        self.karmada_lambdas = ec2.SecurityGroup(
+            self, "KarmadaLambdas", vpc=host_stack.network.vpc, allow_all_outbound=False,
+            description="Karmada join and object Lambdas: HTTPS to the clusters and the karmada-apiserver node port")
+        for c in config.clusters:
+            self.karmada_lambdas.add_egress_rule(ec2.Peer.ipv4(c.cidr), ec2.Port.tcp(443), f"API server of {c.name}")
+        self.karmada_lambdas.add_egress_rule(ec2.Peer.ipv4(config.host.cidr),
+                                             ec2.Port.tcp(config.karmada.api_server_node_port),
+                                             "karmada-apiserver (node port on the host nodes)")
+        self.host_api_path = ec2.CfnSecurityGroupIngress(
+            self, "HostApiFromKarmadaLambdas", group_id=host_stack.eks.control_plane_security_group.security_group_id,
+            ip_protocol="tcp", from_port=443, to_port=443,
+            source_security_group_id=self.karmada_lambdas.security_group_id,
+            description="Kubernetes API from the Karmada join and object Lambdas")
+        self.karmada_api_path = self.control_plane.admit(
+            "KarmadaApiFromKarmadaLambdas", self.karmada_lambdas,
+            "karmada-apiserver (node port) from the Karmada join and object Lambdas")
+        # Joins and workloads: kjoin's KarmadaJoinProvider (components/karmada_join) plugs in here, each of its custom
+        # resources depending on self.control_plane.chart, self.host_api_path and self.karmada_api_path (so they are
+        # created after and deleted before them), the workloads' objects from federated_eks.plan.karmada_workload.
+        self.teardown = None
+        self.joins = {}
+        self.workload_target = None
+        self.workloads = None
+        CfnOutput(self, "KarmadaClusters", description="Clusters of the Karmada federation",
+                  value=",".join(c.name for c in config.clusters))

@@ -24,6 +24,19 @@ ENVIRONMENTS = {
     "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"}, nodeGroup={"imdsHopLimit": 2},
                         bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
                                  "kubefedctl": {"url": "https://example.com/k.tgz", "sha256": "b" * 64}}),
+    # Karmada (issue 20): three clusters in two regions, a Graviton host, the walkthroughs' two workloads.
+    "karmada3": {**environment(3, engine="karmada", nodeGroup={"instanceTypes": ["m7g.large"]}, workloads=[
+        {"name": "echo-server", "namespace": "echo", "image": "registry.k8s.io/echoserver:1.10", "containerPort": 8080,
+         "placement": {"clusters": ["fed-1", "fed-2"]}, "clusters": {"fed-1": {"replicas": 2}, "fed-2": {"replicas": 3}},
+         "service": {"type": "LoadBalancer", "port": 80},
+         "dns": {"hostedZoneId": "Z0123456789ABC", "recordName": "echo.example.com", "routing": "failover",
+                 "primary": "fed-1"}},
+        {"name": "hello-world", "namespace": "hello", "image": "public.ecr.aws/docker/library/nginx:1.29",
+         "containerPort": 80, "replicaScheduling": {"totalReplicas": 7, "rebalance": True,
+                                                    "clusters": {"*": {"weight": 1}}}}]),
+        "clusters": [{"name": "fed-1", "region": "us-east-1", "cidr": "172.21.0.0/16"},
+                     {"name": "fed-2", "region": "us-east-2", "cidr": "172.22.0.0/16"},
+                     {"name": "fed-3", "region": "us-east-1", "cidr": "172.23.0.0/16"}]},
 }
 
 

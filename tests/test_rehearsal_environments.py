@@ -58,6 +58,11 @@ ENVIRONMENTS = {
         "clusters": [{"name": "fed-1", "region": "us-east-1", "cidr": "172.21.0.0/16"},
                      {"name": "fed-2", "region": "us-east-2", "cidr": "172.22.0.0/16", "nodeGroup": GRAVITON},
                      {"name": "fed-3", "region": "us-west-2", "cidr": "172.23.0.0/16", "nodeGroup": GRAVITON}]},
+    # Karmada (issue 20) on a Graviton-only host: the control plane installed from the chart's model and uninstalled.
+    "karmada-graviton-host": lambda: {**environment(3, engine="karmada", nodeGroup=GRAVITON), "clusters": [
+        {"name": "fed-1", "region": "us-east-1", "cidr": "172.21.0.0/16"},
+        {"name": "fed-2", "region": "us-east-2", "cidr": "172.22.0.0/16"},
+        {"name": "fed-3", "region": "us-east-1", "cidr": "172.23.0.0/16"}]},
     # Workloads and only a custom type listed: KubeFed's 10 default types must stay (issue 15).
     "custom-federated-type": lambda: two_regions(
         kubefed={"federatedTypes": [PROMETHEUS]},

@@ -261,3 +261,17 @@ def test_the_command_line_plays_an_update_of_two_assemblies(tmp_path, capsys):
     assert "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in out, out
     # Fn, Vpc, Group, then Group's replacement: four created, four deleted (the old Group in cleanup).
     assert "rehearsal passed: 4 resources created, 4 deleted" in out, out
+
+
+def test_switching_the_engine_of_a_deployed_federation_is_refused_with_the_steps(update):
+    """Issue 20: KubeFed deployed, then the same environment with engine karmada. The federation stack's engine guard
+    (the same logical id for both engines) is updated first; the host's admission policy refuses the new engine with
+    the steps, and nothing of Karmada is installed."""
+    run = update(environment(clusters=2), environment(clusters=2, engine="karmada"))
+    assert run.error is not None, run.report()
+    assert run.error.stack.endswith("-federation") and "EngineGuard" in run.error.resource, run.report()
+    assert "runs engine kubefed; a deployed federation cannot change its engine in place" in str(run.error)
+    assert "npx cdk destroy fedeks-upd-federation -c env=upd" in str(run.error)
+    assert "karmada" not in releases(run, "fed-1")
+    assert {c["data"]["engine"] for c in run.objects("fed-1", "ConfigMap")
+            if c["metadata"]["name"] == "federated-eks-engine"} == {"kubefed"}

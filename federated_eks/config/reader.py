@@ -22,7 +22,10 @@ from federated_eks.model.federation import (CAPACITY_TYPES, ENDPOINT_MODES, KUBE
                                  FederationConfig, ImageRef, KubefedConfig, KubefedctlConfig, NodeGroupConfig,
                                  DEFAULT_FEDERATED_TYPES, KUBEFED_NODE_ARCHITECTURE, QUOTA_MAXIMUMS, ExternalDnsConfig,
                                  FederatedType, LoadBalancerControllerConfig,
-                                 QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
+                                 QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS, ENGINES,
+                                 ETCD_STORAGE_TYPES, NODE_PORT_RANGE, ContainerImage, EtcdStorageConfig,
+                                 KarmadaConfig)
+from federated_eks.plan import karmada_workload
 from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
                                     role_arn_of)
@@ -69,7 +72,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
 
 _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersion", "bastion", "clusters", "nodeGroup",
                "endpointAccess", "natGateways", "peeringTopology", "tags", "kubefed", "access", "quotas",
-               "workloads", "loadBalancerController", "externalDns")
+               "workloads", "loadBalancerController", "externalDns", "engine", "karmada")
 
 
 def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None:
@@ -118,10 +121,13 @@ def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None
                   f"use 1 (cheapest) to {CLUSTER_VPC.azs} (one per AZ)")
     tags = _read_tags(r, d.get("tags", {}), f"{path}.tags")
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
+    engine = r.choice(d, "engine", path, ENGINES, default(FederationConfig, "engine")) or "kubefed"
+    karmada = _read_karmada(r, d.get("karmada", {}), f"{path}.karmada")
+    _check_engine_settings(r, d, path, engine, previous_host)
     access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
     quotas = _read_quotas(r, d.get("quotas", {}), f"{path}.quotas")
     workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed,
-                                         version if version in KUBERNETES_VERSIONS else None)
+                                         version if version in KUBERNETES_VERSIONS else None, engine)
     lbc = _read_load_balancer_controller(r, d.get("loadBalancerController", {}), f"{path}.loadBalancerController")
     external_dns = _read_external_dns(r, d.get("externalDns", {}), f"{path}.externalDns")
 
@@ -130,7 +136,8 @@ def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None
     return FederationConfig(env_name=name, account=account, host_cluster=host, previous_host_cluster=previous_host,
                             kubernetes_version=version,
                             bastion=bastion, clusters=tuple(clusters.values()), peering_topology=topology,
-                            nat_gateways=nat, tags=tags, kubefed=kubefed, access=access, workloads=workloads,
+                            nat_gateways=nat, tags=tags, kubefed=kubefed, engine=engine, karmada=karmada,
+                            access=access, workloads=workloads,
                             manifest_folders=folders, load_balancer_controller=lbc, quotas=quotas,
                             external_dns=external_dns)
 
@@ -139,7 +146,8 @@ def _check_host_architecture(r: Reader, path: str, raw: dict[str, Any], cfg: Fed
     """The host runs KubeFed's pods, whose images exist for amd64 only (model.KUBEFED_NODE_ARCHITECTURE): its node
     group must be x86_64 (over an otherwise valid config). Members may be Graviton."""
     i, host = next((i, c) for i, c in enumerate(cfg.clusters) if c.name == cfg.host_cluster)
-    if host.node_group.architecture != instance_types.ARM64:
+    # Karmada publishes multi-arch images (amd64 and arm64), as do kube-apiserver, etcd and the pinned Job images.
+    if cfg.engine != "kubefed" or host.node_group.architecture != instance_types.ARM64:
         return
     own = "nodeGroup" in raw["clusters"][i]
     r.problem(f"{path}.clusters[{i}].nodeGroup.instanceTypes" if own else f"{path}.nodeGroup.instanceTypes",
@@ -151,9 +159,12 @@ def _check_host_architecture(r: Reader, path: str, raw: dict[str, Any], cfg: Fed
 
 
 def _read_workloads(r: Reader, d: dict[str, Any], path: str, clusters: list[ClusterConfig],
-                    kubefed: KubefedConfig, kubernetes_version: str | None) -> tuple[tuple, tuple]:
+                    kubefed: KubefedConfig, kubernetes_version: str | None, engine: str = "kubefed"
+                    ) -> tuple[tuple, tuple]:
     if "workloads" not in d:
         return (), ()
+    if engine == "karmada":
+        return _read_karmada_workloads(r, d["workloads"], f"{path}.workloads", clusters, kubernetes_version), ()
     if kubefed.scope != "Cluster":
         r.problem(f"{path}.workloads", f"needs kubefed.scope Cluster (it is {kubefed.scope}: KubeFed then federates "
                   f"only inside {kubefed.namespace})", 'set kubefed.scope to "Cluster", or remove the workloads')
@@ -164,6 +175,31 @@ def _read_workloads(r: Reader, d: dict[str, Any], path: str, clusters: list[Clus
                                           federated_types=kubefed.federated_types,
                                           kubernetes_version=kubernetes_version)
     return read
+
+
+def _read_karmada_workloads(r: Reader, raw: Any, path: str, clusters: list[ClusterConfig],
+                            kubernetes_version: str | None) -> tuple:
+    """Typed workloads for Karmada: the same reading and rules, Karmada's namespaces reserved, then what Karmada's
+    objects cannot express (karmada_workload.unsupported). Manifest folders hold KubeFed objects: refused."""
+    folders = [i for i, item in enumerate(raw if isinstance(raw, list) else ())
+               if isinstance(item, dict) and "manifests" in item]
+    for i in folders:
+        r.problem(f"{path}[{i}].manifests", "is a folder of KubeFed objects (Federated*, ReplicaSchedulingPreference), "
+                  "which engine karmada does not read", "describe the workload as a typed workload (name, image, "
+                  'containerPort, placement, replicas, service, dns), or set engine "kubefed"')
+    if folders:
+        return ()
+    before = len(r.problems)
+    workloads, _ = workload_config.read_workloads(r, raw, path, [(c.name, c.region) for c in clusters],
+                                                  reserved_namespaces=karmada_workload.RESERVED_NAMESPACES,
+                                                  kubernetes_version=kubernetes_version)
+    if len(r.problems) > before:
+        return ()
+    index = {(w.get("namespace"), w.get("name")): i for i, w in enumerate(raw) if isinstance(w, dict)}
+    for w in workloads:
+        for field, what, fix in karmada_workload.unsupported(w):
+            r.problem(f"{path}[{index.get((w.namespace, w.name), 0)}].{field}", what, fix)
+    return workloads
 
 
 def _read_load_balancer_controller(r: Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:
@@ -196,11 +232,128 @@ def _read_mirrors(r: Reader, d: dict[str, Any], path: str, base_image: str, base
                               or image_reference.problem(f"{image}:v0") is not None):
         r.problem(f"{path}.imageRepository", f"{image!r} is not an image repository (no tag or digest)",
                   f'write it like "{base_image}"; {tag_note}')
+    return image or base_image, _read_chart_repository(r, d, path, base_chart, chart_name)
+
+
+def _read_chart_repository(r: Reader, d: dict[str, Any], path: str, base_chart: str, chart_name: str) -> str:
     chart = r.value(d, "chartRepository", path, str, base_chart, f'"{base_chart}"')
-    if chart is not None and not chart.startswith(("https://", "oci://")):
+    if chart is not None and (not chart.startswith(("https://", "oci://")) or any(c.isspace() for c in chart)):
         r.problem(f"{path}.chartRepository", f"{chart!r} is not an https:// or oci:// URL",
                   f"point it at {chart_name} or a mirror of it")
-    return image or base_image, chart or base_chart
+        return base_chart
+    return chart or base_chart
+
+
+# A registry host (with an optional port) and an optional path, as `global.imageRegistry` takes it: no scheme, no tag.
+_REGISTRY = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+_KARMADA_CHART_VERSION = re.compile(r"v1\.19\.[0-9]+")
+_QUANTITY = re.compile(r"([1-9][0-9]{0,5})(Gi|Ti)")
+_KARMADA_FIELDS = ("imageRegistry", "chartRepository", "chartVersion", "apiServerNodePort", "cfsslImage",
+                   "kubectlImage", "etcdStorage", "joinTimeoutMinutes")
+
+
+def _read_karmada(r: Reader, raw: Any, path: str) -> KarmadaConfig:
+    base = KarmadaConfig()
+    d = r.obj(raw, path, _KARMADA_FIELDS)
+    if d is None:
+        return base
+    registry = r.value(d, "imageRegistry", path, str, base.image_registry, '"123456789012.dkr.ecr.us-east-1.'
+                       'amazonaws.com/karmada-mirror"')
+    if registry and not _REGISTRY.fullmatch(registry):
+        r.problem(f"{path}.imageRegistry", f"{registry!r} is not a registry (a host, an optional :port and path; no "
+                  "scheme, no tag)", 'write it like "123456789012.dkr.ecr.us-east-1.amazonaws.com/karmada-mirror" '
+                  "(it must hold every image of the control plane under the chart's repository paths), or remove it")
+        registry = base.image_registry
+    chart = _read_chart_repository(r, d, path, base.chart_repository, "Karmada's chart repository")
+    version = r.value(d, "chartVersion", path, str, base.chart_version, f'"{base.chart_version}"')
+    if version is not None and not _KARMADA_CHART_VERSION.fullmatch(version):
+        r.problem(f"{path}.chartVersion", f"{version!r} is not a Karmada v1.19 chart version (the leading 'v' is part "
+                  "of it); the values federated-eks sets are checked against chart v1.19",
+                  f'use "{base.chart_version}" (or a v1.19.x patch release your chart repository holds)')
+        version = base.chart_version
+    port = r.value(d, "apiServerNodePort", path, int, base.api_server_node_port, str(base.api_server_node_port))
+    low, high = NODE_PORT_RANGE
+    if port is not None and not low <= port <= high:
+        r.problem(f"{path}.apiServerNodePort", f"{port} is outside the Kubernetes node port range {low}-{high}",
+                  f"use a port from {low} to {high} that no other Service of the host uses, e.g. "
+                  f"{base.api_server_node_port}")
+        port = base.api_server_node_port
+    cfssl = _read_job_image(r, d, "cfsslImage", path, base.cfssl_image)
+    kubectl = _read_job_image(r, d, "kubectlImage", path, base.kubectl_image)
+    storage = _read_etcd_storage(r, d.get("etcdStorage", {}), f"{path}.etcdStorage")
+    timeout = _read_join_timeout(r, d, path, base.join_timeout_minutes)
+    return KarmadaConfig(image_registry=registry or "", chart_repository=chart,
+                         chart_version=version or base.chart_version,
+                         api_server_node_port=port or base.api_server_node_port, cfssl_image=cfssl,
+                         kubectl_image=kubectl, etcd_storage=storage,
+                         join_timeout_minutes=timeout or base.join_timeout_minutes)
+
+
+def _read_job_image(r: Reader, d: dict[str, Any], key: str, path: str, base: ContainerImage) -> ContainerImage:
+    """`cfsslImage` / `kubectlImage`: a repository path (the registry is imageRegistry's or docker.io) and a tag that
+    is not `latest` (what `latest` pulls changes under a deployed control plane)."""
+    p = f"{path}.{key}"
+    example = f'{{"repository": "{base.repository}", "tag": "{base.tag}"}}'
+    if key not in d:
+        return base
+    raw = r.obj(d[key], p, ("repository", "tag"))
+    if raw is None:
+        return base
+    repository = r.value(raw, "repository", p, str, base.repository, f'"{base.repository}"')
+    tag = r.value(raw, "tag", p, str, base.tag, f'"{base.tag}"')
+    if repository is None or tag is None:
+        return base
+    if tag == "latest":
+        r.problem(f"{p}.tag", "is 'latest', which pulls whatever was pushed last, so a node replacement can run "
+                  "another image than the one deployed", f"pin a version tag, e.g. {example}")
+        return base
+    wrong = image_reference.problem(f"docker.io/{repository}:{tag}")
+    if wrong or "." in repository.split("/")[0] or ":" in repository:
+        r.problem(p, f"{repository!r} with tag {tag!r} is not an image repository path and tag"
+                  + (f" ({wrong})" if wrong else " (the registry comes from karmada.imageRegistry, not the path)"),
+                  f"write it like {example}")
+        return base
+    return ContainerImage(repository, tag)
+
+
+def _read_etcd_storage(r: Reader, raw: Any, path: str) -> EtcdStorageConfig:
+    base = EtcdStorageConfig()
+    d = r.obj(raw, path, ("type", "size", "storageClass"))
+    if d is None:
+        return base
+    kind = r.choice(d, "type", path, ETCD_STORAGE_TYPES, base.type) or base.type
+    if kind == "hostPath":
+        for key in ("size", "storageClass"):
+            if key in d:
+                r.problem(f"{path}.{key}", "is set while type is hostPath (it would be ignored)",
+                          'remove it, or use type "pvc"')
+        return EtcdStorageConfig(type=kind, size="", storage_class="")
+    size = r.value(d, "size", path, str, base.size, f'"{base.size}"')
+    if size is not None and not _QUANTITY.fullmatch(size):
+        # The chart renders the PVC's request from it; an empty or malformed size makes an invalid PVC.
+        r.problem(f"{path}.size", f"{size!r} is not a size in Gi or Ti", f'write it like "{base.size}"')
+        size = base.size
+    klass = r.value(d, "storageClass", path, str, base.storage_class, f'"{base.storage_class}"')
+    if klass is not None and (not _DNS_SUBDOMAIN.fullmatch(klass) or len(klass) > 253):
+        r.problem(f"{path}.storageClass", f"{klass!r} is not a StorageClass name",
+                  f'use "{base.storage_class}" (made by federated-eks: gp3, encrypted) or the name of a class the '
+                  "host cluster has")
+        klass = base.storage_class
+    return EtcdStorageConfig(type=kind, size=size or base.size, storage_class=klass or base.storage_class)
+
+
+def _check_engine_settings(r: Reader, d: dict[str, Any], path: str, engine: str, previous_host: str | None) -> None:
+    """Settings of the engine not chosen would be ignored; a host move is KubeFed's only (Karmada's state is in the
+    host's etcd volume, which does not move)."""
+    other = {"kubefed": "karmada", "karmada": "kubefed"}[engine]
+    if other in d:
+        r.problem(f"{path}.{other}", f"is set while engine is {engine!r} (it would be ignored)",
+                  f'remove it, or set engine "{other}"')
+    if engine == "karmada" and previous_host is not None:
+        r.problem(f"{path}.previousHostCluster", "moving the host of a Karmada control plane is not supported: its "
+                  "state (etcd) lives on a volume of the old host",
+                  f"destroy the federation stack with the old hostCluster ({previous_host!r}), then set the new "
+                  "hostCluster, remove previousHostCluster and deploy")
 
 
 def _check_cidr(r: Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
@@ -703,13 +856,20 @@ def _read_kubefed(r: Reader, raw: Any, path: str) -> KubefedConfig:
     added = (_read_federated_types(r, d["federatedTypes"], f"{path}.federatedTypes") if "federatedTypes" in d
              else ())
     types = enabled_types(added, _read_disabled_types(r, d, path, added))
-    timeout = r.value(d, "joinTimeoutMinutes", path, int, base.join_timeout_minutes, "30")
-    if timeout is not None and not 5 <= timeout <= 50:
-        r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
-                  "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
+    timeout = _read_join_timeout(r, d, path, base.join_timeout_minutes)
     return KubefedConfig(namespace=namespace or base.namespace, scope=scope or base.scope,
                          controller_image=controller, webhook_image=webhook, federated_types=types,
                          join_timeout_minutes=timeout or base.join_timeout_minutes)
+
+
+def _read_join_timeout(r: Reader, d: dict[str, Any], path: str, default_minutes: int) -> int | None:
+    """`joinTimeoutMinutes` of an engine: how long a join waits for its cluster to become Ready."""
+    timeout = r.value(d, "joinTimeoutMinutes", path, int, default_minutes, str(default_minutes))
+    if timeout is not None and not 5 <= timeout <= 50:
+        r.problem(f"{path}.joinTimeoutMinutes", f"{timeout} is out of range",
+                  "use 5 to 50 (CloudFormation waits at most an hour for a custom resource)")
+        return None
+    return timeout
 
 
 def _read_access(r: Reader, raw: Any, path: str, env_name: str, account: str | None) -> AccessConfig:
@@ -818,7 +978,9 @@ def _pods_at_deploy(cfg: FederationConfig) -> dict[str, str]:
     for w in cfg.workloads:
         for name in w.placement.resolve(pairs):
             out.setdefault(name, f"runs workload {w.namespace}/{w.name} (the deploy waits until it is ready)")
-    out[cfg.host_cluster] = "runs the KubeFed control plane (its chart waits for the controller)"
+    out[cfg.host_cluster] = ("runs the Karmada control plane (its chart waits for every component)"
+                             if cfg.engine == "karmada" else
+                             "runs the KubeFed control plane (its chart waits for the controller)")
     return out
 
 

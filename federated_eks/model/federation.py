@@ -25,6 +25,9 @@ SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
 LOAD_BALANCER_CONTROLLER_INSTALLS = ("auto", "always")
+# The federation engines (docs/concepts/karmada.md explains the choice): KubeFed is the default.
+ENGINES = ("kubefed", "karmada")
+ETCD_STORAGE_TYPES = ("pvc", "hostPath")
 
 # The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
 MAX_CLUSTER_NAME = MAX_NAME_LENGTH
@@ -180,6 +183,66 @@ class KubefedConfig:
     join_timeout_minutes: int = 30
 
 
+# The Karmada chart's release, as the control plane installs it and the join Lambda finds it (one name, both sides).
+# from components.karmada_join.contract (until kjoin's contract lands; the coordinator unifies them at merge)
+KARMADA_RELEASE = "karmada"
+KARMADA_RELEASE_NAMESPACE = "karmada-installer"
+"""Not the system namespace: the chart's post-delete Job deletes `systemNamespace` on the host, and a release
+stored there would delete its own Job (and Helm 4's uninstall would time out waiting for it)."""
+KARMADA_SYSTEM_NAMESPACE = "karmada-system"
+KARMADA_CHART_REPOSITORY = "https://raw.githubusercontent.com/karmada-io/karmada/master/charts"
+KARMADA_CHART_VERSION = "v1.19.0"
+DEFAULT_KARMADA_NODE_PORT = 32443
+# The node port range of a Kubernetes API server (its --service-node-port-range default; EKS does not change it).
+NODE_PORT_RANGE = (30000, 32767)
+# The storage class the control plane makes for etcd when the config names none (gp3, encrypted, EBS CSI driver).
+KARMADA_ETCD_STORAGE_CLASS = "federated-eks-etcd"
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    """An image by repository path (no registry: `karmada.imageRegistry`, or the chart's own, supplies it) and tag."""
+
+    repository: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class EtcdStorageConfig:
+    """Where Karmada's etcd keeps its data. `pvc` (default): an EBS volume that survives the node (a node replaced by
+    an AMI update or a scale-in takes a hostPath's data with it: Karmada would restart empty, with every Cluster,
+    policy and workload gone, while CloudFormation still believes the joins exist)."""
+
+    type: str = "pvc"
+    size: str = "10Gi"
+    storage_class: str = KARMADA_ETCD_STORAGE_CLASS
+    """The default is made by the control plane (with the EBS CSI driver add-on); another name must exist already."""
+
+    @property
+    def managed_class(self) -> bool:
+        return self.type == "pvc" and self.storage_class == KARMADA_ETCD_STORAGE_CLASS
+
+
+@dataclass(frozen=True)
+class KarmadaConfig:
+    """The Karmada control plane (chart `karmada` of `chart_repository`, pinned at `chart_version`), mirrorable."""
+
+    image_registry: str = ""
+    """Empty: each image from the registry the chart names (docker.io, registry.k8s.io); else every image of the
+    control plane (Karmada's, kube-apiserver, kube-controller-manager, etcd, cfssl, kubectl) from this one registry,
+    under the same repository paths."""
+    chart_repository: str = KARMADA_CHART_REPOSITORY
+    chart_version: str = KARMADA_CHART_VERSION
+    api_server_node_port: int = DEFAULT_KARMADA_NODE_PORT
+    # The chart's Jobs: cfssl makes the certificates (its scripts need bash and openssl), kubectl applies the static
+    # resources and cleans up (bash). The chart defaults both to `latest`.
+    cfssl_image: ContainerImage = ContainerImage("cfssl/cfssl", "v1.6.5")
+    kubectl_image: ContainerImage = ContainerImage("bitnamilegacy/kubectl", "1.33.3")
+    etcd_storage: EtcdStorageConfig = EtcdStorageConfig()
+    join_timeout_minutes: int = 30
+    """How long a join (Custom::KarmadaJoin) waits for its Cluster to become Ready, as kubefed.joinTimeoutMinutes."""
+
+
 @dataclass(frozen=True)
 class QuotasConfig:
     """The AWS quotas of the account the layout is checked against (federated_eks/config/quotas.py). The defaults are
@@ -233,6 +296,8 @@ class FederationConfig:
     nat_gateways: int = 1
     tags: tuple[tuple[str, str], ...] = ()
     kubefed: KubefedConfig = KubefedConfig()
+    engine: str = "kubefed"
+    karmada: KarmadaConfig = KarmadaConfig()
     workloads: tuple[Workload, ...] = ()
     manifest_folders: tuple[ManifestFolder, ...] = ()
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()

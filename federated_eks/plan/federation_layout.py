@@ -17,9 +17,10 @@ from federated_eks.plan import folder_workloads as folders, kubefed_workload
 from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
 
-# The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
-# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
-BASE_RESOURCES = 26
+# The engine guard (components/engine_guard.py), the KubeFed control plane (3 Helm releases), the join provider (5
+# functions with their roles, policies and log groups, the Provider's state machine, its security group), the teardown
+# and the host API's ingress rule.
+BASE_RESOURCES = 27
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
 PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
 PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
@@ -42,8 +43,18 @@ def folder_workloads(cfg: FederationConfig) -> int:
     return sum(len(folders.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
 
 
+# Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace and chart, the
+# Lambdas' security group and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd
+# storage class, the Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass. The joins
+# and the workloads' objects come with components/karmada_join (to be counted when it lands).
+KARMADA_BASE_RESOURCES = 6
+KARMADA_STORAGE_RESOURCES = 4
+
+
 def federation_resources(cfg: FederationConfig) -> int:
     """The federation stack's resources, without the CDK's metadata resource."""
+    if cfg.engine == "karmada":
+        return KARMADA_BASE_RESOURCES + (KARMADA_STORAGE_RESOURCES if cfg.karmada.etcd_storage.managed_class else 0)
     return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_HOST_NAMESPACE * len(host_namespaces(cfg))
             + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
             + PER_WORKLOAD * len(cfg.workloads) + PER_FOLDER * len(cfg.manifest_folders)

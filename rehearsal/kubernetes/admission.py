@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 WEBHOOK_PLURALS = ("validatingwebhookconfigurations", "mutatingwebhookconfigurations")
+POLICY_PLURALS = ("validatingadmissionpolicies", "validatingadmissionpolicybindings")
 _OPERATIONS = {"create": "CREATE", "update": "UPDATE", "delete": "DELETE"}
 
 
@@ -129,6 +130,49 @@ def refusal(call: Call, configurations: list[dict], namespace_labels: dict | Non
         if not service_has_ready_endpoint(service, workloads_in(namespace)):
             return (f'Internal error occurred: failed calling webhook "{webhook.get("name")}": failed to call webhook: '
                     f'Post "{url}": no endpoints available for service "{name}"')
+    return None
+
+
+def _cel(expression: str, variables: dict):
+    """`expression` evaluated with a CEL interpreter (cel-python, a test-time package: imported only when a policy
+    exists). An expression that fails to evaluate counts as an error, as the API server counts it."""
+    import celpy
+
+    env = celpy.Environment()
+    return env.program(env.compile(expression)).evaluate(
+        {name: celpy.json_to_cel(value) for name, value in variables.items()})
+
+
+def policy_refusal(call: Call, old: dict | None, policies: list[dict], bindings: list[dict]) -> tuple[int, str] | None:
+    """ValidatingAdmissionPolicies as the API server applies them (k8s.io/apiserver plugin/policy/validating): a
+    policy acts through each binding naming it (`validationActions` Deny); a request it matches (`matchConstraints`
+    resourceRules, then every `matchConditions` expression true) is refused by the first validation whose expression
+    is false: 422 Invalid, or the validation's `reason` (Forbidden: 403), with the message `ValidatingAdmissionPolicy
+    '<policy>' with binding '<binding>' denied request: <messageExpression, else message>`. Bindings' own
+    matchResources and params are not modelled (none of this project's policies uses them)."""
+    if call.resource.split("/")[0] in POLICY_PLURALS or "/" in call.resource:
+        return None
+    variables = {"object": call.obj if call.operation != "DELETE" else None,
+                 "oldObject": old if call.operation != "CREATE" else None}
+    for policy in policies:
+        name = (policy.get("metadata") or {}).get("name")
+        spec = policy.get("spec") or {}
+        bound = [b for b in bindings if (b.get("spec") or {}).get("policyName") == name
+                 and "Deny" in ((b.get("spec") or {}).get("validationActions") or [])]
+        rules = (spec.get("matchConstraints") or {}).get("resourceRules") or []
+        if not bound or not any(_rule_matches(rule, call) for rule in rules):
+            continue
+        if not all(bool(_cel(c["expression"], variables)) for c in spec.get("matchConditions") or []):
+            continue
+        for validation in spec.get("validations") or []:
+            if bool(_cel(validation["expression"], variables)):
+                continue
+            message = validation.get("message") or f"failed expression: {validation['expression']}"
+            if validation.get("messageExpression"):
+                message = str(_cel(validation["messageExpression"], variables))
+            binding = (bound[0].get("metadata") or {}).get("name")
+            status = 403 if validation.get("reason") == "Forbidden" else 422
+            return status, f"ValidatingAdmissionPolicy '{name}' with binding '{binding}' denied request: {message}"
     return None
 
 

@@ -391,6 +391,14 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
                        and k[0].plural in ("deployments", "statefulsets", "daemonsets")])
         if refused:
             return self._refuse(500, "InternalError", refused)
+        policies = [o.raw for k, o in self.objects.items()
+                    if k[0].plural == admission.POLICY_PLURALS[0] and not o.deleted]
+        if policies:
+            bindings = [o.raw for k, o in self.objects.items()
+                        if k[0].plural == admission.POLICY_PLURALS[1] and not o.deleted]
+            denied = admission.policy_refusal(call, current, policies, bindings)
+            if denied:
+                return self._refuse(denied[0], "Forbidden" if denied[0] == 403 else "Invalid", denied[1])
         if action == kmock.action.CREATE:
             self._defaults(served, obj)
         return None
@@ -585,7 +593,10 @@ class EmulatorLoop:
             # kmock's interceptors chain the resolver: they leave in the reverse order of entering, so a server
             # started later and still running keeps this one's exit pending until it stops too (its name no longer
             # resolves at once; an update rehearsal deletes clusters out of creation order).
-            self._leaving.update(id(obj) for obj in (handle.server, handle.emulator) if obj in self._exits)
+            # By identity: `in` would compare kmock's attrs objects field by field, recursing through every emulator's
+            # payloads (RecursionError with large enough clusters).
+            self._leaving.update(id(obj) for obj in (handle.server, handle.emulator)
+                                 if any(obj is e for e in self._exits))
             while self._exits and id(self._exits[-1]) in self._leaving:
                 obj = self._exits.pop()
                 self._leaving.discard(id(obj))

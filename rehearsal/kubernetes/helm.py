@@ -212,6 +212,10 @@ def not_ready(obj: dict | None) -> str | None:
             return "status not observed yet"
         if status.get("numberReady", 0) < status.get("desiredNumberScheduled", 0):
             return f"{status.get('numberReady', 0)}/{status.get('desiredNumberScheduled', 0)} pods ready"
+    if kind == "Job":  # kstatus: Current once complete (a Job gone before that is NotFound: helm#31851)
+        outcome = job_outcome(obj)
+        if outcome != "Complete":
+            return "failed" if outcome == "Failed" else "not complete"
     if kind == "CustomResourceDefinition":
         if not any(c.get("type") == "Established" and c.get("status") == "True"
                    for c in status.get("conditions") or []):
@@ -315,7 +319,8 @@ def _chart(ctx: Context, release: str, namespace: str, asset: Callable[[str], Pa
                        "offline and has no model in rehearsal/kubernetes/repository_charts.py",
                        fix="declare the chart's effect (its workloads and their images) in "
                            "rehearsal/kubernetes/repository_charts.py")
-    return Chart(objects=model.render(release, namespace, values or {}))
+    # The model's hooks carry the chart's hook annotations: split as a rendered chart is.
+    return split_rendered([(f"{model.chart}/model", o) for o in model.render(release, namespace, values or {})])
 
 
 def _map_all(ctx: Context, release: str, chart: Chart, verb: str) -> None:
@@ -346,10 +351,13 @@ def _run_hooks(ctx: Context, chart: Chart, event: str, release: str, namespace: 
         except (ApiError, NoMatch) as exc:
             raise ctx.fail(f"Error: {event} hook {describe(obj)} failed: {exc}", obj,
                            fix="fix the hook object named above") from None
-        outcome = "Complete"
+        outcome, effect_failure = "Complete", None
         if obj.get("kind") == "Job":
             done = ctx.wait_until(lambda: job_outcome(ctx.client.peek(obj)) is not None, timeout)
             outcome = job_outcome(ctx.client.peek(obj)) if done else "timed out"
+            if outcome == "Complete":  # what a modelled chart's Job does (repository_charts.hook_effect)
+                effect_failure = repository_charts.hook_effect(ctx.client, obj)
+                outcome = "timed out" if effect_failure else outcome
         succeeded = outcome == "Complete"
         if ("hook-succeeded" in hook.delete_policies and succeeded) or (
                 "hook-failed" in hook.delete_policies and not succeeded):
@@ -358,7 +366,7 @@ def _run_hooks(ctx: Context, chart: Chart, event: str, release: str, namespace: 
             except (ApiError, NoMatch):
                 pass
         if not succeeded:
-            why = _why_not_running(ctx, obj)
+            why = effect_failure or _why_not_running(ctx, obj)
             raise ctx.fail(f"Error: {event} hook {describe(obj)} {outcome.lower()}"
                            + (f" (timeout {timeout:g} s)" if outcome == "timed out" else "") + (f": {why}" if why else ""),
                            obj, fix=fix_for(why, READY_FIX))

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import karmada_chart
+
 LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
 EKS_CHARTS = "https://aws.github.io/eks-charts"
 
@@ -30,7 +32,9 @@ EKS_CHARTS = "https://aws.github.io/eks-charts"
 class RepositoryChart:
     chart: str
     render: Callable[[str, str, dict], list[dict]]
-    """(release, namespace, values) -> the release's objects that matter to a deploy."""
+    """(release, namespace, values) -> the release's objects that matter to a deploy; hooks carry Helm's hook
+    annotations (helm.py splits them off as it splits a rendered chart), and a hook Job whose effect matters names it
+    in karmada_chart.EFFECT (run when the Job completes)."""
 
 
 def _load_balancer_controller(release: str, namespace: str, values: dict) -> list[dict]:
@@ -72,7 +76,8 @@ def _load_balancer_controller(release: str, namespace: str, values: dict) -> lis
     return objs
 
 
-MODELS = {(EKS_CHARTS, LOAD_BALANCER_CONTROLLER): RepositoryChart(LOAD_BALANCER_CONTROLLER, _load_balancer_controller)}
+MODELS = {(EKS_CHARTS, LOAD_BALANCER_CONTROLLER): RepositoryChart(LOAD_BALANCER_CONTROLLER, _load_balancer_controller),
+          (karmada_chart.REPOSITORY, karmada_chart.CHART): RepositoryChart(karmada_chart.CHART, karmada_chart.render)}
 
 
 def find(repository: str | None, chart: str | None) -> RepositoryChart | None:
@@ -81,3 +86,9 @@ def find(repository: str | None, chart: str | None) -> RepositoryChart | None:
         return None
     exact = MODELS.get(((repository or "").rstrip("/"), chart))
     return exact or next((m for (_, name), m in MODELS.items() if name == chart), None)
+
+
+def hook_effect(client, job: dict) -> str | None:
+    """What a modelled chart's hook Job does when it completes (karmada_chart.EFFECTS); None when done (or the Job
+    is not a modelled one), else why the hook fails."""
+    return karmada_chart.run_effect(client, job)
