@@ -94,8 +94,8 @@ def is_complete(event: dict, context: object = None) -> dict:
                                                      c.CLUSTER_ID_ATTRIBUTE: state.cluster_id}}
             waiting = state.detail
         else:
-            _remove_dropped(event, req, karmada)
-            objects.apply(req.owner, req.objects, karmada)
+            before = _remove_dropped(event, req, karmada)
+            objects.apply(req.owner, req.objects, karmada, before)
             ready_on, pending = objects.wait(req.objects, karmada)
             if not pending:
                 log.info("%s: ready on %s", what, ", ".join(ready_on) or "(nothing to wait for)")
@@ -128,20 +128,22 @@ def _restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
         return False
 
 
-def _remove_dropped(event: dict, req: ObjectsRequest, karmada: Resources) -> None:
-    """An update: the owned objects of the old list that the new one no longer has go (Waiting until gone)."""
+def _remove_dropped(event: dict, req: ObjectsRequest, karmada: Resources) -> tuple[dict, ...]:
+    """An update: the owned objects of the old list that the new one no longer has go (Waiting until gone). Returns
+    the old objects (what the update patches from)."""
     if event["RequestType"] != "Update":
-        return
+        return ()
     try:
         old = _parse(event, "OldResourceProperties")
     except InvalidProperties:
-        return
+        return ()
     if not isinstance(old, ObjectsRequest) or old.owner != req.owner or old.host.name != req.host.name:
-        return  # another physical id: CloudFormation deletes the old resource itself
-    keys = {objects._key(o) for o in req.objects}
-    left = objects.remove(req.owner, [o for o in old.objects if objects._key(o) not in keys], karmada)
+        return ()  # another physical id: CloudFormation deletes the old resource itself
+    keys = {objects.key(o) for o in req.objects}
+    left = objects.remove(req.owner, [o for o in old.objects if objects.key(o) not in keys], karmada)
     if left:
         raise left[0]
+    return old.objects
 
 
 def _delete(event: dict, deadline: int, budget: Budget) -> dict:

@@ -3,9 +3,9 @@ OverridePolicies) applied to karmada-apiserver, labelled as the app's and annota
 Owner property); ready when Karmada has placed every Deployment and each placed cluster runs it; on delete, only
 the objects it owns go.
 
-Apply is create, or replace (PUT, with the current resourceVersion) of an object this owner already owns, so that a
-field an update drops goes too; an object of that name that the app does not own, or another owner owns, is never
-touched (Failed). An update deletes the owned objects the new list no longer has.
+Apply is create, or a merge patch of an object this owner already owns, from the objects applied before (the old
+properties) to the new ones, so that a field an update drops goes too (objects.merge_patch); an object of that name that the app does not own, or another owner owns, is never
+touched (Failed), but for a namespace, which is used as it is (and never deleted). An update deletes the owned objects the new list no longer has.
 
 Readiness, per Deployment (Karmada's ResourceBinding `<name>-deployment` in its namespace, karmada v1.19.0-rc.0
 pkg/util/names GenerateBindingName, pkg/apis/work/v1alpha2 binding_types.go): the binding is of the Deployment as it
@@ -26,13 +26,13 @@ from .resources import Resources
 log = logging.getLogger("karmada_join")
 
 
-def _key(obj: dict) -> tuple[str, str | None, str]:
+def key(obj: dict) -> tuple[str, str | None, str]:
     meta = obj["metadata"]
     return obj["kind"], meta.get("namespace"), meta["name"]
 
 
 def describe(obj: dict) -> str:
-    kind, namespace, name = _key(obj)
+    kind, namespace, name = key(obj)
     return f"{kind} {namespace + '/' if namespace else ''}{name}"
 
 
@@ -54,13 +54,17 @@ def apply_order(objects: tuple[dict, ...] | list[dict]) -> list[dict]:
     return sorted(objects, key=lambda o: o["kind"] != "Namespace")
 
 
-def apply(owner: str, objects: tuple[dict, ...], karmada: Resources) -> None:
+def apply(owner: str, objects: tuple[dict, ...], karmada: Resources, before: tuple[dict, ...] = ()) -> None:
+    """Create each object, or merge-patch an owned one from what was applied `before` (the old properties)."""
     for obj in apply_order(objects):
-        kind, namespace, name = _key(obj)
+        kind, namespace, name = key(obj)
         desired = labelled(owner, obj)
         if karmada.create_if_missing(kind, desired):
             continue
         current = karmada.metadata(kind, name, namespace) or {}
+        if kind == "Namespace" and not owns(owner, current):
+            log.info("karmada-apiserver: %s exists and is not %s's: used as it is, never deleted", describe(obj), owner)
+            continue
         if not owns(owner, current):
             other = (current.get("annotations") or {}).get(c.OWNER_ANNOTATION)
             raise Failed(f"karmada-apiserver: {describe(obj)} exists and is "
@@ -69,15 +73,26 @@ def apply(owner: str, objects: tuple[dict, ...], karmada: Resources) -> None:
                          "the other one")
         if current.get("deletionTimestamp"):
             raise Waiting(f"karmada-apiserver: {describe(obj)} is being deleted; it is made again next poll")
-        desired["metadata"] = {**desired["metadata"], "resourceVersion": current.get("resourceVersion")}
-        karmada.replace(kind, desired)
+        previous = next((labelled(owner, o) for o in before if key(o) == key(obj)), {})
+        karmada.patch(kind, name, namespace, merge_patch(previous, desired))
+
+
+def merge_patch(before: dict, after: dict) -> dict:
+    """The JSON merge patch (RFC 7386) that turns what was applied `before` into `after`: keys `before` had and
+    `after` drops are null (removed), the rest is `after`'s (lists whole). Diffed against what was applied, not what
+    is served, so that fields the server added (defaults, status, clusterIP) stay, as with kubectl apply."""
+    patch = {key: None for key in before if key not in after}
+    for key, value in after.items():
+        old = before.get(key)
+        patch[key] = merge_patch(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return patch
 
 
 def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exception]:
     """Delete the owned ones of `objects` (namespaces last); returns what is not gone yet or failed."""
     left: list[Exception] = []
     for obj in reversed(apply_order(objects)):
-        kind, namespace, name = _key(obj)
+        kind, namespace, name = key(obj)
         try:
             meta = karmada.metadata(kind, name, namespace)
             if meta is None:
@@ -89,13 +104,19 @@ def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exceptio
                 karmada.delete_owned(kind, name, namespace, lambda m: owns(owner, m))
             if karmada.metadata(kind, name, namespace) is not None:
                 left.append(Waiting(f"karmada-apiserver: {describe(obj)} is being deleted"))
+            elif kind in ("Deployment", "Service") and karmada.metadata(
+                    "ResourceBinding", binding_name(obj), namespace) is not None:
+                # Karmada removes the binding after its Works, and each Work after the member's copy.
+                left.append(Waiting(f"karmada-apiserver: the copies of {describe(obj)} are being removed from the "
+                                    "members"))
         except (Waiting, Failed) as exc:
             left.append(exc)
     return left
 
 
-def binding_name(deployment: dict) -> str:
-    return f"{deployment['metadata']['name'].replace(':', '.')}-deployment".lower()
+def binding_name(obj: dict) -> str:
+    """Karmada's ResourceBinding of a namespaced object: `<name>-<kind>`, lower case, `:` as `.`."""
+    return f"{obj['metadata']['name'].replace(':', '.')}-{obj['kind']}".lower()
 
 
 def placement_state(deployment: dict, current: dict | None, binding: dict | None) -> tuple[list[str], str | None]:
@@ -138,7 +159,7 @@ def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list
     for obj in objects:
         if obj["kind"] != "Deployment":
             continue
-        _, namespace, name = _key(obj)
+        _, namespace, name = key(obj)
         current = karmada.read("Deployment", name, namespace)
         binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
         ready, pending = placement_state(obj, current, binding)

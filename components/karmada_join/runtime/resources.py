@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 
 from components.kubefed_join.runtime.cluster_api import MERGE_PATCH, Cluster
-from components.kubefed_join.runtime.kube_api import classify
 
 
 @dataclass(frozen=True)
@@ -53,15 +52,13 @@ def kind_of(obj: dict) -> Kind | None:
 
 
 class Resources(Cluster):
-    """A cluster_api.Cluster whose requests are plain REST calls that answer with dicts, for every kind of KINDS.
-    Adds `replace` (PUT: the whole object, so that fields an update dropped go too)."""
+    """A cluster_api.Cluster whose requests are plain REST calls that answer with dicts, for every kind of KINDS."""
 
     def _call(self, verb: str, kind: str, name: str | None, namespace: str | None, body: dict | None = None,
               **extra):
         spec = KINDS[kind]
         path = spec.collection(namespace) + ("" if verb in ("create", "list") else f"/{name}")
-        method = {"create": "POST", "list": "GET", "read": "GET", "patch": "PATCH", "replace": "PUT",
-                  "delete": "DELETE"}[verb]
+        method = {"create": "POST", "list": "GET", "read": "GET", "patch": "PATCH", "delete": "DELETE"}[verb]
         headers = {"Accept": "application/json",
                    "Content-Type": extra.pop("_content_type", MERGE_PATCH if verb == "patch" else "application/json")}
         api = self.core.api_client
@@ -73,14 +70,3 @@ class Resources(Cluster):
             data = response.data
             return json.loads(data) if data else {}
         return self.budget.call(request, f"{verb} {self.describe(kind, name or '')}", **extra)
-
-    def replace(self, kind: str, obj: dict, secret: bool = False) -> None:
-        meta = obj["metadata"]
-        self._call_classified("replace", kind, meta["name"], meta.get("namespace"), obj, secret)
-
-    def _call_classified(self, verb: str, kind: str, name: str, namespace: str | None, body: dict | None,
-                         secret: bool = False):
-        try:
-            return self._call(verb, kind, name, namespace, body)
-        except Exception as exc:  # noqa: BLE001 (classified)
-            raise classify(exc, f"{verb} {self.describe(kind, name)}", redact=secret) from None
