@@ -315,16 +315,20 @@ def test_rollback_to_the_last_ready_join_completes_when_the_member_is_unreachabl
     assert "fed-2" in data[c.NOT_VERIFIED_ATTRIBUTE]
 
 
-def test_karmada_apiserver_is_verified_against_its_in_cluster_name(host, karmada, ca, certs, tmp_path, member):
-    """A server certificate of the right CA that does not name the in-cluster Service name is refused."""
+def test_karmada_apiserver_is_verified_against_its_in_cluster_name(emulators, host, ca, tmp_path, member):
+    """karmada-apiserver serving a certificate of the kubeconfig's CA that does not name the in-cluster Service name
+    (the kubeconfig's server) is never talked to: the join fails at its deadline saying so."""
     wrong = emulated.make_karmada_certs(tmp_path / "wrong", server_name="karmada-apiserver.elsewhere.svc")
+    emulated.start_karmada(emulators, host, wrong)
+    with pytest.raises(RuntimeError, match=r"karmada-apiserver not reachable .*hostname mismatch"):
+        provider("Create", join_props(member, host, ca), deadline_in=2)
+    assert member.find("namespaces", None, "karmada-cluster") is None
+
+
+def test_the_kubeconfig_is_checked_and_never_shown(certs):
     creds = karmada_api.parse_kubeconfig(certs.kubeconfig())
     assert creds.server_name == c.APISERVER_TLS_NAME
-    other = karmada_api.parse_kubeconfig(wrong.kubeconfig())
-    # Its own CA and client certificate, with the name the certificate does not carry: hostname mismatch.
-    mismatched = karmada_api.Credentials(server_name=c.APISERVER_TLS_NAME, ca_pem=other.ca_pem,
-                                         cert_pem=other.cert_pem, key_pem=other.key_pem)
-    assert "<redacted>" in repr(mismatched) and "BEGIN" not in repr(mismatched)
+    assert "<redacted>" in repr(creds) and "BEGIN" not in repr(creds)
     with pytest.raises(Failed, match="neither a client certificate"):
         karmada_api.parse_kubeconfig(certs.kubeconfig().replace("client-key-data", "x-key-data"))
     with pytest.raises(Failed, match="certificate-authority-data"):

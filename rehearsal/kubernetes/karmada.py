@@ -156,6 +156,27 @@ def start_karmada(loop: EmulatorLoop, host: ApiServerHandle, certs: KarmadaCerts
     return handle
 
 
+def release_deployed(host: ApiServerHandle) -> bool:
+    """Whether the host has the Karmada chart's release (Helm's record: a Secret sh.helm.release.v1.<release>.v<n> in
+    the release namespace, labelled status=deployed)."""
+    prefix = f"sh.helm.release.v1.{c.RELEASE_NAME}.v"
+    for (_, namespace, name), obj in _live(host.emulator, "secrets", c.RELEASE_NAMESPACE):
+        if name.startswith(prefix) and ((obj.raw.get("metadata") or {}).get("labels") or {}).get("status") == \
+                "deployed":
+            return True
+    return False
+
+
+def node_port_of(host: ApiServerHandle) -> int:
+    """The nodePort of the release's karmada-apiserver Service on the host (the contract's default when the chart
+    model did not render one)."""
+    service = host.emulator.find("services", c.RELEASE_NAMESPACE, c.APISERVER_SERVICE) or {}
+    for port in ((service.get("spec") or {}).get("ports") or []):
+        if port.get("nodePort"):
+            return int(port["nodePort"])
+    return c.DEFAULT_APISERVER_NODE_PORT
+
+
 # --- the controller emulation -------------------------------------------------------------------------------------
 
 def _live(emulator, plural: str, namespace: str | None = "*"):
