@@ -151,3 +151,24 @@ def test_a_deployed_karmada_release_serves_the_packaged_join_and_objects_in_virt
         assert host.karmada is None
     finally:
         side.close()
+
+
+def test_the_chart_models_pre_install_job_gets_the_kubeconfig_of_a_karmada_apiserver_started_for_it(tmp_path):
+    """What the chart model's pre-install effect asks (karmada_chart.serve_karmada_apiserver's source): the admin
+    kubeconfig of the release's karmada-apiserver on that host, which starts with it; the emulation serves nothing
+    for another release or namespace."""
+    from components.karmada_join.runtime.karmada_api import parse_kubeconfig
+    side = EmulatedKubernetes(tmp_path / "kubernetes")
+    try:
+        side.create_cluster(world.EksCluster(PREFIX + "fed-1", "us-east-1", VERSION))
+        client = side.client(PREFIX + "fed-1")
+        assert side.karmada_kubeconfig(client, "karmada", "karmada-system") is None
+        assert side.clusters[PREFIX + "fed-1"].karmada is None
+        kubeconfig = side.karmada_kubeconfig(client, c.RELEASE_NAME, c.RELEASE_NAMESPACE)
+        assert parse_kubeconfig(kubeconfig).server_name == c.APISERVER_TLS_NAME
+        assert side.clusters[PREFIX + "fed-1"].karmada is not None
+        assert side.resolve_node_port("10.0.0.10", c.DEFAULT_APISERVER_NODE_PORT)[0] == PREFIX + "fed-1"
+        side.controllers_round(world.Clock())  # no release record (the install failed, or was removed): it stops
+        assert side.clusters[PREFIX + "fed-1"].karmada is None
+    finally:
+        side.close()

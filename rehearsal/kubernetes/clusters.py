@@ -162,16 +162,35 @@ class EmulatedKubernetes:
                 return name, ("127.0.0.1", cluster.karmada.port)
         return None
 
-    def _karmada_round(self, cluster: Cluster, clock: Clock) -> None:
-        """Start, run a round of, or stop the cluster's Karmada control plane, as its release is deployed."""
-        host = cluster.handle
-        deployed = host.run(lambda: karmada.release_deployed(host))
-        if deployed and cluster.karmada is None:
+    def karmada_kubeconfig(self, client: Client, release: str, namespace: str) -> str | None:
+        """The admin kubeconfig of the karmada-apiserver of the host `client` talks to, started now if it is not yet
+        (the chart model's pre-install Job asks it: rehearsal/kubernetes/karmada_chart.py serve_karmada_apiserver);
+        None for another release than the contract's."""
+        if (release, namespace) != (karmada.c.RELEASE_NAME, karmada.c.RELEASE_NAMESPACE):
+            return None
+        cluster = next((x for x in self.clusters.values() if x.handle.hostname.lower() == client.hostname.lower()),
+                       None)
+        if cluster is None:
+            return None
+        return self._start_karmada(cluster).state["kubeconfig"]
+
+    def _start_karmada(self, cluster: Cluster) -> ApiServerHandle:
+        if cluster.karmada is None:
+            host = cluster.handle
             certs = karmada.make_karmada_certs(self.workdir / f"karmada-{cluster.spec.name}")
             node_port = host.run(lambda: karmada.node_port_of(host))
             cluster.karmada = karmada.start_karmada(self.loop, host, certs, node_port=node_port, background=False)
-            cluster.karmada.state["node"] = (karmada.NODE_ADDRESS, node_port)
-        elif not deployed and cluster.karmada is not None:
+            cluster.karmada.state.update(node=(karmada.NODE_ADDRESS, node_port), kubeconfig=certs.kubeconfig())
+        return cluster.karmada
+
+    def _karmada_round(self, cluster: Cluster, clock: Clock) -> None:
+        """Start (a deployed release: the pre-install Job may have started it already), run a round of, or stop (no
+        release record left: uninstalled) the cluster's Karmada control plane."""
+        host = cluster.handle
+        statuses = host.run(lambda: karmada.release_statuses(host))
+        if "deployed" in statuses:
+            self._start_karmada(cluster)
+        elif not statuses and cluster.karmada is not None:
             self.loop.stop(cluster.karmada)
             cluster.karmada = None
         if cluster.karmada is not None:

@@ -119,11 +119,14 @@ def install_on_host(host: ApiServerHandle, karmada: ApiServerHandle, certs: Karm
         if emulator.find("namespaces", None, c.RELEASE_NAMESPACE) is None:
             _put(emulator, "namespaces", "", "v1", None, {"apiVersion": "v1", "kind": "Namespace",
                                                           "metadata": {"name": c.RELEASE_NAMESPACE}})
-        _put(emulator, "secrets", "", "v1", c.KUBECONFIG_NAMESPACE, {
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": c.KUBECONFIG_SECRET, "namespace": c.KUBECONFIG_NAMESPACE},
-            "data": {c.KUBECONFIG_KEY: base64.b64encode(certs.kubeconfig().encode()).decode()}})
-        if emulator.find("nodes", None, "node-1") is None:
+        if emulator.find("secrets", c.KUBECONFIG_NAMESPACE, c.KUBECONFIG_SECRET) is None:
+            # The pre-install Job's Secret (the chart model writes it itself when it asks `kubeconfig` first).
+            _put(emulator, "secrets", "", "v1", c.KUBECONFIG_NAMESPACE, {
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": c.KUBECONFIG_SECRET, "namespace": c.KUBECONFIG_NAMESPACE},
+                "data": {c.KUBECONFIG_KEY: base64.b64encode(certs.kubeconfig().encode()).decode()}})
+        if not any(a.get("type") == "InternalIP" for _, n in _live(emulator, "nodes", None)
+                   for a in ((n.raw.get("status") or {}).get("addresses") or [])):
             _put(emulator, "nodes", "", "v1", None, {
                 "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
                 "status": {"conditions": [{"type": "Ready", "status": "True"}],
@@ -156,15 +159,14 @@ def start_karmada(loop: EmulatorLoop, host: ApiServerHandle, certs: KarmadaCerts
     return handle
 
 
-def release_deployed(host: ApiServerHandle) -> bool:
-    """Whether the host has the Karmada chart's release (Helm's record: a Secret sh.helm.release.v1.<release>.v<n> in
-    the release namespace, labelled status=deployed)."""
+def release_statuses(host: ApiServerHandle) -> set[str]:
+    """The statuses of the Karmada chart's release records on the host (Helm's: Secrets
+    sh.helm.release.v1.<release>.v<n> in the release namespace, labelled status=deployed, pending-install, ...);
+    empty when the release is not installed."""
     prefix = f"sh.helm.release.v1.{c.RELEASE_NAME}.v"
-    for (_, namespace, name), obj in _live(host.emulator, "secrets", c.RELEASE_NAMESPACE):
-        if name.startswith(prefix) and ((obj.raw.get("metadata") or {}).get("labels") or {}).get("status") == \
-                "deployed":
-            return True
-    return False
+    return {((obj.raw.get("metadata") or {}).get("labels") or {}).get("status") or ""
+            for (_, namespace, name), obj in _live(host.emulator, "secrets", c.RELEASE_NAMESPACE)
+            if name.startswith(prefix)}
 
 
 def node_port_of(host: ApiServerHandle) -> int:
