@@ -114,7 +114,7 @@ def between_polls() -> None:
 
 
 def provider(request_type, properties, resource_type=c.JOIN_TYPE, physical_id=None, old=None,
-             deadline_in=DEADLINE, max_polls=MAX_POLLS, force_in=None):
+             deadline_in=DEADLINE, max_polls=MAX_POLLS, force_in=None, each_poll=lambda: None):
     """Drive the handler as the CDK Provider framework does: on_event once, then is_complete until done."""
     event = {"RequestType": request_type, "ResourceType": resource_type, "ResourceProperties": properties,
              "RequestId": "r", "StackId": "s", "LogicalResourceId": "Join"}
@@ -131,6 +131,7 @@ def provider(request_type, properties, resource_type=c.JOIN_TYPE, physical_id=No
         done = handler.is_complete(event)
         if done["IsComplete"]:
             return event["PhysicalResourceId"], done.get("Data", {})
+        each_poll()
         between_polls()
     raise AssertionError("never completed")
 
@@ -350,3 +351,23 @@ def test_secrets_are_never_logged(member, host, karmada, ca, certs, caplog):
         assert token not in text and base64.b64encode(token.encode()).decode() not in text
     assert secrets  # the member's tokens were issued (and checked above)
     json.dumps(secrets)
+
+
+def test_a_load_balancer_service_is_waited_for_and_its_hostnames_returned(emulators, member, host, karmada, ca):
+    provider("Create", join_props(member, host, ca))
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo", "namespace": "echo"},
+               "spec": {"type": "LoadBalancer", "selector": {"app": "echo"}, "ports": [{"port": 80}]}}
+    selects = policy(["fed-2"])
+    selects["spec"]["resourceSelectors"].append({"apiVersion": "v1", "kind": "Service", "name": "echo"})
+    polls = []
+
+    def member_load_balancer() -> None:
+        polls.append(1)
+        if len(polls) == 3 and member.find("services", "echo", "echo") is not None:
+            member.run(lambda: next(o for k, o in member.emulator.objects.items() if k[0].plural == "services"
+                                    and k[2] == "echo").patch(
+                {"status": {"loadBalancer": {"ingress": [{"hostname": "k8s-echo-echo-0123.elb.amazonaws.com"}]}}}))
+    _, data = provider("Create", objects_props(host, ca, [NAMESPACE, echo_deployment(1), service, selects]),
+                       resource_type=c.OBJECTS_TYPE, each_poll=member_load_balancer)
+    assert len(polls) >= 3  # it waited for the load balancer
+    assert data == {c.READY_CLUSTERS_ATTRIBUTE: "fed-2", "Hostname.fed-2": "k8s-echo-echo-0123.elb.amazonaws.com"}

@@ -20,7 +20,8 @@ The controller emulation (`karmada_round`, karmada v1.19.0-rc.0 behaviour as the
   (Registry, Repository, Tag: replace) rules of a targetCluster; the namespace first. Each copy is a Work with the
   execution finalizer and the object on the member; a ResourceBinding `<name>-<kind>` has the placement, Scheduled
   and FullyApplied conditions and per cluster `applied` and `health` (Healthy when the member's copy has its ready
-  replicas; a member without workload controllers, the join tests' servers, counts as Healthy once applied).
+  replicas; a member without workload controllers, the join tests' servers, counts as Healthy once applied) and,
+  for a LoadBalancer Service, the member's Service status (its load balancer).
   Objects no longer selected, or deleted, are removed from the members with their Works and bindings.
 """
 from __future__ import annotations
@@ -472,7 +473,10 @@ def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict
         status = copy_.get("status") or {}
         healthy = (not member.emulator.enforcing or kind != "Deployment"
                    or int(status.get("readyReplicas") or 0) >= int((copy_.get("spec") or {}).get("replicas") or 0))
-        items.append({"clusterName": cluster, "applied": bool(copy_), "health": "Healthy" if healthy else "Unhealthy"})
+        item = {"clusterName": cluster, "applied": bool(copy_), "health": "Healthy" if healthy else "Unhealthy"}
+        if kind == "Service" and (copy_.get("spec") or {}).get("type") == "LoadBalancer" and copy_.get("status"):
+            item["status"] = copy_["status"]  # reflectServiceStatus: the member's status of a LoadBalancer Service
+        items.append(item)
     spec = {"resource": {"apiVersion": obj.get("apiVersion"), "kind": kind, "namespace": namespace,
                          "name": meta["name"], "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")},
             "clusters": [{"name": n, "replicas": r} for n, r in sorted(counts.items()) if r or kind != "Deployment"]}

@@ -96,10 +96,10 @@ def is_complete(event: dict, context: object = None) -> dict:
         else:
             before = _remove_dropped(event, req, karmada)
             objects.apply(req.owner, req.objects, karmada, before)
-            ready_on, pending = objects.wait(req.objects, karmada)
+            ready_on, pending, hostnames = objects.wait(req.objects, karmada)
             if not pending:
                 log.info("%s: ready on %s", what, ", ".join(ready_on) or "(nothing to wait for)")
-                return {"IsComplete": True, "Data": {c.READY_CLUSTERS_ATTRIBUTE: ",".join(ready_on)}}
+                return {"IsComplete": True, "Data": {c.READY_CLUSTERS_ATTRIBUTE: ",".join(ready_on), **hostnames}}
             waiting = "; ".join(pending)
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, what)

@@ -12,13 +12,16 @@ pkg/util/names GenerateBindingName, pkg/apis/work/v1alpha2 binding_types.go): th
 is now (spec.resource.resourceVersion), its Scheduled and FullyApplied conditions are True, and for every cluster it
 is scheduled to (spec.clusters) its aggregatedStatus item says applied and Healthy (the resource interpreter's health
 of a Deployment: its replicas updated and available on that member). The placed clusters are returned as the
-ReadyClusters attribute. Services, namespaces and policies have nothing to wait for: they are applied.
+ReadyClusters attribute. A LoadBalancer Service is waited for until each cluster it is placed on has a load balancer,
+returned as `Hostname.<cluster>` attributes (as the KubeFed workload waiter returns them, for DNS). Namespaces,
+other Services and policies have nothing to wait for: they are applied.
 """
 from __future__ import annotations
 
 import logging
 
 from components.karmada_join import contract as c
+from components.kubefed_join.contract import HOSTNAME_ATTRIBUTE_PREFIX
 from components.kubefed_join.runtime.kube_api import Failed, Waiting
 
 from .resources import Resources
@@ -152,18 +155,53 @@ def placement_state(deployment: dict, current: dict | None, binding: dict | None
     return ready, None
 
 
-def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list[str]]:
-    """(clusters every Deployment is ready on, what is still waited for)."""
+def load_balancer_hostnames(service: dict, binding: dict | None) -> tuple[dict[str, str], str | None]:
+    """({cluster: load balancer hostname}, what is still waited for or None) of a LoadBalancer Service, from its
+    ResourceBinding: each placed cluster's aggregatedStatus item carries the member's Service status (Karmada's
+    default interpreter reflects the status of LoadBalancer Services only: v1.19.0-rc.0 pkg/resourceinterpreter/
+    default/native/reflectstatus.go reflectServiceStatus)."""
+    what = describe(service)
+    if binding is None:
+        return {}, f"{what}: Karmada has not bound it yet (is a PropagationPolicy selecting it?)"
+    placed = sorted(t.get("name") for t in (binding.get("spec") or {}).get("clusters") or [] if t.get("name"))
+    items = {i.get("clusterName"): i for i in (binding.get("status") or {}).get("aggregatedStatus") or []}
+    found = {}
+    for cluster in placed:
+        ingress = ((((items.get(cluster) or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress")) or []
+        address = next((i.get("hostname") or i.get("ip") for i in ingress if i.get("hostname") or i.get("ip")), None)
+        if address:
+            found[cluster] = address
+    missing = [n for n in placed if n not in found]
+    if not placed:
+        return {}, f"{what}: scheduled to no cluster"
+    return found, (f"{what}: no load balancer yet on {', '.join(missing)}" if missing else None)
+
+
+def is_load_balancer(obj: dict) -> bool:
+    return obj["kind"] == "Service" and (obj.get("spec") or {}).get("type") == "LoadBalancer"
+
+
+def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list[str], dict[str, str]]:
+    """(clusters every Deployment is ready on, what is still waited for, the attributes of the load balancers:
+    `Hostname.<cluster>` for the only LoadBalancer Service, `Hostname.<service>.<cluster>` when there are several)."""
     ready_on: set[str] = set()
     waiting: list[str] = []
+    hostnames: dict[str, str] = {}
+    balanced = [o for o in objects if is_load_balancer(o)]
     for obj in objects:
-        if obj["kind"] != "Deployment":
-            continue
         _, namespace, name = key(obj)
-        current = karmada.read("Deployment", name, namespace)
-        binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
-        ready, pending = placement_state(obj, current, binding)
-        ready_on.update(ready)
+        if obj["kind"] == "Deployment":
+            current = karmada.read("Deployment", name, namespace)
+            binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
+            ready, pending = placement_state(obj, current, binding)
+            ready_on.update(ready)
+        elif is_load_balancer(obj):
+            found, pending = load_balancer_hostnames(obj, karmada.read("ResourceBinding", binding_name(obj),
+                                                                         namespace))
+            prefix = HOSTNAME_ATTRIBUTE_PREFIX + ("" if len(balanced) == 1 else f"{name}.")
+            hostnames.update({prefix + cluster: host for cluster, host in found.items()})
+        else:
+            continue
         if pending:
             waiting.append(pending)
-    return sorted(ready_on), waiting
+    return sorted(ready_on), waiting, dict(sorted(hostnames.items()))
