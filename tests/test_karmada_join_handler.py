@@ -371,3 +371,21 @@ def test_a_load_balancer_service_is_waited_for_and_its_hostnames_returned(emulat
                        resource_type=c.OBJECTS_TYPE, each_poll=member_load_balancer)
     assert len(polls) >= 3  # it waited for the load balancer
     assert data == {c.READY_CLUSTERS_ATTRIBUTE: "fed-2", "Hostname.fed-2": "k8s-echo-echo-0123.elb.amazonaws.com"}
+
+
+@pytest.mark.parametrize("fault", [dict(status=429, headers={"Retry-After": "1"}), dict(status=500),
+                                   dict(reset=True), dict(delay=30.0)], ids=["throttled", "error", "reset", "slow"])
+def test_transient_faults_of_karmada_apiserver_are_retried_until_the_join_completes(member, host, karmada, ca, fault):
+    """The KubeFed join's classification and retries, on the Karmada side: each fault hits the Cluster's creation
+    (twice) and the join still completes, never failing on a transient error."""
+    karmada.inject("POST", r"/apis/cluster\.karmada\.io/v1alpha1/clusters$", times=2, **fault)
+    _, data = provider("Create", join_props(member, host, ca))
+    assert data[c.CLUSTER_ATTRIBUTE] == "fed-2"
+
+
+def test_a_rejected_request_fails_the_join_with_what_was_refused(member, host, karmada, ca):
+    karmada.inject("POST", r"/apis/cluster\.karmada\.io/v1alpha1/clusters$", status=422, times=99,
+                   message="Cluster.cluster.karmada.io \"fed-2\" is invalid: spec.apiEndpoint: Invalid value")
+    with pytest.raises(RuntimeError, match=r"joining fed-2 to Karmada failed: creating karmada-apiserver on fed-1: "
+                                           r"Cluster fed-2: rejected \(422"):
+        provider("Create", join_props(member, host, ca))
