@@ -389,3 +389,16 @@ def test_a_rejected_request_fails_the_join_with_what_was_refused(member, host, k
     with pytest.raises(RuntimeError, match=r"joining fed-2 to Karmada failed: creating karmada-apiserver on fed-1: "
                                            r"Cluster fed-2: rejected \(422"):
         provider("Create", join_props(member, host, ca))
+
+
+def test_deletes_after_the_control_plane_was_uninstalled_complete_at_once(member, host, karmada, ca):
+    """The chart's post-delete Job removed the kubeconfig Secret (and karmada-apiserver with its objects): the
+    objects' delete has nothing left to remove, and an unjoin only cleans the member."""
+    provider("Create", join_props(member, host, ca))
+    host.run(lambda: [o.delete() for k, o in list(host.emulator.objects.items()) if k[2] == c.KUBECONFIG_SECRET])
+    _, data = provider("Delete", objects_props(host, ca, [NAMESPACE]), resource_type=c.OBJECTS_TYPE,
+                       physical_id="karmada-objects/fed-1/echo", deadline_in=DEADLINE, max_polls=1)
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2", max_polls=1)
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    assert member.find("serviceaccounts", "karmada-cluster", "karmada-fed-2") is None

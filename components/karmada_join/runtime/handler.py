@@ -163,6 +163,10 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
     left_member: list[Exception] = []
     try:
         karmada = _karmada(req, budget)
+    except karmada_api.ControlPlaneGone as exc:
+        # Uninstalled: karmada-apiserver's objects (Clusters, Works, workloads) went with its etcd.
+        log.info("%s: nothing to remove from Karmada: %s", resource, exc)
+        karmada = None
     except (Waiting, Failed) as exc:
         karmada, left_karmada = None, [exc]
     if isinstance(req, ObjectsRequest):

@@ -116,11 +116,16 @@ def ready_node_addresses(host: Resources) -> list[str]:
     return addresses
 
 
+class ControlPlaneGone(Waiting):
+    """The host has no kubeconfig Secret: the Karmada release is not installed (yet, or any more: its post-delete Job
+    deletes the Secret, and karmada-apiserver's objects go with its etcd)."""
+
+
 def read_credentials(host: Resources) -> Credentials:
     secret = host.read("Secret", c.KUBECONFIG_SECRET, c.KUBECONFIG_NAMESPACE)
     if secret is None:
-        raise Waiting(f"host {host.ref.name}: {KUBECONFIG_WHAT} does not exist yet (the Karmada chart's pre-install "
-                      "Job writes it)")
+        raise ControlPlaneGone(f"host {host.ref.name}: {KUBECONFIG_WHAT} does not exist (the Karmada chart's "
+                               "pre-install Job writes it)")
     raw = (secret.get("data") or {}).get(c.KUBECONFIG_KEY)
     if not raw:
         raise Waiting(f"host {host.ref.name}: {KUBECONFIG_WHAT} has no kubeconfig yet")
