@@ -30,6 +30,14 @@ FORBIDDEN = {
         "federated_eks": "the Lambda is packaged without the app",
         "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
     },
+    # The Karmada join's runtime likewise; it packages the KubeFed join's runtime modules it reuses, never a construct.
+    "components/karmada_join/runtime": {
+        "aws_cdk": "the Lambda has no CDK", "constructs": "the Lambda has no CDK", "jsii": "the Lambda has no CDK",
+        "app": "the Lambda is packaged without the app", "stacks": "the Lambda is packaged without the app",
+        "federated_eks": "the Lambda is packaged without the app",
+        "components.karmada_join.karmada_join": "the construct imports CDK; the runtime shares only the contract",
+        "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
+    },
     "stacks": {
         "app": "stacks are built by app.py, not the other way round", "cli": "stacks are built by app.py",
         "federated_eks.config": "stacks take the typed model; only app.py and cli.py read the config",
@@ -44,7 +52,8 @@ FORBIDDEN = {
     },
 }
 # Nothing of the app depends on its rehearsal.
-for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "stacks"):
+for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "components/karmada_join/runtime",
+               "stacks"):
     FORBIDDEN[_layer]["rehearsal"] = "the app never depends on its rehearsal"
 # (file, module prefix) exceptions. The join contract is a leaf (standard library only): quotas takes the join
 # environment's size from it, so that the config and the join check the same numbers.

@@ -77,7 +77,13 @@ class KubefedJoinProviderProps:
 
 class KubefedJoinProvider(Construct):
     """Attributes: `security_group`, `provider`, `deadlines` (contract.Deadlines), `left_behind_log_group`. Call
-    `join()` once per cluster."""
+    `join()` once per cluster. The Karmada join (components/karmada_join) is this Provider with its own runtime:
+    the class attributes below name what differs."""
+
+    SOURCE = SOURCE
+    HANDLERS = HANDLERS
+    PURPOSE = "KubeFed join Lambda"
+    DESCRIPTION = "Joins a cluster to KubeFed / unjoins it (federated-eks)"
 
     def __init__(self, scope: Construct, id: str, props: KubefedJoinProviderProps) -> None:
         super().__init__(scope, id)
@@ -87,15 +93,15 @@ class KubefedJoinProvider(Construct):
             raise ValueError(f"timeout_minutes {props.timeout_minutes} is outside "
                              f"{c.MIN_TIMEOUT_SECONDS // 60}..{c.MAX_TIMEOUT_SECONDS // 60}")
         self.security_group = ec2.SecurityGroup(self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=False,
-                                                description="KubeFed join Lambda: HTTPS to the cluster API servers")
+                                                description=f"{self.PURPOSE}: HTTPS to the cluster API servers")
         for name, cidr in sorted(props.api_cidrs.items()):
             self.security_group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"API server of {name}")
 
         self._allowed: dict[str, JoinTarget] = {}
-        code = python_lambda_code(SOURCE)
+        code = python_lambda_code(self.SOURCE)
         functions = {}
         log_groups = []
-        for fn_id, entry in HANDLERS.items():
+        for fn_id, entry in self.HANDLERS.items():
             if fn_id == "IsComplete":
                 stack_uuid = Fn.select(2, Fn.split("/", Aws.STACK_ID))
                 log_group = logs.LogGroup(self, f"{fn_id}Logs", retention=LEFT_BEHIND_RETENTION,
@@ -111,7 +117,7 @@ class KubefedJoinProvider(Construct):
                 timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
                 vpc=props.vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 security_groups=[self.security_group],
-                description="Joins a cluster to KubeFed / unjoins it (federated-eks)")
+                description=self.DESCRIPTION)
 
         # The role is imported (it lives in the access stack): grant here what the functions need to run.
         permissions = iam.Policy(self, "RuntimePermissions", roles=[props.role], statements=[
@@ -168,7 +174,8 @@ class KubefedJoinProvider(Construct):
         for target in targets:
             known = self._allowed.setdefault(target.name, target)
             if known != target:
-                raise ValueError(f"cluster {target.name} is given to the KubeFed join provider twice, differently")
+                raise ValueError(f"cluster {target.name} is given to the {self.PURPOSE.removesuffix(' Lambda')} "
+                                 "provider twice, differently")
         prefix = eks_name_prefix(list(self._allowed.values()))
         variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
                                            for name, t in self._allowed.items()})

@@ -96,13 +96,20 @@ class EmulatedDns:
 
     def __init__(self) -> None:
         self.ports: dict[str, int] = {}
+        self.addresses: dict[tuple[str, str], int] = {}
+        """(address, port) -> local port: a Service's NodePort on a node's InternalIP (karmada.py)."""
 
     def register(self, hostname: str, port: int) -> None:
         self.ports[hostname.lower()] = port
 
+    def register_address(self, address: str, port: int, local_port: int) -> None:
+        self.addresses[(address, str(port))] = local_port
+
     def resolver(self, real):
         def getaddrinfo(host, port, *args, **kwargs):
             name = host.decode() if isinstance(host, bytes) else host
+            if (name, str(port)) in self.addresses:
+                return real("127.0.0.1", self.addresses[(name, str(port))], *args, **kwargs)
             if isinstance(name, str) and name.lower().endswith(EKS_DOMAIN):
                 target = self.ports.get(name.lower())
                 if target is None or str(port) != "443":

@@ -3,7 +3,12 @@ their controllers in virtual time, and the custom resources that talk to them:
 - `Custom::AWSCDK-EKS-HelmChart` (helm.py) and `Custom::AWSCDK-EKS-KubernetesResource` (kubectl.py), the kubectl
   provider's, served as its handler does, with that handler Lambda's timeout and network path;
 - `Custom::KubefedJoin`, `Custom::KubefedTeardown`, `Custom::FederatedWorkload`: the packaged join Lambda
-  (lambdas.serve), to which this class is the `Servers` it needs.
+  (lambdas.serve), to which this class is the `Servers` it needs; `Custom::KarmadaJoin` and
+  `Custom::KarmadaObjects` likewise (the Karmada join Lambda).
+
+A host on which the Karmada chart's release is deployed runs an emulated karmada-apiserver and its controllers
+(karmada.py), reached at a host node's address and the Service's nodePort (`resolve_node_port`); it stops when the
+release is uninstalled.
 
 While it is open, the emulated clusters' EKS endpoint names resolve to their servers on 127.0.0.1 (for the
 emulated KubeFed controller, which reaches members by their endpoints); nothing else changes name resolution.
@@ -24,7 +29,7 @@ import kmock
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
                              NodeGroup, RehearsalFailure)
 
-from . import controllers, helm, kubectl, lambdas
+from . import controllers, helm, karmada, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
 from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
@@ -43,6 +48,8 @@ class Cluster:
     handle: ApiServerHandle
     token: str
     groups: dict[str, NodeGroup] = field(default_factory=dict)
+    karmada: ApiServerHandle | None = None
+    """The emulated karmada-apiserver while the Karmada release is deployed on this cluster."""
 
 
 def kubefed_controller_ready(handle: ApiServerHandle) -> bool:
@@ -140,11 +147,56 @@ class EmulatedKubernetes:
         for cluster in list(self.clusters.values()):
             self.loop.round(cluster.handle, clock.now)
         for cluster in list(self.clusters.values()):
+            self._karmada_round(cluster, clock)
+        for cluster in list(self.clusters.values()):
             handle = cluster.handle
             if handle.run(lambda: kubefed_controller_ready(handle)):
                 if handle.kubefed is None:
                     handle.kubefed = KubefedControllerState(period=10.0)
                 kubefed_round(handle, lambdas.wall_seconds(clock))
+
+    def resolve_node_port(self, address: str, port: int) -> tuple[str, tuple[str, int]] | None:
+        """(host cluster, local address) of a karmada-apiserver reached at a host node's address and its nodePort."""
+        for name, cluster in self.clusters.items():
+            if cluster.karmada is not None and cluster.karmada.state.get("node") == (address, port):
+                return name, ("127.0.0.1", cluster.karmada.port)
+        return None
+
+    def karmada_kubeconfig(self, client: Client, release: str, namespace: str) -> str | None:
+        """The admin kubeconfig of the karmada-apiserver of the host `client` talks to, started now if it is not yet
+        (the chart model's pre-install Job asks it: rehearsal/kubernetes/karmada_chart.py serve_karmada_apiserver);
+        None for another release than the contract's."""
+        if (release, namespace) != (karmada.c.RELEASE_NAME, karmada.c.RELEASE_NAMESPACE):
+            return None
+        cluster = next((x for x in self.clusters.values() if x.handle.hostname.lower() == client.hostname.lower()),
+                       None)
+        if cluster is None:
+            return None
+        return self._start_karmada(cluster).state["kubeconfig"]
+
+    def _start_karmada(self, cluster: Cluster) -> ApiServerHandle:
+        if cluster.karmada is None:
+            host = cluster.handle
+            certs = karmada.make_karmada_certs(self.workdir / f"karmada-{cluster.spec.name}")
+            node_port = host.run(lambda: karmada.node_port_of(host))
+            cluster.karmada = karmada.start_karmada(self.loop, host, certs, node_port=node_port, background=False)
+            cluster.karmada.state.update(node=(karmada.NODE_ADDRESS, node_port), kubeconfig=certs.kubeconfig())
+        return cluster.karmada
+
+    def _karmada_round(self, cluster: Cluster, clock: Clock) -> None:
+        """Start (a deployed release: the pre-install Job may have started it already), run a round of, or stop (no
+        release record left: uninstalled) the cluster's Karmada control plane."""
+        host = cluster.handle
+        statuses = host.run(lambda: karmada.release_statuses(host))
+        if "deployed" in statuses:
+            self._start_karmada(cluster)
+        elif not statuses and cluster.karmada is not None:
+            self.loop.stop(cluster.karmada)
+            cluster.karmada = None
+        if cluster.karmada is not None:
+            handle = cluster.karmada
+            self.loop.round(handle, clock.now)
+            handle.run(lambda: karmada.karmada_round(handle, clock.now))
 
     # --- the kubectl handler -------------------------------------------------------------------------------------
     def _cluster(self, name: str) -> Cluster:

@@ -51,11 +51,13 @@ from typing import Any, Callable, Protocol
 
 import urllib3.util.connection
 
+from components.karmada_join import contract as karmada_contract
 from components.kubefed_join import contract
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, LambdaFunction, Network,
                              RehearsalFailure)
 
-RESOURCE_TYPES = ("Custom::KubefedJoin", "Custom::KubefedTeardown", "Custom::FederatedWorkload")
+RESOURCE_TYPES = ("Custom::KubefedJoin", "Custom::KubefedTeardown", "Custom::FederatedWorkload",
+                  karmada_contract.JOIN_TYPE, karmada_contract.OBJECTS_TYPE)
 
 # runtime/cfn-response.js: the physical id a failed Create answers with; the Delete that follows is not passed on.
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"
@@ -109,6 +111,8 @@ class Servers(Protocol):
         `clock.now`."""
         ...
 
+    # Optional: `resolve_node_port(address, port) -> (cluster, local address) | None`, a Service's nodePort on a
+    # cluster's node (karmada-apiserver on the host), reached on the same network path as that cluster's API server.
     # Optional: `diagnosis() -> list[str]`, what the emulated controllers report as wrong now (e.g.
     # kubefed_controller.propagation_problems of each host); a failure message ends with it.
 
@@ -284,7 +288,15 @@ def _network(function: LambdaFunction, clock: Clock, network: Network, servers: 
             return real(address, timeout, source_address, socket_options)
         host, port = address
         name = str(host).lower().rstrip(".")
-        if name.endswith(EKS_DOMAIN):
+        node_port = getattr(servers, "resolve_node_port", None)
+        found = node_port(name, int(port)) if callable(node_port) else None
+        if found is not None:
+            # karmada-apiserver's nodePort on a host node (the same path as the host's API server: its VPC).
+            cluster, local = found
+            if network.reachable(function.source, cluster):
+                return real(local, timeout, source_address, socket_options)
+            logs.unreachable.add(cluster)
+        elif name.endswith(EKS_DOMAIN):
             found = servers.resolve(name)
             if found is None or int(port) != 443:
                 raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")

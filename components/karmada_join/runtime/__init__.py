@@ -1,0 +1,1 @@
+"""The Karmada join Lambda (packaged with the KubeFed join modules it reuses)."""

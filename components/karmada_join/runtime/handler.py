@@ -1,0 +1,212 @@
+"""Custom-resource handler for the CDK Provider framework: `Custom::KarmadaJoin` (push-mode join of a member to the
+Karmada control plane on the host, unjoin on delete) and `Custom::KarmadaObjects` (objects on karmada-apiserver).
+
+As the KubeFed join's handler: `on_event` checks the properties and that every cluster named is one of this
+function's federation (the KubeFed join's allowed_clusters, the same environment), and sets the deadline from the
+one time budget (contract.Deadlines); `is_complete` runs every step (idempotent) each poll within the invocation's
+budget (kube_api.Budget) until ready, fails naming what never became ready at the deadline, and a delete never fails:
+what it could not remove by its deadline is recorded (left_behind.give_up: the retained log group and the LeftBehind
+attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be reached.
+Nothing of the kubeconfig or a token is logged: the client libraries are pinned above DEBUG.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from components.karmada_join import contract as c
+from components.kubefed_join.runtime import allowed_clusters, kube_api
+from components.kubefed_join.runtime.allowed_clusters import NotAllowed
+from components.kubefed_join.runtime.kube_api import Budget, Failed, Waiting, classify
+from components.kubefed_join.runtime.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kubefed_join.runtime.properties import ClusterRef, InvalidProperties
+
+from . import join, karmada_api, objects, unjoin
+from .properties import JoinRequest, ObjectsRequest, parse_join, parse_objects
+from .resources import Resources
+
+logging.getLogger().setLevel(logging.INFO)
+log = logging.getLogger("karmada_join")
+for _library in ("kubernetes", "botocore", "urllib3"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
+
+
+def _parse(event: dict, props_key: str = "ResourceProperties") -> JoinRequest | ObjectsRequest:
+    props = event.get(props_key) or {}
+    return parse_objects(props) if event.get("ResourceType") == c.OBJECTS_TYPE else parse_join(props)
+
+
+def _refs(req: JoinRequest | ObjectsRequest) -> list[tuple[ClusterRef, str]]:
+    return [(req.member, "member"), (req.host, "host")] if isinstance(req, JoinRequest) else [(req.host, "host")]
+
+
+def _check_allowed(req: JoinRequest | ObjectsRequest) -> None:
+    allowed = allowed_clusters.load()
+    for ref, role in _refs(req):
+        allowed_clusters.check(ref, role, allowed)
+
+
+def on_event(event: dict, context: object = None) -> dict:
+    now = int(time.time())
+    if event["RequestType"] == "Delete":
+        try:
+            deadlines = _parse(event).deadlines
+        except InvalidProperties:
+            deadlines = c.Deadlines()  # is_complete finds nothing to remove
+        return {"PhysicalResourceId": event["PhysicalResourceId"],
+                "Data": {"Deadline": str(now + deadlines.unjoin), "ForceAt": str(now + c.CLUSTER_DELETE_SECONDS)}}
+    req = _parse(event)  # InvalidProperties fails the resource, as it should
+    _check_allowed(req)  # NotAllowed too, before any token is presigned
+    log.info("%s %s", event["RequestType"], req.physical_id)
+    return {"PhysicalResourceId": req.physical_id, "Data": {"Deadline": str(now + req.timeout_seconds)}}
+
+
+def _cluster(ref: ClusterRef, role: str, budget: Budget) -> Resources:
+    try:
+        return Resources(ref, kube_api.api_client(ref), role, budget)
+    except Exception as exc:  # noqa: BLE001 (e.g. no credentials to presign the token with)
+        raise classify(exc, f"connecting to {role} {ref.name}") from None
+
+
+def _karmada(req: JoinRequest | ObjectsRequest, budget: Budget) -> Resources:
+    return karmada_api.connect(_cluster(req.host, "host", budget), req.node_port, budget)
+
+
+def is_complete(event: dict, context: object = None) -> dict:
+    deadline = int((event.get("Data") or {}).get("Deadline") or 0)
+    budget = Budget.of(context)
+    if event["RequestType"] == "Delete":
+        return _delete(event, deadline, budget)
+    req = _parse(event)
+    what = (f"joining {req.member.name} to Karmada" if isinstance(req, JoinRequest)
+            else f"Karmada objects {req.owner}")
+    try:
+        _check_allowed(req)
+    except NotAllowed as exc:
+        raise RuntimeError(f"{what} refused: {exc}") from None
+    try:
+        karmada = _karmada(req, budget)
+        if isinstance(req, JoinRequest):
+            state = join.join(req, _cluster(req.member, "member", budget), karmada)
+            if state.ready:
+                log.info("%s: %s", what, state.detail)
+                return {"IsComplete": True, "Data": {c.CLUSTER_ATTRIBUTE: req.member.name,
+                                                     c.CLUSTER_ID_ATTRIBUTE: state.cluster_id}}
+            waiting = state.detail
+        else:
+            before = _remove_dropped(event, req, karmada)
+            objects.apply(req.owner, req.objects, karmada, before)
+            ready_on, pending, hostnames = objects.wait(req.objects, karmada)
+            if not pending:
+                log.info("%s: ready on %s", what, ", ".join(ready_on) or "(nothing to wait for)")
+                return {"IsComplete": True, "Data": {c.READY_CLUSTERS_ATTRIBUTE: ",".join(ready_on), **hostnames}}
+            waiting = "; ".join(pending)
+    except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
+        error = classify(exc, what)
+        if isinstance(error, Failed):
+            raise RuntimeError(f"{what} failed: {error}") from None
+        waiting = str(error)
+        if (event["RequestType"] == "Update" and error.unreachable and isinstance(req, JoinRequest)
+                and _restores_last_ready(req, budget)):
+            # A rollback to the state this join was last Ready with, while a cluster cannot be reached: the failed
+            # update never changed it there; failing would fail the rollback too (UPDATE_ROLLBACK_FAILED).
+            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
+                        what, waiting)
+            return {"IsComplete": True, "Data": {c.CLUSTER_ATTRIBUTE: req.member.name,
+                                                 c.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
+    if time.time() > deadline:
+        raise RuntimeError(f"{what}: not done within {req.timeout_seconds // 60} minutes; still waiting for: "
+                           f"{waiting}")
+    log.info("waiting: %s", waiting)
+    return {"IsComplete": False}
+
+
+def _restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
+    try:
+        return join.last_ready(req, _karmada(req, budget)) == req.digest
+    except (Waiting, Failed):
+        return False
+
+
+def _remove_dropped(event: dict, req: ObjectsRequest, karmada: Resources) -> tuple[dict, ...]:
+    """An update: the owned objects of the old list that the new one no longer has go (Waiting until gone). Returns
+    the old objects (what the update patches from)."""
+    if event["RequestType"] != "Update":
+        return ()
+    try:
+        old = _parse(event, "OldResourceProperties")
+    except InvalidProperties:
+        return ()
+    if not isinstance(old, ObjectsRequest) or old.owner != req.owner or old.host.name != req.host.name:
+        return ()  # another physical id: CloudFormation deletes the old resource itself
+    keys = {objects.key(o) for o in req.objects}
+    left = objects.remove(req.owner, [o for o in old.objects if objects.key(o) not in keys], karmada)
+    if left:
+        raise left[0]
+    return old.objects
+
+
+def _delete(event: dict, deadline: int, budget: Budget) -> dict:
+    data = event.get("Data") or {}
+    try:
+        req = _parse(event)
+    except InvalidProperties as exc:
+        log.warning("nothing to remove: the properties never described a resource (%s)", exc)
+        return {"IsComplete": True}
+    resource = event.get("PhysicalResourceId") or req.physical_id
+    try:
+        _check_allowed(req) if isinstance(req, ObjectsRequest) else allowed_clusters.check(
+            req.host, "host", allowed_clusters.load())
+    except NotAllowed as exc:
+        return give_up(f"delete of {resource}", [f"nothing removed: {exc}"], resource, [])
+    left_karmada: list[Exception] = []
+    left_member: list[Exception] = []
+    try:
+        karmada = _karmada(req, budget)
+    except karmada_api.ControlPlaneGone as exc:
+        # Uninstalled: karmada-apiserver's objects (Clusters, Works, workloads) went with its etcd.
+        log.info("%s: nothing to remove from Karmada: %s", resource, exc)
+        karmada = None
+    except (Waiting, Failed) as exc:
+        karmada, left_karmada = None, [exc]
+    if isinstance(req, ObjectsRequest):
+        if karmada is not None:
+            left_karmada += objects.remove(req.owner, list(req.objects), karmada)
+        left = [LeftObject(req.host.name + " (karmada-apiserver)", o["kind"], o["metadata"]["name"],
+                           o["metadata"].get("namespace")) for o in req.objects] if left_karmada else []
+        return _finish(f"delete of {resource}", left_karmada, deadline, resource, left)
+    name = req.member.name
+    member, member_gone = None, False
+    try:
+        allowed = allowed_clusters.load()
+        if name in allowed.clusters:
+            allowed_clusters.check(req.member, "member", allowed)
+            member = _cluster(req.member, "member", budget)
+            join.cluster_id(member)  # reachable?
+        else:
+            member_gone = True  # removed from the federation: its side goes with the cluster
+    except (Waiting, Failed, NotAllowed) as exc:
+        member_gone = isinstance(exc, Waiting) and exc.unreachable
+        left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))
+        member = None
+    if karmada is not None:
+        force = member_gone or time.time() >= int(data.get("ForceAt") or 0)
+        left_karmada += unjoin.unjoin_karmada(name, karmada, force)
+    if member is not None:
+        left_member += unjoin.unjoin_member(name, member)
+    objs = ([LeftObject(req.host.name + " (karmada-apiserver)", *o) for o in unjoin.karmada_left_behind(name)]
+            if left_karmada else [])
+    objs += [LeftObject(name, *o) for o in unjoin.member_left_behind(name)] if left_member else []
+    return _finish(f"unjoin of {name} from Karmada", left_karmada + left_member, deadline, resource, objs)
+
+
+def _finish(what: str, left: list[Exception], deadline: int, resource: str, objs: list[LeftObject]) -> dict:
+    """Not complete while something transient is left and the deadline allows; else complete, recording what is
+    left behind."""
+    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
+        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
+        return {"IsComplete": False}
+    if not left:
+        log.info("%s: done", what)
+        return {"IsComplete": True}
+    return give_up(what, [str(e) for e in left], resource, objs)

@@ -1,0 +1,207 @@
+"""`Custom::KarmadaObjects`: a list of objects (namespaces, Deployments, Services, PropagationPolicies,
+OverridePolicies) applied to karmada-apiserver, labelled as the app's and annotated with their owner (the resource's
+Owner property); ready when Karmada has placed every Deployment and each placed cluster runs it; on delete, only
+the objects it owns go.
+
+Apply is create, or a merge patch of an object this owner already owns, from the objects applied before (the old
+properties) to the new ones, so that a field an update drops goes too (objects.merge_patch); an object of that name that the app does not own, or another owner owns, is never
+touched (Failed), but for a namespace, which is used as it is (and never deleted). An update deletes the owned objects the new list no longer has.
+
+Readiness, per Deployment (Karmada's ResourceBinding `<name>-deployment` in its namespace, karmada v1.19.0-rc.0
+pkg/util/names GenerateBindingName, pkg/apis/work/v1alpha2 binding_types.go): the binding is of the Deployment as it
+is now (spec.resource.resourceVersion), its Scheduled and FullyApplied conditions are True, and for every cluster it
+is scheduled to (spec.clusters) its aggregatedStatus item says applied and Healthy (the resource interpreter's health
+of a Deployment: its replicas updated and available on that member). The placed clusters are returned as the
+ReadyClusters attribute. A LoadBalancer Service is waited for until each cluster it is placed on has a load balancer,
+returned as `Hostname.<cluster>` attributes (as the KubeFed workload waiter returns them, for DNS). Namespaces,
+other Services and policies have nothing to wait for: they are applied.
+"""
+from __future__ import annotations
+
+import logging
+
+from components.karmada_join import contract as c
+from components.kubefed_join.contract import HOSTNAME_ATTRIBUTE_PREFIX
+from components.kubefed_join.runtime.kube_api import Failed, Waiting
+
+from .resources import Resources
+
+log = logging.getLogger("karmada_join")
+
+
+def key(obj: dict) -> tuple[str, str | None, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace"), meta["name"]
+
+
+def describe(obj: dict) -> str:
+    kind, namespace, name = key(obj)
+    return f"{kind} {namespace + '/' if namespace else ''}{name}"
+
+
+def owns(owner: str, metadata: dict | None) -> bool:
+    meta = metadata or {}
+    return c.owned(meta.get("labels")) and (meta.get("annotations") or {}).get(c.OWNER_ANNOTATION) == owner
+
+
+def labelled(owner: str, obj: dict) -> dict:
+    """`obj` with the app's label and the owner's annotation (a copy; nothing else changed)."""
+    meta = dict(obj["metadata"])
+    meta["labels"] = {**(meta.get("labels") or {}), c.MANAGED_BY_LABEL: c.MANAGED_BY_VALUE}
+    meta["annotations"] = {**(meta.get("annotations") or {}), c.OWNER_ANNOTATION: owner}
+    return {**obj, "metadata": meta}
+
+
+def apply_order(objects: tuple[dict, ...] | list[dict]) -> list[dict]:
+    """Namespaces first (the others live in them), then the rest in the order given."""
+    return sorted(objects, key=lambda o: o["kind"] != "Namespace")
+
+
+def apply(owner: str, objects: tuple[dict, ...], karmada: Resources, before: tuple[dict, ...] = ()) -> None:
+    """Create each object, or merge-patch an owned one from what was applied `before` (the old properties)."""
+    for obj in apply_order(objects):
+        kind, namespace, name = key(obj)
+        desired = labelled(owner, obj)
+        if karmada.create_if_missing(kind, desired):
+            continue
+        current = karmada.metadata(kind, name, namespace) or {}
+        if kind == "Namespace" and not owns(owner, current):
+            log.info("karmada-apiserver: %s exists and is not %s's: used as it is, never deleted", describe(obj), owner)
+            continue
+        if not owns(owner, current):
+            other = (current.get("annotations") or {}).get(c.OWNER_ANNOTATION)
+            raise Failed(f"karmada-apiserver: {describe(obj)} exists and is "
+                         + (f"owned by {other!r}" if c.owned(current.get("labels")) and other
+                            else "not made by federated-eks") + "; it is left as it is: rename the object or remove "
+                         "the other one")
+        if current.get("deletionTimestamp"):
+            raise Waiting(f"karmada-apiserver: {describe(obj)} is being deleted; it is made again next poll")
+        previous = next((labelled(owner, o) for o in before if key(o) == key(obj)), {})
+        karmada.patch(kind, name, namespace, merge_patch(previous, desired))
+
+
+def merge_patch(before: dict, after: dict) -> dict:
+    """The JSON merge patch (RFC 7386) that turns what was applied `before` into `after`: keys `before` had and
+    `after` drops are null (removed), the rest is `after`'s (lists whole). Diffed against what was applied, not what
+    is served, so that fields the server added (defaults, status, clusterIP) stay, as with kubectl apply."""
+    patch = {key: None for key in before if key not in after}
+    for key, value in after.items():
+        old = before.get(key)
+        patch[key] = merge_patch(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+    return patch
+
+
+def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exception]:
+    """Delete the owned ones of `objects` (namespaces last); returns what is not gone yet or failed."""
+    left: list[Exception] = []
+    for obj in reversed(apply_order(objects)):
+        kind, namespace, name = key(obj)
+        try:
+            meta = karmada.metadata(kind, name, namespace)
+            if meta is None:
+                continue
+            if not owns(owner, meta):
+                log.warning("karmada-apiserver: %s is not owned by %s: kept", describe(obj), owner)
+                continue
+            if not meta.get("deletionTimestamp"):
+                karmada.delete_owned(kind, name, namespace, lambda m: owns(owner, m))
+            if karmada.metadata(kind, name, namespace) is not None:
+                left.append(Waiting(f"karmada-apiserver: {describe(obj)} is being deleted"))
+            elif kind in ("Deployment", "Service") and karmada.metadata(
+                    "ResourceBinding", binding_name(obj), namespace) is not None:
+                # Karmada removes the binding after its Works, and each Work after the member's copy.
+                left.append(Waiting(f"karmada-apiserver: the copies of {describe(obj)} are being removed from the "
+                                    "members"))
+        except (Waiting, Failed) as exc:
+            left.append(exc)
+    return left
+
+
+def binding_name(obj: dict) -> str:
+    """Karmada's ResourceBinding of a namespaced object: `<name>-<kind>`, lower case, `:` as `.`."""
+    return f"{obj['metadata']['name'].replace(':', '.')}-{obj['kind']}".lower()
+
+
+def placement_state(deployment: dict, current: dict | None, binding: dict | None) -> tuple[list[str], str | None]:
+    """(clusters where the Deployment is ready, what is still waited for or None) from the Deployment as served and
+    its ResourceBinding (pure)."""
+    what = describe(deployment)
+    if current is None:
+        return [], f"{what} is not on karmada-apiserver"
+    if binding is None:
+        return [], f"{what}: Karmada has not bound it yet (no ResourceBinding {binding_name(deployment)}: is a " \
+                   "PropagationPolicy selecting it?)"
+    spec, status = binding.get("spec") or {}, binding.get("status") or {}
+    version = (current.get("metadata") or {}).get("resourceVersion")
+    if (spec.get("resource") or {}).get("resourceVersion") != version:
+        return [], f"{what}: its ResourceBinding is of an earlier version of it"
+    conditions = {cond.get("type"): cond for cond in status.get("conditions") or []}
+    scheduled = conditions.get("Scheduled") or {}
+    if scheduled.get("status") != "True":
+        return [], f"{what}: not scheduled ({scheduled.get('reason') or 'no Scheduled condition yet'}: " \
+                   f"{str(scheduled.get('message') or '')[:200]})"
+    placed = sorted(t.get("name") for t in spec.get("clusters") or [] if t.get("name"))
+    if not placed:
+        return [], f"{what}: scheduled to no cluster"
+    items = {i.get("clusterName"): i for i in status.get("aggregatedStatus") or []}
+    ready = [name for name in placed if (items.get(name) or {}).get("applied")
+             and (items.get(name) or {}).get("health") == "Healthy"]
+    if len(ready) < len(placed):
+        waiting = [f"{n} ({'not applied' if not (items.get(n) or {}).get('applied') else (items.get(n) or {}).get('health') or 'no health yet'})"
+                   for n in placed if n not in ready]
+        return ready, f"{what}: not ready on {', '.join(waiting)}"
+    if (conditions.get("FullyApplied") or {}).get("status") != "True":
+        return ready, f"{what}: not fully applied yet"
+    return ready, None
+
+
+def load_balancer_hostnames(service: dict, binding: dict | None) -> tuple[dict[str, str], str | None]:
+    """({cluster: load balancer hostname}, what is still waited for or None) of a LoadBalancer Service, from its
+    ResourceBinding: each placed cluster's aggregatedStatus item carries the member's Service status (Karmada's
+    default interpreter reflects the status of LoadBalancer Services only: v1.19.0-rc.0 pkg/resourceinterpreter/
+    default/native/reflectstatus.go reflectServiceStatus)."""
+    what = describe(service)
+    if binding is None:
+        return {}, f"{what}: Karmada has not bound it yet (is a PropagationPolicy selecting it?)"
+    placed = sorted(t.get("name") for t in (binding.get("spec") or {}).get("clusters") or [] if t.get("name"))
+    items = {i.get("clusterName"): i for i in (binding.get("status") or {}).get("aggregatedStatus") or []}
+    found = {}
+    for cluster in placed:
+        ingress = ((((items.get(cluster) or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress")) or []
+        address = next((i.get("hostname") or i.get("ip") for i in ingress if i.get("hostname") or i.get("ip")), None)
+        if address:
+            found[cluster] = address
+    missing = [n for n in placed if n not in found]
+    if not placed:
+        return {}, f"{what}: scheduled to no cluster"
+    return found, (f"{what}: no load balancer yet on {', '.join(missing)}" if missing else None)
+
+
+def is_load_balancer(obj: dict) -> bool:
+    return obj["kind"] == "Service" and (obj.get("spec") or {}).get("type") == "LoadBalancer"
+
+
+def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list[str], dict[str, str]]:
+    """(clusters every Deployment is ready on, what is still waited for, the attributes of the load balancers:
+    `Hostname.<cluster>` for the only LoadBalancer Service, `Hostname.<service>.<cluster>` when there are several)."""
+    ready_on: set[str] = set()
+    waiting: list[str] = []
+    hostnames: dict[str, str] = {}
+    balanced = [o for o in objects if is_load_balancer(o)]
+    for obj in objects:
+        _, namespace, name = key(obj)
+        if obj["kind"] == "Deployment":
+            current = karmada.read("Deployment", name, namespace)
+            binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
+            ready, pending = placement_state(obj, current, binding)
+            ready_on.update(ready)
+        elif is_load_balancer(obj):
+            found, pending = load_balancer_hostnames(obj, karmada.read("ResourceBinding", binding_name(obj),
+                                                                         namespace))
+            prefix = HOSTNAME_ATTRIBUTE_PREFIX + ("" if len(balanced) == 1 else f"{name}.")
+            hostnames.update({prefix + cluster: host for cluster, host in found.items()})
+        else:
+            continue
+        if pending:
+            waiting.append(pending)
+    return sorted(ready_on), waiting, dict(sorted(hostnames.items()))
