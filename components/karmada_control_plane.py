@@ -29,8 +29,8 @@ values.yaml facts):
   wait out its whole timeout (helm/helm#31851). Not much longer either: an upgrade that changes the Job's template
   while it still exists fails (a Job's template is immutable);
 - `apiServer.serviceType: NodePort` with the fixed `apiServer.nodePort` (config `karmada.apiServerNodePort`): the
-  join Lambdas (host VPC) reach karmada-apiserver at a host node's InternalIP and that port (`admit` opens it to
-  them); TLS is verified against the certificate's in-cluster names (`certs.auto.hosts` keeps its defaults:
+  join Lambdas (host VPC) reach karmada-apiserver at a host node's InternalIP and that port (the Karmada join's
+  `allow_node_port` opens it to them); TLS is verified against the certificate's in-cluster names (`certs.auto.hosts` keeps its defaults:
   `*.<release namespace>.svc.<clusterDomain>`, and `*.<systemNamespace>.svc.<clusterDomain>` added by the chart
   when the two namespaces differ);
 - etcd: `etcd.internal.storageType: pvc` with `pvc.size` and `pvc.storageClass` (an empty size renders an invalid
@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam
+from aws_cdk import Duration, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.compliance import acknowledge, managed_policy
@@ -119,8 +119,6 @@ def release_namespace() -> dict[str, Any]:
 class KarmadaControlPlaneProps:
     cluster: eks.ICluster
     """The host cluster (it must have a kubectl provider)."""
-    cluster_security_group_id: str
-    """The EKS cluster security group, which EKS puts on every managed node (the node port opens there)."""
     config: KarmadaConfig = KarmadaConfig()
 
 
@@ -132,7 +130,6 @@ class KarmadaControlPlane(Construct):
     def __init__(self, scope: Construct, id: str, props: KarmadaControlPlaneProps) -> None:
         super().__init__(scope, id)
         cfg = props.config
-        self._props = props
         self.node_port = cfg.api_server_node_port
         self.storage: list[Construct] = []
         if cfg.etcd_storage.managed_class:
@@ -173,13 +170,3 @@ class KarmadaControlPlane(Construct):
                                        overwrite=True)
         klass.node.add_dependency(driver)
         return [klass]
-
-    def admit(self, id: str, security_group: ec2.ISecurityGroup, description: str) -> ec2.CfnSecurityGroupIngress:
-        """Open karmada-apiserver's node port on the host's nodes to `security_group` (the join and object
-        Lambdas'). Whatever talks to karmada-apiserver depends on the rule, so it outlives them on delete."""
-        rule = ec2.CfnSecurityGroupIngress(
-            Stack.of(self), id, group_id=self._props.cluster_security_group_id, ip_protocol="tcp",
-            from_port=self.node_port, to_port=self.node_port,
-            source_security_group_id=security_group.security_group_id, description=description)
-        return rule
-

@@ -4,17 +4,22 @@ Deploys after the clusters and the peering mesh. The engine guard (components/en
 deployed federation refuses to switch engines in place."""
 from __future__ import annotations
 
+from typing import Sequence
+
 from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
 from constructs import Construct
 
 from components.engine_guard import EngineGuard, EngineGuardProps
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.karmada_control_plane import KarmadaControlPlane, KarmadaControlPlaneProps
+from components.karmada_join.karmada_join import KarmadaJoinProvider, KarmadaJoinProviderProps
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
-from federated_eks.plan import topology
+from components.workload_dns import member_annotations
+from federated_eks.plan import karmada_workload, topology
 from federated_eks.plan.kubefed_workload import REGION_LABEL
 from federated_eks.model.federation import FederationConfig
+from federated_eks.model.workload import Workload
 from stacks.access import JOIN_ROLE
 from stacks.cluster import ClusterStack
 
@@ -28,12 +33,29 @@ def host_scoped_id(base: str, config: FederationConfig) -> str:
     return base if config.previous_host_cluster is None else f"{base}-{config.host_cluster}"
 
 
+def karmada_objects(workloads: Sequence[Workload], clusters: Sequence[tuple[str, str]]) -> list[dict]:
+    """The workloads' objects on karmada-apiserver (federated_eks.plan.karmada_workload), with each DNS workload's
+    Service annotated per placed member as for KubeFed (components/workload_dns.member_annotations)."""
+    out = karmada_workload.namespaces(workloads)
+    for w in workloads:
+        annotations = None
+        if w.dns is not None and w.service is not None:
+            template = karmada_workload.service(w)["metadata"].get("annotations") or {}
+            regions = dict(clusters)
+            annotations = {c: member_annotations(template, w.dns, c, regions[c])
+                           for c in w.placement.resolve(clusters)}
+        out += karmada_workload.workload_objects(w, clusters, service_annotations=annotations)
+    return out
+
+
 class FederationStack(Stack):
     """Attributes: `guard` (components.engine_guard), `control_plane`, `teardown`, `joins` (cluster name ->
     Custom::KubefedJoin), `workload_target` (what `components.federated_workloads.FederatedWorkloads` needs, for
     workloads added in CDK code) and `workloads` (the config's, or None). With engine karmada, `control_plane` is the
-    KarmadaControlPlane, and `karmada_lambdas` (a security group), `host_api_path` and `karmada_api_path` (its ingress
-    rules to the host's API server and to karmada-apiserver's node port) are what the Karmada join plugs into."""
+    KarmadaControlPlane, `joins` are Custom::KarmadaJoin, `workloads` the Custom::KarmadaObjects of the config's
+    workloads (or None), `karmada_lambdas` the join Lambda's security group, `host_api_path` and `karmada_api_path` its
+    ingress rules to the host's API server and to karmada-apiserver's node port; `workload_target` is None (workloads
+    in CDK code are KubeFed's)."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, clusters: dict[str, ClusterStack],
                  **kwargs) -> None:
@@ -114,39 +136,57 @@ class FederationStack(Stack):
                 reserved_namespaces=(kubefed.namespace,)))
 
     def _build_karmada(self, config: FederationConfig, clusters: dict[str, ClusterStack]) -> None:
-        """Karmada's control plane on the host, and the network path of the Lambdas that join the clusters and apply
-        the workloads' objects to karmada-apiserver (components/karmada_join, which serves Custom::KarmadaJoin and
-        Custom::KarmadaObjects in the host VPC with `karmada_lambdas` as its security group)."""
+        """Karmada's control plane on the host, one Custom::KarmadaJoin per cluster (the host included) and the
+        workloads' objects on karmada-apiserver (one Custom::KarmadaObjects), all served by the Karmada join Lambda
+        (components/karmada_join) in the host VPC. Create order: control plane, the network paths, the joins, the
+        objects; deletes run in reverse (objects, then the unjoins, then the chart)."""
         host_stack = clusters[config.host_cluster]
         host_cluster = host_stack.eks.cluster
+        karmada = config.karmada
         self.control_plane = KarmadaControlPlane(self, "KarmadaControlPlane", KarmadaControlPlaneProps(
-            cluster=host_cluster, cluster_security_group_id=host_cluster.cluster_security_group_id,
-            config=config.karmada))
+            cluster=host_cluster, config=karmada))
         self.control_plane.node.add_dependency(self.guard.manifest)
-        # The Lambdas' security group: HTTPS to every cluster's API server (the host's to list its nodes and read the
-        # kubeconfig Secret, the members' to join them), and karmada-apiserver's node port on the host's nodes.
-        self.karmada_lambdas = ec2.SecurityGroup(
-            self, "KarmadaLambdas", vpc=host_stack.network.vpc, allow_all_outbound=False,
-            description="Karmada join and object Lambdas: HTTPS to the clusters and the karmada-apiserver node port")
-        for c in config.clusters:
-            self.karmada_lambdas.add_egress_rule(ec2.Peer.ipv4(c.cidr), ec2.Port.tcp(443), f"API server of {c.name}")
-        self.karmada_lambdas.add_egress_rule(ec2.Peer.ipv4(config.host.cidr),
-                                             ec2.Port.tcp(config.karmada.api_server_node_port),
-                                             "karmada-apiserver (node port on the host nodes)")
+
+        role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
+        joiner = KarmadaJoinProvider(self, "KarmadaJoin", KarmadaJoinProviderProps(
+            vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
+            timeout_minutes=karmada.join_timeout_minutes, host_vpc_cidr=config.host.cidr,
+            api_server_node_port=karmada.api_server_node_port,
+            left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/karmada-join/"))
+        self.karmada_lambdas = joiner.security_group
+        # The host's API server (the kubeconfig Secret, the nodes' addresses, the host's own join) and
+        # karmada-apiserver's node port on the host's nodes (the EKS cluster security group, on every managed node)
+        # admit the Lambda; members admit the host VPC CIDR (their cluster stacks' `ApiFrom-<host>` rules). Every
+        # custom resource of the Lambda depends on both rules, so they outlive every unjoin and object delete.
         self.host_api_path = ec2.CfnSecurityGroupIngress(
             self, "HostApiFromKarmadaLambdas", group_id=host_stack.eks.control_plane_security_group.security_group_id,
             ip_protocol="tcp", from_port=443, to_port=443,
-            source_security_group_id=self.karmada_lambdas.security_group_id,
-            description="Kubernetes API from the Karmada join and object Lambdas")
-        self.karmada_api_path = self.control_plane.admit(
-            "KarmadaApiFromKarmadaLambdas", self.karmada_lambdas,
-            "karmada-apiserver (node port) from the Karmada join and object Lambdas")
-        # Joins and workloads: kjoin's KarmadaJoinProvider (components/karmada_join) plugs in here, each of its custom
-        # resources depending on self.control_plane.chart, self.host_api_path and self.karmada_api_path (so they are
-        # created after and deleted before them), the workloads' objects from federated_eks.plan.karmada_workload.
+            source_security_group_id=joiner.security_group.security_group_id,
+            description="Kubernetes API from the Karmada join Lambda")
+        self.karmada_api_path = joiner.allow_node_port(ec2.SecurityGroup.from_security_group_id(
+            self, "HostNodes", host_cluster.cluster_security_group_id, mutable=False))
+
+        def target(name: str) -> JoinTarget:
+            stack = clusters[name]
+            return JoinTarget(name=name, eks_cluster_name=topology.eks_cluster_name(config, name),
+                              region=stack.region, endpoint=stack.eks.cluster.cluster_endpoint,
+                              ca_data=stack.eks.cluster.cluster_certificate_authority_data)
+
+        host = target(config.host_cluster)
+        paths = (self.control_plane.chart, self.host_api_path, self.karmada_api_path)
         self.teardown = None
         self.joins = {}
-        self.workload_target = None
-        self.workloads = None
+        for c in config.clusters:
+            join = joiner.join(f"Join-{c.name}", member=target(c.name), host=host)
+            join.node.add_dependency(*paths)
+            self.joins[c.name] = join
         CfnOutput(self, "KarmadaClusters", description="Clusters of the Karmada federation",
                   value=",".join(c.name for c in config.clusters))
+
+        self.workload_target = None
+        self.workloads = None
+        if config.workloads:
+            placed = tuple((c.name, c.region) for c in config.clusters)
+            self.workloads = joiner.objects("Workloads", host=host, owner=f"{config.env_name}-workloads",
+                                            objects=karmada_objects(config.workloads, placed))
+            self.workloads.node.add_dependency(*paths, *self.joins.values())

@@ -192,15 +192,53 @@ def test_install_order_guard_storage_namespace_chart(karmada_env):
 
 
 def test_the_lambdas_reach_karmada_apiserver_on_the_node_port_only(karmada_env):
+    """One node-port rule (the Karmada join's `allow_node_port`) and one security group (the join Lambda's)."""
     fed = _federation(karmada_env)
     rules = {k: v["Properties"] for k, v in resources(fed, "AWS::EC2::SecurityGroupIngress").items()}
-    node_port = rules["KarmadaApiFromKarmadaLambdas"]
+    (node_port,) = [r for r in rules.values() if r["FromPort"] != 443]
     assert (node_port["FromPort"], node_port["ToPort"], node_port["IpProtocol"]) == (32443, 32443, "tcp")
     assert "ClusterSecurityGroupId" in json.dumps(node_port["GroupId"])  # the group EKS puts on every managed node
     (group,) = resources(fed, "AWS::EC2::SecurityGroup").values()
     egress = group["Properties"]["SecurityGroupEgress"]
     assert sorted((e["CidrIp"], e["FromPort"]) for e in egress) == [
         ("172.21.0.0/16", 443), ("172.21.0.0/16", 32443), ("172.22.0.0/16", 443), ("172.23.0.0/16", 443)]
+
+
+def _closure(fed: dict, name: str) -> set[str]:
+    """Everything `name` depends on, directly or not (DependsOn and Ref/GetAtt)."""
+    seen, todo = set(), [name]
+    while todo:
+        resource = fed[todo.pop()]
+        depends = resource.get("DependsOn") or []
+        found = set([depends] if isinstance(depends, str) else depends)
+        text = json.dumps(resource.get("Properties") or {})
+        found |= {k for k in fed if f'"Ref": "{k}"' in text or f'"Fn::GetAtt": ["{k}"' in text}
+        for d in found - seen:
+            seen.add(d)
+            todo.append(d)
+    return seen
+
+
+def test_one_join_per_cluster_and_the_workloads_after_every_join(karmada_env):
+    """Create order chart -> joins -> objects (deletes in reverse: objects, unjoins, chart), each after both
+    network paths; the host joins itself; the objects are the workloads' Karmada objects."""
+    fed = _federation(karmada_env).to_json()["Resources"]
+    chart = next(k for k, v in fed.items() if v["Type"] == "Custom::AWSCDK-EKS-HelmChart")
+    rules = {k for k, v in fed.items() if v["Type"] == "AWS::EC2::SecurityGroupIngress"}
+    joins = {json.loads(json.dumps(v["Properties"]["Member"]))["Name"]: k for k, v in fed.items()
+             if v["Type"] == "Custom::KarmadaJoin"}
+    assert sorted(joins) == ["fed-1", "fed-2", "fed-3"]
+    for join in joins.values():
+        assert fed[join]["Properties"]["Host"]["Name"] == "fed-1"
+        assert {chart, *rules} <= _closure(fed, join)
+    (objects,) = [k for k, v in fed.items() if v["Type"] == "Custom::KarmadaObjects"]
+    assert {chart, *rules, *joins.values()} <= _closure(fed, objects)
+    kinds = [(o["kind"], o["metadata"]["name"]) for o in json.loads(fed[objects]["Properties"]["Objects"])]
+    assert kinds == [("Namespace", "echo"), ("PropagationPolicy", "echo-deployment"), ("Deployment", "echo")]
+    policy = json.loads(fed[objects]["Properties"]["Objects"])[1]
+    assert policy["spec"]["placement"]["replicaScheduling"]["weightPreference"]["staticWeightList"] == [
+        {"targetCluster": {"clusterNames": ["fed-1"]}, "weight": 2},
+        {"targetCluster": {"clusterNames": ["fed-2"]}, "weight": 3}]
 
 
 def test_the_guard_keeps_its_logical_id_across_engines(karmada_env):

@@ -76,9 +76,10 @@ class KarmadaJoinProvider(KubefedJoinProvider):
         self.security_group.add_egress_rule(ec2.Peer.ipv4(props.host_vpc_cidr), ec2.Port.tcp(self.node_port),
                                             "karmada-apiserver's nodePort on the host nodes")
 
-    def allow_node_port(self, node_security_group: ec2.ISecurityGroup) -> None:
-        """Let the functions reach the nodePort on the host's nodes (an ingress rule in this construct's stack)."""
-        ec2.CfnSecurityGroupIngress(self, "NodePortIngress", group_id=node_security_group.security_group_id,
+    def allow_node_port(self, node_security_group: ec2.ISecurityGroup) -> ec2.CfnSecurityGroupIngress:
+        """Let the functions reach the nodePort on the host's nodes (an ingress rule in this construct's stack).
+        Returned so that every custom resource talking to karmada-apiserver can depend on it (it outlives them)."""
+        return ec2.CfnSecurityGroupIngress(self, "NodePortIngress", group_id=node_security_group.security_group_id,
                                     ip_protocol="tcp", from_port=self.node_port, to_port=self.node_port,
                                     source_security_group_id=self.security_group.security_group_id,
                                     description="Karmada join Lambda to karmada-apiserver's nodePort")

@@ -44,17 +44,21 @@ def folder_workloads(cfg: FederationConfig) -> int:
 
 
 # Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace and chart, the
-# Lambdas' security group and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd
-# storage class, the Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass. The joins
-# and the workloads' objects come with components/karmada_join (to be counted when it lands).
-KARMADA_BASE_RESOURCES = 6
+# Karmada join's provider (the KubeFed join's 21: functions, roles, policies, log groups, state machine, security
+# group) and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd storage class, the
+# Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass; a Custom::KarmadaJoin per
+# cluster and one Custom::KarmadaObjects for all the workloads.
+KARMADA_BASE_RESOURCES = 26
 KARMADA_STORAGE_RESOURCES = 4
+KARMADA_PER_CLUSTER = 1
+KARMADA_WORKLOAD_OBJECTS = 1
 
 
 def federation_resources(cfg: FederationConfig) -> int:
     """The federation stack's resources, without the CDK's metadata resource."""
     if cfg.engine == "karmada":
-        return KARMADA_BASE_RESOURCES + (KARMADA_STORAGE_RESOURCES if cfg.karmada.etcd_storage.managed_class else 0)
+        return (KARMADA_BASE_RESOURCES + (KARMADA_STORAGE_RESOURCES if cfg.karmada.etcd_storage.managed_class else 0)
+                + KARMADA_PER_CLUSTER * len(cfg.clusters) + (KARMADA_WORKLOAD_OBJECTS if cfg.workloads else 0))
     return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_HOST_NAMESPACE * len(host_namespaces(cfg))
             + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
             + PER_WORKLOAD * len(cfg.workloads) + PER_FOLDER * len(cfg.manifest_folders)
