@@ -30,7 +30,8 @@ class Network:
 
 @pytest.fixture(scope="module")
 def side(tmp_path_factory):
-    emulated = EmulatedKubernetes(tmp_path_factory.mktemp("kubernetes"))
+    # The chart model on its own (the Karmada emulation's kubeconfig source is registered by each test that wants one).
+    emulated = EmulatedKubernetes(tmp_path_factory.mktemp("kubernetes"), serve_karmada=False)
     yield emulated
     emulated.close()
 

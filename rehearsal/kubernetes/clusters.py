@@ -29,7 +29,7 @@ import kmock
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
                              NodeGroup, RehearsalFailure)
 
-from . import controllers, helm, karmada, kubectl, lambdas
+from . import controllers, helm, karmada, karmada_chart, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
 from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
@@ -68,7 +68,9 @@ def kubefed_controller_ready(handle: ApiServerHandle) -> bool:
 
 
 class EmulatedKubernetes:
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self, workdir: Path | None = None, serve_karmada: bool = True) -> None:
+        """`serve_karmada`: the Karmada chart's releases get an emulated karmada-apiserver (False: the chart model
+        alone, whose kubeconfig Secret then names no reachable server)."""
         self._own_dir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="rehearsal-kubernetes-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -81,6 +83,9 @@ class EmulatedKubernetes:
         """What the handlers log and ignore (a failed uninstall, an unreachable cluster on delete)."""
         self._real_getaddrinfo = socket.getaddrinfo
         socket.getaddrinfo = self.loop.dns.resolver(self._real_getaddrinfo)
+        # The chart model's pre-install Job asks this world for the kubeconfig of the karmada-apiserver it serves.
+        self._unserve_karmada = karmada_chart.serve_karmada_apiserver(self.karmada_kubeconfig) if serve_karmada \
+            else (lambda: None)
 
     # --- world.Kubernetes ---------------------------------------------------------------------------------------
     def create_cluster(self, cluster: EksCluster) -> EksEndpoint:
@@ -131,6 +136,7 @@ class EmulatedKubernetes:
 
     def close(self) -> None:
         socket.getaddrinfo = self._real_getaddrinfo
+        self._unserve_karmada()
         self.loop.close()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)

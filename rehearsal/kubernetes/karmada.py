@@ -16,7 +16,7 @@ The controller emulation (`karmada_round`, karmada v1.19.0-rc.0 behaviour as the
   removes the finalizers), then the namespace, then the Cluster's finalizer;
 - propagation: a PropagationPolicy's resourceSelectors pick Deployments and Services of its namespace; the clusters
   of `placement.clusterAffinity` (clusterNames, or a `region In` field selector) that are Ready; replicas Divided by
-  static weights (largest remainder) or Duplicated; OverridePolicy plaintext (add/replace/remove) and imageOverrider
+  static weights or Duplicated, as karmada_scheduling.schedule (Karmada's scheduler, one model); OverridePolicy plaintext (add/replace/remove) and imageOverrider
   (Registry, Repository, Tag: replace) rules of a targetCluster; the namespace first. Each copy is a Work with the
   execution finalizer and the object on the member; a ResourceBinding `<name>-<kind>` has the placement, Scheduled
   and FullyApplied conditions and per cluster `applied` and `health` (Healthy when the member's copy has its ready
@@ -39,6 +39,7 @@ import kmock
 
 from components.karmada_join import contract as c
 
+from . import karmada_scheduling
 from .apiserver import ApiServerHandle, EmulatedApiServer, EmulatorLoop, _tls_server_class
 from .controllers import ROUNDS, run_forever
 
@@ -323,32 +324,6 @@ def _placement(emulator, policy: dict, ready: dict) -> list[str]:
     return sorted(chosen)
 
 
-def divide(total: int, weights: dict[str, int]) -> dict[str, int]:
-    """Static weights to exact counts: floors, then the remainder to the largest fractions (ties by name)."""
-    whole = sum(weights.values())
-    if not whole:
-        return {name: 0 for name in weights}
-    shares = {name: total * w / whole for name, w in weights.items()}
-    counts = {name: int(share) for name, share in shares.items()}
-    for name in sorted(weights, key=lambda n: (-(shares[n] - counts[n]), n))[:total - sum(counts.values())]:
-        counts[name] += 1
-    return counts
-
-
-def _replicas(policy: dict, clusters: list[str], total: int) -> dict[str, int]:
-    scheduling = (((policy.get("spec") or {}).get("placement") or {}).get("replicaScheduling")) or {}
-    if scheduling.get("replicaSchedulingType") != "Divided":
-        return {name: total for name in clusters}
-    weights = {name: 0 for name in clusters}
-    for entry in ((scheduling.get("weightPreference") or {}).get("staticWeightList") or []):
-        for name in ((entry.get("targetCluster") or {}).get("clusterNames") or []):
-            if name in weights:
-                weights[name] = int(entry.get("weight") or 0)
-    if not any(weights.values()):
-        weights = {name: 1 for name in clusters}
-    return divide(total, weights)
-
-
 def _json_pointer_set(obj: dict, path: str, operator: str, value) -> None:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in path.strip("/").split("/")]
     target = obj
@@ -407,8 +382,13 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
     for _, policy in _live(emulator, "propagationpolicies"):
         clusters = _placement(emulator, policy.raw, ready)
         for kind, obj in _selected(emulator, policy.raw):
-            total = int((obj.get("spec") or {}).get("replicas") or 1) if kind == "Deployment" else 1
-            counts = _replicas(policy.raw, clusters, total) if kind == "Deployment" else {n: 1 for n in clusters}
+            # Karmada's scheduler as one model (karmada_scheduling.schedule): a Deployment's `spec.replicas`
+            # (Kubernetes' default 1) divided or duplicated; clusters left with none are not in the binding.
+            replicas = (obj.get("spec") or {}).get("replicas")
+            total = 1 if replicas is None else int(replicas)
+            placement = ((policy.raw.get("spec") or {}).get("placement")) or {}
+            counts = karmada_scheduling.schedule(placement, total, clusters) if kind == "Deployment" \
+                else {n: 1 for n in clusters}
             bindings[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = (obj, counts, kind)
             for cluster, count in counts.items():
                 if kind == "Deployment" and count == 0:
