@@ -52,12 +52,15 @@ from aws_cdk import Duration, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.compliance import acknowledge, managed_policy
-from federated_eks.model.federation import (KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE,
-                                 KarmadaConfig)
+from components.karmada_join import contract
+from federated_eks.model.federation import KarmadaConfig
 
 CHART = "karmada"
-CLUSTER_DOMAIN = "cluster.local"  # the chart's `clusterDomain` default, which the certificate names use
-API_SERVER_PORT = 5443
+# The release, its namespace and the system namespace: the Karmada join's contract (the join Lambda finds the
+# kubeconfig Secret and the apiserver Service of this release there).
+RELEASE = contract.RELEASE_NAME
+RELEASE_NAMESPACE = contract.RELEASE_NAMESPACE
+SYSTEM_NAMESPACE = contract.SYSTEM_NAMESPACE
 # Helm's wait for the whole control plane: images pulled, certificates made (3072-bit RSA), etcd, the API servers,
 # the static resources, five components. The kubectl handler's Lambda runs 15 minutes and needs about 2 of them for
 # itself (rehearsal/kubernetes/helm.py HANDLER_MARGIN).
@@ -69,13 +72,6 @@ EBS_CSI_ADDON = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"  # the add-on's controller (EKS User Guide, "Amazon EBS CSI driver")
 POD_IDENTITY_ADDON = "eks-pod-identity-agent"
 
-# from components.karmada_join.contract (until kjoin's contract lands; the coordinator unifies them at merge)
-KUBECONFIG_SECRET = f"{KARMADA_RELEASE}-kubeconfig"
-KUBECONFIG_KEY = "kubeconfig"
-KUBECONFIG_NAMESPACE = KARMADA_RELEASE_NAMESPACE
-API_SERVER_SERVICE = f"{KARMADA_RELEASE}-apiserver"
-TLS_SERVER_NAME = f"{API_SERVER_SERVICE}.{KARMADA_RELEASE_NAMESPACE}.svc.{CLUSTER_DOMAIN}"
-"""What the kubeconfig's server says; `<service>.karmada-system.svc.cluster.local` is in the certificate as well."""
 
 
 def _image(repository: str, tag: str) -> dict[str, str]:
@@ -90,7 +86,7 @@ def chart_values(cfg: KarmadaConfig) -> dict[str, Any]:
         internal["pvc"] = {"size": storage.size, "storageClass": storage.storage_class}
     values: dict[str, Any] = {
         "installMode": "host",
-        "systemNamespace": KARMADA_SYSTEM_NAMESPACE,
+        "systemNamespace": SYSTEM_NAMESPACE,
         "karmadaImageVersion": cfg.chart_version,
         "cfssl": {"image": _image(cfg.cfssl_image.repository, cfg.cfssl_image.tag)},
         "kubectl": {"image": _image(cfg.kubectl_image.repository, cfg.kubectl_image.tag)},
@@ -112,7 +108,7 @@ def storage_class(name: str) -> dict[str, Any]:
 
 
 def release_namespace() -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KARMADA_RELEASE_NAMESPACE}}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RELEASE_NAMESPACE}}
 
 
 @dataclass(frozen=True)
@@ -139,7 +135,7 @@ class KarmadaControlPlane(Construct):
         self.namespace.node.add_dependency(*self.storage)
         self.chart = eks.HelmChart(
             self, "Chart", cluster=props.cluster, chart=CHART, repository=cfg.chart_repository,
-            version=cfg.chart_version, release=KARMADA_RELEASE, namespace=KARMADA_RELEASE_NAMESPACE,
+            version=cfg.chart_version, release=RELEASE, namespace=RELEASE_NAMESPACE,
             create_namespace=False, values=chart_values(cfg), wait=True, timeout=HELM_TIMEOUT,
             # `--atomic`: a failed first install is uninstalled (its post-delete Job runs), so a retry starts clean.
             atomic=True)

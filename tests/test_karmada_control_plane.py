@@ -282,3 +282,18 @@ def test_the_federation_layout_counts_the_karmada_stack(karmada_env):
     fed = _federation(karmada_env).to_json()["Resources"]
     built = sum(1 for r in fed.values() if r["Type"] != "AWS::CDK::Metadata")
     assert built == federation_layout.federation_resources(load_environment({"test": raw}, "test"))
+
+
+def test_the_model_and_the_join_contract_state_the_same_karmada_facts():
+    """The model owns what the config and the workload plan need (federated_eks may not import components); the
+    control plane and the join Lambda use components/karmada_join/contract.py. Both sides of the deploy boundary must
+    name the same namespaces and node ports, and the control plane installs the release the Lambda looks for."""
+    from components.karmada_join import contract
+    from federated_eks.model import federation as model
+    assert (model.KARMADA_RELEASE_NAMESPACE, model.KARMADA_SYSTEM_NAMESPACE) == (
+        contract.RELEASE_NAMESPACE, contract.SYSTEM_NAMESPACE)
+    assert model.DEFAULT_KARMADA_NODE_PORT == contract.DEFAULT_APISERVER_NODE_PORT
+    assert model.NODE_PORT_RANGE == (contract.MIN_NODE_PORT, contract.MAX_NODE_PORT)
+    assert (kcp.RELEASE, kcp.RELEASE_NAMESPACE) == (contract.RELEASE_NAME, contract.KUBECONFIG_NAMESPACE)
+    assert contract.KUBECONFIG_SECRET == f"{kcp.RELEASE}-kubeconfig"
+    assert contract.APISERVER_TLS_NAME.startswith(f"{kcp.RELEASE}-apiserver.{kcp.RELEASE_NAMESPACE}.svc.")

@@ -12,7 +12,8 @@ from dataclasses import replace
 import pytest
 
 from components import karmada_control_plane as kcp
-from federated_eks.model.federation import KARMADA_RELEASE, KARMADA_RELEASE_NAMESPACE, KarmadaConfig
+from federated_eks.model.federation import KARMADA_RELEASE_NAMESPACE, KarmadaConfig
+from components.karmada_join.contract import RELEASE_NAME as KARMADA_RELEASE
 from rehearsal import world
 from rehearsal.kubernetes import EmulatedKubernetes, karmada_chart
 from rehearsal.kubernetes.helm import not_ready

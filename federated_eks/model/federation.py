@@ -183,9 +183,9 @@ class KubefedConfig:
     join_timeout_minutes: int = 30
 
 
-# The Karmada chart's release, as the control plane installs it and the join Lambda finds it (one name, both sides).
-# from components.karmada_join.contract (until kjoin's contract lands; the coordinator unifies them at merge)
-KARMADA_RELEASE = "karmada"
+# Karmada facts the config and the workload plan need (Karmada's own namespaces are no workload's; the node port's
+# default and range). The model owns them because federated_eks may not import components; the constructs and the
+# join Lambda use components/karmada_join/contract.py, and tests/test_karmada_control_plane.py pins that both agree.
 KARMADA_RELEASE_NAMESPACE = "karmada-installer"
 """Not the system namespace: the chart's post-delete Job deletes `systemNamespace` on the host, and a release
 stored there would delete its own Job (and Helm 4's uninstall would time out waiting for it)."""

@@ -33,7 +33,7 @@ from federated_eks.model.workload import ALL_CLUSTERS, ReplicaPreference, Worklo
 # The Deployment/Service shapes and the labels are the engine-neutral parts of the KubeFed rendering's templates.
 from federated_eks.plan.kubefed_workload import (APP_LABEL, LOAD_BALANCER_CLASS, MANAGED_BY, SCHEME_ANNOTATION,
                                             TARGET_TYPE_ANNOTATION)
-# from components.karmada_join.contract (until kjoin's contract lands; the coordinator unifies them at merge)
+# Karmada's namespaces as the model states them (components/karmada_join/contract.py for the constructs).
 from federated_eks.model.federation import KARMADA_RELEASE_NAMESPACE, KARMADA_SYSTEM_NAMESPACE
 
 POLICY_API = "policy.karmada.io/v1alpha1"  # components/karmada_crds.POLICY_API (components/ is above this layer)
