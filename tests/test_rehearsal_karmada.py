@@ -172,3 +172,36 @@ def test_the_chart_models_pre_install_job_gets_the_kubeconfig_of_a_karmada_apise
         assert side.clusters[PREFIX + "fed-1"].karmada is None
     finally:
         side.close()
+
+
+def test_karmada_apiserver_validates_karmada_objects_against_the_projects_crds(tmp_path):
+    """The emulated karmada-apiserver is strict as the host's API server: it serves the CRDs of
+    components/karmada_crds.py and refuses an object they do not allow (an unknown field, a weight below 1), as
+    the KubeFed side validates against components/kubefed_crds.py; a valid policy is accepted."""
+    from kubernetes import client as k8s
+    from components.karmada_join.runtime.karmada_api import api_client, parse_kubeconfig
+    side = EmulatedKubernetes(tmp_path / "kubernetes")
+    try:
+        side.create_cluster(world.EksCluster(PREFIX + "fed-1", "us-east-1", VERSION))
+        kubeconfig = side.karmada_kubeconfig(side.client(PREFIX + "fed-1"), c.RELEASE_NAME, c.RELEASE_NAMESPACE)
+        api = api_client("10.0.0.10", c.DEFAULT_APISERVER_NODE_PORT, parse_kubeconfig(kubeconfig))
+        k8s.CoreV1Api(api).create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hello"}})
+        custom = k8s.CustomObjectsApi(api)
+
+        def create(body: dict) -> None:
+            custom.create_namespaced_custom_object("policy.karmada.io", "v1alpha1", "hello", "propagationpolicies",
+                                                   body)
+        misspelt = json.loads(json.dumps(POLICY))
+        misspelt["spec"]["placement"]["clusterAfinity"] = misspelt["spec"]["placement"].pop("clusterAffinity")
+        with pytest.raises(k8s.ApiException) as refused:
+            create(misspelt)
+        assert refused.value.status == 422 and "clusterAfinity" in refused.value.body
+        zero = json.loads(json.dumps(POLICY))
+        zero["spec"]["placement"]["replicaScheduling"]["weightPreference"]["staticWeightList"][0]["weight"] = 0
+        with pytest.raises(k8s.ApiException) as refused:
+            create(zero)
+        assert refused.value.status == 422 and "weight" in refused.value.body
+        create(POLICY)
+        assert side.clusters[PREFIX + "fed-1"].karmada.find("propagationpolicies", "hello", "hello") is not None
+    finally:
+        side.close()

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import kmock
 
+from components import karmada_crds
 from components.karmada_join import contract as c
 
 from . import karmada_scheduling
@@ -98,10 +99,26 @@ def make_karmada_certs(directory: Path, server_name: str = c.APISERVER_TLS_NAME)
 
 
 class KarmadaApiServer(EmulatedApiServer):
-    """karmada-apiserver: the TLS handshake already required the admin client certificate of its CA."""
+    """karmada-apiserver: the TLS handshake already required the admin client certificate of its CA. Strict as the
+    host's API server (its Kubernetes version): it serves the built-in kinds and the CRDs of `karmada_kinds` only,
+    and validates every object written against them (unknown fields refused)."""
 
     def _authenticated(self, headers) -> bool:
         return True
+
+
+def _open_crd(group: str, version: str, kind: str, plural: str) -> dict:
+    """A kind the Karmada controllers write and the join Lambda only reads (ResourceBinding, Work): schema open."""
+    return karmada_crds.crd(group, kind, plural, "Namespaced", version, {"type": "object", **karmada_crds.OPEN})
+
+
+def karmada_kinds() -> list[dict]:
+    """The CRDs karmada-apiserver serves here: the project's Karmada kinds with their schemas
+    (components/karmada_crds.py: PropagationPolicy, OverridePolicy, Cluster), and the controllers' ResourceBinding
+    and Work, Established."""
+    crds = [*karmada_crds.all_crds(), _open_crd("work.karmada.io", "v1alpha2", "ResourceBinding", "resourcebindings"),
+            _open_crd("work.karmada.io", "v1alpha1", "Work", "works")]
+    return [{**crd, "status": {"conditions": [{"type": "Established", "status": "True"}]}} for crd in crds]
 
 
 def _put(handle_or_emulator, plural: str, group: str, version: str, namespace: str | None, obj: dict) -> None:
@@ -142,8 +159,11 @@ def start_karmada(loop: EmulatorLoop, host: ApiServerHandle, certs: KarmadaCerts
     """karmada-apiserver on `host`, with the controller emulation (forever in real time when `background`, else
     per `karmada_round` call), reached from the host VPC at `node_address:node_port`."""
     async def boot() -> ApiServerHandle:
-        emulator = KarmadaApiServer(region=host.region, wall=host.emulator.wall)
+        emulator = KarmadaApiServer(region=host.region, wall=host.emulator.wall,
+                                    kubernetes_version=host.emulator.kubernetes_version)
         await emulator.__aenter__()
+        for crd in karmada_kinds():
+            _put(emulator, "customresourcedefinitions", "apiextensions.k8s.io", "v1", None, crd)
         server = kmock.Server(emulator, server_cls=_tls_server_class(certs.server_context()))
         await server.__aenter__()
         loop._exits += [server, emulator]
