@@ -39,13 +39,14 @@ def test_the_diagram_shows_every_vpc_region_and_peering(name):
     assert "host: KubeFed control plane" in text and text.count("member<br/>") == len(cfg.clusters) - 1
 
 
-def test_readme_embeds_exactly_what_make_topology_prints_for_dev(tmp_path):
-    """The README shows the sample `dev` (the tests' copy of it: an adopter's own dev does not change the README)."""
+def test_docs_embed_exactly_what_make_topology_prints_for_dev(tmp_path):
+    """The docs (concepts/topology.md) show the sample `dev` (the tests' copy of it: an adopter's own dev does not
+    change the docs)."""
     project = write_project(tmp_path, {"dev": ENVIRONMENTS["dev"]})
     run = subprocess.run([sys.executable, "-m", "federated_eks.operations.topology_report", "--env", "dev", "--cdk-json",
                           str(project / "cdk.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert mermaid_block((ROOT / "README.md").read_text()) == mermaid_block(run.stdout)
+    assert mermaid_block((ROOT / "docs" / "concepts" / "topology.md").read_text()) == mermaid_block(run.stdout)
     assert "### Stacks by deploy level" in run.stdout and "| 40 |" in run.stdout
 
 

@@ -3,8 +3,8 @@
     python -m federated_eks.operations.topology_report --env dev   (make topology ENV=dev; offline, reads cdk.json)
 
 The Mermaid block renders on GitHub: one box per region, a node per VPC (bastion, host, members) with its CIDR,
-and one edge per VPC peering from the requester to the accepter. README.md embeds the block for `dev`, and
-tests/test_diagram.py keeps it equal to what this command prints.
+and one edge per VPC peering from the requester to the accepter. docs/concepts/topology.md embeds the block for
+`dev`, and tests/test_diagram.py keeps it equal to what this command prints.
 """
 from __future__ import annotations
 
