@@ -105,7 +105,7 @@ docs: setup
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(CURDIR)/site
 
 # Offline pre-deploy check: synthesizes $(ENV) into a scratch folder and plays every stack the way CloudFormation
-# would (create, then delete) against emulated EKS API servers (rehearsal/; README "Before you deploy").
+# would (create, then delete) against emulated EKS API servers (rehearsal/; docs/operations/rehearse.md).
 rehearse: setup
 	$(BIN)/python -m rehearsal --env $(ENV)
 

@@ -229,3 +229,14 @@ def test_the_reference_shows_each_default_of_the_model():
                 '| `bastion.instanceType` | string | `"t3.small"` |', '| `account` | string | required |'):
         assert row in text
     assert '| `stages[].approval` | true or false | `false` |' in config_reference.render_pipelines()
+
+
+def test_every_docs_page_the_code_names_exists():
+    """Messages that send the reader to a page of the manual ("see docs/...") name one that exists."""
+    named = set()
+    for path in [ROOT / "app.py", ROOT / "Makefile", *(ROOT / "federated_eks").rglob("*.py"),
+                 *(ROOT / "components").rglob("*.py"), *(ROOT / "stacks").rglob("*.py")]:
+        # "see docs/...": this manual's pages (a bare docs/... path may cite another project's repository)
+        named |= set(re.findall(r"\bsee (docs/[\w/.-]+\.md)\b", path.read_text()))
+    assert {"docs/pipeline.md", "docs/configuration/index.md", "docs/workloads/index.md"} <= named
+    assert sorted(page for page in named if not (ROOT / page).is_file()) == []

@@ -52,7 +52,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
     """Validate `environments[name]` (the cdk.json context) and return the typed config."""
     if not isinstance(environments, dict) or not environments:
         raise ConfigError(["context.environments: is missing or empty. Fix: add an environment object to "
-                           "cdk.json under context.environments (see README, 'The config')"])
+                           "cdk.json under context.environments (see docs/configuration/index.md)"])
     if name not in environments:
         known = ", ".join(sorted(environments))
         raise ConfigError([f"env: unknown environment {name!r}. Fix: pass -c env=NAME with one of: {known}"])

@@ -159,7 +159,8 @@ class DnsSpec:
 @dataclass(frozen=True)
 class Workload:
     name: str = field(metadata=doc(
-        "workloads[].name", "string", "Names the Deployment, the Service and every KubeFed object of the workload.",
+        "workloads[].name", "string", "Names the Deployment, the Service and every federated object of the "
+        "workload.",
         rule="a DNS-1035 label (at most 63); unique per namespace", example='"echo-server"'))
     namespace: str = field(metadata=doc(
         "workloads[].namespace", "string", "Namespace of the workload, federated with it.",
@@ -186,8 +187,8 @@ class Workload:
         rule="names of letters, digits, `_`, `-` and `.`, not starting with a digit; string values", default="`{}`",
         example='{"LOG_LEVEL": "info"}'))
     replica_scheduling: ReplicaScheduling | None = field(default=None, metadata=doc(
-        "workloads[].replicaScheduling", "object", "A total number of replicas that KubeFed spreads over the placed "
-        "clusters by weight, within each one's min and max (below).", rule="not with `replicas`", default="none",
+        "workloads[].replicaScheduling", "object", "A total number of replicas that the federation spreads over the "
+        "placed clusters by weight, within each one's min and max (below).", rule="not with `replicas`", default="none",
         example='{"totalReplicas": 7, "rebalance": true}'))
     service: ServiceSpec | None = field(default=None, metadata=doc(
         "workloads[].service", "object", "A Service in front of the workload (below).", default="none",
