@@ -240,3 +240,24 @@ def test_every_docs_page_the_code_names_exists():
         named |= set(re.findall(r"\bsee (docs/[\w/.-]+\.md)\b", path.read_text()))
     assert {"docs/pipeline.md", "docs/configuration/index.md", "docs/workloads/index.md"} <= named
     assert sorted(page for page in named if not (ROOT / page).is_file()) == []
+
+
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
+
+
+def test_every_file_and_module_the_docs_name_exists():
+    """The manual names source files (`federated_eks/quotas.py`) and modules (`python -m federated_eks.prune`):
+    each exists, so moving a file without its docs fails here."""
+    missing = []
+    for page in PAGES:
+        text = page.read_text()
+        for path in re.findall(r"(?<![\w/.-])((?:federated_eks|components|stacks|tests|tools|rehearsal|bench|samples)"
+                               r"/[\w/.-]*[\w/])", text):
+            if not (ROOT / path).exists():
+                missing.append(f"{page.relative_to(ROOT)}: {path}")
+        for module in re.findall(r"(?<![\w/.-])((?:federated_eks|components|tools|rehearsal)(?:\.[a-z_]\w*)+)", text):
+            base = ROOT / module.replace(".", "/")
+            if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+                    or base.parent.with_suffix(".py").is_file()):  # module.attribute
+                missing.append(f"{page.relative_to(ROOT)}: {module}")
+    assert missing == []
