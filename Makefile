@@ -134,4 +134,4 @@ bench: setup
 	$(BIN)/python bench/synth_time.py
 
 clean:
-	rm -rf cdk.out .build
+	rm -rf cdk.out .build site
