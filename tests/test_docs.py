@@ -234,7 +234,7 @@ def test_the_reference_shows_each_default_of_the_model():
 def test_every_docs_page_the_code_names_exists():
     """Messages that send the reader to a page of the manual ("see docs/...") name one that exists."""
     named = set()
-    for path in [ROOT / "app.py", ROOT / "Makefile", *(ROOT / "federated_eks").rglob("*.py"),
+    for path in [ROOT / "app.py", ROOT / "cli.py", ROOT / "Makefile", *(ROOT / "federated_eks").rglob("*.py"),
                  *(ROOT / "components").rglob("*.py"), *(ROOT / "stacks").rglob("*.py")]:
         # "see docs/...": this manual's pages (a bare docs/... path may cite another project's repository)
         named |= set(re.findall(r"\bsee (docs/[\w/.-]+\.md)\b", path.read_text()))
@@ -246,8 +246,8 @@ PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").rglob("*.md")])
 
 
 def test_every_file_and_module_the_docs_name_exists():
-    """The manual names source files (`federated_eks/quotas.py`) and modules (`python -m federated_eks.prune`):
-    each exists, so moving a file without its docs fails here."""
+    """The manual names source files (`federated_eks/config/quotas.py`) and modules
+    (`python -m federated_eks.operations.prune`): each exists, so moving a file without its docs fails here."""
     missing = []
     for page in PAGES:
         text = page.read_text()

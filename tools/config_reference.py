@@ -1,4 +1,5 @@
-"""The config reference, generated from the documentation on the model's dataclass fields (federated_eks/model/field_doc.py).
+"""The config reference, generated from the documentation on the model's dataclass fields
+(federated_eks/model/field_doc.py).
 
 `render()` is the environment's reference (docs/configuration/reference.md), `render_pipelines()` the pipelines'
 (docs/pipeline.md); docs/hooks/config_reference.py puts them into those pages at every docs build, so the pages
