@@ -20,7 +20,7 @@ from federated_eks.model.workload import ManifestFolder, Workload
 # from this list; tests/test_topology.py checks it against the installed packages.
 KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 
-TOPOLOGIES = ("mesh", "hub")
+TOPOLOGIES = ("mesh", "hub", "transitGateway")
 SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -192,6 +192,8 @@ class QuotasConfig:
     rules_per_security_group: int = 60    # vpc L-0EA8095F (inbound, and outbound, rules per security group)
     nat_gateways_per_az: int = 5          # vpc L-FE5A380F
     eks_clusters_per_region: int = 100    # eks L-1194D53C
+    transit_gateways_per_region: int = 5  # Transit gateways per account and region (transitGateway mode)
+    peering_attachments_per_transit_gateway: int = 50  # Transit gateway peering attachments per gateway
 
 
 # The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas"). Rules per security
