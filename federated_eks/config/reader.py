@@ -788,7 +788,6 @@ _QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVp
                  "vpcsPerRegion": "vpcs_per_region", "elasticIpsPerRegion": "elastic_ips_per_region",
                  "rulesPerSecurityGroup": "rules_per_security_group", "natGatewaysPerAz": "nat_gateways_per_az",
                  "eksClustersPerRegion": "eks_clusters_per_region",
-                 "transitGatewaysPerRegion": "transit_gateways_per_region",
                  "peeringAttachmentsPerTransitGateway": "peering_attachments_per_transit_gateway"}
 
 

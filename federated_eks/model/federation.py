@@ -192,8 +192,7 @@ class QuotasConfig:
     rules_per_security_group: int = 60    # vpc L-0EA8095F (inbound, and outbound, rules per security group)
     nat_gateways_per_az: int = 5          # vpc L-FE5A380F
     eks_clusters_per_region: int = 100    # eks L-1194D53C
-    transit_gateways_per_region: int = 5  # Transit gateways per account and region (transitGateway mode)
-    peering_attachments_per_transit_gateway: int = 50  # Transit gateway peering attachments per gateway
+    peering_attachments_per_transit_gateway: int = 50  # transitGateway mode: peering attachments per gateway
 
 
 # The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas"). Rules per security
