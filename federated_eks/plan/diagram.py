@@ -9,7 +9,7 @@ tests/test_diagram.py keeps it equal to what this command prints.
 from __future__ import annotations
 
 
-from federated_eks.plan import deploy_time, topology
+from federated_eks.plan import deploy_time, topology, transit_gateway_layout as tgw
 from federated_eks.model.federation import FederationConfig
 from federated_eks.plan.stack_plan import levels, plan
 
@@ -28,7 +28,13 @@ def mermaid(cfg: FederationConfig) -> str:
             role = ("bastion (SSM only)" if n.name == topology.BASTION
                     else "host: KubeFed control plane" if n.name == cfg.host_cluster else "member")
             lines.append(f'    {ids[n.name]}["<b>{n.name}</b><br/>{role}<br/>VPC {n.cidr}"]')
+        if tgw.uses_transit_gateway(cfg):
+            lines.append(f'    g{i}(["transit gateway"])')
         lines.append("  end")
+    if tgw.uses_transit_gateway(cfg):  # an attachment per VPC, a gateway peering per pair of regions
+        gateway = {region: f"g{i}" for i, region in enumerate(regions)}
+        lines += [f"  {ids[n.name]} --- {gateway[n.region]}" for n in nets]
+        lines += [f"  {gateway[p.requester]} -->|TGW peering| {gateway[p.accepter]}" for p in tgw.region_peerings(cfg)]
     for p in topology.peerings(cfg):
         label = "peering, cross-region" if p.cross_region else "peering"
         lines.append(f"  {ids[p.requester.name]} -->|{label}| {ids[p.accepter.name]}")
