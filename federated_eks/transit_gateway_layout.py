@@ -99,12 +99,15 @@ def static_routes(cfg: FederationConfig, region: str, peering: RegionPeering) ->
 
 def summary_routes(cidrs: list[str]) -> list[str]:
     """The fewest destinations that cover every CIDR in `cidrs` without leaving the private ranges: per RFC 1918
-    block (10/8, 172.16/12, 192.168/16) that holds some of them, the smallest network holding all of those.
+    block (10/8, 172.16/12, 192.168/16) that holds some of them, the smallest network holding all of those, and
+    never one of the CIDRs itself (a block with one VPC gets that CIDR's supernet, one bit shorter).
 
     One route per block, so a VPC's route table needs at most three routes to the gateway whatever the number of
-    VPCs. A CIDR outside RFC 1918 (the config refuses those) keeps a route of its own. The summary may cover
-    addresses no federation VPC uses: the gateway drops those (no route in its table), as it would have without
-    the summary, unless another path of the VPC is more specific (longest prefix wins).
+    VPCs. Never equal to a VPC's CIDR: in that VPC's own table it would clash with the `local` route, and in the
+    others' with a VPC peering's route to that CIDR while a switch from `mesh` or `hub` is under way (EC2 refuses a
+    second route to the same destination); strictly larger, it loses to both (longest prefix wins). The summary may
+    cover addresses no federation VPC uses: the gateway drops those (no route in its table). A CIDR outside RFC 1918
+    (the config refuses those) keeps a route of its own.
     """
     groups: dict[ipaddress.IPv4Network | None, list[ipaddress.IPv4Network]] = {}
     for cidr in cidrs:
@@ -113,7 +116,8 @@ def summary_routes(cidrs: list[str]) -> list[str]:
         groups.setdefault(block, []).append(net)
     out = [str(n) for n in groups.pop(None, [])]
     for block, nets in sorted(groups.items(), key=lambda kv: int(kv[0].network_address)):  # type: ignore[union-attr]
-        out.append(str(_smallest_common(nets)))
+        summary = _smallest_common(nets)
+        out.append(str(summary.supernet() if summary in nets else summary))
     return out
 
 

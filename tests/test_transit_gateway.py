@@ -43,9 +43,10 @@ def config(raw: dict):
 def test_summary_routes_cover_each_private_block_with_the_smallest_network():
     assert tgw.summary_routes(["172.20.0.0/16", "172.21.0.0/16", "172.22.0.0/16"]) == ["172.20.0.0/14"]
     assert tgw.summary_routes(["172.20.0.0/16", "172.31.0.0/16"]) == ["172.16.0.0/12"]
-    assert tgw.summary_routes(["10.0.0.0/16", "10.0.16.0/20", "192.168.0.0/20", "172.20.0.0/16", "10.9.0.0/16"]) \
-        == ["10.0.0.0/12", "172.20.0.0/16", "192.168.0.0/20"]
-    assert tgw.summary_routes(["10.1.2.0/24"]) == ["10.1.2.0/24"]
+    assert tgw.summary_routes(["10.0.0.0/16", "10.16.0.0/20", "192.168.0.0/20", "172.20.0.0/16", "10.9.0.0/16"]) \
+        == ["10.0.0.0/11", "172.20.0.0/15", "192.168.0.0/19"]
+    # Never a VPC's own CIDR (the `local` route, or a peering's route during a switch): one bit shorter.
+    assert tgw.summary_routes(["10.1.2.0/24"]) == ["10.1.2.0/23"]
 
 
 def test_regions_peer_once_per_pair_the_earlier_name_requesting_whatever_the_cluster_order():
@@ -90,7 +91,7 @@ def test_sixty_clusters_that_a_mesh_and_a_hub_refuse_pass_with_a_transit_gateway
     raw = federation(60, TGW, quotas={**FORTY_QUOTAS, "rulesPerSecurityGroup": 61})
     cfg = config(raw)
     assert topology.peerings(cfg) == [] and len(tgw.region_peerings(cfg)) == 45  # 10 regions
-    assert tgw.vpc_routes(cfg) == ["10.0.0.0/10", "172.20.0.0/16"]  # the clusters' 10.0-10.59, the bastion's
+    assert tgw.vpc_routes(cfg) == ["10.0.0.0/10", "172.20.0.0/15"]  # the clusters' 10.0-10.59, the bastion's
     for mode in ("mesh", "hub"):
         refused = [p for p in problems(dict(raw, peeringTopology=mode)) if "routes per route table" in p]
         assert refused and '"transitGateway" (one transit gateway attachment per VPC, nothing per pair of VPCs)' \
@@ -343,3 +344,13 @@ def test_a_route_to_a_gateway_the_vpc_is_not_attached_to_is_refused(rehearsal_as
                 resource.pop("DependsOn", None)
     error = play_until_failure(rehearsal_assembly, tmp_path, edit)
     assert "has no available attachment to transit gateway" in str(error) and "transit-gateway-us-east-2" in error.stack
+
+
+def test_make_topology_draws_the_gateways_and_states_their_hourly_cost():
+    from federated_eks.diagram import render
+
+    text = render(config(three_regions()))
+    assert text.count('(["transit gateway"])') == 3 and text.count("-->|TGW peering|") == 3
+    assert "4 VPC attachments and 3 gateway peerings (an attachment on each side): 10 attachments at $0.05 per " \
+           "hour, ~$365 a month" in text
+    assert "Transit Gateway cost" not in render(config(environment(3)))

@@ -71,6 +71,18 @@ def estimate(cfg: FederationConfig) -> str:
     return "\n".join(out)
 
 
+def transit_gateway_cost(cfg: FederationConfig) -> str:
+    """The attachments a transitGateway federation is billed for by the hour (docs/concepts/transit-gateway.md)."""
+    vpc_attachments, peerings = len(topology.vpcs(cfg)), len(tgw.region_peerings(cfg))
+    return (f"{vpc_attachments} VPC attachments and {peerings} gateway peerings (an attachment on each side): "
+            f"{vpc_attachments + 2 * peerings} attachments at ${tgw.ATTACHMENT_HOUR_USD:.2f} per hour, "
+            f"~${tgw.monthly_attachment_cost(cfg):,.0f} a month, plus ${tgw.PROCESSED_GB_USD:.2f} per GB a VPC sends "
+            "into its gateway (and inter-region data transfer); see docs/concepts/transit-gateway.md.")
+
+
 def render(cfg: FederationConfig) -> str:
-    return "\n\n".join([f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
-                        level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]) + "\n"
+    parts = [f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
+             level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]
+    if tgw.uses_transit_gateway(cfg):
+        parts += ["### Transit Gateway cost (estimate)", transit_gateway_cost(cfg)]
+    return "\n\n".join(parts) + "\n"
