@@ -4,6 +4,7 @@ reach checked through the gateways in between."""
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from test_quotas import FORTY_QUOTAS, federation
 from federated_eks import quotas, stack_plan, topology, transit_gateway_layout as tgw
 from federated_eks.config import ConfigError, load_environment
 from federated_eks.model import QuotasConfig
+from federated_eks.stack_tags import KIND_TAG
 from rehearsal.__main__ import emulated_kubernetes
 from rehearsal.cloudformation import Player, read_assembly
 from rehearsal.network import why_not
@@ -354,3 +356,42 @@ def test_make_topology_draws_the_gateways_and_states_their_hourly_cost():
     assert "4 VPC attachments and 3 gateway peerings (an attachment on each side): 10 attachments at $0.05 per " \
            "hour, ~$365 a month" in text
     assert "Transit Gateway cost" not in render(config(environment(3)))
+
+
+def test_switching_a_deployed_mesh_to_transit_gateway_keeps_every_path_then_prune_moves_it(tmp_path):
+    """docs/concepts/transit-gateway.md "Switching": the deploy adds the gateways while the peerings stay (their
+    routes are more specific than the summary, so traffic stays on them), `make prune` deletes the peering stacks
+    and the same paths run through the gateways; then the whole environment deletes clean."""
+    def assembly(mode: str) -> list:
+        _, built = synth(three_regions(peeringTopology=mode), name="sw", outdir=scratch_dir("tgw-switch-"))
+        return read_assembly(Path(built.directory))
+
+    cfg = load_environment({"sw": three_regions()}, "sw")
+    player = Player(assembly("mesh"), emulated_kubernetes(tmp_path / "kubernetes"), lambda line: None)
+    player.create_all()
+    then = assembly(TGW)
+    left = player.deploy(then)
+    kinds = {n: player.stacks[n].tags[KIND_TAG] for n in left}
+    assert left and set(kinds.values()) == {topology.PEERING_STACK, topology.PEER_ROUTES_STACK}, kinds
+
+    def targets() -> set[str]:
+        """The first hop of every VPC's traffic to every API server, after checking that it gets there."""
+        hops = set()
+        for vpc in topology.vpcs(cfg):
+            function = probe(player, vpc.cidr)
+            for c in cfg.clusters:
+                cluster = player.aws.clusters[topology.eks_cluster_name(cfg, c.name)]
+                if c.name != vpc.name:
+                    assert why_not(player.aws, function, cluster) is None, (vpc.name, c.name)
+                    destination = player.aws.subnets[cluster.subnets[0]].cidr
+                    hops.add(next(t for d, t in sorted(player.aws.route_table_of(function.subnets[0]).routes.items(),
+                                                       key=lambda kv: -int(kv[0].split("/")[1]))
+                                  if ipaddress.ip_network(destination).subnet_of(ipaddress.ip_network(d)))[:4])
+            player.aws.security_groups.pop(function.security_groups[0])
+        return hops
+
+    assert targets() == {"pcx-"}
+    player.delete_after_update([], left)  # make prune: the peering stacks only
+    assert player.aws.peerings == {} and targets() == {"tgw-"}
+    player.delete_after_update(then, [])
+    assert player.aws.vpcs == {} and player.aws.transit_gateways == {}
