@@ -14,7 +14,7 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -113,27 +113,32 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
 
 
 def transit_gateway_stacks(app: Construct, config: FederationConfig, networks: dict[str, Network],
-                           ident) -> list[cdk.Stack]:
+                           ident: Callable[[str, str], dict]) -> list[cdk.Stack]:
     """`peeringTopology: "transitGateway"`: per region its gateway stack, the peerings it requests and the routes of
-    those it accepts (transit_gateway_layout; stacks/transit_gateway.py). None in the other modes."""
+    those it accepts (transit_gateway_layout; stacks/transit_gateway.py). None in the other modes. `ident`: a
+    stack's name and tags by kind and region (build's)."""
     if not tgw.uses_transit_gateway(config):
         return []
     env = {r: cdk.Environment(account=config.account, region=r) for r in tgw.regions(config)}
     destinations = tgw.vpc_routes(config)
-    gateways = {r: TransitGatewayStack(app, ident(topology.TRANSIT_GATEWAY_STACK, r)["stack_name"],
+
+    def name(kind: str, region: str) -> str:
+        return topology.stack_name(config, kind, region)
+
+    gateways = {r: TransitGatewayStack(app, name(topology.TRANSIT_GATEWAY_STACK, r),
                                        **ident(topology.TRANSIT_GATEWAY_STACK, r), vpcs=tgw.vpcs_in(config, r),
                                        networks=networks, destinations=destinations, env=env[r],
                                        description=f"federated-eks: transit gateway of {r} and its VPC attachments")
                 for r in tgw.regions(config)}
     requesters = [TransitGatewayPeeringStack(
-        app, ident(topology.TGW_PEERING_STACK, r)["stack_name"], **ident(topology.TGW_PEERING_STACK, r), region=r,
+        app, name(topology.TGW_PEERING_STACK, r), **ident(topology.TGW_PEERING_STACK, r), region=r,
         peerings=tgw.requested_from(config, r), gateways={k: g.gateway for k, g in gateways.items()},
         destinations={p.id: tgw.static_routes(config, r, p) for p in tgw.requested_from(config, r)}, env=env[r],
         description=f"federated-eks: transit gateway peerings requested from {r}")
         for r in tgw.regions(config) if tgw.requested_from(config, r)]
     attachment_ids = {pid: aid for s in requesters for pid, aid in s.attachment_ids.items()}
     accepters = [TransitGatewayPeerRoutesStack(
-        app, ident(topology.TGW_PEER_ROUTES_STACK, r)["stack_name"], **ident(topology.TGW_PEER_ROUTES_STACK, r),
+        app, name(topology.TGW_PEER_ROUTES_STACK, r), **ident(topology.TGW_PEER_ROUTES_STACK, r),
         peerings=tgw.accepted_in(config, r), gateway=gateways[r].gateway,
         attachment_ids={p.id: attachment_ids[p.id] for p in tgw.accepted_in(config, r)},
         destinations={p.id: tgw.static_routes(config, r, p) for p in tgw.accepted_in(config, r)}, env=env[r],

@@ -39,7 +39,7 @@ class TransitGateway(Construct):
         self.gateway = ec2.CfnTransitGateway(
             self, "Gateway", description=description, auto_accept_shared_attachments="disable",
             default_route_table_association="disable", default_route_table_propagation="disable",
-            dns_support="enable", vpn_ecmp_support="enable", tags=[{"key": "Name", "value": description}])
+            dns_support="enable", tags=[{"key": "Name", "value": description}])
         self.route_table = ec2.CfnTransitGatewayRouteTable(self, "RouteTable", transit_gateway_id=self.gateway.ref)
 
     @property

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from federated_eks.model import FederationConfig
-from federated_eks.subnet_layout import BASTION_VPC, CLUSTER_VPC
-from federated_eks.topology import BASTION, FederatedVpc, vpcs
+from federated_eks.peering_layout import route_tables
+from federated_eks.topology import FederatedVpc, vpcs
 
 TRANSIT_GATEWAY = "transitGateway"
 """The `peeringTopology` value of this mode."""
@@ -133,11 +133,6 @@ def _smallest_common(nets: list[ipaddress.IPv4Network]) -> ipaddress.IPv4Network
 def vpc_routes(cfg: FederationConfig) -> list[str]:
     """The destinations each VPC's private route tables send to its region's gateway (the same for every VPC)."""
     return summary_routes([v.cidr for v in vpcs(cfg)])
-
-
-def route_tables(vpc: FederatedVpc) -> int:
-    """The private route tables of a VPC (one per AZ), where its routes to the gateway go."""
-    return (BASTION_VPC if vpc.name == BASTION else CLUSTER_VPC).azs
 
 
 # --- what each stack holds (counted the way the stacks build it; tests/test_transit_gateway.py compares) ---------
