@@ -1,6 +1,6 @@
 """Transit Gateway: a region's gateway, the VPC attachments, and the peering of two regions' gateways.
 
-What goes where is `federated_eks.transit_gateway_layout`'s answer; this module only makes the resources.
+What goes where is `federated_eks.plan.transit_gateway_layout`'s answer; this module only makes the resources.
 
 - `TransitGateway`: the gateway and its route table. Default association and propagation are off and the route
   table is our own: CloudFormation returns no id for a gateway's default route table (AWS::EC2::TransitGateway

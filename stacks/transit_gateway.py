@@ -7,7 +7,7 @@
 3. `tgw-peer-routes-<region>`: the accepter's side of the peerings other regions requested: associations and static
    routes (after the requesters' stacks, so after the acceptance).
 
-Which VPCs, peerings and routes: `federated_eks.transit_gateway_layout`. Values cross stacks and regions as weak
+Which VPCs, peerings and routes: `federated_eks.plan.transit_gateway_layout`. Values cross stacks and regions as weak
 references, as for the VPC peering stacks (stacks/peering.py explains why).
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ from constructs import Construct
 from components.network import Network
 from components.transit_gateway import (GatewayPeering, GatewayPeeringProps, PeeringAcceptance, PeeringRoutes,
                                         PeeringRoutesProps, TransitGateway, VpcAttachment, VpcAttachmentProps)
-from federated_eks.topology import FederatedVpc
-from federated_eks.transit_gateway_layout import RegionPeering
+from federated_eks.plan.topology import FederatedVpc
+from federated_eks.plan.transit_gateway_layout import RegionPeering
 
 
 class TransitGatewayStack(Stack):

@@ -16,10 +16,11 @@ from botocore.stub import Stubber
 from components.tgw_peering_acceptance import handler
 from fedtest import environment, scratch_dir, synth
 from test_quotas import FORTY_QUOTAS, federation
-from federated_eks import quotas, stack_plan, topology, transit_gateway_layout as tgw
-from federated_eks.config import ConfigError, load_environment
-from federated_eks.model import QuotasConfig
-from federated_eks.stack_tags import KIND_TAG
+from federated_eks.config import quotas
+from federated_eks.plan import stack_plan, topology, transit_gateway_layout as tgw
+from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.model.federation import QuotasConfig
+from federated_eks.plan.stack_tags import KIND_TAG
 from rehearsal.__main__ import emulated_kubernetes
 from rehearsal.cloudformation import Player, read_assembly
 from rehearsal.network import why_not
@@ -349,7 +350,7 @@ def test_a_route_to_a_gateway_the_vpc_is_not_attached_to_is_refused(rehearsal_as
 
 
 def test_make_topology_draws_the_gateways_and_states_their_hourly_cost():
-    from federated_eks.diagram import render
+    from federated_eks.plan.diagram import render
 
     text = render(config(three_regions()))
     assert text.count('(["transit gateway"])') == 3 and text.count("-->|TGW peering|") == 3

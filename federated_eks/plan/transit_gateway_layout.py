@@ -24,9 +24,9 @@ import ipaddress
 from dataclasses import dataclass
 from itertools import combinations
 
-from federated_eks.model import FederationConfig
-from federated_eks.peering_layout import route_tables
-from federated_eks.topology import FederatedVpc, vpcs
+from federated_eks.model.federation import FederationConfig
+from federated_eks.plan.peering_layout import route_tables
+from federated_eks.plan.topology import FederatedVpc, vpcs
 
 TRANSIT_GATEWAY = "transitGateway"
 """The `peeringTopology` value of this mode."""
