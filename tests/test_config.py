@@ -241,7 +241,7 @@ def test_imds_hop_limit():
 
 def test_topology_and_scope_choices():
     assert only_problem(environment(topology="star")) == \
-        f"{P}.peeringTopology: 'star' is not allowed. Fix: use one of: mesh, hub"
+        f"{P}.peeringTopology: 'star' is not allowed. Fix: use one of: mesh, hub, transitGateway"
     assert only_problem(environment(kubefed={"scope": "Global"})) == \
         f"{P}.kubefed.scope: 'Global' is not allowed. Fix: use one of: Cluster, Namespaced"
 

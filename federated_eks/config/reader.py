@@ -787,7 +787,8 @@ def _read_imds_hop_limit(r: Reader, d: dict[str, Any], path: str, base: int) -> 
 _QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVpc": "peerings_per_vpc",
                  "vpcsPerRegion": "vpcs_per_region", "elasticIpsPerRegion": "elastic_ips_per_region",
                  "rulesPerSecurityGroup": "rules_per_security_group", "natGatewaysPerAz": "nat_gateways_per_az",
-                 "eksClustersPerRegion": "eks_clusters_per_region"}
+                 "eksClustersPerRegion": "eks_clusters_per_region",
+                 "peeringAttachmentsPerTransitGateway": "peering_attachments_per_transit_gateway"}
 
 
 def _read_quotas(r: Reader, raw: Any, path: str) -> QuotasConfig:

@@ -21,7 +21,7 @@ from federated_eks.model.workload import ManifestFolder, Workload
 # from this list; tests/test_topology.py checks it against the installed packages.
 KUBERNETES_VERSIONS = ("1.34", "1.35", "1.36")
 
-TOPOLOGIES = ("mesh", "hub")
+TOPOLOGIES = ("mesh", "hub", "transitGateway")
 SCOPES = ("Cluster", "Namespaced")
 ENDPOINT_MODES = ("private", "publicAndPrivate")
 CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
@@ -343,6 +343,10 @@ class QuotasConfig:
     eks_clusters_per_region: int = field(default=100, metadata=doc(  # eks L-1194D53C
         "quotas.eksClustersPerRegion", "whole number", "EKS clusters per region (eks `L-1194D53C`).",
         rule="AWS's default or more", example="200"))
+    peering_attachments_per_transit_gateway: int = field(default=50, metadata=doc(  # ec2 transit gateway quota
+        "quotas.peeringAttachmentsPerTransitGateway", "whole number", "Transit gateway peering attachments per "
+        "transit gateway (`peeringTopology: \"transitGateway\"`: one per other region of the federation).",
+        rule="AWS's default or more", example="60"))
 
 
 # The quotas' AWS maximums where AWS states one (Amazon VPC User Guide, "Amazon VPC quotas"). Rules per security
@@ -410,8 +414,11 @@ class FederationConfig:
         "(../operations/clusters.md#adding-or-removing-a-cluster-or-a-region))",
         example='[{"name": "fed-1", "region": "us-east-1", "cidr": "172.21.0.0/16"}]'))
     peering_topology: str = field(default="mesh", metadata=doc(
-        "peeringTopology", "string", "Which VPCs peer ([Peering topology](../concepts/topology.md)).",
-        rule="`mesh` (every pair) or `hub` (the bastion and the host with every VPC)", example='"hub"'))
+        "peeringTopology", "string", "How the VPCs connect ([Peering topology](../concepts/topology.md), "
+        "[Transit Gateway](../concepts/transit-gateway.md)).",
+        rule="`mesh` (a VPC peering per pair), `hub` (the bastion and the host peer with every VPC) or "
+        "`transitGateway` (a transit gateway per region, an attachment per VPC, a gateway peering per pair of "
+        "regions; billed per attachment-hour)", example='"hub"'))
     nat_gateways: int = field(default=1, metadata=doc(
         "natGateways", "whole number", "NAT gateways per cluster VPC.",
         rule="1 (cheapest) to 3 (one per AZ). The bastion VPC always has 1. A region's NAT gateways are dealt "

@@ -71,6 +71,8 @@ NODE_GROUP = 4.0
 VPC = 1.0
 NAT_GATEWAY = 2.0
 PEERING = 1.0
+TRANSIT_GATEWAY = 3.0  # the gateway, then the VPC attachments (each ~1-2 min)
+TGW_PEERING_ACCEPTED = 5.0  # a peering attachment is requested, accepted and available in a few minutes
 IAM = 1.0
 INSTANCE = 2.0
 JOIN_LAMBDA_ENI = 1.5
@@ -83,6 +85,9 @@ MINUTES = {
     "cluster": VPC + EKS_CONTROL_PLANE + NODE_GROUP,  # the NAT gateway is created during the control plane
     "peering": PEERING,
     "peer-routes": PEERING,
+    "transit-gateway": TRANSIT_GATEWAY,
+    "tgw-peering": TGW_PEERING_ACCEPTED,
+    "tgw-peer-routes": PEERING,
     "federation": JOIN_LAMBDA_ENI + CHART + JOINS + 1.0,  # +1: the host's security-group rule and teardown
 }
 LOAD_BALANCER_CONTROLLER = 2.0
