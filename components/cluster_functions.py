@@ -128,8 +128,8 @@ class AllowedClusters:
         prefix = eks_name_prefix(list(self._allowed.values()))
         variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
                                            for name, t in self._allowed.items()})
-        # The config check refuses a federation this large first (federated_eks/quotas.py, the same measure); clusters
-        # are added one at a time, so this counts those given so far.
+        # The config check refuses a federation this large first (federated_eks/config/quotas.py, the same measure);
+        # clusters are added one at a time, so this counts those given so far.
         size = c.deployed_environment_size(prefix, {name: t.region for name, t in self._allowed.items()})
         if size > c.MAX_ENVIRONMENT_BYTES:
             raise ValueError(f"the {self._functions_name}' environment would hold {size} bytes once deployed with the "
@@ -145,8 +145,8 @@ def eks_name_prefix(targets: list[JoinTarget]) -> str:
     prefixes = {t.eks_cluster_name[:-len(t.name)] if t.eks_cluster_name.endswith(t.name) else None
                 for t in targets}
     if None in prefixes or len(prefixes) != 1 or "" in prefixes:
-        raise ValueError("the KubeFed join and workload waiter providers need every cluster's EKS name to be one common prefix and its "
-                         f"name; got {sorted((t.name, t.eks_cluster_name) for t in targets)}")
+        raise ValueError("the KubeFed join and workload waiter providers need every cluster's EKS name to be one "
+                         f"common prefix and its name; got {sorted((t.name, t.eks_cluster_name) for t in targets)}")
     return prefixes.pop()
 
 

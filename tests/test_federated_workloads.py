@@ -329,7 +329,7 @@ def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
 
 def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
     from components.workload_waiter.runtime import workload_wait
-    from federated_eks import manifest_folder
+    from federated_eks.config import manifest_folder
     objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
     assert problems == []
     _, template = build([], [ManifestFolder(path="samples/hello-world", objects=objects)])
@@ -382,7 +382,7 @@ def test_every_object_a_waiter_deletes_names_that_waiter_as_its_owner():
     gives itself, on every object of its Objects, for typed workloads and folders alike; other objects carry none."""
     from components.workload_waiter import contract as waiter_contract
     from components.workload_waiter.runtime import workload_wait
-    from federated_eks import manifest_folder
+    from federated_eks.config import manifest_folder
     objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
     assert problems == []
     _, template = build([ECHO], [ManifestFolder(path="samples/hello-world", objects=objects)])

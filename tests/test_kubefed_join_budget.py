@@ -14,7 +14,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import KubefedJoinProvider, KubefedJoinProviderProps
 from components.kube_access import kube_api
 from components.kubefed_join.runtime import handler
-from federated_eks.config import ConfigError, load_environment
+from federated_eks.config.reader import ConfigError, load_environment
 from fedtest import environment
 from kube_emulator import eks_hostname
 from slow_server import TricklingServer

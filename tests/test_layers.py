@@ -39,8 +39,9 @@ FORBIDDEN = {
         "components.kubefed_join": "the waiter is a component of its own; it shares components/kube_access/",
     },
     "components/kube_access": {
-        "aws_cdk": "the Lambdas have no CDK", "constructs": "the Lambdas have no CDK", "jsii": "the Lambdas have no CDK",
-        "app": "packaged without the app", "stacks": "packaged without the app", "federated_eks": "packaged without the app",
+        "aws_cdk": "the Lambdas have no CDK", "constructs": "the Lambdas have no CDK",
+        "jsii": "the Lambdas have no CDK", "app": "packaged without the app", "stacks": "packaged without the app",
+        "federated_eks": "packaged without the app",
     },
     "stacks": {
         "app": "stacks are built by app.py, not the other way round", "cli": "stacks are built by app.py",

@@ -239,7 +239,7 @@ def test_the_providers_total_timeout_fails_with_operation_timed_out(fleet, deplo
 
 from components.kubefed_crds import type_config  # noqa: E402
 from components.workload_waiter.runtime.workload_state import scheduled_replicas  # noqa: E402
-from federated_eks.model import DEFAULT_FEDERATED_TYPES  # noqa: E402
+from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES  # noqa: E402
 
 TYPES = {t.name: t for t in DEFAULT_FEDERATED_TYPES}
 FED = ("types.kubefed.io", "v1beta1")

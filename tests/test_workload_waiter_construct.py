@@ -66,7 +66,8 @@ def test_the_waiters_role_is_not_cluster_admin_anywhere(synthesized):
     stacks = synthesized[0]
     for name in ("fedeks-test-cluster-fed-1", "fedeks-test-cluster-fed-2"):
         entries = resources(stacks[name], "AWS::EKS::AccessEntry").values()
-        (waiter,) = [e["Properties"] for e in entries if "workload-waiter" in json.dumps(e["Properties"]["PrincipalArn"])]
+        (waiter,) = [e["Properties"] for e in entries
+                     if "workload-waiter" in json.dumps(e["Properties"]["PrincipalArn"])]
         assert waiter["KubernetesGroups"] == [contract.KUBERNETES_GROUP]
         (policy,) = waiter["AccessPolicies"]
         assert f"/{READ_POLICY}" in json.dumps(policy["PolicyArn"])

@@ -52,7 +52,7 @@ EKS_NAME_PREFIX_ENV = "KUBEFED_JOIN_EKS_NAME_PREFIX"
 CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
 # "Environment variables: 4 KB, for all of a function's variables together" (Lambda quotas,
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda measures them as JSON. The config
-# check (federated_eks/quotas.py) and the construct both measure with `deployed_environment_size`.
+# check (federated_eks/config/quotas.py) and the construct both measure with `deployed_environment_size`.
 MAX_ENVIRONMENT_BYTES = 4096
 # An IPv4 cluster's API endpoint is `https://<id>.<label>.<region>.eks.amazonaws.com` ("Cluster API server
 # endpoint", IPv4 cluster endpoint format: https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html),

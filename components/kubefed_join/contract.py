@@ -1,8 +1,9 @@
 """What the join construct writes and the join Lambda reads: one definition on each side of the deploy boundary.
 
-A leaf module (the standard library and the shared components/kube_access/contract.py): the construct (components/kubefed_join/kubefed_join.py), the runtime
-(components/kubefed_join/runtime/) and the model (federated_eks/model.py, for the name limit) import it, and it
-is packaged into the Lambda with the runtime. The Lambda still re-validates everything it receives.
+A leaf module (the standard library and the shared components/kube_access/contract.py): the construct
+(components/kubefed_join/kubefed_join.py), the runtime (components/kubefed_join/runtime/) and the model
+(federated_eks/model/federation.py, for the name limit) import it, and it is packaged into the Lambda with the
+runtime. The Lambda still re-validates everything it receives.
 """
 from __future__ import annotations
 
