@@ -43,6 +43,24 @@ def deadlines_of(timeout_minutes: int) -> c.Deadlines:
 
 
 @dataclass(frozen=True)
+class KubeProviderProps:
+    """What a Provider of Kubernetes-facing functions takes (the join's, the waiter's)."""
+
+    vpc: ec2.IVpc
+    """The host cluster's VPC (peered with every cluster)."""
+    role: iam.IRole
+    """The functions' role (it lives in the access stack; its Kubernetes rights come from access entries)."""
+    api_cidrs: dict[str, str]
+    """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
+    timeout_minutes: int
+    """The federation's one timeout (kubefed.joinTimeoutMinutes): how long one join or workload may wait for
+    readiness before it fails; every other deadline and the Provider's total timeout derive from it
+    (contract.Deadlines)."""
+    left_behind_log_prefix: str
+    """Name prefix of the retained log group where deletes record what they left behind."""
+
+
+@dataclass(frozen=True)
 class VpcFunctions:
     """What `vpc_functions` made: `security_group`, `functions` (by handler id), `left_behind_log_group`."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import CustomResource, Duration
-from aws_cdk import aws_ec2 as ec2, aws_iam as iam, custom_resources as cr
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from components.cluster_functions import (  # noqa: F401 (JoinTarget, eks_name_prefix, endpoint_id: the join's names)
-    POLL_INTERVAL, SHARED_PACKAGES, AllowedClusters, JoinTarget, acknowledge_provider_framework, deadlines_of,
-    eks_name_prefix, endpoint_id, vpc_functions)
+    POLL_INTERVAL, SHARED_PACKAGES, AllowedClusters, JoinTarget, KubeProviderProps, acknowledge_provider_framework,
+    deadlines_of, eks_name_prefix, endpoint_id, vpc_functions)
 from components.kubefed_join import contract as c
 from components.lambda_bundling import LambdaSource
 
@@ -45,18 +45,10 @@ def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: in
 
 
 @dataclass(frozen=True)
-class KubefedJoinProviderProps:
-    vpc: ec2.IVpc
-    """The host cluster's VPC (peered with every cluster)."""
-    role: iam.IRole
-    """The join role; every cluster grants it cluster-admin through an access entry."""
-    api_cidrs: dict[str, str]
-    """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
-    timeout_minutes: int
-    """How long one join (or workload) may wait for readiness before it fails; every other deadline and the
-    Provider's total timeout derive from it (contract.Deadlines)."""
+class KubefedJoinProviderProps(KubeProviderProps):
+    """`role`: the join role; every cluster grants it cluster-admin through an access entry."""
+
     left_behind_log_prefix: str = "/federated-eks/kubefed-join/"
-    """Name prefix of the retained log group where deletes record what they left behind."""
 
 
 class KubefedJoinProvider(Construct):

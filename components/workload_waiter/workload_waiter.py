@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import CustomResource, Duration
-from aws_cdk import aws_ec2 as ec2, aws_iam as iam, custom_resources as cr
+from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from components.cluster_functions import (POLL_INTERVAL, SHARED_PACKAGES, AllowedClusters, JoinTarget,
-                                          acknowledge_provider_framework, deadlines_of, vpc_functions)
+                                          KubeProviderProps, acknowledge_provider_framework, deadlines_of,
+                                          vpc_functions)
 from components.lambda_bundling import LambdaSource
 from components.workload_waiter import contract as c
 
@@ -52,18 +53,10 @@ def host_rbac(labels: dict[str, str]) -> list[dict]:
 
 
 @dataclass(frozen=True)
-class WorkloadWaiterProviderProps:
-    vpc: ec2.IVpc
-    """The host cluster's VPC (peered with every cluster)."""
-    role: iam.IRole
-    """The waiter's role (read on every cluster, HOST_RULES on the host, through access entries)."""
-    api_cidrs: dict[str, str]
-    """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
-    timeout_minutes: int
-    """The federation's one timeout (kubefed.joinTimeoutMinutes): the waiter's deadlines and the Provider's total
-    timeout derive from it (contract.Deadlines), as the join's do."""
+class WorkloadWaiterProviderProps(KubeProviderProps):
+    """`role`: the waiter's role (read on every cluster, HOST_RULES on the host, through access entries)."""
+
     left_behind_log_prefix: str = "/federated-eks/workload-waiter/"
-    """Name prefix of the retained log group where deletes record what they left behind."""
 
 
 class WorkloadWaiterProvider(Construct):
