@@ -482,7 +482,9 @@ def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_ku
                   "Workload": {"Namespace": "echo", "Name": "web", "LoadBalanced": "false", "TotalReplicas": "",
                                "Objects": [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"}]},
                   "Clusters": [{**join[contract.MEMBER], "Replicas": "1"}]}
-    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", contract.WORKLOAD_TYPE, properties,
+    from components.workload_waiter.contract import WORKLOAD_TYPE
+    # (served by the join's Provider here: it passes a waiter's request to the waiter's code, packaged with it)
+    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", WORKLOAD_TYPE, properties,
                                          deployed["provider"])
     clock = world.Clock()
     with pytest.raises(world.RehearsalFailure) as failure:
