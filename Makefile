@@ -55,9 +55,11 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The join Lambda's dependencies, installed once per requirements hash (synth then needs no network).
-.build/.lambda-deps: components/kubefed_join/runtime/requirements.txt components/lambda_bundling.py $(VENV)/.runtime
-	$(BIN)/python -m components.lambda_bundling components/kubefed_join/runtime/requirements.txt
+# The Lambdas' dependencies (the join's, the workload waiter's), installed once per requirements hash (synth then
+# needs no network).
+LAMBDA_REQUIREMENTS := components/kubefed_join/runtime/requirements.txt components/workload_waiter/runtime/requirements.txt
+.build/.lambda-deps: $(LAMBDA_REQUIREMENTS) components/lambda_bundling.py $(VENV)/.runtime
+	$(BIN)/python -m components.lambda_bundling $(LAMBDA_REQUIREMENTS)
 	touch $@
 
 synth: setup-runtime

@@ -3,16 +3,17 @@ one join per cluster (the host joins itself), and the federated workloads. Deplo
 peering mesh."""
 from __future__ import annotations
 
-from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
+from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
+from components.workload_waiter.workload_waiter import WorkloadWaiterProvider, WorkloadWaiterProviderProps, host_rbac
 from federated_eks.plan import topology
-from federated_eks.plan.kubefed_workload import REGION_LABEL
+from federated_eks.plan.kubefed_workload import MANAGED_BY, REGION_LABEL
 from federated_eks.model.federation import FederationConfig
-from stacks.access import JOIN_ROLE
+from stacks.access import JOIN_ROLE, WAITER_ROLE
 from stacks.cluster import ClusterStack
 
 
@@ -82,13 +83,32 @@ class FederationStack(Stack):
         CfnOutput(self, "KubefedClusters", description="Clusters joined to KubeFed",
                   value=",".join(c.name for c in config.clusters))
 
+        # The workload waiter: a Provider and a role of its own (components/workload_waiter/), the same network path
+        # as the join's (egress to the API CIDRs, a rule on the host's API server; members admit the host VPC), and
+        # on the host the ClusterRole its role's Kubernetes group is bound to (the access entries are the cluster
+        # stacks'). Every waiter depends on the rule and the ClusterRole, so both outlast the waiters' deletes.
+        waiter = WorkloadWaiterProvider(self, "WorkloadWaiter", WorkloadWaiterProviderProps(
+            vpc=host_stack.network.vpc, role=iam.Role.from_role_arn(self, "WaiterRole",
+                                                                     topology.role_arn(config, WAITER_ROLE)),
+            api_cidrs={c.name: c.cidr for c in config.clusters}, timeout_minutes=kubefed.join_timeout_minutes,
+            left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/workload-waiter/"))
+        waiter.allow(*(target(c.name) for c in config.clusters))
+        waiter_path = ec2.CfnSecurityGroupIngress(
+            self, "HostApiFromWaiterLambda", group_id=host_stack.eks.control_plane_security_group.security_group_id,
+            ip_protocol="tcp", from_port=443, to_port=443,
+            source_security_group_id=waiter.security_group.security_group_id,
+            description="Kubernetes API from the workload waiter Lambda")
+        waiter_rbac = eks.KubernetesManifest(self, host_scoped_id("WorkloadWaiterRbac", config), cluster=host_cluster,
+                                             manifest=host_rbac(MANAGED_BY), overwrite=True)
+
         # Workloads go on after every join (each join follows the control plane and its federated types), and
         # on destroy before any unjoin.
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
-            service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
+            service_token=waiter.provider.service_token,
+            ready=(self.host_api_path, waiter_path, waiter_rbac, *self.joins.values()),
             load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
-            host_moved=config.previous_host_cluster is not None, timeout_seconds=joiner.deadlines.join)
+            host_moved=config.previous_host_cluster is not None, timeout_seconds=waiter.deadlines.join)
         self.workloads = None
         if config.workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(

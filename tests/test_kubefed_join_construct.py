@@ -19,7 +19,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES
 from components.kubefed_join.kubefed_join import (HANDLERS, SOURCE, JoinTarget, KubefedJoinProvider,
                                                   KubefedJoinProviderProps)
-from components.kubefed_join.runtime import allowed_clusters
+from components.kube_access import allowed_clusters
 from components.kubefed_join.runtime.properties import ClusterRef, parse
 from fedtest import REGIONS, environment, resources, synth, templates
 
@@ -195,4 +195,4 @@ def test_the_packaged_asset_runs_the_handlers_with_no_repository_and_no_cdk(tmp_
     result = json.loads(run.stdout)
     assert handlers == sorted(HANDLERS.values()) and all(result[h] for h in handlers)
     assert result["delete"] == "p" and result["cdk"] == []
-    assert "components.kubefed_join.contract" in result["from_asset"]
+    assert {"components.kubefed_join.contract", "components.kube_access.contract"} <= set(result["from_asset"])

@@ -10,7 +10,8 @@ import pytest
 from kubernetes import client
 
 from components.kubefed_join import contract
-from components.kubefed_join.runtime import allowed_clusters, cluster_api, handler, kube_api
+from components.kube_access import allowed_clusters, kube_api
+from components.kubefed_join.runtime import cluster_api, handler
 from components.kubefed_join.runtime.properties import parse
 from kube_emulator import make_test_ca
 from slow_server import server_certificate

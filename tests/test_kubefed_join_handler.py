@@ -16,7 +16,8 @@ import pytest
 
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget, endpoint_id, join_properties, teardown_properties
-from components.kubefed_join.runtime import handler, kube_api
+from components.kube_access import kube_api
+from components.kubefed_join.runtime import handler
 from components.kubefed_join.runtime.properties import InvalidProperties
 from kube_emulator import EmulatorLoop, make_test_ca
 

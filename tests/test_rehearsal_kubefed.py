@@ -238,7 +238,7 @@ def test_the_providers_total_timeout_fails_with_operation_timed_out(fleet, deplo
 # --- the KubeFed controller: type configs, propagation, scheduling -------------------------------------------------
 
 from components.kubefed_crds import type_config  # noqa: E402
-from components.kubefed_join.runtime.workload_state import scheduled_replicas  # noqa: E402
+from components.workload_waiter.runtime.workload_state import scheduled_replicas  # noqa: E402
 from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES  # noqa: E402
 
 TYPES = {t.name: t for t in DEFAULT_FEDERATED_TYPES}
@@ -482,7 +482,9 @@ def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_ku
                   "Workload": {"Namespace": "echo", "Name": "web", "LoadBalanced": "false", "TotalReplicas": "",
                                "Objects": [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"}]},
                   "Clusters": [{**join[contract.MEMBER], "Replicas": "1"}]}
-    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", contract.WORKLOAD_TYPE, properties,
+    from components.workload_waiter.contract import WORKLOAD_TYPE
+    # (served by the join's Provider here: it passes a waiter's request to the waiter's code, packaged with it)
+    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", WORKLOAD_TYPE, properties,
                                          deployed["provider"])
     clock = world.Clock()
     with pytest.raises(world.RehearsalFailure) as failure:

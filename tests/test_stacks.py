@@ -51,8 +51,9 @@ def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(thr
     egress = sg["Properties"]["SecurityGroupEgress"]
     assert {(e["CidrIp"], e["FromPort"], e["ToPort"]) for e in egress} == {
         ("172.21.0.0/16", 443, 443), ("172.22.0.0/16", 443, 443), ("172.23.0.0/16", 443, 443)}
-    ingress = resources(t, "AWS::EC2::SecurityGroupIngress")
-    assert len(ingress) == 1 and next(iter(ingress.values()))["Properties"]["FromPort"] == 443
+    ingress = resources(t, "AWS::EC2::SecurityGroupIngress")  # the join Lambda's and the workload waiter's
+    assert sorted(ingress) == ["HostApiFromJoinLambda", "HostApiFromWaiterLambda"]
+    assert all(r["Properties"]["FromPort"] == 443 for r in ingress.values())
 
 
 def test_no_token_or_kubeconfig_in_any_synthesized_file():
@@ -106,12 +107,16 @@ def test_every_join_lambda_resource_keeps_its_network_path_until_it_is_deleted()
     stacks, _ = synth(environment(2, workloads=workloads))
     federation = stacks["fedeks-test-federation"]
     template = templates({"f": federation})["f"].to_json()
+    from components.workload_waiter.contract import WORKLOAD_TYPE
     rule = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
                 and "HostApiFromJoinLambda" in r["Metadata"]["aws:cdk:path"])
-    served = {k for k, r in template["Resources"].items()
-              if r["Type"] in (c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE)}
-    assert {template["Resources"][k]["Type"] for k in served} == {c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE}
+    served = {k for k, r in template["Resources"].items() if r["Type"] in (c.JOIN_TYPE, c.TEARDOWN_TYPE)}
+    assert {template["Resources"][k]["Type"] for k in served} == {c.JOIN_TYPE, c.TEARDOWN_TYPE}
     assert {k for k in served if rule not in _needs(template, k)} == set()
+    # The waiters: their own Lambda's rule (and the join's, through the joins they follow).
+    waiter_rule = "HostApiFromWaiterLambda"
+    waiters = {k for k, r in template["Resources"].items() if r["Type"] == WORKLOAD_TYPE}
+    assert waiters and {k for k in waiters if waiter_rule not in _needs(template, k)} == set()
     # The members' side of the path (their API rule for the host VPC, the peering routes) is in stacks the
     # federation stack depends on, so it is created before and deleted after every one of these resources.
     deps = {d.stack_name for d in federation.dependencies}

@@ -169,10 +169,10 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     resources = federation_layout.federation_resources(cfg)
     if resources > RESOURCE_BUDGET:
         problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed and "
-            f"the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its objects and "
-            f"waiter, per namespace its FederatedNamespace and host Namespace, per folder its objects and a waiter per "
-            f"FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
+            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed, "
+            f"the join and waiter providers {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its "
+            f"objects and waiter, per namespace its FederatedNamespace and host Namespace, per folder its objects and "
+            f"a waiter per FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
             "adjustable; the CDK adds one)", _fix("fewer workloads or namespaces")))
 
     size = federation_layout.federation_template_bytes(cfg)

@@ -24,8 +24,8 @@ from federated_eks.model.federation import (CAPACITY_TYPES, ENDPOINT_MODES, KUBE
                                  FederatedType, LoadBalancerControllerConfig,
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS)
 from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
-from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
-                                    role_arn_of)
+from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, WAITER_ROLE, FederatedVpc,
+                                         Peering, role_arn_of)
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -717,7 +717,8 @@ def _read_access(r: Reader, raw: Any, path: str, env_name: str, account: str | N
     if d is None:
         return AccessConfig()
     # The roles every cluster already grants: a second entry for the same principal fails the deploy.
-    ours = {role_arn_of(account, env_name, purpose) for purpose in (BASTION_ROLE, JOIN_ROLE)} if account else set()
+    ours = ({role_arn_of(account, env_name, purpose) for purpose in (BASTION_ROLE, JOIN_ROLE, WAITER_ROLE)} if account
+            else set())
     seen: dict[str, str] = {}
 
     def check(arn: str, p: str) -> None:

@@ -18,8 +18,9 @@ from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
 
 # The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
-# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
-BASE_RESOURCES = 26
+# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule (26); the
+# workload waiter's provider (the same, 21), its ingress rule and its ClusterRole on the host (23).
+BASE_RESOURCES = 26 + 23
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
 PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
 PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
@@ -52,8 +53,10 @@ def federation_resources(cfg: FederationConfig) -> int:
 
 # Template bytes besides the Kubernetes objects: measured on synthesized templates (2 to 6 clusters, names of 5
 # characters), plus room for names of the longest lengths the config allows, which recur in ids and paths.
-BASE_BYTES = 40_000            # measured 29,175 (environment "test"); 20-character environment names add ~6,000
-BYTES_PER_CLUSTER = 4_500      # measured 3,700: a join, with its cluster's endpoint and CA from the cluster stack
+BASE_BYTES = 72_000            # measured 55,619 (environment "test"; 29,644 before the waiter's own provider);
+#                                20-character environment names add ~11,000
+BYTES_PER_CLUSTER = 7_000      # measured 5,658: a join, with its cluster's endpoint and CA from the cluster stack, and
+#                                the cluster in the join's and the waiter's functions' environment and egress
 BYTES_PER_NAMESPACE = 2_000    # measured 1,156
 BYTES_PER_WORKLOAD = 3_500     # measured 2,459: the objects' resource and the waiter
 BYTES_PER_PLACED_CLUSTER = 800  # measured 639: each placed cluster in the waiter's properties

@@ -32,6 +32,7 @@ FEDERATION_STACK = "federation"
 # Roles of the access stack (their purpose part: `fedeks-<env>-<purpose>`), admins on every cluster.
 BASTION_ROLE = "bastion"
 JOIN_ROLE = "kubefed-join"
+WAITER_ROLE = "workload-waiter"
 
 
 @dataclass(frozen=True)

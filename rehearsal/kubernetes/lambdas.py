@@ -1,5 +1,6 @@
-"""The packaged join Lambda, invoked as AWS would, in virtual time: `Custom::KubefedJoin`, `Custom::KubefedTeardown`
-and `Custom::FederatedWorkload`.
+"""The packaged Lambdas of the join and of the workload waiter, invoked as AWS would, in virtual time:
+`Custom::KubefedJoin`, `Custom::KubefedTeardown` (the join's asset) and `Custom::FederatedWorkload` (the waiter's own
+asset; a waiter made before the waiter had its own Provider names the join's, which serves its delete).
 
 `serve` plays what aws-cdk-lib's Provider framework (custom-resources/lib/provider-framework, 2.275) does with a
 CloudFormation request, against the emulated API servers:
@@ -51,7 +52,7 @@ from typing import Any, Callable, Protocol
 
 import urllib3.util.connection
 
-from components.kubefed_join import contract
+from components.kube_access import contract
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, LambdaFunction, Network,
                              RehearsalFailure)
 

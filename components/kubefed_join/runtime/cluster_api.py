@@ -9,7 +9,7 @@ import logging
 
 from kubernetes import client
 
-from .kube_api import Budget, Failed, Waiting, classify, status_message, with_retries
+from components.kube_access.kube_api import Budget, Failed, Waiting, classify, status_message, with_retries
 from .manifests import KUBEFED_GROUP, KUBEFED_VERSION
 from .properties import ClusterRef
 

@@ -13,8 +13,10 @@ and the Data that isComplete returned merged into the response (aws-cdk-lib 2.27
 custom-resources/lib/provider-framework/runtime/framework.js `isComplete`, and cfn-response.js
 `submitResponse`: `Reason: options.reason || status`). It also refuses Data while IsComplete is false.
 
-`Custom::FederatedWorkload` (a workload running where it is placed, and gone on delete) is served by
-workload_wait.py on the same clients, budget and allowed clusters.
+`Custom::FederatedWorkload` resources made before the workload waiter had a Provider of its own
+(components/workload_waiter/) keep this Provider's service token until CloudFormation deletes them, in the cleanup
+phase of the update that replaced them: their requests are passed to the waiter's code, packaged with this one
+(kubefed_join.py), which leaves a workload its replacement owns.
 """
 from __future__ import annotations
 
@@ -22,24 +24,20 @@ import logging
 import time
 
 from .. import contract
-from . import allowed_clusters
+from components.kube_access import allowed_clusters
+from components.workload_waiter.runtime import workload_wait
 from . import join
 from . import teardown
 from . import unjoin
-from . import workload_wait
-from .allowed_clusters import NotAllowed
+from components.kube_access.allowed_clusters import NotAllowed
 from .cluster_api import Cluster
-from .kube_api import Budget, Failed, Waiting, api_client, classify
-from .left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.kube_api import Budget, Failed, Waiting, api_client, classify, configure_logging
+from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
-logging.getLogger().setLevel(logging.INFO)
+configure_logging()
 log = logging.getLogger("kubefed_join")
-# These libraries log request and response bodies (secrets, tokens) or signatures at DEBUG. Pin them
-# above DEBUG so that no log level set on the function can make them print a token.
-for _library in ("kubernetes", "botocore", "urllib3"):
-    logging.getLogger(_library).setLevel(logging.WARNING)
 
 # Every deadline comes from the resource's TimeoutSeconds through contract.Deadlines (one time budget; the
 # construct derives the Provider's total timeout from the same numbers).
@@ -47,8 +45,8 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
-    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
-        return workload_wait.on_event(event)
+    if event.get("ResourceType") == contract.LEGACY_WORKLOAD_TYPE:
+        return workload_wait.on_event(event, context, legacy=True)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
@@ -67,7 +65,7 @@ def on_event(event: dict, context: object = None) -> dict:
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
     budget = Budget.of(context)
-    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+    if event.get("ResourceType") == contract.LEGACY_WORKLOAD_TYPE:
         return workload_wait.is_complete(event, context)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_is_complete(event, deadline, budget)

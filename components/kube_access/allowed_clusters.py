@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from .. import contract
-from ..contract import CLUSTERS_ENV as ENV_VAR
-from .properties import ClusterRef
+from . import contract
+from .contract import CLUSTERS_ENV as ENV_VAR
+from .cluster_ref import ClusterRef
 
 
 class NotAllowed(ValueError):
