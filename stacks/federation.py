@@ -46,6 +46,7 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
+            eks_name_prefix=topology.eks_name_prefix(config),
             timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/kubefed-join/"))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
@@ -69,7 +70,8 @@ class FederationStack(Stack):
         host = target(config.host_cluster)
         # Delete order: every unjoin, then the teardown (FederatedTypeConfigs, while the controller runs), then
         # the three KubeFed releases in reverse (controller, types, control plane). `chart` is the controller's.
-        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
+        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace,
+                                        members=[c.name for c in config.clusters])
         self.teardown.node.add_dependency(self.control_plane.chart, self.host_api_path)
         self.joins = {}
         for c in config.clusters:

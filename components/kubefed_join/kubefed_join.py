@@ -1,16 +1,22 @@
 """KubeFed joins as custom resources: the join Lambda (runtime/ beside this file), its Provider (onEvent +
 isComplete polling), and one `Custom::KubefedJoin` resource per cluster.
 
-The Lambda runs in the host VPC's private subnets and reaches every API server over the peering; its
-only egress is HTTPS to the cluster VPCs (the EKS token is presigned locally, no AWS call is made).
-Its role lives in the access stack and gets Kubernetes access only through EKS access entries; here
-it gets just what a VPC Lambda needs to run and log.
+The Lambda runs in the host VPC's private subnets and reaches every API server over the peering (HTTPS to the
+cluster VPCs). Before it presigns a token for a cluster (locally) it asks EKS for that cluster's endpoint and CA
+(eks:DescribeCluster, runtime/allowed_clusters.py): its environment holds only the environment's EKS name prefix, and
+its role may describe only clusters named with it, one ARN pattern whatever the number of clusters. EKS's API is
+regional (https://eks.<region>.amazonaws.com, "Amazon EKS endpoints and quotas", AWS General Reference) and a VPC
+interface endpoint serves only its own region's ("Access Amazon EKS using AWS PrivateLink"), while the clusters span
+regions: the function reaches each region's EKS API through the host VPC's NAT gateway (its private subnets' default
+route; "Enable internet access for VPC-connected Lambda functions", Lambda Developer Guide), HTTPS only.
+Its role lives in the access stack and gets Kubernetes access only through EKS access entries; here it gets what a
+VPC Lambda needs to run and log, and DescribeCluster on its environment's clusters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy, Token
+from aws_cdk import Aws, CustomResource, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 from aws_cdk import aws_lambda as lambda_, aws_logs as logs, custom_resources as cr
 from constructs import Construct
@@ -55,9 +61,10 @@ def join_properties(*, member: JoinTarget, host: JoinTarget, namespace: str, sco
             c.LABELS: dict(sorted(labels.items())), c.TIMEOUT_SECONDS: str(timeout_seconds)}
 
 
-def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: int) -> dict:
+def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: int, members: list[str]) -> dict:
     """The properties of a `Custom::KubefedTeardown` (read by runtime/properties.py `parse_teardown`)."""
-    return {c.HOST: host.as_property(), c.NAMESPACE: namespace, c.TIMEOUT_SECONDS: str(timeout_seconds)}
+    return {c.HOST: host.as_property(), c.NAMESPACE: namespace, c.TIMEOUT_SECONDS: str(timeout_seconds),
+            c.MEMBERS: list(members)}
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,10 @@ class KubefedJoinProviderProps:
     role: iam.IRole
     """The join role; every cluster grants it cluster-admin through an access entry."""
     api_cidrs: dict[str, str]
-    """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
+    """Where the API servers are: cluster name -> VPC CIDR (HTTPS egress to each)."""
+    eks_name_prefix: str
+    """What the app puts before a cluster's name to name its EKS cluster (`topology.eks_cluster_name`): the clusters
+    the functions may describe and serve."""
     timeout_minutes: int
     """How long one join (or workload) may wait for readiness before it fails; every other deadline and the
     Provider's total timeout derive from it (contract.Deadlines)."""
@@ -90,8 +100,13 @@ class KubefedJoinProvider(Construct):
                                                 description="KubeFed join Lambda: HTTPS to the cluster API servers")
         for name, cidr in sorted(props.api_cidrs.items()):
             self.security_group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"API server of {name}")
-
-        self._allowed: dict[str, JoinTarget] = {}
+        # The regional EKS APIs (public AWS addresses, no managed prefix list names them) through the NAT gateway.
+        # What the function sends there is signed AWS API calls; a cluster token goes only to the endpoint EKS names.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                                            "EKS API (DescribeCluster) of each region, through the NAT gateway")
+        if not c.EKS_NAME_PREFIX.fullmatch(props.eks_name_prefix):
+            raise ValueError(f"{props.eks_name_prefix!r} is not an EKS name prefix (ending in a dash)")
+        self.eks_name_prefix = props.eks_name_prefix
         code = python_lambda_code(SOURCE)
         functions = {}
         log_groups = []
@@ -111,6 +126,7 @@ class KubefedJoinProvider(Construct):
                 timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
                 vpc=props.vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
                 security_groups=[self.security_group],
+                environment={c.EKS_NAME_PREFIX_ENV: props.eks_name_prefix},
                 description="Joins a cluster to KubeFed / unjoins it (federated-eks)")
 
         # The role is imported (it lives in the access stack): grant here what the functions need to run.
@@ -122,11 +138,20 @@ class KubefedJoinProvider(Construct):
                                          "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
                                 resources=["*"]),
         ])
+        self.describe_clusters = iam.Policy(self, "DescribeClusters", roles=[props.role], statements=[
+            iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[
+                c.describe_policy_resource(Aws.PARTITION, Aws.ACCOUNT_ID, props.eks_name_prefix)])])
+        acknowledge(self.describe_clusters, "The functions read endpoint and CA of this environment's clusters only: "
+                    "the ARN pattern is the environment's EKS name prefix in any region (the clusters span regions), "
+                    "so the policy stays one statement for any number of clusters.",
+                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/"
+                    f"{props.eks_name_prefix}*]")
         acknowledge(permissions, "A VPC Lambda's network-interface actions (those of AWSLambdaVPCAccessExecutionRole) "
                     "support no resource-level permissions; the log actions are scoped to the functions' log groups.",
                     "AwsSolutions-IAM5[Resource::*]")
         for fn in functions.values():
             fn.node.add_dependency(permissions)  # Lambda checks the ENI permissions at creation
+            fn.node.add_dependency(self.describe_clusters)  # and on delete, unjoins still describe clusters
         self._functions = list(functions.values())
 
         self.provider = cr.Provider(
@@ -141,7 +166,7 @@ class KubefedJoinProvider(Construct):
 
     def join(self, id: str, *, member: JoinTarget, host: JoinTarget, namespace: str, scope: str,
              labels: dict[str, str]) -> CustomResource:
-        self._allow(member, host)
+        self._check_named(member, host)
         return CustomResource(
             self, id,
             service_token=self.provider.service_token,
@@ -150,62 +175,22 @@ class KubefedJoinProvider(Construct):
                                        timeout_seconds=self._timeout_minutes * 60),
         )
 
-    def teardown(self, id: str, *, host: JoinTarget, namespace: str) -> CustomResource:
+    def teardown(self, id: str, *, host: JoinTarget, namespace: str, members: list[str]) -> CustomResource:
         """The resource that, on delete, releases KubeFed's FederatedTypeConfigs while the controller still
         runs. Make it depend on the chart, and every join depend on it: deletes then run joins first, this
-        second, the chart's uninstall last."""
-        self._allow(host)
+        second, the chart's uninstall last. On create and update it records `members` (every cluster's name) on
+        the host, which tells the unjoin of a removed cluster (runtime/membership.py)."""
+        self._check_named(host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.TEARDOWN_TYPE,
-                              properties=teardown_properties(host=host, namespace=namespace,
+                              properties=teardown_properties(host=host, namespace=namespace, members=members,
                                                              timeout_seconds=self.deadlines.timeout_seconds))
 
-
-    def _allow(self, *targets: JoinTarget) -> None:
-        """Add clusters to those the functions serve (contract.CLUSTERS_ENV and EKS_NAME_PREFIX_ENV). Endpoints are
-        tokens (they come from the cluster stacks): each endpoint's unique id is cut out of it at deploy time
-        (Fn::Select/Fn::Split), so the environment holds the deployed ids, and a request naming any other cluster
-        or API server is refused."""
-        for target in targets:
-            known = self._allowed.setdefault(target.name, target)
-            if known != target:
-                raise ValueError(f"cluster {target.name} is given to the KubeFed join provider twice, differently")
-        prefix = eks_name_prefix(list(self._allowed.values()))
-        variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
-                                           for name, t in self._allowed.items()})
-        # The config check refuses a federation this large first (federated_eks/config/quotas.py, the same measure); clusters
-        # are added one at a time, so this counts those given so far.
-        size = c.deployed_environment_size(prefix, {name: t.region for name, t in self._allowed.items()})
-        if size > c.MAX_ENVIRONMENT_BYTES:
-            raise ValueError(f"the join functions' environment would hold {size} bytes once deployed with the "
-                             f"{len(self._allowed)} clusters given so far, over Lambda's {c.MAX_ENVIRONMENT_BYTES}: "
-                             "use fewer clusters or shorter cluster names")
-        for fn in self._functions:
-            for key, value in variables.items():
-                fn.add_environment(key, value)
-
-
-def eks_name_prefix(targets: list[JoinTarget]) -> str:
-    """The one prefix that makes every target's EKS cluster name from its name (the app's naming rule)."""
-    prefixes = {t.eks_cluster_name[:-len(t.name)] if t.eks_cluster_name.endswith(t.name) else None
-                for t in targets}
-    if None in prefixes or len(prefixes) != 1 or "" in prefixes:
-        raise ValueError("the KubeFed join provider needs every cluster's EKS name to be one common prefix and its "
-                         f"name; got {sorted((t.name, t.eks_cluster_name) for t in targets)}")
-    return prefixes.pop()
-
-
-def endpoint_id(endpoint: str) -> str:
-    """The unique id of an EKS API endpoint (contract.ENDPOINT_PATTERN): for a deploy-time endpoint,
-    `Fn::Select [1, Fn::Split ["//", Fn::Select [0, Fn::Split [".", endpoint]]]]`. The endpoint goes in as an
-    Fn::Join: the functions Fn::Split takes are listed in the CloudFormation reference (Fn::Join among them,
-    Fn::GetStackOutput, the weak reference, not), and Fn::Join takes Fn::GetStackOutput (cfn-lint agrees)."""
-    if Token.is_unresolved(endpoint):
-        as_join = Fn.join("", ["", endpoint])  # two parts, so that CDK keeps the Fn::Join
-        return Fn.select(1, Fn.split("//", Fn.select(0, Fn.split(".", as_join))))
-    match = c.ENDPOINT_PATTERN.match(endpoint)
-    if match is None:
-        raise ValueError(f"{endpoint!r} is not an EKS API endpoint (https://<id>.<label>.<region>.eks.amazonaws.com)")
-    return match["id"]
+    def _check_named(self, *targets: JoinTarget) -> None:
+        """Every cluster given is named as the functions will check it (the prefix and its name)."""
+        for t in targets:
+            if t.eks_cluster_name != self.eks_name_prefix + t.name:
+                raise ValueError(f"cluster {t.name!r}: its EKS name {t.eks_cluster_name!r} is not "
+                                 f"{self.eks_name_prefix + t.name!r}; the join functions would refuse it")
 
 
 def _acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function]) -> None:

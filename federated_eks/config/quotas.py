@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
 from federated_eks.plan import federation_layout, nat_layout, peering_layout
 from federated_eks.plan.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 from federated_eks.model.federation import QUOTA_MAXIMUMS, FederationConfig
 from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
-                                    eks_cluster_name, peers_of, stack_name, vpcs)
+                                         peers_of, stack_name, vpcs)
 
 
 @dataclass(frozen=True)
@@ -123,24 +122,15 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix("put fewer clusters in a region", quota=("eks_clusters_per_region", "eksClustersPerRegion", "eks",
                                                            "L-1194D53C", need))))
 
-    # The join functions list every cluster in their environment (components/kubefed_join/contract.py).
-    size = deployed_environment_size(eks_cluster_name(cfg, ""), {c.name: c.region for c in cfg.clusters})
-    if size > MAX_ENVIRONMENT_BYTES:
-        problems.append(QuotaProblem(
-            "clusters", f"the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
-            f"id): {len(cfg.clusters)} clusters need {size} bytes, over Lambda's limit of "
-            f"{MAX_ENVIRONMENT_BYTES} bytes of environment per function (not adjustable)",
-            _fix("fewer clusters", "shorter cluster names")))
-
     # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
-    # the join Lambda); outbound rules of the join Lambda's security group: one per cluster.
+    # the join Lambda); outbound rules of the join Lambda's security group: one per cluster, and the EKS API's.
     rules = {c.name: peer_count[c.name] + (1 if c.name == cfg.host_cluster else 0) for c in cfg.clusters}
-    rules["the join Lambda"] = len(cfg.clusters)
+    rules["the join Lambda"] = len(cfg.clusters) + 1
     over, need = worst(rules, q.rules_per_security_group)
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
-            f"cluster), over the quota of {q.rules_per_security_group} rules per security group "
+            f"cluster; the join Lambda's: one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
             "(quotas.rulesPerSecurityGroup)",
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))

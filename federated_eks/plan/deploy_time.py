@@ -142,20 +142,19 @@ def critical_path(stacks: list[PlannedStack], extra: Extra | None = None) -> tup
     return path, total
 
 
-def with_clusters(cfg: FederationConfig, count: int) -> FederationConfig:
-    """`cfg` with `count` clusters spread over SAMPLE_REGIONS (the first stays the host)."""
+def with_clusters(cfg: FederationConfig, count: int, regions: tuple[str, ...] = SAMPLE_REGIONS) -> FederationConfig:
+    """`cfg` with `count` clusters spread round-robin over `regions` (the first stays the host, in the first region;
+    CIDRs 10.<i>.0.0/16 from 10.100.0.0/16, then from 10.0.0.0/16 on)."""
     base = cfg.clusters[0]
-    clusters = tuple(ClusterConfig(name=base.name if i == 0 else f"c{i + 1}", region=SAMPLE_REGIONS[i % 6],
-                                   cidr=f"10.{100 + i}.0.0/16", node_group=NodeGroupConfig(),
+    clusters = tuple(ClusterConfig(name=base.name if i == 0 else f"c{i + 1}", region=regions[i % len(regions)],
+                                   cidr=f"10.{(100 + i) % 256}.0.0/16", node_group=NodeGroupConfig(),
                                    endpoint_access=EndpointAccessConfig()) for i in range(count))
     return replace(cfg, clusters=clusters, host_cluster=base.name)
 
 
-def scaling_rows(cfg: FederationConfig, counts: range = range(2, 41)) -> list[tuple[int, int, float, float]]:
-    """(clusters, stacks, pipeline minutes, make-deploy minutes) for each count."""
-    rows = []
-    for n in counts:
-        scaled = with_clusters(cfg, n)
-        stacks, extra = plan(scaled), workload_minutes(scaled)
-        rows.append((n, len(stacks), pipeline_minutes(stacks, extra=extra), cli_minutes(stacks, extra=extra)))
-    return rows
+# --- every connectivity mode at the sizes the docs show (docs/operations/scale.md) ----------------------------------
+SCALE_SIZES = (2, 16, 40, 100)
+# The regions the scale rows spread clusters over, round-robin: 100 clusters over 17 regions (issue 21's target).
+SCALE_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
+                 "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+                 "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "sa-east-1")

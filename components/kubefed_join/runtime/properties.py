@@ -101,6 +101,9 @@ class TeardownRequest:
     host: ClusterRef
     namespace: str
     timeout_seconds: int = c.DEFAULT_TIMEOUT_SECONDS
+    members: tuple[str, ...] | None = None
+    """Every cluster of the federation (contract.MEMBERS), recorded on the host (membership.py); None when the
+    properties predate it."""
 
     @property
     def deadlines(self) -> c.Deadlines:
@@ -123,9 +126,14 @@ def parse_teardown(props: dict) -> TeardownRequest:
     host = _cluster(props.get(c.HOST), c.HOST, problems)
     namespace = _namespace(props, problems)
     timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
+    members = props.get(c.MEMBERS)
+    if members is not None and (not isinstance(members, list) or not all(
+            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_NAME_LENGTH for m in members)):
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
-    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout)
+    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout,
+                           members=None if members is None else tuple(members))
 
 
 def timeout_seconds(props: dict, problems: list[str], default: int) -> int:
