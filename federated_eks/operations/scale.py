@@ -81,16 +81,6 @@ def mode_table(rows: list[ModeRow]) -> str:
     return "\n".join(out)
 
 
-def scaling_rows(cfg: FederationConfig, counts: range = range(2, 41)) -> list[tuple[int, int, float, float]]:
-    """(clusters, stacks, pipeline minutes, make-deploy minutes) for each count."""
-    rows = []
-    for n in counts:
-        scaled = with_clusters(cfg, n)
-        stacks, extra = plan(scaled), workload_minutes(scaled)
-        rows.append((n, len(stacks), pipeline_minutes(stacks, extra=extra), cli_minutes(stacks, extra=extra)))
-    return rows
-
-
 def section(cfg: FederationConfig) -> str:
     """What `make topology` prints for the modes."""
     return (f"### Each connectivity mode at {', '.join(map(str, SCALE_SIZES))} clusters\n\nSpread round-robin over "

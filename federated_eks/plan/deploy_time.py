@@ -158,3 +158,13 @@ SCALE_SIZES = (2, 16, 40, 100)
 SCALE_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
                  "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
                  "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "sa-east-1")
+
+
+def scaling_rows(cfg: FederationConfig, counts: range = range(2, 41)) -> list[tuple[int, int, float, float]]:
+    """(clusters, stacks, pipeline minutes, make-deploy minutes) for each count."""
+    rows = []
+    for n in counts:
+        scaled = with_clusters(cfg, n)
+        stacks, extra = plan(scaled), workload_minutes(scaled)
+        rows.append((n, len(stacks), pipeline_minutes(stacks, extra=extra), cli_minutes(stacks, extra=extra)))
+    return rows
