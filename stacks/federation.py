@@ -9,7 +9,7 @@ from constructs import Construct
 from components.federated_workloads import FederatedWorkloads, FederatedWorkloadsProps, FederationTarget
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
-from federated_eks.plan import topology
+from federated_eks.plan import federation_layout, topology
 from federated_eks.plan.kubefed_workload import REGION_LABEL
 from federated_eks.model.federation import FederationConfig
 from stacks.access import JOIN_ROLE
@@ -91,8 +91,28 @@ class FederationStack(Stack):
             service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
             load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
             host_moved=config.previous_host_cluster is not None, timeout_seconds=joiner.deadlines.join)
+        # The typed workloads that fit here (federation_layout.workload_stacks; the others go into WorkloadsStacks)
+        # and every manifest folder.
         self.workloads = None
-        if config.workloads or config.manifest_folders:
+        here = federation_layout.workload_stacks(config)[0].namespaces
+        workloads = tuple(w for w in config.workloads if w.namespace in here)
+        if workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
-                target=self.workload_target, workloads=config.workloads, folders=config.manifest_folders,
+                target=self.workload_target, workloads=workloads, folders=config.manifest_folders,
                 reserved_namespaces=(kubefed.namespace,)))
+
+
+class WorkloadsStack(Stack):
+    """Typed workloads beyond what the federation stack holds (`workloads-<n>`, in the host's region): the namespaces
+    of federation_layout.workload_stacks(config)[n], through the federation stack's `workload_target` (its Provider,
+    the host's kubectl handler; created after every join, deleted before any unjoin). The construct's id is the
+    federation stack's, "Workloads", so a workload has the same logical id in either stack. Attribute: `workloads`."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, federation: FederationStack,
+                 index: int, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        here = federation_layout.workload_stacks(config)[index].namespaces
+        self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
+            target=federation.workload_target, workloads=tuple(w for w in config.workloads if w.namespace in here),
+            folders=(), reserved_namespaces=(config.kubefed.namespace,)))
+        self.add_stack_dependency(federation)

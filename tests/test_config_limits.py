@@ -217,18 +217,20 @@ def plain_workloads(n: int) -> list[dict]:
              "replicas": 1} for i in range(n)]
 
 
-def test_a_federation_stack_over_500_resources_is_refused_with_the_numbers():
-    """121 workloads on 3 clusters, each in its own namespace: 26 + 3 joins + 121 x (host Namespace,
-    FederatedNamespace, objects, waiter) = 513 resources. (DNS records are ExternalDNS's, not the stack's.)"""
-    # (so many workloads are near CloudFormation's 1 MB as well: that problem is listed too)
-    assert (
-        f"{P}.workloads: stack fedeks-t-federation would hold 513 resources (KubeFed and the join provider 26, a join "
-        "per cluster, per workload its objects and waiter, per namespace its FederatedNamespace and host Namespace, "
-        "per folder its objects and a waiter per FederatedDeployment), over CloudFormation's limit of 500 resources "
-        "per stack (not adjustable; the CDK adds one). Fix: fewer workloads or namespaces") in problems(
-        environment(3, workloads=plain_workloads(121)))
-    # 26 + 3 + 117 x 4 = 497: not refused for its resources (its template bytes are another check)
-    assert not any(" resources (KubeFed" in p for p in problems(environment(3, workloads=plain_workloads(117))))
+def test_typed_workloads_beyond_the_federation_stack_go_into_workload_stacks_and_one_namespace_must_fit_one():
+    """121 workloads on 3 clusters, each in its own namespace, were refused (26 + 3 joins + 121 x 4 = 513 resources in
+    the federation stack): now the namespaces that do not fit go into `workloads-1`. What cannot be split, one
+    namespace's workloads (250 in `web`: 2 x 250 + its FederatedNamespace and host Namespace), is refused with the
+    numbers and the fix."""
+    from federated_eks.plan import federation_layout
+    cfg = accepted(environment(3, workloads=plain_workloads(121)))
+    plans = federation_layout.workload_stacks(cfg)
+    assert [p.index for p in plans] == [0, 1] and all(p.fits for p in plans)
+    assert plans[0].namespaces + plans[1].namespaces == tuple(f"web-{i}" for i in range(121))  # in config order
+    assert problems(environment(3, workloads=[dict(w, namespace="web") for w in plain_workloads(250)]))[0] == (
+        f"{P}.workloads: stack fedeks-t-workloads-1 would hold 502 resources (the workloads of namespace web, which "
+        "share a stack), over CloudFormation's limit of 500 resources per stack (not adjustable; the CDK adds one). "
+        "Fix: spread namespace web's workloads over more namespaces, or fewer workloads")
 
 
 def folder(tmp_path, text: str, name: str = "objects") -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from federated_eks.plan import federation_layout, nat_layout, peering_layout
 from federated_eks.plan.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 from federated_eks.model.federation import QUOTA_MAXIMUMS, FederationConfig
-from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
-                                         peers_of, stack_name, vpcs)
+from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, WORKLOADS_STACK,
+                                         Peering, peers_of, stack_name, vpcs)
 
 
 @dataclass(frozen=True)
@@ -145,24 +145,34 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                 f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
                 "requests (25 by default, vpc L-DC9F7029)", _fix(hub, "fewer clusters in the region")))
 
-    resources = federation_layout.federation_resources(cfg)
-    if resources > RESOURCE_BUDGET:
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed and "
-            f"the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its objects and "
-            f"waiter, per namespace its FederatedNamespace and host Namespace, per folder its objects and a waiter per "
-            f"FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
-            "adjustable; the CDK adds one)", _fix("fewer workloads or namespaces")))
-
-    size = federation_layout.federation_template_bytes(cfg)
-    if size > MAX_TEMPLATE_BYTES:
-        kube = sum(federation_layout.embedded_bytes(objects) for objects in federation_layout.manifests(cfg))
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)}'s template would be up to {size:,} bytes, "
-            f"{kube:,} of them the Kubernetes objects of its workloads and manifest folders, over CloudFormation's "
-            f"limit of {MAX_TEMPLATE_BYTES:,} bytes (1 MB, not adjustable)",
-            _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
-                 "ConfigMaps)", "fewer workloads", "fewer clusters")))
+    # The federation stack, and the workload stacks typed workloads overflow into (federation_layout.workload_stacks):
+    # a stack over the limits holds what cannot be split further (KubeFed, the joins and the folders; or one
+    # namespace's workloads).
+    for plan in federation_layout.workload_stacks(cfg):
+        if plan.index == 0:
+            stack, held = stack_name(cfg, FEDERATION_STACK), (
+                f"KubeFed and the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per folder its "
+                "objects and a waiter per FederatedDeployment, and the workloads of namespaces "
+                f"{_named(list(plan.namespaces)) or 'none'}, each its objects and waiter and its FederatedNamespace "
+                "and host Namespace")
+            fix = ("fewer or smaller manifest folders", "fewer clusters",
+                   "the typed workloads in namespaces no folder uses (they move to workload stacks)")
+        else:
+            stack, held = stack_name(cfg, WORKLOADS_STACK, str(plan.index)), (
+                f"the workloads of namespace {plan.namespaces[0]}, which share a stack")
+            fix = (f"spread namespace {plan.namespaces[0]}'s workloads over more namespaces", "fewer workloads")
+        if plan.resources > RESOURCE_BUDGET:
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack} would hold {plan.resources} resources ({held}), over CloudFormation's "
+                f"limit of {MAX_RESOURCES} resources per stack (not adjustable; the CDK adds one)", _fix(*fix)))
+        if plan.template_bytes > MAX_TEMPLATE_BYTES:
+            kube = federation_layout.kubernetes_bytes(cfg, plan)
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack}'s template would be up to {plan.template_bytes:,} bytes, {kube:,} of "
+                f"them Kubernetes objects ({held}), over CloudFormation's limit of {MAX_TEMPLATE_BYTES:,} bytes "
+                "(1 MB, not adjustable)",
+                _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
+                     "ConfigMaps)", *fix)))
 
     for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):

@@ -41,7 +41,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
-from federated_eks.plan import topology
+from federated_eks.plan import federation_layout, topology
 from federated_eks.plan.folder_workloads import serves_load_balancers
 from federated_eks.model.federation import ClusterConfig, EndpointAccessConfig, FederationConfig, NodeGroupConfig
 from federated_eks.plan.stack_plan import PlannedStack, levels, plan
@@ -55,11 +55,15 @@ def workload_minutes(cfg: FederationConfig) -> Extra:
     out: Extra = {}
     for name in topology.load_balancer_clusters(cfg):
         out[topology.stack_name(cfg, topology.CLUSTER_STACK, name)] = LOAD_BALANCER_CONTROLLER
-    if cfg.workloads or cfg.manifest_folders:
-        balanced = (any(w.load_balanced for w in cfg.workloads)
-                    or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
-        out[topology.stack_name(cfg, topology.FEDERATION_STACK)] = WORKLOAD_ROLLOUT + (LOAD_BALANCER if balanced
-                                                                                        else 0.0)
+    for split in federation_layout.workload_stacks(cfg):  # the federation stack, and any workload stacks
+        workloads = [w for w in cfg.workloads if w.namespace in split.namespaces]
+        held = cfg.manifest_folders if split.index == 0 else ()
+        if not workloads and not held:
+            continue
+        balanced = any(w.load_balanced for w in workloads) or any(serves_load_balancers(f.objects) for f in held)
+        stack = (topology.stack_name(cfg, topology.FEDERATION_STACK) if split.index == 0
+                 else topology.stack_name(cfg, topology.WORKLOADS_STACK, str(split.index)))
+        out[stack] = WORKLOAD_ROLLOUT + (LOAD_BALANCER if balanced else 0.0)
     return out
 
 
@@ -84,6 +88,7 @@ MINUTES = {
     "peering": PEERING,
     "peer-routes": PEERING,
     "federation": JOIN_LAMBDA_ENI + CHART + JOINS + 1.0,  # +1: the host's security-group rule and teardown
+    "workloads": 0.0,  # only its workloads' rollout (workload_minutes)
 }
 LOAD_BALANCER_CONTROLLER = 2.0
 WORKLOAD_ROLLOUT = 1.0

@@ -25,6 +25,7 @@ CLUSTER_STACK = "cluster"
 PEERING_STACK = "peering"
 PEER_ROUTES_STACK = "peer-routes"
 FEDERATION_STACK = "federation"
+WORKLOADS_STACK = "workloads"  # `workloads-<n>`: typed workloads beyond the federation stack (federation_layout)
 
 # Roles of the access stack (their purpose part: `fedeks-<env>-<purpose>`), admins on every cluster.
 BASTION_ROLE = "bastion"
