@@ -20,8 +20,9 @@ from federated_eks.model.federation import FederationConfig
 from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 
 # The KubeFed control plane (3 Helm releases), the join provider (5 functions with their roles, policies and log
-# groups, the Provider's state machine, its security group), the teardown and the host API's ingress rule.
-BASE_RESOURCES = 26
+# groups, the Provider's state machine, its security group, the DescribeCluster policy), the teardown and the host
+# API's ingress rule.
+BASE_RESOURCES = 27
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
 PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
 PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
