@@ -24,12 +24,12 @@ from components.network import Network
 from federated_eks.config.reader import ConfigError
 from federated_eks.config.workload_reader import folder_problems
 from federated_eks.model.federation import FederationConfig
-from federated_eks.plan import peering_layout, topology, transit_gateway_layout as tgw
+from federated_eks.plan import federation_layout, peering_layout, topology, transit_gateway_layout as tgw
 from federated_eks.plan.stack_tags import stack_tags
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
-from stacks.federation import FederationStack
+from stacks.federation import FederationStack, WorkloadsStack
 from stacks.peering import PeeringRoutesStack, PeeringStack
 from stacks.transit_gateway import TransitGatewayPeeringStack, TransitGatewayPeerRoutesStack, TransitGatewayStack
 
@@ -106,6 +106,11 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
                                  description="federated-eks: KubeFed control plane and cluster joins")
     for stack in connectivity:
         federation.add_stack_dependency(stack)
+    for split in federation_layout.workload_stacks(config)[1:]:
+        WorkloadsStack(app, name(topology.WORKLOADS_STACK, str(split.index)),
+                       **ident(topology.WORKLOADS_STACK, str(split.index)), config=config, federation=federation,
+                       index=split.index, env=env(config.host.region),
+                       description="federated-eks: federated workloads beyond the federation stack")
 
     for key, value in config.tags:
         cdk.Tags.of(app).add(key, value)

@@ -1,6 +1,6 @@
 """What the constructs of the Kubernetes-facing Lambdas share (the KubeFed join, components/kubefed_join/, and the
 workload waiter, components/workload_waiter/): a cluster as a request names it, the clusters a function serves
-(its environment: components/kube_access/contract.py), and the Provider framework's findings.
+(its environment's EKS name prefix: components/kube_access/contract.py), and the Provider framework's findings.
 
 The runtimes they package share components/kube_access/ (standard library and the Lambda's requirements only).
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Token
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2, aws_iam as iam, aws_lambda as lambda_, aws_logs as logs, custom_resources as cr
 from constructs import Construct
 
@@ -51,7 +51,10 @@ class KubeProviderProps:
     role: iam.IRole
     """The functions' role (it lives in the access stack; its Kubernetes rights come from access entries)."""
     api_cidrs: dict[str, str]
-    """Where the API servers are: cluster name -> VPC CIDR. The only egress allowed."""
+    """Where the API servers are: cluster name -> VPC CIDR (HTTPS egress to each)."""
+    eks_name_prefix: str
+    """What the app puts before a cluster's name to name its EKS cluster (`topology.eks_cluster_name`): the clusters
+    the functions may describe (eks:DescribeCluster) and serve."""
     timeout_minutes: int
     """The federation's one timeout (kubefed.joinTimeoutMinutes): how long one join or workload may wait for
     readiness before it fails; every other deadline and the Provider's total timeout derive from it
@@ -70,14 +73,29 @@ class VpcFunctions:
 
 
 def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str, str], role: iam.IRole,
-                  vpc: ec2.IVpc, api_cidrs: dict[str, str], left_behind_log_prefix: str, security_group: str,
-                  description: str) -> VpcFunctions:
+                  vpc: ec2.IVpc, api_cidrs: dict[str, str], eks_name_prefix: str, left_behind_log_prefix: str,
+                  security_group: str, description: str) -> VpcFunctions:
     """A Provider's functions (`handlers`: OnEvent and IsComplete -> handler string) from `source`, in the VPC's
-    private subnets with `role` (imported: it lives in the access stack), their only egress HTTPS to `api_cidrs`
-    (cluster name -> VPC CIDR), and the log groups and the runtime permissions they need."""
+    private subnets with `role` (imported: it lives in the access stack), their egress HTTPS to `api_cidrs`
+    (cluster name -> VPC CIDR) and to the regional EKS APIs, and the log groups and the runtime permissions they need.
+
+    Before a function presigns a token for a cluster (locally) it asks EKS for that cluster's endpoint and CA
+    (eks:DescribeCluster, kube_access/allowed_clusters.py): its environment holds only the environment's EKS name
+    prefix, and its role may describe only clusters named with it, one ARN pattern whatever the number of clusters.
+    EKS's API is regional (https://eks.<region>.amazonaws.com, "Amazon EKS endpoints and quotas", AWS General
+    Reference) and a VPC interface endpoint serves only its own region's ("Access Amazon EKS using AWS PrivateLink"),
+    while the clusters span regions: the functions reach each region's EKS API through the host VPC's NAT gateway (its
+    private subnets' default route; "Enable internet access for VPC-connected Lambda functions", Lambda Developer
+    Guide), HTTPS only."""
+    if not c.EKS_NAME_PREFIX.fullmatch(eks_name_prefix):
+        raise ValueError(f"{eks_name_prefix!r} is not an EKS name prefix (ending in a dash)")
     group = ec2.SecurityGroup(scope, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description=security_group)
     for name, cidr in sorted(api_cidrs.items()):
         group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"API server of {name}")
+    # The regional EKS APIs (public AWS addresses, no managed prefix list names them) through the NAT gateway. What
+    # the functions send there is signed AWS API calls; a cluster token goes only to the endpoint EKS names.
+    group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443),
+                          "EKS API (DescribeCluster) of each region, through the NAT gateway")
     code = python_lambda_code(source)
     functions, log_groups, left_behind = {}, [], None
     for fn_id, entry in handlers.items():
@@ -94,7 +112,7 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
             scope, fn_id, runtime=RUNTIME, handler=entry, code=code, role=role,
             timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
             vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[group], description=description)
+            security_groups=[group], environment={c.EKS_NAME_PREFIX_ENV: eks_name_prefix}, description=description)
 
     # The role is imported (it lives in the access stack): grant here what the functions need to run.
     permissions = iam.Policy(scope, "RuntimePermissions", roles=[role], statements=[
@@ -108,8 +126,16 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
     acknowledge(permissions, "A VPC Lambda's network-interface actions (those of AWSLambdaVPCAccessExecutionRole) "
                 "support no resource-level permissions; the log actions are scoped to the functions' log groups.",
                 "AwsSolutions-IAM5[Resource::*]")
+    describe = iam.Policy(scope, "DescribeClusters", roles=[role], statements=[
+        iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[
+            c.describe_policy_resource(Aws.PARTITION, Aws.ACCOUNT_ID, eks_name_prefix)])])
+    acknowledge(describe, "The functions read endpoint and CA of this environment's clusters only: the ARN pattern is "
+                "the environment's EKS name prefix in any region (the clusters span regions), so the policy stays one "
+                "statement for any number of clusters.",
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/{eks_name_prefix}*]")
     for fn in functions.values():
         fn.node.add_dependency(permissions)  # Lambda checks the ENI permissions at creation
+        fn.node.add_dependency(describe)  # and on delete, the functions still describe clusters
     return VpcFunctions(group, functions, left_behind)
 
 
@@ -128,58 +154,12 @@ class JoinTarget:
                 c.ENDPOINT: self.endpoint, c.CA_DATA: self.ca_data}
 
 
-class AllowedClusters:
-    """The clusters some functions serve (contract.CLUSTERS_ENV and EKS_NAME_PREFIX_ENV), written into their
-    environment as clusters are added. Endpoints are tokens (they come from the cluster stacks): each endpoint's
-    unique id is cut out of it at deploy time (Fn::Select/Fn::Split), so the environment holds the deployed ids, and
-    a request naming any other cluster or API server is refused."""
-
-    def __init__(self, functions: list[lambda_.Function], provider: str, functions_name: str) -> None:
-        self._functions, self._provider, self._functions_name = functions, provider, functions_name
-        self._allowed: dict[str, JoinTarget] = {}
-
-    def add(self, *targets: JoinTarget) -> None:
-        for target in targets:
-            known = self._allowed.setdefault(target.name, target)
-            if known != target:
-                raise ValueError(f"cluster {target.name} is given to the {self._provider} twice, differently")
-        prefix = eks_name_prefix(list(self._allowed.values()))
-        variables = c.environment(prefix, {name: (t.region, endpoint_id(t.endpoint))
-                                           for name, t in self._allowed.items()})
-        # The config check refuses a federation this large first (federated_eks/config/quotas.py, the same measure);
-        # clusters are added one at a time, so this counts those given so far.
-        size = c.deployed_environment_size(prefix, {name: t.region for name, t in self._allowed.items()})
-        if size > c.MAX_ENVIRONMENT_BYTES:
-            raise ValueError(f"the {self._functions_name}' environment would hold {size} bytes once deployed with the "
-                             f"{len(self._allowed)} clusters given so far, over Lambda's {c.MAX_ENVIRONMENT_BYTES}: "
-                             "use fewer clusters or shorter cluster names")
-        for fn in self._functions:
-            for key, value in variables.items():
-                fn.add_environment(key, value)
-
-
-def eks_name_prefix(targets: list[JoinTarget]) -> str:
-    """The one prefix that makes every target's EKS cluster name from its name (the app's naming rule)."""
-    prefixes = {t.eks_cluster_name[:-len(t.name)] if t.eks_cluster_name.endswith(t.name) else None
-                for t in targets}
-    if None in prefixes or len(prefixes) != 1 or "" in prefixes:
-        raise ValueError("the KubeFed join and workload waiter providers need every cluster's EKS name to be one "
-                         f"common prefix and its name; got {sorted((t.name, t.eks_cluster_name) for t in targets)}")
-    return prefixes.pop()
-
-
-def endpoint_id(endpoint: str) -> str:
-    """The unique id of an EKS API endpoint (contract.ENDPOINT_PATTERN): for a deploy-time endpoint,
-    `Fn::Select [1, Fn::Split ["//", Fn::Select [0, Fn::Split [".", endpoint]]]]`. The endpoint goes in as an
-    Fn::Join: the functions Fn::Split takes are listed in the CloudFormation reference (Fn::Join among them,
-    Fn::GetStackOutput, the weak reference, not), and Fn::Join takes Fn::GetStackOutput (cfn-lint agrees)."""
-    if Token.is_unresolved(endpoint):
-        as_join = Fn.join("", ["", endpoint])  # two parts, so that CDK keeps the Fn::Join
-        return Fn.select(1, Fn.split("//", Fn.select(0, Fn.split(".", as_join))))
-    match = c.ENDPOINT_PATTERN.match(endpoint)
-    if match is None:
-        raise ValueError(f"{endpoint!r} is not an EKS API endpoint (https://<id>.<label>.<region>.eks.amazonaws.com)")
-    return match["id"]
+def check_named(prefix: str, provider: str, *targets: JoinTarget) -> None:
+    """Every cluster given to a provider is named as its functions will check it (the prefix and its name)."""
+    for target in targets:
+        if target.eks_cluster_name != prefix + target.name:
+            raise ValueError(f"cluster {target.name!r}: its EKS name {target.eks_cluster_name!r} is not "
+                             f"{prefix + target.name!r}; the {provider}'s functions would refuse it")
 
 
 def acknowledge_provider_framework(provider: cr.Provider, user_functions: list[lambda_.Function], whose: str,

@@ -126,6 +126,9 @@ class Cluster:
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     cluster_security_group: str
+    endpoint: str = ""
+    """Its API server's URL and CA (base64 PEM), as EKS describes them (DescribeCluster: rehearsal/network.py)."""
+    ca_data: str = ""
 
 
 @dataclass
@@ -693,9 +696,10 @@ def _create_cluster(r: Request) -> Created:
     r.aws.security_groups[cluster_sg] = SecurityGroup(cluster_sg, vpc, r.region,
                                                       [Rule("-1", 0, 65535, group=cluster_sg)],
                                                       [Rule("-1", 0, 65535, cidr="0.0.0.0/0")])
-    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg)
     r.aws.node_groups[name] = {}
     endpoint = r.aws.kubernetes.create_cluster(EksCluster(name, r.region, str(r.properties.get("Version", "1.35"))))
+    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
+                                   endpoint.ca_data)
     oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
     return Created(name, {
         "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,

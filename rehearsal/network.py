@@ -20,12 +20,19 @@ Guide, "Cluster API server endpoint"). So, for every subnet of the function and 
   security groups to reference peer security groups"; or a CIDR holding the function's subnet).
 
 Security groups are stateful, so the answer needs no return rule. `why_not` says which of these is missing.
+
+The regional EKS APIs (https://eks.<region>.amazonaws.com: public AWS addresses) are reached from a VPC Lambda only
+through a NAT gateway: its network interfaces have private addresses only ("Enable internet access for VPC-connected
+Lambda functions", Lambda Developer Guide). `eks_api_why_not` asks, for every subnet of the function: does the
+route for public addresses (0.0.0.0/0) go to a NAT gateway, and does an egress rule admit TCP 443 to them.
+`Network.describe_cluster` answers DescribeCluster from the clusters created (name, region, endpoint, CA).
 """
 from __future__ import annotations
 
 import ipaddress
 
 from rehearsal.aws import Aws, Cluster, Rule
+from rehearsal.eks_api import EksCluster
 from rehearsal.world import LambdaFunction
 
 HTTPS = 443
@@ -115,6 +122,26 @@ def why_not(aws: Aws, function: LambdaFunction, cluster: Cluster) -> str | None:
     return None
 
 
+PUBLIC = "0.0.0.0/0"
+"""Where the regional EKS APIs are, for the routes and rules: outside every VPC (the default route's destination)."""
+
+
+def eks_api_why_not(aws: Aws, function: LambdaFunction) -> str | None:
+    """None when `function` reaches the regional EKS APIs now, else what is missing."""
+    if not function.subnets:
+        return None  # a Lambda outside any VPC reaches AWS's public endpoints
+    for sid in function.subnets:
+        target = _route_target(aws, sid, PUBLIC)
+        if not (target or "").startswith("nat-"):
+            return (f"the route table of subnet {sid} sends public addresses to {target or 'nowhere'}, not to a NAT "
+                    "gateway (a Lambda's network interfaces have no public address)")
+    egress = [r for g in function.security_groups if g in aws.security_groups for r in aws.security_groups[g].egress]
+    if not any(_admits(r, PUBLIC, (), False) for r in egress):
+        return (f"no egress rule of {function.source}'s security groups {list(function.security_groups)!r} admits TCP "
+                "443 to public addresses (the EKS API)")
+    return None
+
+
 class Network:
     """`world.Network` over the rehearsal's AWS state."""
 
@@ -131,3 +158,15 @@ class Network:
 
     def reachable(self, source: str, cluster: str) -> bool:
         return self.explain(source, cluster) is None
+
+    def eks_api_why_not(self, source: str) -> str | None:
+        function = self.aws.function_by_source(source)
+        if function is None:
+            return f"Lambda function {source} does not exist (now)"
+        return eks_api_why_not(self.aws, function)
+
+    def describe_cluster(self, region: str, name: str) -> EksCluster | None:
+        cluster = self.aws.clusters.get(name)
+        if cluster is None or cluster.region != region:
+            return None
+        return EksCluster(name, region, cluster.endpoint, cluster.ca_data, self.aws.account)

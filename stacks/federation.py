@@ -10,7 +10,7 @@ from components.federated_workloads import FederatedWorkloads, FederatedWorkload
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from components.workload_waiter.workload_waiter import WorkloadWaiterProvider, WorkloadWaiterProviderProps, host_rbac
-from federated_eks.plan import topology
+from federated_eks.plan import federation_layout, topology
 from federated_eks.plan.kubefed_workload import MANAGED_BY, REGION_LABEL
 from federated_eks.model.federation import FederationConfig
 from stacks.access import JOIN_ROLE, WAITER_ROLE
@@ -47,6 +47,7 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
+            eks_name_prefix=topology.eks_name_prefix(config),
             timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/kubefed-join/"))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
@@ -70,7 +71,8 @@ class FederationStack(Stack):
         host = target(config.host_cluster)
         # Delete order: every unjoin, then the teardown (FederatedTypeConfigs, while the controller runs), then
         # the three KubeFed releases in reverse (controller, types, control plane). `chart` is the controller's.
-        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
+        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace,
+                                        members=[c.name for c in config.clusters])
         self.teardown.node.add_dependency(self.control_plane.chart, self.host_api_path)
         self.joins = {}
         for c in config.clusters:
@@ -90,7 +92,8 @@ class FederationStack(Stack):
         waiter = WorkloadWaiterProvider(self, "WorkloadWaiter", WorkloadWaiterProviderProps(
             vpc=host_stack.network.vpc, role=iam.Role.from_role_arn(self, "WaiterRole",
                                                                      topology.role_arn(config, WAITER_ROLE)),
-            api_cidrs={c.name: c.cidr for c in config.clusters}, timeout_minutes=kubefed.join_timeout_minutes,
+            api_cidrs={c.name: c.cidr for c in config.clusters}, eks_name_prefix=topology.eks_name_prefix(config),
+            timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/workload-waiter/"))
         waiter.allow(*(target(c.name) for c in config.clusters))
         waiter_path = ec2.CfnSecurityGroupIngress(
@@ -109,8 +112,28 @@ class FederationStack(Stack):
             ready=(self.host_api_path, waiter_path, waiter_rbac, *self.joins.values()),
             load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
             host_moved=config.previous_host_cluster is not None, timeout_seconds=waiter.deadlines.join)
+        # The typed workloads that fit here (federation_layout.workload_stacks; the others go into WorkloadsStacks)
+        # and every manifest folder.
         self.workloads = None
-        if config.workloads or config.manifest_folders:
+        here = federation_layout.workload_stacks(config)[0].namespaces
+        workloads = tuple(w for w in config.workloads if w.namespace in here)
+        if workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
-                target=self.workload_target, workloads=config.workloads, folders=config.manifest_folders,
+                target=self.workload_target, workloads=workloads, folders=config.manifest_folders,
                 reserved_namespaces=(kubefed.namespace,)))
+
+
+class WorkloadsStack(Stack):
+    """Typed workloads beyond what the federation stack holds (`workloads-<n>`, in the host's region): the namespaces
+    of federation_layout.workload_stacks(config)[n], through the federation stack's `workload_target` (its Provider,
+    the host's kubectl handler; created after every join, deleted before any unjoin). The construct's id is the
+    federation stack's, "Workloads", so a workload has the same logical id in either stack. Attribute: `workloads`."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, federation: FederationStack,
+                 index: int, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        here = federation_layout.workload_stacks(config)[index].namespaces
+        self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
+            target=federation.workload_target, workloads=tuple(w for w in config.workloads if w.namespace in here),
+            folders=(), reserved_namespaces=(config.kubefed.namespace,)))
+        self.add_stack_dependency(federation)

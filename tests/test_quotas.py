@@ -53,7 +53,8 @@ def test_sixty_clusters_in_a_mesh_are_refused_naming_each_limit_and_the_fixes():
         "bastion and the host peer with every VPC) or \"transitGateway\" (one transit gateway attachment per VPC, "
         "nothing per pair of VPCs), fewer clusters, or raise the quota to 60 or more (Service "
         "Quotas: vpc L-7E9ECCDB) and set quotas.peeringsPerVpc: 60",
-        f"{P}.clusters: the security groups of fed-1 would need up to 61 rules (one per peer VPC or cluster), over "
+        f"{P}.clusters: the security groups of fed-1, the join Lambda would need up to 61 rules (one per peer VPC or "
+        "cluster; the join Lambda's: one per cluster and the EKS API's), over "
         "the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: use \"peeringTopology\": "
         "\"hub\" (only the bastion and the host peer with every VPC), fewer clusters, or raise the quota to 61 or "
         "more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 61",
@@ -138,9 +139,6 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
         "VPC (quotas.peeringsPerVpc). Fix: use \"peeringTopology\": \"transitGateway\" (one transit gateway "
         "attachment per VPC, nothing per pair of VPCs), or fewer clusters (raising quotas.peeringsPerVpc cannot help: "
         "AWS allows at most 125)",
-        f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
-        "id): 130 clusters need 5416 bytes, over Lambda's limit of 4096 bytes of environment per function (not "
-        "adjustable). Fix: fewer clusters, or shorter cluster names",
         f"{P}.clusters: stack fedeks-test-peering-us-east-1-fed-1 would hold 543 resources and 120 outputs, over "
         "CloudFormation's limits of 500 resources and 200 outputs per stack (not adjustable). Fix: use "
         "\"peeringTopology\": \"transitGateway\" (one transit gateway attachment per VPC, nothing per pair of VPCs), "

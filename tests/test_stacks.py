@@ -20,7 +20,8 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     teardown_id, teardown = next(iter(teardowns.items()))
     # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
     assert controller in teardown["DependsOn"]
-    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS}
+    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS, c.MEMBERS}
+    assert teardown["Properties"][c.MEMBERS] == ["fed-1", "fed-2", "fed-3"]  # recorded on the host (membership.py)
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]
@@ -36,7 +37,7 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     assert set(cluster_stacks(stacks)) <= deps  # access entries live in the cluster stacks
 
 
-def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(three):
+def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_and_the_eks_api_only(three):
     _, tpl = three
     t = tpl["fedeks-test-federation"]
     functions = [f for f in resources(t, "AWS::Lambda::Function").values()
@@ -49,8 +50,10 @@ def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(thr
     sg = next(s for s in resources(t, "AWS::EC2::SecurityGroup").values()
               if "join" in s["Properties"]["GroupDescription"].lower())
     egress = sg["Properties"]["SecurityGroupEgress"]
-    assert {(e["CidrIp"], e["FromPort"], e["ToPort"]) for e in egress} == {
-        ("172.21.0.0/16", 443, 443), ("172.22.0.0/16", 443, 443), ("172.23.0.0/16", 443, 443)}
+    # The clusters' VPCs, and public addresses for the regional EKS APIs (DescribeCluster, through the NAT gateway).
+    assert {(e["CidrIp"], e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress} == {
+        ("172.21.0.0/16", "tcp", 443, 443), ("172.22.0.0/16", "tcp", 443, 443), ("172.23.0.0/16", "tcp", 443, 443),
+        ("0.0.0.0/0", "tcp", 443, 443)}
     ingress = resources(t, "AWS::EC2::SecurityGroupIngress")  # the join Lambda's and the workload waiter's
     assert sorted(ingress) == ["HostApiFromJoinLambda", "HostApiFromWaiterLambda"]
     assert all(r["Properties"]["FromPort"] == 443 for r in ingress.values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -386,12 +385,19 @@ def test_bad_properties_fail_before_any_request(host, member, ca, change, expect
     assert host.emulator.received == 0 and member.emulator.received == 0
 
 
-def test_a_cluster_outside_the_federation_is_refused(host, member, ca, monkeypatch):  # noqa: F811
-    federation = contract.parse_clusters(os.environ[contract.CLUSTERS_ENV])
-    del federation["fed-2"]
-    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
-    with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2' is not a cluster of this federation"):
-        provider("Create", props(host, member, ca), None)
+def test_a_cluster_outside_the_environment_is_refused(host, member, ca):  # noqa: F811
+    foreign = props(host, member, ca)
+    foreign["Clusters"][1] = {**foreign["Clusters"][1], "EksClusterName": "fedeks-prod-fed-2"}
+    with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2': EksClusterName 'fedeks-prod-fed-2' is not"):
+        provider("Create", foreign, None)
+    assert member.emulator.received == 0
+
+
+def test_a_cluster_eks_describes_differently_is_refused_before_any_token(host, member, ca):  # noqa: F811
+    forged = props(host, member, ca)
+    forged["Clusters"][1] = {**forged["Clusters"][1], "Endpoint": "https://attacker.example"}
+    with pytest.raises(RuntimeError, match="refused: member 'fed-2': Endpoint differ from what EKS describes"):
+        provider("Create", forged, None)
     assert member.emulator.received == 0
 
 

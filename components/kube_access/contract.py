@@ -43,64 +43,20 @@ MAX_NAME_LENGTH = 30
 LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
 
-# The functions' environment: the clusters they serve (runtime/allowed_clusters.py reads them). Lambda allows 4 KB
-# of environment in all, so it is compact enough for 60 clusters with 30-character names:
-# - EKS_NAME_PREFIX_ENV: what the app puts before a cluster's name to name its EKS cluster (`fedeks-<env>-`);
-# - CLUSTERS_ENV: per region, its clusters with the unique id of their API endpoint, filled in at deploy time:
-#   `<region>=<name>:<id>,<name>:<id> <region>=<name>:<id>`.
+# The functions' environment: one constant-size fact, whatever the number of clusters (allowed_clusters.py):
+# EKS_NAME_PREFIX_ENV, what the app puts before a cluster's name to name its EKS cluster (`fedeks-<env>-`). Which
+# clusters exist, and their endpoints and CAs, the function asks EKS (DescribeCluster), which its role may call only
+# on clusters named with this prefix (`describe_policy_resource`).
 EKS_NAME_PREFIX_ENV = "KUBEFED_JOIN_EKS_NAME_PREFIX"
-CLUSTERS_ENV = "KUBEFED_JOIN_CLUSTERS"
-# "Environment variables: 4 KB, for all of a function's variables together" (Lambda quotas,
-# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); Lambda measures them as JSON. The config
-# check (federated_eks/config/quotas.py) and the construct both measure with `deployed_environment_size`.
-MAX_ENVIRONMENT_BYTES = 4096
-# An IPv4 cluster's API endpoint is `https://<id>.<label>.<region>.eks.amazonaws.com` ("Cluster API server
-# endpoint", IPv4 cluster endpoint format: https://docs.aws.amazon.com/eks/latest/userguide/cluster-endpoint.html),
-# where <id> (32 hexadecimal characters, upper case as EKS reports it) is unique to the cluster and <label> a short
-# shard label such as gr7 or yl4. The construct keeps only the id; the Lambda requires this exact form.
-ENDPOINT_ID_LENGTH = 32
-ENDPOINT_PATTERN = re.compile(rf"^https://(?P<id>[0-9A-Fa-f]{{{ENDPOINT_ID_LENGTH}}})\.(?P<label>[a-z0-9]{{1,63}})"
-                              rf"\.(?P<region>{REGION_PATTERN})\.eks\.amazonaws\.com/?$")
+# The prefix is an EKS name's first part (letters, digits, dashes) ending in a dash.
+EKS_NAME_PREFIX = re.compile(r"[0-9A-Za-z][A-Za-z0-9-]{0,60}-")
 
 
-def format_clusters(clusters: dict[str, tuple[str, str]]) -> str:
-    """CLUSTERS_ENV's value for {name: (region, endpoint id)}. The ids may be CDK tokens (deploy-time values)."""
-    regions: dict[str, list[str]] = {}
-    for name, (region, endpoint_id) in sorted(clusters.items()):
-        regions.setdefault(region, []).append(f"{name}:{endpoint_id}")
-    return " ".join(f"{region}={','.join(entries)}" for region, entries in sorted(regions.items()))
-
-
-def environment(eks_name_prefix: str, clusters: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """The functions' environment for {name: (region, endpoint id)}."""
-    return {EKS_NAME_PREFIX_ENV: eks_name_prefix, CLUSTERS_ENV: format_clusters(clusters)}
-
-
-def environment_size(variables: dict[str, str]) -> int:
-    """Bytes Lambda counts against its limit: the variables as JSON (keys and values)."""
-    return len(json.dumps(variables).encode())
-
-
-def deployed_environment_size(eks_name_prefix: str, regions: dict[str, str]) -> int:
-    """The environment's bytes once deployed, for clusters {name: region}: each endpoint id is then
-    ENDPOINT_ID_LENGTH characters (at synth it is a token)."""
-    return environment_size(environment(eks_name_prefix, {name: (region, "0" * ENDPOINT_ID_LENGTH)
-                                                          for name, region in regions.items()}))
-
-
-def parse_clusters(value: str) -> dict[str, tuple[str, str]]:
-    """{name: (region, endpoint id)} from CLUSTERS_ENV's value; ValueError if it is not in that form."""
-    clusters: dict[str, tuple[str, str]] = {}
-    for group in value.split():
-        region, sep, entries = group.partition("=")
-        if not sep or not region:
-            raise ValueError(f"{group[:40]!r} is not <region>=<name>:<id>,...")
-        for entry in entries.split(","):
-            name, sep, endpoint_id = entry.partition(":")
-            if not sep or not name or not endpoint_id or name in clusters:
-                raise ValueError(f"{entry[:80]!r} is not <name>:<id> of a new name")
-            clusters[name] = (region, endpoint_id)
-    return clusters
+def describe_policy_resource(partition: str, account: str, eks_name_prefix: str) -> str:
+    """The EKS clusters the functions may describe: every region's clusters named with the environment's prefix.
+    DescribeCluster's resource is the cluster (Service Authorization Reference, Amazon EKS: `cluster`,
+    arn:${Partition}:eks:${Region}:${Account}:cluster/${ClusterName}); IAM matches `*` in an ARN per segment."""
+    return f"arn:{partition}:eks:*:{account}:cluster/{eks_name_prefix}*"
 
 
 # --- One time budget ------------------------------------------------------------------------------------------

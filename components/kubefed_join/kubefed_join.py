@@ -14,9 +14,9 @@ from aws_cdk import CustomResource, Duration
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from components.cluster_functions import (  # noqa: F401 (JoinTarget, eks_name_prefix, endpoint_id: the join's names)
-    POLL_INTERVAL, SHARED_PACKAGES, AllowedClusters, JoinTarget, KubeProviderProps, acknowledge_provider_framework,
-    deadlines_of, eks_name_prefix, endpoint_id, vpc_functions)
+from components.cluster_functions import (  # noqa: F401 (JoinTarget: the join's name for it)
+    POLL_INTERVAL, SHARED_PACKAGES, JoinTarget, KubeProviderProps, acknowledge_provider_framework, check_named,
+    deadlines_of, vpc_functions)
 from components.kubefed_join import contract as c
 from components.lambda_bundling import LambdaSource
 
@@ -39,9 +39,10 @@ def join_properties(*, member: JoinTarget, host: JoinTarget, namespace: str, sco
             c.LABELS: dict(sorted(labels.items())), c.TIMEOUT_SECONDS: str(timeout_seconds)}
 
 
-def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: int) -> dict:
+def teardown_properties(*, host: JoinTarget, namespace: str, timeout_seconds: int, members: list[str]) -> dict:
     """The properties of a `Custom::KubefedTeardown` (read by runtime/properties.py `parse_teardown`)."""
-    return {c.HOST: host.as_property(), c.NAMESPACE: namespace, c.TIMEOUT_SECONDS: str(timeout_seconds)}
+    return {c.HOST: host.as_property(), c.NAMESPACE: namespace, c.TIMEOUT_SECONDS: str(timeout_seconds),
+            c.MEMBERS: list(members)}
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,13 @@ class KubefedJoinProvider(Construct):
         self._timeout_minutes = props.timeout_minutes
         self.deadlines = deadlines_of(props.timeout_minutes)
         made = vpc_functions(self, source=SOURCE, handlers=HANDLERS, role=props.role, vpc=props.vpc,
-                             api_cidrs=props.api_cidrs, left_behind_log_prefix=props.left_behind_log_prefix,
+                             api_cidrs=props.api_cidrs, eks_name_prefix=props.eks_name_prefix,
+                             left_behind_log_prefix=props.left_behind_log_prefix,
                              security_group="KubeFed join Lambda: HTTPS to the cluster API servers",
                              description="Joins a cluster to KubeFed / unjoins it (federated-eks)")
         self.security_group, functions = made.security_group, made.functions
         self.left_behind_log_group = made.left_behind_log_group
-        self._allowed = AllowedClusters(list(functions.values()), "KubeFed join provider", "join functions")
+        self.eks_name_prefix = props.eks_name_prefix
 
         self.provider = cr.Provider(
             self, "Provider",
@@ -80,7 +82,7 @@ class KubefedJoinProvider(Construct):
 
     def join(self, id: str, *, member: JoinTarget, host: JoinTarget, namespace: str, scope: str,
              labels: dict[str, str]) -> CustomResource:
-        self._allowed.add(member, host)
+        check_named(self.eks_name_prefix, "KubeFed join provider", member, host)
         return CustomResource(
             self, id,
             service_token=self.provider.service_token,
@@ -89,11 +91,12 @@ class KubefedJoinProvider(Construct):
                                        timeout_seconds=self._timeout_minutes * 60),
         )
 
-    def teardown(self, id: str, *, host: JoinTarget, namespace: str) -> CustomResource:
+    def teardown(self, id: str, *, host: JoinTarget, namespace: str, members: list[str]) -> CustomResource:
         """The resource that, on delete, releases KubeFed's FederatedTypeConfigs while the controller still
         runs. Make it depend on the chart, and every join depend on it: deletes then run joins first, this
-        second, the chart's uninstall last."""
-        self._allowed.add(host)
+        second, the chart's uninstall last. On create and update it records `members` (every cluster's name) on
+        the host, which tells the unjoin of a removed cluster (runtime/membership.py)."""
+        check_named(self.eks_name_prefix, "KubeFed join provider", host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.TEARDOWN_TYPE,
-                              properties=teardown_properties(host=host, namespace=namespace,
+                              properties=teardown_properties(host=host, namespace=namespace, members=members,
                                                              timeout_seconds=self.deadlines.timeout_seconds))

@@ -17,7 +17,7 @@ from aws_cdk import CustomResource, Duration
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from components.cluster_functions import (POLL_INTERVAL, SHARED_PACKAGES, AllowedClusters, JoinTarget,
+from components.cluster_functions import (POLL_INTERVAL, SHARED_PACKAGES, JoinTarget, check_named,
                                           KubeProviderProps, acknowledge_provider_framework, deadlines_of,
                                           vpc_functions)
 from components.lambda_bundling import LambdaSource
@@ -67,14 +67,14 @@ class WorkloadWaiterProvider(Construct):
         super().__init__(scope, id)
         self.deadlines = deadlines_of(props.timeout_minutes)
         made = vpc_functions(self, source=SOURCE, handlers=HANDLERS, role=props.role, vpc=props.vpc,
-                             api_cidrs=props.api_cidrs, left_behind_log_prefix=props.left_behind_log_prefix,
+                             api_cidrs=props.api_cidrs, eks_name_prefix=props.eks_name_prefix,
+                             left_behind_log_prefix=props.left_behind_log_prefix,
                              security_group="Workload waiter Lambda: HTTPS to the cluster API servers",
                              description="Waits for a federated workload to run where it is placed, and to be gone "
                              "(federated-eks)")
         self.security_group, functions = made.security_group, made.functions
         self.left_behind_log_group = made.left_behind_log_group
-        self._allowed = AllowedClusters(list(functions.values()), "workload waiter provider",
-                                        "workload waiter functions")
+        self.eks_name_prefix = props.eks_name_prefix
         self.provider = cr.Provider(
             self, "Provider", on_event_handler=functions["OnEvent"], is_complete_handler=functions["IsComplete"],
             query_interval=POLL_INTERVAL,
@@ -86,7 +86,7 @@ class WorkloadWaiterProvider(Construct):
 
     def allow(self, *targets: JoinTarget) -> None:
         """Add clusters to those the functions serve (a waiter naming any other is refused)."""
-        self._allowed.add(*targets)
+        check_named(self.eks_name_prefix, "workload waiter provider", *targets)
 
 
 def waiter(scope: Construct, id: str, *, service_token: str, properties: dict) -> CustomResource:

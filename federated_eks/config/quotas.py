@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
 from federated_eks.plan import federation_layout, nat_layout, peering_layout, transit_gateway_layout as tgw
 from federated_eks.plan.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 from federated_eks.model.federation import QUOTA_MAXIMUMS, FederationConfig
 from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, TGW_PEER_ROUTES_STACK,
-                                         TGW_PEERING_STACK, TRANSIT_GATEWAY_STACK, Peering, api_clients_of,
-                                         eks_cluster_name, peers_of, stack_name, vpcs)
+                                         TGW_PEERING_STACK, TRANSIT_GATEWAY_STACK, WORKLOADS_STACK, Peering,
+                                         api_clients_of, peers_of, stack_name, vpcs)
 
 TRANSIT_GATEWAY = '"transitGateway" (one transit gateway attachment per VPC, nothing per pair of VPCs)'
 
@@ -133,25 +132,17 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix("put fewer clusters in a region", quota=("eks_clusters_per_region", "eksClustersPerRegion", "eks",
                                                            "L-1194D53C", need))))
 
-    # The join functions list every cluster in their environment (components/kubefed_join/contract.py).
-    size = deployed_environment_size(eks_cluster_name(cfg, ""), {c.name: c.region for c in cfg.clusters})
-    if size > MAX_ENVIRONMENT_BYTES:
-        problems.append(QuotaProblem(
-            "clusters", f"the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
-            f"id): {len(cfg.clusters)} clusters need {size} bytes, over Lambda's limit of "
-            f"{MAX_ENVIRONMENT_BYTES} bytes of environment per function (not adjustable)",
-            _fix("fewer clusters", "shorter cluster names")))
-
     # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
-    # the join Lambda); outbound rules of the join Lambda's security group: one per cluster.
-    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (1 if c.name == cfg.host_cluster else 0)
+    # the join and waiter Lambdas); outbound rules of each of those Lambdas' security groups: one per cluster, and the
+    # EKS API's.
+    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (2 if c.name == cfg.host_cluster else 0)
              for c in cfg.clusters}
-    rules["the join Lambda"] = len(cfg.clusters)
+    rules["the join and waiter Lambdas"] = len(cfg.clusters) + 1
     over, need = worst(rules, q.rules_per_security_group)
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
-            f"cluster), over the quota of {q.rules_per_security_group} rules per security group "
+            f"cluster; the join Lambda's: one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
             "(quotas.rulesPerSecurityGroup)",
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
@@ -166,24 +157,34 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                 f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
                 "requests (25 by default, vpc L-DC9F7029)", _fix(peering_fix, "fewer clusters in the region")))
 
-    resources = federation_layout.federation_resources(cfg)
-    if resources > RESOURCE_BUDGET:
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (KubeFed, "
-            f"the join and waiter providers {federation_layout.BASE_RESOURCES}, a join per cluster, per workload its "
-            f"objects and waiter, per namespace its FederatedNamespace and host Namespace, per folder its objects and "
-            f"a waiter per FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
-            "adjustable; the CDK adds one)", _fix("fewer workloads or namespaces")))
-
-    size = federation_layout.federation_template_bytes(cfg)
-    if size > MAX_TEMPLATE_BYTES:
-        kube = sum(federation_layout.embedded_bytes(objects) for objects in federation_layout.manifests(cfg))
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)}'s template would be up to {size:,} bytes, "
-            f"{kube:,} of them the Kubernetes objects of its workloads and manifest folders, over CloudFormation's "
-            f"limit of {MAX_TEMPLATE_BYTES:,} bytes (1 MB, not adjustable)",
-            _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
-                 "ConfigMaps)", "fewer workloads", "fewer clusters")))
+    # The federation stack, and the workload stacks typed workloads overflow into (federation_layout.workload_stacks):
+    # a stack over the limits holds what cannot be split further (KubeFed, the joins and the folders; or one
+    # namespace's workloads).
+    for plan in federation_layout.workload_stacks(cfg):
+        if plan.index == 0:
+            stack, held = stack_name(cfg, FEDERATION_STACK), (
+                f"KubeFed, the join and waiter providers {federation_layout.BASE_RESOURCES}, a join per cluster, per folder its "
+                "objects and a waiter per FederatedDeployment, and the workloads of namespaces "
+                f"{_named(list(plan.namespaces)) or 'none'}, each its objects and waiter and its FederatedNamespace "
+                "and host Namespace")
+            fix = ("fewer or smaller manifest folders", "fewer clusters",
+                   "the typed workloads in namespaces no folder uses (they move to workload stacks)")
+        else:
+            stack, held = stack_name(cfg, WORKLOADS_STACK, str(plan.index)), (
+                f"the workloads of namespace {plan.namespaces[0]}, which share a stack")
+            fix = (f"spread namespace {plan.namespaces[0]}'s workloads over more namespaces", "fewer workloads")
+        if plan.resources > RESOURCE_BUDGET:
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack} would hold {plan.resources} resources ({held}), over CloudFormation's "
+                f"limit of {MAX_RESOURCES} resources per stack (not adjustable; the CDK adds one)", _fix(*fix)))
+        if plan.template_bytes > MAX_TEMPLATE_BYTES:
+            kube = federation_layout.kubernetes_bytes(cfg, plan)
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack}'s template would be up to {plan.template_bytes:,} bytes, {kube:,} of "
+                f"them Kubernetes objects ({held}), over CloudFormation's limit of {MAX_TEMPLATE_BYTES:,} bytes "
+                "(1 MB, not adjustable)",
+                _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
+                     "ConfigMaps)", *fix)))
 
     for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):

@@ -32,7 +32,9 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 MAX_LABEL = 63  # an RFC 1123 label (a namespace name)
 # EKS's quota of nodes per managed node group (Service Quotas: eks L-BD136A63); EKS refuses a larger maxSize.
 MAX_NODES_PER_NODE_GROUP = 450
-_ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+# No dash: the one after the name separates it from what follows in every name the app makes (`fedeks-<env>-...`), so
+# no environment's names start with another's prefix (`dev` and `dev-a`); topology.eks_name_prefix relies on it.
+_ENV_NAME = re.compile(r"[a-z][a-z0-9]{0,19}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
 # Names and path segments: IAM's characters [\w+=,.@-]; names of at most 64 (roles) characters.
@@ -75,8 +77,9 @@ _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersi
 def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None:
     path = f"environments.{name}"
     if not _ENV_NAME.fullmatch(name):
-        r.problem(path, f"environment name {name!r} is not usable in stack and role names",
-                  "use 1-20 lowercase letters, digits or '-', starting with a letter")
+        r.problem(path, f"environment name {name!r} is not usable in stack, role and EKS cluster names",
+                  "use 1-20 lowercase letters or digits, starting with a letter (no '-': it separates the "
+                  "environment's name in the names the app makes)")
     d = r.obj(raw, path, _ENV_FIELDS, required=True)
     if d is None:
         return None

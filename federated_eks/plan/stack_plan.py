@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks.plan import peering_layout, topology, transit_gateway_layout as tgw
+from federated_eks.plan import federation_layout, peering_layout, topology, transit_gateway_layout as tgw
 from federated_eks.model.federation import FederationConfig
 
 
 @dataclass(frozen=True)
 class PlannedStack:
-    kind: str  # access, bastion, cluster, peering, peer-routes, transit-gateway, tgw-peering, tgw-peer-routes, federation
+    kind: str  # access, bastion, cluster, peering, peer-routes, transit-gateway, tgw-peering, tgw-peer-routes,
+    # federation, workloads
     qualifier: str  # cluster name, region or region-vpc (peering_layout), "" for the singletons
     name: str
     region: str
@@ -53,6 +54,14 @@ def plan(cfg: FederationConfig) -> list[PlannedStack]:
                                                                  topology.PEER_ROUTES_STACK, *TGW_KINDS))
     out.append(PlannedStack(topology.FEDERATION_STACK, "", name(topology.FEDERATION_STACK), cfg.host.region,
                             tuple(federation_deps)))
+    # Workload stacks: after the federation stack (its Provider, its joins); their manifests read the host's kubectl
+    # handler and their waiters the endpoint and CA of the host and of each cluster they are placed on.
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    for split in federation_layout.workload_stacks(cfg)[1:]:
+        placed = {n for w in cfg.workloads if w.namespace in split.namespaces for n in w.placement.resolve(pairs)}
+        deps = {name(topology.FEDERATION_STACK)} | {name(topology.CLUSTER_STACK, n) for n in placed | {cfg.host_cluster}}
+        out.append(PlannedStack(topology.WORKLOADS_STACK, str(split.index),
+                                name(topology.WORKLOADS_STACK, str(split.index)), cfg.host.region, tuple(sorted(deps))))
     return out
 
 

@@ -28,6 +28,7 @@ TRANSIT_GATEWAY_STACK = "transit-gateway"
 TGW_PEERING_STACK = "tgw-peering"
 TGW_PEER_ROUTES_STACK = "tgw-peer-routes"
 FEDERATION_STACK = "federation"
+WORKLOADS_STACK = "workloads"  # `workloads-<n>`: typed workloads beyond the federation stack (federation_layout)
 
 # Roles of the access stack (their purpose part: `fedeks-<env>-<purpose>`), admins on every cluster.
 BASTION_ROLE = "bastion"
@@ -134,7 +135,15 @@ def stack_name(cfg: FederationConfig, kind: str, qualifier: str = "") -> str:
 
 def eks_cluster_name(cfg: FederationConfig, cluster: str) -> str:
     """The EKS name; the config name stays the KubeFed and kubeconfig-context name."""
-    return f"{PREFIX}-{cfg.env_name}-{cluster}"
+    return eks_name_prefix(cfg) + cluster
+
+
+def eks_name_prefix(cfg: FederationConfig) -> str:
+    """What every EKS cluster name of the environment starts with, and no other environment's: the dash after the
+    environment's name is a separator, as environment names hold none (config reader), so `fedeks-dev-` never starts
+    `fedeks-dev2-...` or `fedeks-dev-a-...` of another environment. The join functions' IAM policy and checks rely on it
+    (components/kubefed_join)."""
+    return f"{PREFIX}-{cfg.env_name}-"
 
 
 def role_name(cfg: FederationConfig, purpose: str) -> str:

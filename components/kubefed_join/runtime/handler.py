@@ -27,6 +27,7 @@ from .. import contract
 from components.kube_access import allowed_clusters
 from components.workload_waiter.runtime import workload_wait
 from . import join
+from . import membership
 from . import teardown
 from . import unjoin
 from components.kube_access.allowed_clusters import NotAllowed
@@ -57,7 +58,7 @@ def on_event(event: dict, context: object = None) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + deadlines.unjoin)}}
     req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource, as it should
-    _check_allowed(req.member, req.host)  # NotAllowed too, before any token is presigned
+    _check_names(req.member, req.host)  # NotAllowed too (EKS is asked on the first poll, before any token)
     log.info("%s %s: joining %s to host %s", request_type, req.physical_id, req.member.name, req.host.name)
     return {"PhysicalResourceId": req.physical_id, "Data": {"Deadline": str(int(time.time()) + req.timeout_seconds)}}
 
@@ -73,10 +74,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         return _unjoin(event, deadline, budget)
     req = parse(event.get("ResourceProperties") or {})
     try:
-        _check_allowed(req.member, req.host)
-    except NotAllowed as exc:
-        raise RuntimeError(f"joining {req.member.name} to KubeFed refused: {exc}") from None
-    try:
+        _check_allowed(req.member, req.host)  # before any token is presigned
         member, host = _clusters(req, budget)
         state = join.join(req, member, host)
         pending = _release_previous_host(event, req, budget) if state.ready else None
@@ -84,6 +82,8 @@ def is_complete(event: dict, context: object = None) -> dict:
             log.info("%s joined: %s", req.member.name, state.detail)
             return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name}}
         waiting = pending or state.detail
+    except NotAllowed as exc:
+        raise RuntimeError(f"joining {req.member.name} to KubeFed refused: {exc}") from None
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, f"joining {req.member.name}")
         if isinstance(error, Failed):
@@ -145,10 +145,18 @@ def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
     return False
 
 
-def _check_allowed(*refs: ClusterRef) -> None:
-    allowed = allowed_clusters.load()
+def _check_names(*refs: ClusterRef) -> None:
+    """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
+    prefix = allowed_clusters.load()
     for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check(ref, role, allowed)
+        allowed_clusters.check_name(ref, role, prefix)
+
+
+def _check_allowed(*refs: ClusterRef) -> None:
+    """Each cluster (member, then host) is one of this environment's as EKS describes it (allowed_clusters)."""
+    prefix = allowed_clusters.load()
+    for ref, role in zip(refs, ("member", "host")):
+        allowed_clusters.check(ref, role, prefix)
 
 
 def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
@@ -175,22 +183,20 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     left_member: list[Exception] = []
     host = member = None
     try:
-        allowed = allowed_clusters.load()
-        allowed_clusters.check(req.host, "host", allowed)
+        _check_allowed(req.host)
         host = _cluster(req.host, "host", budget)
     except (NotAllowed, Waiting, Failed) as exc:
         left_host.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                          else exc)
     try:
-        allowed = allowed_clusters.load()
-        if left_the_federation(req, allowed):
+        if host is not None and left_the_federation(req, host):
             # A cluster removed from the config: the update that removed it changed this function's clusters (and
             # the network path to it) before its cleanup phase deletes this join, so its side stays on it, as the
             # README's "Adding or removing a cluster" says (KubeFed's own objects there go with the cluster).
             log.info("%s left the federation: its side of the join stays on it (it goes with the cluster)",
                      req.member.name)
         else:
-            allowed_clusters.check(req.member, "member", allowed)
+            _check_allowed(req.member)
             member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
     except (NotAllowed, Waiting, Failed) as exc:
         left_member.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
@@ -207,11 +213,12 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
                    event.get("PhysicalResourceId") or req.physical_id, objects)
 
 
-def left_the_federation(req: JoinRequest, allowed: allowed_clusters.Federation) -> bool:
-    """An unjoin of a member the federation no longer has (by name), from a host it still has: a removed cluster.
-    Nothing is done on it (the function may not reach it); a member of a known name that does not match is
-    refused as before."""
-    return req.member.name not in allowed.clusters and req.host.name in allowed.clusters
+def left_the_federation(req: JoinRequest, host: Cluster) -> bool:
+    """An unjoin of a member the federation no longer has (by name; the teardown records them on the host:
+    membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may not reach
+    it). Without a record every member counts as still in the federation."""
+    members = membership.recorded(host, req.namespace)
+    return members is not None and req.member.name not in members and req.host.name in members
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:
@@ -252,13 +259,36 @@ def _teardown_on_event(event: dict) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + deadlines.release)}}
     req = parse_teardown(event.get("ResourceProperties") or {})
-    _check_allowed(req.host)
-    return {"PhysicalResourceId": req.physical_id}
+    _check_names(req.host)
+    return {"PhysicalResourceId": req.physical_id,
+            "Data": {"Deadline": str(int(time.time()) + req.deadlines.join)}}
+
+
+def _record_members(event: dict, deadline: int, budget: Budget) -> dict:
+    """Create/update of the teardown: record the federation's clusters on the host (membership.py)."""
+    req = parse_teardown(event.get("ResourceProperties") or {})
+    if req.members is None:
+        return {"IsComplete": True}
+    try:
+        _check_allowed(req.host)
+        membership.record(_cluster(req.host, "host", budget), req.namespace, req.members)
+    except NotAllowed as exc:
+        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} refused: {exc}") from None
+    except Waiting as exc:
+        if time.time() > deadline:
+            raise RuntimeError(f"recording the federation's clusters on host {req.host.name}: still waiting for: "
+                               f"{exc}") from None
+        log.info("waiting: %s", exc)
+        return {"IsComplete": False}
+    except Failed as exc:
+        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} failed: {exc}") from None
+    log.info("host %s: the federation's clusters recorded (%d)", req.host.name, len(req.members))
+    return {"IsComplete": True}
 
 
 def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
     if event["RequestType"] != "Delete":
-        return {"IsComplete": True}  # nothing to do until the federation is torn down
+        return _record_members(event, deadline, budget)
     try:
         req = parse_teardown(event.get("ResourceProperties") or {})
     except InvalidProperties as exc:
@@ -280,6 +310,10 @@ def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
     except (Waiting, Failed) as exc:
         return _finish(what, [exc], give_up_at, resource, objects, note)
     if remaining.count == 0:
+        try:
+            membership.forget(host, req.namespace)
+        except (Waiting, Failed) as exc:
+            return _finish(what, [exc], give_up_at, resource, objects, note)
         log.info("host %s: no FederatedTypeConfig left; the chart can be uninstalled", req.host.name)
         return {"IsComplete": True}
     left = remaining.errors or [Waiting(f"host {req.host.name}: {remaining.count} FederatedTypeConfigs still "

@@ -13,6 +13,7 @@ from components.kube_access.cluster_ref import (  # noqa: F401 (ClusterRef, Inva
 from .. import contract as c
 from .manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
 
+_LABEL = re.compile(c.LABEL_PATTERN)
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
@@ -51,6 +52,9 @@ class TeardownRequest:
     host: ClusterRef
     namespace: str
     timeout_seconds: int = c.DEFAULT_TIMEOUT_SECONDS
+    members: tuple[str, ...] | None = None
+    """Every cluster of the federation (contract.MEMBERS), recorded on the host (membership.py); None when the
+    properties predate it."""
 
     @property
     def deadlines(self) -> c.Deadlines:
@@ -66,9 +70,14 @@ def parse_teardown(props: dict) -> TeardownRequest:
     host = parse_cluster(props.get(c.HOST), c.HOST, problems)
     namespace = parse_namespace(props, problems)
     timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
+    members = props.get(c.MEMBERS)
+    if members is not None and (not isinstance(members, list) or not all(
+            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_NAME_LENGTH for m in members)):
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
-    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout)
+    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout,
+                           members=None if members is None else tuple(members))
 
 
 def parse(props: dict) -> JoinRequest:

@@ -136,7 +136,7 @@ def on_event(event: dict, context: object = None, legacy: bool = False) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + timeout)}}
     req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource
-    _check_allowed(req)
+    _check_allowed(req, ask_eks=False)  # EKS is asked on the first poll, before any token is presigned
     log.info("%s %s: waiting for it on %s", event["RequestType"], req.physical_id,
              ", ".join(c.name for c in req.members))
     physical_id = contract.legacy_physical_id(req.plan.namespace, req.plan.name) if legacy else req.physical_id
@@ -149,15 +149,17 @@ def is_complete(event: dict, context: object = None) -> dict:
     if event["RequestType"] == "Delete":
         return _delete(event, deadline, budget)
     req = parse(event.get("ResourceProperties") or {})
-    _check_allowed(req)
     key, minutes = req.plan.key, req.timeout_seconds // 60
     try:
+        _check_allowed(req)  # NotAllowed fails the resource; an EKS API not reachable now is Waiting
         host = _client(req.host, "host")
         fd = _read_custom(host, TYPES_GROUP, TYPES_VERSION, "federateddeployments", req.plan, budget, "host")
         seen = _observe_members(req, budget, host)
         state = _with_leaving(readiness(req.plan, seen, scheduled_replicas(fd)), req, host, budget)
         if state.ready:
             _record_ready(host, fd, req, state.hostnames, budget)
+    except allowed_clusters.NotAllowed as exc:
+        raise RuntimeError(f"workload {key} refused: {exc}") from None
     except Failed as exc:
         raise RuntimeError(f"workload {key} failed: {exc}") from None
     except Waiting as exc:
@@ -224,6 +226,12 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
     except (InvalidProperties, allowed_clusters.NotAllowed) as exc:
         log.warning("nothing to delete: %s", exc)
         return {"IsComplete": True}
+    except (Waiting, Failed) as exc:  # EKS could not be asked: nothing is touched unverified
+        if isinstance(exc, Waiting) and time.time() <= deadline:
+            log.info("delete waiting: %s", exc)
+            return {"IsComplete": False}
+        log.warning("nothing deleted: %s", exc)
+        return {"IsComplete": True}
     key, minutes = req.plan.key, req.timeout_seconds // 60
     me = event.get("PhysicalResourceId") or req.physical_id
     left: list[str] = []
@@ -284,11 +292,14 @@ def _with_leaving(state: Readiness, req: WorkloadRequest, host: client.ApiClient
     return Readiness(ready=False, waiting=(*state.waiting, *gone), hostnames=state.hostnames)
 
 
-def _check_allowed(req: WorkloadRequest) -> None:
-    allowed = allowed_clusters.load()
-    allowed_clusters.check(req.host, "host", allowed)
+def _check_allowed(req: WorkloadRequest, ask_eks: bool = True) -> None:
+    """The host and every member are this environment's clusters (allowed_clusters); with `ask_eks`, as EKS
+    describes them."""
+    prefix = allowed_clusters.load()
+    check = allowed_clusters.check if ask_eks else allowed_clusters.check_name
+    check(req.host, "host", prefix)
     for ref in req.members:
-        allowed_clusters.check(ref, "member", allowed)
+        check(ref, "member", prefix)
 
 
 def _client(ref: ClusterRef, role: str, shared: client.ApiClient | None = None) -> client.ApiClient:
