@@ -37,10 +37,12 @@ def test_functions_time_out_after_two_minutes(federation):
     assert [f["Timeout"] for f in _functions(federation)] == [120, 120]
 
 
-def _describe_policies(template) -> list[dict]:
+def _describe_policies(template, role: str = "join") -> list[dict]:
+    """The DescribeCluster policies on `role` (the join's; the workload waiter has its own, on its own role)."""
     return [p["Properties"]["PolicyDocument"] for p in resources(template, "AWS::IAM::Policy").values()
-            if any("eks:DescribeCluster" in json.dumps(st["Action"]) for st in p["Properties"]["PolicyDocument"]
-                   ["Statement"])]
+            if role in json.dumps(p["Properties"]["Roles"])
+            and any("eks:DescribeCluster" in json.dumps(st["Action"]) for st in p["Properties"]["PolicyDocument"]
+                    ["Statement"])]
 
 
 def _arn_pattern(resource) -> str:

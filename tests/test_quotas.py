@@ -53,11 +53,13 @@ def test_sixty_clusters_in_a_mesh_are_refused_naming_each_limit_and_the_fixes():
         "bastion and the host peer with every VPC) or \"transitGateway\" (one transit gateway attachment per VPC, "
         "nothing per pair of VPCs), fewer clusters, or raise the quota to 60 or more (Service "
         "Quotas: vpc L-7E9ECCDB) and set quotas.peeringsPerVpc: 60",
-        f"{P}.clusters: the security groups of fed-1, the join Lambda would need up to 61 rules (one per peer VPC or "
-        "cluster; the join Lambda's: one per cluster and the EKS API's), over "
+        # fed-1, the host: 60 peer VPCs and the join and waiter Lambdas; the Lambdas' groups: 60 clusters and EKS.
+        f"{P}.clusters: the security groups of fed-1, the join and waiter Lambdas would need up to 62 rules (one per "
+        "peer VPC or cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the "
+        "EKS API's), over "
         "the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: use \"peeringTopology\": "
-        "\"hub\" (only the bastion and the host peer with every VPC), fewer clusters, or raise the quota to 61 or "
-        "more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 61",
+        "\"hub\" (only the bastion and the host peer with every VPC), fewer clusters, or raise the quota to 62 or "
+        "more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 62",
     ]
 
 
@@ -70,9 +72,9 @@ def test_sixty_clusters_pass_in_a_hub_with_the_quotas_it_needs_raised():
     assert 'Fix: use "peeringTopology": "transitGateway" (one transit gateway attachment per VPC, nothing per pair ' \
         'of VPCs), fewer clusters, or raise the quota to 61' in found[0]
     raw["quotas"] = {"routesPerRouteTable": 61, "peeringsPerVpc": 60, "vpcsPerRegion": 9,
-                     "elasticIpsPerRegion": 9, "rulesPerSecurityGroup": 61}
+                     "elasticIpsPerRegion": 9, "rulesPerSecurityGroup": 62}
     cfg = load_environment({"test": raw}, "test")
-    assert cfg.quotas == QuotasConfig(61, 60, 9, 9, 61)
+    assert cfg.quotas == QuotasConfig(61, 60, 9, 9, 62)
 
 
 def test_forty_clusters_need_only_vpcs_and_eips_raised_in_the_crowded_region():

@@ -91,7 +91,7 @@ def problems(raw: dict) -> list[str]:
 
 
 def test_sixty_clusters_that_a_mesh_and_a_hub_refuse_pass_with_a_transit_gateway():
-    raw = federation(60, TGW, quotas={**FORTY_QUOTAS, "rulesPerSecurityGroup": 61})
+    raw = federation(60, TGW, quotas={**FORTY_QUOTAS, "rulesPerSecurityGroup": 62})
     cfg = config(raw)
     assert topology.peerings(cfg) == [] and len(tgw.region_peerings(cfg)) == 45  # 10 regions
     assert tgw.vpc_routes(cfg) == ["10.0.0.0/10", "172.20.0.0/15"]  # the clusters' 10.0-10.59, the bastion's
@@ -104,9 +104,11 @@ def test_sixty_clusters_that_a_mesh_and_a_hub_refuse_pass_with_a_transit_gateway
 def test_security_group_rules_still_count_every_vpc_that_reaches_an_api_server():
     found = problems(federation(60, TGW, quotas=FORTY_QUOTAS))
     assert found == [
-        f"{P}.clusters: the security groups of fed-1 would need up to 61 rules (one per peer VPC or cluster), over "
-        "the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: fewer clusters, or raise the "
-        "quota to 61 or more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 61"]
+        f"{P}.clusters: the security groups of fed-1, the join and waiter Lambdas would need up to 62 rules (one per "
+        "peer VPC or cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the "
+        "EKS API's), over the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: fewer "
+        "clusters, or raise the quota to 62 or more (Service Quotas: vpc L-0EA8095F) and set "
+        "quotas.rulesPerSecurityGroup: 62"]
 
 
 def test_a_region_whose_gateway_stack_would_not_fit_is_refused_naming_the_stack_and_the_fix():

@@ -22,7 +22,7 @@ from components.workload_waiter import contract
 from components.workload_waiter.workload_waiter import (HANDLERS, HOST_RULES, READ_POLICY, SOURCE,
                                                         WorkloadWaiterProvider, WorkloadWaiterProviderProps)
 from fedtest import environment, resources, synth, templates
-from test_kubefed_join_construct import CLEAN_IMPORT, LAMBDA_RUNTIME_PROVIDES, _resolve
+from test_kubefed_join_construct import CLEAN_IMPORT, LAMBDA_RUNTIME_PROVIDES, _describe_policies
 from test_host_move import HELLO
 
 
@@ -52,12 +52,16 @@ def test_every_waiter_is_served_by_the_waiters_own_provider_not_the_joins(synthe
 
 
 def test_the_waiters_functions_serve_exactly_the_federations_clusters(synthesized):
-    outputs: dict = {}
-    envs = [_resolve(f["Environment"]["Variables"], outputs)
-            for f in _functions(synthesized[0]["fedeks-test-federation"]).values()]
-    assert envs[0] == envs[1]
-    allowed = allowed_clusters.load(envs[0])
-    assert sorted(allowed.clusters) == ["fed-1", "fed-2"] and allowed.eks_name_prefix == "fedeks-test-"
+    """As the join's: the environment's EKS name prefix alone, and DescribeCluster on its own role for exactly the
+    clusters named with it."""
+    federation = synthesized[0]["fedeks-test-federation"]
+    envs = [f["Environment"]["Variables"] for f in _functions(federation).values()]
+    assert envs == [{shared.EKS_NAME_PREFIX_ENV: "fedeks-test-"}] * 2
+    assert allowed_clusters.load(envs[0]) == "fedeks-test-"
+    [policy] = _describe_policies(federation, role="workload-waiter")
+    [statement] = policy["Statement"]
+    assert statement["Action"] == "eks:DescribeCluster"
+    assert json.dumps(statement["Resource"]).endswith(':cluster/fedeks-test-*"]]}')
 
 
 def test_the_waiters_role_is_not_cluster_admin_anywhere(synthesized):
@@ -106,7 +110,7 @@ def test_the_waiters_provider_waits_longer_than_its_handler_deadlines(minutes):
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"])
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/waiter")
     provider = WorkloadWaiterProvider(stack, "Waiter", WorkloadWaiterProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=minutes))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix="fedeks-t-", timeout_minutes=minutes))
     definition = str(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine"))
     d = shared.Deadlines(minutes * 60)
     attempts = d.provider_total_seconds // shared.POLL_SECONDS

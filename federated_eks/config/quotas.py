@@ -142,7 +142,7 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
-            f"cluster; the join Lambda's: one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
+            f"cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
             "(quotas.rulesPerSecurityGroup)",
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
