@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from components.kubefed_join import contract
+from components.workload_waiter import contract
 from fedtest import environment, synth
 from federated_eks.config.reader import load_environment
 from federated_eks.plan import stack_plan
