@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from components.workload_waiter import contract
+from components.kubefed_join import contract
+from components.workload_waiter import contract as waiter_contract
 from fedtest import environment, synth
 from federated_eks.config.reader import load_environment
 from federated_eks.plan import stack_plan
@@ -33,7 +34,7 @@ def ids(assembly, stack: str) -> dict[str, str]:
 
 
 def test_a_growing_federation_splits_its_workloads_keeping_every_id_that_was_there():
-    small, big = environment(3, workloads=workloads(80, 85)), environment(3, workloads=workloads(150, 85))
+    small, big = environment(3, workloads=workloads(80, 80)), environment(3, workloads=workloads(150, 80))
     _, before = synth(small, name="t")
     _, after = synth(big, name="t")
     assert not [s for s in template_sizes(before) if "-workloads-" in s]
@@ -49,9 +50,9 @@ def test_a_growing_federation_splits_its_workloads_keeping_every_id_that_was_the
     assert len(joins) == 3 and set(joins) <= set(federation_after)
     # The workloads beyond it are in workloads-1, under the ids the federation stack gives its own ("Workloads/...").
     moved = ids(after, "fedeks-t-workloads-1")
-    waiters = sorted(k for k, v in moved.items() if v == contract.WORKLOAD_TYPE)
-    assert len(waiters) == 150 - sum(v == contract.WORKLOAD_TYPE for v in federation_after.values())
-    assert all(k.startswith("WorkloadsReadyweb") for k in waiters)
+    waiters = sorted(k for k, v in moved.items() if v == waiter_contract.WORKLOAD_TYPE)
+    assert len(waiters) == 150 - sum(v == waiter_contract.WORKLOAD_TYPE for v in federation_after.values())
+    assert all(k.startswith("WorkloadsWaiterweb") for k in waiters)
     assert not set(moved) & set(federation_after) - {"CDKMetadata"}
     # The plan (pruning, the pipeline, make topology) equals the assembly: workloads-1 after the federation stack,
     # reading the host's and fed-2's cluster stacks (its workloads are placed on fed-2 alone), not fed-3's.
