@@ -5,6 +5,7 @@
 # Offline extras: make pipeline [PIPELINE=main] (the CDK Pipeline), make topology [ENV=dev] (Mermaid + timings),
 #   make check-config [PIPELINE=main] (the pipeline's environments: synth, cfn-lint, cdk-nag)
 #   make rehearse [ENV=dev] (the deploy and destroy played against emulated AWS and Kubernetes)
+#   make docs (the user manual, docs/, as a site in site/; the tests build it with --strict)
 # Every target is idempotent: set-up steps rerun only when their inputs change.
 
 SHELL := /bin/bash
@@ -32,7 +33,7 @@ export npm_config_update_notifier := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: setup setup-runtime synth test context diff deploy destroy bench clean pipeline prune topology \
-  check-config check-environment rehearse
+  check-config check-environment rehearse docs
 
 setup-runtime: $(VENV)/.runtime node_modules/.installed .build/.lambda-deps
 setup: setup-runtime $(VENV)/.dev
@@ -54,11 +55,12 @@ node_modules/.installed: package.json package-lock.json $(VENV)/.runtime
 	$(BIN)/npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The join Lambdas' dependencies (KubeFed's and Karmada's), installed once per requirements hash (synth then needs no network).
-.build/.lambda-deps: components/kubefed_join/runtime/requirements.txt components/karmada_join/runtime/requirements.txt \
-  components/lambda_bundling.py $(VENV)/.runtime
-	$(BIN)/python -m components.lambda_bundling components/kubefed_join/runtime/requirements.txt \
-	  components/karmada_join/runtime/requirements.txt
+# The Lambdas' dependencies (the KubeFed and Karmada joins', the workload waiter's), installed once per requirements hash
+# (synth then needs no network).
+LAMBDA_REQUIREMENTS := components/kubefed_join/runtime/requirements.txt components/workload_waiter/runtime/requirements.txt \
+  components/karmada_join/runtime/requirements.txt
+.build/.lambda-deps: $(LAMBDA_REQUIREMENTS) components/lambda_bundling.py $(VENV)/.runtime
+	$(BIN)/python -m components.lambda_bundling $(LAMBDA_REQUIREMENTS)
 	touch $@
 
 synth: setup-runtime
@@ -100,8 +102,13 @@ topology: setup-runtime
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS)
 
+# The manual (docs/, mkdocs.yml) as a static site in site/, offline; the config reference is generated from the model
+# (docs/hooks/config_reference.py). --strict: a broken link or anchor fails, as in tests/test_docs.py.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(CURDIR)/site
+
 # Offline pre-deploy check: synthesizes $(ENV) into a scratch folder and plays every stack the way CloudFormation
-# would (create, then delete) against emulated EKS API servers (rehearsal/; README "Before you deploy").
+# would (create, then delete) against emulated EKS API servers (rehearsal/; docs/operations/rehearse.md).
 rehearse: setup
 	$(BIN)/python -m rehearsal --env $(ENV)
 
@@ -130,4 +137,4 @@ bench: setup
 	$(BIN)/python bench/synth_time.py
 
 clean:
-	rm -rf cdk.out .build
+	rm -rf cdk.out .build site

@@ -14,7 +14,7 @@ Stacks, in deploy order (each level deploys in parallel with --concurrency):
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -24,13 +24,14 @@ from components.network import Network
 from federated_eks.config.reader import ConfigError
 from federated_eks.config.workload_reader import folder_problems
 from federated_eks.model.federation import FederationConfig
-from federated_eks.plan import peering_layout, topology
+from federated_eks.plan import federation_layout, peering_layout, topology, transit_gateway_layout as tgw
 from federated_eks.plan.stack_tags import stack_tags
 from stacks.access import AccessStack
 from stacks.bastion import BastionStack
 from stacks.cluster import ClusterStack
-from stacks.federation import FederationStack
+from stacks.federation import FederationStack, WorkloadsStack
 from stacks.peering import PeeringRoutesStack, PeeringStack
+from stacks.transit_gateway import TransitGatewayPeeringStack, TransitGatewayPeerRoutesStack, TransitGatewayStack
 
 
 def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
@@ -64,7 +65,7 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
     for c in config.clusters:
         stack = ClusterStack(app, name(topology.CLUSTER_STACK, c.name),
                              **ident(topology.CLUSTER_STACK, c.name), config=config, cluster_name=c.name,
-                             peers=topology.peers_of(peerings, c.name), env=env(c.region),
+                             peers=topology.api_clients_of(config, peerings, c.name), env=env(c.region),
                              load_balancer_controller=config.load_balancer_controller if c.name in load_balanced
                              else None, dns_zones=dns_zones.get(c.name, ()),
                              description=f"federated-eks: VPC and EKS cluster {c.name}")
@@ -97,18 +98,60 @@ def build(app: Construct, config: FederationConfig) -> dict[str, cdk.Stack]:
                                     description=f"federated-eks: routes for peerings accepted in {plan.region}")
                  for plan in peering_layout.accepter_stacks(peerings)]
 
+    connectivity = [*requesters, *accepters, *transit_gateway_stacks(app, config, networks, ident)]
+
     federation = FederationStack(app, name(topology.FEDERATION_STACK), **ident(topology.FEDERATION_STACK),
                                  config=config, clusters=clusters,
                                  env=env(config.host.region),
                                  description="federated-eks: "
                                  f"{'Karmada' if config.engine == 'karmada' else 'KubeFed'} control plane and "
                                  "cluster joins")
-    for stack in [*requesters, *accepters]:
+    for stack in connectivity:
         federation.add_stack_dependency(stack)
+    for split in federation_layout.workload_stacks(config)[1:]:
+        WorkloadsStack(app, name(topology.WORKLOADS_STACK, str(split.index)),
+                       **ident(topology.WORKLOADS_STACK, str(split.index)), config=config, federation=federation,
+                       index=split.index, env=env(config.host.region),
+                       description="federated-eks: federated workloads beyond the federation stack")
 
     for key, value in config.tags:
         cdk.Tags.of(app).add(key, value)
     return {s.stack_name: s for s in app.node.children if isinstance(s, cdk.Stack)}
+
+
+def transit_gateway_stacks(app: Construct, config: FederationConfig, networks: dict[str, Network],
+                           ident: Callable[[str, str], dict]) -> list[cdk.Stack]:
+    """`peeringTopology: "transitGateway"`: per region its gateway stack, the peerings it requests and the routes of
+    those it accepts (transit_gateway_layout; stacks/transit_gateway.py). None in the other modes. `ident`: a
+    stack's name and tags by kind and region (build's)."""
+    if not tgw.uses_transit_gateway(config):
+        return []
+    env = {r: cdk.Environment(account=config.account, region=r) for r in tgw.regions(config)}
+    destinations = tgw.vpc_routes(config)
+
+    def name(kind: str, region: str) -> str:
+        return topology.stack_name(config, kind, region)
+
+    gateways = {r: TransitGatewayStack(app, name(topology.TRANSIT_GATEWAY_STACK, r),
+                                       **ident(topology.TRANSIT_GATEWAY_STACK, r), vpcs=tgw.vpcs_in(config, r),
+                                       networks=networks, destinations=destinations, env=env[r],
+                                       description=f"federated-eks: transit gateway of {r} and its VPC attachments")
+                for r in tgw.regions(config)}
+    requesters = [TransitGatewayPeeringStack(
+        app, name(topology.TGW_PEERING_STACK, r), **ident(topology.TGW_PEERING_STACK, r), region=r,
+        peerings=tgw.requested_from(config, r), gateways={k: g.gateway for k, g in gateways.items()},
+        destinations={p.id: tgw.static_routes(config, r, p) for p in tgw.requested_from(config, r)}, env=env[r],
+        description=f"federated-eks: transit gateway peerings requested from {r}")
+        for r in tgw.regions(config) if tgw.requested_from(config, r)]
+    attachment_ids = {pid: aid for s in requesters for pid, aid in s.attachment_ids.items()}
+    accepters = [TransitGatewayPeerRoutesStack(
+        app, name(topology.TGW_PEER_ROUTES_STACK, r), **ident(topology.TGW_PEER_ROUTES_STACK, r),
+        peerings=tgw.accepted_in(config, r), gateway=gateways[r].gateway,
+        attachment_ids={p.id: attachment_ids[p.id] for p in tgw.accepted_in(config, r)},
+        destinations={p.id: tgw.static_routes(config, r, p) for p in tgw.accepted_in(config, r)}, env=env[r],
+        description=f"federated-eks: routes of the transit gateway peerings accepted in {r}")
+        for r in tgw.regions(config) if tgw.accepted_in(config, r)]
+    return [*gateways.values(), *requesters, *accepters]
 
 
 def check_manifest_folders(config: FederationConfig) -> None:

@@ -2,15 +2,18 @@
 """Benchmark: the whole `cdk synth` of an environment against a bare aws-cdk-lib app with the same number
 of empty stacks, in one run, through the same CLI. Also reports the join Lambda's zipped size.
 
-    .venv/bin/python bench/synth_time.py [--env dev] [--runs 3] [--clusters 16]
+    .venv/bin/python bench/synth_time.py [--env dev] [--runs 3] [--sizes 2,16,40,100] [--modes mesh,hub,...]
 
 The bare app runs CDK's built-in template validation (cheap on empty stacks); the federation skips it
 unless `-c validate=true`, and that variant is timed too. Both apps are timed alternately (warm caches
 for both), and the median of each is compared.
 Target: the federation's synth at most 1.5x the bare app's.
 
-`--clusters N` also times an N-cluster mesh (a project of its own: this app, the environment's settings, N clusters
-spread over the regions of cdk.context.json) against the environment. Target for 16: at most 3x the environment.
+`--sizes` adds a row per connectivity mode and size (a project of its own: this app, the environment's settings, N
+clusters spread round-robin over the 17 regions of federated_eks/deploy_time.SCALE_REGIONS, with the quotas raised as
+far as AWS allows), timed alternately with the environment in the same run. A mode this version's config does not
+accept (e.g. a mode added later), or a size its config check refuses, gets a row saying so and is not synthesized.
+Targets: 16 clusters at most 3x the environment; 100 clusters over 17 regions (transitGateway) at most 3x.
 """
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CDK = str(ROOT / "node_modules" / ".bin" / "cdk")
+sys.path.insert(0, str(ROOT))
+# The quotas of the scale rows: AWS's maximums where it states one, else as many as the layout asks (model.QuotasConfig).
+RAISED_QUOTAS = {"routesPerRouteTable": 1000, "peeringsPerVpc": 125, "rulesPerSecurityGroup": 500,
+                 "vpcsPerRegion": 1000, "elasticIpsPerRegion": 1000, "natGatewaysPerAz": 1000,
+                 "eksClustersPerRegion": 1000}
 
 BARE_APP = """
 import aws_cdk as cdk
@@ -45,16 +53,38 @@ def run_cdk(args: list[str], cwd: Path, outdir: Path) -> float:
     return time.perf_counter() - start
 
 
-def big_project(root: Path, env: str, clusters: int) -> Path:
-    """A project directory whose `env` has `clusters` clusters over the committed regions, mesh."""
+def scaled_environment(raw_env: dict, mode: str, clusters: int) -> dict:
+    """The environment `raw_env` with `clusters` clusters over deploy_time.SCALE_REGIONS (round-robin; the first is the
+    host, with the bastion), in `mode`, quotas raised (RAISED_QUOTAS)."""
+    from federated_eks.plan.deploy_time import SCALE_REGIONS
+    raw = dict(raw_env)
+    raw["clusters"] = [{"name": f"fed-{i + 1}", "region": SCALE_REGIONS[i % len(SCALE_REGIONS)],
+                        "cidr": f"10.{i}.0.0/16"} for i in range(clusters)]
+    raw["hostCluster"] = "fed-1"
+    raw.pop("previousHostCluster", None)
+    raw["bastion"] = {**raw["bastion"], "region": SCALE_REGIONS[0], "cidr": "172.20.0.0/16"}
+    raw["peeringTopology"] = mode
+    raw["quotas"] = {**raw.get("quotas", {}), **RAISED_QUOTAS}
+    return raw  # its workloads stay (they name fed-1 and fed-2, which every size has)
+
+
+def refusal(env: str, raw: dict) -> str | None:
+    """What the config check says of `raw` (None: accepted)."""
+    from federated_eks.config.reader import ConfigError, load_environment
+    try:
+        load_environment({env: raw}, env)
+    except ConfigError as err:
+        return "; ".join(err.problems)
+    return None
+
+
+def scaled_project(root: Path, env: str, raw: dict, account: str) -> Path:
+    """A project directory running this app with only `env` = `raw`, and AZ lookups for every region it uses (those
+    cdk.context.json lacks get three AZs named as AWS names them, `<region>a` to `c`)."""
     cdk_json = json.loads((ROOT / "cdk.json").read_text())
     context = json.loads((ROOT / "cdk.context.json").read_text())
-    regions = sorted(k.split("region=")[1] for k in context if k.startswith("availability-zones:"))
-    raw = dict(cdk_json["context"]["environments"][env])
-    raw["clusters"] = [{"name": f"fed-{i + 1}", "region": regions[i % len(regions)], "cidr": f"10.{i}.0.0/16"}
-                       for i in range(clusters)]
-    raw["hostCluster"] = "fed-1"
-    raw["bastion"] = {**raw["bastion"], "region": regions[0], "cidr": "172.20.0.0/16"}
+    for region in {c["region"] for c in raw["clusters"]} | {raw["bastion"]["region"]}:
+        context.setdefault(f"availability-zones:account={account}:region={region}", [f"{region}{z}" for z in "abc"])
     cdk_json["app"] = f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}"
     cdk_json["context"]["environments"] = {env: raw}
     root.mkdir()
@@ -77,8 +107,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", default="dev")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clusters", type=int, default=0, help="also time an N-cluster mesh against the env")
+    parser.add_argument("--sizes", default="", help="comma-separated cluster counts to time per mode, e.g. 2,16,40,100")
+    parser.add_argument("--modes", default="mesh,hub,transitGateway", help="connectivity modes of the --sizes rows")
+    parser.add_argument("--clusters", type=int, default=0, help="(older form) one size: --sizes N --modes mesh")
     args = parser.parse_args()
+    sizes = [int(n) for n in args.sizes.split(",") if n] or ([args.clusters] if args.clusters else [])
+    modes = [m for m in args.modes.split(",") if m] if args.sizes else ["mesh"]
+    raw_env = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"][args.env]
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -91,14 +126,23 @@ def main() -> int:
         bare_args = ["--app", f"{ROOT / '.venv' / 'bin' / 'python'} app.py"]
         run_cdk(bare_args, bare_dir, tmp_path / "bare-warm")
 
-        big: list[float] = []
-        if args.clusters:
-            project = big_project(tmp_path / "big", args.env, args.clusters)
-            run_cdk(["-c", f"env={args.env}"], project, tmp_path / "big-warm")
+        rows: dict[tuple[str, int], list[float]] = {}
+        refused: dict[tuple[str, int], str] = {}
+        projects: dict[tuple[str, int], Path] = {}
+        for mode in modes:
+            for n in sizes:
+                raw = scaled_environment(raw_env, mode, n)
+                why = refusal(args.env, raw)
+                if why is not None:
+                    refused[mode, n] = why
+                    continue
+                projects[mode, n] = scaled_project(tmp_path / f"{mode}-{n}", args.env, raw, raw_env["account"])
+                run_cdk(["-c", f"env={args.env}"], projects[mode, n], tmp_path / f"{mode}-{n}-warm")
+                rows[mode, n] = []
         fed, bare, validated = [], [], []
         for i in range(args.runs):
-            if args.clusters:  # interleaved with the others, so that the load of the machine hits all alike
-                big.append(run_cdk(["-c", f"env={args.env}"], project, tmp_path / f"big-{i}"))
+            for key, project in projects.items():  # interleaved with the others: the machine's load hits all alike
+                rows[key].append(run_cdk(["-c", f"env={args.env}"], project, tmp_path / f"{key[0]}-{key[1]}-{i}"))
             # A fresh output directory each time: every run bundles and stages its assets, as a clean synth does.
             fed.append(run_cdk(["-c", f"env={args.env}"], ROOT, tmp_path / f"fed-{i}"))
             bare.append(run_cdk(bare_args, bare_dir, tmp_path / f"bare-{i}"))
@@ -115,10 +159,18 @@ def main() -> int:
     print(f"ratio: {fed_s / bare_s:.2f}x (target <= 1.5x)")
     val_s = statistics.median(validated)
     print(f"with -c validate=true (CDK's template validation): median {val_s:.2f} s, {val_s / bare_s:.2f}x")
-    if big:
-        big_s = statistics.median(big)
-        print(f"{args.clusters}-cluster mesh synth: median {big_s:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in big)})"
-              f"; {big_s / fed_s:.2f}x the {args.env} synth (target for 16: <= 3x)")
+    if sizes:
+        print(f"\n| mode | clusters | synth, median s | runs, s | x {args.env} (same run) |")
+        print("|---|---|---|---|---|")
+    for mode in modes:
+        for n in sizes:
+            if (mode, n) in refused:
+                print(f"| {mode} | {n} | - | - | refused by the config check: {refused[mode, n][:160]} |")
+                continue
+            times = rows[mode, n]
+            median = statistics.median(times)
+            print(f"| {mode} | {n} | {median:.2f} | {', '.join(f'{t:.2f}' for t in times)} | "
+                  f"{median / fed_s:.2f}x (target <= 3x) |")
     print(f"join Lambda package: {size / 1024 / 1024:.1f} MiB zipped")
     return 0
 

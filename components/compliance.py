@@ -45,3 +45,18 @@ def conditional_managed_policy(condition_logical_id: str, name: str) -> str:
                         {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::aws:policy/{name}"]]},
                         {"Ref": "AWS::NoValue"}]}
     return f"AwsSolutions-IAM4[Policy::{json.dumps(value, separators=(',', ':'))}]"
+
+
+def acknowledge_provider_framework(provider: IConstruct, user_functions: list, what: str) -> None:
+    """The findings every CDK Provider framework (aws-cdk-lib custom_resources.Provider) with an isComplete handler
+    raises, acknowledged with their reasons; `what` names the user functions (e.g. "the join functions")."""
+    framework = [provider.node.find_child(f"framework-{n}") for n in ("isComplete", "onTimeout")]
+    acknowledge(provider, "The CDK Provider framework's own functions log with the AWS-managed basic execution "
+                "policy; they hold no other permission.", managed_policy("service-role/AWSLambdaBasicExecutionRole"))
+    acknowledge(provider, f"The CDK Provider framework invokes {what} and its own steps by ARN with any version "
+                "qualifier (ARN:*); nothing else is granted.",
+                *(function_versions(f) for f in [*user_functions, *framework]))
+    acknowledge(provider, "The Provider's waiter state machine only polls isComplete; each poll is logged by "
+                f"{what}.", "AwsSolutions-SF1")
+    acknowledge(provider, "X-Ray on the Provider's waiter adds cost and no insight: it makes one Lambda call per "
+                "poll.", "AwsSolutions-SF2")

@@ -140,13 +140,18 @@ class FederatedCluster(Construct):
         """
         return self.grant(entry_id, principal_arn, ADMIN_POLICY)
 
-    def grant(self, entry_id: str, principal_arn: str, policy: str) -> eks.AccessEntry:
-        """An access entry for an IAM principal with one EKS access policy, cluster scope (see grant_admin)."""
-        return eks.AccessEntry(
+    def grant(self, entry_id: str, principal_arn: str, policy: str, groups: tuple[str, ...] = ()) -> eks.AccessEntry:
+        """An access entry for an IAM principal with one EKS access policy, cluster scope (see grant_admin), and the
+        Kubernetes `groups` its identity carries (for RBAC bindings; aws_eks_v2's AccessEntry has no property for
+        them, its CfnAccessEntry does: KubernetesGroups, updatable in place)."""
+        entry = eks.AccessEntry(
             self, entry_id, cluster=self.cluster, principal=principal_arn,
             access_policies=[eks.AccessPolicy.from_access_policy_name(
                 policy, access_scope_type=eks.AccessScopeType.CLUSTER)],
         )
+        if groups:
+            entry.node.default_child.kubernetes_groups = list(groups)
+        return entry
 
     def _add_nodes(self, props: FederatedClusterProps) -> eks.Nodegroup:
         ng = props.node_group

@@ -7,7 +7,7 @@ cluster's kubectl handler:
 - one manifest per typed workload namespace (its FederatedNamespace), after its Namespace;
 - one manifest per workload (FederatedDeployment, ReplicaSchedulingPreference, FederatedService), after its
   namespace;
-- one `Custom::FederatedWorkload` per workload (the join Lambda's waiter), after its manifest: a deploy
+- one `Custom::FederatedWorkload` per workload (components/workload_waiter/), after its manifest: a deploy
   finishes when every placed member runs the planned replicas and, for LoadBalancer Services, has a
   load-balancer hostname (returned as attributes `Hostname.<cluster>`);
 - for workloads with `dns`, the annotations ExternalDNS on each placed member turns into Route 53 records
@@ -36,8 +36,9 @@ from typing import Sequence
 from aws_cdk import CustomResource, Stack, aws_eks_v2 as eks
 from constructs import Construct, IDependable
 
-from components.kubefed_join import contract
-from components.kubefed_join.kubefed_join import JoinTarget
+from components.cluster_functions import JoinTarget
+from components.workload_waiter import contract
+from components.workload_waiter.workload_waiter import waiter as waiter_resource
 from components.workload_dns import with_member_annotations
 from federated_eks.plan import folder_workloads, kubefed_workload
 from federated_eks.plan.folder_workloads import FolderWorkload
@@ -60,7 +61,7 @@ class FederationTarget:
     members: tuple[tuple[JoinTarget, str], ...]
     """Every cluster of the federation with its region, in config order."""
     service_token: str
-    """The join Lambda's Provider: it serves `Custom::FederatedWorkload` too."""
+    """The workload waiter's Provider (components/workload_waiter/): it serves `Custom::FederatedWorkload`."""
     ready: tuple[IDependable, ...] = ()
     """What must exist before a workload is applied, and outlive it on delete: the joins (after the federated
     types) and the network path from the waiter Lambda to the host's API server. Manifests and waiters depend
@@ -103,13 +104,30 @@ def as_placed(w: Workload, clusters: Sequence[tuple[str, str]]) -> Workload:
     return replace(w, placement=Placement(clusters=w.placement.resolve(clusters)))
 
 
+# The kinds of a workload's objects on the host that its waiter deletes (and owns: `owned_by_waiter`).
+WAITED_KINDS = ("FederatedDeployment", "FederatedService", "ReplicaSchedulingPreference")
+
+
+def owned_by_waiter(obj: dict, waited: set[tuple[str, str]]) -> dict:
+    """`obj` with the annotation naming its waiter (contract.OWNER_ANNOTATION) when it is one of the objects a waiter
+    of `waited` ((namespace, name) of each waited workload) deletes; else `obj` as it is. Written by the manifest, the
+    ownership moves with CloudFormation's update of the manifest and goes back with its rollback."""
+    meta = obj.get("metadata") or {}
+    key = (meta.get("namespace"), meta.get("name"))
+    if obj.get("kind") not in WAITED_KINDS or key not in waited:
+        return obj
+    annotations = {**(meta.get("annotations") or {}), contract.OWNER_ANNOTATION: contract.physical_id(*key)}
+    return {**obj, "metadata": {**meta, "annotations": annotations}}
+
+
 def workload_objects(w: Workload, clusters: Sequence[tuple[str, str]]) -> list[dict]:
     """The workload's objects as applied (pure): KubeFed's rendering, with the Service's annotations (its
     settings and DNS records) as per-cluster overrides, so that a change reaches the members
-    (`workload_dns.with_member_annotations`)."""
+    (`workload_dns.with_member_annotations`), and its waiter named as their owner (`owned_by_waiter`)."""
     regions = dict(clusters)
     placed = [(c, regions[c]) for c in w.placement.resolve(clusters)]
-    return [with_member_annotations(o, w.dns, placed) if o["kind"] == "FederatedService" else o
+    return [owned_by_waiter(with_member_annotations(o, w.dns, placed) if o["kind"] == "FederatedService" else o,
+                            {(w.namespace, w.name)})
             for o in kubefed_workload.workload_objects(w)]
 
 
@@ -129,14 +147,14 @@ def waiter_properties(w: Workload, target: FederationTarget, timeout_seconds: in
     objects = [{"ApiVersion": o["apiVersion"], "Kind": o["kind"]} for o in applied]
     rendered = json.dumps([kubefed_workload.namespaces([w], target.clusters), applied], sort_keys=True)
     return {
-        "Workload": {"Namespace": w.namespace, "Name": w.name, "LoadBalanced": str(w.load_balanced).lower(),
+        contract.WORKLOAD: {"Namespace": w.namespace, "Name": w.name, "LoadBalanced": str(w.load_balanced).lower(),
                      "TotalReplicas": str(rs.total_replicas) if rs is not None and not bounded else "",
                      "Objects": objects,
                      # Any change of what is applied changes this, so the waiter runs (and waits) on every update.
                      "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
-        "Host": target.host.as_property(),
-        "Clusters": clusters,
-        "TimeoutSeconds": str(timeout_seconds),
+        contract.HOST: target.host.as_property(),
+        contract.CLUSTERS: clusters,
+        contract.TIMEOUT_SECONDS: str(timeout_seconds),
     }
 
 
@@ -146,14 +164,14 @@ def folder_waiter_properties(fw: FolderWorkload, rendered: str, target: Federati
     `rendered` is the folder's objects as applied (any change reruns the waiter)."""
     members = {m.name: m for m, _ in target.members}
     return {
-        "Workload": {"Namespace": fw.namespace, "Name": fw.name, "LoadBalanced": str(fw.load_balanced).lower(),
+        contract.WORKLOAD: {"Namespace": fw.namespace, "Name": fw.name, "LoadBalanced": str(fw.load_balanced).lower(),
                      "TotalReplicas": "" if fw.total_replicas is None else str(fw.total_replicas),
                      "Objects": [{"ApiVersion": a, "Kind": k} for a, k in fw.kinds],
                      "Revision": hashlib.sha256(rendered.encode()).hexdigest()[:16]},
-        "Host": target.host.as_property(),
-        "Clusters": [{**members[c].as_property(), "Replicas": "" if replicas is None else str(replicas),
-                      **({"Image": image} if image else {})} for c, replicas, image in fw.clusters],
-        "TimeoutSeconds": str(timeout_seconds),
+        contract.HOST: target.host.as_property(),
+        contract.CLUSTERS: [{**members[c].as_property(), "Replicas": "" if replicas is None else str(replicas),
+                             **({"Image": image} if image else {})} for c, replicas, image in fw.clusters],
+        contract.TIMEOUT_SECONDS: str(timeout_seconds),
     }
 
 
@@ -215,7 +233,8 @@ class FederatedWorkloads(Construct):
         timeout_seconds = target.timeout_seconds if props.timeout_minutes is None else props.timeout_minutes * 60
         # Manifests are served by the host's kubectl handler: their ids carry the host, so that a host move creates
         # them on the new host (CloudFormation cannot change a custom resource's ServiceToken). Waiters and DNS are
-        # served by the join Provider and keep their ids.
+        # served by the waiter's Provider and keep their ids. (Waiters made while the join's Provider served them
+        # had ids `Ready-*`; `Waiter-*` ones replace them, and own the objects once the manifest names them.)
         on_host = f"-on-{target.host.name}" if target.host_moved else ""
 
         # The host's v1 Namespace of every federated namespace this construct owns, first: typed workloads'
@@ -246,17 +265,19 @@ class FederatedWorkloads(Construct):
                                               manifest=workload_objects(w, target.clusters), overwrite=True)
             manifest.node.add_dependency(self.namespaces[w.namespace])
             self.manifests[key] = manifest
-            waiter = CustomResource(self, f"Ready-{ident}", service_token=target.service_token,
-                                    resource_type=RESOURCE_TYPE,
-                                    properties=waiter_properties(w, target, timeout_seconds))
+            waiter = waiter_resource(self, f"Waiter-{ident}", service_token=target.service_token,
+                                     properties=waiter_properties(w, target, timeout_seconds))
             waiter.node.add_dependency(manifest, *target.ready)
             self.waiters[key] = waiter
 
         for folder in props.folders:
             # Named by its path, so that reordering the config's workloads replaces nothing.
             ident = folder.path.strip("/").replace("/", "-")
+            waited = folder_workloads.waited_workloads(folder.objects, target.clusters)
+            owners = {(fw.namespace, fw.name) for fw in waited}
             manifest = eks.KubernetesManifest(self, f"Folder-{ident}{on_host}", cluster=target.host_cluster,
-                                              manifest=[kubefed_workload.managed(obj) for _, obj in folder.objects],
+                                              manifest=[owned_by_waiter(kubefed_workload.managed(obj), owners)
+                                                        for _, obj in folder.objects],
                                               overwrite=True)
             manifest.node.add_dependency(*target.ready)
             # After the namespaces its objects live in (its own, or a typed workload's), deleted before them.
@@ -268,11 +289,10 @@ class FederatedWorkloads(Construct):
             # The waiter for each of its FederatedDeployments: the deploy waits for them like for typed workloads, and a
             # delete (or a cluster leaving) removes their copies, load balancers included, before any unjoin.
             rendered = json.dumps([obj for _, obj in folder.objects], sort_keys=True)
-            for fw in folder_workloads.waited_workloads(folder.objects, target.clusters):
-                waiter = CustomResource(self, f"Ready-{ident}-{fw.namespace}-{fw.name}",
-                                        service_token=target.service_token, resource_type=RESOURCE_TYPE,
-                                        properties=folder_waiter_properties(fw, rendered, target,
-                                                                            timeout_seconds))
+            for fw in waited:
+                waiter = waiter_resource(self, f"Waiter-{ident}-{fw.namespace}-{fw.name}",
+                                         service_token=target.service_token,
+                                         properties=folder_waiter_properties(fw, rendered, target, timeout_seconds))
                 waiter.node.add_dependency(manifest)
                 self.waiters[f"{fw.namespace}/{fw.name}"] = waiter
 

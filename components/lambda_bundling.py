@@ -44,6 +44,9 @@ class LambdaSource:
     """Dotted name of the runtime package (a folder with `__init__.py` and `requirements.txt`)."""
     modules: tuple[str, ...] = ()
     """Dotted names of the modules outside the package that it imports (leaf modules, standard library only)."""
+    packages: tuple[str, ...] = ()
+    """Dotted names of whole packages outside it that it imports (shared runtime code: their `.py` files, no
+    requirements of their own)."""
     root: Path = ROOT
 
     @property
@@ -53,10 +56,13 @@ class LambdaSource:
     def files(self) -> list[Path]:
         """Every file of the asset's code, relative to `root`: the package's files, the modules, and the
         `__init__.py` of each enclosing package."""
-        package_dir = self.root / self.package.replace(".", "/")
-        found = {p.relative_to(self.root) for p in package_dir.rglob("*")
-                 if p.is_file() and not any(s in p.name or s in p.parts for s in _SKIP)}
-        for dotted in (self.package, *self.modules):
+        found = set()
+        for package in (self.package, *self.packages):
+            package_dir = self.root / package.replace(".", "/")
+            found |= {p.relative_to(self.root) for p in package_dir.rglob("*")
+                      if p.is_file() and not any(s in p.name or s in p.parts for s in _SKIP)
+                      and (package == self.package or p.suffix == ".py")}
+        for dotted in (self.package, *self.packages, *self.modules):
             parts = dotted.split(".")
             if dotted in self.modules:
                 found.add(Path(*parts[:-1], parts[-1] + ".py"))

@@ -84,6 +84,39 @@ class Peering:
 
 
 @dataclass
+class TransitGateway:
+    id: str
+    region: str
+
+
+@dataclass
+class TgwRouteTable:
+    id: str
+    gateway: str
+    routes: dict[str, str] = field(default_factory=dict)
+    """Destination CIDR -> attachment id: static routes and the CIDRs its VPC attachments propagate."""
+    propagated: dict[str, str] = field(default_factory=dict)
+    """The propagated part of `routes`: destination CIDR -> the VPC attachment that propagates it."""
+
+
+@dataclass
+class TgwAttachment:
+    """A transit gateway attachment: a VPC's (`vpc` set, `gateways` one) or a peering (`gateways` requester's then
+    accepter's, `regions` likewise)."""
+
+    id: str
+    gateways: tuple[str, ...]
+    regions: tuple[str, ...]
+    vpc: str | None = None
+    state: str = "available"
+    accepted_at: float | None = None
+    """Virtual second the accepter accepted a peering (it becomes available PEERING_ACCEPT_SECONDS later)."""
+    route_table: str | None = None
+    """The route table it is associated with (None: none yet). A peering has one per side: `peer_route_table`."""
+    peer_route_table: str | None = None
+
+
+@dataclass
 class Cluster:
     """An EKS cluster: where its API server's network interfaces sit and which groups guard them."""
 
@@ -93,6 +126,9 @@ class Cluster:
     subnets: tuple[str, ...]
     security_groups: tuple[str, ...]
     cluster_security_group: str
+    endpoint: str = ""
+    """Its API server's URL and CA (base64 PEM), as EKS describes them (DescribeCluster: rehearsal/network.py)."""
+    ca_data: str = ""
 
 
 @dataclass
@@ -117,6 +153,11 @@ class Aws:
         self.associations: dict[str, tuple[str, str]] = {}
         """Association id -> (subnet, route table)."""
         self.peerings: dict[str, Peering] = {}
+        self.transit_gateways: dict[str, TransitGateway] = {}
+        self.tgw_route_tables: dict[str, TgwRouteTable] = {}
+        self.tgw_attachments: dict[str, TgwAttachment] = {}
+        self.clock_now: Callable[[], float] = lambda: 0.0
+        """The rehearsal's virtual clock (the player sets it): a peering attachment's state depends on time."""
         self.security_groups: dict[str, SecurityGroup] = {}
         self.functions: dict[str, LambdaFunction] = {}
         """By ARN."""
@@ -137,6 +178,33 @@ class Aws:
             if s == subnet:
                 return self.route_tables[table]
         return self.route_tables[self.vpcs[self.subnets[subnet].vpc].main_route_table]
+
+    def tgw_attachment(self, attachment_id: str, region: str) -> TgwAttachment | None:
+        """The attachment as EC2 in `region` sees it (a peering attachment exists on both of its sides), its state
+        brought up to the clock's now."""
+        found = self.tgw_attachments.get(attachment_id)
+        if found is None or region not in found.regions:
+            return None
+        if found.state == "pending" and found.accepted_at is not None and \
+                self.clock_now() >= found.accepted_at + PEERING_ACCEPT_SECONDS:
+            found.state = "available"
+        return found
+
+    def accept_tgw_peering(self, attachment_id: str, region: str) -> None:
+        """EC2 AcceptTransitGatewayPeeringAttachment called in `region` (EC2 API Reference: "The peering attachment
+        must be in the pendingAcceptance state"; only the accepter's side can accept: in the requester's region the
+        call is refused)."""
+        found = self.tgw_attachment(attachment_id, region)
+        if found is None or len(found.regions) != 2:
+            raise AwsFailure(f"transit gateway peering attachment {attachment_id!r} does not exist in {region} "
+                             "(InvalidTransitGatewayAttachmentID.NotFound)")
+        if region != found.regions[1]:
+            raise AwsFailure(f"transit gateway peering attachment {attachment_id} can only be accepted in its "
+                             f"accepter's region {found.regions[1]}, not in {region} (IncorrectState)")
+        if found.state != "pendingAcceptance":
+            raise AwsFailure(f"transit gateway peering attachment {attachment_id} is {found.state}, not "
+                             "pendingAcceptance (IncorrectState)")
+        found.state, found.accepted_at = "pending", self.clock_now()
 
     def group(self, group_id: str, why: str) -> SecurityGroup:
         if group_id not in self.security_groups:
@@ -323,6 +391,16 @@ def _create_route(r: Request) -> Created:
                              "(InvalidVpcPeeringConnectionID.NotFound)")
         if table.vpc not in (peering.requester, peering.accepter):
             raise AwsFailure(f"route to {destination}: peering {target} does not connect {table.vpc}")
+    if targets[0] == "TransitGatewayId":
+        gateway = r.aws.transit_gateways.get(target)
+        if gateway is None or gateway.region != r.region:
+            raise AwsFailure(f"route to {destination}: transit gateway {target!r} does not exist in {r.region} "
+                             "(InvalidTransitGatewayID.NotFound)")
+        if not any(a.vpc == table.vpc and a.gateways == (target,) and a.state == "available"
+                   for a in r.aws.tgw_attachments.values()):
+            raise AwsFailure(f"route to {destination}: VPC {table.vpc} has no available attachment to transit gateway "
+                             f"{target} (InvalidTransitGatewayID.NotFound)",
+                             fix="make the route depend on the VPC's transit gateway attachment")
     if destination in table.routes:
         raise AwsFailure(f"route table {table.id} already has a route to {destination} (RouteAlreadyExists)")
     table.routes[destination] = target
@@ -348,6 +426,180 @@ def _create_peering(r: Request) -> Created:
     # Same account: CloudFormation accepts the request, the connection is active once the resource is created.
     r.aws.peerings[pid] = Peering(pid, requester.id, accepter.id)
     return Created(pid, {"Id": pid})
+
+
+# Transit gateways (Amazon VPC Transit Gateways guide; AWS::EC2::TransitGateway* in the CloudFormation reference)
+
+# A peering attachment goes pendingAcceptance -> pending -> available once accepted, in minutes
+# (hashicorp/terraform-provider-aws#14228: "that may take several minutes").
+PEERING_ACCEPT_SECONDS = 180
+
+
+def _gateway(r: Request, key: str = "TransitGatewayId", region: str | None = None) -> TransitGateway:
+    gid, region = r.required(key), region or r.region
+    found = r.aws.transit_gateways.get(gid)
+    if found is None or found.region != region:
+        raise AwsFailure(f"{key} {gid!r}: no such transit gateway in {region} (InvalidTransitGatewayID.NotFound)")
+    return found
+
+
+def _create_transit_gateway(r: Request) -> Created:
+    gid = physical_id("tgw-", *r.key)
+    r.aws.transit_gateways[gid] = TransitGateway(gid, r.region)
+    return Created(gid, {"Id": gid, "TransitGatewayArn": r.arn("ec2", f"transit-gateway/{gid}"),
+                         "EncryptionSupportState": "disable"})
+
+
+def _delete_transit_gateway(r: Request, gid: str) -> None:
+    users = [a.id for a in r.aws.tgw_attachments.values() if gid in a.gateways] + \
+            [t.id for t in r.aws.tgw_route_tables.values() if t.gateway == gid]
+    if users:
+        raise AwsFailure(f"transit gateway {gid} still has attachments or route tables {users[:3]!r} "
+                         "(IncorrectState)")
+    r.aws.transit_gateways.pop(gid, None)
+
+
+def _create_tgw_route_table(r: Request) -> Created:
+    gateway = _gateway(r)
+    rid = physical_id("tgw-rtb-", *r.key)
+    r.aws.tgw_route_tables[rid] = TgwRouteTable(rid, gateway.id)
+    return Created(rid, {"TransitGatewayRouteTableId": rid})
+
+
+def _delete_tgw_route_table(r: Request, rid: str) -> None:
+    users = [a.id for a in r.aws.tgw_attachments.values() if rid in (a.route_table, a.peer_route_table)]
+    if users:
+        raise AwsFailure(f"transit gateway route table {rid} still has associations {users[:3]!r} (IncorrectState)")
+    r.aws.tgw_route_tables.pop(rid, None)
+
+
+def _create_vpc_attachment(r: Request) -> Created:
+    vpc, gateway = _vpc(r), _gateway(r)
+    subnets = r.required("SubnetIds")
+    for sid in subnets:
+        if sid not in r.aws.subnets or r.aws.subnets[sid].vpc != vpc.id:
+            raise AwsFailure(f"SubnetIds: subnet {sid!r} is not a subnet of {vpc.id} (InvalidSubnetID.NotFound)")
+    if any(a.vpc == vpc.id and a.gateways == (gateway.id,) for a in r.aws.tgw_attachments.values()):
+        raise AwsFailure(f"VPC {vpc.id} is already attached to {gateway.id} (DuplicateTransitGatewayAttachment)")
+    aid = physical_id("tgw-attach-", *r.key)
+    # CloudFormation returns once the attachment is available (same account: no acceptance).
+    r.aws.tgw_attachments[aid] = TgwAttachment(aid, (gateway.id,), (r.region,), vpc=vpc.id)
+    return Created(aid, {"Id": aid})
+
+
+def _delete_tgw_attachment(r: Request, aid: str) -> None:
+    """Deleting an attachment (either side may delete a peering) drops its associations and propagations; the static
+    routes that name it stay, as blackholes (they are the route resources' to delete)."""
+    r.aws.tgw_attachments.pop(aid, None)
+    for table in r.aws.tgw_route_tables.values():
+        for cidr in [c for c, a in table.propagated.items() if a == aid]:
+            table.propagated.pop(cidr)
+            table.routes.pop(cidr, None)
+
+
+def _create_peering_attachment(r: Request) -> Created:
+    local = _gateway(r)
+    peer_region = r.required("PeerRegion")
+    peer = _gateway(r, "PeerTransitGatewayId", region=peer_region)
+    if r.required("PeerAccountId") != r.aws.account:
+        raise AwsFailure(f"PeerAccountId {r.properties['PeerAccountId']!r} is not this account's")
+    if peer.id == local.id:
+        raise AwsFailure(f"a transit gateway cannot peer with itself ({local.id})")
+    if any(set(a.gateways) == {local.id, peer.id} for a in r.aws.tgw_attachments.values()):
+        raise AwsFailure(f"{local.id} and {peer.id} are already peered (DuplicateTransitGatewayAttachment)")
+    aid = physical_id("tgw-attach-", *r.key)
+    # CloudFormation returns with the attachment pendingAcceptance: the accepter's owner must accept it.
+    r.aws.tgw_attachments[aid] = TgwAttachment(aid, (local.id, peer.id), (r.region, peer_region),
+                                               state="pendingAcceptance")
+    return Created(aid, {"TransitGatewayAttachmentId": aid, "State": "pendingAcceptance", "Status": {},
+                         "CreationTime": "2026-01-01T00:00:00Z"})
+
+
+def _available_attachment(r: Request, table: TgwRouteTable, what: str) -> TgwAttachment:
+    aid = r.required("TransitGatewayAttachmentId")
+    found = r.aws.tgw_attachment(aid, r.region)
+    if found is None:
+        raise AwsFailure(f"{what}: transit gateway attachment {aid!r} does not exist in {r.region} "
+                         "(InvalidTransitGatewayAttachmentID.NotFound)")
+    if table.gateway not in found.gateways:
+        raise AwsFailure(f"{what}: attachment {aid} is not an attachment of {table.gateway}")
+    if found.state != "available":
+        raise AwsFailure(f"{what}: transit gateway attachment {aid} is {found.state}, not available (IncorrectState)",
+                         fix="make it depend on what makes the attachment available (a peering's acceptance)")
+    return found
+
+
+def _tgw_table(r: Request) -> TgwRouteTable:
+    rid = r.required("TransitGatewayRouteTableId")
+    table = r.aws.tgw_route_tables.get(rid)
+    if table is None or r.aws.transit_gateways[table.gateway].region != r.region:
+        raise AwsFailure(f"transit gateway route table {rid!r} does not exist in {r.region} "
+                         "(InvalidRouteTableID.NotFound)")
+    return table
+
+
+def _side(attachment: TgwAttachment, table: TgwRouteTable) -> str:
+    return "peer_route_table" if len(attachment.gateways) == 2 and table.gateway == attachment.gateways[1] \
+        else "route_table"
+
+
+def _create_tgw_association(r: Request) -> Created:
+    table = _tgw_table(r)
+    attachment = _available_attachment(r, table, "route table association")
+    side = _side(attachment, table)
+    if getattr(attachment, side) is not None:
+        raise AwsFailure(f"attachment {attachment.id} is already associated with {getattr(attachment, side)} "
+                         "(Resource.AlreadyAssociated)")
+    setattr(attachment, side, table.id)
+    return Created(f"{table.id}|{attachment.id}")
+
+
+def _delete_tgw_association(r: Request, pid: str) -> None:
+    table_id, aid = pid.split("|", 1)
+    attachment = r.aws.tgw_attachments.get(aid)
+    if attachment is not None:
+        for side in ("route_table", "peer_route_table"):
+            if getattr(attachment, side) == table_id:
+                setattr(attachment, side, None)
+
+
+def _create_tgw_propagation(r: Request) -> Created:
+    table = _tgw_table(r)
+    attachment = _available_attachment(r, table, "route table propagation")
+    if attachment.vpc is None:
+        raise AwsFailure(f"attachment {attachment.id} is a peering: peering attachments carry static routes only, "
+                         "they cannot propagate (IncorrectState)")
+    cidr = r.aws.vpcs[attachment.vpc].cidr
+    if cidr in table.routes:
+        raise AwsFailure(f"transit gateway route table {table.id} already has a route to {cidr} (RouteAlreadyExists)")
+    table.routes[cidr] = table.propagated[cidr] = attachment.id
+    return Created(f"{table.id}|{attachment.id}")
+
+
+def _delete_tgw_propagation(r: Request, pid: str) -> None:
+    table_id, aid = pid.split("|", 1)
+    table = r.aws.tgw_route_tables.get(table_id)
+    if table is not None:
+        for cidr in [c for c, a in table.propagated.items() if a == aid]:
+            table.propagated.pop(cidr)
+            table.routes.pop(cidr, None)
+
+
+def _create_tgw_route(r: Request) -> Created:
+    table = _tgw_table(r)
+    destination = str(_cidr(r.required("DestinationCidrBlock"), "DestinationCidrBlock"))
+    attachment = _available_attachment(r, table, f"static route to {destination}")
+    if destination in table.routes:
+        raise AwsFailure(f"transit gateway route table {table.id} already has a route to {destination} "
+                         "(RouteAlreadyExists)")
+    table.routes[destination] = attachment.id
+    return Created(f"{table.id}|{destination}")
+
+
+def _delete_tgw_route(r: Request, pid: str) -> None:
+    table_id, destination = pid.split("|", 1)
+    if table_id in r.aws.tgw_route_tables:
+        r.aws.tgw_route_tables[table_id].routes.pop(destination, None)
 
 
 # Security groups
@@ -444,9 +696,10 @@ def _create_cluster(r: Request) -> Created:
     r.aws.security_groups[cluster_sg] = SecurityGroup(cluster_sg, vpc, r.region,
                                                       [Rule("-1", 0, 65535, group=cluster_sg)],
                                                       [Rule("-1", 0, 65535, cidr="0.0.0.0/0")])
-    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg)
     r.aws.node_groups[name] = {}
     endpoint = r.aws.kubernetes.create_cluster(EksCluster(name, r.region, str(r.properties.get("Version", "1.35"))))
+    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
+                                   endpoint.ca_data)
     oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
     return Created(name, {
         "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,
@@ -577,6 +830,17 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                                     lambda r, now: (_delete_route(r, now.physical_id), _create_route(r))[1]),
     "AWS::EC2::VPCPeeringConnection": ResourceType(_create_peering, lambda r, pid: r.aws.peerings.pop(pid, None), 10,
                                                    _kept),
+    "AWS::EC2::TransitGateway": ResourceType(_create_transit_gateway, _delete_transit_gateway, 120, _kept),
+    "AWS::EC2::TransitGatewayRouteTable": ResourceType(_create_tgw_route_table, _delete_tgw_route_table, 30),
+    "AWS::EC2::TransitGatewayVpcAttachment": ResourceType(_create_vpc_attachment, _delete_tgw_attachment, 90,
+                                                          _kept),
+    "AWS::EC2::TransitGatewayPeeringAttachment": ResourceType(_create_peering_attachment, _delete_tgw_attachment,
+                                                              60, _kept),
+    "AWS::EC2::TransitGatewayRouteTableAssociation": ResourceType(_create_tgw_association, _delete_tgw_association,
+                                                                  20),
+    "AWS::EC2::TransitGatewayRouteTablePropagation": ResourceType(_create_tgw_propagation, _delete_tgw_propagation,
+                                                                  20),
+    "AWS::EC2::TransitGatewayRoute": ResourceType(_create_tgw_route, _delete_tgw_route, 5),
     "AWS::EC2::SecurityGroup": ResourceType(_create_security_group, _delete_security_group, 5,
                                             _update_security_group),
     "AWS::EC2::SecurityGroupIngress": ResourceType(_separate_rule("ingress"), _delete_rule, 3),
@@ -652,6 +916,14 @@ REPLACED_BY: dict[str, frozenset[str]] = {
     "AWS::EC2::SubnetRouteTableAssociation": EVERY,
     "AWS::EC2::Route": frozenset({"DestinationCidrBlock", "DestinationIpv6CidrBlock", "RouteTableId"}),
     "AWS::EC2::VPCPeeringConnection": frozenset({"PeerOwnerId", "PeerRegion", "PeerRoleArn", "PeerVpcId", "VpcId"}),
+    "AWS::EC2::TransitGateway": frozenset({"AmazonSideAsn", "MulticastSupport"}),
+    "AWS::EC2::TransitGatewayRouteTable": EVERY,
+    "AWS::EC2::TransitGatewayVpcAttachment": frozenset({"TransitGatewayId", "VpcId"}),
+    "AWS::EC2::TransitGatewayPeeringAttachment": frozenset({"PeerAccountId", "PeerRegion", "PeerTransitGatewayId",
+                                                            "TransitGatewayId"}),
+    "AWS::EC2::TransitGatewayRouteTableAssociation": EVERY,
+    "AWS::EC2::TransitGatewayRouteTablePropagation": EVERY,
+    "AWS::EC2::TransitGatewayRoute": EVERY,
     "AWS::EC2::SecurityGroup": frozenset({"GroupDescription", "GroupName", "VpcId"}),
     "AWS::EC2::SecurityGroupIngress": EVERY,
     "AWS::EC2::SecurityGroupEgress": EVERY,

@@ -285,6 +285,7 @@ class Player:
         self.out = out
         self.clock = Clock()
         self.aws = aws_model.Aws(kubernetes, account)
+        self.aws.clock_now = lambda: self.clock.now
         self.network = Network(self.aws)
         self.scopes: dict[str, StackScope] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
@@ -750,4 +751,51 @@ def _restrict_default_sg(player: Player, scope: StackScope, logical_id: str, pro
     return group.id, {}
 
 
-SELF_SERVED = {"Custom::AWSCDKCfnJson": _cfn_json, "Custom::VpcRestrictDefaultSG": _restrict_default_sg}
+class Ec2Model:
+    """The two EC2 calls of the packaged acceptance handler (components/tgw_peering_acceptance), answered from the
+    rehearsal's AWS state in one region (where the handler's client points), in the response shapes of the EC2 API
+    (DescribeTransitGatewayPeeringAttachments, AcceptTransitGatewayPeeringAttachment)."""
+
+    def __init__(self, aws: aws_model.Aws, region: str) -> None:
+        self.aws, self.region = aws, region
+
+    def describe_transit_gateway_peering_attachments(self, TransitGatewayAttachmentIds: list[str]) -> dict[str, Any]:
+        found = [self.aws.tgw_attachment(i, self.region) for i in TransitGatewayAttachmentIds]
+        return {"TransitGatewayPeeringAttachments": [{"TransitGatewayAttachmentId": a.id, "State": a.state}
+                                                     for a in found if a is not None and len(a.regions) == 2]}
+
+    def accept_transit_gateway_peering_attachment(self, TransitGatewayAttachmentId: str) -> dict[str, Any]:
+        self.aws.accept_tgw_peering(TransitGatewayAttachmentId, self.region)
+        return {"TransitGatewayPeeringAttachment": {"TransitGatewayAttachmentId": TransitGatewayAttachmentId,
+                                                    "State": "pending"}}
+
+
+def _tgw_peering_acceptance(player: Player, scope: StackScope, logical_id: str, properties: dict[str, Any],
+                            request_type: str, physical: str | None) -> tuple[str, dict[str, Any]]:
+    """components/transit_gateway.py's acceptance: the packaged onEvent handler, then isComplete every query interval
+    until it answers true or the Provider's total timeout passes (provider_call), with an EC2 client in the region the
+    handler names (AccepterRegion: the model refuses an accept from any other region)."""
+    from rehearsal.kubernetes.lambdas import packaged_handler
+
+    call = provider_call(player.aws, player.aws.functions[properties["ServiceToken"]])
+    event = {"RequestType": request_type, "ResourceProperties": properties, "LogicalResourceId": logical_id,
+             **({"PhysicalResourceId": physical} if physical else {})}
+    ec2 = Ec2Model(player.aws, str(properties.get("AccepterRegion", "")))
+    try:
+        result = packaged_handler(call.on_event)(event, None, ec2=ec2)
+        event["PhysicalResourceId"] = result["PhysicalResourceId"]
+        if call.is_complete is not None:
+            waited = 0
+            while not packaged_handler(call.is_complete)(event, None, ec2=ec2)["IsComplete"]:
+                if waited >= call.total_timeout_seconds:
+                    raise RehearsalFailure(f"the acceptance of {properties.get('TransitGatewayAttachmentId')} did not "
+                                           f"complete within {call.total_timeout_seconds} s (the Provider's timeout)")
+                player.clock.advance(call.query_interval_seconds)
+                waited += call.query_interval_seconds
+    except RuntimeError as error:  # the handler's own refusals, as the Provider framework reports them
+        raise RehearsalFailure(str(error)) from None
+    return result["PhysicalResourceId"], {}
+
+
+SELF_SERVED = {"Custom::AWSCDKCfnJson": _cfn_json, "Custom::VpcRestrictDefaultSG": _restrict_default_sg,
+               "Custom::TransitGatewayPeeringAcceptance": _tgw_peering_acceptance}

@@ -5,9 +5,14 @@ Lambda functions access to resources in an Amazon VPC"); the private API endpoin
 the cluster's subnets, guarded by the cluster security group and the groups of `ResourcesVpcConfig` (EKS User
 Guide, "Cluster API server endpoint"). So, for every subnet of the function and every subnet of the cluster:
 
-- the function's route table sends the cluster subnet's addresses `local` (same VPC) or to an active peering
-  connection with the cluster's VPC (longest prefix wins, VPC User Guide "Route priority"), and the cluster
-  subnet's route table sends the function's subnet back the same way;
+- the function's route table sends the cluster subnet's addresses `local` (same VPC), to an active peering
+  connection with the cluster's VPC (longest prefix wins, VPC User Guide "Route priority"), or to a transit gateway
+  that delivers them (below), and the cluster subnet's route table sends the function's subnet back the same way;
+- through a transit gateway: the source VPC's available attachment to it is associated with a route table whose
+  longest matching route names the destination VPC's attachment (propagated or static), or an available peering
+  attachment, after which the peer gateway's route table associated with that peering decides the same way
+  (Amazon VPC Transit Gateways guide, "How transit gateways work": an attachment's associated route table routes
+  what enters through it; peering attachments carry static routes);
 - one of the function's security groups has an egress rule admitting TCP 443 to the cluster (a CIDR holding the
   cluster subnet, or one of its API groups, same region only);
 - one of the cluster's API groups has an ingress rule admitting TCP 443 from the function (one of its groups,
@@ -15,12 +20,19 @@ Guide, "Cluster API server endpoint"). So, for every subnet of the function and 
   security groups to reference peer security groups"; or a CIDR holding the function's subnet).
 
 Security groups are stateful, so the answer needs no return rule. `why_not` says which of these is missing.
+
+The regional EKS APIs (https://eks.<region>.amazonaws.com: public AWS addresses) are reached from a VPC Lambda only
+through a NAT gateway: its network interfaces have private addresses only ("Enable internet access for VPC-connected
+Lambda functions", Lambda Developer Guide). `eks_api_why_not` asks, for every subnet of the function: does the
+route for public addresses (0.0.0.0/0) go to a NAT gateway, and does an egress rule admit TCP 443 to them.
+`Network.describe_cluster` answers DescribeCluster from the clusters created (name, region, endpoint, CA).
 """
 from __future__ import annotations
 
 import ipaddress
 
 from rehearsal.aws import Aws, Cluster, Rule
+from rehearsal.eks_api import EksCluster
 from rehearsal.world import LambdaFunction
 
 HTTPS = 443
@@ -37,9 +49,39 @@ def _route_target(aws: Aws, subnet: str, destination_cidr: str) -> str | None:
     return target
 
 
-def _leads_to(aws: Aws, target: str | None, from_vpc: str, to_vpc: str) -> bool:
+def _longest(routes: dict[str, str], destination_cidr: str) -> str | None:
+    destination = ipaddress.ip_network(destination_cidr)
+    matches = [ipaddress.ip_network(c) for c in routes if destination.subnet_of(ipaddress.ip_network(c))]
+    return routes[str(max(matches, key=lambda n: n.prefixlen))] if matches else None
+
+
+MAX_GATEWAY_HOPS = 4
+"""Gateways a packet may cross (a loop of static routes would otherwise never end)."""
+
+
+def _through_gateway(aws: Aws, gateway: str, from_vpc: str, to_vpc: str, destination_cidr: str) -> bool:
+    entry = next((a for a in aws.tgw_attachments.values()
+                  if a.vpc == from_vpc and a.gateways == (gateway,) and a.state == "available"), None)
+    table_id = entry.route_table if entry else None
+    for _ in range(MAX_GATEWAY_HOPS):
+        table = aws.tgw_route_tables.get(table_id or "")
+        if table is None:
+            return False
+        hop = aws.tgw_attachments.get(_longest(table.routes, destination_cidr) or "")
+        if hop is None or aws.tgw_attachment(hop.id, hop.regions[0]).state != "available":  # type: ignore[union-attr]
+            return False
+        if hop.vpc is not None:
+            return hop.vpc == to_vpc
+        # A peering: it enters the other gateway, whose route table associated with the peering decides next.
+        table_id = hop.peer_route_table if table.gateway == hop.gateways[0] else hop.route_table
+    return False
+
+
+def _leads_to(aws: Aws, target: str | None, from_vpc: str, to_vpc: str, destination_cidr: str = "") -> bool:
     if from_vpc == to_vpc:
         return target == "local"
+    if target in aws.transit_gateways:
+        return _through_gateway(aws, target, from_vpc, to_vpc, destination_cidr)
     peering = aws.peerings.get(target or "")
     return bool(peering and peering.active and {peering.requester, peering.accepter} == {from_vpc, to_vpc})
 
@@ -64,9 +106,9 @@ def why_not(aws: Aws, function: LambdaFunction, cluster: Cluster) -> str | None:
         same_region = src_region == cluster.region
         for cid in cluster.subnets:
             dst = aws.subnets[cid]
-            if not _leads_to(aws, _route_target(aws, sid, dst.cidr), src.vpc, dst.vpc):
+            if not _leads_to(aws, _route_target(aws, sid, dst.cidr), src.vpc, dst.vpc, dst.cidr):
                 return f"no route from subnet {sid} ({src.cidr}) to {cluster.name}'s subnet {cid} ({dst.cidr})"
-            if not _leads_to(aws, _route_target(aws, cid, src.cidr), dst.vpc, src.vpc):
+            if not _leads_to(aws, _route_target(aws, cid, src.cidr), dst.vpc, src.vpc, src.cidr):
                 return f"no return route from {cluster.name}'s subnet {cid} ({dst.cidr}) to subnet {sid} ({src.cidr})"
             egress = [r for g in function.security_groups if g in aws.security_groups
                       for r in aws.security_groups[g].egress]
@@ -77,6 +119,26 @@ def why_not(aws: Aws, function: LambdaFunction, cluster: Cluster) -> str | None:
             if not any(_admits(r, src.cidr, function.security_groups, same_region) for r in ingress):
                 return (f"no ingress rule on {cluster.name}'s API security groups {list(api_groups)!r} admits "
                         f"TCP 443 from {function.source} (subnet {src.cidr}, groups {list(function.security_groups)!r})")
+    return None
+
+
+PUBLIC = "0.0.0.0/0"
+"""Where the regional EKS APIs are, for the routes and rules: outside every VPC (the default route's destination)."""
+
+
+def eks_api_why_not(aws: Aws, function: LambdaFunction) -> str | None:
+    """None when `function` reaches the regional EKS APIs now, else what is missing."""
+    if not function.subnets:
+        return None  # a Lambda outside any VPC reaches AWS's public endpoints
+    for sid in function.subnets:
+        target = _route_target(aws, sid, PUBLIC)
+        if not (target or "").startswith("nat-"):
+            return (f"the route table of subnet {sid} sends public addresses to {target or 'nowhere'}, not to a NAT "
+                    "gateway (a Lambda's network interfaces have no public address)")
+    egress = [r for g in function.security_groups if g in aws.security_groups for r in aws.security_groups[g].egress]
+    if not any(_admits(r, PUBLIC, (), False) for r in egress):
+        return (f"no egress rule of {function.source}'s security groups {list(function.security_groups)!r} admits TCP "
+                "443 to public addresses (the EKS API)")
     return None
 
 
@@ -96,3 +158,15 @@ class Network:
 
     def reachable(self, source: str, cluster: str) -> bool:
         return self.explain(source, cluster) is None
+
+    def eks_api_why_not(self, source: str) -> str | None:
+        function = self.aws.function_by_source(source)
+        if function is None:
+            return f"Lambda function {source} does not exist (now)"
+        return eks_api_why_not(self.aws, function)
+
+    def describe_cluster(self, region: str, name: str) -> EksCluster | None:
+        cluster = self.aws.clusters.get(name)
+        if cluster is None or cluster.region != region:
+            return None
+        return EksCluster(name, region, cluster.endpoint, cluster.ca_data, self.aws.account)

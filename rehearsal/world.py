@@ -141,6 +141,10 @@ class Network(Protocol):
         cluster's API security groups that admits the function's security group or its CIDR."""
         ...
 
+    # Optional (rehearsal/network.py has both; without them the EKS API is reachable and knows no cluster):
+    # `eks_api_why_not(source) -> str | None`: why Lambda `source` cannot reach the regional EKS APIs now (None: it
+    # can); `describe_cluster(region, name) -> rehearsal.eks_api.EksCluster | None`: what EKS's DescribeCluster answers.
+
 
 class Kubernetes(Protocol):
     """Implemented by the Kubernetes side (rehearsal/kubernetes/)."""

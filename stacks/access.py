@@ -15,10 +15,11 @@ from federated_eks.model.federation import FederationConfig
 
 BASTION_ROLE = topology.BASTION_ROLE
 JOIN_ROLE = topology.JOIN_ROLE
+WAITER_ROLE = topology.WAITER_ROLE
 
 
 class AccessStack(Stack):
-    """Attributes: `bastion_role`, `join_role`."""
+    """Attributes: `bastion_role`, `join_role`, `waiter_role`."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
@@ -38,5 +39,14 @@ class AccessStack(Stack):
             self, "JoinRole",
             role_name=topology.role_name(config, JOIN_ROLE),
             description="federated-eks KubeFed join Lambda: Kubernetes access only, through access entries",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        # The workload waiter's own role: read on every cluster, and on the host only what it does with a workload's
+        # federated objects (components/workload_waiter/workload_waiter.py), not the join's cluster-admin.
+        self.waiter_role = iam.Role(
+            self, "WorkloadWaiterRole",
+            role_name=topology.role_name(config, WAITER_ROLE),
+            description="federated-eks workload waiter Lambda: Kubernetes read (and a workload's federated objects on "
+                        "the host) through access entries",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         )

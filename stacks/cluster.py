@@ -7,13 +7,15 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from components.eks_cluster import FederatedCluster, FederatedClusterProps
+from components.workload_waiter import contract as waiter_contract
+from components.workload_waiter.workload_waiter import READ_POLICY as WAITER_POLICY
 from components.load_balancer_controller import LoadBalancerController, LoadBalancerControllerProps
 from components.workload_dns import ExternalDns, ExternalDnsProps
 from components.network import Network, NetworkProps
 from federated_eks.plan import nat_layout, topology
 from federated_eks.model.federation import FederationConfig, LoadBalancerControllerConfig
 from federated_eks.plan.subnet_layout import CLUSTER_VPC
-from stacks.access import BASTION_ROLE, JOIN_ROLE
+from stacks.access import BASTION_ROLE, JOIN_ROLE, WAITER_ROLE
 
 
 class ClusterStack(Stack):
@@ -53,6 +55,10 @@ class ClusterStack(Stack):
             with_kubectl=(cluster_name in (config.host_cluster, config.previous_host_cluster)
                           or load_balancer_controller is not None),
         ))
+        # The workload waiter reads (its members' Deployments and Services) with the view policy; its Kubernetes group
+        # is bound on the host to the federated objects it waits on and deletes (the federation stack's ClusterRole).
+        self.eks.grant("WorkloadWaiterAccess", topology.role_arn(config, WAITER_ROLE), WAITER_POLICY,
+                       groups=(waiter_contract.KUBERNETES_GROUP,))
         self.load_balancer_controller = None
         if load_balancer_controller is not None:
             self.load_balancer_controller = LoadBalancerController(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_iam as iam
+from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam
 from constructs import Construct
 
 from components.engine_guard import EngineGuard, EngineGuardProps
@@ -16,11 +16,12 @@ from components.karmada_join.karmada_join import KarmadaJoinProvider, KarmadaJoi
 from components.kubefed_control_plane import KubefedControlPlane, KubefedControlPlaneProps
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from components.workload_dns import member_annotations
-from federated_eks.plan import karmada_workload, topology
-from federated_eks.plan.kubefed_workload import REGION_LABEL
+from components.workload_waiter.workload_waiter import WorkloadWaiterProvider, WorkloadWaiterProviderProps, host_rbac
+from federated_eks.plan import federation_layout, karmada_workload, topology
+from federated_eks.plan.kubefed_workload import MANAGED_BY, REGION_LABEL
 from federated_eks.model.federation import FederationConfig
 from federated_eks.model.workload import Workload
-from stacks.access import JOIN_ROLE
+from stacks.access import JOIN_ROLE, WAITER_ROLE
 from stacks.cluster import ClusterStack
 
 
@@ -88,6 +89,7 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
+            eks_name_prefix=topology.eks_name_prefix(config),
             timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/kubefed-join/"))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
@@ -111,7 +113,8 @@ class FederationStack(Stack):
         host = target(config.host_cluster)
         # Delete order: every unjoin, then the teardown (FederatedTypeConfigs, while the controller runs), then
         # the three KubeFed releases in reverse (controller, types, control plane). `chart` is the controller's.
-        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace)
+        self.teardown = joiner.teardown("Teardown", host=host, namespace=kubefed.namespace,
+                                        members=[c.name for c in config.clusters])
         self.teardown.node.add_dependency(self.control_plane.chart, self.host_api_path)
         self.joins = {}
         for c in config.clusters:
@@ -122,17 +125,41 @@ class FederationStack(Stack):
         CfnOutput(self, "KubefedClusters", description="Clusters joined to KubeFed",
                   value=",".join(c.name for c in config.clusters))
 
+        # The workload waiter: a Provider and a role of its own (components/workload_waiter/), the same network path
+        # as the join's (egress to the API CIDRs, a rule on the host's API server; members admit the host VPC), and
+        # on the host the ClusterRole its role's Kubernetes group is bound to (the access entries are the cluster
+        # stacks'). Every waiter depends on the rule and the ClusterRole, so both outlast the waiters' deletes.
+        waiter = WorkloadWaiterProvider(self, "WorkloadWaiter", WorkloadWaiterProviderProps(
+            vpc=host_stack.network.vpc, role=iam.Role.from_role_arn(self, "WaiterRole",
+                                                                     topology.role_arn(config, WAITER_ROLE)),
+            api_cidrs={c.name: c.cidr for c in config.clusters}, eks_name_prefix=topology.eks_name_prefix(config),
+            timeout_minutes=kubefed.join_timeout_minutes,
+            left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/workload-waiter/"))
+        waiter.allow(*(target(c.name) for c in config.clusters))
+        waiter_path = ec2.CfnSecurityGroupIngress(
+            self, "HostApiFromWaiterLambda", group_id=host_stack.eks.control_plane_security_group.security_group_id,
+            ip_protocol="tcp", from_port=443, to_port=443,
+            source_security_group_id=waiter.security_group.security_group_id,
+            description="Kubernetes API from the workload waiter Lambda")
+        waiter_rbac = eks.KubernetesManifest(self, host_scoped_id("WorkloadWaiterRbac", config), cluster=host_cluster,
+                                             manifest=host_rbac(MANAGED_BY), overwrite=True)
+
         # Workloads go on after every join (each join follows the control plane and its federated types), and
         # on destroy before any unjoin.
         self.workload_target = FederationTarget(
             host_cluster=host_cluster, host=host, members=tuple((target(c.name), c.region) for c in config.clusters),
-            service_token=joiner.provider.service_token, ready=(self.host_api_path, *self.joins.values()),
+            service_token=waiter.provider.service_token,
+            ready=(self.host_api_path, waiter_path, waiter_rbac, *self.joins.values()),
             load_balancer_clusters=topology.load_balancer_clusters(config), federated_types=kubefed.federated_types,
-            host_moved=config.previous_host_cluster is not None, timeout_seconds=joiner.deadlines.join)
+            host_moved=config.previous_host_cluster is not None, timeout_seconds=waiter.deadlines.join)
+        # The typed workloads that fit here (federation_layout.workload_stacks; the others go into WorkloadsStacks)
+        # and every manifest folder.
         self.workloads = None
-        if config.workloads or config.manifest_folders:
+        here = federation_layout.workload_stacks(config)[0].namespaces
+        workloads = tuple(w for w in config.workloads if w.namespace in here)
+        if workloads or config.manifest_folders:
             self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
-                target=self.workload_target, workloads=config.workloads, folders=config.manifest_folders,
+                target=self.workload_target, workloads=workloads, folders=config.manifest_folders,
                 reserved_namespaces=(kubefed.namespace,)))
 
     def _build_karmada(self, config: FederationConfig, clusters: dict[str, ClusterStack]) -> None:
@@ -150,7 +177,7 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KarmadaJoinProvider(self, "KarmadaJoin", KarmadaJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
-            timeout_minutes=karmada.join_timeout_minutes, host_vpc_cidr=config.host.cidr,
+            eks_name_prefix=topology.eks_name_prefix(config), timeout_minutes=karmada.join_timeout_minutes, host_vpc_cidr=config.host.cidr,
             api_server_node_port=karmada.api_server_node_port,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/karmada-join/"))
         self.karmada_lambdas = joiner.security_group
@@ -190,3 +217,19 @@ class FederationStack(Stack):
             self.workloads = joiner.objects("Workloads", host=host, owner=f"{config.env_name}-workloads",
                                             objects=karmada_objects(config.workloads, placed))
             self.workloads.node.add_dependency(*paths, *self.joins.values())
+
+
+class WorkloadsStack(Stack):
+    """Typed workloads beyond what the federation stack holds (`workloads-<n>`, in the host's region): the namespaces
+    of federation_layout.workload_stacks(config)[n], through the federation stack's `workload_target` (its Provider,
+    the host's kubectl handler; created after every join, deleted before any unjoin). The construct's id is the
+    federation stack's, "Workloads", so a workload has the same logical id in either stack. Attribute: `workloads`."""
+
+    def __init__(self, scope: Construct, id: str, *, config: FederationConfig, federation: FederationStack,
+                 index: int, **kwargs) -> None:
+        super().__init__(scope, id, **kwargs)
+        here = federation_layout.workload_stacks(config)[index].namespaces
+        self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
+            target=federation.workload_target, workloads=tuple(w for w in config.workloads if w.namespace in here),
+            folders=(), reserved_namespaces=(config.kubefed.namespace,)))
+        self.add_stack_dependency(federation)

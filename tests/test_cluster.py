@@ -33,7 +33,7 @@ def test_access_entries_keep_their_logical_ids(dev):
     for cluster in ("fed-1", "fed-2"):
         entries = resources(tpl[f"fedeks-dev-cluster-{cluster}"], "AWS::EKS::AccessEntry")
         assert sorted(entries) == ["EksBastionAccess7AFD2BB3", "EksClusterClusterAdminRoleAccess8D05B9EF",
-                                   "EksKubefedJoinAccess7F864E62"]
+                                   "EksKubefedJoinAccess7F864E62", "EksWorkloadWaiterAccess02CEA8F1"]
 
 
 @pytest.mark.parametrize("fixture, expected", [("dev", {"fed-1": "us-east-1", "fed-2": "us-east-2"}),
@@ -114,12 +114,14 @@ def test_access_entries_grant_bastion_and_join_roles_cluster_admin(dev):
         for e in entries.values():
             policies = e["Properties"]["AccessPolicies"]
             assert len(policies) == 1 and policies[0]["AccessScope"] == {"Type": "cluster"}
-            assert json.dumps(policies[0]["PolicyArn"]).endswith(
-                ':eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]]}')
-    # The host has the kubectl handler (it installs the chart), and so a third entry; so has a member that runs a
+            # The workload waiter's role reads only (tests/test_workload_waiter_construct.py); the others are admins.
+            policy = ("AmazonEKSViewPolicy" if "workload-waiter" in json.dumps(e["Properties"]["PrincipalArn"])
+                      else "AmazonEKSClusterAdminPolicy")
+            assert json.dumps(policies[0]["PolicyArn"]).endswith(f':eks::aws:cluster-access-policy/{policy}"]]}}')
+    # The host has the kubectl handler (it installs the chart), and so a fourth entry; so has a member that runs a
     # LoadBalancer workload (its handler installs the load-balancer controller), as dev's fed-2 does.
-    assert len(resources(tpl["fedeks-dev-cluster-fed-1"], "AWS::EKS::AccessEntry")) == 3
-    assert len(resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 3
+    assert len(resources(tpl["fedeks-dev-cluster-fed-1"], "AWS::EKS::AccessEntry")) == 4
+    assert len(resources(tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 4
 
 
 def test_only_clusters_that_run_load_balancers_get_a_kubectl_handler_and_the_controller(dev, three):
@@ -131,7 +133,7 @@ def test_only_clusters_that_run_load_balancers_get_a_kubectl_handler_and_the_con
         charts = [r for r in resources(tpl[cluster], "Custom::AWSCDK-EKS-HelmChart").values()
                   if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
         assert len(charts) == expected, cluster
-    assert len(resources(three_tpl["fedeks-test-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 2
+    assert len(resources(three_tpl["fedeks-test-cluster-fed-2"], "AWS::EKS::AccessEntry")) == 3  # + the waiter's
     [chart] = [r for r in resources(dev_tpl["fedeks-dev-cluster-fed-2"], "Custom::AWSCDK-EKS-HelmChart").values()
                if r["Properties"]["Chart"] == "aws-load-balancer-controller"]
     [nodes] = resources(dev_tpl["fedeks-dev-cluster-fed-2"], "AWS::EKS::Nodegroup")

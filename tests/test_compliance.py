@@ -21,6 +21,7 @@ from test_app import STALE_REPORT
 ENVIRONMENTS = {
     "dev": fedtest.ENVIRONMENTS["dev"],
     "mesh5": environment(5),
+    "tgw4": environment(4, "transitGateway"),
     "hub5": environment(5, "hub", kubefed={"scope": "Namespaced"}, nodeGroup={"imdsHopLimit": 2},
                         bastion={"region": "us-east-1", "cidr": "172.20.0.0/16",
                                  "kubefedctl": {"url": "https://example.com/k.tgz", "sha256": "b" * 64}}),

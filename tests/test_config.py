@@ -241,7 +241,7 @@ def test_imds_hop_limit():
 
 def test_topology_and_scope_choices():
     assert only_problem(environment(topology="star")) == \
-        f"{P}.peeringTopology: 'star' is not allowed. Fix: use one of: mesh, hub"
+        f"{P}.peeringTopology: 'star' is not allowed. Fix: use one of: mesh, hub, transitGateway"
     assert only_problem(environment(kubefed={"scope": "Global"})) == \
         f"{P}.kubefed.scope: 'Global' is not allowed. Fix: use one of: Cluster, Namespaced"
 
@@ -387,8 +387,22 @@ def test_a_trailing_newline_in_a_cluster_name_or_environment_name_is_refused():
     assert only_problem(raw).startswith(f"{P}.clusters[1].name: 'fed-2\\n' is not a lowercase RFC 1123 label")
     with pytest.raises(ConfigError) as err:
         load_environment({"dev\n": environment()}, "dev\n")
-    assert err.value.problems == ["environments.dev\\n: environment name 'dev\\n' is not usable in stack and role "
-                                  "names. Fix: use 1-20 lowercase letters, digits or '-', starting with a letter"]
+    assert err.value.problems == [
+        "environments.dev\\n: environment name 'dev\\n' is not usable in stack, role and EKS cluster names. Fix: use "
+        "1-20 lowercase letters or digits, starting with a letter (no '-': it separates the environment's name in the "
+        "names the app makes)"]
+
+
+def test_an_environment_name_with_a_dash_is_refused_so_no_environment_prefixes_another():
+    """`dev`'s EKS clusters are `fedeks-dev-<cluster>`, the join functions may describe `fedeks-dev-*`: an environment
+    `dev-a` would put its cluster `b` at `fedeks-dev-a-b`, which is also `dev`'s cluster `a-b`."""
+    from federated_eks.plan import topology
+    with pytest.raises(ConfigError) as err:
+        load_environment({"dev-a": environment()}, "dev-a")
+    assert err.value.problems[0].startswith("environments.dev-a: environment name 'dev-a' is not usable")
+    dev = load_environment({"dev": environment()}, "dev")
+    dev2 = load_environment({"dev2": environment()}, "dev2")
+    assert not topology.eks_cluster_name(dev2, "fed-1").startswith(topology.eks_name_prefix(dev))
 
 
 def test_public_allow_lists_that_add_up_to_the_internet_are_refused():

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, assume, example, given, settings, strategies
 import app as federation_app
 import cli
 from fedtest import ACCOUNT, CONTEXT, scratch_dir
-from federated_eks.plan import cloudformation_limits, diagram, federation_layout, stack_tags
+from federated_eks.plan import cloudformation_limits, diagram, federation_layout, stack_tags, topology
 from federated_eks.config import reader as config
 from federated_eks.config.reader import ConfigError, load_environment
 
@@ -183,6 +183,10 @@ def test_every_accepted_mutation_synthesizes_within_cloudformations_limits(case)
             tags = r.get("Properties", {}).get("Tags", [])
             keys = [t["Key"] for t in tags] if isinstance(tags, list) else list(tags)
             assert len([k for k in keys if k not in dict(cfg.tags)]) <= config.OWN_RESOURCE_TAGS, keys
-        if stack.stack_name.endswith("-federation"):
-            assert len(resources) == federation_layout.federation_resources(cfg)
-            assert size <= federation_layout.federation_template_bytes(cfg)
+        # The federation stack and any workload stacks, as the layout plans them (federation_layout.workload_stacks).
+        planned = {topology.stack_name(cfg, topology.FEDERATION_STACK) if p.index == 0 else
+                   topology.stack_name(cfg, topology.WORKLOADS_STACK, str(p.index)): p
+                   for p in federation_layout.workload_stacks(cfg)}
+        if stack.stack_name in planned:
+            assert len(resources) == planned[stack.stack_name].resources
+            assert size <= planned[stack.stack_name].template_bytes

@@ -186,7 +186,7 @@ def test_two_workloads_with_one_record_name_are_refused():
     accepted(environment(2, workloads=[echo(), second]))
 
 
-# --- the join functions' environment: one measure for the config check, topology and synth ---------------------
+# --- the join functions carry nothing per cluster: the size of the federation is the network's to limit ----------
 
 def hub(n: int) -> dict:
     """`n` clusters in a hub, 10 per region, quotas raised as far as the layout needs."""
@@ -199,25 +199,14 @@ def hub(n: int) -> dict:
     return raw
 
 
-def test_the_hundred_cluster_hub_is_refused_by_the_config_check_naming_the_lambda_limit(tmp_path, capsys):
-    message = (f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API "
-               "endpoint id): 100 clusters need 4183 bytes, over Lambda's limit of 4096 bytes of environment per "
-               "function (not adjustable). Fix: fewer clusters, or shorter cluster names")
-    assert only_problem(hub(100)) == message
-    # make topology refuses it with the same message
+def test_the_hundred_cluster_hub_passes_the_config_check_and_make_topology(tmp_path, capsys):
+    """Before, the join functions listed every cluster in their environment and Lambda's 4 KB refused 100 clusters;
+    now they ask EKS, and nothing of theirs grows with the federation."""
     import json
+    accepted(hub(100))
     (tmp_path / "cdk.json").write_text(json.dumps({"context": {"environments": {"t": hub(100)}}}))
-    assert topology_report.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 1
-    assert message in capsys.readouterr().err
-
-
-def test_the_largest_hub_that_fits_the_join_environment_passes_the_check():
-    from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
-    fits = max(n for n in range(90, 101)
-               if deployed_environment_size("fedeks-t-", {c["name"]: c["region"] for c in hub(n)["clusters"]})
-               <= MAX_ENVIRONMENT_BYTES)
-    accepted(hub(fits))
-    assert "join functions' environment" in only_problem(hub(fits + 1))
+    assert topology_report.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 0
+    assert "environment" not in capsys.readouterr().err
 
 
 # --- the federation stack: 500 resources and 1 MB, counted before anything is built ------------------------------
@@ -228,19 +217,20 @@ def plain_workloads(n: int) -> list[dict]:
              "replicas": 1} for i in range(n)]
 
 
-def test_a_federation_stack_over_500_resources_is_refused_with_the_numbers():
-    """121 workloads on 3 clusters, each in its own namespace: 27 + 3 joins + 121 x (host Namespace,
-    FederatedNamespace, objects, waiter) = 514 resources. (DNS records are ExternalDNS's, not the stack's.)"""
-    # (so many workloads are near CloudFormation's 1 MB as well: that problem is listed too)
-    assert (
-        f"{P}.workloads: stack fedeks-t-federation would hold 514 resources (the engine guard, KubeFed and the join "
-        "provider 27, a join "
-        "per cluster, per workload its objects and waiter, per namespace its FederatedNamespace and host Namespace, "
-        "per folder its objects and a waiter per FederatedDeployment), over CloudFormation's limit of 500 resources "
-        "per stack (not adjustable; the CDK adds one). Fix: fewer workloads or namespaces") in problems(
-        environment(3, workloads=plain_workloads(121)))
-    # 26 + 3 + 117 x 4 = 497: not refused for its resources (its template bytes are another check)
-    assert not any(" resources (KubeFed" in p for p in problems(environment(3, workloads=plain_workloads(117))))
+def test_typed_workloads_beyond_the_federation_stack_go_into_workload_stacks_and_one_namespace_must_fit_one():
+    """121 workloads on 3 clusters, each in its own namespace, were refused (52 + 3 joins + 121 x 4 = 538 resources in
+    the federation stack): now the namespaces that do not fit go into `workloads-1`. What cannot be split, one
+    namespace's workloads (250 in `web`: 2 x 250 + its FederatedNamespace and host Namespace), is refused with the
+    numbers and the fix."""
+    from federated_eks.plan import federation_layout
+    cfg = accepted(environment(3, workloads=plain_workloads(121)))
+    plans = federation_layout.workload_stacks(cfg)
+    assert [p.index for p in plans] == [0, 1] and all(p.fits for p in plans)
+    assert plans[0].namespaces + plans[1].namespaces == tuple(f"web-{i}" for i in range(121))  # in config order
+    assert problems(environment(3, workloads=[dict(w, namespace="web") for w in plain_workloads(250)]))[0] == (
+        f"{P}.workloads: stack fedeks-t-workloads-1 would hold 502 resources (the workloads of namespace web, which "
+        "share a stack), over CloudFormation's limit of 500 resources per stack (not adjustable; the CDK adds one). "
+        "Fix: spread namespace web's workloads over more namespaces, or fewer workloads")
 
 
 def folder(tmp_path, text: str, name: str = "objects") -> str:

@@ -39,13 +39,14 @@ def test_the_diagram_shows_every_vpc_region_and_peering(name):
     assert "host: KubeFed control plane" in text and text.count("member<br/>") == len(cfg.clusters) - 1
 
 
-def test_readme_embeds_exactly_what_make_topology_prints_for_dev(tmp_path):
-    """The README shows the sample `dev` (the tests' copy of it: an adopter's own dev does not change the README)."""
+def test_docs_embed_exactly_what_make_topology_prints_for_dev(tmp_path):
+    """The docs (concepts/topology.md) show the sample `dev` (the tests' copy of it: an adopter's own dev does not
+    change the docs)."""
     project = write_project(tmp_path, {"dev": ENVIRONMENTS["dev"]})
     run = subprocess.run([sys.executable, "-m", "federated_eks.operations.topology_report", "--env", "dev", "--cdk-json",
                           str(project / "cdk.json")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert mermaid_block((ROOT / "README.md").read_text()) == mermaid_block(run.stdout)
+    assert mermaid_block((ROOT / "docs" / "concepts" / "topology.md").read_text()) == mermaid_block(run.stdout)
     assert "### Stacks by deploy level" in run.stdout and "| 40 |" in run.stdout
 
 
@@ -121,3 +122,35 @@ def test_the_estimate_includes_what_workloads_add():
         deploy_time.LOAD_BALANCER
     assert f"Critical path ({after:g} min)" in diagram.estimate(cfg)
     assert "| `fedeks-t-cluster-fed-2` | cluster | us-east-2 | 19 |" in diagram.level_table(cfg)
+
+
+def test_make_topology_prices_every_mode_at_2_16_40_and_100_clusters_from_the_stack_plan(tmp_path, capsys):
+    """Each mode the model knows (a mode added later gets its rows with its stack plan), at the docs' sizes over 17
+    regions: the stack plan's stacks, levels and widest level, and the config check's verdict with every quota raised
+    as far as AWS allows (what is left refused is a limit no quota request lifts)."""
+    import json
+    from dataclasses import replace
+
+    from federated_eks.model.federation import TOPOLOGIES
+    from federated_eks.operations import scale, topology_report
+    from federated_eks.plan.stack_plan import levels
+
+    cfg = load_environment({"t": environment(2)}, "t")
+    rows = scale.mode_rows(cfg)
+    assert [(r.mode, r.clusters) for r in rows] == [(m, n) for m in TOPOLOGIES for n in (2, 16, 40, 100)]
+    for r in rows:
+        stacks = plan(replace(deploy_time.with_clusters(cfg, r.clusters, deploy_time.SCALE_REGIONS),
+                              peering_topology=r.mode))
+        lv = levels(stacks)
+        assert (r.stacks, r.levels) == (len(stacks), len(set(lv.values())))
+        assert r.critical_minutes == deploy_time.critical_path(stacks)[1] and r.refused == ""
+    hub100 = next(r for r in rows if (r.mode, r.clusters) == ("hub", 100))
+    assert hub100.widest == 101  # every cluster stack and the bastion's deploy together
+    assert hub100.cli_minutes > hub100.pipeline_minutes > hub100.critical_minutes  # 8 at a time; 50 per stage
+    [mesh130] = scale.mode_rows(cfg, modes=("mesh",), sizes=(130,))
+    assert "would have up to 130 active VPC peering connections" in mesh130.refused  # AWS allows 125
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"environments": {"t": environment(2)}}}))
+    assert topology_report.main(["--env", "t", "--cdk-json", str(tmp_path / "cdk.json")]) == 0
+    printed = capsys.readouterr().out
+    assert "### Each connectivity mode at 2, 16, 40, 100 clusters" in printed
+    assert scale.mode_table(rows) in printed

@@ -198,8 +198,11 @@ def test_dev_applies_its_samples_after_every_join_so_deletes_them_before_any_unj
     assert workload in res[waiter]["DependsOn"]
     [folder] = [k for k in first if len(kinds[k]) == 4]
     assert folder in res[waiters["test-hello-world"]]["DependsOn"]
+    # Served by the waiter's own Provider, not the join's (components/workload_waiter/).
     join_token = next(iter(res[j]["Properties"]["ServiceToken"] for j in joins))
-    assert res[waiter]["Properties"]["ServiceToken"] == join_token
+    assert res[waiter]["Properties"]["ServiceToken"] == {"Fn::GetAtt": [next(
+        k for k in res if k.startswith("WorkloadWaiterProviderframeworkonEvent") and res[k]["Type"] ==
+        "AWS::Lambda::Function"), "Arn"]} != join_token
     clusters = res[waiter]["Properties"]["Clusters"]
     assert [(c["Name"], c["Replicas"]) for c in clusters] == [("fed-1", "2"), ("fed-2", "3")]
     assert not [r for r in res.values() if r["Type"].startswith("AWS::Route53::")]  # no hosted zone in dev
@@ -325,7 +328,7 @@ def test_a_cluster_leaving_the_config_leaves_the_rendered_placement():
 
 
 def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
-    from components.kubefed_join.runtime import workload_wait
+    from components.workload_waiter.runtime import workload_wait
     from federated_eks.config import manifest_folder
     objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
     assert problems == []
@@ -336,7 +339,7 @@ def test_a_folders_deployments_get_the_waiter_the_runtime_accepts():
     assert folder in waiter["DependsOn"]
     props = {k: v for k, v in waiter["Properties"].items() if k != "ServiceToken"}
     req = workload_wait.parse(props)
-    assert req.physical_id == "federated-workload/federate-me/test-hello-world"
+    assert req.physical_id == "workload-waiter/federate-me/test-hello-world"
     assert [c.name for c in req.plan.clusters] == ["fed-1", "fed-2", "fed-3"] and req.plan.total_replicas == 7
     assert req.objects == (("types.kubefed.io/v1beta1", "FederatedDeployment"),
                            ("scheduling.kubefed.io/v1alpha1", "ReplicaSchedulingPreference"))
@@ -371,3 +374,28 @@ def test_namespaces_the_project_does_not_own_are_never_created_or_deleted():
                for r in template["Resources"].values() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
                and json.loads(_joined(r["Properties"]["Manifest"]))[0]["kind"] == "Namespace"]
     assert sorted(created) == ["echo", "x"]
+
+
+def test_every_object_a_waiter_deletes_names_that_waiter_as_its_owner():
+    """The hand-off between waiters (a new logical id for a new service token): the manifest renders the owner
+    annotation the waiter's delete checks (contract.owner), naming exactly the physical id the waiter's runtime
+    gives itself, on every object of its Objects, for typed workloads and folders alike; other objects carry none."""
+    from components.workload_waiter import contract as waiter_contract
+    from components.workload_waiter.runtime import workload_wait
+    from federated_eks.config import manifest_folder
+    objects, problems = manifest_folder.load(ROOT, "samples/hello-world")
+    assert problems == []
+    _, template = build([ECHO], [ManifestFolder(path="samples/hello-world", objects=objects)])
+    resources = template["Resources"]
+    applied = [o for r in resources.values() if r["Type"] == "Custom::AWSCDK-EKS-KubernetesResource"
+               for o in json.loads(_joined(r["Properties"]["Manifest"]))]
+    owners = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]):
+              (o["metadata"].get("annotations") or {}).get(waiter_contract.OWNER_ANNOTATION) for o in applied}
+    expected = {}
+    for waiter in (r for r in resources.values() if r["Type"] == "Custom::FederatedWorkload"):
+        req = workload_wait.parse({k: v for k, v in waiter["Properties"].items() if k != "ServiceToken"})
+        for _, kind in req.objects:
+            expected[(kind, req.plan.namespace, req.plan.name)] = req.physical_id
+    assert len(expected) == 4  # echo-server's FederatedDeployment and Service, the folder's deployment and RSP
+    assert {k: owners[k] for k in expected} == expected
+    assert all(owner is None for k, owner in owners.items() if k not in expected), owners

@@ -18,7 +18,8 @@ from aws_cdk.assertions import Template
 from components.karmada_join import contract as c
 from components.karmada_join.karmada_join import (HANDLERS, SOURCE, KarmadaJoinProvider, KarmadaJoinProviderProps)
 from components.karmada_join.runtime.properties import parse_join, parse_objects
-from components.kubefed_join.kubefed_join import JoinTarget
+from components.cluster_functions import JoinTarget
+from components.kube_access import contract as access
 from test_kubefed_join_construct import CLEAN_IMPORT, LAMBDA_RUNTIME_PROVIDES
 
 CA = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # base64 of a PEM frame
@@ -41,6 +42,7 @@ def build(outdir: str, node_port: int = 31000):
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join", mutable=False)
     provider = KarmadaJoinProvider(stack, "Karmada", KarmadaJoinProviderProps(
         vpc=vpc, role=role, api_cidrs={"fed-1": "10.1.0.0/16", "fed-2": "10.2.0.0/16"}, timeout_minutes=30,
+        eks_name_prefix="fedeks-test-",
         host_vpc_cidr="10.1.0.0/16", api_server_node_port=node_port))
     provider.allow_node_port(ec2.SecurityGroup.from_security_group_id(stack, "Nodes", "sg-0123456789abcdef0"))
     for target in (HOST, MEMBER):
@@ -78,7 +80,8 @@ def test_the_functions_reach_the_node_port_and_nothing_else_new(synthesized):
     (group,) = [r["Properties"] for r in _of_type(template, "AWS::EC2::SecurityGroup").values()
                 if "Karmada join" in r["Properties"]["GroupDescription"]]
     egress = {(e["CidrIp"], e["FromPort"]) for e in group["SecurityGroupEgress"]}
-    assert egress == {("10.1.0.0/16", 443), ("10.2.0.0/16", 443), ("10.1.0.0/16", 31000)}
+    # The API servers, the regional EKS APIs (DescribeCluster, through the NAT gateway) and the node port.
+    assert egress == {("10.1.0.0/16", 443), ("10.2.0.0/16", 443), ("0.0.0.0/0", 443), ("10.1.0.0/16", 31000)}
     (ingress,) = [r["Properties"] for r in _of_type(template, "AWS::EC2::SecurityGroupIngress").values()]
     assert (ingress["GroupId"], ingress["FromPort"], ingress["ToPort"]) == ("sg-0123456789abcdef0", 31000, 31000)
 
@@ -91,14 +94,35 @@ def test_the_provider_outlasts_every_deadline(synthesized):
     assert {f["Timeout"] for f in functions} == {c.FUNCTION_SECONDS}
 
 
+def test_the_functions_serve_the_environment_eks_describes_not_a_cluster_list(synthesized):
+    """The functions' environment holds only the EKS name prefix (allowed_clusters asks EKS for the rest), and the
+    role may describe only clusters named with it."""
+    template, _ = synthesized
+    functions = [r["Properties"] for r in _of_type(template, "AWS::Lambda::Function").values()
+                 if r["Properties"].get("Handler", "").startswith(SOURCE.package + ".")]
+    assert {json.dumps(f["Environment"]["Variables"]) for f in functions} == {
+        json.dumps({access.EKS_NAME_PREFIX_ENV: "fedeks-test-"})}
+    statements = [s for r in _of_type(template, "AWS::IAM::Policy").values()
+                  for s in r["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "eks:DescribeCluster"]
+    assert len(statements) == 1 and "cluster/fedeks-test-*" in json.dumps(statements[0]["Resource"])
+
+
+def test_a_cluster_named_outside_the_prefix_is_refused_at_synth(tmp_path):
+    app, stack, provider = build(str(tmp_path))
+    stranger = JoinTarget(name="fed-3", eks_cluster_name="fedeks-other-fed-3", region="us-east-1",
+                          endpoint=HOST.endpoint, ca_data=CA)
+    with pytest.raises(ValueError, match="Karmada join provider's functions would refuse it"):
+        provider.join("Join-fed-3", member=stranger, host=HOST)
+
+
 def test_a_bad_node_port_is_refused_at_synth(tmp_path):
     with pytest.raises(ValueError, match=r"api_server_node_port 443 is not a node port \(30000\.\.32767\)"):
         build(str(tmp_path), node_port=443)
 
 
 def test_the_packaged_asset_runs_the_handlers_with_no_repository_and_no_cdk(synthesized, tmp_path):
-    """The asset holds the runtime, both contracts and the KubeFed join modules it reuses, at their package paths,
-    and imports in a clean interpreter (no repository, no CDK)."""
+    """The asset holds the runtime, the contracts, components/kube_access/ and the KubeFed join modules it reuses, at
+    their package paths, and imports in a clean interpreter (no repository, no CDK)."""
     template, assembly = synthesized
     functions = [r["Properties"] for r in _of_type(template, "AWS::Lambda::Function").values()
                  if r["Properties"].get("Handler", "").startswith(SOURCE.package + ".")]
@@ -119,5 +143,6 @@ def test_the_packaged_asset_runs_the_handlers_with_no_repository_and_no_cdk(synt
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert all(result[h] for h in handlers) and result["delete"] == "p" and result["cdk"] == []
-    assert {"components.karmada_join.contract", "components.kubefed_join.runtime.kube_api"} <= set(
+    assert {"components.karmada_join.contract", "components.kube_access.kube_api",
+            "components.kube_access.allowed_clusters"} <= set(
         result["from_asset"])

@@ -19,8 +19,10 @@ from components.karmada_join import contract as c
 from components.karmada_join.karmada_join import join_properties, objects_properties
 from components.karmada_join.runtime import handler, karmada_api
 from components.kubefed_join import contract as kubefed_contract
-from components.kubefed_join.kubefed_join import JoinTarget, endpoint_id
-from components.kubefed_join.runtime.kube_api import Failed
+from components.cluster_functions import JoinTarget
+from components.kube_access import allowed_clusters
+from components.kube_access.kube_api import Failed
+from rehearsal.eks_api import EksApi, EksCluster
 from kube_emulator import EmulatorLoop, make_test_ca
 from rehearsal.kubernetes import karmada as emulated
 
@@ -51,10 +53,15 @@ def fake_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
+# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
+EKS: dict[tuple[str, str], EksCluster] = {}
+
+
 def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
-    federation = kubefed_contract.parse_clusters(os.environ.get(kubefed_contract.CLUSTERS_ENV, ""))
-    federation[name] = (region, endpoint_id(endpoint))
-    monkeypatch.setenv(kubefed_contract.CLUSTERS_ENV, kubefed_contract.format_clusters(federation))
+    """A cluster of the function's environment: EKS describes it, and the function has the environment's prefix."""
+    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
+                                                _running[0].ca.ca_data)
     monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
 
 
@@ -69,10 +76,15 @@ def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
     _running[:] = [loop]
     monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
-    monkeypatch.delenv(kubefed_contract.CLUSTERS_ENV, raising=False)
+    EKS.clear()
+    allowed_clusters.forget()
+    eks = EksApi(lambda region, name: EKS.get((region, name)))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
+    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
     loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
     _running.clear()
+    eks.close()
     loop.close()
 
 

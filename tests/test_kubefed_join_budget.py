@@ -12,7 +12,8 @@ from aws_cdk.assertions import Template
 
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import KubefedJoinProvider, KubefedJoinProviderProps
-from components.kubefed_join.runtime import handler, kube_api
+from components.kube_access import kube_api
+from components.kubefed_join.runtime import handler
 from federated_eks.config.reader import ConfigError, load_environment
 from fedtest import environment
 from kube_emulator import eks_hostname
@@ -48,7 +49,7 @@ def test_the_provider_waits_as_long_as_the_contract_says(minutes):
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"])
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KubefedJoinProvider(stack, "Join", KubefedJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=minutes))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=minutes, eks_name_prefix="fedeks-test-"))
     definition = str(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine"))
     attempts = contract.Deadlines(minutes * 60).provider_total_seconds // contract.POLL_SECONDS
     assert f'\\"MaxAttempts\\":{attempts}' in definition or f'"MaxAttempts":{attempts}' in definition
@@ -146,6 +147,7 @@ def test_a_federation_passes_one_timeout_to_every_resource_of_its_provider():
     from test_host_move import HELLO
     stacks, _ = fedtest.synth(environment(kubefed={"joinTimeoutMinutes": 5}, workloads=[HELLO]))
     template = fedtest.templates({"f": stacks["fedeks-test-federation"]})["f"].to_json()
+    from components.workload_waiter.contract import WORKLOAD_TYPE
     timeouts = {r["Type"]: r["Properties"].get(contract.TIMEOUT_SECONDS) for r in template["Resources"].values()
-                if r["Type"] in (contract.JOIN_TYPE, contract.TEARDOWN_TYPE, contract.WORKLOAD_TYPE)}
-    assert timeouts == {contract.JOIN_TYPE: "300", contract.TEARDOWN_TYPE: "300", contract.WORKLOAD_TYPE: "300"}
+                if r["Type"] in (contract.JOIN_TYPE, contract.TEARDOWN_TYPE, WORKLOAD_TYPE)}
+    assert timeouts == {contract.JOIN_TYPE: "300", contract.TEARDOWN_TYPE: "300", WORKLOAD_TYPE: "300"}

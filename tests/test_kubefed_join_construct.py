@@ -1,5 +1,5 @@
-"""The join functions as synthesized: their timeout, and the clusters they serve (the environment the
-construct writes) read back by the Lambda's own allowed_clusters module."""
+"""The join functions as synthesized: their timeout, and the clusters they serve (the environment's EKS name prefix in
+their environment, read back by the Lambda's own allowed_clusters module, and DescribeCluster on exactly those)."""
 from __future__ import annotations
 
 import importlib
@@ -16,41 +16,10 @@ from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 from aws_cdk.assertions import Template
 
 from components.kubefed_join import contract
-from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES
 from components.kubefed_join.kubefed_join import (HANDLERS, SOURCE, JoinTarget, KubefedJoinProvider,
                                                   KubefedJoinProviderProps)
-from components.kubefed_join.runtime import allowed_clusters
-from components.kubefed_join.runtime.properties import ClusterRef, parse
+from components.kube_access import allowed_clusters
 from fedtest import REGIONS, environment, resources, synth, templates
-
-
-def _resolve(value, outputs: dict):
-    """Stand-in for CloudFormation: Fn::Join, Fn::Select, Fn::Split, and the endpoint outputs of the cluster stacks
-    (Fn::GetStackOutput, or Fn::ImportValue in the construct-only stacks): each an EKS endpoint with its own id."""
-
-    def go(v):
-        if isinstance(v, dict) and "Fn::Join" in v:
-            sep, parts = v["Fn::Join"]
-            return sep.join(go(p) for p in parts)
-        if isinstance(v, dict) and "Fn::Select" in v:
-            index, items = v["Fn::Select"]
-            return go(items)[int(index)]
-        if isinstance(v, dict) and "Fn::Split" in v:
-            sep, text = v["Fn::Split"]
-            return go(text).split(sep)
-        if isinstance(v, dict) and ("Fn::GetStackOutput" in v or "Fn::ImportValue" in v):
-            ref = v.get("Fn::GetStackOutput") or {"StackName": "", "OutputName": v["Fn::ImportValue"],
-                                                   "Region": v["Fn::ImportValue"].split("/")[0]}
-            key = (ref["StackName"], ref["OutputName"])
-            if key not in outputs:
-                outputs[key] = f"https://{len(outputs) + 1:032X}.gr7.{ref['Region']}.eks.amazonaws.com"
-            return outputs[key]
-        if isinstance(v, dict):
-            return {k: go(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [go(x) for x in v]
-        return v
-    return go(value)
 
 
 @pytest.fixture(scope="module")
@@ -68,33 +37,39 @@ def test_functions_time_out_after_two_minutes(federation):
     assert [f["Timeout"] for f in _functions(federation)] == [120, 120]
 
 
-def _environments(template, outputs: dict) -> list[dict]:
-    return [_resolve(f["Environment"]["Variables"], outputs) for f in _functions(template)]
+def _describe_policies(template, role: str = "join") -> list[dict]:
+    """The DescribeCluster policies on `role` (the join's; the workload waiter has its own, on its own role)."""
+    return [p["Properties"]["PolicyDocument"] for p in resources(template, "AWS::IAM::Policy").values()
+            if role in json.dumps(p["Properties"]["Roles"])
+            and any("eks:DescribeCluster" in json.dumps(st["Action"]) for st in p["Properties"]["PolicyDocument"]
+                    ["Statement"])]
 
 
-def test_the_functions_serve_exactly_the_clusters_the_stack_joins(federation):
-    outputs: dict = {}
-    envs = _environments(federation, outputs)
-    assert envs[0] == envs[1] and set(envs[0]) == {contract.CLUSTERS_ENV, contract.EKS_NAME_PREFIX_ENV}
-    allowed = allowed_clusters.load(envs[0])
-    assert allowed.eks_name_prefix == "fedeks-test-"
-    # What CloudFormation fills in is the unique id of each cluster's deployed endpoint.
-    deployed = {stack.removeprefix("fedeks-test-cluster-"): contract.ENDPOINT_PATTERN.match(url)
-                for (stack, _), url in outputs.items()}
-    assert allowed.clusters == {name: (url["region"], url["id"]) for name, url in deployed.items()}
-    assert sorted(deployed) == ["fed-1", "fed-2"]
-    joins = resources(federation, contract.JOIN_TYPE).values()
-    assert len(joins) == 2
-    for join in joins:
-        props = _resolve(join["Properties"], outputs)
-        props[contract.MEMBER][contract.CA_DATA] = props[contract.HOST][contract.CA_DATA] = \
-            "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="
-        req = parse(props)
-        allowed_clusters.check(req.member, "member", allowed)  # the deployed values pass
-        allowed_clusters.check(req.host, "host", allowed)
-        other = req.member.__class__(req.member.name, "someone-else", req.member.region, req.member.endpoint, "")
-        with pytest.raises(allowed_clusters.NotAllowed, match="EksClusterName"):
-            allowed_clusters.check(other, "member", allowed)
+def _arn_pattern(resource) -> str:
+    """The policy's resource with the partition and account CloudFormation fills in (aws, the stack's account)."""
+    filled = {"AWS::Partition": "aws", "AWS::AccountId": "123456789012"}
+    return "".join(filled[p["Ref"]] if isinstance(p, dict) else p for p in resource["Fn::Join"][1])
+
+
+def test_the_functions_serve_exactly_this_environments_clusters(federation):
+    """Their environment is the environment's EKS name prefix alone; their role may describe exactly the EKS clusters
+    named with it, in any region (IAM's `*`, matched here as IAM matches: any characters)."""
+    import fnmatch
+    envs = [f["Environment"]["Variables"] for f in _functions(federation)]
+    assert envs == [{contract.EKS_NAME_PREFIX_ENV: "fedeks-test-"}] * 2
+    assert allowed_clusters.load(envs[0]) == "fedeks-test-"
+    [policy] = _describe_policies(federation)
+    [statement] = policy["Statement"]
+    assert statement["Action"] == "eks:DescribeCluster" and statement["Effect"] == "Allow"
+    pattern = _arn_pattern(statement["Resource"])
+    assert pattern == "arn:aws:eks:*:123456789012:cluster/fedeks-test-*"
+    ours = [f"arn:aws:eks:{r}:123456789012:cluster/fedeks-test-fed-{i}" for i, r in enumerate(REGIONS)]
+    others = ["arn:aws:eks:us-east-1:123456789012:cluster/fedeks-test2-fed-1",  # environment test2
+              "arn:aws:eks:us-east-1:123456789012:cluster/fedeks-prod-fed-1",
+              "arn:aws:eks:us-east-1:210987654321:cluster/fedeks-test-fed-1",   # another account
+              "arn:aws:eks:us-east-1:123456789012:cluster/someone-elses"]
+    assert all(fnmatch.fnmatchcase(a, pattern) for a in ours)
+    assert not any(fnmatch.fnmatchcase(a, pattern) for a in others)
 
 
 def _joins_only(clusters: int, name_length: int) -> tuple[Template, list[JoinTarget]]:
@@ -109,40 +84,37 @@ def _joins_only(clusters: int, name_length: int) -> tuple[Template, list[JoinTar
                           endpoint=cdk.Fn.import_value(f"{REGIONS[i % len(REGIONS)]}/{n}"), ca_data="ca")
                for i, n in enumerate(names)]
     provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-"))
     for t in targets:
         provider.join(f"Join-{t.name}", member=t, host=targets[0], namespace="kube-federation-system",
                       scope="Cluster", labels={})
     return Template.from_stack(stack), targets
 
 
-def test_sixty_clusters_with_thirty_character_names_fit_the_environment_and_are_served():
-    template, targets = _joins_only(60, contract.MAX_NAME_LENGTH)
-    outputs: dict = {}
-    # Worst case once deployed: every id is 32 characters (the pattern allows no other length) and the label
-    # does not count (it is not kept).
-    envs = _environments(template, outputs)
-    assert envs[0] == envs[1]
-    size = len(json.dumps(envs[0]).encode())
-    assert size <= MAX_ENVIRONMENT_BYTES, size
-    allowed = allowed_clusters.load(envs[0])
-    assert sorted(allowed.clusters) == sorted(t.name for t in targets)
-    for join in resources(template, contract.JOIN_TYPE).values():
-        props = _resolve(join["Properties"], outputs)
-        member = props[contract.MEMBER]
-        ref = ClusterRef(*(member[k] for k in contract.CLUSTER_KEYS))
-        allowed_clusters.check(ref, "member", allowed)
-        elsewhere = contract.ENDPOINT_PATTERN.match(ref.endpoint)
-        forged = ref.endpoint.replace(elsewhere["id"], f"{0xFFFF:032X}")
-        with pytest.raises(allowed_clusters.NotAllowed, match="Endpoint differ"):
-            allowed_clusters.check(ClusterRef(ref.name, ref.eks_cluster_name, ref.region, forged, ""), "member",
-                                   allowed)
+def test_the_environment_and_the_iam_policy_are_the_same_for_2_and_100_clusters():
+    """Nothing the functions carry grows with the federation: 100 clusters with 30-character names over the regions
+    get the environment and the DescribeCluster policy 2 clusters get, byte for byte."""
+    small, _ = _joins_only(2, contract.MAX_NAME_LENGTH)
+    big, targets = _joins_only(100, contract.MAX_NAME_LENGTH)
+    assert len(resources(big, contract.JOIN_TYPE)) == 100
+    assert [f["Environment"] for f in _functions(big)] == [f["Environment"] for f in _functions(small)]
+    assert json.dumps(_describe_policies(big)) == json.dumps(_describe_policies(small))
+    assert len(_describe_policies(big)) == 1
 
 
-def test_too_many_clusters_for_the_environment_are_refused_at_synth():
-    with pytest.raises(ValueError, match=r"the join functions' environment would hold \d+ bytes once deployed with the "
-                       r"6\d clusters given so far, over Lambda's 4096"):
-        _joins_only(70, contract.MAX_NAME_LENGTH)
+def test_a_cluster_the_functions_would_refuse_is_refused_at_synth():
+    """A join whose EKS name is not the environment's prefix and its name (CDK code passing its own targets) fails
+    the synth, not the deploy."""
+    app = cdk.App()
+    stack = cdk.Stack(app, "Joins", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
+        vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1),
+        role=iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join"),
+        api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-"))
+    ours = JoinTarget("fed-1", "fedeks-prod-fed-1", "us-east-1", "https://a", "ca")
+    theirs = JoinTarget("fed-2", "fedeks-dev-fed-2", "us-east-1", "https://b", "ca")
+    with pytest.raises(ValueError, match="cluster 'fed-2': its EKS name 'fedeks-dev-fed-2' is not 'fedeks-prod-fed-2'"):
+        provider.join("Join", member=theirs, host=ours, namespace="kube-federation-system", scope="Cluster", labels={})
 
 
 def _asset_dir(assembly, template) -> Path:
@@ -195,4 +167,4 @@ def test_the_packaged_asset_runs_the_handlers_with_no_repository_and_no_cdk(tmp_
     result = json.loads(run.stdout)
     assert handlers == sorted(HANDLERS.values()) and all(result[h] for h in handlers)
     assert result["delete"] == "p" and result["cdk"] == []
-    assert "components.kubefed_join.contract" in result["from_asset"]
+    assert {"components.kubefed_join.contract", "components.kube_access.contract"} <= set(result["from_asset"])

@@ -10,12 +10,13 @@ import pytest
 from kubernetes import client
 
 from components.kubefed_join import contract
-from components.kubefed_join.runtime import allowed_clusters, cluster_api, handler, kube_api
+from components.kube_access import allowed_clusters, kube_api
+from components.kubefed_join.runtime import cluster_api, handler
 from components.kubefed_join.runtime.properties import parse
 from kube_emulator import make_test_ca
 from slow_server import server_certificate
 from test_kubefed_join_handler import (DEADLINE, MAX_POLLS, NS, add_type_configs, allow, b64, between_polls,  # noqa: F401
-                                       provider_event,
+                                       provider_event, serve,
                                        ca, emulators, eventually, fake_aws, host, install_kubefed, member, props,
                                        ref, teardown_event)
 
@@ -112,10 +113,14 @@ def test_ca_mismatch_on_create_waits_then_fails_naming_the_member(emulators, hos
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
 
 
-def test_ca_mismatch_on_delete_succeeds_with_a_reason_naming_the_member(member, host, ca, other_ca, caplog):
+def test_ca_mismatch_on_delete_succeeds_with_a_reason_naming_the_member(member, host, ca, other_ca, caplog,
+                                                                        monkeypatch):
     drive("Create", props(member, host, ca))
     mismatched = props(member, host, ca)
     mismatched["Member"] = {**mismatched["Member"], "CaData": other_ca.ca_data}
+    # EKS describes the cluster with that CA too (as after a CA change the API server has not picked up): the request
+    # is the cluster's, and TLS is what fails.
+    serve(monkeypatch, "fed-2", member.region, member.endpoint, other_ca.ca_data)
     event = {"RequestType": "Delete", "ResourceProperties": mismatched, "PhysicalResourceId": "x"}
     event = {**event, **handler.on_event(event)}
     # Before the unjoin deadline the member is retried by the next poll; past it, the delete gives up on it.
@@ -319,46 +324,87 @@ def test_rejoin_while_the_member_namespace_terminates_waits_for_it(member, host,
     assert not member.find("namespaces", None, NS)["metadata"].get("deletionTimestamp")
 
 
-# --- only the federation's own clusters ----------------------------------------------------------
+# --- only the environment's own clusters, as EKS describes them ---------------------------------------
 
 @pytest.mark.parametrize("change, expected", [
-    (lambda p: p["Member"].update(EksClusterName="someone-elses-cluster"), "member 'fed-2': EksClusterName differ"),
-    (lambda p: p["Member"].update(Endpoint="https://attacker.example"), "member 'fed-2': Endpoint differ"),
-    (lambda p: p["Host"].update(Name="fed-7"), "host 'fed-7' is not a cluster of this federation"),
-    (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': Region differ"),
-    (lambda p: p["Member"].update(EksClusterName="fedeks-prod-fed-2"), "member 'fed-2': EksClusterName differ"),
-    # The endpoint must be exactly https://<its id>.<label>.<its region>.eks.amazonaws.com:
-    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ":8443"), "member 'fed-2': Endpoint differ"),
-    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ".attacker.example"), "Endpoint differ"),
-    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"].replace(".us-east-2.", ".us-west-2.")),
-     "member 'fed-2': Endpoint differ"),
-    (lambda p: p["Member"].update(Endpoint=f"https://{'0' * 32}.gr7.us-east-2.eks.amazonaws.com"),
-     "member 'fed-2': Endpoint differ"),
-    (lambda p: p["Host"].update(Endpoint=p["Member"]["Endpoint"]), "host 'fed-1': Endpoint differ"),
+    (lambda p: p["Member"].update(EksClusterName="someone-elses-cluster"),
+     "member 'fed-2': EksClusterName 'someone-elses-cluster' is not 'fedeks-test-fed-2'"),
+    (lambda p: p["Host"].update(Name="fed-7"), "host 'fed-7': EksClusterName 'fedeks-test-fed-1' is not"),
+    # Another environment's cluster of the same name: its prefix is not this environment's.
+    (lambda p: p["Member"].update(EksClusterName="fedeks-prod-fed-2"), "member 'fed-2': EksClusterName"),
 ])
-def test_clusters_outside_the_federation_fail_before_any_request(member, host, ca, change, expected):
+def test_a_cluster_named_outside_the_environment_is_refused_before_eks_is_asked(member, host, ca, change, expected):
     bad = props(member, host, ca)
     change(bad)
     with pytest.raises(allowed_clusters.NotAllowed, match=expected):
         handler.on_event({"RequestType": "Create", "ResourceProperties": bad})
-    with pytest.raises(RuntimeError, match=expected):
+    with pytest.raises(RuntimeError, match=f"refused: {expected}"):
         handler.is_complete({"RequestType": "Create", "ResourceProperties": bad, "Data": {"Deadline": "0"}})
     assert member.emulator.eks_token_requests == 0 and host.emulator.eks_token_requests == 0
 
 
-def test_the_allowed_clusters_environment_round_trips_and_refuses_garbage():
-    clusters = {"fed-1": ("us-east-1", "A" * 32), "fed-2": ("eu-west-1", "B" * 32), "fed-3": ("us-east-1", "C" * 32)}
-    value = contract.format_clusters(clusters)
-    assert value == f"eu-west-1=fed-2:{'B' * 32} us-east-1=fed-1:{'A' * 32},fed-3:{'C' * 32}"
-    assert contract.parse_clusters(value) == clusters
-    for garbage in ("fed-1:" + "A" * 32, "us-east-1=fed-1", "us-east-1=fed-1:A,fed-1:B", '{"fed-1": []}'):
-        with pytest.raises(allowed_clusters.NotAllowed, match="is malformed"):
-            allowed_clusters.load({contract.CLUSTERS_ENV: garbage, contract.EKS_NAME_PREFIX_ENV: "fedeks-dev-"})
+def _forged_ca() -> str:
+    import base64
+    import tempfile
+    from pathlib import Path
+    other = make_test_ca(Path(tempfile.mkdtemp(prefix="forged-ca-")))
+    return base64.b64encode(Path(other.cert_file).read_bytes()).decode()
 
 
-def test_a_function_without_its_federation_serves_nothing(member, host, ca, monkeypatch):
-    monkeypatch.delenv(allowed_clusters.ENV_VAR)
-    with pytest.raises(allowed_clusters.NotAllowed, match=allowed_clusters.ENV_VAR):
+@pytest.mark.parametrize("change, expected", [
+    # What the request says differs from what EKS (DescribeCluster, through botocore) answers for that cluster:
+    (lambda p: p["Member"].update(Endpoint="https://attacker.example"), "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Member"].update(Endpoint=p["Member"]["Endpoint"] + ":8443"), "member 'fed-2': Endpoint differ"),
+    (lambda p: p["Host"].update(Endpoint=p["Member"]["Endpoint"]), "host 'fed-1': Endpoint differ"),
+    (lambda p: p["Member"].update(CaData=_forged_ca()), "member 'fed-2': CaData differ"),
+    (lambda p: p["Member"].update(Endpoint="https://attacker.example", CaData=_forged_ca()),
+     "member 'fed-2': Endpoint and CaData differ from what EKS describes for fedeks-test-fed-2 in us-east-2"),
+    # A cluster EKS does not have in that region (wrong region, or a name of the environment no cluster has):
+    (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': EKS has no cluster named 'fedeks-test-fed-2' in eu-west-1"),
+    (lambda p: p["Member"].update(Name="fed-9", EksClusterName="fedeks-test-fed-9"),
+     "member 'fed-9': EKS has no cluster named 'fedeks-test-fed-9' in us-east-2"),
+])
+def test_a_cluster_eks_describes_differently_is_refused_before_any_token(member, host, ca, change, expected):
+    bad = props(member, host, ca)
+    change(bad)
+    event = {"RequestType": "Create", "ResourceProperties": bad}
+    event.update(handler.on_event(event))  # named as the environment's clusters: EKS is asked on the first poll
+    with pytest.raises(RuntimeError, match=f"joining fed-\\d to KubeFed refused: {expected}"):
+        handler.is_complete({**event, "Data": {"Deadline": str(int(time.time()) + 60)}})
+    assert member.emulator.eks_token_requests == 0 and host.emulator.eks_token_requests == 0
+    assert host.names("kubefedclusters") == []
+
+
+def test_a_cluster_iam_does_not_let_the_function_describe_is_refused(member, host, ca, monkeypatch):
+    """EKS answers AccessDenied for a cluster outside the role's policy (construct: this environment's prefix)."""
+    from rehearsal.eks_api import EksApi
+    denying = EksApi(lambda region, name: None, allowed=lambda region, name: False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", denying.url)
+    try:
+        with pytest.raises(RuntimeError, match="member 'fed-2': this function may not describe 'fedeks-test-fed-2'"):
+            drive("Create", props(member, host, ca))
+    finally:
+        denying.close()
+    assert member.emulator.eks_token_requests == 0
+
+
+def test_an_eks_api_out_of_reach_is_waited_for_then_fails_clearly(member, host, ca, monkeypatch):
+    from rehearsal.eks_api import EksApi
+    closed = EksApi(lambda region, name: None)
+    closed.close()  # nothing listens there now: connection refused
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", closed.url)
+    event = {"RequestType": "Create", "ResourceProperties": props(member, host, ca)}
+    event.update(handler.on_event(event))
+    assert handler.is_complete({**event, "Data": {"Deadline": str(int(time.time()) + 60)}}) == {"IsComplete": False}
+    with pytest.raises(RuntimeError, match="still waiting for: describing member 'fed-2' \\(eks:DescribeCluster of "
+                                           r"fedeks-test-fed-2 in us-east-2\): EKS API not reachable"):
+        handler.is_complete({**event, "Data": {"Deadline": "0"}})
+    assert member.emulator.eks_token_requests == 0
+
+
+def test_a_function_without_its_environments_prefix_serves_nothing(member, host, ca, monkeypatch):
+    monkeypatch.delenv(contract.EKS_NAME_PREFIX_ENV)
+    with pytest.raises(allowed_clusters.NotAllowed, match=contract.EKS_NAME_PREFIX_ENV):
         handler.on_event({"RequestType": "Create", "ResourceProperties": props(member, host, ca)})
 
 

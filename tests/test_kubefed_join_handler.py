@@ -15,10 +15,12 @@ import jsonschema
 import pytest
 
 from components.kubefed_join import contract
-from components.kubefed_join.kubefed_join import JoinTarget, endpoint_id, join_properties, teardown_properties
-from components.kubefed_join.runtime import handler, kube_api
+from components.kubefed_join.kubefed_join import JoinTarget, join_properties, teardown_properties
+from components.kube_access import allowed_clusters, kube_api
+from components.kubefed_join.runtime import handler
 from components.kubefed_join.runtime.properties import InvalidProperties
 from kube_emulator import EmulatorLoop, make_test_ca
+from rehearsal.eks_api import EksApi, EksCluster
 
 NS = "kube-federation-system"
 # Deadlines of the joins in tests that do not test a deadline: long enough for any machine load (the suite's
@@ -62,11 +64,16 @@ def fake_aws(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
-    """Add a cluster to those the function serves, in the environment the construct writes."""
-    federation = contract.parse_clusters(os.environ.get(contract.CLUSTERS_ENV, ""))
-    federation[name] = (region, endpoint_id(endpoint))
-    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
+# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
+# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
+EKS: dict[tuple[str, str], EksCluster] = {}
+
+
+def serve(monkeypatch, name: str, region: str, endpoint: str, ca_data: str | None = None) -> None:
+    """A cluster of the function's environment: EKS describes it (with the test CA unless `ca_data`), and the function
+    has the environment's prefix, as the construct sets it."""
+    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
+                                                ca_data or _running[0].ca.ca_data)
     monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
 
 
@@ -75,11 +82,16 @@ def emulators(ca, monkeypatch):
     loop = EmulatorLoop(ca)
     _running[:] = [loop]
     monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
-    monkeypatch.delenv(contract.CLUSTERS_ENV, raising=False)
-    # The function serves the clusters started in the test, as the construct sets it.
+    EKS.clear()
+    allowed_clusters.forget()
+    eks = EksApi(lambda region, name: EKS.get((region, name)))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
+    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+    # EKS describes the clusters started in the test, as they are.
     loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
     _running.clear()
+    eks.close()
     loop.close()
 
 
@@ -301,6 +313,28 @@ def test_member_unreachable_during_delete_still_cleans_the_host(emulators, host,
     assert host.names("kubefedclusters") == [] and host.names("secrets") == []
 
 
+def test_unjoin_of_a_cluster_removed_from_the_config_leaves_its_side_and_cleans_the_host(emulators, host, member,
+                                                                                        ca, monkeypatch, caplog):
+    """The update that removed fed-2 updated the teardown first (it recorded fed-1 alone on the host); the cleanup
+    phase's unjoin then does nothing on fed-2, which the function may no longer reach (its 443 rule went with the
+    update), and completes at once, leaving nothing behind."""
+    physical_id, _ = join(member, host, ca)
+    run_teardown(teardown_event("Update", host, ca, members=("fed-1",), PhysicalResourceId="t"))
+    gone = props(member, host, ca)
+    gone["Member"] = {**gone["Member"], "Endpoint": emulators.unreachable_endpoint(member.region)}
+    allow(monkeypatch, gone["Member"])
+    with caplog.at_level(logging.INFO, logger="kubefed_join"):
+        _, polls = provider("Delete", gone, physical_id=physical_id, deadline_in=DEADLINE)
+    assert polls == 1 and "fed-2 left the federation" in caplog.text
+    assert host.names("kubefedclusters") == [] and host.names("secrets") == []
+    assert member.find("serviceaccounts", NS, "fed-2-fed-1") is not None  # its side stays, and goes with it
+    # Still listed (a federation torn down, or a host move): the member's side is removed as ever.
+    run_teardown(teardown_event("Update", host, ca, members=("fed-1", "fed-2"), PhysicalResourceId="t"))
+    physical_id, _ = join(member, host, ca)
+    provider("Delete", props(member, host, ca), physical_id=physical_id)
+    assert member.find("serviceaccounts", NS, "fed-2-fed-1") is None
+
+
 def test_webhook_refusing_at_first_is_waited_for(member, host, ca, caplog):
     fault = host.inject("POST", r"/kubefedclusters$", 500,
                         'Internal error occurred: failed calling webhook "kubefedclusters.core.kubefed.io": '
@@ -433,9 +467,10 @@ def add_type_configs(host, names=("deployments.apps", "services"), helm: bool = 
                   "spec": {"propagation": "Enabled"}})
 
 
-def teardown_event(request_type, host, ca, **extra):
+def teardown_event(request_type, host, ca, members=("fed-1", "fed-2"), **extra):
     return {"RequestType": request_type, "ResourceType": contract.TEARDOWN_TYPE,
-            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS, timeout_seconds=300), **extra}
+            "ResourceProperties": teardown_properties(host=target(host, ca), namespace=NS, timeout_seconds=300,
+                                                      members=list(members)), **extra}
 
 
 def run_teardown(event, deadline_in=10.0, max_polls=MAX_POLLS):
@@ -448,19 +483,25 @@ def run_teardown(event, deadline_in=10.0, max_polls=MAX_POLLS):
     raise AssertionError("the teardown never completed")
 
 
-def test_teardown_create_does_nothing(host, ca):
+def test_teardown_create_and_update_record_the_federations_clusters_and_touch_nothing_else(host, ca):
     add_type_configs(host)
     event = teardown_event("Create", host, ca)
     result = handler.on_event(event)
     assert result["PhysicalResourceId"] == f"kubefed-teardown/{NS}/fed-1"
     assert handler.is_complete({**event, **result}) == {"IsComplete": True}
     assert len(host.names("federatedtypeconfigs")) == 2
+    assert host.find("configmaps", NS, contract.MEMBERS_CONFIGMAP)["data"] == {"clusters": "fed-1,fed-2"}
+    update = teardown_event("Update", host, ca, members=("fed-1",), PhysicalResourceId=result["PhysicalResourceId"])
+    assert handler.is_complete({**update, **handler.on_event(update)}) == {"IsComplete": True}
+    assert host.find("configmaps", NS, contract.MEMBERS_CONFIGMAP)["data"] == {"clusters": "fed-1"}
 
 
 def test_teardown_delete_lets_the_controller_release_type_configs(host, ca):
     add_type_configs(host)
+    run_teardown(teardown_event("Create", host, ca))
     polls = run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId=f"kubefed-teardown/{NS}/fed-1"))
     assert polls >= 2 and host.names("federatedtypeconfigs") == []
+    assert host.find("configmaps", NS, contract.MEMBERS_CONFIGMAP) is None  # the record goes with it
 
 
 def test_teardown_removes_finalizers_when_no_controller_releases_them(emulators, ca, caplog):

@@ -30,13 +30,27 @@ FORBIDDEN = {
         "federated_eks": "the Lambda is packaged without the app",
         "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
     },
-    # The Karmada join's runtime likewise; it packages the KubeFed join's runtime modules it reuses, never a construct.
+    # The Karmada join's runtime likewise; it packages components/kube_access/ and the KubeFed join's
+    # runtime modules it reuses, never a construct.
     "components/karmada_join/runtime": {
         "aws_cdk": "the Lambda has no CDK", "constructs": "the Lambda has no CDK", "jsii": "the Lambda has no CDK",
         "app": "the Lambda is packaged without the app", "stacks": "the Lambda is packaged without the app",
         "federated_eks": "the Lambda is packaged without the app",
         "components.karmada_join.karmada_join": "the construct imports CDK; the runtime shares only the contract",
         "components.kubefed_join.kubefed_join": "the construct imports CDK; the runtime shares only the contract",
+    },
+    # The waiter's runtime likewise; both share components/kube_access/ (packaged with each), itself CDK-free.
+    "components/workload_waiter/runtime": {
+        "aws_cdk": "the Lambda has no CDK", "constructs": "the Lambda has no CDK", "jsii": "the Lambda has no CDK",
+        "app": "the Lambda is packaged without the app", "stacks": "the Lambda is packaged without the app",
+        "federated_eks": "the Lambda is packaged without the app",
+        "components.workload_waiter.workload_waiter": "the construct imports CDK; the runtime shares only the contract",
+        "components.kubefed_join": "the waiter is a component of its own; it shares components/kube_access/",
+    },
+    "components/kube_access": {
+        "aws_cdk": "the Lambdas have no CDK", "constructs": "the Lambdas have no CDK",
+        "jsii": "the Lambdas have no CDK", "app": "packaged without the app", "stacks": "packaged without the app",
+        "federated_eks": "packaged without the app",
     },
     "stacks": {
         "app": "stacks are built by app.py, not the other way round", "cli": "stacks are built by app.py",
@@ -53,7 +67,7 @@ FORBIDDEN = {
 }
 # Nothing of the app depends on its rehearsal.
 for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "components/karmada_join/runtime",
-               "stacks"):
+               "components/workload_waiter/runtime", "components/kube_access", "stacks"):
     FORBIDDEN[_layer]["rehearsal"] = "the app never depends on its rehearsal"
 # (file, module prefix) exceptions. The join contract is a leaf (standard library only): quotas takes the join
 # environment's size from it, so that the config and the join check the same numbers.
@@ -97,10 +111,30 @@ def test_layer_imports_only_what_it_may(layer):
     assert violations(layer) == []
 
 
-def test_the_join_contract_is_a_leaf():
-    """Every side imports it, so it imports nothing but the standard library."""
-    found = imports(ROOT / "components" / "kubefed_join" / "contract.py")
-    assert found <= {"__future__", "__future__.annotations", "dataclasses", "dataclasses.dataclass", "json", "re"}, found
+STANDARD_LIBRARY = {"__future__", "__future__.annotations", "dataclasses", "dataclasses.dataclass", "json", "re"}
+
+
+def test_the_shared_contract_is_a_leaf():
+    """Every Kubernetes-facing side imports it, so it imports nothing but the standard library."""
+    found = imports(ROOT / "components" / "kube_access" / "contract.py")
+    assert found <= STANDARD_LIBRARY, found
+
+
+@pytest.mark.parametrize("component", ["kubefed_join", "workload_waiter"])
+def test_a_components_contract_imports_only_the_standard_library_and_the_shared_contract(component):
+    """Every side of a component imports its contract; it takes what the Kubernetes-facing functions share from the
+    shared leaf contract (each fact defined once) and nothing else."""
+    found = {m for m in imports(ROOT / "components" / component / "contract.py")
+             if not within(m, "components.kube_access.contract")}
+    assert found <= STANDARD_LIBRARY | {"components", "components.kube_access"}, found
+
+
+def test_the_shared_access_code_imports_no_component():
+    """components/kube_access/ is packaged into each Lambda: it imports only itself (and the standard library and the
+    Lambdas' requirements), never a component that uses it."""
+    found = sorted(f"{path.name} imports {m}" for path in sorted((ROOT / "components" / "kube_access").glob("*.py"))
+                   for m in imports(path) if within(m, "components") and not within(m, "components.kube_access"))
+    assert found == []
 
 
 def test_the_check_sees_a_forbidden_import(tmp_path, monkeypatch):

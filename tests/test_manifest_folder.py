@@ -310,7 +310,7 @@ def test_a_folder_with_a_hosted_zone_gets_externaldns_where_its_annotated_load_b
                  "clusters with a role on it"),
     (False, "Z0123456789ABC", "hostedZoneId: is set, but no LoadBalancer FederatedService of the folder carries the "
                               "external-dns.alpha.kubernetes.io/hostname annotation (template or cluster override). "
-                              "Fix: annotate the Services that need a record (see the README's DNS section), or "
+                              "Fix: annotate the Services that need a record (see docs/workloads/index.md), or "
                               "remove it"),
 ])
 def test_folder_dns_needs_both_the_zone_and_the_annotation(tmp_path, annotate, zone, expected):

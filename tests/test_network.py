@@ -225,9 +225,13 @@ def test_peer_443_rules_are_on_the_control_plane_group_which_the_nodes_do_not_ca
         data = res[template_id]["Properties"]["LaunchTemplateData"]
         assert not {"SecurityGroupIds", "SecurityGroups", "NetworkInterfaces"} & set(data)
         assert not any(r["GroupId"] == {"Fn::GetAtt": [eks_id, "ClusterSecurityGroupId"]} for r in rules)
-    # The host's API server admits the join Lambda on its control-plane group too.
+    # The host's API server admits the join Lambda and the workload waiter's on its control-plane group too.
     fed = tpl["fedeks-test-federation"].to_json()["Resources"]
-    (rule,) = [v["Properties"] for v in fed.values() if v["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    join_rule, waiter_rule = [fed[k]["Properties"] for k in ("HostApiFromJoinLambda", "HostApiFromWaiterLambda")]
+    assert [v for v in fed.values() if v["Type"] == "AWS::EC2::SecurityGroupIngress"] == [
+        fed["HostApiFromJoinLambda"], fed["HostApiFromWaiterLambda"]]
+    assert waiter_rule["GroupId"] == join_rule["GroupId"]
+    rule = join_rule
     ref = rule["GroupId"]["Fn::GetStackOutput"]
     host = tpl[ref["StackName"]].to_json()
     assert ref["StackName"] == "fedeks-test-cluster-fed-1"

@@ -225,7 +225,7 @@ def test_cli_synth_of_the_sample_pipeline_and_a_clean_error(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-# The project's own tests that used to read cdk.json's environments (its samples, the README's topology): run inside
+# The project's own tests that used to read cdk.json's environments (its samples, the docs' topology): run inside
 # the adopter's copy by the test below. The whole suite there would double the suite's time; every other test takes
 # its configs from tests/fixtures the same way, and fedtest.CDK_JSON has no environments to read.
 ADOPTER_TESTS = ("tests/test_diagram.py tests/test_quotas.py "

@@ -45,16 +45,21 @@ def test_sixty_clusters_in_a_mesh_are_refused_naming_each_limit_and_the_fixes():
         f"{P}.clusters: the private route tables of bastion, fed-1, fed-2, fed-3 and 57 more need up to 61 routes "
         "(one per peer VPC and the NAT default route), over the quota of 50 routes per route table "
         '(quotas.routesPerRouteTable). Fix: use "peeringTopology": "hub" (only the bastion and the host peer with '
-        "every VPC), fewer clusters, or raise the quota to 61 or more (Service Quotas: vpc L-93826ACB) and set "
+        'every VPC) or "transitGateway" (one transit gateway attachment per VPC, nothing per pair of VPCs), fewer '
+        "clusters, or raise the quota to 61 or more (Service Quotas: vpc L-93826ACB) and set "
         "quotas.routesPerRouteTable: 61",
         f"{P}.clusters: bastion, fed-1, fed-2, fed-3 and 57 more would have up to 60 active VPC peering connections, "
         "over the quota of 50 per VPC (quotas.peeringsPerVpc). Fix: use \"peeringTopology\": \"hub\" (only the "
-        "bastion and the host peer with every VPC), fewer clusters, or raise the quota to 60 or more (Service "
+        "bastion and the host peer with every VPC) or \"transitGateway\" (one transit gateway attachment per VPC, "
+        "nothing per pair of VPCs), fewer clusters, or raise the quota to 60 or more (Service "
         "Quotas: vpc L-7E9ECCDB) and set quotas.peeringsPerVpc: 60",
-        f"{P}.clusters: the security groups of fed-1 would need up to 61 rules (one per peer VPC or cluster), over "
+        # fed-1, the host: 60 peer VPCs and the join and waiter Lambdas; the Lambdas' groups: 60 clusters and EKS.
+        f"{P}.clusters: the security groups of fed-1, the join and waiter Lambdas would need up to 62 rules (one per "
+        "peer VPC or cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the "
+        "EKS API's), over "
         "the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: use \"peeringTopology\": "
-        "\"hub\" (only the bastion and the host peer with every VPC), fewer clusters, or raise the quota to 61 or "
-        "more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 61",
+        "\"hub\" (only the bastion and the host peer with every VPC), fewer clusters, or raise the quota to 62 or "
+        "more (Service Quotas: vpc L-0EA8095F) and set quotas.rulesPerSecurityGroup: 62",
     ]
 
 
@@ -62,11 +67,14 @@ def test_sixty_clusters_pass_in_a_hub_with_the_quotas_it_needs_raised():
     raw = federation(60, "hub")
     found = problems(raw)
     assert [p.split(":")[0] for p in found] == [f"{P}.clusters"] * 3 + [f"{P}.natGateways", f"{P}.clusters"]
-    assert "bastion, fed-1 need up to 61 routes" in found[0] and "use \"peeringTopology\"" not in found[0]
+    # A hub at its limits: the way out is a transit gateway.
+    assert "bastion, fed-1 need up to 61 routes" in found[0]
+    assert 'Fix: use "peeringTopology": "transitGateway" (one transit gateway attachment per VPC, nothing per pair ' \
+        'of VPCs), fewer clusters, or raise the quota to 61' in found[0]
     raw["quotas"] = {"routesPerRouteTable": 61, "peeringsPerVpc": 60, "vpcsPerRegion": 9,
-                     "elasticIpsPerRegion": 9, "rulesPerSecurityGroup": 61}
+                     "elasticIpsPerRegion": 9, "rulesPerSecurityGroup": 62}
     cfg = load_environment({"test": raw}, "test")
-    assert cfg.quotas == QuotasConfig(61, 60, 9, 9, 61)
+    assert cfg.quotas == QuotasConfig(61, 60, 9, 9, 62)
 
 
 def test_forty_clusters_need_only_vpcs_and_eips_raised_in_the_crowded_region():
@@ -130,20 +138,20 @@ def test_a_quota_aws_cannot_raise_that_far_and_a_stack_that_cannot_fit_say_so():
     found = problems(raw)
     assert found == [
         f"{P}.clusters: bastion, fed-1 would have up to 130 active VPC peering connections, over the quota of 125 per "
-        "VPC (quotas.peeringsPerVpc). Fix: fewer clusters (raising quotas.peeringsPerVpc cannot help: AWS allows at "
-        "most 125)",
-        f"{P}.clusters: the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
-        "id): 130 clusters need 5416 bytes, over Lambda's limit of 4096 bytes of environment per function (not "
-        "adjustable). Fix: fewer clusters, or shorter cluster names",
+        "VPC (quotas.peeringsPerVpc). Fix: use \"peeringTopology\": \"transitGateway\" (one transit gateway "
+        "attachment per VPC, nothing per pair of VPCs), or fewer clusters (raising quotas.peeringsPerVpc cannot help: "
+        "AWS allows at most 125)",
         f"{P}.clusters: stack fedeks-test-peering-us-east-1-fed-1 would hold 543 resources and 120 outputs, over "
-        "CloudFormation's limits of 500 resources and 200 outputs per stack (not adjustable). Fix: fewer clusters "
-        "(one VPC's peerings always share a stack)"]
+        "CloudFormation's limits of 500 resources and 200 outputs per stack (not adjustable). Fix: use "
+        "\"peeringTopology\": \"transitGateway\" (one transit gateway attachment per VPC, nothing per pair of VPCs), "
+        "or fewer clusters (one VPC's peerings always share a stack)"]
 
 
 def test_quotas_field_is_checked():
     assert problems(environment(quotas={"routesPerRouteTable": 20, "peeringsPerVpc": 200, "vpcs": 3})) == [
         f"{P}.quotas.vpcs: unknown field. Fix: remove it or use one of: routesPerRouteTable, peeringsPerVpc, "
-        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup, natGatewaysPerAz, eksClustersPerRegion",
+        "vpcsPerRegion, elasticIpsPerRegion, rulesPerSecurityGroup, natGatewaysPerAz, eksClustersPerRegion, "
+        "peeringAttachmentsPerTransitGateway",
         f"{P}.quotas.routesPerRouteTable: 20 is out of range. Fix: set the quota your account has (Service Quotas "
         "shows it): from AWS's default 50 up to AWS's maximum 1000",
         f"{P}.quotas.peeringsPerVpc: 200 is out of range. Fix: set the quota your account has (Service Quotas shows "
@@ -218,4 +226,5 @@ def test_peering_requests_pending_at_once_stay_at_twenty_per_region():
         f"{P}.clusters: us-east-1's 24 peering stacks deploy in parallel with 24 VPC peering requests pending at "
         "once, over the 20 federated-eks allows under AWS's quota of outstanding peering requests (25 by default, "
         "vpc L-DC9F7029). Fix: use \"peeringTopology\": \"hub\" (only the bastion and the host peer with every "
-        "VPC), or fewer clusters in the region"]
+        "VPC) or \"transitGateway\" (one transit gateway attachment per VPC, nothing per pair of VPCs), or fewer "
+        "clusters in the region"]

@@ -15,9 +15,10 @@ from aws_cdk import aws_ec2 as ec2, aws_iam as iam
 
 from components.karmada_join import contract as c
 from components.karmada_join.karmada_join import HANDLERS, KarmadaJoinProvider, KarmadaJoinProviderProps
-from components.kubefed_join.kubefed_join import JoinTarget
+from components.cluster_functions import JoinTarget
 from fedtest import CONTEXT, scratch_dir
 from rehearsal import world
+from rehearsal.eks_api import EksCluster
 from rehearsal.kubernetes import EmulatedKubernetes, lambdas
 
 PREFIX = "fedeks-test-"
@@ -42,11 +43,21 @@ OBJECTS = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hello
 
 
 class Network:
-    def __init__(self) -> None:
+    """Which clusters the functions reach now; and EKS's DescribeCluster of the emulated clusters (what the join asks
+    before any token: components/kube_access/allowed_clusters)."""
+
+    def __init__(self, side: EmulatedKubernetes) -> None:
         self.blocked: set[str] = set()
+        self.side = side
 
     def reachable(self, source: str, cluster: str) -> bool:
         return cluster not in self.blocked
+
+    def describe_cluster(self, region: str, name: str) -> EksCluster | None:
+        cluster = self.side.clusters.get(name)
+        if cluster is None or cluster.handle.region != region:
+            return None
+        return EksCluster(name, region, cluster.handle.endpoint, self.side.ca.ca_data)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +67,8 @@ def template() -> tuple[dict, Path]:
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KarmadaJoinProvider(stack, "KarmadaJoin", KarmadaJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=5, host_vpc_cidr="10.0.0.0/16"))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix=PREFIX, timeout_minutes=5,
+        host_vpc_cidr="10.0.0.0/16"))
     ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # replaced below
     host, member = (JoinTarget(name=n, eks_cluster_name=PREFIX + n, region=REGIONS[n], ca_data=ca,
                                endpoint=f"https://{PLACEHOLDER_IDS[n]}.gr7.{REGIONS[n]}.eks.amazonaws.com")
@@ -120,7 +132,7 @@ def test_a_deployed_karmada_release_serves_the_packaged_join_and_objects_in_virt
             side.set_node_groups(PREFIX + name, [world.NodeGroup("x86", "amd64", 2)])
         host = side.clusters[PREFIX + "fed-1"]
         member = side.clusters[PREFIX + "fed-2"].handle
-        clock, network = world.Clock(), Network()
+        clock, network = world.Clock(), Network(side)
         deploy_release(host.handle)
         side.controllers_round(clock)
         assert host.karmada is not None  # started with the release

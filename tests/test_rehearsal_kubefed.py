@@ -18,6 +18,7 @@ from components.kubefed_join.kubefed_join import (HANDLERS, KubefedJoinProvider,
                                                   JoinTarget)
 from fedtest import CONTEXT, scratch_dir
 from rehearsal import world
+from rehearsal.eks_api import EksCluster
 from rehearsal.kubernetes import kubefed_controller, lambdas
 from rehearsal.kubernetes.apiserver import EmulatorLoop, make_test_ca
 
@@ -56,22 +57,36 @@ class Clusters:
 
 
 class Network:
-    """The network as the CloudFormation side reports it: which (function, cluster) pairs are open now."""
+    """The network as the CloudFormation side reports it: which (function, cluster) pairs are open now; and EKS's
+    DescribeCluster of the emulated clusters (their EKS names, endpoints and the test CA)."""
 
     def __init__(self) -> None:
         self.blocked: set[str] = set()
         self.asked: list[tuple[str, str]] = []
+        self.eks_api_blocked: str | None = None
 
     def reachable(self, source: str, cluster: str) -> bool:
         self.asked.append((source, cluster))
         return cluster not in self.blocked
+
+    def eks_api_why_not(self, source: str) -> str | None:
+        return self.eks_api_blocked
+
+    def describe_cluster(self, region: str, name: str) -> EksCluster | None:
+        handle = next((h for h in _LOOPS[-1].handles if h.name == name and h.region == region), None) if _LOOPS else None
+        return None if handle is None else EksCluster(name, region, handle.endpoint, _LOOPS[-1].ca.ca_data)
+
+
+_LOOPS: list[EmulatorLoop] = []  # the test's emulated clusters, which Network describes
 
 
 @pytest.fixture
 def loop(ca, monkeypatch):
     emulators = EmulatorLoop(ca)
     monkeypatch.setattr(socket, "getaddrinfo", emulators.dns.resolver(socket.getaddrinfo))
+    _LOOPS.append(emulators)
     yield emulators
+    _LOOPS.remove(emulators)
     emulators.close()
 
 
@@ -106,12 +121,13 @@ def template(ca) -> tuple[dict, Path]:
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=JOIN_TIMEOUT_MINUTES))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=JOIN_TIMEOUT_MINUTES,
+        eks_name_prefix=PREFIX))
     h, m = (JoinTarget(name=n, eks_cluster_name=PREFIX + n, region=REGIONS[n], ca_data=ca.ca_data,
                        endpoint=f"https://{PLACEHOLDER_IDS[n]}.gr7.{REGIONS[n]}.eks.amazonaws.com")
             for n in ("fed-1", "fed-2"))
     provider.join("JoinFed2", member=m, host=h, namespace=NS, scope="Cluster", labels={"region": m.region})
-    provider.teardown("Teardown", host=h, namespace=NS)
+    provider.teardown("Teardown", host=h, namespace=NS, members=["fed-1", "fed-2"])
     assembly = app.synth()
     return json.loads(Path(assembly.directory, "Federation.template.json").read_text()), Path(assembly.directory)
 
@@ -185,22 +201,20 @@ def test_the_lambda_runs_the_asset_with_exactly_the_functions_environment(fleet,
     """The packaged code (imported from the asset, not this repository) sees the function's variables and nothing
     of this process's: a variable missing from the function is missing, even when this process has it."""
     call = deployed["provider"]
-    monkeypatch.setenv(contract.CLUSTERS_ENV, call.on_event.environment[contract.CLUSTERS_ENV])
     monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, call.on_event.environment[contract.EKS_NAME_PREFIX_ENV])
 
     def provider_with(environment: dict) -> world.ProviderCall:
         function = world.LambdaFunction(**{**call.on_event.__dict__, "environment": environment})
         return world.ProviderCall(function, call.is_complete, call.query_interval_seconds, call.total_timeout_seconds)
 
-    narrowed = {**call.on_event.environment,
-                contract.CLUSTERS_ENV: call.on_event.environment[contract.CLUSTERS_ENV].replace("fed-2:", "fed-9:")}
+    other = {**call.on_event.environment, contract.EKS_NAME_PREFIX_ENV: "fedeks-prod-"}
     with pytest.raises(world.RehearsalFailure, match=r"Custom::KubefedJoin \w*JoinFed2\w* Create FAILED: member "
-                       r"'fed-2' is not a cluster of this federation \(it serves: fed-1, fed-9\)"):
-        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider_with(narrowed)),
+                       r"'fed-2': EksClusterName 'fedeks-test-fed-2' is not 'fedeks-prod-fed-2'"):
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider_with(other)),
                       world.Clock(), Network(), Clusters(loop))
     without_prefix = {k: v for k, v in call.on_event.environment.items() if k != contract.EKS_NAME_PREFIX_ENV}
-    with pytest.raises(world.RehearsalFailure, match=f"has no {contract.CLUSTERS_ENV} or "
-                       f"{contract.EKS_NAME_PREFIX_ENV} environment variable"):
+    with pytest.raises(world.RehearsalFailure, match=f"{contract.EKS_NAME_PREFIX_ENV} environment variable is "
+                       "missing"):
         lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create", provider=provider_with(without_prefix)),
                       world.Clock(), Network(), Clusters(loop))
     handler = lambdas.packaged_handler(call.on_event)
@@ -221,6 +235,30 @@ def test_an_unreachable_member_fails_the_join_in_virtual_time_with_a_connect_tim
     assert "k8s-aws-v1." not in message and "Bearer" not in message
 
 
+def test_a_function_without_a_path_to_the_eks_api_fails_the_join_naming_it_and_signs_no_token(fleet, deployed, loop):
+    """The function asks EKS (DescribeCluster, through botocore, to the rehearsal's EKS API) before it presigns a
+    token: with no path there (no NAT route, no egress rule) it waits until its deadline and says why."""
+    host, member = fleet
+    clock, network = world.Clock(), Network()
+    network.eks_api_blocked = "no route to a NAT gateway"
+    with pytest.raises(world.RehearsalFailure) as failure:
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create"), clock, network, Clusters(loop))
+    message = str(failure.value)
+    assert "did not join KubeFed within" in message and "EKS API not reachable" in message, message
+    assert "the EKS API (no route to a NAT gateway)" in message, message
+    assert member.emulator.eks_token_requests == 0 and host.emulator.eks_token_requests == 0
+
+
+def test_a_cluster_eks_describes_differently_is_refused_in_the_rehearsal(fleet, deployed, loop):
+    host, member = fleet
+    network = Network()
+    network.describe_cluster = lambda region, name: EksCluster(name, region, "https://elsewhere.example", "x")
+    with pytest.raises(world.RehearsalFailure, match=r"refused: member 'fed-2': Endpoint and CaData differ from what "
+                       r"EKS describes for fedeks-test-fed-2 in us-east-2"):
+        lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create"), world.Clock(), network, Clusters(loop))
+    assert member.emulator.eks_token_requests == 0
+
+
 def test_the_providers_total_timeout_fails_with_operation_timed_out(fleet, deployed, loop):
     """A Provider whose total timeout ends before the handler's deadline: its waiter gives up first."""
     host, member = fleet
@@ -238,7 +276,7 @@ def test_the_providers_total_timeout_fails_with_operation_timed_out(fleet, deplo
 # --- the KubeFed controller: type configs, propagation, scheduling -------------------------------------------------
 
 from components.kubefed_crds import type_config  # noqa: E402
-from components.kubefed_join.runtime.workload_state import scheduled_replicas  # noqa: E402
+from components.workload_waiter.runtime.workload_state import scheduled_replicas  # noqa: E402
 from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES  # noqa: E402
 
 TYPES = {t.name: t for t in DEFAULT_FEDERATED_TYPES}
@@ -482,7 +520,9 @@ def test_a_workload_whose_template_the_member_refuses_fails_the_waiter_naming_ku
                   "Workload": {"Namespace": "echo", "Name": "web", "LoadBalanced": "false", "TotalReplicas": "",
                                "Objects": [{"ApiVersion": "types.kubefed.io/v1beta1", "Kind": "FederatedDeployment"}]},
                   "Clusters": [{**join[contract.MEMBER], "Replicas": "1"}]}
-    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", contract.WORKLOAD_TYPE, properties,
+    from components.workload_waiter.contract import WORKLOAD_TYPE
+    # (served by the join's Provider here: it passes a waiter's request to the waiter's code, packaged with it)
+    waiter = world.CustomResourceRequest("Create", "Federation", "ReadyWeb", WORKLOAD_TYPE, properties,
                                          deployed["provider"])
     clock = world.Clock()
     with pytest.raises(world.RehearsalFailure) as failure:

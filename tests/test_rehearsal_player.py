@@ -545,7 +545,7 @@ def test_the_synthesized_federation_creates_with_every_lambda_reaching_its_clust
     _, lines, error = play(federation_assembly, double, action="create_all")
     assert error is None, f"{error} / {error.resource} / {error.stack}"
     kinds = {logical_id for _, logical_id in double.served}
-    assert any("Join" in k for k in kinds) and any("Ready" in k for k in kinds)
+    assert any("Join" in k for k in kinds) and any("Waiter" in k for k in kinds)
 
 
 def test_an_unjoin_whose_ingress_rule_is_not_depended_on_stops_the_delete(federation_assembly, tmp_path):
@@ -556,10 +556,12 @@ def test_an_unjoin_whose_ingress_rule_is_not_depended_on_stops_the_delete(federa
     _, lines, error = play(tmp_path / "cdk.out", double)
     assert error is not None
     assert error.stack.endswith("-federation") and "no ingress rule" in str(error)
-    assert "fedeks-net-fed-1" in str(error) and "KubefedJoinOnEvent" in str(error)
+    # The first to find its path gone: a waiter (deleted first) or a join, each through its own Lambda's rule.
+    assert "fedeks-net-fed-1" in str(error) and ("KubefedJoinOnEvent" in str(error)
+                                                 or "WorkloadWaiterOnEvent" in str(error))
     assert ("Create", [k for _, k in double.served if "Join" in k][0]) in double.served  # the joins were created
     deleted = order(lines, "delete")
-    assert "HostApiFromJoinLambda" in deleted
+    assert "HostApiFromJoinLambda" in deleted or "HostApiFromWaiterLambda" in deleted
 
 
 def test_with_every_custom_resource_depending_on_the_rule_the_delete_completes(federation_assembly, tmp_path):
@@ -569,7 +571,8 @@ def test_with_every_custom_resource_depending_on_the_rule_the_delete_completes(f
     template = json.loads(path.read_text())
     for resource in template["Resources"].values():
         if resource["Type"].startswith("Custom::"):
-            resource["DependsOn"] = sorted(set(resource.get("DependsOn", [])) | {"HostApiFromJoinLambda"})
+            resource["DependsOn"] = sorted(set(resource.get("DependsOn", [])) | {"HostApiFromJoinLambda",
+                                                                                  "HostApiFromWaiterLambda"})
     path.write_text(json.dumps(template))
     player, lines, error = play(tmp_path / "cdk.out", NetworkOnly())
     assert error is None, f"{error} / {error.resource}"

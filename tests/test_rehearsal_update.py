@@ -143,7 +143,7 @@ def test_removing_a_cluster_removes_its_load_balancer_before_its_unjoin(update):
     assert run.objects("fed-3", "Deployment") == [] or all(
         d["metadata"]["namespace"] != "federate-me" for d in run.objects("fed-3", "Deployment"))
     unjoin = next(i for i, line in enumerate(run.lines) if "Join-fed-3" in line and "delete" in line)
-    waiter = next(i for i, line in enumerate(run.lines) if "Ready-federate-me-hello-world" in line and "update" in line)
+    waiter = next(i for i, line in enumerate(run.lines) if "Waiter-federate-me-hello-world" in line and "update" in line)
     assert waiter < unjoin, run.lines
     run.delete_everything()
     assert any("prune" in line and "fed-3" in line for line in run.lines)
@@ -275,3 +275,81 @@ def test_switching_the_engine_of_a_deployed_federation_is_refused_with_the_steps
     assert "karmada" not in releases(run, "fed-1")
     assert {c["data"]["engine"] for c in run.objects("fed-1", "ConfigMap")
             if c["metadata"]["name"] == "federated-eks-engine"} == {"kubefed"}
+
+
+def _as_before_the_waiter_had_its_own_provider(folder: Path) -> Path:
+    """The federation template as the app wrote it before components/workload_waiter/: every waiter under its old
+    logical id (`Ready-*`) with the join's Provider as its service token, and the manifests without the owner
+    annotation. (The rest, the waiter's Provider included, stays: unused, it changes nothing of the hand-off.)"""
+    import json
+    import shutil
+
+    from components.workload_waiter import contract as waiter_contract
+    old = folder.parent / (folder.name + "-before")
+    shutil.copytree(folder, old)
+    (path,) = old.glob("*-federation.template.json")
+    template = json.loads(path.read_text())
+    resources = template["Resources"]
+    join_token = {"Fn::GetAtt": [next(k for k, r in resources.items() if k.startswith(
+        "KubefedJoinProviderframeworkonEvent") and r["Type"] == "AWS::Lambda::Function"), "Arn"]}
+    renamed = {}
+    for key, resource in resources.items():
+        if resource["Type"] == waiter_contract.WORKLOAD_TYPE:
+            resource["Properties"]["ServiceToken"] = join_token
+            renamed[key] = key.replace("WorkloadsWaiter", "WorkloadsReady", 1)
+        manifest = (resource.get("Properties") or {}).get("Manifest")
+        if isinstance(manifest, str) and waiter_contract.OWNER_ANNOTATION in manifest:
+            objects = json.loads(manifest)
+            for obj in objects:
+                annotations = obj["metadata"].get("annotations") or {}
+                annotations.pop(waiter_contract.OWNER_ANNOTATION, None)
+                if not annotations:
+                    obj["metadata"].pop("annotations", None)
+            resource["Properties"]["Manifest"] = json.dumps(objects)
+    assert renamed, "no waiter in the template"
+    text = json.dumps(template)
+    for new, legacy in renamed.items():
+        text = text.replace(f'"{new}"', f'"{legacy}"')
+    text = text.replace("/Workloads/Waiter-", "/Workloads/Ready-")  # the construct paths (aws:cdk:path)
+    path.write_text(text)
+    return old
+
+
+def test_new_waiters_take_over_from_the_joins_and_the_old_ones_delete_nothing(tmp_path):
+    """Issue 16/22: the waiter's own Provider changes every waiter's service token, which CloudFormation refuses on
+    an existing logical id; so the waiters get new ids (`Waiter-*`): the update creates them after updating the
+    manifests (now naming them as the objects' owner), and its cleanup phase deletes the old ones through the join's
+    Provider, which leave the workload running and return at once. The deletes at the end still finish."""
+    from components.workload_waiter import contract as waiter_contract
+    raw = environment(clusters=2, workloads=[{**WORKLOAD, "clusters": {"fed-1": {"replicas": 1},
+                                                                      "fed-2": {"replicas": 1}}}])
+    after = assembly(raw)
+    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+    run = Update.__new__(Update)
+    run.started, run.kubernetes, run.lines, run.error, run.left = time.monotonic(), kubernetes, [], None, []
+    run.player = Player(read_assembly(_as_before_the_waiter_had_its_own_provider(after)), kubernetes, run.lines.append)
+    run.then = read_assembly(after)
+    try:
+        run.player.create_all()
+        assert any("Workloads/Ready-federate-me-hello-world  Custom::FederatedWorkload  ok" in line
+                   for line in run.lines), run.report()
+        run.left = run.player.deploy(run.then)
+        cleanup = run.lines.index(next(line for line in run.lines if "federation  (stack)" in line
+                                       and "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in line))
+        created = [line for line in run.lines[:cleanup] if "create" in line and "Waiter-federate-me" in line]
+        deleted = [line for line in run.lines[cleanup:] if "delete" in line and "Ready-federate-me" in line]
+        assert created and created[0].endswith(" ok") and deleted and deleted[0].endswith(" ok"), run.lines[-20:]
+        # The old waiter's delete took nothing with it: after the controllers have had 5 minutes to act on any delete,
+        # the workload runs on both members, owned by the new waiter.
+        for _ in range(15):
+            run.player.clock.advance(20)
+            kubernetes.controllers_round(run.player.clock)
+        (fd,) = [o for o in run.objects("fed-1", "FederatedDeployment") if o["metadata"]["name"] == "hello-world"]
+        assert "deletionTimestamp" not in fd["metadata"]
+        assert fd["metadata"]["annotations"][waiter_contract.OWNER_ANNOTATION] == \
+            waiter_contract.physical_id("federate-me", "hello-world")
+        for cluster in ("fed-1", "fed-2"):
+            assert [d for d in run.objects(cluster, "Deployment") if d["metadata"]["name"] == "hello-world"], cluster
+        run.delete_everything()
+    finally:
+        run.close()

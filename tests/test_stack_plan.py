@@ -13,6 +13,7 @@ CASES = {
     "prod": ENVIRONMENTS["prod"],
     "hub4": environment(4, "hub"),
     "mesh5": environment(5),
+    "tgw6": environment(6, "transitGateway"),  # five regions, us-east-1 with the bastion and two clusters
 }
 
 

@@ -20,7 +20,8 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     teardown_id, teardown = next(iter(teardowns.items()))
     # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
     assert controller in teardown["DependsOn"]
-    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS}
+    assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS, c.MEMBERS}
+    assert teardown["Properties"][c.MEMBERS] == ["fed-1", "fed-2", "fed-3"]  # recorded on the host (membership.py)
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]
@@ -36,7 +37,7 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     assert set(cluster_stacks(stacks)) <= deps  # access entries live in the cluster stacks
 
 
-def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(three):
+def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_and_the_eks_api_only(three):
     _, tpl = three
     t = tpl["fedeks-test-federation"]
     functions = [f for f in resources(t, "AWS::Lambda::Function").values()
@@ -49,10 +50,13 @@ def test_join_lambda_runs_in_the_host_vpc_with_https_egress_to_clusters_only(thr
     sg = next(s for s in resources(t, "AWS::EC2::SecurityGroup").values()
               if "join" in s["Properties"]["GroupDescription"].lower())
     egress = sg["Properties"]["SecurityGroupEgress"]
-    assert {(e["CidrIp"], e["FromPort"], e["ToPort"]) for e in egress} == {
-        ("172.21.0.0/16", 443, 443), ("172.22.0.0/16", 443, 443), ("172.23.0.0/16", 443, 443)}
-    ingress = resources(t, "AWS::EC2::SecurityGroupIngress")
-    assert len(ingress) == 1 and next(iter(ingress.values()))["Properties"]["FromPort"] == 443
+    # The clusters' VPCs, and public addresses for the regional EKS APIs (DescribeCluster, through the NAT gateway).
+    assert {(e["CidrIp"], e["IpProtocol"], e["FromPort"], e["ToPort"]) for e in egress} == {
+        ("172.21.0.0/16", "tcp", 443, 443), ("172.22.0.0/16", "tcp", 443, 443), ("172.23.0.0/16", "tcp", 443, 443),
+        ("0.0.0.0/0", "tcp", 443, 443)}
+    ingress = resources(t, "AWS::EC2::SecurityGroupIngress")  # the join Lambda's and the workload waiter's
+    assert sorted(ingress) == ["HostApiFromJoinLambda", "HostApiFromWaiterLambda"]
+    assert all(r["Properties"]["FromPort"] == 443 for r in ingress.values())
 
 
 def test_no_token_or_kubeconfig_in_any_synthesized_file():
@@ -106,12 +110,16 @@ def test_every_join_lambda_resource_keeps_its_network_path_until_it_is_deleted()
     stacks, _ = synth(environment(2, workloads=workloads))
     federation = stacks["fedeks-test-federation"]
     template = templates({"f": federation})["f"].to_json()
+    from components.workload_waiter.contract import WORKLOAD_TYPE
     rule = next(k for k, r in template["Resources"].items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
                 and "HostApiFromJoinLambda" in r["Metadata"]["aws:cdk:path"])
-    served = {k for k, r in template["Resources"].items()
-              if r["Type"] in (c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE)}
-    assert {template["Resources"][k]["Type"] for k in served} == {c.JOIN_TYPE, c.TEARDOWN_TYPE, c.WORKLOAD_TYPE}
+    served = {k for k, r in template["Resources"].items() if r["Type"] in (c.JOIN_TYPE, c.TEARDOWN_TYPE)}
+    assert {template["Resources"][k]["Type"] for k in served} == {c.JOIN_TYPE, c.TEARDOWN_TYPE}
     assert {k for k in served if rule not in _needs(template, k)} == set()
+    # The waiters: their own Lambda's rule (and the join's, through the joins they follow).
+    waiter_rule = "HostApiFromWaiterLambda"
+    waiters = {k for k, r in template["Resources"].items() if r["Type"] == WORKLOAD_TYPE}
+    assert waiters and {k for k in waiters if waiter_rule not in _needs(template, k)} == set()
     # The members' side of the path (their API rule for the host VPC, the peering routes) is in stacks the
     # federation stack depends on, so it is created before and deleted after every one of these resources.
     deps = {d.stack_name for d in federation.dependencies}

@@ -1,7 +1,7 @@
 """The waiter's decisions (pure): what is ready, what is missing, what is still there after a delete."""
 from __future__ import annotations
 
-from components.kubefed_join.runtime.workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen,
+from components.workload_waiter.runtime.workload_state import (DeploymentSeen, MemberSeen, PlacedCluster, ServiceSeen,
                                                              WorkloadPlan, readiness, remaining, scheduled_replicas)
 
 ECHO = WorkloadPlan(namespace="echo", name="echo-server", load_balanced=True,

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from components.kubefed_join import contract
-from components.kubefed_join.runtime import allowed_clusters, handler
-from components.kubefed_join.runtime.properties import InvalidProperties
+from components.kube_access import allowed_clusters
+from components.kube_access import contract
+from components.kube_access.cluster_ref import InvalidProperties
+from components.workload_waiter import contract as waiter_contract
+from components.workload_waiter.runtime import workload_wait as handler
 from kube_emulator import EmulatorLoop
 from test_kubefed_join_handler import allow, ca, emulators, fake_aws, ref  # noqa: F401 (fixtures and helpers reused)
 
@@ -167,13 +168,18 @@ IMAGE = "registry.k8s.io/echoserver:1.10"
 
 
 OWNED = {"labels": {contract.MANAGED_BY_LABEL: contract.MANAGED_BY_VALUE}}
+WAITER = waiter_contract.physical_id(NS, NAME)
 
 
 def apply_workload(host, rsp: bool = False, replicas: dict | None = None, image: str = IMAGE,
-                   owned: bool = True) -> None:
+                   owned: bool = True, owner: str | None = WAITER) -> None:
     """What the kubectl handler applies on the host (components/federated_workloads.py); with `owned`, the
-    managed-by label federated_eks/plan/kubefed_workload.py renders on every object (another app's objects lack it)."""
+    managed-by label federated_eks/plan/kubefed_workload.py renders on every object (another app's objects lack it), and
+    the waiter named as the objects' owner (`owner`; None: as manifests rendered before the waiter had its own
+    Provider, or rolled back to that)."""
     mine = OWNED if owned else {}
+    if owned and owner is not None:
+        mine = {**mine, "annotations": {waiter_contract.OWNER_ANNOTATION: owner}}
     replicas = replicas or {"fed-1": 2, "fed-2": 3}
     template = {"metadata": {"labels": {"app": NAME}}, "spec": {
         "selector": {"matchLabels": {"app": NAME}},
@@ -216,21 +222,25 @@ def props(host, member, ca, rsp: bool = False, load_balanced: bool = True, image
 
 
 def provider(request_type, properties, world: Federation | None, physical_id=None, deadline_in=3600.0,
-             max_polls=60, expire_after: int | None = None) -> tuple[dict, int]:
+             max_polls=60, expire_after: int | None = None, via=handler, old=None) -> tuple[dict, int]:
     """Drive the handler as the CDK Provider framework does, one world step before each poll. The deadline is
-    far away unless `expire_after`: it passes after that many polls (nothing depends on the machine's speed)."""
+    far away unless `expire_after`: it passes after that many polls (nothing depends on the machine's speed).
+    `via`: the module whose on_event/is_complete serve it (the join's handler for a waiter made before the waiter
+    had its own Provider)."""
     event = {"RequestType": request_type, "ResourceProperties": properties, "RequestId": "r", "StackId": "s",
              "LogicalResourceId": "Ready", "ResourceType": "Custom::FederatedWorkload"}
     if physical_id:
         event["PhysicalResourceId"] = physical_id
-    result = handler.on_event(event)
+    if old is not None:
+        event["OldResourceProperties"] = old
+    result = via.on_event(event)
     event = {**event, **result, "Data": {**result.get("Data", {}), "Deadline": str(int(time.time() + deadline_in))}}
     for poll in range(1, max_polls + 1):
         if world is not None:
             world.step()
         if poll == expire_after:
             event["Data"]["Deadline"] = str(int(time.time()) - 1)
-        done = handler.is_complete(event)
+        done = via.is_complete(event)
         if done["IsComplete"]:
             return {**done, "PhysicalResourceId": event["PhysicalResourceId"]}, poll
         time.sleep(0.02)
@@ -241,7 +251,7 @@ def test_ready_when_every_placed_member_runs_its_replicas_with_a_load_balancer(h
     apply_workload(host)
     world = Federation(host, {"fed-1": host, "fed-2": member})
     done, polls = provider("Create", props(host, member, ca), world)
-    assert done["PhysicalResourceId"] == "federated-workload/echo/echo-server"
+    assert done["PhysicalResourceId"] == "workload-waiter/echo/echo-server"
     assert done["Data"] == {"Hostname.fed-1": "k8s-echo-fed-1.elb.amazonaws.com",
                             "Hostname.fed-2": "k8s-echo-fed-2.elb.amazonaws.com"}
     assert polls >= 3  # not before the load balancers had hostnames
@@ -310,7 +320,7 @@ def test_delete_gives_up_on_a_load_balancer_that_never_goes_and_records_it(host,
     world = Federation(host, {"fed-1": host, "fed-2": member})
     done, _ = provider("Create", props(host, member, ca), world)
     world.never_release = True
-    with caplog.at_level(logging.WARNING, logger="kubefed_join"):
+    with caplog.at_level(logging.WARNING, logger="workload_waiter"):
         done, _ = provider("Delete", props(host, member, ca), world, physical_id=done["PhysicalResourceId"],
                            expire_after=8)
     assert done["IsComplete"]  # a stack delete always goes on
@@ -337,7 +347,7 @@ def test_delete_with_a_member_that_is_gone_finishes_and_records_it(host, member,
     gone = props(host, member, ca)
     gone["Clusters"][1]["Endpoint"] = EmulatorLoop.unresolvable_endpoint(member.region)
     allow(monkeypatch, gone["Clusters"][1])
-    with caplog.at_level(logging.WARNING, logger="kubefed_join"):
+    with caplog.at_level(logging.WARNING, logger="workload_waiter"):
         done, _ = provider("Delete", gone, world, physical_id=done["PhysicalResourceId"], expire_after=4)
     assert done["IsComplete"] and "fed-2: " in done["Data"]["LeftBehind"]
     assert "does not resolve" in done["Data"]["LeftBehind"]  # gone, not "check the KubeFed controller"
@@ -375,12 +385,19 @@ def test_bad_properties_fail_before_any_request(host, member, ca, change, expect
     assert host.emulator.received == 0 and member.emulator.received == 0
 
 
-def test_a_cluster_outside_the_federation_is_refused(host, member, ca, monkeypatch):  # noqa: F811
-    federation = contract.parse_clusters(os.environ[contract.CLUSTERS_ENV])
-    del federation["fed-2"]
-    monkeypatch.setenv(contract.CLUSTERS_ENV, contract.format_clusters(federation))
-    with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2' is not a cluster of this federation"):
-        provider("Create", props(host, member, ca), None)
+def test_a_cluster_outside_the_environment_is_refused(host, member, ca):  # noqa: F811
+    foreign = props(host, member, ca)
+    foreign["Clusters"][1] = {**foreign["Clusters"][1], "EksClusterName": "fedeks-prod-fed-2"}
+    with pytest.raises(allowed_clusters.NotAllowed, match="member 'fed-2': EksClusterName 'fedeks-prod-fed-2' is not"):
+        provider("Create", foreign, None)
+    assert member.emulator.received == 0
+
+
+def test_a_cluster_eks_describes_differently_is_refused_before_any_token(host, member, ca):  # noqa: F811
+    forged = props(host, member, ca)
+    forged["Clusters"][1] = {**forged["Clusters"][1], "Endpoint": "https://attacker.example"}
+    with pytest.raises(RuntimeError, match="refused: member 'fed-2': Endpoint differ from what EKS describes"):
+        provider("Create", forged, None)
     assert member.emulator.received == 0
 
 
@@ -425,3 +442,130 @@ def test_a_cluster_that_left_the_placement_keeps_the_deploy_waiting_until_its_lo
     done, polls = provider("Update", props(host, member, ca), world, physical_id="federated-workload/echo/echo-server")
     assert leaving.find("services", NS, NAME) is None
     assert world.seen_terminating >= 3 and polls >= 5
+
+
+# --- the hand-off between waiters, and rollbacks --------------------------------------------------------------------
+
+def legacy_waiter(host, member, ca) -> tuple[dict, Federation]:  # noqa: F811
+    """A waiter made before the waiter had its own Provider: created through the join's Provider (its handler passes
+    it to the waiter's code), on objects its manifest rendered without an owner."""
+    from components.kubefed_join.runtime import handler as join_handler
+    apply_workload(host, owner=None)
+    world = Federation(host, {"fed-1": host, "fed-2": member}, release_after=2)
+    done, _ = provider("Create", props(host, member, ca), world, via=join_handler)
+    assert done["PhysicalResourceId"] == waiter_contract.legacy_physical_id(NS, NAME)
+    return done, world
+
+
+def workload_left(host, member) -> bool:
+    return (all(host.find(p, NS, NAME) is not None for p in ("federateddeployments", "federatedservices"))
+            and all(s.find(k, NS, NAME) is not None for s in (host, member) for k in ("deployments", "services")))
+
+
+def test_the_replaced_waiters_delete_leaves_the_workload_its_replacement_owns(host, member, ca):  # noqa: F811
+    """A new service token needs a new logical id: CloudFormation updates the manifest (which now names the new
+    waiter as the objects' owner), creates the new waiter, and deletes the old one in its cleanup phase, through the
+    join's Provider. That delete removes nothing and returns at once; the new waiter's delete removes everything."""
+    from components.kubefed_join.runtime import handler as join_handler
+    old, world = legacy_waiter(host, member, ca)
+    apply_workload(host)  # the manifest's update: the objects now name WAITER
+    new, _ = provider("Create", props(host, member, ca), world)
+    assert new["PhysicalResourceId"] == WAITER != old["PhysicalResourceId"]
+    done, polls = provider("Delete", props(host, member, ca), world, physical_id=old["PhysicalResourceId"],
+                           via=join_handler)
+    assert done["IsComplete"] and polls == 1 and "Data" not in done
+    for _ in range(5):
+        world.step()
+    assert workload_left(host, member)
+    done, _ = provider("Delete", props(host, member, ca), world, physical_id=WAITER)
+    assert "Data" not in done and host.find("federateddeployments", NS, NAME) is None
+    assert member.find("deployments", NS, NAME) is None and member.find("services", NS, NAME) is None
+
+
+def test_a_rolled_back_replacement_leaves_the_workload_to_the_old_waiter(host, member, ca):  # noqa: F811
+    """The new waiter's create fails (a member is down): CloudFormation rolls the manifest back first (the owner
+    annotation goes with it: kubectl apply of the old manifest), then deletes the new waiter, which must not take the
+    workload with it: the old waiter still stands for it."""
+    _, world = legacy_waiter(host, member, ca)
+    apply_workload(host)
+    member.inject("*", ".*", reset=True, times=10_000)
+    world.members = {"fed-1": host}
+    with pytest.raises(RuntimeError, match="did not become ready"):
+        provider("Create", props(host, member, ca), world, expire_after=2)
+    member.emulator.faults.clear()
+    world.members = {"fed-1": host, "fed-2": member}
+    apply_workload(host, owner=None)  # the manifest's rollback
+    done, polls = provider("Delete", props(host, member, ca), world, physical_id=WAITER)
+    assert done["IsComplete"] and polls == 1
+    assert workload_left(host, member)
+
+
+def test_the_old_waiters_delete_still_removes_a_workload_nobody_took_over(host, member, ca):  # noqa: F811
+    """The workload left the config in the same deploy: no new waiter, no owner on the objects: the old waiter's
+    delete (through the join's Provider) removes it and waits for the member copies as before."""
+    from components.kubefed_join.runtime import handler as join_handler
+    old, world = legacy_waiter(host, member, ca)
+    done, polls = provider("Delete", props(host, member, ca), world, physical_id=old["PhysicalResourceId"],
+                           via=join_handler)
+    assert polls > 1 and "Data" not in done
+    assert host.find("federateddeployments", NS, NAME) is None and member.find("services", NS, NAME) is None
+
+
+def test_a_rollback_to_the_last_ready_state_completes_with_a_member_unreachable(host, member, ca):  # noqa: F811
+    """Issue 16: an update fails because a member cannot be reached; CloudFormation's rollback sends the old
+    properties, and the member is still down. The waiter recorded that state Ready (its digest and hostnames on the
+    FederatedDeployment): the rollback completes at its first poll with the recorded hostnames (the attributes
+    the DNS records read) and says what it could not verify, instead of UPDATE_ROLLBACK_FAILED."""
+    old_image = "registry.k8s.io/echoserver:1.9"
+    apply_workload(host, image=old_image)
+    world = Federation(host, {"fed-1": host, "fed-2": member})
+    created, _ = provider("Create", props(host, member, ca, image=old_image), world)
+    record = json.loads(host.find("federateddeployments", NS, NAME)["metadata"]["annotations"][
+        waiter_contract.READY_ANNOTATION])
+    assert record["hostnames"] == {"fed-1": "k8s-echo-fed-1.elb.amazonaws.com",
+                                   "fed-2": "k8s-echo-fed-2.elb.amazonaws.com"}
+    member.inject("*", ".*", reset=True, times=10_000)
+    world.members = {"fed-1": host}
+    with pytest.raises(RuntimeError, match="fed-2: reading Deployment echo/echo-server: API server not reachable"):
+        provider("Update", props(host, member, ca), world, physical_id=WAITER, expire_after=3,
+                 old=props(host, member, ca, image=old_image))  # a state never seen Ready: no shortcut
+    done, polls = provider("Update", props(host, member, ca, image=old_image), world, physical_id=WAITER,
+                           old=props(host, member, ca))
+    assert polls == 1
+    assert {k: v for k, v in done["Data"].items() if k.startswith("Hostname.")} == {
+        f"Hostname.{c}": h for c, h in created["Data"].items() for c in [c.removeprefix("Hostname.")]}
+    assert "fed-2: reading Deployment echo/echo-server: API server not reachable" in done["Data"][
+        contract.NOT_VERIFIED_ATTRIBUTE]
+
+
+def test_the_recorded_state_is_the_properties_not_the_timeout():
+    """The digest leaves out what does not change what the waiter waits for (the timeout, the service token)."""
+    base = {"ServiceToken": "a", "TimeoutSeconds": "300", "Workload": {"Name": "x"}, "Host": {}, "Clusters": []}
+    assert handler.properties_digest(base) == handler.properties_digest({**base, "ServiceToken": "b",
+                                                                          "TimeoutSeconds": "600"})
+    assert handler.properties_digest(base) != handler.properties_digest({**base, "Workload": {"Name": "y"}})
+
+
+# --- what the waiter may do on a cluster ------------------------------------------------------------------------------
+
+_PATH = re.compile(r'"(?P<verb>[A-Z]+) /(?:api/v1|apis/(?P<group>[^/]+)/[^/]+)/namespaces/[^/]+/(?P<plural>[^/ ?]+)')
+
+
+def test_every_request_the_waiter_makes_is_one_its_role_may(host, member, ca, caplog):  # noqa: F811
+    """The waiter's role is not cluster-admin: on the host its ClusterRole (workload_waiter.HOST_RULES), everywhere
+    EKS's AmazonEKSViewPolicy (get/list/watch of Deployments and Services, among others). Every request of a create,
+    an update and a delete (seen by the emulated API servers' access log) must be one of those."""
+    from components.workload_waiter.workload_waiter import HOST_RULES
+    allowed = {(g, r, v) for rule in HOST_RULES for g in rule["apiGroups"] for r in rule["resources"]
+               for v in rule["verbs"]}
+    allowed |= {(g, r, v) for g, r in (("apps", "deployments"), ("", "services")) for v in ("get", "list", "watch")}
+    verbs = {"GET": "get", "PATCH": "patch", "DELETE": "delete", "POST": "create", "PUT": "update"}
+    apply_workload(host, rsp=True)
+    world = Federation(host, {"fed-1": host, "fed-2": member}, schedule_after=2)
+    with caplog.at_level(logging.INFO, logger="aiohttp.access"):
+        done, _ = provider("Create", props(host, member, ca, rsp=True), world)
+        provider("Delete", props(host, member, ca, rsp=True), world, physical_id=done["PhysicalResourceId"])
+    made = {(m["group"] or "", m["plural"], verbs[m["verb"]]) for m in _PATH.finditer(caplog.text)}
+    assert ("types.kubefed.io", "federateddeployments", "patch") in made  # the Ready record
+    assert ("scheduling.kubefed.io", "replicaschedulingpreferences", "delete") in made
+    assert made - allowed == set()

@@ -1,7 +1,7 @@
 """Karmada joins and objects as custom resources: the Karmada join Lambda (runtime/ beside this file) behind a
 Provider that is the KubeFed join's (components/kubefed_join/kubefed_join.py KubefedJoinProvider: the same functions,
-log groups (the retained left-behind one), permissions, poll interval, one time budget and allowed-clusters
-environment), with its own runtime and resources:
+log groups (the retained left-behind one), permissions, DescribeCluster policy, poll interval, one time budget and
+EKS name prefix: components/cluster_functions.py vpc_functions), with its own runtime and resources:
 - `join(id, member=, host=)`: one `Custom::KarmadaJoin` per cluster (push mode, the host joins itself too);
 - `objects(id, host=, owner=, objects=)`: one `Custom::KarmadaObjects` per set of objects on karmada-apiserver.
 
@@ -20,15 +20,17 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from components.karmada_join import contract as c
-from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
+from components.cluster_functions import SHARED_PACKAGES, JoinTarget, check_named
+from components.kubefed_join.kubefed_join import KubefedJoinProvider, KubefedJoinProviderProps
 from components.lambda_bundling import LambdaSource
 
-# The runtime, with the KubeFed join modules it reuses (Kubernetes access, budget, error classification, allowed
-# clusters, left-behind records) and both contracts, all at their package paths.
+# The runtime, with what it reuses at their package paths: the shared Kubernetes access code (components/kube_access/:
+# budget, error classification, allowed clusters, left-behind records), the KubeFed join's cluster API and the
+# contracts it names.
 SOURCE = LambdaSource(package="components.karmada_join.runtime", modules=(
-    "components.karmada_join.contract", "components.kubefed_join.contract",
-    *(f"components.kubefed_join.runtime.{m}" for m in ("kube_api", "cluster_api", "properties", "manifests",
-                                                        "allowed_clusters", "left_behind"))))
+    "components.karmada_join.contract", "components.kubefed_join.contract", "components.workload_waiter.contract",
+    *(f"components.kubefed_join.runtime.{m}" for m in ("cluster_api", "properties", "manifests"))),
+    packages=SHARED_PACKAGES)
 HANDLERS = {"OnEvent": f"{SOURCE.package}.handler.on_event", "IsComplete": f"{SOURCE.package}.handler.is_complete"}
 
 
@@ -85,7 +87,7 @@ class KarmadaJoinProvider(KubefedJoinProvider):
                                     description="Karmada join Lambda to karmada-apiserver's nodePort")
 
     def join(self, id: str, *, member: JoinTarget, host: JoinTarget) -> CustomResource:  # type: ignore[override]
-        self._allow(member, host)
+        check_named(self.eks_name_prefix, "Karmada join provider", member, host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.JOIN_TYPE,
                               properties=join_properties(member=member, host=host,
                                                          api_server_node_port=self.node_port,
@@ -93,7 +95,7 @@ class KarmadaJoinProvider(KubefedJoinProvider):
 
     def objects(self, id: str, *, host: JoinTarget, owner: str, objects: list[dict]) -> CustomResource:
         """Objects on karmada-apiserver, owned by `owner` (unique per stack: a delete removes only its own)."""
-        self._allow(host)
+        check_named(self.eks_name_prefix, "Karmada join provider", host)
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.OBJECTS_TYPE,
                               properties=objects_properties(host=host, owner=owner, objects=objects,
                                                             api_server_node_port=self.node_port,

@@ -40,7 +40,7 @@ def load_pipeline(pipelines: Any, environments: Any, name: str) -> PipelineConfi
     """Validate `pipelines[name]` and every environment its stages deploy."""
     if not isinstance(pipelines, dict) or not pipelines:
         raise ConfigError(["context.pipelines: is missing or empty. Fix: add a pipeline object to cdk.json under "
-                           "context.pipelines (see README, 'Delivery pipeline')"])
+                           "context.pipelines (see docs/pipeline.md)"])
     if name not in pipelines:
         raise ConfigError([f"pipeline: unknown pipeline {name!r}. Fix: pass -c pipeline=NAME with one of: "
                            f"{', '.join(sorted(pipelines))}"])

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from components.kubefed_join.contract import MAX_ENVIRONMENT_BYTES, deployed_environment_size
-from federated_eks.plan import federation_layout, nat_layout, peering_layout
+from federated_eks.plan import federation_layout, nat_layout, peering_layout, transit_gateway_layout as tgw
 from federated_eks.plan.cloudformation_limits import MAX_RESOURCES, MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 from federated_eks.model.federation import QUOTA_MAXIMUMS, FederationConfig
-from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, Peering,
-                                    eks_cluster_name, peers_of, stack_name, vpcs)
+from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PEERING_STACK, TGW_PEER_ROUTES_STACK,
+                                         TGW_PEERING_STACK, TRANSIT_GATEWAY_STACK, WORKLOADS_STACK, Peering,
+                                         api_clients_of, peers_of, stack_name, vpcs)
+
+TRANSIT_GATEWAY = '"transitGateway" (one transit gateway attachment per VPC, nothing per pair of VPCs)'
 
 
 @dataclass(frozen=True)
@@ -54,22 +56,29 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     problems = []
     all_vpcs = vpcs(cfg)
     peer_count = {v.name: len(peers_of(peerings, v.name)) for v in all_vpcs}
-    hub = ('use "peeringTopology": "hub" (only the bastion and the host peer with every VPC)'
-           if cfg.peering_topology == "mesh" else "")
+    # The way out of VPC peering's limits: hub (from mesh) and transitGateway (from either).
+    peering_fix = {"mesh": 'use "peeringTopology": "hub" (only the bastion and the host peer with every VPC) or '
+                           + TRANSIT_GATEWAY,
+                   "hub": 'use "peeringTopology": ' + TRANSIT_GATEWAY}.get(cfg.peering_topology, "")
+    # Security group rules grow with the VPCs that reach an API server, which a transit gateway does not change.
+    hub = 'use "peeringTopology": "hub" (only the bastion and the host peer with every VPC)' \
+        if cfg.peering_topology == "mesh" else ""
 
     def worst(counts: dict[str, int], limit: int) -> tuple[list[str], int]:
         over = sorted((n for n, c in counts.items() if c > limit), key=lambda n: -counts[n])
         return over, (counts[over[0]] if over else 0)
 
-    # Routes per route table: one route per peer VPC, plus the default route to the NAT gateway.
-    routes = {n: c + 1 for n, c in peer_count.items()}
+    # Routes per route table: one route per peer VPC (with a transit gateway: one per summary route), plus the default
+    # route to the NAT gateway.
+    to_gateway = len(tgw.vpc_routes(cfg)) if tgw.uses_transit_gateway(cfg) else 0
+    routes = {n: c + to_gateway + 1 for n, c in peer_count.items()}
     over, need = worst(routes, q.routes_per_route_table)
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the private route tables of {_named(over)} need up to {need} routes (one per peer VPC and "
             f"the NAT default route), over the quota of {q.routes_per_route_table} routes per route table "
             "(quotas.routesPerRouteTable)",
-            _fix(hub, "fewer clusters",
+            _fix(peering_fix, "fewer clusters",
                  quota=("routes_per_route_table", "routesPerRouteTable", "vpc", "L-93826ACB", need))))
 
     over, need = worst(peer_count, q.peerings_per_vpc)
@@ -77,7 +86,7 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
         problems.append(QuotaProblem(
             "clusters", f"{_named(over)} would have up to {need} active VPC peering connections, over the quota of "
             f"{q.peerings_per_vpc} per VPC (quotas.peeringsPerVpc)",
-            _fix(hub, "fewer clusters", quota=("peerings_per_vpc", "peeringsPerVpc", "vpc", "L-7E9ECCDB", need))))
+            _fix(peering_fix, "fewer clusters", quota=("peerings_per_vpc", "peeringsPerVpc", "vpc", "L-7E9ECCDB", need))))
 
     def regions(counts: Counter, limit: int) -> tuple[str, int]:
         over = sorted((r for r, c in counts.items() if c > limit), key=lambda r: (-counts[r], r))
@@ -123,24 +132,17 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix("put fewer clusters in a region", quota=("eks_clusters_per_region", "eksClustersPerRegion", "eks",
                                                            "L-1194D53C", need))))
 
-    # The join functions list every cluster in their environment (components/kubefed_join/contract.py).
-    size = deployed_environment_size(eks_cluster_name(cfg, ""), {c.name: c.region for c in cfg.clusters})
-    if size > MAX_ENVIRONMENT_BYTES:
-        problems.append(QuotaProblem(
-            "clusters", f"the KubeFed join functions' environment lists every cluster (name, region and API endpoint "
-            f"id): {len(cfg.clusters)} clusters need {size} bytes, over Lambda's limit of "
-            f"{MAX_ENVIRONMENT_BYTES} bytes of environment per function (not adjustable)",
-            _fix("fewer clusters", "shorter cluster names")))
-
     # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
-    # the join Lambda); outbound rules of the join Lambda's security group: one per cluster.
-    rules = {c.name: peer_count[c.name] + (1 if c.name == cfg.host_cluster else 0) for c in cfg.clusters}
-    rules["the join Lambda"] = len(cfg.clusters)
+    # the join and waiter Lambdas); outbound rules of each of those Lambdas' security groups: one per cluster, and the
+    # EKS API's.
+    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (2 if c.name == cfg.host_cluster else 0)
+             for c in cfg.clusters}
+    rules["the join and waiter Lambdas"] = len(cfg.clusters) + 1
     over, need = worst(rules, q.rules_per_security_group)
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
-            f"cluster), over the quota of {q.rules_per_security_group} rules per security group "
+            f"cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
             "(quotas.rulesPerSecurityGroup)",
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
@@ -153,26 +155,40 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                 "clusters", f"{region}'s {sum(p.region == region for p in requesters)} peering stacks deploy in "
                 f"parallel with {pending} VPC peering requests pending at once, over the "
                 f"{peering_layout.MAX_PENDING_PEERINGS} federated-eks allows under AWS's quota of outstanding peering "
-                "requests (25 by default, vpc L-DC9F7029)", _fix(hub, "fewer clusters in the region")))
+                "requests (25 by default, vpc L-DC9F7029)", _fix(peering_fix, "fewer clusters in the region")))
 
-    resources = federation_layout.federation_resources(cfg)
-    if resources > RESOURCE_BUDGET:
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)} would hold {resources} resources (the "
-            f"engine guard, KubeFed and the join provider {federation_layout.BASE_RESOURCES}, a join per cluster, per "
-            "workload its objects and waiter, per namespace its FederatedNamespace and host Namespace, per folder its "
-            f"objects and a waiter per FederatedDeployment), over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not "
-            "adjustable; the CDK adds one)", _fix("fewer workloads or namespaces")))
-
-    size = federation_layout.federation_template_bytes(cfg)
-    if size > MAX_TEMPLATE_BYTES:
-        kube = sum(federation_layout.embedded_bytes(objects) for objects in federation_layout.manifests(cfg))
-        problems.append(QuotaProblem(
-            "workloads", f"stack {stack_name(cfg, FEDERATION_STACK)}'s template would be up to {size:,} bytes, "
-            f"{kube:,} of them the Kubernetes objects of its workloads and manifest folders, over CloudFormation's "
-            f"limit of {MAX_TEMPLATE_BYTES:,} bytes (1 MB, not adjustable)",
-            _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
-                 "ConfigMaps)", "fewer workloads", "fewer clusters")))
+    # The federation stack, and the workload stacks typed workloads overflow into (federation_layout.workload_stacks):
+    # a stack over the limits holds what cannot be split further (KubeFed, the joins and the folders; or one
+    # namespace's workloads).
+    for plan in federation_layout.workload_stacks(cfg):
+        if plan.index == 0:
+            stack, held = stack_name(cfg, FEDERATION_STACK), (
+                f"the engine guard, KubeFed, the join and waiter providers {federation_layout.BASE_RESOURCES}, a join "
+                "per cluster, per folder its objects and a waiter per FederatedDeployment, and the workloads of namespaces "
+                f"{_named(list(plan.namespaces)) or 'none'}, each its objects and waiter and its FederatedNamespace "
+                "and host Namespace")
+            fix = ("fewer or smaller manifest folders", "fewer clusters",
+                   "the typed workloads in namespaces no folder uses (they move to workload stacks)")
+            if cfg.engine == "karmada":
+                held = (f"the engine guard, Karmada and its join provider {federation_layout.KARMADA_BASE_RESOURCES}, a "
+                        "join per cluster and the workloads' objects")
+                fix = ("fewer workloads", "fewer clusters")
+        else:
+            stack, held = stack_name(cfg, WORKLOADS_STACK, str(plan.index)), (
+                f"the workloads of namespace {plan.namespaces[0]}, which share a stack")
+            fix = (f"spread namespace {plan.namespaces[0]}'s workloads over more namespaces", "fewer workloads")
+        if plan.resources > RESOURCE_BUDGET:
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack} would hold {plan.resources} resources ({held}), over CloudFormation's "
+                f"limit of {MAX_RESOURCES} resources per stack (not adjustable; the CDK adds one)", _fix(*fix)))
+        if plan.template_bytes > MAX_TEMPLATE_BYTES:
+            kube = federation_layout.kubernetes_bytes(cfg, plan)
+            problems.append(QuotaProblem(
+                "workloads", f"stack {stack}'s template would be up to {plan.template_bytes:,} bytes, {kube:,} of "
+                f"them Kubernetes objects ({held}), over CloudFormation's limit of {MAX_TEMPLATE_BYTES:,} bytes "
+                "(1 MB, not adjustable)",
+                _fix("carry fewer or smaller Kubernetes objects (large data belongs in an image or S3, not in "
+                     "ConfigMaps)", *fix)))
 
     for kind, plans in ((PEERING_STACK, requesters),
                         (PEER_ROUTES_STACK, peering_layout.accepter_stacks(peerings))):
@@ -182,5 +198,49 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                     "clusters", f"stack {stack_name(cfg, kind, plan.qualifier)} would hold {plan.resources} resources "
                     f"and {plan.outputs} outputs, over CloudFormation's limits of {peering_layout.MAX_RESOURCES} "
                     f"resources and {peering_layout.MAX_OUTPUTS} outputs per stack (not adjustable)",
-                    _fix(hub, "fewer clusters (one VPC's peerings always share a stack)")))
+                    _fix(peering_fix, "fewer clusters (one VPC's peerings always share a stack)")))
+    if tgw.uses_transit_gateway(cfg):
+        problems += transit_gateway_problems(cfg)
+    return problems
+
+
+def transit_gateway_problems(cfg: FederationConfig) -> list[QuotaProblem]:
+    """The limits of the transitGateway mode (Amazon VPC Transit Gateways guide, "Quotas for your transit gateways";
+    the counts are transit_gateway_layout's). Transit gateways per account and region (5 by default): the
+    federation makes one per region, so only gateways made outside it can exhaust that quota."""
+    q = cfg.quotas
+    problems = []
+    regions = tgw.regions(cfg)
+    peering_attachments = len(regions) - 1
+    if peering_attachments > q.peering_attachments_per_transit_gateway:
+        problems.append(QuotaProblem(
+            "clusters", f"the transit gateways of {_named(regions)} would each have {peering_attachments} peering "
+            f"attachments (one per other region of the federation), over the quota of "
+            f"{q.peering_attachments_per_transit_gateway} per transit gateway "
+            "(quotas.peeringAttachmentsPerTransitGateway)",
+            _fix("put the clusters in fewer regions",
+                 quota=("peering_attachments_per_transit_gateway", "peeringAttachmentsPerTransitGateway", "vpc",
+                        '"Peering attachments per transit gateway"', peering_attachments))))
+    crowded = {r: tgw.attachments(cfg, r) for r in regions}
+    over = sorted((r for r, n in crowded.items() if n > tgw.MAX_ATTACHMENTS_PER_GATEWAY), key=lambda r: -crowded[r])
+    if over:
+        problems.append(QuotaProblem(
+            "clusters", f"the transit gateway of {_named(over)} would have {crowded[over[0]]} attachments (one per VPC "
+            f"of the region and one per other region), over AWS's limit of {tgw.MAX_ATTACHMENTS_PER_GATEWAY:,} per "
+            "transit gateway (not adjustable)", _fix("put fewer clusters in a region")))
+    if tgw.gateway_routes(cfg) > tgw.MAX_ROUTES_PER_GATEWAY_ROUTE_TABLE:
+        problems.append(QuotaProblem(
+            "clusters", f"each transit gateway route table would hold {tgw.gateway_routes(cfg):,} routes (one per VPC "
+            f"of the federation), over AWS's limit of {tgw.MAX_ROUTES_PER_GATEWAY_ROUTE_TABLE:,} per transit gateway "
+            "route table (not adjustable)", _fix("fewer clusters")))
+    for kind, count in ((TRANSIT_GATEWAY_STACK, tgw.gateway_stack_resources),
+                        (TGW_PEERING_STACK, tgw.peering_stack_resources),
+                        (TGW_PEER_ROUTES_STACK, tgw.peer_routes_stack_resources)):
+        for region in regions:
+            if (resources := count(cfg, region)) > RESOURCE_BUDGET:
+                problems.append(QuotaProblem(
+                    "clusters", f"stack {stack_name(cfg, kind, region)} would hold {resources} resources (per VPC of "
+                    "the region its attachment and routes, per peering its attachment and a route per remote VPC), "
+                    f"over CloudFormation's limit of {MAX_RESOURCES} resources per stack (not adjustable)",
+                    _fix("spread the clusters over more regions", "fewer clusters")))
     return problems

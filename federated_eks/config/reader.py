@@ -27,15 +27,17 @@ from federated_eks.model.federation import (CAPACITY_TYPES, ENDPOINT_MODES, KUBE
                                  KarmadaConfig)
 from federated_eks.plan import karmada_workload
 from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
-from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, FederatedVpc, Peering,
-                                    role_arn_of)
+from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, WAITER_ROLE, FederatedVpc,
+                                         Peering, role_arn_of)
 
 # Every pattern is applied with fullmatch: `$` would also accept a trailing newline.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 MAX_LABEL = 63  # an RFC 1123 label (a namespace name)
 # EKS's quota of nodes per managed node group (Service Quotas: eks L-BD136A63); EKS refuses a larger maxSize.
 MAX_NODES_PER_NODE_GROUP = 450
-_ENV_NAME = re.compile(r"[a-z][a-z0-9-]{0,19}")
+# No dash: the one after the name separates it from what follows in every name the app makes (`fedeks-<env>-...`), so
+# no environment's names start with another's prefix (`dev` and `dev-a`); topology.eks_name_prefix relies on it.
+_ENV_NAME = re.compile(r"[a-z][a-z0-9]{0,19}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
 # Names and path segments: IAM's characters [\w+=,.@-]; names of at most 64 (roles) characters.
@@ -55,7 +57,7 @@ def load_environment(environments: Any, name: str) -> FederationConfig:
     """Validate `environments[name]` (the cdk.json context) and return the typed config."""
     if not isinstance(environments, dict) or not environments:
         raise ConfigError(["context.environments: is missing or empty. Fix: add an environment object to "
-                           "cdk.json under context.environments (see README, 'The config')"])
+                           "cdk.json under context.environments (see docs/configuration/index.md)"])
     if name not in environments:
         known = ", ".join(sorted(environments))
         raise ConfigError([f"env: unknown environment {name!r}. Fix: pass -c env=NAME with one of: {known}"])
@@ -78,8 +80,9 @@ _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersi
 def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None:
     path = f"environments.{name}"
     if not _ENV_NAME.fullmatch(name):
-        r.problem(path, f"environment name {name!r} is not usable in stack and role names",
-                  "use 1-20 lowercase letters, digits or '-', starting with a letter")
+        r.problem(path, f"environment name {name!r} is not usable in stack, role and EKS cluster names",
+                  "use 1-20 lowercase letters or digits, starting with a letter (no '-': it separates the "
+                  "environment's name in the names the app makes)")
     d = r.obj(raw, path, _ENV_FIELDS, required=True)
     if d is None:
         return None
@@ -877,7 +880,8 @@ def _read_access(r: Reader, raw: Any, path: str, env_name: str, account: str | N
     if d is None:
         return AccessConfig()
     # The roles every cluster already grants: a second entry for the same principal fails the deploy.
-    ours = {role_arn_of(account, env_name, purpose) for purpose in (BASTION_ROLE, JOIN_ROLE)} if account else set()
+    ours = ({role_arn_of(account, env_name, purpose) for purpose in (BASTION_ROLE, JOIN_ROLE, WAITER_ROLE)} if account
+            else set())
     seen: dict[str, str] = {}
 
     def check(arn: str, p: str) -> None:
@@ -947,7 +951,8 @@ def _read_imds_hop_limit(r: Reader, d: dict[str, Any], path: str, base: int) -> 
 _QUOTA_FIELDS = {"routesPerRouteTable": "routes_per_route_table", "peeringsPerVpc": "peerings_per_vpc",
                  "vpcsPerRegion": "vpcs_per_region", "elasticIpsPerRegion": "elastic_ips_per_region",
                  "rulesPerSecurityGroup": "rules_per_security_group", "natGatewaysPerAz": "nat_gateways_per_az",
-                 "eksClustersPerRegion": "eks_clusters_per_region"}
+                 "eksClustersPerRegion": "eks_clusters_per_region",
+                 "peeringAttachmentsPerTransitGateway": "peering_attachments_per_transit_gateway"}
 
 
 def _read_quotas(r: Reader, raw: Any, path: str) -> QuotasConfig:

@@ -191,7 +191,7 @@ def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[Federat
     elif zone is not None and not annotated:
         r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
                   f"the {folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
-                  "annotate the Services that need a record (see the README's DNS section), or remove it")
+                  "annotate the Services that need a record (see docs/workloads/index.md), or remove it")
     return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 

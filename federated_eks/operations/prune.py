@@ -8,7 +8,8 @@ cluster, node group and NAT gateway keep running. This finds the environment's s
 the app carries (federated_eks/plan/stack_tags.py: app, environment, kind), and compares each by (name, region, account)
 with the stacks the app has now: a cluster moved to another region keeps its stack name, so its old stack is found
 by its region. It lists each with the reason and its resources, and only with --yes deletes them in reverse
-dependency order (federation, peer routes, peering, clusters, bastion, access; and any stack that reads another's
+dependency order (stack_tags.DELETE_ORDER: federation, the transit gateways' peer routes and peerings, peer routes,
+peering, transit gateways, clusters, bastion, access; and any stack that reads another's
 outputs before the stack it reads), waiting for each delete to finish before the next. A failed delete stops the
 run (the stacks after it may depend on it); the next run lists what is left, failed stacks included, and resumes.
 

@@ -1,4 +1,5 @@
-"""`make topology`: the picture of one environment of cdk.json (federated_eks/plan/diagram.py), printed.
+"""`make topology`: the picture of one environment of cdk.json (federated_eks/plan/diagram.py) and every connectivity
+mode at the sizes the docs show (operations/scale.py), printed.
 
     python -m federated_eks.operations.topology_report --env dev [--cdk-json PATH]
 """
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.operations import scale
 from federated_eks.plan.diagram import render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
-    sys.stdout.write(render(cfg))
+    sys.stdout.write(render(cfg) + "\n" + scale.section(cfg))
     return 0
 
 

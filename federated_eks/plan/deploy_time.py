@@ -41,7 +41,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import replace
 
-from federated_eks.plan import topology
+from federated_eks.plan import federation_layout, topology
 from federated_eks.plan.folder_workloads import serves_load_balancers
 from federated_eks.model.federation import ClusterConfig, EndpointAccessConfig, FederationConfig, NodeGroupConfig
 from federated_eks.plan.stack_plan import PlannedStack, levels, plan
@@ -55,11 +55,15 @@ def workload_minutes(cfg: FederationConfig) -> Extra:
     out: Extra = {}
     for name in topology.load_balancer_clusters(cfg):
         out[topology.stack_name(cfg, topology.CLUSTER_STACK, name)] = LOAD_BALANCER_CONTROLLER
-    if cfg.workloads or cfg.manifest_folders:
-        balanced = (any(w.load_balanced for w in cfg.workloads)
-                    or any(serves_load_balancers(f.objects) for f in cfg.manifest_folders))
-        out[topology.stack_name(cfg, topology.FEDERATION_STACK)] = WORKLOAD_ROLLOUT + (LOAD_BALANCER if balanced
-                                                                                        else 0.0)
+    for split in federation_layout.workload_stacks(cfg):  # the federation stack, and any workload stacks
+        workloads = [w for w in cfg.workloads if w.namespace in split.namespaces]
+        held = cfg.manifest_folders if split.index == 0 else ()
+        if not workloads and not held:
+            continue
+        balanced = any(w.load_balanced for w in workloads) or any(serves_load_balancers(f.objects) for f in held)
+        stack = (topology.stack_name(cfg, topology.FEDERATION_STACK) if split.index == 0
+                 else topology.stack_name(cfg, topology.WORKLOADS_STACK, str(split.index)))
+        out[stack] = WORKLOAD_ROLLOUT + (LOAD_BALANCER if balanced else 0.0)
     return out
 
 
@@ -71,6 +75,8 @@ NODE_GROUP = 4.0
 VPC = 1.0
 NAT_GATEWAY = 2.0
 PEERING = 1.0
+TRANSIT_GATEWAY = 3.0  # the gateway, then the VPC attachments (each ~1-2 min)
+TGW_PEERING_ACCEPTED = 5.0  # a peering attachment is requested, accepted and available in a few minutes
 IAM = 1.0
 INSTANCE = 2.0
 JOIN_LAMBDA_ENI = 1.5
@@ -83,7 +89,11 @@ MINUTES = {
     "cluster": VPC + EKS_CONTROL_PLANE + NODE_GROUP,  # the NAT gateway is created during the control plane
     "peering": PEERING,
     "peer-routes": PEERING,
+    "transit-gateway": TRANSIT_GATEWAY,
+    "tgw-peering": TGW_PEERING_ACCEPTED,
+    "tgw-peer-routes": PEERING,
     "federation": JOIN_LAMBDA_ENI + CHART + JOINS + 1.0,  # +1: the host's security-group rule and teardown
+    "workloads": 0.0,  # only its workloads' rollout (workload_minutes)
 }
 LOAD_BALANCER_CONTROLLER = 2.0
 WORKLOAD_ROLLOUT = 1.0
@@ -142,13 +152,22 @@ def critical_path(stacks: list[PlannedStack], extra: Extra | None = None) -> tup
     return path, total
 
 
-def with_clusters(cfg: FederationConfig, count: int) -> FederationConfig:
-    """`cfg` with `count` clusters spread over SAMPLE_REGIONS (the first stays the host)."""
+def with_clusters(cfg: FederationConfig, count: int, regions: tuple[str, ...] = SAMPLE_REGIONS) -> FederationConfig:
+    """`cfg` with `count` clusters spread round-robin over `regions` (the first stays the host, in the first region;
+    CIDRs 10.<i>.0.0/16 from 10.100.0.0/16, then from 10.0.0.0/16 on)."""
     base = cfg.clusters[0]
-    clusters = tuple(ClusterConfig(name=base.name if i == 0 else f"c{i + 1}", region=SAMPLE_REGIONS[i % 6],
-                                   cidr=f"10.{100 + i}.0.0/16", node_group=NodeGroupConfig(),
+    clusters = tuple(ClusterConfig(name=base.name if i == 0 else f"c{i + 1}", region=regions[i % len(regions)],
+                                   cidr=f"10.{(100 + i) % 256}.0.0/16", node_group=NodeGroupConfig(),
                                    endpoint_access=EndpointAccessConfig()) for i in range(count))
     return replace(cfg, clusters=clusters, host_cluster=base.name)
+
+
+# --- every connectivity mode at the sizes the docs show (docs/operations/scale.md) ----------------------------------
+SCALE_SIZES = (2, 16, 40, 100)
+# The regions the scale rows spread clusters over, round-robin: 100 clusters over 17 regions (issue 21's target).
+SCALE_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2",
+                 "eu-west-3", "eu-central-1", "eu-north-1", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+                 "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "sa-east-1")
 
 
 def scaling_rows(cfg: FederationConfig, counts: range = range(2, 41)) -> list[tuple[int, int, float, float]]:

@@ -3,13 +3,13 @@
     python -m federated_eks.operations.topology_report --env dev   (make topology ENV=dev; offline, reads cdk.json)
 
 The Mermaid block renders on GitHub: one box per region, a node per VPC (bastion, host, members) with its CIDR,
-and one edge per VPC peering from the requester to the accepter. README.md embeds the block for `dev`, and
-tests/test_diagram.py keeps it equal to what this command prints.
+and one edge per VPC peering from the requester to the accepter. docs/concepts/topology.md embeds the block for
+`dev`, and tests/test_diagram.py keeps it equal to what this command prints.
 """
 from __future__ import annotations
 
 
-from federated_eks.plan import deploy_time, topology
+from federated_eks.plan import deploy_time, topology, transit_gateway_layout as tgw
 from federated_eks.model.federation import FederationConfig
 from federated_eks.plan.stack_plan import levels, plan
 
@@ -28,7 +28,13 @@ def mermaid(cfg: FederationConfig) -> str:
             role = ("bastion (SSM only)" if n.name == topology.BASTION
                     else "host: KubeFed control plane" if n.name == cfg.host_cluster else "member")
             lines.append(f'    {ids[n.name]}["<b>{n.name}</b><br/>{role}<br/>VPC {n.cidr}"]')
+        if tgw.uses_transit_gateway(cfg):
+            lines.append(f'    g{i}(["transit gateway"])')
         lines.append("  end")
+    if tgw.uses_transit_gateway(cfg):  # an attachment per VPC, a gateway peering per pair of regions
+        gateway = {region: f"g{i}" for i, region in enumerate(regions)}
+        lines += [f"  {ids[n.name]} --- {gateway[n.region]}" for n in nets]
+        lines += [f"  {gateway[p.requester]} -->|TGW peering| {gateway[p.accepter]}" for p in tgw.region_peerings(cfg)]
     for p in topology.peerings(cfg):
         label = "peering, cross-region" if p.cross_region else "peering"
         lines.append(f"  {ids[p.requester.name]} -->|{label}| {ids[p.accepter.name]}")
@@ -65,6 +71,18 @@ def estimate(cfg: FederationConfig) -> str:
     return "\n".join(out)
 
 
+def transit_gateway_cost(cfg: FederationConfig) -> str:
+    """The attachments a transitGateway federation is billed for by the hour (docs/concepts/transit-gateway.md)."""
+    vpc_attachments, peerings = len(topology.vpcs(cfg)), len(tgw.region_peerings(cfg))
+    return (f"{vpc_attachments} VPC attachments and {peerings} gateway peerings (an attachment on each side): "
+            f"{vpc_attachments + 2 * peerings} attachments at ${tgw.ATTACHMENT_HOUR_USD:.2f} per hour, "
+            f"~${tgw.monthly_attachment_cost(cfg):,.0f} a month, plus ${tgw.PROCESSED_GB_USD:.2f} per GB a VPC sends "
+            "into its gateway (and inter-region data transfer); see docs/concepts/transit-gateway.md.")
+
+
 def render(cfg: FederationConfig) -> str:
-    return "\n\n".join([f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
-                        level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]) + "\n"
+    parts = [f"## Federation '{cfg.env_name}'", mermaid(cfg), "### Stacks by deploy level",
+             level_table(cfg), "### Deploy time (estimate)", estimate(cfg)]
+    if tgw.uses_transit_gateway(cfg):
+        parts += ["### Transit Gateway cost (estimate)", transit_gateway_cost(cfg)]
+    return "\n\n".join(parts) + "\n"

@@ -1,6 +1,6 @@
 """What the federation stack holds: its resources and (an upper bound of) its template's bytes, from the model (no
 CDK), so the config check refuses a federation whose stack would pass CloudFormation's 500 resources or 1 MB before
-anything is built.
+anything is built; and where typed workloads go once they do not fit it (`workload_stacks`: workload stacks).
 
 The counts follow stacks/federation.py and components/federated_workloads.py. The bytes are the Kubernetes objects
 as the template carries them (JSON in a JSON string), exactly, plus the measured size of everything else per
@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from federated_eks.plan import folder_workloads as folders, kubefed_workload
 from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
+from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
 
 # The engine guard (components/engine_guard.py), the KubeFed control plane (3 Helm releases), the join provider (5
-# functions with their roles, policies and log groups, the Provider's state machine, its security group), the teardown
-# and the host API's ingress rule.
-BASE_RESOURCES = 27
+# functions with their roles, policies and log groups, the Provider's state machine, its security group, the
+# DescribeCluster policy), the teardown and the host API's ingress rule (28); the workload waiter's provider (the same,
+# 22), its ingress rule and its ClusterRole on the host (24).
+BASE_RESOURCES = 28 + 24
 PER_CLUSTER = 1          # its join (Custom::KubefedJoin)
 PER_HOST_NAMESPACE = 1   # the host's v1 Namespace of each federated namespace the project owns (a KubernetesManifest)
 PER_NAMESPACE = 1        # the FederatedNamespace of the workloads' namespace (a KubernetesManifest)
@@ -44,11 +47,11 @@ def folder_workloads(cfg: FederationConfig) -> int:
 
 
 # Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace and chart, the
-# Karmada join's provider (the KubeFed join's 21: functions, roles, policies, log groups, state machine, security
-# group) and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd storage class, the
+# Karmada join's provider (the KubeFed join's 22: functions, roles, policies with the DescribeCluster one, log groups,
+# state machine, security group) and its two ingress rules (host API, karmada-apiserver's node port); with the default etcd storage class, the
 # Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass; a Custom::KarmadaJoin per
 # cluster and one Custom::KarmadaObjects for all the workloads.
-KARMADA_BASE_RESOURCES = 26
+KARMADA_BASE_RESOURCES = 27
 KARMADA_STORAGE_RESOURCES = 4
 KARMADA_PER_CLUSTER = 1
 KARMADA_WORKLOAD_OBJECTS = 1
@@ -67,8 +70,10 @@ def federation_resources(cfg: FederationConfig) -> int:
 
 # Template bytes besides the Kubernetes objects: measured on synthesized templates (2 to 6 clusters, names of 5
 # characters), plus room for names of the longest lengths the config allows, which recur in ids and paths.
-BASE_BYTES = 40_000            # measured 29,175 (environment "test"); 20-character environment names add ~6,000
-BYTES_PER_CLUSTER = 4_500      # measured 3,700: a join, with its cluster's endpoint and CA from the cluster stack
+BASE_BYTES = 72_000            # measured 55,619 (environment "test"; 29,644 before the waiter's own provider);
+#                                20-character environment names add ~11,000
+BYTES_PER_CLUSTER = 7_000      # measured 5,658: a join, with its cluster's endpoint and CA from the cluster stack, and
+#                                the cluster in the join's and the waiter's functions' environment and egress
 BYTES_PER_NAMESPACE = 2_000    # measured 1,156
 BYTES_PER_WORKLOAD = 3_500     # measured 2,459: the objects' resource and the waiter
 BYTES_PER_PLACED_CLUSTER = 800  # measured 639: each placed cluster in the waiter's properties
@@ -121,3 +126,100 @@ def federation_template_bytes(cfg: FederationConfig) -> int:
             + BYTES_PER_ANNOTATED_CLUSTER * annotated
             + sum(BYTES_PER_FOLDER + 4 * len(f.path) for f in cfg.manifest_folders)
             + sum(embedded_bytes(objects) for objects in manifests(cfg)))
+
+
+# --- the split: workloads beyond one stack go into workload stacks -------------------------------------------------
+# Template bytes of a workload stack besides its workloads (its metadata, the imported service token and kubectl
+# provider, the dependencies on the federation stack): measured about 3,000 bytes; with room for long names.
+WORKLOAD_STACK_BYTES = 8_000
+
+
+@dataclass(frozen=True)
+class NamespaceGroup:
+    """The typed workloads of one namespace: they go into one stack together with their namespace's resources."""
+
+    namespace: str
+    workloads: tuple[int, ...]
+    """Indexes into cfg.workloads."""
+    resources: int
+    template_bytes: int
+    pinned: bool
+    """A manifest folder uses the namespace: it stays with the folders, in the federation stack."""
+
+
+@dataclass(frozen=True)
+class WorkloadStackPlan:
+    """Stack `index` of the federation's workloads: 0 is the federation stack itself (KubeFed, the joins, the manifest
+    folders and the first typed workloads), 1.. the workload stacks `workloads-<index>`."""
+
+    index: int
+    namespaces: tuple[str, ...]
+    resources: int
+    template_bytes: int
+
+    @property
+    def fits(self) -> bool:
+        return self.resources <= RESOURCE_BUDGET and self.template_bytes <= MAX_TEMPLATE_BYTES
+
+
+def namespace_groups(cfg: FederationConfig) -> list[NamespaceGroup]:
+    """The typed workloads by namespace, in the order the namespaces first appear in the config."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    hosted = set(host_namespaces(cfg))
+    used_by_folders = {ns for f in cfg.manifest_folders
+                       for ns in (*folders.federated_namespaces(f.objects), *folders.namespaces_used(f.objects))}
+    by_namespace: dict[str, list[int]] = {}
+    for i, w in enumerate(cfg.workloads):
+        by_namespace.setdefault(w.namespace, []).append(i)
+    groups = []
+    for ns, indexes in by_namespace.items():
+        ws = [cfg.workloads[i] for i in indexes]
+        placed = [len(w.placement.resolve(clusters)) for w in ws]
+        own_host = ns in hosted and ns not in used_by_folders
+        resources = PER_NAMESPACE + PER_HOST_NAMESPACE * own_host + PER_WORKLOAD * len(ws)
+        size = (BYTES_PER_NAMESPACE * (1 + own_host) + BYTES_PER_WORKLOAD * len(ws)
+                + BYTES_PER_PLACED_CLUSTER * sum(placed)
+                + BYTES_PER_ANNOTATED_CLUSTER * sum(n for w, n in zip(ws, placed) if w.dns is not None or w.load_balanced)
+                + sum(embedded_bytes([ns_obj]) for ns_obj in kubefed_workload.namespaces(ws, clusters))
+                + sum(embedded_bytes(kubefed_workload.workload_objects(w)) for w in ws))
+        groups.append(NamespaceGroup(ns, tuple(indexes), resources, size, ns in used_by_folders))
+    return groups
+
+
+def workload_stacks(cfg: FederationConfig) -> list[WorkloadStackPlan]:
+    """Which stack holds each namespace's workloads. The federation stack first, then a workload stack each time the
+    next namespace does not fit the current one: appending workloads in new namespaces never moves those already
+    placed (their stack and logical ids stay), and a config that fits one stack keeps the federation stack alone,
+    as before. A namespace that a folder uses stays in the federation stack. With engine karmada every workload is
+    in the federation stack's one Custom::KarmadaObjects: no split."""
+    if cfg.engine == "karmada":
+        return [WorkloadStackPlan(0, tuple(dict.fromkeys(w.namespace for w in cfg.workloads)),
+                                  federation_resources(cfg), federation_template_bytes(cfg))]
+    groups = namespace_groups(cfg)
+    pinned = [g for g in groups if g.pinned]
+    base_resources = federation_resources(cfg) - sum(g.resources for g in groups if not g.pinned)
+    base_bytes = federation_template_bytes(cfg) - sum(g.template_bytes for g in groups if not g.pinned)
+    plans = [WorkloadStackPlan(0, tuple(g.namespace for g in pinned), base_resources, base_bytes)]
+    for g in groups:
+        if g.pinned:
+            continue
+        last = plans[-1]
+        grown = WorkloadStackPlan(last.index, last.namespaces + (g.namespace,), last.resources + g.resources,
+                                  last.template_bytes + g.template_bytes)
+        if grown.fits:
+            plans[-1] = grown
+        else:
+            plans.append(WorkloadStackPlan(last.index + 1, (g.namespace,), g.resources,
+                                           WORKLOAD_STACK_BYTES + g.template_bytes))
+    return plans
+
+
+def kubernetes_bytes(cfg: FederationConfig, plan: WorkloadStackPlan) -> int:
+    """The bytes of the Kubernetes objects stack `plan` carries (the folders' go with the federation stack)."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    ws = [w for w in cfg.workloads if w.namespace in plan.namespaces]
+    objects = [[ns] for ns in kubefed_workload.namespaces(ws, clusters)]
+    objects += [kubefed_workload.workload_objects(w) for w in ws]
+    if plan.index == 0:
+        objects += [[kubefed_workload.managed(obj) for _, obj in f.objects] for f in cfg.manifest_folders]
+    return sum(embedded_bytes(o) for o in objects)

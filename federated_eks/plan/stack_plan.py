@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from federated_eks.plan import peering_layout, topology
+from federated_eks.plan import federation_layout, peering_layout, topology, transit_gateway_layout as tgw
 from federated_eks.model.federation import FederationConfig
 
 
 @dataclass(frozen=True)
 class PlannedStack:
-    kind: str  # access, bastion, cluster, peering, peer-routes, federation
+    kind: str  # access, bastion, cluster, peering, peer-routes, transit-gateway, tgw-peering, tgw-peer-routes,
+    # federation, workloads
     qualifier: str  # cluster name, region or region-vpc (peering_layout), "" for the singletons
     name: str
     region: str
@@ -48,10 +49,48 @@ def plan(cfg: FederationConfig) -> list[PlannedStack]:
         deps = {d for p in plan.peerings for d in (requester_of[p.id], network_stack(p.accepter.name))}
         out.append(PlannedStack(topology.PEER_ROUTES_STACK, plan.qualifier,
                                 name(topology.PEER_ROUTES_STACK, plan.qualifier), plan.region, tuple(sorted(deps))))
+    out += _transit_gateway_stacks(cfg, network_stack)
     federation_deps = sorted(s.name for s in out if s.kind in (topology.CLUSTER_STACK, topology.PEERING_STACK,
-                                                                 topology.PEER_ROUTES_STACK))
+                                                                 topology.PEER_ROUTES_STACK, *TGW_KINDS))
     out.append(PlannedStack(topology.FEDERATION_STACK, "", name(topology.FEDERATION_STACK), cfg.host.region,
                             tuple(federation_deps)))
+    # Workload stacks: after the federation stack (its Provider, its joins); their manifests read the host's kubectl
+    # handler and their waiters the endpoint and CA of the host and of each cluster they are placed on.
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    for split in federation_layout.workload_stacks(cfg)[1:]:
+        placed = {n for w in cfg.workloads if w.namespace in split.namespaces for n in w.placement.resolve(pairs)}
+        deps = {name(topology.FEDERATION_STACK)} | {name(topology.CLUSTER_STACK, n) for n in placed | {cfg.host_cluster}}
+        out.append(PlannedStack(topology.WORKLOADS_STACK, str(split.index),
+                                name(topology.WORKLOADS_STACK, str(split.index)), cfg.host.region, tuple(sorted(deps))))
+    return out
+
+
+TGW_KINDS = (topology.TRANSIT_GATEWAY_STACK, topology.TGW_PEERING_STACK, topology.TGW_PEER_ROUTES_STACK)
+
+
+def _transit_gateway_stacks(cfg: FederationConfig, network_stack) -> list[PlannedStack]:
+    """app.transit_gateway_stacks: a gateway stack per region (reads its VPCs), a peering stack per requesting region
+    (reads both gateways), a peer-routes stack per accepting region (reads its gateway and the requesters')."""
+    if not tgw.uses_transit_gateway(cfg):
+        return []
+
+    def name(kind: str, region: str) -> str:
+        return topology.stack_name(cfg, kind, region)
+
+    out = [PlannedStack(topology.TRANSIT_GATEWAY_STACK, r, name(topology.TRANSIT_GATEWAY_STACK, r), r,
+                        tuple(sorted({network_stack(v.name) for v in tgw.vpcs_in(cfg, r)})))
+           for r in tgw.regions(cfg)]
+    for r in tgw.regions(cfg):
+        if peerings := tgw.requested_from(cfg, r):
+            deps = {name(topology.TRANSIT_GATEWAY_STACK, x) for p in peerings for x in (p.requester, p.accepter)}
+            out.append(PlannedStack(topology.TGW_PEERING_STACK, r, name(topology.TGW_PEERING_STACK, r), r,
+                                    tuple(sorted(deps))))
+    for r in tgw.regions(cfg):
+        if peerings := tgw.accepted_in(cfg, r):
+            deps = {name(topology.TGW_PEERING_STACK, p.requester) for p in peerings}
+            deps.add(name(topology.TRANSIT_GATEWAY_STACK, r))
+            out.append(PlannedStack(topology.TGW_PEER_ROUTES_STACK, r, name(topology.TGW_PEER_ROUTES_STACK, r), r,
+                                    tuple(sorted(deps))))
     return out
 
 

@@ -22,8 +22,9 @@ TAG_PREFIX = "fedeks:"  # every tag above; the config refuses user tags with it
 MAX_STACK_TAGS = 4  # the most a stack gets (app, environment, kind, and cluster or host)
 
 # Stack kinds, in the order a teardown removes them: the reverse of the deploy order in app.py.
-DELETE_ORDER = (topology.FEDERATION_STACK, topology.PEER_ROUTES_STACK, topology.PEERING_STACK, topology.CLUSTER_STACK,
-                topology.BASTION_STACK, topology.ACCESS_STACK)
+DELETE_ORDER = (topology.WORKLOADS_STACK, topology.FEDERATION_STACK, topology.TGW_PEER_ROUTES_STACK,
+                topology.TGW_PEERING_STACK, topology.PEER_ROUTES_STACK, topology.PEERING_STACK, topology.TRANSIT_GATEWAY_STACK,
+                topology.CLUSTER_STACK, topology.BASTION_STACK, topology.ACCESS_STACK)
 
 
 def stack_tags(cfg: FederationConfig, kind: str, qualifier: str = "") -> dict[str, str]:

@@ -24,11 +24,16 @@ BASTION_STACK = "bastion"
 CLUSTER_STACK = "cluster"
 PEERING_STACK = "peering"
 PEER_ROUTES_STACK = "peer-routes"
+TRANSIT_GATEWAY_STACK = "transit-gateway"
+TGW_PEERING_STACK = "tgw-peering"
+TGW_PEER_ROUTES_STACK = "tgw-peer-routes"
 FEDERATION_STACK = "federation"
+WORKLOADS_STACK = "workloads"  # `workloads-<n>`: typed workloads beyond the federation stack (federation_layout)
 
 # Roles of the access stack (their purpose part: `fedeks-<env>-<purpose>`), admins on every cluster.
 BASTION_ROLE = "bastion"
 JOIN_ROLE = "kubefed-join"
+WAITER_ROLE = "workload-waiter"
 
 
 @dataclass(frozen=True)
@@ -68,9 +73,12 @@ def peerings(cfg: FederationConfig) -> list[Peering]:
 
     mesh: every unordered pair of VPCs, N(N+1)/2 for N clusters.
     hub:  only pairs that include the bastion or the host cluster, 2N-1.
+    transitGateway: none (VPCs attach to their region's transit gateway: transit_gateway_layout).
     The earlier VPC in `vpcs()` order requests. Appending a cluster to the config therefore
     adds pairs and never changes which side requests an existing one.
     """
+    if cfg.peering_topology == "transitGateway":
+        return []
     all_vpcs = vpcs(cfg)
     hubs = {BASTION, cfg.host_cluster}
     pairs = []
@@ -87,6 +95,16 @@ def peers_of(peerings: list[Peering], name: str) -> list[FederatedVpc]:
     peering with `name` come before `name`, those it requests come after it, each in order)."""
     return [p.requester for p in peerings if p.accepter.name == name] + \
         [p.accepter for p in peerings if p.requester.name == name]
+
+
+def api_clients_of(cfg: FederationConfig, peerings: list[Peering], name: str) -> list[FederatedVpc]:
+    """The VPCs whose addresses may reach `name`'s API server (443 on its control-plane security group), in `vpcs()`
+    order: its peers (`peers_of`) with VPC peering; with a transit gateway, which routes every VPC to every other,
+    the same VPCs a mesh gives (every other VPC: the bastion, the host and the members, whose workloads may call
+    each other across clusters)."""
+    if cfg.peering_topology == "transitGateway":
+        return [v for v in vpcs(cfg) if v.name != name]
+    return peers_of(peerings, name)
 
 
 def requested_from(peerings: list[Peering]) -> dict[str, list[Peering]]:
@@ -117,7 +135,15 @@ def stack_name(cfg: FederationConfig, kind: str, qualifier: str = "") -> str:
 
 def eks_cluster_name(cfg: FederationConfig, cluster: str) -> str:
     """The EKS name; the config name stays the KubeFed and kubeconfig-context name."""
-    return f"{PREFIX}-{cfg.env_name}-{cluster}"
+    return eks_name_prefix(cfg) + cluster
+
+
+def eks_name_prefix(cfg: FederationConfig) -> str:
+    """What every EKS cluster name of the environment starts with, and no other environment's: the dash after the
+    environment's name is a separator, as environment names hold none (config reader), so `fedeks-dev-` never starts
+    `fedeks-dev2-...` or `fedeks-dev-a-...` of another environment. The join functions' IAM policy and checks rely on it
+    (components/kubefed_join)."""
+    return f"{PREFIX}-{cfg.env_name}-"
 
 
 def role_name(cfg: FederationConfig, purpose: str) -> str:

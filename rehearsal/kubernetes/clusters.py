@@ -2,7 +2,7 @@
 their controllers in virtual time, and the custom resources that talk to them:
 - `Custom::AWSCDK-EKS-HelmChart` (helm.py) and `Custom::AWSCDK-EKS-KubernetesResource` (kubectl.py), the kubectl
   provider's, served as its handler does, with that handler Lambda's timeout and network path;
-- `Custom::KubefedJoin`, `Custom::KubefedTeardown`, `Custom::FederatedWorkload`: the packaged join Lambda
+- `Custom::KubefedJoin`, `Custom::KubefedTeardown`, `Custom::FederatedWorkload`: the packaged join and waiter Lambdas
   (lambdas.serve), to which this class is the `Servers` it needs; `Custom::KarmadaJoin` and
   `Custom::KarmadaObjects` likewise (the Karmada join Lambda).
 

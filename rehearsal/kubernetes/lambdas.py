@@ -1,5 +1,6 @@
-"""The packaged join Lambda, invoked as AWS would, in virtual time: `Custom::KubefedJoin`, `Custom::KubefedTeardown`
-and `Custom::FederatedWorkload`.
+"""The packaged Lambdas of the join and of the workload waiter, invoked as AWS would, in virtual time:
+`Custom::KubefedJoin`, `Custom::KubefedTeardown` (the join's asset) and `Custom::FederatedWorkload` (the waiter's own
+asset; a waiter made before the waiter had its own Provider names the join's, which serves its delete).
 
 `serve` plays what aws-cdk-lib's Provider framework (custom-resources/lib/provider-framework, 2.275) does with a
 CloudFormation request, against the emulated API servers:
@@ -23,8 +24,12 @@ polls the clock advances by the query interval and the emulated controllers run 
 
 The function reaches an EKS API endpoint only while `network.reachable(function.source, cluster)` is true, checked on
 every connection: an unreachable endpoint behaves as a security group that drops the packets does, a connect
-timeout (the client's connect timeout is spent in virtual time); a name that no cluster has does not resolve; no
-other host is reachable (nothing leaves the machine).
+timeout (the client's connect timeout is spent in virtual time); a name that no cluster has does not resolve. The
+regional EKS APIs (DescribeCluster, which the function asks before it trusts a cluster) are one emulated server
+(rehearsal/eks_api.py) answering from `network.describe_cluster` (the clusters the CloudFormation side created); the
+function's botocore is pointed at it (AWS_ENDPOINT_URL_EKS, standing in for https://eks.<region>.amazonaws.com) and
+reaches it only while `network.eks_api_why_not(function.source)` is None (a route to a NAT gateway and an egress rule
+for HTTPS to public addresses). No other host is reachable (nothing leaves the machine).
 
 Beyond what CloudFormation would report, the rehearsal also stops at a delete that completes leaving things behind
 (the join Lambda's `LeftBehind`: CloudFormation records DELETE_COMPLETE, the clusters keep the objects). A failure
@@ -52,7 +57,8 @@ from typing import Any, Callable, Protocol
 import urllib3.util.connection
 
 from components.karmada_join import contract as karmada_contract
-from components.kubefed_join import contract
+from components.kube_access import contract
+from rehearsal.eks_api import EksApi
 from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, LambdaFunction, Network,
                              RehearsalFailure)
 
@@ -251,13 +257,28 @@ class _FunctionError(Exception):
     """The invocation failed (FunctionError): the handler raised, or the function ran out of time."""
 
 
+# The emulated EKS API of this process (started on first use), and the network whose clusters it describes now.
+_eks_api: EksApi | None = None
+_describing: list[Network] = []
+
+
+def _eks_api_url() -> str:
+    global _eks_api
+    if _eks_api is None:
+        _eks_api = EksApi(lambda region, name: (_describing[-1].describe_cluster(region, name)
+                                                if _describing and hasattr(_describing[-1], "describe_cluster")
+                                                else None))
+    return _eks_api.url
+
+
 def _lambda_environment(function: LambdaFunction, region: str) -> dict[str, str]:
     task_root = str(function.asset_dir)
     runtime = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "LAMBDA_TASK_ROOT": task_root, "TZ": ":UTC",
                "LANG": "en_US.UTF-8", "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
                "AWS_CONFIG_FILE": os.devnull + ".rehearsal-none", "AWS_SHARED_CREDENTIALS_FILE":
-               os.devnull + ".rehearsal-none", "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS}
+               os.devnull + ".rehearsal-none", "AWS_EC2_METADATA_DISABLED": "true", **_CREDENTIALS,
+               "AWS_ENDPOINT_URL_EKS": _eks_api_url()}
     return {**runtime, **function.environment}
 
 
@@ -296,6 +317,11 @@ def _network(function: LambdaFunction, clock: Clock, network: Network, servers: 
             if network.reachable(function.source, cluster):
                 return real(local, timeout, source_address, socket_options)
             logs.unreachable.add(cluster)
+        if _eks_api is not None and (name, int(port)) == ("127.0.0.1", _eks_api.port):
+            why = network.eks_api_why_not(function.source) if hasattr(network, "eks_api_why_not") else None
+            if why is None:
+                return real(address, timeout, source_address, socket_options)
+            logs.unreachable.add(f"the EKS API ({why})")
         elif name.endswith(EKS_DOMAIN):
             found = servers.resolve(name)
             if found is None or int(port) != 443:
@@ -347,6 +373,7 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
     level = root.level
     root.setLevel(_log_levels.get((Path(function.asset_dir).resolve(), function.handler.split(".")[0]), level))
     root.addHandler(capture)
+    _describing.append(network)
     try:
         with _environment(_lambda_environment(function, region)), _network(function, clock, network, servers, logs), \
                 _virtual_time(function, clock):
@@ -358,6 +385,7 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
                     error = _timed_out(function, clock, started)
                 raise _FunctionError(redact(error)) from None
     finally:
+        _describing.pop()
         root.removeHandler(capture)
         root.setLevel(level)
     if clock.now - started > function.timeout_seconds:

@@ -1,9 +1,9 @@
 """Custom-resource handler for the CDK Provider framework: `Custom::KarmadaJoin` (push-mode join of a member to the
 Karmada control plane on the host, unjoin on delete) and `Custom::KarmadaObjects` (objects on karmada-apiserver).
 
-As the KubeFed join's handler: `on_event` checks the properties and that every cluster named is one of this
-function's federation (the KubeFed join's allowed_clusters, the same environment), and sets the deadline from the
-one time budget (contract.Deadlines); `is_complete` runs every step (idempotent) each poll within the invocation's
+As the KubeFed join's handler: `on_event` checks the properties and that every cluster is named as one of this
+function's environment (components/kube_access/allowed_clusters: its EKS name prefix), and sets the deadline from
+the one time budget (contract.Deadlines); every poll asks EKS (DescribeCluster) before any token is presigned; `is_complete` runs every step (idempotent) each poll within the invocation's
 budget (kube_api.Budget) until ready, fails naming what never became ready at the deadline, and a delete never fails:
 what it could not remove by its deadline is recorded (left_behind.give_up: the retained log group and the LeftBehind
 attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be reached.
@@ -15,11 +15,11 @@ import logging
 import time
 
 from components.karmada_join import contract as c
-from components.kubefed_join.runtime import allowed_clusters, kube_api
-from components.kubefed_join.runtime.allowed_clusters import NotAllowed
-from components.kubefed_join.runtime.kube_api import Budget, Failed, Waiting, classify
-from components.kubefed_join.runtime.left_behind import MAX_REPORT, LeftObject, give_up
-from components.kubefed_join.runtime.properties import ClusterRef, InvalidProperties
+from components.kube_access import allowed_clusters, kube_api
+from components.kube_access.allowed_clusters import NotAllowed
+from components.kube_access.kube_api import Budget, Failed, Waiting, classify
+from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.cluster_ref import ClusterRef, InvalidProperties
 
 from . import join, karmada_api, objects, unjoin
 from .properties import JoinRequest, ObjectsRequest, parse_join, parse_objects
@@ -40,10 +40,18 @@ def _refs(req: JoinRequest | ObjectsRequest) -> list[tuple[ClusterRef, str]]:
     return [(req.member, "member"), (req.host, "host")] if isinstance(req, JoinRequest) else [(req.host, "host")]
 
 
-def _check_allowed(req: JoinRequest | ObjectsRequest) -> None:
-    allowed = allowed_clusters.load()
+def _check_names(req: JoinRequest | ObjectsRequest) -> None:
+    """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
+    prefix = allowed_clusters.load()
     for ref, role in _refs(req):
-        allowed_clusters.check(ref, role, allowed)
+        allowed_clusters.check_name(ref, role, prefix)
+
+
+def _check_allowed(req: JoinRequest | ObjectsRequest) -> None:
+    """Each cluster is one of this environment's as EKS describes it (allowed_clusters: eks:DescribeCluster)."""
+    prefix = allowed_clusters.load()
+    for ref, role in _refs(req):
+        allowed_clusters.check(ref, role, prefix)
 
 
 def on_event(event: dict, context: object = None) -> dict:
@@ -56,7 +64,7 @@ def on_event(event: dict, context: object = None) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(now + deadlines.unjoin), "ForceAt": str(now + c.CLUSTER_DELETE_SECONDS)}}
     req = _parse(event)  # InvalidProperties fails the resource, as it should
-    _check_allowed(req)  # NotAllowed too, before any token is presigned
+    _check_names(req)  # NotAllowed too (EKS is asked on the first poll, before any token)
     log.info("%s %s", event["RequestType"], req.physical_id)
     return {"PhysicalResourceId": req.physical_id, "Data": {"Deadline": str(now + req.timeout_seconds)}}
 
@@ -155,8 +163,9 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
         return {"IsComplete": True}
     resource = event.get("PhysicalResourceId") or req.physical_id
     try:
-        _check_allowed(req) if isinstance(req, ObjectsRequest) else allowed_clusters.check(
-            req.host, "host", allowed_clusters.load())
+        allowed_clusters.check(req.host, "host", allowed_clusters.load())
+    except (Waiting, Failed) as exc:
+        return _finish(f"delete of {resource}", [exc], deadline, resource, [])
     except NotAllowed as exc:
         return give_up(f"delete of {resource}", [f"nothing removed: {exc}"], resource, [])
     left_karmada: list[Exception] = []
@@ -178,13 +187,11 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
     name = req.member.name
     member, member_gone = None, False
     try:
-        allowed = allowed_clusters.load()
-        if name in allowed.clusters:
-            allowed_clusters.check(req.member, "member", allowed)
-            member = _cluster(req.member, "member", budget)
-            join.cluster_id(member)  # reachable?
-        else:
-            member_gone = True  # removed from the federation: its side goes with the cluster
+        # EKS is asked (DescribeCluster) before any token; a member removed from the federation is unreachable (the
+        # update that removed it took its egress rule away): then its side goes with the cluster.
+        allowed_clusters.check(req.member, "member", allowed_clusters.load())
+        member = _cluster(req.member, "member", budget)
+        join.cluster_id(member)  # reachable?
     except (Waiting, Failed, NotAllowed) as exc:
         member_gone = isinstance(exc, Waiting) and exc.unreachable
         left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from components.karmada_join import contract as c
-from components.kubefed_join.runtime.kube_api import Failed, Waiting
+from components.kube_access.kube_api import Failed, Waiting
 
 from . import manifests
 from .properties import JoinRequest

@@ -23,8 +23,8 @@ import yaml
 from kubernetes import client
 
 from components.karmada_join import contract as c
-from components.kubefed_join.runtime.kube_api import Budget, Failed, Waiting
-from components.kubefed_join.runtime.properties import ClusterRef
+from components.kube_access.kube_api import Budget, Failed, Waiting
+from components.kube_access.cluster_ref import ClusterRef
 
 from .resources import Resources
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 
 from components.karmada_join import contract as c
-from components.kubefed_join.contract import HOSTNAME_ATTRIBUTE_PREFIX
-from components.kubefed_join.runtime.kube_api import Failed, Waiting
+from components.workload_waiter.contract import HOSTNAME_ATTRIBUTE_PREFIX
+from components.kube_access.kube_api import Failed, Waiting
 
 from .resources import Resources
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from components.karmada_join import contract as c
 # The KubeFed join's checks of a cluster property (Name, EksClusterName, Region, Endpoint, CaData) and of the timeout.
-from components.kubefed_join.runtime.properties import ClusterRef, InvalidProperties, timeout_seconds
-from components.kubefed_join.runtime.properties import _cluster as cluster_ref
+from components.kube_access.cluster_ref import ClusterRef, InvalidProperties, timeout_seconds
+from components.kube_access.cluster_ref import parse_cluster as cluster_ref
 
 from .resources import kind_of
 

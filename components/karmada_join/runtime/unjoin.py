@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from components.karmada_join import contract as c
-from components.kubefed_join.runtime.kube_api import Failed, Waiting
+from components.kube_access.kube_api import Failed, Waiting
 
 from . import manifests
 from .resources import Resources

@@ -9,7 +9,7 @@ import logging
 
 from kubernetes import client
 
-from .kube_api import Budget, Failed, Waiting, classify, status_message, with_retries
+from components.kube_access.kube_api import Budget, Failed, Waiting, classify, status_message, with_retries
 from .manifests import KUBEFED_GROUP, KUBEFED_VERSION
 from .properties import ClusterRef
 
@@ -21,6 +21,7 @@ _KINDS = {
     "Namespace": ("core", "namespace", False),
     "ServiceAccount": ("core", "namespaced_service_account", True),
     "Secret": ("core", "namespaced_secret", True),
+    "ConfigMap": ("core", "namespaced_config_map", True),
     "ClusterRole": ("rbac", "cluster_role", False),
     "ClusterRoleBinding": ("rbac", "cluster_role_binding", False),
     "Role": ("rbac", "namespaced_role", True),

@@ -13,8 +13,10 @@ and the Data that isComplete returned merged into the response (aws-cdk-lib 2.27
 custom-resources/lib/provider-framework/runtime/framework.js `isComplete`, and cfn-response.js
 `submitResponse`: `Reason: options.reason || status`). It also refuses Data while IsComplete is false.
 
-`Custom::FederatedWorkload` (a workload running where it is placed, and gone on delete) is served by
-workload_wait.py on the same clients, budget and allowed clusters.
+`Custom::FederatedWorkload` resources made before the workload waiter had a Provider of its own
+(components/workload_waiter/) keep this Provider's service token until CloudFormation deletes them, in the cleanup
+phase of the update that replaced them: their requests are passed to the waiter's code, packaged with this one
+(kubefed_join.py), which leaves a workload its replacement owns.
 """
 from __future__ import annotations
 
@@ -22,24 +24,21 @@ import logging
 import time
 
 from .. import contract
-from . import allowed_clusters
+from components.kube_access import allowed_clusters
+from components.workload_waiter.runtime import workload_wait
 from . import join
+from . import membership
 from . import teardown
 from . import unjoin
-from . import workload_wait
-from .allowed_clusters import NotAllowed
+from components.kube_access.allowed_clusters import NotAllowed
 from .cluster_api import Cluster
-from .kube_api import Budget, Failed, Waiting, api_client, classify
-from .left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.kube_api import Budget, Failed, Waiting, api_client, classify, configure_logging
+from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
-logging.getLogger().setLevel(logging.INFO)
+configure_logging()
 log = logging.getLogger("kubefed_join")
-# These libraries log request and response bodies (secrets, tokens) or signatures at DEBUG. Pin them
-# above DEBUG so that no log level set on the function can make them print a token.
-for _library in ("kubernetes", "botocore", "urllib3"):
-    logging.getLogger(_library).setLevel(logging.WARNING)
 
 # Every deadline comes from the resource's TimeoutSeconds through contract.Deadlines (one time budget; the
 # construct derives the Provider's total timeout from the same numbers).
@@ -47,8 +46,8 @@ for _library in ("kubernetes", "botocore", "urllib3"):
 
 def on_event(event: dict, context: object = None) -> dict:
     request_type = event["RequestType"]
-    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
-        return workload_wait.on_event(event)
+    if event.get("ResourceType") == contract.LEGACY_WORKLOAD_TYPE:
+        return workload_wait.on_event(event, context, legacy=True)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_on_event(event)
     if request_type == "Delete":
@@ -59,7 +58,7 @@ def on_event(event: dict, context: object = None) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + deadlines.unjoin)}}
     req = parse(event.get("ResourceProperties") or {})  # InvalidProperties fails the resource, as it should
-    _check_allowed(req.member, req.host)  # NotAllowed too, before any token is presigned
+    _check_names(req.member, req.host)  # NotAllowed too (EKS is asked on the first poll, before any token)
     log.info("%s %s: joining %s to host %s", request_type, req.physical_id, req.member.name, req.host.name)
     return {"PhysicalResourceId": req.physical_id, "Data": {"Deadline": str(int(time.time()) + req.timeout_seconds)}}
 
@@ -67,7 +66,7 @@ def on_event(event: dict, context: object = None) -> dict:
 def is_complete(event: dict, context: object = None) -> dict:
     deadline = int((event.get("Data") or {}).get("Deadline") or 0)
     budget = Budget.of(context)
-    if event.get("ResourceType") == workload_wait.RESOURCE_TYPE:
+    if event.get("ResourceType") == contract.LEGACY_WORKLOAD_TYPE:
         return workload_wait.is_complete(event, context)
     if event.get("ResourceType") == contract.TEARDOWN_TYPE:
         return _teardown_is_complete(event, deadline, budget)
@@ -75,10 +74,7 @@ def is_complete(event: dict, context: object = None) -> dict:
         return _unjoin(event, deadline, budget)
     req = parse(event.get("ResourceProperties") or {})
     try:
-        _check_allowed(req.member, req.host)
-    except NotAllowed as exc:
-        raise RuntimeError(f"joining {req.member.name} to KubeFed refused: {exc}") from None
-    try:
+        _check_allowed(req.member, req.host)  # before any token is presigned
         member, host = _clusters(req, budget)
         state = join.join(req, member, host)
         pending = _release_previous_host(event, req, budget) if state.ready else None
@@ -86,6 +82,8 @@ def is_complete(event: dict, context: object = None) -> dict:
             log.info("%s joined: %s", req.member.name, state.detail)
             return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name}}
         waiting = pending or state.detail
+    except NotAllowed as exc:
+        raise RuntimeError(f"joining {req.member.name} to KubeFed refused: {exc}") from None
     except Exception as exc:  # noqa: BLE001 (every error is classified: Waiting or Failed)
         error = classify(exc, f"joining {req.member.name}")
         if isinstance(error, Failed):
@@ -147,10 +145,18 @@ def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
     return False
 
 
-def _check_allowed(*refs: ClusterRef) -> None:
-    allowed = allowed_clusters.load()
+def _check_names(*refs: ClusterRef) -> None:
+    """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
+    prefix = allowed_clusters.load()
     for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check(ref, role, allowed)
+        allowed_clusters.check_name(ref, role, prefix)
+
+
+def _check_allowed(*refs: ClusterRef) -> None:
+    """Each cluster (member, then host) is one of this environment's as EKS describes it (allowed_clusters)."""
+    prefix = allowed_clusters.load()
+    for ref, role in zip(refs, ("member", "host")):
+        allowed_clusters.check(ref, role, prefix)
 
 
 def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
@@ -177,22 +183,20 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
     left_member: list[Exception] = []
     host = member = None
     try:
-        allowed = allowed_clusters.load()
-        allowed_clusters.check(req.host, "host", allowed)
+        _check_allowed(req.host)
         host = _cluster(req.host, "host", budget)
     except (NotAllowed, Waiting, Failed) as exc:
         left_host.append(Failed(f"host {req.host.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
                          else exc)
     try:
-        allowed = allowed_clusters.load()
-        if left_the_federation(req, allowed):
+        if host is not None and left_the_federation(req, host):
             # A cluster removed from the config: the update that removed it changed this function's clusters (and
             # the network path to it) before its cleanup phase deletes this join, so its side stays on it, as the
             # README's "Adding or removing a cluster" says (KubeFed's own objects there go with the cluster).
             log.info("%s left the federation: its side of the join stays on it (it goes with the cluster)",
                      req.member.name)
         else:
-            allowed_clusters.check(req.member, "member", allowed)
+            _check_allowed(req.member)
             member = _cluster(req.member, "member", budget, host if req.member.name == req.host.name else None)
     except (NotAllowed, Waiting, Failed) as exc:
         left_member.append(Failed(f"member {req.member.name}: nothing removed: {exc}") if isinstance(exc, NotAllowed)
@@ -209,11 +213,12 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
                    event.get("PhysicalResourceId") or req.physical_id, objects)
 
 
-def left_the_federation(req: JoinRequest, allowed: allowed_clusters.Federation) -> bool:
-    """An unjoin of a member the federation no longer has (by name), from a host it still has: a removed cluster.
-    Nothing is done on it (the function may not reach it); a member of a known name that does not match is
-    refused as before."""
-    return req.member.name not in allowed.clusters and req.host.name in allowed.clusters
+def left_the_federation(req: JoinRequest, host: Cluster) -> bool:
+    """An unjoin of a member the federation no longer has (by name; the teardown records them on the host:
+    membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may not reach
+    it). Without a record every member counts as still in the federation."""
+    members = membership.recorded(host, req.namespace)
+    return members is not None and req.member.name not in members and req.host.name in members
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:
@@ -254,13 +259,36 @@ def _teardown_on_event(event: dict) -> dict:
         return {"PhysicalResourceId": event["PhysicalResourceId"],
                 "Data": {"Deadline": str(int(time.time()) + deadlines.release)}}
     req = parse_teardown(event.get("ResourceProperties") or {})
-    _check_allowed(req.host)
-    return {"PhysicalResourceId": req.physical_id}
+    _check_names(req.host)
+    return {"PhysicalResourceId": req.physical_id,
+            "Data": {"Deadline": str(int(time.time()) + req.deadlines.join)}}
+
+
+def _record_members(event: dict, deadline: int, budget: Budget) -> dict:
+    """Create/update of the teardown: record the federation's clusters on the host (membership.py)."""
+    req = parse_teardown(event.get("ResourceProperties") or {})
+    if req.members is None:
+        return {"IsComplete": True}
+    try:
+        _check_allowed(req.host)
+        membership.record(_cluster(req.host, "host", budget), req.namespace, req.members)
+    except NotAllowed as exc:
+        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} refused: {exc}") from None
+    except Waiting as exc:
+        if time.time() > deadline:
+            raise RuntimeError(f"recording the federation's clusters on host {req.host.name}: still waiting for: "
+                               f"{exc}") from None
+        log.info("waiting: %s", exc)
+        return {"IsComplete": False}
+    except Failed as exc:
+        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} failed: {exc}") from None
+    log.info("host %s: the federation's clusters recorded (%d)", req.host.name, len(req.members))
+    return {"IsComplete": True}
 
 
 def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
     if event["RequestType"] != "Delete":
-        return {"IsComplete": True}  # nothing to do until the federation is torn down
+        return _record_members(event, deadline, budget)
     try:
         req = parse_teardown(event.get("ResourceProperties") or {})
     except InvalidProperties as exc:
@@ -282,6 +310,10 @@ def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
     except (Waiting, Failed) as exc:
         return _finish(what, [exc], give_up_at, resource, objects, note)
     if remaining.count == 0:
+        try:
+            membership.forget(host, req.namespace)
+        except (Waiting, Failed) as exc:
+            return _finish(what, [exc], give_up_at, resource, objects, note)
         log.info("host %s: no FederatedTypeConfig left; the chart can be uninstalled", req.host.name)
         return {"IsComplete": True}
     left = remaining.errors or [Waiting(f"host {req.host.name}: {remaining.count} FederatedTypeConfigs still "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .. import contract as c
 from . import manifests
 from .cluster_api import Cluster
-from .kube_api import Failed, Waiting
+from components.kube_access.kube_api import Failed, Waiting
 from .manifests import Names
 from .properties import JoinRequest
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from .cluster_api import Cluster
-from .kube_api import Failed, Waiting
+from components.kube_access.kube_api import Failed, Waiting
 
 log = logging.getLogger("kubefed_join")
 KIND = "FederatedTypeConfig"

@@ -12,7 +12,7 @@ import logging
 
 from . import manifests
 from .cluster_api import Cluster
-from .kube_api import Failed, Waiting, with_retries
+from components.kube_access.kube_api import Failed, Waiting, with_retries
 from .namespace_rule import keep_namespace
 from .properties import JoinRequest
 

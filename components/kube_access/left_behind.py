@@ -11,9 +11,9 @@ import json
 import logging
 from dataclasses import dataclass
 
-from .. import contract
+from . import contract
 
-log = logging.getLogger("kubefed_join")
+log = logging.getLogger("kube_access")
 # CloudFormation takes at most 4 KB of response: the LeftBehind attribute is cut to this.
 MAX_REPORT = 1500
 

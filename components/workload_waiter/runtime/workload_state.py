@@ -85,11 +85,13 @@ class ServiceSeen:
 
 @dataclass(frozen=True)
 class MemberSeen:
-    """One member as the waiter saw it: None = not there (404). `error`: the member could not be asked."""
+    """One member as the waiter saw it: None = not there (404). `error`: the member could not be asked
+    (`unreachable`: its API server could not be talked to at all)."""
 
     deployment: DeploymentSeen | None = None
     service: ServiceSeen | None = None
     error: str | None = None
+    unreachable: bool = False
 
 
 @dataclass(frozen=True)

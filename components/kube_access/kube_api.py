@@ -10,6 +10,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ import botocore.session
 import urllib3
 from kubernetes import client
 
-from .properties import ClusterRef
+from .cluster_ref import ClusterRef
 
 TOKEN_PREFIX = "k8s-aws-v1."
 # Seconds to connect and to read, per request, at most; a request never outlives the poll's budget either. urllib3
@@ -37,6 +38,15 @@ DEFAULT_BUDGET_SECONDS = 60.0
 # and one call is tried at most this often per poll, so that one failing object cannot starve the others.
 MAX_RETRY_WAIT = 5.0
 MAX_ATTEMPTS = 4
+
+
+def configure_logging() -> None:
+    """A handler module's logging, set when it is imported: INFO and above, and never the libraries' DEBUG lines.
+    These libraries log request and response bodies (secrets, tokens) or signatures at DEBUG: pinned above DEBUG,
+    no log level set on the function can make them print a token."""
+    logging.getLogger().setLevel(logging.INFO)
+    for library in ("kubernetes", "botocore", "urllib3"):
+        logging.getLogger(library).setLevel(logging.WARNING)
 
 
 class Waiting(Exception):
