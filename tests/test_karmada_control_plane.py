@@ -200,8 +200,10 @@ def test_the_lambdas_reach_karmada_apiserver_on_the_node_port_only(karmada_env):
     assert "ClusterSecurityGroupId" in json.dumps(node_port["GroupId"])  # the group EKS puts on every managed node
     (group,) = resources(fed, "AWS::EC2::SecurityGroup").values()
     egress = group["Properties"]["SecurityGroupEgress"]
+    # The API servers, the node port, and the regional EKS APIs (DescribeCluster through the NAT gateway).
     assert sorted((e["CidrIp"], e["FromPort"]) for e in egress) == [
-        ("172.21.0.0/16", 443), ("172.21.0.0/16", 32443), ("172.22.0.0/16", 443), ("172.23.0.0/16", 443)]
+        ("0.0.0.0/0", 443), ("172.21.0.0/16", 443), ("172.21.0.0/16", 32443), ("172.22.0.0/16", 443),
+        ("172.23.0.0/16", 443)]
 
 
 def _closure(fed: dict, name: str) -> set[str]:
