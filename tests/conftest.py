@@ -20,3 +20,17 @@ def three():
 
     stacks, _ = synth(environment(3))
     return stacks, templates(stacks)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """An emulated AWS account (moto) with test credentials only: a boto3 Session in us-east-1."""
+    import boto3
+    from moto import mock_aws
+
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield boto3.Session(region_name="us-east-1")

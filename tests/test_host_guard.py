@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 
-import boto3
-import pytest
-from moto import mock_aws
 
 from fedtest import environment, write_project
 from federated_eks.config.reader import load_environment
@@ -15,16 +12,6 @@ from federated_eks.operations import host_guard, prune
 from federated_eks.plan.stack_tags import APP, APP_TAG, ENVIRONMENT_TAG, HOST_TAG, KIND_TAG
 
 TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
 
 
 def deploy_federation(session, region: str, host: str, env: str = "t") -> None:

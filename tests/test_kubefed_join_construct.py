@@ -19,6 +19,7 @@ from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import (HANDLERS, SOURCE, JoinTarget, KubefedJoinProvider,
                                                   KubefedJoinProviderProps)
 from components.kube_access import allowed_clusters
+from federated_eks.model.federation import MAX_CLUSTER_NAME
 from fedtest import REGIONS, environment, resources, synth, templates
 
 
@@ -94,8 +95,8 @@ def _joins_only(clusters: int, name_length: int) -> tuple[Template, list[JoinTar
 def test_the_environment_and_the_iam_policy_are_the_same_for_2_and_100_clusters():
     """Nothing the functions carry grows with the federation: 100 clusters with 30-character names over the regions
     get the environment and the DescribeCluster policy 2 clusters get, byte for byte."""
-    small, _ = _joins_only(2, contract.MAX_NAME_LENGTH)
-    big, targets = _joins_only(100, contract.MAX_NAME_LENGTH)
+    small, _ = _joins_only(2, MAX_CLUSTER_NAME)
+    big, targets = _joins_only(100, MAX_CLUSTER_NAME)
     assert len(resources(big, contract.JOIN_TYPE)) == 100
     assert [f["Environment"] for f in _functions(big)] == [f["Environment"] for f in _functions(small)]
     assert json.dumps(_describe_policies(big)) == json.dumps(_describe_policies(small))

@@ -531,3 +531,18 @@ def test_teardown_leaves_type_configs_no_helm_release_made(host, ca):
     run_teardown(teardown_event("Delete", host, ca, PhysicalResourceId="t"))
     assert host.find("federatedtypeconfigs", NS, "widgets.example.com") is not None
     assert host.find("federatedtypeconfigs", NS, "services") is None
+
+
+def test_a_pair_of_names_kubernetes_cannot_hold_is_refused_before_anything_is_touched(ca):
+    """The model keeps cluster names to 30 characters (federated_eks/model/federation.py MAX_CLUSTER_NAME); the join
+    checks the name it derives, `<member>-<host>`, against Kubernetes' own limit of 63."""
+    host = {contract.NAME: "h" * 31, contract.EKS_CLUSTER_NAME: "fedeks-test-" + "h" * 31, contract.REGION: "us-east-1",
+            contract.ENDPOINT: "https://" + "A" * 32 + ".gr7.us-east-1.eks.amazonaws.com", contract.CA_DATA: ca.ca_data}
+    member = dict(host, **{contract.NAME: "m" * 32, contract.EKS_CLUSTER_NAME: "fedeks-test-" + "m" * 32})
+    from components.kubefed_join.runtime.properties import parse
+    with pytest.raises(InvalidProperties, match=r"make the service account name 'm{32}-h{31}', over Kubernetes' 63"):
+        parse({contract.MEMBER: member, contract.HOST: host, contract.NAMESPACE: NS, contract.SCOPE: "Namespaced",
+               contract.TIMEOUT_SECONDS: "600"})
+    assert parse({contract.MEMBER: dict(member, **{contract.NAME: "m" * 31}), contract.HOST: host,
+                  contract.NAMESPACE: NS, contract.SCOPE: "Namespaced", contract.TIMEOUT_SECONDS: "600"}).member.name \
+        == "m" * 31

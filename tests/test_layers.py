@@ -69,11 +69,8 @@ FORBIDDEN = {
 for _layer in ("federated_eks", "components", "components/kubefed_join/runtime", "components/karmada_join/runtime",
                "components/workload_waiter/runtime", "components/kube_access", "stacks"):
     FORBIDDEN[_layer]["rehearsal"] = "the app never depends on its rehearsal"
-# (file, module prefix) exceptions. The join contract is a leaf (standard library only): quotas takes the join
-# environment's size from it, so that the config and the join check the same numbers.
-ALLOWED = {("federated_eks/config/fields.py", "aws_cdk.region_info"),
-           ("federated_eks/model/federation.py", "components.kubefed_join.contract"),
-           ("federated_eks/config/quotas.py", "components.kubefed_join.contract")}
+# (file, module prefix) exceptions: the config's fields read aws-cdk-lib's offline region table.
+ALLOWED = {("federated_eks/config/fields.py", "aws_cdk.region_info")}
 
 # The packages of federated_eks/, lowest first: each imports only itself and the packages before it.
 PACKAGES = ("model", "plan", "config", "operations")

@@ -7,9 +7,6 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import boto3
-import pytest
-from moto import mock_aws
 
 from fedtest import ENVIRONMENTS, scratch_dir, write_project
 from federated_eks.operations import prune
@@ -23,16 +20,6 @@ TEMPLATE = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"},
 def tags(env: str, kind: str, **extra: str) -> list[dict]:
     t = {APP_TAG: APP, ENVIRONMENT_TAG: env, KIND_TAG: kind, **extra}
     return [{"Key": k, "Value": v} for k, v in t.items()]
-
-
-@pytest.fixture
-def aws(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        yield boto3.Session(region_name="us-east-1")
 
 
 def deploy(session, region: str, name: str, tag_list: list[dict] | None, reads: tuple[tuple[str, str], ...] = ()):

@@ -42,9 +42,9 @@ def parse_cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | N
             problems.append(f"{prop}.{key}: is missing or empty")
         values[key] = value if isinstance(value, str) else ""
     name, eks_name, region, endpoint, ca = (values[k] for k in c.CLUSTER_KEYS)
-    if name and (not _LABEL.match(name) or len(name) > c.MAX_NAME_LENGTH):
+    if name and (not _LABEL.match(name) or len(name) > c.MAX_LABEL_LENGTH):
         problems.append(f"{prop}.{c.NAME}: {name!r} is not a lowercase RFC 1123 label of at most "
-                        f"{c.MAX_NAME_LENGTH} characters")
+                        f"{c.MAX_LABEL_LENGTH} characters")
     if eks_name and not _EKS_NAME.match(eks_name):
         problems.append(f"{prop}.{c.EKS_CLUSTER_NAME}: {eks_name!r} is not an EKS cluster name")
     if region and not _REGION.match(region):

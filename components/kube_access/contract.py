@@ -37,9 +37,10 @@ def owned(labels: dict | None) -> bool:
 # stack: search for it (README, "What a delete left behind").
 LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"
 
-# A cluster's name in the federation: a lowercase RFC 1123 label, at most this long (`<member>-<host>` becomes a
-# Kubernetes object name of at most 63 characters: two names of 30 and a dash fit).
-MAX_NAME_LENGTH = 30
+# A cluster's name in a request: a lowercase RFC 1123 label, which Kubernetes allows up to 63 characters (the names the
+# functions derive from it, such as the join's `<member>-<host>`, are checked where they are made). How long the
+# config lets a cluster name be is the model's rule (federated_eks/model/federation.py MAX_CLUSTER_NAME).
+MAX_LABEL_LENGTH = 63
 LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
 

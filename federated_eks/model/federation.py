@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.kubefed_join.contract import MAX_NAME_LENGTH
 from federated_eks.model.field_doc import doc, key_doc, not_config
 from federated_eks.model.instance_types import architecture
 # Workloads are described in their own module (engine-neutral); the federation holds them.
@@ -30,8 +29,10 @@ LOAD_BALANCER_CONTROLLER_INSTALLS = ("auto", "always")
 ENGINES = ("kubefed", "karmada")
 ETCD_STORAGE_TYPES = ("pvc", "hostPath")
 
-# The join's contract (a leaf module, standard library only) states it for both sides of the deploy boundary.
-MAX_CLUSTER_NAME = MAX_NAME_LENGTH
+# A cluster's name becomes Kubernetes object names: the join's service account and ClusterRole on the member are
+# `<member>-<host>`, at most 63 characters (an RFC 1123 label), so two names of 30 and a dash fit. The join
+# re-checks the pair it receives against Kubernetes' own limit (components/kubefed_join/runtime/properties.py).
+MAX_CLUSTER_NAME = 30
 
 
 @dataclass(frozen=True)

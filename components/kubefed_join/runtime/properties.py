@@ -72,7 +72,7 @@ def parse_teardown(props: dict) -> TeardownRequest:
     timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
     members = props.get(c.MEMBERS)
     if members is not None and (not isinstance(members, list) or not all(
-            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_NAME_LENGTH for m in members)):
+            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_LABEL_LENGTH for m in members)):
         problems.append(f"{c.MEMBERS}: must be a list of cluster names")
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
@@ -96,6 +96,10 @@ def parse(props: dict) -> JoinRequest:
         if not _LABEL_KEY.match(str(key)) or not isinstance(value, str) or not _LABEL_VALUE.match(value):
             problems.append(f"{c.LABELS}.{key}: is not a valid Kubernetes label")
     timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
+    if member and host and len(f"{member.name}-{host.name}") > c.MAX_LABEL_LENGTH:
+        problems.append(f"{c.MEMBER}.{c.NAME} and {c.HOST}.{c.NAME}: {member.name!r} and {host.name!r} make the "
+                        f"service account name {member.name + '-' + host.name!r}, over Kubernetes' {c.MAX_LABEL_LENGTH} "
+                        "characters")
     if problems:
         raise InvalidProperties("invalid KubeFed join properties: " + "; ".join(problems))
     return JoinRequest(member=member, host=host, namespace=namespace, scope=scope,
