@@ -4,22 +4,10 @@ from __future__ import annotations
 import pytest
 
 from fedtest import environment
-from federated_eks.config.reader import ConfigError, load_environment
+from federated_eks.config.reader import load_environment
 from federated_eks.model.federation import KARMADA_CHART_REPOSITORY, KarmadaConfig
 
-P = "environments.t"
-
-
-def problems(raw: dict) -> list[str]:
-    with pytest.raises(ConfigError) as err:
-        load_environment({"t": raw}, "t")
-    return err.value.problems
-
-
-def only_problem(raw: dict) -> str:
-    found = problems(raw)
-    assert len(found) == 1, found
-    return found[0]
+from test_config import P, only_problem, problems  # the config tests' helpers, shared
 
 
 def karmada(**settings) -> dict:
