@@ -101,14 +101,19 @@ def test_sixty_clusters_that_a_mesh_and_a_hub_refuse_pass_with_a_transit_gateway
             in refused[0], mode
 
 
-def test_security_group_rules_still_count_every_vpc_that_reaches_an_api_server():
+def test_security_group_rules_count_the_callers_of_api_servers_not_the_pairs_of_clusters():
+    """With a gateway, an API server admits the bastion and the host only; what grows with the clusters is the egress
+    of the host's Lambdas (one rule per cluster and the EKS API's)."""
     found = problems(federation(60, TGW, quotas=FORTY_QUOTAS))
     assert found == [
-        f"{P}.clusters: the security groups of fed-1, the join and waiter Lambdas would need up to 62 rules (one per "
+        f"{P}.clusters: the security groups of the join and waiter Lambdas would need up to 61 rules (one per "
         "peer VPC or cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the "
         "EKS API's), over the quota of 60 rules per security group (quotas.rulesPerSecurityGroup). Fix: fewer "
-        "clusters, or raise the quota to 62 or more (Service Quotas: vpc L-0EA8095F) and set "
-        "quotas.rulesPerSecurityGroup: 62"]
+        "clusters, or raise the quota to 61 or more (Service Quotas: vpc L-0EA8095F) and set "
+        "quotas.rulesPerSecurityGroup: 61"]
+    cfg = config(federation(60, TGW, quotas={**FORTY_QUOTAS, "rulesPerSecurityGroup": 61}))
+    peerings = topology.peerings(cfg)
+    assert max(len(topology.api_clients_of(cfg, peerings, c.name)) for c in cfg.clusters) == 2
 
 
 def test_a_region_whose_gateway_stack_would_not_fit_is_refused_naming_the_stack_and_the_fix():
@@ -180,14 +185,28 @@ def test_vpc_attachments_use_the_private_subnets_and_each_private_table_gets_the
     assert gateway["DefaultRouteTableAssociation"] == gateway["DefaultRouteTablePropagation"] == "disable"
 
 
-def test_every_api_server_admits_443_from_exactly_every_other_vpc(assembly):
+def test_every_api_server_admits_443_from_exactly_the_vpcs_that_call_it(assembly):
+    """The bastion and the host call API servers (operators; the engine, the join and the waiter); members do not
+    call each other's, so the rules grow with the clusters, not with their pairs."""
     cfg, built = assembly
+    cidr = {v.name: v.cidr for v in topology.vpcs(cfg)}
     for c in cfg.clusters:
         template = built.get_stack_by_name(topology.stack_name(cfg, topology.CLUSTER_STACK, c.name)).template
         rules = {r["Properties"]["CidrIp"] for r in template["Resources"].values()
                  if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"].get("FromPort") == 443
                  and "CidrIp" in r["Properties"]}
-        assert rules == {v.cidr for v in topology.vpcs(cfg) if v.name != c.name}, c.name
+        callers = {topology.BASTION, cfg.host_cluster} - {c.name}
+        assert rules == {cidr[n] for n in callers}, c.name
+
+
+def test_a_host_move_keeps_the_previous_host_calling_every_api_server():
+    raw = three_regions(hostCluster="fed-2", previousHostCluster="fed-1")
+    raw["clusters"][1]["region"] = "us-east-1"  # a move within the host's region (across regions is refused)
+    cfg = config(raw)
+    peerings = topology.peerings(cfg)
+    for c in cfg.clusters:
+        names = {v.name for v in topology.api_clients_of(cfg, peerings, c.name)}
+        assert names == {topology.BASTION, cfg.host_cluster, cfg.previous_host_cluster} - {c.name}, c.name
 
 
 def test_the_acceptance_may_accept_only_its_stacks_attachments_in_the_accepter_region(assembly):
@@ -272,19 +291,27 @@ def probe(player: Player, vpc_cidr: str) -> LambdaFunction:
                           timeout_seconds=3, security_groups=(group,), subnets=private)
 
 
-def test_three_regions_rehearse_and_every_vpc_reaches_every_api_server_through_the_gateways(rehearsal_assembly,
-                                                                                           tmp_path):
+def test_three_regions_rehearse_and_every_vpc_reaches_every_other_through_the_gateways(rehearsal_assembly,
+                                                                                      tmp_path):
+    """Every VPC routes to every other through the gateways (both ways); the API servers' security groups then admit
+    exactly their callers, the bastion and the host: a member's packets reach another member's API server's subnet
+    and stop at its security group."""
     cfg = load_environment({"tgw": three_regions()}, "tgw")
     player = player_for(rehearsal_assembly, tmp_path)
     player.create_all()
     clusters = {c.name: player.aws.clusters[topology.eks_cluster_name(cfg, c.name)] for c in cfg.clusters}
+    callers = {topology.BASTION, cfg.host_cluster}
     for vpc in topology.vpcs(cfg):
         function = probe(player, vpc.cidr)
         for name, cluster in clusters.items():
             if name != vpc.name:
-                assert why_not(player.aws, function, cluster) is None, (vpc.name, name)
-    # The control: without the static routes of one peering, us-east-2 and us-west-2 no longer reach each other,
-    # the rest still does.
+                reason = why_not(player.aws, function, cluster)
+                if vpc.name in callers:
+                    assert reason is None, (vpc.name, name)
+                else:
+                    assert reason is not None and reason.startswith("no ingress rule on"), (vpc.name, name, reason)
+    # The control: without the static routes of one peering, us-east-2 and us-west-2 no longer reach each other (no
+    # route, before any security group), the rest still does.
     east2_west2 = next(a for a in player.aws.tgw_attachments.values()
                        if len(a.regions) == 2 and set(a.regions) == {"us-east-2", "us-west-2"})
     removed = {(t.id, c): a for t in player.aws.tgw_route_tables.values() for c, a in t.routes.items()
@@ -292,7 +319,7 @@ def test_three_regions_rehearse_and_every_vpc_reaches_every_api_server_through_t
     for table_id, cidr in removed:
         del player.aws.tgw_route_tables[table_id].routes[cidr]
     assert "no route" in why_not(player.aws, probe(player, "172.22.0.0/16"), clusters["fed-3"])
-    assert why_not(player.aws, probe(player, "172.22.0.0/16"), clusters["fed-1"]) is None
+    assert why_not(player.aws, probe(player, "172.21.0.0/16"), clusters["fed-3"]) is None  # the host, by us-east-1
     for (table_id, cidr), attachment in removed.items():  # put back: the delete must still run clean
         player.aws.tgw_route_tables[table_id].routes[cidr] = attachment
     for vpc in topology.vpcs(cfg):  # and the probes' security groups go (a VPC with one cannot be deleted)
@@ -378,14 +405,20 @@ def test_switching_a_deployed_mesh_to_transit_gateway_keeps_every_path_then_prun
     assert left and set(kinds.values()) == {topology.PEERING_STACK, topology.PEER_ROUTES_STACK}, kinds
 
     def targets() -> set[str]:
-        """The first hop of every VPC's traffic to every API server, after checking that it gets there."""
+        """The first hop of every VPC's traffic to every API server, after checking that it gets there: admitted from
+        the callers of API servers (the bastion, the host), routed to the API server's security group from the rest
+        (a gateway's API servers admit their callers only; topology.api_clients_of)."""
         hops = set()
         for vpc in topology.vpcs(cfg):
             function = probe(player, vpc.cidr)
             for c in cfg.clusters:
                 cluster = player.aws.clusters[topology.eks_cluster_name(cfg, c.name)]
                 if c.name != vpc.name:
-                    assert why_not(player.aws, function, cluster) is None, (vpc.name, c.name)
+                    reason = why_not(player.aws, function, cluster)
+                    if vpc.name in (topology.BASTION, cfg.host_cluster):
+                        assert reason is None, (vpc.name, c.name)
+                    else:
+                        assert reason is None or reason.startswith("no ingress rule on"), (vpc.name, c.name, reason)
                     destination = player.aws.subnets[cluster.subnets[0]].cidr
                     hops.add(next(t for d, t in sorted(player.aws.route_table_of(function.subnets[0]).routes.items(),
                                                        key=lambda kv: -int(kv[0].split("/")[1]))

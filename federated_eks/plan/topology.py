@@ -99,11 +99,14 @@ def peers_of(peerings: list[Peering], name: str) -> list[FederatedVpc]:
 
 def api_clients_of(cfg: FederationConfig, peerings: list[Peering], name: str) -> list[FederatedVpc]:
     """The VPCs whose addresses may reach `name`'s API server (443 on its control-plane security group), in `vpcs()`
-    order: its peers (`peers_of`) with VPC peering; with a transit gateway, which routes every VPC to every other,
-    the same VPCs a mesh gives (every other VPC: the bastion, the host and the members, whose workloads may call
-    each other across clusters)."""
+    order. With VPC peering: its peers (`peers_of`). With a transit gateway, which routes every VPC to every other:
+    exactly the VPCs that run something calling an API server, i.e. the bastion (operators), the host (the engine's
+    controllers, the join and workload-waiter Lambdas) and, during a host move, the previous host (its engine, until
+    it is uninstalled). Members' workloads reach each other through their own Services, never through an API
+    server, so the rules grow O(N) over the federation, not with the pairs of clusters."""
     if cfg.peering_topology == "transitGateway":
-        return [v for v in vpcs(cfg) if v.name != name]
+        callers = {BASTION, cfg.host_cluster, cfg.previous_host_cluster}
+        return [v for v in vpcs(cfg) if v.name != name and v.name in callers]
     return peers_of(peerings, name)
 
 
