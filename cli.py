@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import aws_cdk as cdk
-from aws_cdk import cx_api
 from jsii.errors import JSIIError
 
+from components import compliance
 from federated_eks.config.pipelines import load_pipeline
 from federated_eks.config.reader import ConfigError, load_environment
 from federated_eks.model.federation import FederationConfig
@@ -23,18 +23,36 @@ from federated_eks.plan import cloudformation_limits
 Build = Callable[[Any, FederationConfig], dict]
 
 
-def check_templates(assembly: cx_api.CloudAssembly) -> None:
+def check_templates(directory: Path) -> None:
     """Every synthesized template against CloudFormation's limits (cloudformation_limits): the config check refuses
-    what it can foresee; this is the last word, right after synth, before the CLI uploads anything."""
+    what it can foresee; this is the last word, right after synth, before the CLI uploads anything.
+
+    Read from the cloud assembly's files (its manifest.json, and the nested assemblies of a pipeline's stages), not
+    through aws-cdk-lib's CloudAssembly objects: at 100 clusters those cost about a second of calls into JavaScript.
+    The manifest's format: aws-cdk-lib cloud-assembly-schema (artifact types `aws:cloudformation:stack`, with
+    `properties.templateFile`, and `cdk:cloud-assembly`, with `properties.directoryName`)."""
     problems = []
-    for stack in assembly.stacks_recursively:
-        template = stack.template
+    for template_path, stack_name in _stack_templates(directory):
+        template = json.loads(template_path.read_text())
         problems += cloudformation_limits.template_problems(
-            stack.stack_name, Path(stack.template_full_path).stat().st_size,
+            stack_name, template_path.stat().st_size,
             sum(1 for r in template.get("Resources", {}).values() if r.get("Type") != "AWS::CDK::Metadata"),
             len(template.get("Outputs", {})))
     if problems:
         raise ConfigError(problems)
+
+
+def _stack_templates(directory: Path) -> list[tuple[Path, str]]:
+    """(template file, stack name) of every stack of the assembly in `directory` and of its nested assemblies."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    out = []
+    for artifact_id, artifact in sorted(manifest.get("artifacts", {}).items()):
+        properties = artifact.get("properties") or {}
+        if artifact.get("type") == "aws:cloudformation:stack":
+            out.append((directory / properties["templateFile"], properties.get("stackName") or artifact_id))
+        elif artifact.get("type") == "cdk:cloud-assembly":
+            out += _stack_templates(directory / properties["directoryName"])
+    return out
 
 
 def cli_context(app: cdk.App, key: str) -> Any:
@@ -98,9 +116,11 @@ def main(argv: list[str], build: Build) -> int:
     app = cdk.App(builtin_cloud_formation_validation=False, **direct_run(argv))
     for report in STALE_REPORTS:
         (Path(app.outdir) / report).unlink(missing_ok=True)
-    if str(app.node.try_get_context("validate")).lower() == "true":
+    validate = str(app.node.try_get_context("validate")).lower() == "true"
+    nag = str(app.node.try_get_context("nag")).lower() == "true"  # `make check-config`: cdk-nag AwsSolutions too
+    if validate:
         cdk.Validations.of(app).add_plugins(cdk.CloudFormationValidatePlugin())
-    if str(app.node.try_get_context("nag")).lower() == "true":  # `make check-config`: cdk-nag AwsSolutions too
+    if nag:
         from cdk_nag import AwsSolutionsChecks
 
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -124,6 +144,7 @@ def main(argv: list[str], build: Build) -> int:
             print("\n".join(dict.fromkeys(messages)), file=sys.stderr)
             return 1
     what = f"pipeline '{pipeline_name}'" if pipeline_name else f"environment '{env_name}'"
+    compliance.record_acknowledgments(validate or nag)  # only the plugins read them
     try:
         if pipeline_name:
             from stacks.pipeline import PipelineStack, pipeline_stack_name  # only here: CDK Pipelines costs import time
@@ -133,7 +154,7 @@ def main(argv: list[str], build: Build) -> int:
                           description=f"federated-eks: delivery pipeline {pipeline.name}")
         else:
             build(app, config)
-        check_templates(app.synth())
+        check_templates(Path(app.synth().directory))
     except ConfigError as err:  # a manifest folder KubeFed would refuse (check_manifest_folders), a template too large
         print(err, file=sys.stderr)
         return 1
@@ -149,6 +170,8 @@ def main(argv: list[str], build: Build) -> int:
               "(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please report it)",
               file=sys.stderr)
         return 1
+    finally:
+        compliance.record_acknowledgments(True)
     if not os.environ.get("CDK_OUTDIR"):
         print(f"federated-eks: synthesized {what} into {app.outdir}", file=sys.stderr)
     return 0

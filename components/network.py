@@ -5,6 +5,8 @@ same attributes everywhere: `route_table_ids` lists every route table a peer rou
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy, Stack, aws_ec2 as ec2, aws_logs as logs
@@ -59,7 +61,7 @@ class Network(Construct):
                                   removal_policy=RemovalPolicy.DESTROY)
         self.vpc.add_flow_log("FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(log_group))
 
-    @property
+    @functools.cached_property
     def route_table_ids(self) -> list[str]:
         """The route tables peer routes go into: the private subnets' (one per AZ). Everything that talks across
         a peering lives there: nodes and pods, the API servers' ENIs, the join Lambda, the kubectl handler, the

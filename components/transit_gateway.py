@@ -32,7 +32,8 @@ TOTAL_TIMEOUT = Duration.minutes(30)
 
 
 class TransitGateway(Construct):
-    """Attributes: `gateway` (CfnTransitGateway), `route_table` (CfnTransitGatewayRouteTable)."""
+    """Attributes: `gateway` (CfnTransitGateway), `route_table` (CfnTransitGatewayRouteTable), and their ids
+    (`gateway_id`, `route_table_id`: tokens, read once; every read of a `ref` is a call into aws-cdk-lib)."""
 
     def __init__(self, scope: Construct, id: str, *, description: str) -> None:
         super().__init__(scope, id)
@@ -40,15 +41,9 @@ class TransitGateway(Construct):
             self, "Gateway", description=description, auto_accept_shared_attachments="disable",
             default_route_table_association="disable", default_route_table_propagation="disable",
             dns_support="enable", tags=[{"key": "Name", "value": description}])
-        self.route_table = ec2.CfnTransitGatewayRouteTable(self, "RouteTable", transit_gateway_id=self.gateway.ref)
-
-    @property
-    def gateway_id(self) -> str:
-        return self.gateway.ref
-
-    @property
-    def route_table_id(self) -> str:
-        return self.route_table.ref
+        self.gateway_id: str = self.gateway.ref
+        self.route_table = ec2.CfnTransitGatewayRouteTable(self, "RouteTable", transit_gateway_id=self.gateway_id)
+        self.route_table_id: str = self.route_table.ref
 
 
 @dataclass(frozen=True)
@@ -72,19 +67,20 @@ class VpcAttachment(Construct):
         self.attachment = ec2.CfnTransitGatewayVpcAttachment(
             self, "Attachment", vpc_id=props.vpc_id, subnet_ids=props.subnet_ids, transit_gateway_id=props.gateway_id,
             tags=[{"key": "Name", "value": id}])
+        attachment_id = self.attachment.ref
         ec2.CfnTransitGatewayRouteTableAssociation(
-            self, "Association", transit_gateway_attachment_id=self.attachment.ref,
+            self, "Association", transit_gateway_attachment_id=attachment_id,
             transit_gateway_route_table_id=props.gateway_route_table_id)
         ec2.CfnTransitGatewayRouteTablePropagation(
-            self, "Propagation", transit_gateway_attachment_id=self.attachment.ref,
+            self, "Propagation", transit_gateway_attachment_id=attachment_id,
             transit_gateway_route_table_id=props.gateway_route_table_id)
         for i, table in enumerate(props.route_table_ids):
             for j, destination in enumerate(props.destinations):
                 route = ec2.CfnRoute(self, f"Route{i}" + (f"x{j}" if j else ""), route_table_id=table,
                                      destination_cidr_block=destination, transit_gateway_id=props.gateway_id)
                 # EC2 refuses a route to a gateway the VPC is not attached to yet; the route names the gateway, not
-                # the attachment, so the order is explicit.
-                route.node.add_dependency(self.attachment)
+                # the attachment, so the order is explicit (DependsOn, as node.add_dependency gives, in one call).
+                route.add_dependency(self.attachment)
 
 
 class PeeringAcceptance(Construct):
@@ -116,12 +112,13 @@ class PeeringAcceptance(Construct):
         self.provider = cr.Provider(self, "Provider", on_event_handler=functions[0], is_complete_handler=functions[1],
                                     query_interval=POLL_INTERVAL, total_timeout=TOTAL_TIMEOUT)
         acknowledge_provider_framework(self.provider, functions, "the acceptance functions")
+        self.service_token: str = self.provider.service_token
+        self._stack = Stack.of(self)
 
     def allow(self, attachment_id: str, accepter_region: str) -> None:
-        stack = Stack.of(self)
         self.policy.add_statements(iam.PolicyStatement(
             actions=["ec2:AcceptTransitGatewayPeeringAttachment"],
-            resources=[stack.format_arn(service="ec2", region=accepter_region, resource="transit-gateway-attachment",
+            resources=[self._stack.format_arn(service="ec2", region=accepter_region, resource="transit-gateway-attachment",
                                         resource_name=attachment_id)]))
 
 
@@ -144,13 +141,16 @@ class GatewayPeering(Construct):
         self.attachment = ec2.CfnTransitGatewayPeeringAttachment(
             self, "Attachment", transit_gateway_id=props.gateway_id, peer_transit_gateway_id=props.peer_gateway_id,
             peer_region=props.peer_region, peer_account_id=props.peer_account, tags=[{"key": "Name", "value": id}])
-        acceptance.allow(self.attachment.ref, props.peer_region)
+        attachment_id = self.attachment.ref
+        acceptance.allow(attachment_id, props.peer_region)
         self.acceptance = CustomResource(
-            self, "Acceptance", service_token=acceptance.provider.service_token, resource_type=ACCEPTANCE_TYPE,
-            properties={"TransitGatewayAttachmentId": self.attachment.ref, "AccepterRegion": props.peer_region})
+            self, "Acceptance", service_token=acceptance.service_token, resource_type=ACCEPTANCE_TYPE,
+            properties={"TransitGatewayAttachmentId": attachment_id, "AccepterRegion": props.peer_region})
         self.acceptance.node.add_dependency(acceptance.policy)
+        self.accepted_id: str = self.acceptance.ref
+        """The attachment's id, available once accepted: what the routes of both sides name."""
         PeeringRoutes(self, "Routes", PeeringRoutesProps(
-            attachment_id=self.acceptance.ref, gateway_route_table_id=props.gateway_route_table_id,
+            attachment_id=self.accepted_id, gateway_route_table_id=props.gateway_route_table_id,
             destinations=props.destinations))
 
 

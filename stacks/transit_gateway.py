@@ -57,12 +57,13 @@ class TransitGatewayPeeringStack(Stack):
         local = gateways[region]
         acceptance = PeeringAcceptance(self, "Acceptance")
         self.attachment_ids: dict[str, str] = {}
+        account = self.account
         for p in peerings:
             peering = GatewayPeering(self, p.id, GatewayPeeringProps(
                 gateway_id=local.gateway_id, gateway_route_table_id=local.route_table_id,
-                peer_gateway_id=gateways[p.accepter].gateway_id, peer_region=p.accepter, peer_account=self.account,
+                peer_gateway_id=gateways[p.accepter].gateway_id, peer_region=p.accepter, peer_account=account,
                 destinations=dict(destinations[p.id])), acceptance)
-            self.attachment_ids[p.id] = peering.acceptance.ref
+            self.attachment_ids[p.id] = peering.accepted_id
 
 
 class TransitGatewayPeerRoutesStack(Stack):

@@ -310,6 +310,7 @@ def test_every_pattern_of_the_config_path_is_applied_whole():
 def test_a_large_accepted_folder_synthesizes_under_a_megabyte_and_under_the_estimate(tmp_path):
     """The estimate is an upper bound where it matters most: 180 ConfigMaps of 4 KB (about 840 KB of template)."""
     import os
+    from pathlib import Path
 
     import cli
     from fedtest import synth
@@ -317,7 +318,38 @@ def test_a_large_accepted_folder_synthesizes_under_a_megabyte_and_under_the_esti
     raw = environment(2, workloads=[{"manifests": folder(tmp_path, config_maps(180))}])
     cfg = accepted(raw)
     _, assembly = synth(raw, name="t")
-    cli.check_templates(assembly)
+    cli.check_templates(Path(assembly.directory))
     (stack,) = [s for s in assembly.stacks if s.stack_name == "fedeks-t-federation"]
     size = os.path.getsize(stack.template_full_path)
     assert 800_000 < size <= federation_layout.federation_template_bytes(cfg) <= 1_000_000
+
+
+def test_the_check_after_synth_reads_every_stack_of_the_assembly_and_of_its_stages(tmp_path):
+    """cli.check_templates reads the cloud assembly's files: a pipeline's stacks are in nested assemblies (one per
+    stage); a stack there over a limit is refused by name, as one at the top."""
+    import json
+
+    import cli
+    from federated_eks.config.reader import ConfigError
+
+    def write(directory, artifacts: dict, templates: dict) -> None:
+        directory.mkdir(parents=True)
+        (directory / "manifest.json").write_text(json.dumps({"version": "48.0.0", "artifacts": artifacts}))
+        for name, resources in templates.items():
+            (directory / f"{name}.template.json").write_text(json.dumps({"Resources": resources}))
+
+    def stack(name: str) -> dict:
+        return {"type": "aws:cloudformation:stack", "properties": {"templateFile": f"{name}.template.json",
+                                                                    "stackName": name}}
+
+    small = {f"R{i}": {"Type": "AWS::SNS::Topic"} for i in range(3)}
+    large = {f"R{i}": {"Type": "AWS::SNS::Topic"} for i in range(501)}
+    write(tmp_path / "asm", {"Pipe": stack("Pipe"), "Stage": {"type": "cdk:cloud-assembly",
+                                                             "properties": {"directoryName": "assembly-Stage"}}},
+          {"Pipe": small})
+    write(tmp_path / "asm" / "assembly-Stage", {"Inner": stack("inner-stack")}, {"inner-stack": small})
+    cli.check_templates(tmp_path / "asm")
+    (tmp_path / "asm" / "assembly-Stage" / "inner-stack.template.json").write_text(json.dumps({"Resources": large}))
+    with pytest.raises(ConfigError) as err:
+        cli.check_templates(tmp_path / "asm")
+    assert len(err.value.problems) == 1 and "inner-stack" in err.value.problems[0] and "501" in err.value.problems[0]
