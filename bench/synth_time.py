@@ -14,6 +14,8 @@ clusters spread round-robin over the 17 regions of federated_eks/deploy_time.SCA
 far as AWS allows), timed alternately with the environment in the same run. A mode this version's config does not
 accept (e.g. a mode added later), or a size its config check refuses, gets a row saying so and is not synthesized.
 Targets: 16 clusters at most 3x the environment; 100 clusters over 17 regions (transitGateway) at most 3x.
+With `--sizes`, a floor row too: a bare app with a stack per cluster holding only aws-cdk-lib's VPC, EKS cluster and
+load-balancer controller (FLOOR_APP), at the largest size: what any app built on those constructs pays.
 """
 from __future__ import annotations
 
@@ -35,6 +37,25 @@ sys.path.insert(0, str(ROOT))
 RAISED_QUOTAS = {"routesPerRouteTable": 1000, "peeringsPerVpc": 125, "rulesPerSecurityGroup": 500,
                  "vpcsPerRegion": 1000, "elasticIpsPerRegion": 1000, "natGatewaysPerAz": 1000,
                  "eksClustersPerRegion": 1000}
+
+# The floor of a scale row: a bare app with, per cluster, a stack of only what aws-cdk-lib builds for a cluster stack of
+# the scaled environment (its VPC, the EKS cluster with a kubectl handler, the load-balancer controller its
+# hello-world Service asks for): no peering, no join, no workload. What the federation adds is the rest.
+FLOOR_APP = """
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2, aws_eks_v2 as eks
+from aws_cdk.lambda_layer_kubectl_v35 import KubectlV35Layer
+app = cdk.App(context={{"availability-zones:account=123456789012:region=us-east-1": ["us-east-1a", "us-east-1b",
+                                                                                   "us-east-1c"]}})
+for i in range({count}):
+    s = cdk.Stack(app, f"Cluster{{i}}", env=cdk.Environment(account="123456789012", region="us-east-1"))
+    vpc = ec2.Vpc(s, "Vpc", max_azs=3, nat_gateways=1)
+    cluster = eks.Cluster(s, "Cluster", version=eks.KubernetesVersion.V1_35, vpc=vpc, default_capacity=0,
+                          default_capacity_type=eks.DefaultCapacityType.NODEGROUP,
+                          kubectl_provider_options=eks.KubectlProviderOptions(kubectl_layer=KubectlV35Layer(s, "L")))
+    eks.AlbController(s, "Alb", cluster=cluster, version=eks.AlbControllerVersion.V3_2_2)
+app.synth()
+"""
 
 BARE_APP = """
 import aws_cdk as cdk
@@ -85,7 +106,9 @@ def scaled_project(root: Path, env: str, raw: dict, account: str) -> Path:
     context = json.loads((ROOT / "cdk.context.json").read_text())
     for region in {c["region"] for c in raw["clusters"]} | {raw["bastion"]["region"]}:
         context.setdefault(f"availability-zones:account={account}:region={region}", [f"{region}{z}" for z in "abc"])
-    cdk_json["app"] = f"{ROOT / '.venv' / 'bin' / 'python'} {ROOT / 'app.py'}"
+    # cdk.json's own command (with its interpreter flags), at this checkout's absolute paths.
+    cdk_json["app"] = cdk_json["app"].replace(".venv/bin/python", str(ROOT / ".venv" / "bin" / "python")).replace(
+        " app.py", f" {ROOT / 'app.py'}")
     cdk_json["context"]["environments"] = {env: raw}
     root.mkdir()
     (root / "cdk.json").write_text(json.dumps(cdk_json))
@@ -139,11 +162,19 @@ def main() -> int:
                 projects[mode, n] = scaled_project(tmp_path / f"{mode}-{n}", args.env, raw, raw_env["account"])
                 run_cdk(["-c", f"env={args.env}"], projects[mode, n], tmp_path / f"{mode}-{n}-warm")
                 rows[mode, n] = []
+        floor_dir, floor = None, []
+        if sizes:  # the floor of the largest row
+            floor_dir = tmp_path / "floor"
+            floor_dir.mkdir()
+            (floor_dir / "app.py").write_text(FLOOR_APP.format(count=max(sizes)))
+            run_cdk(bare_args, floor_dir, tmp_path / "floor-warm")
         fed, bare, validated = [], [], []
         for i in range(args.runs):
             for key, project in projects.items():  # interleaved with the others: the machine's load hits all alike
                 rows[key].append(run_cdk(["-c", f"env={args.env}"], project, tmp_path / f"{key[0]}-{key[1]}-{i}"))
             # A fresh output directory each time: every run bundles and stages its assets, as a clean synth does.
+            if floor_dir is not None:
+                floor.append(run_cdk(bare_args, floor_dir, tmp_path / f"floor-{i}"))
             fed.append(run_cdk(["-c", f"env={args.env}"], ROOT, tmp_path / f"fed-{i}"))
             bare.append(run_cdk(bare_args, bare_dir, tmp_path / f"bare-{i}"))
             validated.append(run_cdk(["-c", f"env={args.env}", "-c", "validate=true"], ROOT, tmp_path / f"val-{i}"))
@@ -171,6 +202,10 @@ def main() -> int:
             median = statistics.median(times)
             print(f"| {mode} | {n} | {median:.2f} | {', '.join(f'{t:.2f}' for t in times)} | "
                   f"{median / fed_s:.2f}x (target <= 3x) |")
+    if floor:
+        median = statistics.median(floor)
+        print(f"| floor: aws-cdk-lib's VPC, EKS cluster and load-balancer controller only, a stack each | {max(sizes)} | "
+              f"{median:.2f} | {', '.join(f'{t:.2f}' for t in floor)} | {median / fed_s:.2f}x |")
     print(f"join Lambda package: {size / 1024 / 1024:.1f} MiB zipped")
     return 0
 
