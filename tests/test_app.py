@@ -102,3 +102,29 @@ def test_a_cdk_error_at_synth_is_one_line_through_the_real_cli(tmp_path):
                                "TooManyResourcesInStack: Number of resources in stack 'fedeks-dev-")
     assert lines[0].endswith("(FEDEKS_DEBUG=1 shows the traceback; a limit the config checks should know: please "
                              "report it)")
+
+
+def test_acknowledgments_are_recorded_only_for_the_validation_plugins_and_never_change_a_template(tmp_path):
+    """A plain synth skips the acknowledgments (components/compliance.py: only cdk-nag and CDK's validation read
+    them); `-c nag=true` records them. The templates are the same either way, and the recording is back on after
+    cli.main, for whatever builds an app next in the same process."""
+    from components import compliance
+
+    plain, nagged = tmp_path / "plain", tmp_path / "nag"
+    assert run_app(plain, environment(2)).returncode == 0
+    run = run_app(nagged, environment(2), nag="true")
+    assert run.returncode == 0, run.stderr
+    for name in sorted(p.name for p in plain.glob("*.template.json")):
+        assert (plain / name).read_bytes() == (nagged / name).read_bytes(), name
+    metadata = {d.name: "".join(p.read_text() for p in d.glob("*.metadata.json")) for d in (plain, nagged)}
+    assert compliance.ACKNOWLEDGED not in metadata["plain"] and compliance.ACKNOWLEDGED in metadata["nag"]
+
+    import cli
+    from federated_eks.config.reader import ConfigError
+
+    def refusing_build(app, config):
+        assert not compliance._recording  # a plain synth: off while building
+        raise ConfigError(["environments.dev.workloads[0].manifests: refused. Fix: none"])
+
+    assert cli.main(["-c", "env=dev"], refusing_build) == 1
+    assert compliance._recording
