@@ -19,7 +19,8 @@ Schema = dict[str, Any]
 CORE_GROUP = "core.kubefed.io"
 SCHEDULING_GROUP = "scheduling.kubefed.io"
 FEDERATED_VERSION = "v1beta1"  # kubefedctl's default --federated-version
-# A dropped type keeps its CRD, as `kubefedctl disable` without --delete-crd does (see README).
+# A dropped type keeps its CRD, as `kubefedctl disable` without --delete-crd does (docs/internals/control-plane.md,
+# "Disabling a type").
 KEEP = {"helm.sh/resource-policy": "keep"}
 
 

@@ -41,8 +41,9 @@ Build = Callable[[Construct, FederationConfig], dict[str, cdk.Stack]]
 # - CodeBuild's language runtimes: standard:7.0 (Ubuntu 22.04) carries several Python and Node.js versions and its
 #   default changes over the image's life ("If a runtime version is not specified, CodeBuild uses the default
 #   version. The default version can change...", docs.aws.amazon.com/codebuild/latest/userguide/
-#   available-runtimes.html); `install.runtime-versions` pins them. Python 3.11+ is what the README's set-up needs;
-#   Node.js 22 runs the global npm installs (Node 20 is end of life; make's own Node comes from the virtualenv).
+#   available-runtimes.html); `install.runtime-versions` pins them. Python 3.11+ is what the set-up needs
+#   (docs/getting-started.md); Node.js 22 runs the global npm installs (Node 20 is end of life; make's own Node
+#   comes from the virtualenv).
 PROJECT = Path(__file__).resolve().parents[1]
 CDK_CLI_VERSION = json.loads((PROJECT / "package.json").read_text())["devDependencies"]["aws-cdk"]
 CDK_ASSETS_VERSION = "4.7.3"
@@ -54,7 +55,8 @@ def pipeline_stack_name(cfg: PipelineConfig) -> str:
     return f"fedeks-pipeline-{cfg.name}"
 
 
-SYNTH_INSTALL = ["make setup"]  # the README's set-up: the virtualenv, the pinned CDK CLI (npm ci), Lambda deps
+# The set-up of docs/getting-started.md: the virtualenv, the pinned CDK CLI (npm ci), Lambda deps
+SYNTH_INSTALL = ["make setup"]
 
 
 def synth_commands(cfg: PipelineConfig) -> list[str]:

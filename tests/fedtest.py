@@ -1,7 +1,7 @@
 """Helpers shared by the synth tests: the tests' own environments and lookups, and an in-process synth.
 
 The tests never read the adopter's config: `environments` and `pipelines` in cdk.json, and the lookups in
-cdk.context.json, are the user's (a fork edits them; README "Adopting federated-eks"). The suite's configs live
+cdk.context.json, are the user's (a fork edits them; docs/adopting.md). The suite's configs live
 in tests/fixtures/: environments.json (`dev` and `prod`, copies of the samples cdk.json ships), pipelines.json and
 cdk.context.json (the availability zones of the fixtures' account). Of cdk.json the tests use only the project's
 part: the app command and the feature flags.

@@ -331,8 +331,8 @@ def _namespace(name: str) -> dict:
 
 
 def test_an_object_rendered_by_two_places_is_a_config_error_naming_both(tmp_path):
-    # The README's example: the typed hello-world and the hello-world folder both rendered FederatedNamespace
-    # federate-me, so deleting either withdrew both workloads.
+    # The example of docs/workloads/index.md: the typed hello-world and the hello-world folder both rendered
+    # FederatedNamespace federate-me, so deleting either withdrew both workloads.
     _, problems = read([HELLO, {"manifests": "samples/hello-world"}])
     assert problems == [
         f"{P}[1].manifests: samples/hello-world/00-namespace.yaml: FederatedNamespace federate-me/federate-me is "

@@ -34,7 +34,7 @@ def owned(labels: dict | None) -> bool:
 
 
 # The log line a delete writes for what it left behind (runtime/left_behind.py), in a log group that outlives the
-# stack: search for it (README, "What a delete left behind").
+# stack: search for it (docs/operations/deploy.md, "What a delete left behind").
 LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"
 
 # A cluster's name in a request: a lowercase RFC 1123 label, which Kubernetes allows up to 63 characters (the names the

@@ -3,7 +3,8 @@
 A delete never fails a stack delete for a cluster it cannot clean (a member that is gone, unreachable, trickling or
 throttling past the delete's deadline). It gives up and writes one line, `contract.LEFT_BEHIND_MARKER` and a JSON
 object, to its log. The IsComplete function's log group is retained when the stack goes (kubefed_join.py), so the
-record survives `cdk destroy`; the README's "What a delete left behind" shows how to list the records.
+record survives `cdk destroy`; "What a delete left behind" in docs/operations/deploy.md shows how to list the
+records.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ MAX_REPORT = 1500
 @dataclass(frozen=True)
 class LeftObject:
     """An object that may still exist on a cluster (named by its name in the federation, the kubeconfig context
-    the README's `aws eks update-kubeconfig --alias` gives it)."""
+    on the bastion, or the `aws eks update-kubeconfig --alias` of docs/operations/access.md gives it)."""
 
     cluster: str
     kind: str

@@ -4,7 +4,8 @@ Each check counts what the templates will create (the same counts the stacks use
 against the account's quotas (`model.QuotasConfig`: AWS's defaults unless the config says the account has raised
 them) and CloudFormation's fixed limits. A problem names the limit, the worst offender and the fixes. Quota codes are
 those of the Service Quotas console (Amazon VPC User Guide, "Amazon VPC quotas"; Amazon EC2 "Elastic IP address
-quota"); README "AWS quotas" shows how to read the applied values.
+quota"); docs/cost-and-quotas.md, "Scale and AWS quotas", shows how to read the
+applied values.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Host guard: before `make deploy` (and `make diff`), compare the KubeFed host the environment has deployed with
-the one the config names, and stop a move that one deploy cannot make.
+"""Host guard: before `make deploy` (the Makefile's deploy target; `make diff` does not run it), compare the KubeFed
+host the environment has deployed with the one the config names, and stop a move that one deploy cannot make.
 
     python -m federated_eks.operations.host_guard --env prod [--cdk-json PATH]     (make deploy runs it first)
 

@@ -13,8 +13,8 @@ Images matched by name (the last path component, so a mirror of the same image m
 
 Images not in the table (the workloads' images, which users choose) are taken to publish both amd64 and arm64:
 the rehearsal is offline and cannot read a registry's manifest list, and refusing every unknown image would make
-it useless for any real workload. The README tells users that workload images must exist for their nodes'
-architecture; a known single-architecture image belongs in this table.
+it useless for any real workload. docs/operations/rehearse.md tells users that workload images must exist for their
+nodes' architecture; a known single-architecture image belongs in this table.
 """
 from __future__ import annotations
 

@@ -192,7 +192,8 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
         if host is not None and left_the_federation(req, host):
             # A cluster removed from the config: the update that removed it changed this function's clusters (and
             # the network path to it) before its cleanup phase deletes this join, so its side stays on it, as the
-            # README's "Adding or removing a cluster" says (KubeFed's own objects there go with the cluster).
+            # manual's "Adding or removing a cluster" says (docs/operations/clusters.md; KubeFed's own objects there
+            # go with the cluster).
             log.info("%s left the federation: its side of the join stays on it (it goes with the cluster)",
                      req.member.name)
         else:
