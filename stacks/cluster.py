@@ -21,7 +21,8 @@ from stacks.access import BASTION_ROLE, JOIN_ROLE, WAITER_ROLE
 class ClusterStack(Stack):
     """Attributes: `name` (the config name), `network`, `eks` (FederatedCluster).
 
-    `peers`: the VPCs that peer with this cluster's (`topology.peers_of`); their CIDRs may reach the API server.
+    `peers`: the VPCs whose CIDRs may reach the API server (`topology.api_clients_of`: with VPC peering, the VPCs that
+    peer with this cluster's; with a transit gateway, the bastion's and the host's).
     `load_balancer_controller`: install the AWS Load Balancer Controller (this cluster runs LoadBalancer
     Services, `topology.load_balancer_clusters`); attribute `load_balancer_controller` then.
     `dns_zones`: install ExternalDNS for these hosted zones (workloads with `dns` run here,
