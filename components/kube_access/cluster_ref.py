@@ -79,3 +79,16 @@ def timeout_seconds(props: dict, problems: list[str], default: int) -> int:
                         f"{c.MIN_TIMEOUT_SECONDS}..{c.MAX_TIMEOUT_SECONDS}")
         return 0
     return timeout
+
+
+def parse_members(props: dict, problems: list[str]) -> tuple[str, ...] | None:
+    """Members: every cluster of the federation by name (kube_access/membership.py); None when the properties
+    predate it."""
+    members = props.get(c.MEMBERS)
+    if members is None:
+        return None
+    if not isinstance(members, list) or not all(
+            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_LABEL_LENGTH for m in members):
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
+        return None
+    return tuple(members)

@@ -33,6 +33,12 @@ def owned(labels: dict | None) -> bool:
 
 
 
+# The clusters of a federation as its record resource (the KubeFed teardown, the Karmada members record) last wrote
+# them on the host (a ConfigMap; kube_access/membership.py): an unjoin whose member is not listed there is of a
+# cluster removed from the config.
+MEMBERS = "Members"
+MEMBERS_CONFIGMAP = "federated-eks-members"
+
 # The log line a delete writes for what it left behind (runtime/left_behind.py), in a log group that outlives the
 # stack: search for it (README, "What a delete left behind").
 LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"

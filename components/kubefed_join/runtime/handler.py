@@ -24,10 +24,9 @@ import logging
 import time
 
 from .. import contract
-from components.kube_access import allowed_clusters
+from components.kube_access import allowed_clusters, membership
 from components.workload_waiter.runtime import workload_wait
 from . import join
-from . import membership
 from . import teardown
 from . import unjoin
 from components.kube_access.allowed_clusters import NotAllowed
@@ -215,10 +214,9 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
 
 def left_the_federation(req: JoinRequest, host: Cluster) -> bool:
     """An unjoin of a member the federation no longer has (by name; the teardown records them on the host:
-    membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may not reach
-    it). Without a record every member counts as still in the federation."""
-    members = membership.recorded(host, req.namespace)
-    return members is not None and req.member.name not in members and req.host.name in members
+    kube_access/membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may
+    not reach it). Without a record every member counts as still in the federation."""
+    return membership.left_the_federation(membership.recorded(host, req.namespace), req.member.name, req.host.name)
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:
@@ -265,25 +263,15 @@ def _teardown_on_event(event: dict) -> dict:
 
 
 def _record_members(event: dict, deadline: int, budget: Budget) -> dict:
-    """Create/update of the teardown: record the federation's clusters on the host (membership.py)."""
+    """Create/update of the teardown: record the federation's clusters on the host (kube_access/membership.py)."""
     req = parse_teardown(event.get("ResourceProperties") or {})
     if req.members is None:
         return {"IsComplete": True}
-    try:
+
+    def write() -> None:
         _check_allowed(req.host)
         membership.record(_cluster(req.host, "host", budget), req.namespace, req.members)
-    except NotAllowed as exc:
-        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} refused: {exc}") from None
-    except Waiting as exc:
-        if time.time() > deadline:
-            raise RuntimeError(f"recording the federation's clusters on host {req.host.name}: still waiting for: "
-                               f"{exc}") from None
-        log.info("waiting: %s", exc)
-        return {"IsComplete": False}
-    except Failed as exc:
-        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} failed: {exc}") from None
-    log.info("host %s: the federation's clusters recorded (%d)", req.host.name, len(req.members))
-    return {"IsComplete": True}
+    return membership.record_until(deadline, req.host.name, write)
 
 
 def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:
