@@ -40,6 +40,12 @@ KUBECONFIG_KEY = "kubeconfig"
 # --- Custom resource types and properties -----------------------------------------------------------------------
 JOIN_TYPE = "Custom::KarmadaJoin"
 OBJECTS_TYPE = "Custom::KarmadaObjects"
+MEMBERS_TYPE = "Custom::KarmadaMembers"
+"""The federation's clusters (MEMBERS), recorded on the host beside the kubeconfig Secret (MEMBERS_NAMESPACE) by a
+resource every join depends on: an unjoin of a cluster it no longer lists is of a cluster removed from the config
+(components/kube_access/membership.py)."""
+MEMBERS, MEMBERS_CONFIGMAP = kubefed.MEMBERS, kubefed.MEMBERS_CONFIGMAP
+MEMBERS_NAMESPACE = RELEASE_NAMESPACE
 # A cluster property (Member, Host) has the KubeFed join's keys: Name, EksClusterName, Region, Endpoint, CaData.
 MEMBER, HOST = kubefed.MEMBER, kubefed.HOST
 NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA = (kubefed.NAME, kubefed.EKS_CLUSTER_NAME, kubefed.REGION,

@@ -15,14 +15,15 @@ import logging
 import time
 
 from components.karmada_join import contract as c
-from components.kube_access import allowed_clusters, kube_api
+from components.kube_access import allowed_clusters, kube_api, membership
 from components.kube_access.allowed_clusters import NotAllowed
 from components.kube_access.kube_api import Budget, Failed, Waiting, classify
 from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
 from components.kube_access.cluster_ref import ClusterRef, InvalidProperties
 
 from . import join, karmada_api, objects, unjoin
-from .properties import JoinRequest, ObjectsRequest, parse_join, parse_objects
+from .properties import (JoinRequest, MembersRequest, ObjectsRequest, parse_join, parse_members_record,
+                         parse_objects)
 from .resources import Resources
 
 logging.getLogger().setLevel(logging.INFO)
@@ -31,23 +32,28 @@ for _library in ("kubernetes", "botocore", "urllib3"):
     logging.getLogger(_library).setLevel(logging.WARNING)
 
 
-def _parse(event: dict, props_key: str = "ResourceProperties") -> JoinRequest | ObjectsRequest:
+Request = JoinRequest | ObjectsRequest | MembersRequest
+
+
+def _parse(event: dict, props_key: str = "ResourceProperties") -> Request:
     props = event.get(props_key) or {}
-    return parse_objects(props) if event.get("ResourceType") == c.OBJECTS_TYPE else parse_join(props)
+    kind = event.get("ResourceType")
+    return (parse_objects(props) if kind == c.OBJECTS_TYPE else parse_members_record(props)
+            if kind == c.MEMBERS_TYPE else parse_join(props))
 
 
-def _refs(req: JoinRequest | ObjectsRequest) -> list[tuple[ClusterRef, str]]:
+def _refs(req: Request) -> list[tuple[ClusterRef, str]]:
     return [(req.member, "member"), (req.host, "host")] if isinstance(req, JoinRequest) else [(req.host, "host")]
 
 
-def _check_names(req: JoinRequest | ObjectsRequest) -> None:
+def _check_names(req: Request) -> None:
     """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
     prefix = allowed_clusters.load()
     for ref, role in _refs(req):
         allowed_clusters.check_name(ref, role, prefix)
 
 
-def _check_allowed(req: JoinRequest | ObjectsRequest) -> None:
+def _check_allowed(req: Request) -> None:
     """Each cluster is one of this environment's as EKS describes it (allowed_clusters: eks:DescribeCluster)."""
     prefix = allowed_clusters.load()
     for ref, role in _refs(req):
@@ -86,6 +92,8 @@ def is_complete(event: dict, context: object = None) -> dict:
     if event["RequestType"] == "Delete":
         return _delete(event, deadline, budget)
     req = _parse(event)
+    if isinstance(req, MembersRequest):
+        return _record_members(req, deadline, budget)
     what = (f"joining {req.member.name} to Karmada" if isinstance(req, JoinRequest)
             else f"Karmada objects {req.owner}")
     try:
@@ -168,10 +176,14 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
         return _finish(f"delete of {resource}", [exc], deadline, resource, [])
     except NotAllowed as exc:
         return give_up(f"delete of {resource}", [f"nothing removed: {exc}"], resource, [])
+    if isinstance(req, MembersRequest):
+        return _forget_members(req, deadline, budget, resource)
     left_karmada: list[Exception] = []
     left_member: list[Exception] = []
+    host = None
     try:
-        karmada = _karmada(req, budget)
+        host = _cluster(req.host, "host", budget)
+        karmada = karmada_api.connect(host, req.node_port, budget)
     except karmada_api.ControlPlaneGone as exc:
         # Uninstalled: karmada-apiserver's objects (Clusters, Works, workloads) went with its etcd.
         log.info("%s: nothing to remove from Karmada: %s", resource, exc)
@@ -185,17 +197,26 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
                            o["metadata"].get("namespace")) for o in req.objects] if left_karmada else []
         return _finish(f"delete of {resource}", left_karmada, deadline, resource, left)
     name = req.member.name
+    removed = host is not None and _removed(req, host)
     member, member_gone = None, False
     try:
-        # EKS is asked (DescribeCluster) before any token; a member removed from the federation is unreachable (the
-        # update that removed it took its egress rule away): then its side goes with the cluster.
+        # EKS is asked (DescribeCluster) before any token; a member that cannot be reached has its unjoin from Karmada
+        # forced (the controller cannot remove its Works' copies either).
         allowed_clusters.check(req.member, "member", allowed_clusters.load())
         member = _cluster(req.member, "member", budget)
         join.cluster_id(member)  # reachable?
     except (Waiting, Failed, NotAllowed) as exc:
         member_gone = isinstance(exc, Waiting) and exc.unreachable
-        left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))
         member = None
+        if removed and (member_gone or isinstance(exc, NotAllowed)):
+            # A cluster removed from the config (the members record no longer lists it): the update that removed
+            # it took the function's path to it away (or EKS no longer has it). Its side of the join stays on it and
+            # goes with the cluster (a re-join of that cluster takes those objects over); Karmada's side goes now.
+            log.info("%s left the federation and cannot be reached (%s): its side of the join stays on it (it goes "
+                     "with the cluster); forcing its unjoin from Karmada", name, exc)
+            member_gone = True
+        else:
+            left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))
     if karmada is not None:
         force = member_gone or time.time() >= int(data.get("ForceAt") or 0)
         left_karmada += unjoin.unjoin_karmada(name, karmada, force)
@@ -205,6 +226,37 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
             if left_karmada else [])
     objs += [LeftObject(name, *o) for o in unjoin.member_left_behind(name)] if left_member else []
     return _finish(f"unjoin of {name} from Karmada", left_karmada + left_member, deadline, resource, objs)
+
+
+def _removed(req: JoinRequest, host: Resources) -> bool:
+    """Whether this unjoin is of a cluster removed from the config (kube_access/membership.py); False when the
+    record cannot be read (the unjoin then treats the member as still in the federation)."""
+    try:
+        members = membership.recorded(host, c.MEMBERS_NAMESPACE)
+    except (Waiting, Failed) as exc:
+        log.info("the federation's clusters could not be read on host %s: %s", req.host.name, exc)
+        return False
+    return membership.left_the_federation(members, req.member.name, req.host.name)
+
+
+def _record_members(req: MembersRequest, deadline: int, budget: Budget) -> dict:
+    """Create/update of `Custom::KarmadaMembers`: the federation's clusters on the host (kube_access/membership.py),
+    in the Karmada release's namespace."""
+    def write() -> None:
+        allowed_clusters.check(req.host, "host", allowed_clusters.load())
+        membership.record(_cluster(req.host, "host", budget), c.MEMBERS_NAMESPACE, req.members)
+    return membership.record_until(deadline, req.host.name, write)
+
+
+def _forget_members(req: MembersRequest, deadline: int, budget: Budget, resource: str) -> dict:
+    """Delete of `Custom::KarmadaMembers` (after every unjoin): the record goes; never fails."""
+    try:
+        membership.forget(_cluster(req.host, "host", budget), c.MEMBERS_NAMESPACE)
+        left: list[Exception] = []
+    except (Waiting, Failed) as exc:
+        left = [exc]
+    return _finish(f"delete of {resource}", left, deadline, resource,
+                   [LeftObject(req.host.name, "ConfigMap", c.MEMBERS_CONFIGMAP, c.MEMBERS_NAMESPACE)])
 
 
 def _finish(what: str, left: list[Exception], deadline: int, resource: str, objs: list[LeftObject]) -> dict:

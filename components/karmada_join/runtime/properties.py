@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from components.karmada_join import contract as c
 # The KubeFed join's checks of a cluster property (Name, EksClusterName, Region, Endpoint, CaData) and of the timeout.
-from components.kube_access.cluster_ref import ClusterRef, InvalidProperties, timeout_seconds
+from components.kube_access.cluster_ref import ClusterRef, InvalidProperties, parse_members, timeout_seconds
 from components.kube_access.cluster_ref import parse_cluster as cluster_ref
 
 from .resources import kind_of
@@ -57,6 +57,23 @@ class ObjectsRequest:
         return f"karmada-objects/{self.host.name}/{self.owner}"
 
 
+@dataclass(frozen=True)
+class MembersRequest:
+    """`Custom::KarmadaMembers`: the federation's clusters, recorded on the host (kube_access/membership.py)."""
+
+    host: ClusterRef
+    members: tuple[str, ...]
+    timeout_seconds: int
+
+    @property
+    def deadlines(self) -> c.Deadlines:
+        return c.Deadlines(self.timeout_seconds)
+
+    @property
+    def physical_id(self) -> str:
+        return f"karmada-members/{self.host.name}"
+
+
 def _node_port(props: dict, problems: list[str]) -> int:
     raw = props.get(c.API_SERVER_NODE_PORT, str(c.DEFAULT_APISERVER_NODE_PORT))
     port = c.parse_node_port(raw)
@@ -76,6 +93,18 @@ def parse_join(props: dict) -> JoinRequest:
     if problems:
         raise InvalidProperties("invalid Karmada join properties: " + "; ".join(problems))
     return JoinRequest(member=member, host=host, node_port=node_port, timeout_seconds=timeout)
+
+
+def parse_members_record(props: dict) -> MembersRequest:
+    problems: list[str] = []
+    host = cluster_ref(props.get(c.HOST), c.HOST, problems)
+    members = parse_members(props, problems)
+    if props.get(c.MEMBERS) is None:
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
+    timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
+    if problems:
+        raise InvalidProperties("invalid Karmada members properties: " + "; ".join(problems))
+    return MembersRequest(host=host, members=members, timeout_seconds=timeout)
 
 
 def object_problems(objects: object) -> list[str]:
