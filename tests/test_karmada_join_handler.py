@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import socket
 import time
 import uuid
 
@@ -18,23 +16,14 @@ import pytest
 from components.karmada_join import contract as c
 from components.karmada_join.karmada_join import join_properties, objects_properties
 from components.karmada_join.runtime import handler, karmada_api
-from components.kubefed_join import contract as kubefed_contract
 from components.cluster_functions import JoinTarget
-from components.kube_access import allowed_clusters
 from components.kube_access.kube_api import Failed
-from rehearsal.eks_api import EksApi, EksCluster
-from kube_emulator import EmulatorLoop, make_test_ca
+from kube_emulator import (EKS_PREFIX, between_polls, ca, emulators, fake_aws,  # noqa: F401 (the shared set-up)
+                           serve)
 from rehearsal.kubernetes import karmada as emulated
 
-EKS_PREFIX = "fedeks-test-"
 DEADLINE = 240.0
 MAX_POLLS = 60
-_running: list = []
-
-
-@pytest.fixture(scope="session")
-def ca(tmp_path_factory):
-    return make_test_ca(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
@@ -42,50 +31,10 @@ def certs(tmp_path_factory):
     return emulated.make_karmada_certs(tmp_path_factory.mktemp("karmada"))
 
 
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch, tmp_path):
-    # botocore presigns the EKS token offline; these credentials never leave the machine.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "fake-session-token")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
-# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
-EKS: dict[tuple[str, str], EksCluster] = {}
-
-
-def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
-    """A cluster of the function's environment: EKS describes it, and the function has the environment's prefix."""
-    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
-                                                _running[0].ca.ca_data)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-
-
 def with_kube_system(server):
     server.put("namespaces", "", "v1", None, "kube-system",
                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": str(uuid.uuid4())}})
     return server
-
-
-@pytest.fixture
-def emulators(ca, monkeypatch):
-    loop = EmulatorLoop(ca)
-    _running[:] = [loop]
-    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
-    EKS.clear()
-    allowed_clusters.forget()
-    eks = EksApi(lambda region, name: EKS.get((region, name)))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
-    yield loop
-    _running.clear()
-    eks.close()
-    loop.close()
 
 
 @pytest.fixture
@@ -118,11 +67,6 @@ def objects_props(host, ca, objects, owner="echo") -> dict:
     return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x",
             **objects_properties(host=target(host, ca), owner=owner, objects=objects,
                                  api_server_node_port=c.DEFAULT_APISERVER_NODE_PORT, timeout_seconds=300)}
-
-
-def between_polls() -> None:
-    for loop in _running:
-        loop.settle()
 
 
 def provider(request_type, properties, resource_type=c.JOIN_TYPE, physical_id=None, old=None,
