@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from components.karmada_join import contract as c
-from components.karmada_join.karmada_join import join_properties, objects_properties
+from components.karmada_join.karmada_join import join_properties, members_properties, objects_properties
 from components.karmada_join.runtime import handler, karmada_api
 from components.cluster_functions import JoinTarget
 from components.kube_access.kube_api import Failed
@@ -67,6 +67,16 @@ def objects_props(host, ca, objects, owner="echo") -> dict:
     return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x",
             **objects_properties(host=target(host, ca), owner=owner, objects=objects,
                                  api_server_node_port=c.DEFAULT_APISERVER_NODE_PORT, timeout_seconds=300)}
+
+
+def members_props(host, ca, members: list[str]) -> dict:
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x",
+            **members_properties(host=target(host, ca), members=members, timeout_seconds=300)}
+
+
+def recorded_members(host) -> dict | None:
+    record = host.find("configmaps", c.MEMBERS_NAMESPACE, c.MEMBERS_CONFIGMAP)
+    return None if record is None else record["data"]
 
 
 def provider(request_type, properties, resource_type=c.JOIN_TYPE, physical_id=None, old=None,
@@ -189,6 +199,81 @@ def test_delete_with_the_member_gone_forces_the_unjoin_and_finishes(emulators, m
     assert karmada.find("clusters", None, "fed-2") is None  # forced: the Works' finalizers went
     assert karmada.names("works") == []
     assert "member fed-2" in data[c.LEFT_BEHIND_ATTRIBUTE]  # what stays on the member is recorded
+
+
+def test_the_members_record_is_written_updated_and_removed_on_the_host(host, karmada, ca):
+    physical_id, _ = provider("Create", members_props(host, ca, ["fed-1", "fed-2", "fed-3"]),
+                              resource_type=c.MEMBERS_TYPE)
+    assert physical_id == "karmada-members/fed-1"
+    assert recorded_members(host) == {"clusters": "fed-1,fed-2,fed-3"}  # beside the kubeconfig, in the release's ns
+    provider("Update", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE,
+             physical_id=physical_id, old=members_props(host, ca, ["fed-1", "fed-2", "fed-3"]))
+    assert recorded_members(host) == {"clusters": "fed-1,fed-2"}
+    _, data = provider("Delete", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE,
+                       physical_id=physical_id)
+    assert data == {} and recorded_members(host) is None
+
+
+def test_a_members_record_without_members_is_refused_naming_the_property(host, ca):
+    props = members_props(host, ca, ["fed-1"])
+    del props[c.MEMBERS]
+    with pytest.raises(Exception, match="invalid Karmada members properties: Members: must be a list of cluster names"):
+        provider("Create", props, resource_type=c.MEMBERS_TYPE)
+    with pytest.raises(Exception, match="Members: must be a list of cluster names"):
+        provider("Create", members_props(host, ca, ["Fed_1"]), resource_type=c.MEMBERS_TYPE)
+
+
+def _joined_with_a_work(member, host, ca) -> None:
+    provider("Create", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE)
+    provider("Create", join_props(member, host, ca))
+    provider("Create", objects_props(host, ca, [NAMESPACE, echo_deployment(3), policy(["fed-2"])]),
+             resource_type=c.OBJECTS_TYPE)
+
+
+def test_the_unjoin_of_a_removed_unreachable_cluster_forces_karmadas_side_and_completes_at_once(
+        emulators, member, host, karmada, ca):
+    """fed-2 removed from the config (the record, updated first, no longer lists it) and out of the function's reach:
+    the unjoin does not wait out its deadline for it. Its Cluster goes with its Works' finalizers removed (a forced
+    unjoin: the member's copies cannot be removed by the controller either), nothing is recorded as left behind, and
+    its own side of the join stays on it (it goes with the cluster; a re-join takes it over)."""
+    _joined_with_a_work(member, host, ca)
+    assert karmada.names("works") == [("karmada-es-fed-2", "echo-deployment")]
+    provider("Update", members_props(host, ca, ["fed-1"]), resource_type=c.MEMBERS_TYPE,
+             physical_id="karmada-members/fed-1", old=members_props(host, ca, ["fed-1", "fed-2"]))
+    emulators.stop(member)
+    polls = []
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2",
+                       deadline_in=DEADLINE, force_in=3600, each_poll=lambda: polls.append(1))
+    assert len(polls) <= 1  # done on the first or the second poll, not at the deadline
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert karmada.names("works") == []
+    assert karmada.find("secrets", "karmada-cluster", "fed-2") is None
+    assert karmada.find("secrets", "karmada-cluster", "fed-2-impersonator") is None
+
+
+def test_the_unjoin_of_a_removed_reachable_cluster_removes_both_sides(member, host, karmada, ca):
+    _joined_with_a_work(member, host, ca)
+    provider("Update", members_props(host, ca, ["fed-1"]), resource_type=c.MEMBERS_TYPE,
+             physical_id="karmada-members/fed-1", old=members_props(host, ca, ["fed-1", "fed-2"]))
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2")
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert member.find("deployments", "echo", "echo") is None  # the controller removed its copy
+    assert member.find("serviceaccounts", "karmada-cluster", "karmada-fed-2") is None
+    assert member.find("clusterroles", None, "karmada-controller-manager:karmada-fed-2") is None
+
+
+def test_an_unreachable_cluster_still_recorded_is_waited_for_and_then_recorded_as_left_behind(
+        emulators, member, host, karmada, ca):
+    """The record still lists fed-2 (the whole federation is being deleted, or fed-2's path broke): its side of the
+    join is waited for until the deadline and then recorded, as without a record."""
+    _joined_with_a_work(member, host, ca)
+    emulators.stop(member)
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2",
+                       deadline_in=20, force_in=3600)
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert "member fed-2" in data[c.LEFT_BEHIND_ATTRIBUTE]
 
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "echo"}}
