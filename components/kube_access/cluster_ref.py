@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,6 +31,22 @@ class ClusterRef:
     endpoint: str
     ca_data: str
     """Base64 PEM of the cluster CA (EKS CertificateAuthorityData)."""
+
+
+class Timed:
+    """A request's `deadlines`, from its `timeout_seconds` (contract.Deadlines: every deadline from one number)."""
+
+    timeout_seconds: int
+
+    @property
+    def deadlines(self) -> c.Deadlines:
+        return c.Deadlines(self.timeout_seconds)
+
+
+def digest(state: object) -> str:
+    """A short digest of what a resource makes from its properties (the clusters as their fields): recorded once it is
+    Ready, so that an update asking for exactly that state again (a rollback) is recognised."""
+    return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def parse_cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:

@@ -127,10 +127,15 @@ class Deadlines:
         return self.longest + 2 * POLL_SECONDS + FUNCTION_SECONDS
 
 
-def parse_timeout(raw: object) -> int | None:
-    """TimeoutSeconds (CloudFormation passes scalars as strings) or None when it is not in range."""
+def parse_int(raw: object, low: int, high: int) -> int | None:
+    """A whole number property (CloudFormation passes scalars as strings) in low..high, or None when it is not one."""
     try:
         value = int(str(raw))
     except (TypeError, ValueError):
         return None
-    return value if MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS else None
+    return value if low <= value <= high else None
+
+
+def parse_timeout(raw: object) -> int | None:
+    """TimeoutSeconds, or None when it is not in range."""
+    return parse_int(raw, MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS)

@@ -15,10 +15,10 @@ import logging
 import time
 
 from components.karmada_join import contract as c
-from components.kube_access import allowed_clusters, kube_api, membership
+from components.kube_access import allowed_clusters, kube_api, membership, polls
 from components.kube_access.allowed_clusters import NotAllowed
-from components.kube_access.kube_api import Budget, Failed, Waiting, classify
-from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.kube_api import Budget, Failed, Waiting, classify, configure_logging
+from components.kube_access.left_behind import LeftObject, finish as _finish, give_up
 from components.kube_access.cluster_ref import ClusterRef, InvalidProperties
 
 from . import join, karmada_api, objects, unjoin
@@ -26,10 +26,8 @@ from .properties import (JoinRequest, MembersRequest, ObjectsRequest, parse_join
                          parse_objects)
 from .resources import Resources
 
-logging.getLogger().setLevel(logging.INFO)
+configure_logging()
 log = logging.getLogger("karmada_join")
-for _library in ("kubernetes", "botocore", "urllib3"):
-    logging.getLogger(_library).setLevel(logging.WARNING)
 
 
 Request = JoinRequest | ObjectsRequest | MembersRequest
@@ -48,16 +46,12 @@ def _refs(req: Request) -> list[tuple[ClusterRef, str]]:
 
 def _check_names(req: Request) -> None:
     """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
-    prefix = allowed_clusters.load()
-    for ref, role in _refs(req):
-        allowed_clusters.check_name(ref, role, prefix)
+    allowed_clusters.check_names(_refs(req))
 
 
 def _check_allowed(req: Request) -> None:
     """Each cluster is one of this environment's as EKS describes it (allowed_clusters: eks:DescribeCluster)."""
-    prefix = allowed_clusters.load()
-    for ref, role in _refs(req):
-        allowed_clusters.check(ref, role, prefix)
+    allowed_clusters.check_all(_refs(req))
 
 
 def on_event(event: dict, context: object = None) -> dict:
@@ -126,15 +120,8 @@ def is_complete(event: dict, context: object = None) -> dict:
                 and _restores_last_ready(req, budget)):
             # A rollback to the state this join was last Ready with, while a cluster cannot be reached: the failed
             # update never changed it there; failing would fail the rollback too (UPDATE_ROLLBACK_FAILED).
-            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
-                        what, waiting)
-            return {"IsComplete": True, "Data": {c.CLUSTER_ATTRIBUTE: req.member.name,
-                                                 c.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
-    if time.time() > deadline:
-        raise RuntimeError(f"{what}: not done within {req.timeout_seconds // 60} minutes; still waiting for: "
-                           f"{waiting}")
-    log.info("waiting: %s", waiting)
-    return {"IsComplete": False}
+            return polls.restored_unverified(what, waiting, {c.CLUSTER_ATTRIBUTE: req.member.name})
+    return polls.keep_waiting(deadline, waiting, f"{what}: not done within {req.timeout_seconds // 60} minutes")
 
 
 def _restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
@@ -257,15 +244,3 @@ def _forget_members(req: MembersRequest, deadline: int, budget: Budget, resource
         left = [exc]
     return _finish(f"delete of {resource}", left, deadline, resource,
                    [LeftObject(req.host.name, "ConfigMap", c.MEMBERS_CONFIGMAP, c.MEMBERS_NAMESPACE)])
-
-
-def _finish(what: str, left: list[Exception], deadline: int, resource: str, objs: list[LeftObject]) -> dict:
-    """Not complete while something transient is left and the deadline allows; else complete, recording what is
-    left behind."""
-    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
-        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
-        return {"IsComplete": False}
-    if not left:
-        log.info("%s: done", what)
-        return {"IsComplete": True}
-    return give_up(what, [str(e) for e in left], resource, objs)

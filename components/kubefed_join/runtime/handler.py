@@ -24,7 +24,7 @@ import logging
 import time
 
 from .. import contract
-from components.kube_access import allowed_clusters, membership
+from components.kube_access import allowed_clusters, membership, polls
 from components.workload_waiter.runtime import workload_wait
 from . import join
 from . import teardown
@@ -32,7 +32,7 @@ from . import unjoin
 from components.kube_access.allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from components.kube_access.kube_api import Budget, Failed, Waiting, api_client, classify, configure_logging
-from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.left_behind import LeftObject, finish as _finish
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
@@ -92,15 +92,10 @@ def is_complete(event: dict, context: object = None) -> dict:
             # A rollback (or a re-apply) of the state this join was last Ready with, while a cluster cannot be
             # reached: the failed update never got to change that cluster, so there is nothing to restore there.
             # Failing would fail the rollback for the reason that failed the update (UPDATE_ROLLBACK_FAILED).
-            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
-                        req.member.name, waiting)
-            return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name,
-                                                 contract.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
-    if time.time() > deadline:
-        raise RuntimeError(f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes; "
-                           f"still waiting for: {waiting}")
-    log.info("waiting: %s", waiting)
-    return {"IsComplete": False}
+            return polls.restored_unverified(req.member.name, waiting,
+                                             {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name})
+    return polls.keep_waiting(deadline, waiting,
+                              f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes")
 
 
 def _release_previous_host(event: dict, req: JoinRequest, budget: Budget) -> str | None:
@@ -146,16 +141,12 @@ def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
 
 def _check_names(*refs: ClusterRef) -> None:
     """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
-    prefix = allowed_clusters.load()
-    for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check_name(ref, role, prefix)
+    allowed_clusters.check_names(list(zip(refs, ("member", "host"))))
 
 
 def _check_allowed(*refs: ClusterRef) -> None:
     """Each cluster (member, then host) is one of this environment's as EKS describes it (allowed_clusters)."""
-    prefix = allowed_clusters.load()
-    for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check(ref, role, prefix)
+    allowed_clusters.check_all(list(zip(refs, ("member", "host"))))
 
 
 def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
@@ -232,19 +223,6 @@ def member_objects(cluster: str, names: Names) -> list[LeftObject]:
               for kind, name in all_rbac_refs(names)),
             LeftObject(cluster, "Secret", names.token_secret, names.namespace),
             LeftObject(cluster, "ServiceAccount", names.service_account, names.namespace)]
-
-
-def _finish(what: str, left: list[Exception], deadline: int, resource: str, objects: list[LeftObject],
-            note: str = "") -> dict:
-    """Not complete while something transient is left and the deadline allows; else complete, reporting
-    what is left behind (the attribute, and the record that outlives the stack: left_behind.py)."""
-    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
-        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
-        return {"IsComplete": False}
-    if not left:
-        log.info("%s: done", what)
-        return {"IsComplete": True}
-    return give_up(what, [str(e) for e in left], resource, objects, note)
 
 
 def _teardown_on_event(event: dict) -> dict:

@@ -2,13 +2,11 @@
 naming the property; nothing is touched on any cluster before these checks pass."""
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 
 from components.kube_access.cluster_ref import (  # noqa: F401 (ClusterRef, InvalidProperties: the join's names too)
-    ClusterRef, InvalidProperties, parse_cluster, parse_members, parse_namespace, timeout_seconds)
+    ClusterRef, InvalidProperties, Timed, digest, parse_cluster, parse_members, parse_namespace, timeout_seconds)
 
 from .. import contract as c
 from .manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
@@ -18,7 +16,7 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 @dataclass(frozen=True)
-class JoinRequest:
+class JoinRequest(Timed):
     member: ClusterRef
     host: ClusterRef
     namespace: str
@@ -31,14 +29,10 @@ class JoinRequest:
         return Names(member=self.member.name, host=self.host.name, namespace=self.namespace)
 
     @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
-
-    @property
     def digest(self) -> str:
         """What the join makes from these properties, as a short digest (the timeout does not count)."""
         state = [self.member, self.host, self.namespace, self.scope, sorted(self.labels.items())]
-        return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
+        return digest(state)
 
     @property
     def physical_id(self) -> str:
@@ -47,17 +41,13 @@ class JoinRequest:
 
 
 @dataclass(frozen=True)
-class TeardownRequest:
+class TeardownRequest(Timed):
     host: ClusterRef
     namespace: str
     timeout_seconds: int = c.DEFAULT_TIMEOUT_SECONDS
     members: tuple[str, ...] | None = None
     """Every cluster of the federation (contract.MEMBERS), recorded on the host (kube_access/membership.py); None
     when the properties predate it."""
-
-    @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
 
     @property
     def physical_id(self) -> str:
