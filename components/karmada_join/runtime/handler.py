@@ -1,13 +1,17 @@
 """Custom-resource handler for the CDK Provider framework: `Custom::KarmadaJoin` (push-mode join of a member to the
-Karmada control plane on the host, unjoin on delete) and `Custom::KarmadaObjects` (objects on karmada-apiserver).
+Karmada control plane on the host, unjoin on delete), `Custom::KarmadaObjects` (objects on karmada-apiserver) and
+`Custom::KarmadaMembers` (the federation's clusters recorded on the host: kube_access/membership.py).
 
-As the KubeFed join's handler: `on_event` checks the properties and that every cluster is named as one of this
-function's environment (components/kube_access/allowed_clusters: its EKS name prefix), and sets the deadline from
-the one time budget (contract.Deadlines); every poll asks EKS (DescribeCluster) before any token is presigned; `is_complete` runs every step (idempotent) each poll within the invocation's
-budget (kube_api.Budget) until ready, fails naming what never became ready at the deadline, and a delete never fails:
-what it could not remove by its deadline is recorded (left_behind.give_up: the retained log group and the LeftBehind
-attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be reached.
-Nothing of the kubeconfig or a token is logged: the client libraries are pinned above DEBUG.
+As the KubeFed join's handler, through the same shared code (components/kube_access/): `on_event` checks the
+properties and that every cluster is named as one of this function's environment (allowed_clusters: its EKS name
+prefix), and sets the deadline from the one time budget (contract.Deadlines); every poll asks EKS (DescribeCluster)
+before any token is presigned; `is_complete` runs every step (idempotent) each poll within the invocation's budget
+(kube_api.Budget) until ready, fails naming what never became ready at the deadline (polls.keep_waiting), and a delete
+never fails: what it could not remove by its deadline is recorded (left_behind.finish: the retained log group and the
+LeftBehind attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be
+reached (polls.restored_unverified). The unjoin of a cluster the members record no longer lists (removed from the
+config, which took the function's path to it away) forces Karmada's side and completes without waiting for the
+member. Nothing of the kubeconfig or a token is logged: the client libraries are pinned above DEBUG.
 """
 from __future__ import annotations
 
