@@ -202,10 +202,13 @@ class FederationStack(Stack):
         host = target(config.host_cluster)
         paths = (self.control_plane.chart, self.host_api_path, self.karmada_api_path)
         self.teardown = None
+        # The clusters recorded on the host, updated before a removed cluster's unjoin (every join depends on it).
+        self.members = joiner.members("Members", host=host, members=[c.name for c in config.clusters])
+        self.members.node.add_dependency(*paths)
         self.joins = {}
         for c in config.clusters:
             join = joiner.join(f"Join-{c.name}", member=target(c.name), host=host)
-            join.node.add_dependency(*paths)
+            join.node.add_dependency(*paths, self.members)
             self.joins[c.name] = join
         CfnOutput(self, "KarmadaClusters", description="Clusters of the Karmada federation",
                   value=",".join(c.name for c in config.clusters))

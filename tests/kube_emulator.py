@@ -1,5 +1,78 @@
-"""The emulated Kubernetes API servers, for the join handler tests: they live in the rehearsal
-(rehearsal/kubernetes/), which `make rehearse` runs; re-exported here under the name the tests use."""
+"""The emulated Kubernetes API servers, for the join and waiter handler tests: they live in the rehearsal
+(rehearsal/kubernetes/), which `make rehearse` runs; re-exported here under the name the tests use.
+
+And the one set-up every handler test against them shares (the KubeFed join's, the Karmada join's, the workload
+waiter's): the test CA, fake AWS credentials (autouse where imported), the emulated EKS API that describes the
+clusters a test starts (what the functions ask before any token: components/kube_access/allowed_clusters), and the
+`emulators` loop. A test module imports the fixtures it uses from here (`from kube_emulator import ca, emulators,
+fake_aws`)."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from components.kube_access import allowed_clusters
+from components.kube_access import contract as access
+from rehearsal.eks_api import EksApi, EksCluster
 from rehearsal.kubernetes.apiserver import (  # noqa: F401 (re-exports)
     ApiServerHandle, EmulatedApiServer, EmulatedDns, EmulatorLoop, Fault, TestCA, eks_hostname, make_test_ca)
 from rehearsal.kubernetes.kubefed_controller import FTC_FINALIZER, KubefedControllerState  # noqa: F401
+
+EKS_PREFIX = "fedeks-test-"
+"""The functions' environment in these tests (contract.EKS_NAME_PREFIX_ENV): every cluster is `fedeks-test-<name>`."""
+RUNNING: list[EmulatorLoop] = []
+"""The EmulatorLoop of the current test."""
+# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
+# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
+EKS: dict[tuple[str, str], EksCluster] = {}
+
+
+@pytest.fixture(scope="session")
+def ca(tmp_path_factory):
+    return make_test_ca(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(autouse=True)
+def fake_aws(monkeypatch, tmp_path):
+    # botocore presigns the EKS token offline; these credentials never leave the machine.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "fake-session-token")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def serve(monkeypatch, name: str, region: str, endpoint: str, ca_data: str | None = None) -> None:
+    """A cluster of the function's environment: EKS describes it (with the test CA unless `ca_data`), and the function
+    has the environment's prefix, as the construct sets it."""
+    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
+                                                ca_data or RUNNING[0].ca.ca_data)
+    monkeypatch.setenv(access.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+
+
+@pytest.fixture
+def emulators(ca, monkeypatch):
+    loop = EmulatorLoop(ca)
+    RUNNING[:] = [loop]
+    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
+    EKS.clear()
+    allowed_clusters.forget()
+    eks = EksApi(lambda region, name: EKS.get((region, name)))
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
+    monkeypatch.setenv(access.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+    # EKS describes the clusters started in the test, as they are.
+    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
+    yield loop
+    RUNNING.clear()
+    eks.close()
+    loop.close()
+
+
+def between_polls() -> None:
+    """What the Provider framework's wait between polls stands for: the clusters' controllers (token, namespace,
+    KubeFed, Karmada) each run a whole round. Waiting for that, rather than for a fixed time, keeps the number of
+    polls a join takes independent of the machine's load."""
+    for loop in RUNNING:
+        loop.settle()

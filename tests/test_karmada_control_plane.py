@@ -235,6 +235,13 @@ def test_one_join_per_cluster_and_the_workloads_after_every_join(karmada_env):
         assert {chart, *rules} <= _closure(fed, join)
     (objects,) = [k for k, v in fed.items() if v["Type"] == "Custom::KarmadaObjects"]
     assert {chart, *rules, *joins.values()} <= _closure(fed, objects)
+    # The members record: every cluster, after the chart and both paths, and before every join (so an update that
+    # removes a cluster records it before its cleanup phase deletes that join; a delete removes the record last).
+    (members,) = [k for k, v in fed.items() if v["Type"] == "Custom::KarmadaMembers"]
+    assert fed[members]["Properties"]["Members"] == ["fed-1", "fed-2", "fed-3"]
+    assert fed[members]["Properties"]["Host"]["Name"] == "fed-1"
+    assert {chart, *rules} <= _closure(fed, members)
+    assert all(members in fed[join]["DependsOn"] for join in joins.values())
     kinds = [(o["kind"], o["metadata"]["name"]) for o in json.loads(fed[objects]["Properties"]["Objects"])]
     assert kinds == [("Namespace", "echo"), ("PropagationPolicy", "echo-deployment"), ("Deployment", "echo")]
     policy = json.loads(fed[objects]["Properties"]["Objects"])[1]

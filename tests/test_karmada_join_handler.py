@@ -8,33 +8,22 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import socket
 import time
 import uuid
 
 import pytest
 
 from components.karmada_join import contract as c
-from components.karmada_join.karmada_join import join_properties, objects_properties
+from components.karmada_join.karmada_join import join_properties, members_properties, objects_properties
 from components.karmada_join.runtime import handler, karmada_api
-from components.kubefed_join import contract as kubefed_contract
 from components.cluster_functions import JoinTarget
-from components.kube_access import allowed_clusters
 from components.kube_access.kube_api import Failed
-from rehearsal.eks_api import EksApi, EksCluster
-from kube_emulator import EmulatorLoop, make_test_ca
+from kube_emulator import (EKS_PREFIX, between_polls, ca, emulators, fake_aws,  # noqa: F401 (the shared set-up)
+                           serve)
 from rehearsal.kubernetes import karmada as emulated
 
-EKS_PREFIX = "fedeks-test-"
 DEADLINE = 240.0
 MAX_POLLS = 60
-_running: list = []
-
-
-@pytest.fixture(scope="session")
-def ca(tmp_path_factory):
-    return make_test_ca(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
@@ -42,50 +31,10 @@ def certs(tmp_path_factory):
     return emulated.make_karmada_certs(tmp_path_factory.mktemp("karmada"))
 
 
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch, tmp_path):
-    # botocore presigns the EKS token offline; these credentials never leave the machine.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "fake-session-token")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
-# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
-EKS: dict[tuple[str, str], EksCluster] = {}
-
-
-def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
-    """A cluster of the function's environment: EKS describes it, and the function has the environment's prefix."""
-    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
-                                                _running[0].ca.ca_data)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-
-
 def with_kube_system(server):
     server.put("namespaces", "", "v1", None, "kube-system",
                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system", "uid": str(uuid.uuid4())}})
     return server
-
-
-@pytest.fixture
-def emulators(ca, monkeypatch):
-    loop = EmulatorLoop(ca)
-    _running[:] = [loop]
-    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
-    EKS.clear()
-    allowed_clusters.forget()
-    eks = EksApi(lambda region, name: EKS.get((region, name)))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
-    yield loop
-    _running.clear()
-    eks.close()
-    loop.close()
 
 
 @pytest.fixture
@@ -120,9 +69,14 @@ def objects_props(host, ca, objects, owner="echo") -> dict:
                                  api_server_node_port=c.DEFAULT_APISERVER_NODE_PORT, timeout_seconds=300)}
 
 
-def between_polls() -> None:
-    for loop in _running:
-        loop.settle()
+def members_props(host, ca, members: list[str]) -> dict:
+    return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x",
+            **members_properties(host=target(host, ca), members=members, timeout_seconds=300)}
+
+
+def recorded_members(host) -> dict | None:
+    record = host.find("configmaps", c.MEMBERS_NAMESPACE, c.MEMBERS_CONFIGMAP)
+    return None if record is None else record["data"]
 
 
 def provider(request_type, properties, resource_type=c.JOIN_TYPE, physical_id=None, old=None,
@@ -245,6 +199,81 @@ def test_delete_with_the_member_gone_forces_the_unjoin_and_finishes(emulators, m
     assert karmada.find("clusters", None, "fed-2") is None  # forced: the Works' finalizers went
     assert karmada.names("works") == []
     assert "member fed-2" in data[c.LEFT_BEHIND_ATTRIBUTE]  # what stays on the member is recorded
+
+
+def test_the_members_record_is_written_updated_and_removed_on_the_host(host, karmada, ca):
+    physical_id, _ = provider("Create", members_props(host, ca, ["fed-1", "fed-2", "fed-3"]),
+                              resource_type=c.MEMBERS_TYPE)
+    assert physical_id == "karmada-members/fed-1"
+    assert recorded_members(host) == {"clusters": "fed-1,fed-2,fed-3"}  # beside the kubeconfig, in the release's ns
+    provider("Update", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE,
+             physical_id=physical_id, old=members_props(host, ca, ["fed-1", "fed-2", "fed-3"]))
+    assert recorded_members(host) == {"clusters": "fed-1,fed-2"}
+    _, data = provider("Delete", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE,
+                       physical_id=physical_id)
+    assert data == {} and recorded_members(host) is None
+
+
+def test_a_members_record_without_members_is_refused_naming_the_property(host, ca):
+    props = members_props(host, ca, ["fed-1"])
+    del props[c.MEMBERS]
+    with pytest.raises(Exception, match="invalid Karmada members properties: Members: must be a list of cluster names"):
+        provider("Create", props, resource_type=c.MEMBERS_TYPE)
+    with pytest.raises(Exception, match="Members: must be a list of cluster names"):
+        provider("Create", members_props(host, ca, ["Fed_1"]), resource_type=c.MEMBERS_TYPE)
+
+
+def _joined_with_a_work(member, host, ca) -> None:
+    provider("Create", members_props(host, ca, ["fed-1", "fed-2"]), resource_type=c.MEMBERS_TYPE)
+    provider("Create", join_props(member, host, ca))
+    provider("Create", objects_props(host, ca, [NAMESPACE, echo_deployment(3), policy(["fed-2"])]),
+             resource_type=c.OBJECTS_TYPE)
+
+
+def test_the_unjoin_of_a_removed_unreachable_cluster_forces_karmadas_side_and_completes_at_once(
+        emulators, member, host, karmada, ca):
+    """fed-2 removed from the config (the record, updated first, no longer lists it) and out of the function's reach:
+    the unjoin does not wait out its deadline for it. Its Cluster goes with its Works' finalizers removed (a forced
+    unjoin: the member's copies cannot be removed by the controller either), nothing is recorded as left behind, and
+    its own side of the join stays on it (it goes with the cluster; a re-join takes it over)."""
+    _joined_with_a_work(member, host, ca)
+    assert karmada.names("works") == [("karmada-es-fed-2", "echo-deployment")]
+    provider("Update", members_props(host, ca, ["fed-1"]), resource_type=c.MEMBERS_TYPE,
+             physical_id="karmada-members/fed-1", old=members_props(host, ca, ["fed-1", "fed-2"]))
+    emulators.stop(member)
+    polls = []
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2",
+                       deadline_in=DEADLINE, force_in=3600, each_poll=lambda: polls.append(1))
+    assert len(polls) <= 1  # done on the first or the second poll, not at the deadline
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert karmada.names("works") == []
+    assert karmada.find("secrets", "karmada-cluster", "fed-2") is None
+    assert karmada.find("secrets", "karmada-cluster", "fed-2-impersonator") is None
+
+
+def test_the_unjoin_of_a_removed_reachable_cluster_removes_both_sides(member, host, karmada, ca):
+    _joined_with_a_work(member, host, ca)
+    provider("Update", members_props(host, ca, ["fed-1"]), resource_type=c.MEMBERS_TYPE,
+             physical_id="karmada-members/fed-1", old=members_props(host, ca, ["fed-1", "fed-2"]))
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2")
+    assert c.LEFT_BEHIND_ATTRIBUTE not in data
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert member.find("deployments", "echo", "echo") is None  # the controller removed its copy
+    assert member.find("serviceaccounts", "karmada-cluster", "karmada-fed-2") is None
+    assert member.find("clusterroles", None, "karmada-controller-manager:karmada-fed-2") is None
+
+
+def test_an_unreachable_cluster_still_recorded_is_waited_for_and_then_recorded_as_left_behind(
+        emulators, member, host, karmada, ca):
+    """The record still lists fed-2 (the whole federation is being deleted, or fed-2's path broke): its side of the
+    join is waited for until the deadline and then recorded, as without a record."""
+    _joined_with_a_work(member, host, ca)
+    emulators.stop(member)
+    _, data = provider("Delete", join_props(member, host, ca), physical_id="karmada-join/fed-1/fed-2",
+                       deadline_in=20, force_in=3600)
+    assert karmada.find("clusters", None, "fed-2") is None
+    assert "member fed-2" in data[c.LEFT_BEHIND_ATTRIBUTE]
 
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "echo"}}

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
-import socket
 import time
 import uuid
 from urllib.parse import parse_qs, urlsplit
@@ -16,11 +14,11 @@ import pytest
 
 from components.kubefed_join import contract
 from components.kubefed_join.kubefed_join import JoinTarget, join_properties, teardown_properties
-from components.kube_access import allowed_clusters, kube_api
+from components.kube_access import kube_api
 from components.kubefed_join.runtime import handler
 from components.kubefed_join.runtime.properties import InvalidProperties
-from kube_emulator import EmulatorLoop, make_test_ca
-from rehearsal.eks_api import EksApi, EksCluster
+from kube_emulator import (EKS_PREFIX, between_polls, ca, emulators, fake_aws,  # noqa: F401 (the shared set-up)
+                           serve)
 
 NS = "kube-federation-system"
 # Deadlines of the joins in tests that do not test a deadline: long enough for any machine load (the suite's
@@ -29,7 +27,6 @@ DEADLINE = 240.0
 # Polls a join may take: each poll waits for the emulated controllers to catch up (between_polls), so a join
 # needs a handful whatever the load; more means it does not converge.
 MAX_POLLS = 60
-_running: list = []  # the EmulatorLoop of the current test
 
 # What the host's CRD (core.kubefed.io_kubefedclusters, KubeFed v0.10.0) enforces on a KubeFedCluster
 # spec, restated here: apiEndpoint and secretRef.name are required strings, caBundle is base64 bytes,
@@ -46,53 +43,6 @@ KUBEFEDCLUSTER_SPEC_SCHEMA = {
     },
     "additionalProperties": False,
 }
-
-
-@pytest.fixture(scope="session")
-def ca(tmp_path_factory):
-    return make_test_ca(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(autouse=True)
-def fake_aws(monkeypatch, tmp_path):
-    # botocore presigns the EKS token offline; these credentials never leave the machine.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "fake-session-token")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-# The clusters the emulated EKS API describes: (region, EKS name) -> its answer. The function asks it with botocore
-# (AWS_ENDPOINT_URL_EKS), as it asks EKS in AWS.
-EKS: dict[tuple[str, str], EksCluster] = {}
-
-
-def serve(monkeypatch, name: str, region: str, endpoint: str, ca_data: str | None = None) -> None:
-    """A cluster of the function's environment: EKS describes it (with the test CA unless `ca_data`), and the function
-    has the environment's prefix, as the construct sets it."""
-    EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
-                                                ca_data or _running[0].ca.ca_data)
-    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-
-
-@pytest.fixture
-def emulators(ca, monkeypatch):
-    loop = EmulatorLoop(ca)
-    _running[:] = [loop]
-    monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
-    EKS.clear()
-    allowed_clusters.forget()
-    eks = EksApi(lambda region, name: EKS.get((region, name)))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
-    monkeypatch.setenv(contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
-    # EKS describes the clusters started in the test, as they are.
-    loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
-    yield loop
-    _running.clear()
-    eks.close()
-    loop.close()
 
 
 def install_kubefed(host, scope="Cluster"):
@@ -116,7 +66,6 @@ def member(emulators):
     return emulators.start("fed-2", "us-east-2")
 
 
-EKS_PREFIX = "fedeks-test-"
 
 
 def target(server, ca) -> JoinTarget:
@@ -134,14 +83,6 @@ def props(member, host, ca, scope="Cluster", **extra) -> dict:
     written = join_properties(member=target(member, ca), host=target(host, ca), namespace=NS, scope=scope,
                               labels={"topology.kubernetes.io/region": member.region}, timeout_seconds=300)
     return {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:x", **written, **extra}
-
-
-def between_polls() -> None:
-    """What the Provider framework's wait between polls stands for: the clusters' controllers (token, namespace,
-    KubeFed) each run a whole round. Waiting for that, rather than for a fixed time, keeps the number of polls a
-    join takes independent of the machine's load."""
-    for loop in _running:
-        loop.settle()
 
 
 def provider_event(request_type, properties, physical_id=None, old=None) -> dict:

@@ -353,3 +353,54 @@ def test_new_waiters_take_over_from_the_joins_and_the_old_ones_delete_nothing(tm
         run.delete_everything()
     finally:
         run.close()
+
+
+def _virtual_seconds(line: str) -> int:
+    """The virtual time a rehearsal line was written at (`[ mm:ss] ...`)."""
+    minutes, seconds = line.split("]", 1)[0].strip("[ ").split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+def test_removing_a_cluster_from_a_karmada_federation_unjoins_it_promptly_and_it_joins_again(update):
+    """A Karmada federation of three, then the same config without fed-3, then with it again. The update records the
+    two remaining clusters on the host (Custom::KarmadaMembers) before its cleanup phase deletes fed-3's join; that
+    unjoin, which can no longer reach fed-3 (the update took the function's egress to it away), finds fed-3 no longer
+    recorded and completes within two polls: fed-3's Cluster, Secrets and execution namespace gone from
+    karmada-apiserver, nothing recorded as left behind, fed-3's own side of the join left on it (it goes with the
+    cluster). Deploying the three again joins fed-3 anew (Ready), and everything then deletes."""
+    from components.karmada_join import contract as kc
+    before = environment(clusters=3, engine="karmada")
+    after = copy.deepcopy(before)
+    after["clusters"] = after["clusters"][:2]
+    run = update(before, after)
+    assert run.error is None, run.report()
+    assert [n for n in run.left if "fed-3" in n], run.left
+    (record,) = [m for m in run.objects("fed-1", "ConfigMap") if m["metadata"]["name"] == kc.MEMBERS_CONFIGMAP]
+    assert record["metadata"]["namespace"] == kc.MEMBERS_NAMESPACE and record["data"] == {"clusters": "fed-1,fed-2"}
+    cleanup = next(line for line in run.lines if "federation  (stack)" in line
+                   and "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS" in line)
+    (unjoin,) = [line for line in run.lines if "Join-fed-3" in line and line.split("]", 1)[1].split()[0] == "delete"]
+    assert unjoin.endswith(" ok"), run.lines[-10:]
+    assert _virtual_seconds(unjoin) - _virtual_seconds(cleanup) <= 90, (cleanup, unjoin)
+    (host,) = [c for name, c in run.kubernetes.clusters.items() if name.endswith("fed-1")]
+    assert host.karmada.find("clusters", None, "fed-3") is None
+    assert host.karmada.find("secrets", kc.MEMBER_NAMESPACE, "fed-3") is None
+    assert host.karmada.find("secrets", kc.MEMBER_NAMESPACE, kc.impersonator_secret("fed-3")) is None
+    # Deleted (karmada-apiserver's kube-controller-manager removes it once empty; the emulation has no such controller).
+    space = host.karmada.find("namespaces", None, kc.execution_namespace("fed-3"))
+    assert space is None or space["metadata"].get("deletionTimestamp"), space
+    assert host.karmada.find("clusters", None, "fed-2") is not None
+    assert [s for s in run.objects("fed-3", "ServiceAccount") if s["metadata"]["name"] == "karmada-fed-3"]
+
+    run.then = read_assembly(assembly(before))
+    run.left = run.player.deploy(run.then)
+    joined = host.karmada.find("clusters", None, "fed-3")
+    assert joined is not None and [x["status"] for x in joined["status"]["conditions"] if x["type"] == "Ready"] == [
+        "True"], run.lines[-10:]
+    (record,) = [m for m in run.objects("fed-1", "ConfigMap") if m["metadata"]["name"] == kc.MEMBERS_CONFIGMAP]
+    assert record["data"] == {"clusters": "fed-1,fed-2,fed-3"}
+    destroyed = len(run.lines)
+    run.delete_everything()
+    deletes = [line for line in run.lines[destroyed:] if " delete " in line and "KarmadaJoin/" in line]
+    record_delete = next(i for i, line in enumerate(deletes) if "KarmadaJoin/Members " in line)
+    assert deletes[record_delete].endswith(" ok") and sum("Join-fed-" in d for d in deletes[:record_delete]) == 3

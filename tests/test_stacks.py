@@ -21,7 +21,7 @@ def test_one_join_per_cluster_after_the_chart_peering_and_access_entries(three):
     # Deleted before the controller is uninstalled (the controller releases the FederatedTypeConfigs).
     assert controller in teardown["DependsOn"]
     assert set(teardown["Properties"]) == {"ServiceToken", c.HOST, c.NAMESPACE, c.TIMEOUT_SECONDS, c.MEMBERS}
-    assert teardown["Properties"][c.MEMBERS] == ["fed-1", "fed-2", "fed-3"]  # recorded on the host (membership.py)
+    assert teardown["Properties"][c.MEMBERS] == ["fed-1", "fed-2", "fed-3"]  # recorded on the host (kube_access/membership.py)
     for join in joins.values():
         assert teardown_id in join["DependsOn"]  # created after the chart, deleted before the teardown
         props = join["Properties"]

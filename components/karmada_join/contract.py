@@ -2,9 +2,10 @@
 boundary, shared with the control plane's chart values (the kcp half) so that both name the same release, Secret and
 port.
 
-A leaf module: the standard library and the KubeFed join's contract (a leaf too, packaged beside it), whose cluster
-property keys, allowed-clusters environment, ownership label, left-behind marker and time budget (Deadlines) the
-Karmada join reuses rather than defining a second copy.
+A leaf module: the standard library, the shared components/kube_access/contract.py and the KubeFed join's contract
+(leaves too, packaged beside it), whose cluster property keys, allowed-clusters environment, ownership label,
+left-behind marker, member record and time budget (Deadlines) the Karmada join reuses rather than defining a second
+copy.
 
 Facts from karmada-io/karmada v1.19.0-rc.0 (the newest tag in the mirror; the chart did not change these for v1.19.0):
 - charts/karmada/templates/_helpers.tpl: `karmada.name` is the release name and `karmada.namespace` the RELEASE
@@ -18,6 +19,7 @@ So the Service and the kubeconfig live in RELEASE_NAMESPACE (`karmada-installer`
 """
 from __future__ import annotations
 
+from components.kube_access import contract as access
 from components.kubefed_join import contract as kubefed
 
 # --- The control plane (the chart release both halves agree on) ------------------------------------------------
@@ -40,6 +42,12 @@ KUBECONFIG_KEY = "kubeconfig"
 # --- Custom resource types and properties -----------------------------------------------------------------------
 JOIN_TYPE = "Custom::KarmadaJoin"
 OBJECTS_TYPE = "Custom::KarmadaObjects"
+MEMBERS_TYPE = "Custom::KarmadaMembers"
+"""The federation's clusters (MEMBERS), recorded on the host beside the kubeconfig Secret (MEMBERS_NAMESPACE) by a
+resource every join depends on: an unjoin of a cluster it no longer lists is of a cluster removed from the config
+(components/kube_access/membership.py)."""
+MEMBERS, MEMBERS_CONFIGMAP = kubefed.MEMBERS, kubefed.MEMBERS_CONFIGMAP
+MEMBERS_NAMESPACE = RELEASE_NAMESPACE
 # A cluster property (Member, Host) has the KubeFed join's keys: Name, EksClusterName, Region, Endpoint, CaData.
 MEMBER, HOST = kubefed.MEMBER, kubefed.HOST
 NAME, EKS_CLUSTER_NAME, REGION, ENDPOINT, CA_DATA = (kubefed.NAME, kubefed.EKS_CLUSTER_NAME, kubefed.REGION,
@@ -105,8 +113,4 @@ parse_timeout = kubefed.parse_timeout
 
 def parse_node_port(raw: object) -> int | None:
     """ApiServerNodePort (a string, as CloudFormation passes scalars), or None when it is not a node port."""
-    try:
-        value = int(str(raw))
-    except (TypeError, ValueError):
-        return None
-    return value if MIN_NODE_PORT <= value <= MAX_NODE_PORT else None
+    return access.parse_int(raw, MIN_NODE_PORT, MAX_NODE_PORT)

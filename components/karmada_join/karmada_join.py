@@ -3,7 +3,9 @@ Provider that is the KubeFed join's (components/kubefed_join/kubefed_join.py Kub
 log groups (the retained left-behind one), permissions, DescribeCluster policy, poll interval, one time budget and
 EKS name prefix: components/cluster_functions.py vpc_functions), with its own runtime and resources:
 - `join(id, member=, host=)`: one `Custom::KarmadaJoin` per cluster (push mode, the host joins itself too);
-- `objects(id, host=, owner=, objects=)`: one `Custom::KarmadaObjects` per set of objects on karmada-apiserver.
+- `objects(id, host=, owner=, objects=)`: one `Custom::KarmadaObjects` per set of objects on karmada-apiserver;
+- `members(id, host=, members=)`: one `Custom::KarmadaMembers`, the federation's clusters recorded on the host, which
+  every join depends on (an unjoin of a cluster removed from the config then knows it: kube_access/membership.py).
 
 The functions run in the host VPC. Besides HTTPS to every cluster's API server (the KubeFed join's egress), they
 reach karmada-apiserver through the host nodes' fixed nodePort (contract.DEFAULT_APISERVER_NODE_PORT or the
@@ -46,6 +48,11 @@ def objects_properties(*, host: JoinTarget, owner: str, objects: list[dict], api
     one JSON string, so that CloudFormation keeps their numbers and booleans."""
     return {c.HOST: host.as_property(), c.OWNER: owner, c.OBJECTS: json.dumps(objects, sort_keys=True),
             c.API_SERVER_NODE_PORT: str(api_server_node_port), c.TIMEOUT_SECONDS: str(timeout_seconds)}
+
+
+def members_properties(*, host: JoinTarget, members: list[str], timeout_seconds: int) -> dict:
+    """The properties of a `Custom::KarmadaMembers` (read by runtime/properties.py `parse_members_record`)."""
+    return {c.HOST: host.as_property(), c.MEMBERS: list(members), c.TIMEOUT_SECONDS: str(timeout_seconds)}
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,16 @@ class KarmadaJoinProvider(KubefedJoinProvider):
         return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.OBJECTS_TYPE,
                               properties=objects_properties(host=host, owner=owner, objects=objects,
                                                             api_server_node_port=self.node_port,
+                                                            timeout_seconds=self.deadlines.timeout_seconds))
+
+    def members(self, id: str, *, host: JoinTarget, members: list[str]) -> CustomResource:
+        """The federation's clusters (every cluster's name), recorded on the host on create and update, removed on
+        delete. Make every join depend on it (and it on the chart and the network paths): an update that removes a
+        cluster then updates the record before its cleanup phase deletes that cluster's join, whose unjoin finds it
+        no longer listed and completes without waiting for a member the function can no longer reach."""
+        check_named(self.eks_name_prefix, "Karmada join provider", host)
+        return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.MEMBERS_TYPE,
+                              properties=members_properties(host=host, members=members,
                                                             timeout_seconds=self.deadlines.timeout_seconds))
 
     def teardown(self, *args, **kwargs):  # noqa: D102

@@ -71,6 +71,20 @@ def check(ref: ClusterRef, role: str, prefix: str, describe=None) -> None:
     _verified[key] = time.monotonic()
 
 
+def check_names(refs: list[tuple[ClusterRef, str]]) -> None:
+    """The static half of `check_all` (no AWS call), for each (cluster, role) of a request: what onEvent checks."""
+    prefix = load()
+    for ref, role in refs:
+        check_name(ref, role, prefix)
+
+
+def check_all(refs: list[tuple[ClusterRef, str]]) -> None:
+    """Each (cluster, role) of a request, in order, is one of this environment's as EKS describes it (`check`)."""
+    prefix = load()
+    for ref, role in refs:
+        check(ref, role, prefix)
+
+
 def forget() -> None:
     """Drop every kept answer (a new test, a new rehearsal)."""
     _verified.clear()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -29,6 +31,22 @@ class ClusterRef:
     endpoint: str
     ca_data: str
     """Base64 PEM of the cluster CA (EKS CertificateAuthorityData)."""
+
+
+class Timed:
+    """A request's `deadlines`, from its `timeout_seconds` (contract.Deadlines: every deadline from one number)."""
+
+    timeout_seconds: int
+
+    @property
+    def deadlines(self) -> c.Deadlines:
+        return c.Deadlines(self.timeout_seconds)
+
+
+def digest(state: object) -> str:
+    """A short digest of what a resource makes from its properties (the clusters as their fields): recorded once it is
+    Ready, so that an update asking for exactly that state again (a rollback) is recognised."""
+    return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def parse_cluster(raw: object, prop: str, problems: list[str]) -> ClusterRef | None:
@@ -79,3 +97,16 @@ def timeout_seconds(props: dict, problems: list[str], default: int) -> int:
                         f"{c.MIN_TIMEOUT_SECONDS}..{c.MAX_TIMEOUT_SECONDS}")
         return 0
     return timeout
+
+
+def parse_members(props: dict, problems: list[str]) -> tuple[str, ...] | None:
+    """Members: every cluster of the federation by name (kube_access/membership.py); None when the properties
+    predate it."""
+    members = props.get(c.MEMBERS)
+    if members is None:
+        return None
+    if not isinstance(members, list) or not all(
+            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_LABEL_LENGTH for m in members):
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
+        return None
+    return tuple(members)

@@ -33,6 +33,12 @@ def owned(labels: dict | None) -> bool:
 
 
 
+# The clusters of a federation as its record resource (the KubeFed teardown, the Karmada members record) last wrote
+# them on the host (a ConfigMap; kube_access/membership.py): an unjoin whose member is not listed there is of a
+# cluster removed from the config.
+MEMBERS = "Members"
+MEMBERS_CONFIGMAP = "federated-eks-members"
+
 # The log line a delete writes for what it left behind (runtime/left_behind.py), in a log group that outlives the
 # stack: search for it (docs/operations/deploy.md, "What a delete left behind").
 LEFT_BEHIND_MARKER = "FEDEKS-LEFT-BEHIND"
@@ -121,10 +127,15 @@ class Deadlines:
         return self.longest + 2 * POLL_SECONDS + FUNCTION_SECONDS
 
 
-def parse_timeout(raw: object) -> int | None:
-    """TimeoutSeconds (CloudFormation passes scalars as strings) or None when it is not in range."""
+def parse_int(raw: object, low: int, high: int) -> int | None:
+    """A whole number property (CloudFormation passes scalars as strings) in low..high, or None when it is not one."""
     try:
         value = int(str(raw))
     except (TypeError, ValueError):
         return None
-    return value if MIN_TIMEOUT_SECONDS <= value <= MAX_TIMEOUT_SECONDS else None
+    return value if low <= value <= high else None
+
+
+def parse_timeout(raw: object) -> int | None:
+    """TimeoutSeconds, or None when it is not in range."""
+    return parse_int(raw, MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 
 from . import contract
+from .kube_api import Waiting
 
 log = logging.getLogger("kube_access")
 # CloudFormation takes at most 4 KB of response: the LeftBehind attribute is cut to this.
@@ -53,3 +55,16 @@ def give_up(what: str, reasons: list[str], resource: str, objects: list[LeftObje
     log.warning("%s: gave up so that the stack can proceed; left behind: %s", what, report)
     record(resource, reasons, objects, note)
     return {"IsComplete": True, "Data": {contract.LEFT_BEHIND_ATTRIBUTE: report[:MAX_REPORT]}}
+
+
+def finish(what: str, left: list[Exception], deadline: float, resource: str, objects: list[LeftObject],
+           note: str = "") -> dict:
+    """One poll's end of a delete: not complete while something transient (Waiting) is left and the deadline allows;
+    else complete, and what is left is recorded (`give_up`)."""
+    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
+        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
+        return {"IsComplete": False}
+    if not left:
+        log.info("%s: done", what)
+        return {"IsComplete": True}
+    return give_up(what, [str(e) for e in left], resource, objects, note)

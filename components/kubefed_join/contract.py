@@ -11,7 +11,7 @@ from __future__ import annotations
 from components.kube_access.contract import (  # noqa: F401 (re-exported)
     CA_DATA, CLUSTER_KEYS, CLOUDFORMATION_SECONDS, DEFAULT_TIMEOUT_SECONDS, EKS_CLUSTER_NAME,
     EKS_NAME_PREFIX, EKS_NAME_PREFIX_ENV, ENDPOINT, FUNCTION_SECONDS, GIVE_UP_SECONDS, HOST,
-    LABEL_PATTERN, LEFT_BEHIND_ATTRIBUTE, LEFT_BEHIND_MARKER, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    LABEL_PATTERN, LEFT_BEHIND_ATTRIBUTE, MEMBERS, MEMBERS_CONFIGMAP, LEFT_BEHIND_MARKER, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
     MAX_LABEL_LENGTH, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, NAME, NAMESPACE,
     NOT_VERIFIED_ATTRIBUTE, POLL_SECONDS, REGION, REGION_PATTERN, RELEASE_SECONDS, TIMEOUT_SECONDS, UNJOIN_SECONDS,
     Deadlines, describe_policy_resource, owned, parse_timeout)
@@ -35,8 +35,5 @@ JOIN_ANNOTATION = "federated-eks/join"
 # On the join's objects once it is Ready: a digest of the properties it was Ready with. An update that cannot reach a
 # cluster completes when it asks for exactly that state (a rollback), instead of failing the rollback as well.
 READY_ANNOTATION = "federated-eks/ready-properties"
-
-# The clusters of the federation as the teardown last recorded them on the host (a ConfigMap in KubeFed's namespace):
-# an unjoin whose member is not listed there is of a cluster removed from the config (runtime/membership.py).
-MEMBERS = "Members"
-MEMBERS_CONFIGMAP = "federated-eks-members"
+# The teardown's MEMBERS: the clusters of the federation, recorded on the host in KubeFed's namespace
+# (components/kube_access/membership.py).

@@ -3,8 +3,8 @@ their controllers in virtual time, and the custom resources that talk to them:
 - `Custom::AWSCDK-EKS-HelmChart` (helm.py) and `Custom::AWSCDK-EKS-KubernetesResource` (kubectl.py), the kubectl
   provider's, served as its handler does, with that handler Lambda's timeout and network path;
 - `Custom::KubefedJoin`, `Custom::KubefedTeardown`, `Custom::FederatedWorkload`: the packaged join and waiter Lambdas
-  (lambdas.serve), to which this class is the `Servers` it needs; `Custom::KarmadaJoin` and
-  `Custom::KarmadaObjects` likewise (the Karmada join Lambda).
+  (lambdas.serve), to which this class is the `Servers` it needs; `Custom::KarmadaJoin`,
+  `Custom::KarmadaObjects` and `Custom::KarmadaMembers` likewise (the Karmada join Lambda).
 
 A host on which the Karmada chart's release is deployed runs an emulated karmada-apiserver and its controllers
 (karmada.py), reached at a host node's address and the Service's nodePort (`resolve_node_port`); it stops when the

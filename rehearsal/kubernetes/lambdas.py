@@ -63,7 +63,7 @@ from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult,
                              RehearsalFailure)
 
 RESOURCE_TYPES = ("Custom::KubefedJoin", "Custom::KubefedTeardown", "Custom::FederatedWorkload",
-                  karmada_contract.JOIN_TYPE, karmada_contract.OBJECTS_TYPE)
+                  karmada_contract.JOIN_TYPE, karmada_contract.OBJECTS_TYPE, karmada_contract.MEMBERS_TYPE)
 
 # runtime/cfn-response.js: the physical id a failed Create answers with; the Delete that follows is not passed on.
 CREATE_FAILED_MARKER = "AWSCDK::CustomResourceProviderFramework::CREATE_FAILED"

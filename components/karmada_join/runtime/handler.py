@@ -1,13 +1,17 @@
 """Custom-resource handler for the CDK Provider framework: `Custom::KarmadaJoin` (push-mode join of a member to the
-Karmada control plane on the host, unjoin on delete) and `Custom::KarmadaObjects` (objects on karmada-apiserver).
+Karmada control plane on the host, unjoin on delete), `Custom::KarmadaObjects` (objects on karmada-apiserver) and
+`Custom::KarmadaMembers` (the federation's clusters recorded on the host: kube_access/membership.py).
 
-As the KubeFed join's handler: `on_event` checks the properties and that every cluster is named as one of this
-function's environment (components/kube_access/allowed_clusters: its EKS name prefix), and sets the deadline from
-the one time budget (contract.Deadlines); every poll asks EKS (DescribeCluster) before any token is presigned; `is_complete` runs every step (idempotent) each poll within the invocation's
-budget (kube_api.Budget) until ready, fails naming what never became ready at the deadline, and a delete never fails:
-what it could not remove by its deadline is recorded (left_behind.give_up: the retained log group and the LeftBehind
-attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be reached.
-Nothing of the kubeconfig or a token is logged: the client libraries are pinned above DEBUG.
+As the KubeFed join's handler, through the same shared code (components/kube_access/): `on_event` checks the
+properties and that every cluster is named as one of this function's environment (allowed_clusters: its EKS name
+prefix), and sets the deadline from the one time budget (contract.Deadlines); every poll asks EKS (DescribeCluster)
+before any token is presigned; `is_complete` runs every step (idempotent) each poll within the invocation's budget
+(kube_api.Budget) until ready, fails naming what never became ready at the deadline (polls.keep_waiting), and a delete
+never fails: what it could not remove by its deadline is recorded (left_behind.finish: the retained log group and the
+LeftBehind attribute). A rollback to the properties a join was last Ready with completes when a cluster cannot be
+reached (polls.restored_unverified). The unjoin of a cluster the members record no longer lists (removed from the
+config, which took the function's path to it away) forces Karmada's side and completes without waiting for the
+member. Nothing of the kubeconfig or a token is logged: the client libraries are pinned above DEBUG.
 """
 from __future__ import annotations
 
@@ -15,43 +19,43 @@ import logging
 import time
 
 from components.karmada_join import contract as c
-from components.kube_access import allowed_clusters, kube_api
+from components.kube_access import allowed_clusters, kube_api, membership, polls
 from components.kube_access.allowed_clusters import NotAllowed
-from components.kube_access.kube_api import Budget, Failed, Waiting, classify
-from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.kube_api import Budget, Failed, Waiting, classify, configure_logging
+from components.kube_access.left_behind import LeftObject, finish as _finish, give_up
 from components.kube_access.cluster_ref import ClusterRef, InvalidProperties
 
 from . import join, karmada_api, objects, unjoin
-from .properties import JoinRequest, ObjectsRequest, parse_join, parse_objects
+from .properties import (JoinRequest, MembersRequest, ObjectsRequest, parse_join, parse_members_record,
+                         parse_objects)
 from .resources import Resources
 
-logging.getLogger().setLevel(logging.INFO)
+configure_logging()
 log = logging.getLogger("karmada_join")
-for _library in ("kubernetes", "botocore", "urllib3"):
-    logging.getLogger(_library).setLevel(logging.WARNING)
 
 
-def _parse(event: dict, props_key: str = "ResourceProperties") -> JoinRequest | ObjectsRequest:
+Request = JoinRequest | ObjectsRequest | MembersRequest
+
+
+def _parse(event: dict, props_key: str = "ResourceProperties") -> Request:
     props = event.get(props_key) or {}
-    return parse_objects(props) if event.get("ResourceType") == c.OBJECTS_TYPE else parse_join(props)
+    kind = event.get("ResourceType")
+    return (parse_objects(props) if kind == c.OBJECTS_TYPE else parse_members_record(props)
+            if kind == c.MEMBERS_TYPE else parse_join(props))
 
 
-def _refs(req: JoinRequest | ObjectsRequest) -> list[tuple[ClusterRef, str]]:
+def _refs(req: Request) -> list[tuple[ClusterRef, str]]:
     return [(req.member, "member"), (req.host, "host")] if isinstance(req, JoinRequest) else [(req.host, "host")]
 
 
-def _check_names(req: JoinRequest | ObjectsRequest) -> None:
+def _check_names(req: Request) -> None:
     """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
-    prefix = allowed_clusters.load()
-    for ref, role in _refs(req):
-        allowed_clusters.check_name(ref, role, prefix)
+    allowed_clusters.check_names(_refs(req))
 
 
-def _check_allowed(req: JoinRequest | ObjectsRequest) -> None:
+def _check_allowed(req: Request) -> None:
     """Each cluster is one of this environment's as EKS describes it (allowed_clusters: eks:DescribeCluster)."""
-    prefix = allowed_clusters.load()
-    for ref, role in _refs(req):
-        allowed_clusters.check(ref, role, prefix)
+    allowed_clusters.check_all(_refs(req))
 
 
 def on_event(event: dict, context: object = None) -> dict:
@@ -86,6 +90,8 @@ def is_complete(event: dict, context: object = None) -> dict:
     if event["RequestType"] == "Delete":
         return _delete(event, deadline, budget)
     req = _parse(event)
+    if isinstance(req, MembersRequest):
+        return _record_members(req, deadline, budget)
     what = (f"joining {req.member.name} to Karmada" if isinstance(req, JoinRequest)
             else f"Karmada objects {req.owner}")
     try:
@@ -118,15 +124,8 @@ def is_complete(event: dict, context: object = None) -> dict:
                 and _restores_last_ready(req, budget)):
             # A rollback to the state this join was last Ready with, while a cluster cannot be reached: the failed
             # update never changed it there; failing would fail the rollback too (UPDATE_ROLLBACK_FAILED).
-            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
-                        what, waiting)
-            return {"IsComplete": True, "Data": {c.CLUSTER_ATTRIBUTE: req.member.name,
-                                                 c.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
-    if time.time() > deadline:
-        raise RuntimeError(f"{what}: not done within {req.timeout_seconds // 60} minutes; still waiting for: "
-                           f"{waiting}")
-    log.info("waiting: %s", waiting)
-    return {"IsComplete": False}
+            return polls.restored_unverified(what, waiting, {c.CLUSTER_ATTRIBUTE: req.member.name})
+    return polls.keep_waiting(deadline, waiting, f"{what}: not done within {req.timeout_seconds // 60} minutes")
 
 
 def _restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
@@ -168,10 +167,14 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
         return _finish(f"delete of {resource}", [exc], deadline, resource, [])
     except NotAllowed as exc:
         return give_up(f"delete of {resource}", [f"nothing removed: {exc}"], resource, [])
+    if isinstance(req, MembersRequest):
+        return _forget_members(req, deadline, budget, resource)
     left_karmada: list[Exception] = []
     left_member: list[Exception] = []
+    host = None
     try:
-        karmada = _karmada(req, budget)
+        host = _cluster(req.host, "host", budget)
+        karmada = karmada_api.connect(host, req.node_port, budget)
     except karmada_api.ControlPlaneGone as exc:
         # Uninstalled: karmada-apiserver's objects (Clusters, Works, workloads) went with its etcd.
         log.info("%s: nothing to remove from Karmada: %s", resource, exc)
@@ -185,17 +188,26 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
                            o["metadata"].get("namespace")) for o in req.objects] if left_karmada else []
         return _finish(f"delete of {resource}", left_karmada, deadline, resource, left)
     name = req.member.name
+    removed = host is not None and _removed(req, host)
     member, member_gone = None, False
     try:
-        # EKS is asked (DescribeCluster) before any token; a member removed from the federation is unreachable (the
-        # update that removed it took its egress rule away): then its side goes with the cluster.
+        # EKS is asked (DescribeCluster) before any token; a member that cannot be reached has its unjoin from Karmada
+        # forced (the controller cannot remove its Works' copies either).
         allowed_clusters.check(req.member, "member", allowed_clusters.load())
         member = _cluster(req.member, "member", budget)
         join.cluster_id(member)  # reachable?
     except (Waiting, Failed, NotAllowed) as exc:
         member_gone = isinstance(exc, Waiting) and exc.unreachable
-        left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))
         member = None
+        if removed and (member_gone or isinstance(exc, NotAllowed)):
+            # A cluster removed from the config (the members record no longer lists it): the update that removed
+            # it took the function's path to it away (or EKS no longer has it). Its side of the join stays on it and
+            # goes with the cluster (a re-join of that cluster takes those objects over); Karmada's side goes now.
+            log.info("%s left the federation and cannot be reached (%s): its side of the join stays on it (it goes "
+                     "with the cluster); forcing its unjoin from Karmada", name, exc)
+            member_gone = True
+        else:
+            left_member.append(exc if not isinstance(exc, NotAllowed) else Failed(f"member {name}: {exc}"))
     if karmada is not None:
         force = member_gone or time.time() >= int(data.get("ForceAt") or 0)
         left_karmada += unjoin.unjoin_karmada(name, karmada, force)
@@ -207,13 +219,32 @@ def _delete(event: dict, deadline: int, budget: Budget) -> dict:
     return _finish(f"unjoin of {name} from Karmada", left_karmada + left_member, deadline, resource, objs)
 
 
-def _finish(what: str, left: list[Exception], deadline: int, resource: str, objs: list[LeftObject]) -> dict:
-    """Not complete while something transient is left and the deadline allows; else complete, recording what is
-    left behind."""
-    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
-        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
-        return {"IsComplete": False}
-    if not left:
-        log.info("%s: done", what)
-        return {"IsComplete": True}
-    return give_up(what, [str(e) for e in left], resource, objs)
+def _removed(req: JoinRequest, host: Resources) -> bool:
+    """Whether this unjoin is of a cluster removed from the config (kube_access/membership.py); False when the
+    record cannot be read (the unjoin then treats the member as still in the federation)."""
+    try:
+        members = membership.recorded(host, c.MEMBERS_NAMESPACE)
+    except (Waiting, Failed) as exc:
+        log.info("the federation's clusters could not be read on host %s: %s", req.host.name, exc)
+        return False
+    return membership.left_the_federation(members, req.member.name, req.host.name)
+
+
+def _record_members(req: MembersRequest, deadline: int, budget: Budget) -> dict:
+    """Create/update of `Custom::KarmadaMembers`: the federation's clusters on the host (kube_access/membership.py),
+    in the Karmada release's namespace."""
+    def write() -> None:
+        allowed_clusters.check(req.host, "host", allowed_clusters.load())
+        membership.record(_cluster(req.host, "host", budget), c.MEMBERS_NAMESPACE, req.members)
+    return membership.record_until(deadline, req.host.name, write)
+
+
+def _forget_members(req: MembersRequest, deadline: int, budget: Budget, resource: str) -> dict:
+    """Delete of `Custom::KarmadaMembers` (after every unjoin): the record goes; never fails."""
+    try:
+        membership.forget(_cluster(req.host, "host", budget), c.MEMBERS_NAMESPACE)
+        left: list[Exception] = []
+    except (Waiting, Failed) as exc:
+        left = [exc]
+    return _finish(f"delete of {resource}", left, deadline, resource,
+                   [LeftObject(req.host.name, "ConfigMap", c.MEMBERS_CONFIGMAP, c.MEMBERS_NAMESPACE)])

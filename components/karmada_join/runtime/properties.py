@@ -2,14 +2,14 @@
 Bad input fails the resource with a message naming the property; nothing is touched before these checks pass."""
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 
 from components.karmada_join import contract as c
 # The KubeFed join's checks of a cluster property (Name, EksClusterName, Region, Endpoint, CaData) and of the timeout.
-from components.kube_access.cluster_ref import ClusterRef, InvalidProperties, timeout_seconds
+from components.kube_access.cluster_ref import (ClusterRef, InvalidProperties, Timed, digest, parse_members,
+                                                timeout_seconds)
 from components.kube_access.cluster_ref import parse_cluster as cluster_ref
 
 from .resources import kind_of
@@ -19,21 +19,17 @@ MAX_OBJECTS = 200
 
 
 @dataclass(frozen=True)
-class JoinRequest:
+class JoinRequest(Timed):
     member: ClusterRef
     host: ClusterRef
     node_port: int
     timeout_seconds: int
 
     @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
-
-    @property
     def digest(self) -> str:
         """What the join makes from these properties (the timeout does not count)."""
         state = [self.member, self.host, self.node_port]
-        return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
+        return digest(state)
 
     @property
     def physical_id(self) -> str:
@@ -41,7 +37,7 @@ class JoinRequest:
 
 
 @dataclass(frozen=True)
-class ObjectsRequest:
+class ObjectsRequest(Timed):
     host: ClusterRef
     node_port: int
     owner: str
@@ -49,12 +45,21 @@ class ObjectsRequest:
     timeout_seconds: int
 
     @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
+    def physical_id(self) -> str:
+        return f"karmada-objects/{self.host.name}/{self.owner}"
+
+
+@dataclass(frozen=True)
+class MembersRequest(Timed):
+    """`Custom::KarmadaMembers`: the federation's clusters, recorded on the host (kube_access/membership.py)."""
+
+    host: ClusterRef
+    members: tuple[str, ...]
+    timeout_seconds: int
 
     @property
     def physical_id(self) -> str:
-        return f"karmada-objects/{self.host.name}/{self.owner}"
+        return f"karmada-members/{self.host.name}"
 
 
 def _node_port(props: dict, problems: list[str]) -> int:
@@ -76,6 +81,18 @@ def parse_join(props: dict) -> JoinRequest:
     if problems:
         raise InvalidProperties("invalid Karmada join properties: " + "; ".join(problems))
     return JoinRequest(member=member, host=host, node_port=node_port, timeout_seconds=timeout)
+
+
+def parse_members_record(props: dict) -> MembersRequest:
+    problems: list[str] = []
+    host = cluster_ref(props.get(c.HOST), c.HOST, problems)
+    members = parse_members(props, problems)
+    if props.get(c.MEMBERS) is None:
+        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
+    timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
+    if problems:
+        raise InvalidProperties("invalid Karmada members properties: " + "; ".join(problems))
+    return MembersRequest(host=host, members=members, timeout_seconds=timeout)
 
 
 def object_problems(objects: object) -> list[str]:

@@ -24,16 +24,15 @@ import logging
 import time
 
 from .. import contract
-from components.kube_access import allowed_clusters
+from components.kube_access import allowed_clusters, membership, polls
 from components.workload_waiter.runtime import workload_wait
 from . import join
-from . import membership
 from . import teardown
 from . import unjoin
 from components.kube_access.allowed_clusters import NotAllowed
 from .cluster_api import Cluster
 from components.kube_access.kube_api import Budget, Failed, Waiting, api_client, classify, configure_logging
-from components.kube_access.left_behind import MAX_REPORT, LeftObject, give_up
+from components.kube_access.left_behind import LeftObject, finish as _finish
 from .manifests import Names, all_rbac_refs
 from .properties import ClusterRef, InvalidProperties, JoinRequest, parse, parse_teardown
 
@@ -93,15 +92,10 @@ def is_complete(event: dict, context: object = None) -> dict:
             # A rollback (or a re-apply) of the state this join was last Ready with, while a cluster cannot be
             # reached: the failed update never got to change that cluster, so there is nothing to restore there.
             # Failing would fail the rollback for the reason that failed the update (UPDATE_ROLLBACK_FAILED).
-            log.warning("%s: restored the properties it was last Ready with without reaching every cluster: %s",
-                        req.member.name, waiting)
-            return {"IsComplete": True, "Data": {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name,
-                                                 contract.NOT_VERIFIED_ATTRIBUTE: waiting[:MAX_REPORT]}}
-    if time.time() > deadline:
-        raise RuntimeError(f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes; "
-                           f"still waiting for: {waiting}")
-    log.info("waiting: %s", waiting)
-    return {"IsComplete": False}
+            return polls.restored_unverified(req.member.name, waiting,
+                                             {contract.KUBEFED_CLUSTER_ATTRIBUTE: req.member.name})
+    return polls.keep_waiting(deadline, waiting,
+                              f"{req.member.name} did not join KubeFed within {req.timeout_seconds // 60} minutes")
 
 
 def _release_previous_host(event: dict, req: JoinRequest, budget: Budget) -> str | None:
@@ -147,16 +141,12 @@ def restores_last_ready(req: JoinRequest, budget: Budget) -> bool:
 
 def _check_names(*refs: ClusterRef) -> None:
     """The static half of `_check_allowed` (no AWS call): what onEvent checks."""
-    prefix = allowed_clusters.load()
-    for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check_name(ref, role, prefix)
+    allowed_clusters.check_names(list(zip(refs, ("member", "host"))))
 
 
 def _check_allowed(*refs: ClusterRef) -> None:
     """Each cluster (member, then host) is one of this environment's as EKS describes it (allowed_clusters)."""
-    prefix = allowed_clusters.load()
-    for ref, role in zip(refs, ("member", "host")):
-        allowed_clusters.check(ref, role, prefix)
+    allowed_clusters.check_all(list(zip(refs, ("member", "host"))))
 
 
 def _cluster(ref: ClusterRef, role: str, budget: Budget, shared: Cluster | None = None) -> Cluster:
@@ -216,10 +206,9 @@ def _unjoin(event: dict, deadline: int, budget: Budget) -> dict:
 
 def left_the_federation(req: JoinRequest, host: Cluster) -> bool:
     """An unjoin of a member the federation no longer has (by name; the teardown records them on the host:
-    membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may not reach
-    it). Without a record every member counts as still in the federation."""
-    members = membership.recorded(host, req.namespace)
-    return members is not None and req.member.name not in members and req.host.name in members
+    kube_access/membership.py), from a host it still has: a removed cluster. Nothing is done on it (the function may
+    not reach it). Without a record every member counts as still in the federation."""
+    return membership.left_the_federation(membership.recorded(host, req.namespace), req.member.name, req.host.name)
 
 
 def host_objects(cluster: str, names: Names) -> list[LeftObject]:
@@ -235,19 +224,6 @@ def member_objects(cluster: str, names: Names) -> list[LeftObject]:
               for kind, name in all_rbac_refs(names)),
             LeftObject(cluster, "Secret", names.token_secret, names.namespace),
             LeftObject(cluster, "ServiceAccount", names.service_account, names.namespace)]
-
-
-def _finish(what: str, left: list[Exception], deadline: int, resource: str, objects: list[LeftObject],
-            note: str = "") -> dict:
-    """Not complete while something transient is left and the deadline allows; else complete, reporting
-    what is left behind (the attribute, and the record that outlives the stack: left_behind.py)."""
-    if any(isinstance(e, Waiting) for e in left) and time.time() <= deadline:
-        log.info("%s: retrying next poll: %s", what, "; ".join(map(str, left)))
-        return {"IsComplete": False}
-    if not left:
-        log.info("%s: done", what)
-        return {"IsComplete": True}
-    return give_up(what, [str(e) for e in left], resource, objects, note)
 
 
 def _teardown_on_event(event: dict) -> dict:
@@ -266,25 +242,15 @@ def _teardown_on_event(event: dict) -> dict:
 
 
 def _record_members(event: dict, deadline: int, budget: Budget) -> dict:
-    """Create/update of the teardown: record the federation's clusters on the host (membership.py)."""
+    """Create/update of the teardown: record the federation's clusters on the host (kube_access/membership.py)."""
     req = parse_teardown(event.get("ResourceProperties") or {})
     if req.members is None:
         return {"IsComplete": True}
-    try:
+
+    def write() -> None:
         _check_allowed(req.host)
         membership.record(_cluster(req.host, "host", budget), req.namespace, req.members)
-    except NotAllowed as exc:
-        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} refused: {exc}") from None
-    except Waiting as exc:
-        if time.time() > deadline:
-            raise RuntimeError(f"recording the federation's clusters on host {req.host.name}: still waiting for: "
-                               f"{exc}") from None
-        log.info("waiting: %s", exc)
-        return {"IsComplete": False}
-    except Failed as exc:
-        raise RuntimeError(f"recording the federation's clusters on host {req.host.name} failed: {exc}") from None
-    log.info("host %s: the federation's clusters recorded (%d)", req.host.name, len(req.members))
-    return {"IsComplete": True}
+    return membership.record_until(deadline, req.host.name, write)
 
 
 def _teardown_is_complete(event: dict, deadline: int, budget: Budget) -> dict:

@@ -2,24 +2,21 @@
 naming the property; nothing is touched on any cluster before these checks pass."""
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 
 from components.kube_access.cluster_ref import (  # noqa: F401 (ClusterRef, InvalidProperties: the join's names too)
-    ClusterRef, InvalidProperties, parse_cluster, parse_namespace, timeout_seconds)
+    ClusterRef, InvalidProperties, Timed, digest, parse_cluster, parse_members, parse_namespace, timeout_seconds)
 
 from .. import contract as c
 from .manifests import CLUSTER_SCOPE, NAMESPACED_SCOPE, Names
 
-_LABEL = re.compile(c.LABEL_PATTERN)
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
 @dataclass(frozen=True)
-class JoinRequest:
+class JoinRequest(Timed):
     member: ClusterRef
     host: ClusterRef
     namespace: str
@@ -32,14 +29,10 @@ class JoinRequest:
         return Names(member=self.member.name, host=self.host.name, namespace=self.namespace)
 
     @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
-
-    @property
     def digest(self) -> str:
         """What the join makes from these properties, as a short digest (the timeout does not count)."""
         state = [self.member, self.host, self.namespace, self.scope, sorted(self.labels.items())]
-        return hashlib.sha256(json.dumps(state, default=lambda r: r.__dict__, sort_keys=True).encode()).hexdigest()[:16]
+        return digest(state)
 
     @property
     def physical_id(self) -> str:
@@ -48,17 +41,13 @@ class JoinRequest:
 
 
 @dataclass(frozen=True)
-class TeardownRequest:
+class TeardownRequest(Timed):
     host: ClusterRef
     namespace: str
     timeout_seconds: int = c.DEFAULT_TIMEOUT_SECONDS
     members: tuple[str, ...] | None = None
-    """Every cluster of the federation (contract.MEMBERS), recorded on the host (membership.py); None when the
-    properties predate it."""
-
-    @property
-    def deadlines(self) -> c.Deadlines:
-        return c.Deadlines(self.timeout_seconds)
+    """Every cluster of the federation (contract.MEMBERS), recorded on the host (kube_access/membership.py); None
+    when the properties predate it."""
 
     @property
     def physical_id(self) -> str:
@@ -70,14 +59,10 @@ def parse_teardown(props: dict) -> TeardownRequest:
     host = parse_cluster(props.get(c.HOST), c.HOST, problems)
     namespace = parse_namespace(props, problems)
     timeout = timeout_seconds(props, problems, c.DEFAULT_TIMEOUT_SECONDS)
-    members = props.get(c.MEMBERS)
-    if members is not None and (not isinstance(members, list) or not all(
-            isinstance(m, str) and _LABEL.match(m) and len(m) <= c.MAX_LABEL_LENGTH for m in members)):
-        problems.append(f"{c.MEMBERS}: must be a list of cluster names")
+    members = parse_members(props, problems)
     if problems:
         raise InvalidProperties("invalid KubeFed teardown properties: " + "; ".join(problems))
-    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout,
-                           members=None if members is None else tuple(members))
+    return TeardownRequest(host=host, namespace=namespace, timeout_seconds=timeout, members=members)
 
 
 def parse(props: dict) -> JoinRequest:
