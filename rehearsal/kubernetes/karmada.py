@@ -358,7 +358,7 @@ def _selected(emulator, policy: dict) -> list[tuple[str, dict]]:
         for _, found in _live(emulator, plural, namespace):
             obj = {**found.raw, "apiVersion": f"{group}/{version}" if group else version, "kind": kind}
             if any(_matches(s, obj) for s in ((policy.get("spec") or {}).get("resourceSelectors") or [])):
-                out.append((kind, found.raw))
+                out.append((kind, obj))
     return out
 
 
