@@ -356,8 +356,8 @@ def test_new_waiters_take_over_from_the_joins_and_the_old_ones_delete_nothing(tm
 
 
 def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_members(tmp_path):
-    """A folder of Karmada objects (the echo-server sample and a ConfigMap on every cluster), then the same folder
-    with other weights and without the ConfigMap and its policy: the folder's Custom::KarmadaObjects is updated in
+    """A folder of Karmada objects (the echo-server sample and a ConfigMap a ClusterPropagationPolicy puts on every
+    cluster), then the same folder with other weights and without the ConfigMap and its policy: the folder's Custom::KarmadaObjects is updated in
     place (same path, same logical id and owner), Karmada moves the replicas to the new counts, and the dropped
     objects go from karmada-apiserver and from every member; the delete then leaves nothing."""
     import shutil
@@ -369,9 +369,11 @@ def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_mem
     shutil.copytree(ROOT / "samples/echo-server-karmada", folder)
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "greeting", "namespace": "echo"},
               "data": {"text": "hello"}}
-    policy = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "PropagationPolicy",
-              "metadata": {"name": "greeting", "namespace": "echo"},
-              "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "greeting"}]}}
+    # Cluster-scoped, without clusterAffinity: every cluster, for objects of any namespace it names.
+    policy = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
+              "metadata": {"name": "greeting"},
+              "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "echo",
+                                              "name": "greeting"}]}}
     (folder / "30-config.yaml").write_text(yaml.safe_dump_all([config, policy]))
     raw = environment(clusters=3, engine="karmada", workloads=[{"manifests": str(folder)}])
     before = assembly(raw)
@@ -405,7 +407,7 @@ def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_mem
         assert [on(c, "ConfigMap", "greeting") for c in ("fed-1", "fed-2", "fed-3")] == [[], [], []]
         (host,) = [c for c in kubernetes.clusters.values() if c.karmada is not None]
         assert host.karmada.run(lambda: [k for k, o in host.karmada.emulator.objects.items() if not o.deleted
-                                         and o.raw.get("kind") in ("ConfigMap", "PropagationPolicy")
+                                         and o.raw.get("kind") in ("ConfigMap", "ClusterPropagationPolicy")
                                          and o.raw["metadata"].get("name") == "greeting"]) == []
         player.delete_after_update(read_assembly(after), left)
     except RehearsalFailure as failure:
