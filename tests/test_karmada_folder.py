@@ -398,3 +398,32 @@ def test_each_folder_is_one_custom_karmada_objects_after_the_typed_workloads():
         objects[folder]["DependsOn"])
     assert len(resources) == federation_layout.federation_resources(
         load_environment({"t": karmada_env(typed, {"manifests": SAMPLE})}, "t"))
+
+
+# --- the objects' wait after a change of the policy alone ---------------------------------------------------------------
+
+def test_the_objects_wait_takes_a_changed_policy_into_account():
+    """A folder (or a typed workload) whose PropagationPolicy changes while its Deployment does not (new weights, the
+    same total): the Custom::KarmadaObjects wait must not take the binding of the old placement for the new one
+    (components/karmada_join/runtime/objects.py placement_state)."""
+    from components.karmada_join.runtime import objects as runtime_objects
+    deployment = copy.deepcopy(DEPLOYMENT)
+    current = {**deployment, "metadata": {**deployment["metadata"], "resourceVersion": "7"}}
+    new = with_(POLICY, "spec.placement", {"clusterAffinity": {"clusterNames": ["fed-1"]}})
+    binding = {"metadata": {"generation": 2},
+               "spec": {"resource": {"resourceVersion": "7"}, "placement": POLICY["spec"]["placement"],
+                        "clusters": [{"name": "fed-1", "replicas": 1}, {"name": "fed-2", "replicas": 1}]},
+               "status": {"schedulerObservedGeneration": 2,
+                          "conditions": [{"type": "Scheduled", "status": "True"},
+                                         {"type": "FullyApplied", "status": "True"}],
+                          "aggregatedStatus": [{"clusterName": c, "applied": True, "health": "Healthy"}
+                                               for c in ("fed-1", "fed-2")]}}
+    assert runtime_objects.placement_state(deployment, current, binding, POLICY) == (["fed-1", "fed-2"], None)
+    assert runtime_objects.placement_state(deployment, current, binding, new) == (
+        [], "Deployment shop/web: its ResourceBinding does not have its PropagationPolicy's placement yet")
+    moved = copy.deepcopy(binding)
+    moved["spec"]["placement"], moved["metadata"]["generation"] = new["spec"]["placement"], 3
+    assert runtime_objects.placement_state(deployment, current, moved, new) == (
+        [], "Deployment shop/web: not scheduled since its placement changed")
+    assert runtime_objects.selects_by_name(POLICY, deployment)
+    assert not runtime_objects.selects_by_name(with_(POLICY, "metadata.namespace", "other"), deployment)

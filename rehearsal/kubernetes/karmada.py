@@ -468,7 +468,7 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
             placement = ((policy.raw.get("spec") or {}).get("placement")) or {}
             counts = karmada_scheduling.schedule(placement, total, clusters) if kind == "Deployment" \
                 else {n: 1 for n in clusters}
-            bindings[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = (obj, counts, kind)
+            bindings[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = (obj, counts, placement)
             for cluster, count in counts.items():
                 if kind == "Deployment" and count == 0:
                     continue
@@ -508,8 +508,8 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
             if key not in applied and cluster in ready and not work.raw["metadata"].get("deletionTimestamp"):
                 _delete_member_copy(ready[cluster], work.raw)
                 work.delete()
-    for (kind, namespace, name), (obj, counts, _) in bindings.items():
-        _write_binding(handle, ready, obj, counts, kind, now)
+    for (kind, namespace, name), (obj, counts, placement) in bindings.items():
+        _write_binding(handle, ready, obj, counts, kind, now, placement)
     live = {(k, ns, n) for k, ns, n in bindings}
     for (_, namespace, bname), binding in list(_live(emulator, "resourcebindings")):
         resource = (binding.raw.get("spec") or {}).get("resource") or {}
@@ -518,7 +518,9 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
 
 
 def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict[str, int], kind: str,
-                   now: str) -> None:
+                   now: str, placement: dict | None = None) -> None:
+    """The object's ResourceBinding: its policy's placement (BuildResourceBinding copies it), the clusters scheduled,
+    the conditions and each cluster's status, written in the round that propagated it (scheduled at once)."""
     emulator = handle.emulator
     meta = obj["metadata"]
     name = f"{meta['name']}-{kind.lower()}"
@@ -538,6 +540,7 @@ def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict
         items.append(item)
     spec = {"resource": {"apiVersion": obj.get("apiVersion"), "kind": kind, "namespace": namespace,
                          "name": meta["name"], "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")},
+            "placement": placement or {},
             "clusters": [{"name": n, "replicas": r} for n, r in sorted(counts.items()) if r or kind != "Deployment"]}
     status = {"conditions": [{"type": "Scheduled", "status": "True" if spec["clusters"] else "False",
                               "reason": "Success" if spec["clusters"] else "NoClusterFit", "message": "",
