@@ -427,3 +427,50 @@ def test_the_objects_wait_takes_a_changed_policy_into_account():
         [], "Deployment shop/web: not scheduled since its placement changed")
     assert runtime_objects.selects_by_name(POLICY, deployment)
     assert not runtime_objects.selects_by_name(with_(POLICY, "metadata.namespace", "other"), deployment)
+
+
+def _paths(value, path=()):
+    """Every position in a YAML value (mapping keys and list indexes), depth first."""
+    yield path
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, (*path, i))
+
+
+def test_objects_of_any_shape_are_reported_never_raised():
+    """A folder's objects may hold anything YAML can write at any field: the reader's queries (DNS annotations), the
+    check and the placement queries report, and never raise (a crash would show a traceback instead of the field)."""
+    sample = [o for _, o in sample_objects()]
+    override = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "OverridePolicy",
+                "metadata": {"name": "o", "namespace": "echo"},
+                "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "Service", "name": "echo-server",
+                                                "labelSelector": {"matchExpressions": [
+                                                    {"key": "a", "operator": "In", "values": ["b"]}]}}],
+                         "overrideRules": [{"targetCluster": {"clusterNames": ["fed-1"], "fieldSelector": {
+                             "matchExpressions": [{"key": "region", "operator": "In", "values": ["us-east-1"]}]}},
+                             "overriders": {"plaintext": [{"path": "/metadata/annotations", "operator": "add",
+                                                           "value": {"k": "v"}}],
+                                            "annotationsOverrider": [{"operator": "add", "value": {"k": "v"}}]}}]}}
+    objects = [*sample, override]
+    odd = (None, 5, "x", [], {}, [5], {"a": 5}, [{"key": ["k"]}])
+    checked = 0
+    for index, obj in enumerate(objects):
+        for path in _paths(obj):
+            if len(path) < 2 or path[0] in ("apiVersion", "kind") or path[:2] == ("metadata", "name"):
+                continue  # what the reader refuses before (manifest_folder.load: not an object)
+            for value in odd:
+                broken = copy.deepcopy(objects)
+                target = broken[index]
+                for key in path[:-1]:
+                    target = target[key]
+                target[path[-1]] = value
+                pairs = [("f.yaml", o) for o in broken]
+                karmada_folder.check(pairs, CRDS, CLUSTERS, (), None)
+                plan.dns_annotated_services(pairs)
+                plan.load_balancer_clusters(pairs, CLUSTERS)
+                plan.apply_order(o for _, o in pairs)
+                checked += 1
+    assert checked > 500

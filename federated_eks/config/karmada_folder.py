@@ -151,7 +151,8 @@ def _affinity_problems(field: str, affinity: Any, names: list[str], regions: lis
         out.append((f"{field}.labelSelector", "selects Clusters by label, but the federation's joins set no label "
                     "on a Cluster, so it matches none", f"list the clusters in clusterNames, or select "
                     f"`{kf.REGION_FIELD}` with a fieldSelector"))
-    for i, e in enumerate(field_at(affinity, "fieldSelector", "matchExpressions") or []):
+    expressions = field_at(affinity, "fieldSelector", "matchExpressions")
+    for i, e in enumerate(expressions if isinstance(expressions, list) else ()):
         if not isinstance(e, dict):
             continue
         if e.get("key") != kf.REGION_FIELD:
@@ -217,7 +218,8 @@ def _policy_problems(where: str, policy: dict, objects: list[tuple[str, dict]], 
         for i, rule in enumerate(rules if isinstance(rules, list) else ()):
             out += [(f"{where}: spec.{f}", what, fix) for f, what, fix in _affinity_problems(
                 f"overrideRules[{i}].targetCluster", field_at(rule, "targetCluster"), names, regions)]
-            for j, patch in enumerate(field_at(rule, "overriders", "plaintext") or []):
+            patches = field_at(rule, "overriders", "plaintext")
+            for j, patch in enumerate(patches if isinstance(patches, list) else ()):
                 if isinstance(patch, dict) and str(patch.get("path", "")).endswith("/image") \
                         and isinstance(patch.get("value"), str):
                     wrong = image_reference.problem(patch["value"])

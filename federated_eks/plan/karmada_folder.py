@@ -68,12 +68,14 @@ def _labels_match(selector: Any, labels: Any) -> bool:
         return True
     labels = labels if isinstance(labels, dict) else {}
     match = selector.get("matchLabels")
-    if isinstance(match, dict) and any(labels.get(k) != v for k, v in match.items()):
+    if isinstance(match, dict) and any(not isinstance(k, str) or labels.get(k) != v for k, v in match.items()):
         return False
-    for e in selector.get("matchExpressions") or []:
-        if not isinstance(e, dict):
+    expressions = selector.get("matchExpressions")
+    for e in expressions if isinstance(expressions, list) else ():
+        if not isinstance(e, dict) or not isinstance(e.get("key"), str):
             return False
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        key, op = e["key"], e.get("operator")
+        values = [v for v in e["values"] if isinstance(v, str)] if isinstance(e.get("values"), list) else []
         present = key in labels
         if not {"In": present and labels.get(key) in values, "NotIn": not present or labels.get(key) not in values,
                 "Exists": present, "DoesNotExist": not present}.get(op, False):
@@ -86,7 +88,8 @@ def selects(policy: dict, obj: dict) -> bool:
     _, _, namespace, name = identity(obj)
     if POLICY_KINDS.get(str(policy.get("kind"))) and identity(policy)[2] != namespace:
         return False  # a namespaced policy selects in its own namespace only
-    for s in field_at(policy, "spec", "resourceSelectors") or []:
+    selectors = field_at(policy, "spec", "resourceSelectors")
+    for s in selectors if isinstance(selectors, list) else ():
         if not isinstance(s, dict) or s.get("apiVersion") != obj.get("apiVersion") or s.get("kind") != obj.get("kind"):
             continue
         if s.get("namespace") and s.get("namespace") != namespace:
@@ -122,7 +125,8 @@ def _affinity_clusters(affinity: Any, clusters: Sequence[tuple[str, str]]) -> li
             continue
         if "labelSelector" in affinity and not _labels_match(affinity["labelSelector"], {}):
             continue
-        fields = field_at(affinity, "fieldSelector", "matchExpressions") or []
+        fields = field_at(affinity, "fieldSelector", "matchExpressions")
+        fields = fields if isinstance(fields, list) else []
         if any(not _labels_match({"matchExpressions": [e]}, {REGION_FIELD: region} if isinstance(e, dict)
                                  and e.get("key") == REGION_FIELD else {}) for e in fields):
             continue
@@ -168,18 +172,24 @@ def dns_annotated_services(objects: Iterable[tuple[str, dict]]) -> list[str]:
     /metadata/annotations, or an annotationsOverrider)."""
     objects = list(objects)
     out = []
+    def keys(value: Any) -> Any:
+        return value if isinstance(value, dict) else {}
+
+    def items(value: Any) -> list:
+        return value if isinstance(value, list) else []
+
     for file, svc in load_balancer_services(objects):
-        found = EXTERNAL_DNS_HOSTNAME in (field_at(svc, "metadata", "annotations") or {})
+        found = EXTERNAL_DNS_HOSTNAME in keys(field_at(svc, "metadata", "annotations"))
         for _, policy in objects:
             if not (is_policy(policy) and policy.get("kind") in OVERRIDE_KINDS and selects(policy, svc)):
                 continue
-            for rule in field_at(policy, "spec", "overrideRules") or []:
-                for patch in field_at(rule, "overriders", "plaintext") or []:
+            for rule in items(field_at(policy, "spec", "overrideRules")):
+                for patch in items(field_at(rule, "overriders", "plaintext")):
                     path, value = str(field_at(patch, "path") or ""), field_at(patch, "value")
                     found = found or path.endswith(EXTERNAL_DNS_HOSTNAME.replace("/", "~1")) or (
-                        path == "/metadata/annotations" and isinstance(value, dict) and EXTERNAL_DNS_HOSTNAME in value)
-                for o in field_at(rule, "overriders", "annotationsOverrider") or []:
-                    found = found or EXTERNAL_DNS_HOSTNAME in (field_at(o, "value") or {})
+                        path == "/metadata/annotations" and EXTERNAL_DNS_HOSTNAME in keys(value))
+                for o in items(field_at(rule, "overriders", "annotationsOverrider")):
+                    found = found or EXTERNAL_DNS_HOSTNAME in keys(field_at(o, "value"))
         if found:
             _, _, namespace, name = identity(svc)
             out.append(f"{file}: Service {namespace}/{name}")
