@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterable
 import aws_cdk as cdk
 from constructs import Construct
 
+from components import karmada_crds
 from components.kubefed_crds import all_crds
 from components.network import Network
+from federated_eks.config import karmada_folder
 from federated_eks.config.reader import ConfigError
 from federated_eks.config.workload_reader import folder_problems
 from federated_eks.model.federation import FederationConfig
@@ -156,8 +158,18 @@ def transit_gateway_stacks(app: Construct, config: FederationConfig, networks: d
 
 def check_manifest_folders(config: FederationConfig) -> None:
     """Every object of the config's manifest folders against the CRDs this federation's control plane installs
-    (generated in components/, so checked here rather than by the config reader)."""
+    (generated in components/, so checked here rather than by the config reader): KubeFed's, or with engine karmada
+    Karmada's policies (federated_eks/config/karmada_folder.py)."""
     if not config.manifest_folders:
+        return
+    if config.engine == "karmada":
+        clusters = [(c.name, c.region) for c in config.clusters]
+        problems = [f"{f.source}.manifests: {where}: {what}. Fix: {fix}" for f in config.manifest_folders
+                    for where, what, fix in karmada_folder.check(
+                        f.objects, karmada_crds.all_crds(), clusters, [w.namespace for w in config.workloads],
+                        config.kubernetes_version)]
+        if problems:
+            raise ConfigError(problems)
         return
     problems = folder_problems(config.manifest_folders, config.workloads, [c.name for c in config.clusters],
                                all_crds(config.kubefed.federated_types))

@@ -1,5 +1,6 @@
 """Karmada's API as this project uses it, as code: minimal CRDs (openAPIV3 schemas) of PropagationPolicy and
-OverridePolicy (`policy.karmada.io/v1alpha1`) and of Cluster (`cluster.karmada.io/v1alpha1`).
+OverridePolicy and their cluster-scoped twins ClusterPropagationPolicy and ClusterOverridePolicy (same specs:
+propagation_types.go / override_types.go; `policy.karmada.io/v1alpha1`) and of Cluster (`cluster.karmada.io/v1alpha1`).
 
 Pure functions returning Kubernetes objects as dicts, written from Karmada's Go types (karmada-io/karmada, tag
 v1.19.0-rc.0: pkg/apis/policy/v1alpha1/propagation_types.go and override_types.go, pkg/apis/cluster/v1alpha1/
@@ -119,14 +120,27 @@ def override_policy_crd() -> dict[str, Any]:
                root(_override_spec(), required=("spec",)), short_names=("op",), status=False)
 
 
+def cluster_propagation_policy_crd() -> dict[str, Any]:
+    return crd(POLICY_GROUP, "ClusterPropagationPolicy", "clusterpropagationpolicies", "Cluster", VERSION,
+               root(_propagation_spec(), required=("spec",)), short_names=("cpp",), status=False)
+
+
+def cluster_override_policy_crd() -> dict[str, Any]:
+    return crd(POLICY_GROUP, "ClusterOverridePolicy", "clusteroverridepolicies", "Cluster", VERSION,
+               root(_override_spec(), required=("spec",)), short_names=("cop",), status=False)
+
+
 def cluster_crd() -> dict[str, Any]:
     return crd(CLUSTER_GROUP, "Cluster", "clusters", "Cluster", VERSION,
                root(_cluster_spec(), _cluster_status(), required=("spec",)))
 
 
 def all_crds() -> list[dict[str, Any]]:
-    """The Karmada kinds this project writes: what the emulated karmada-apiserver serves and the tests validate."""
-    return [propagation_policy_crd(), override_policy_crd(), cluster_crd()]
+    """The Karmada kinds this project writes (the Cluster* policies: those of manifest folders): what the emulated
+    karmada-apiserver serves, the manifest folder check (federated_eks/config/karmada_folder.py) and the tests
+    validate against."""
+    return [propagation_policy_crd(), override_policy_crd(), cluster_propagation_policy_crd(),
+            cluster_override_policy_crd(), cluster_crd()]
 
 
 def schemas() -> dict[tuple[str, str], Schema]:

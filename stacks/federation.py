@@ -4,6 +4,7 @@ Deploys after the clusters and the peering mesh. The engine guard (components/en
 deployed federation refuses to switch engines in place."""
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
 from aws_cdk import CfnOutput, Stack, aws_ec2 as ec2, aws_eks_v2 as eks, aws_iam as iam
@@ -17,7 +18,7 @@ from components.kubefed_control_plane import KubefedControlPlane, KubefedControl
 from components.kubefed_join.kubefed_join import JoinTarget, KubefedJoinProvider, KubefedJoinProviderProps
 from components.workload_dns import member_annotations
 from components.workload_waiter.workload_waiter import WorkloadWaiterProvider, WorkloadWaiterProviderProps, host_rbac
-from federated_eks.plan import federation_layout, karmada_workload, topology
+from federated_eks.plan import federation_layout, karmada_folder, karmada_workload, topology
 from federated_eks.plan.kubefed_workload import MANAGED_BY, REGION_LABEL
 from federated_eks.model.federation import FederationConfig
 from federated_eks.model.workload import Workload
@@ -49,12 +50,25 @@ def karmada_objects(workloads: Sequence[Workload], clusters: Sequence[tuple[str,
     return out
 
 
+def folder_ident(path: str) -> str:
+    """A manifest folder's part of construct ids: its path with '/' as '-' (the config reader refuses two folders
+    named the same way)."""
+    return path.strip("/").replace("/", "-")
+
+
+def folder_owner(env_name: str, path: str) -> str:
+    """The owner annotation of a Karmada folder's objects (a label value of at most 63 characters, unique per
+    environment and folder, stable across deploys): `<env>-manifests-<hash of the path>`."""
+    return f"{env_name}-manifests-{hashlib.sha256(folder_ident(path).encode()).hexdigest()[:10]}"
+
+
 class FederationStack(Stack):
     """Attributes: `guard` (components.engine_guard), `control_plane`, `teardown`, `joins` (cluster name ->
     Custom::KubefedJoin), `workload_target` (what `components.federated_workloads.FederatedWorkloads` needs, for
     workloads added in CDK code) and `workloads` (the config's, or None). With engine karmada, `control_plane` is the
     KarmadaControlPlane, `joins` are Custom::KarmadaJoin, `workloads` the Custom::KarmadaObjects of the config's
-    workloads (or None), `karmada_lambdas` the join Lambda's security group, `host_api_path` and `karmada_api_path` its
+    workloads (or None), `folders` the Custom::KarmadaObjects of each manifest folder (by path),
+    `karmada_lambdas` the join Lambda's security group, `host_api_path` and `karmada_api_path` its
     ingress rules to the host's API server and to karmada-apiserver's node port; `workload_target` is None (workloads
     in CDK code are KubeFed's)."""
 
@@ -220,6 +234,17 @@ class FederationStack(Stack):
             self.workloads = joiner.objects("Workloads", host=host, owner=f"{config.env_name}-workloads",
                                             objects=karmada_objects(config.workloads, placed))
             self.workloads.node.add_dependency(*paths, *self.joins.values())
+        # Each manifest folder's objects: one Custom::KarmadaObjects of their own (named by the folder's path, so that
+        # reordering the config's workloads replaces nothing), namespaces first, then the policies, then the resource
+        # templates they select (karmada_folder.apply_order; the delete goes in reverse). After the typed workloads'
+        # objects (a folder may use their namespaces), deleted before them.
+        self.folders = {}
+        for folder in config.manifest_folders:
+            ident = folder_ident(folder.path)
+            objects = joiner.objects(f"Manifests-{ident}", host=host, owner=folder_owner(config.env_name, folder.path),
+                                     objects=karmada_folder.apply_order(obj for _, obj in folder.objects))
+            objects.node.add_dependency(*paths, *self.joins.values(), *([self.workloads] if self.workloads else []))
+            self.folders[folder.path] = objects
 
 
 class WorkloadsStack(Stack):

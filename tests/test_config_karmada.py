@@ -128,11 +128,17 @@ def test_a_host_move_is_refused_with_karmada():
 WEB = {"name": "web", "namespace": "web", "image": "nginx:1.29", "containerPort": 80}
 
 
-def test_manifest_folders_are_refused_with_karmada():
-    assert only_problem(environment(engine="karmada", workloads=[WEB, {"manifests": "samples/hello-world"}])) == (
-        f"{P}.workloads[1].manifests: is a folder of KubeFed objects (Federated*, ReplicaSchedulingPreference), which "
-        "engine karmada does not read. Fix: describe the workload as a typed workload (name, image, containerPort, "
-        'placement, replicas, service, dns), or set engine "kubefed"')
+def test_manifest_folders_with_karmada_are_read_as_folders_of_karmada_objects():
+    """The reader reads the folder (its objects are checked by the app: tests/test_karmada_folder.py); what cannot be
+    read is refused in Karmada's words."""
+    cfg = load_environment({"t": environment(engine="karmada", workloads=[
+        WEB, {"manifests": "samples/echo-server-karmada"}])}, "t")
+    assert [w.name for w in cfg.workloads] == ["web"]
+    assert [(f.path, f.source, len(f.objects)) for f in cfg.manifest_folders] == [
+        ("samples/echo-server-karmada", f"{P}.workloads[1]", 5)]
+    assert only_problem(environment(engine="karmada", workloads=[WEB, {"manifests": "samples/nothing"}])) == (
+        f"{P}.workloads[1].manifests: samples/nothing: is not a folder. Fix: point manifests at a folder of Karmada "
+        "YAML files, relative to the folder with cdk.json")
 
 
 @pytest.mark.parametrize("namespace", ["karmada-system", "karmada-installer", "karmada-cluster"])

@@ -313,3 +313,49 @@ def test_a_karmada_federation_joins_propagates_exact_counts_and_deletes_clean(tm
     assert player.summary.created == player.summary.deleted + player.summary.retained
     assert player.aws.clusters == {} and player.aws.vpcs == {}
     assert not [w for w in kubernetes.warnings if "karmada" in w.lower()], kubernetes.warnings
+
+
+def _member_objects(kubernetes, plural: str, namespace: str, name: str) -> dict[str, dict]:
+    """Cluster (as the config names it) -> the member's copy of an object Karmada propagated."""
+    found = {}
+    for eks_name, cluster in kubernetes.clusters.items():
+        obj = cluster.handle.find(plural, namespace, name)
+        if obj is not None:
+            found[next(c for c in ("fed-1", "fed-2", "fed-3") if eks_name.endswith(c))] = obj
+    return found
+
+
+def test_a_karmada_manifest_folder_is_propagated_where_its_policies_say_and_deleted_clean(tmp_path):
+    """A folder of Karmada objects (samples/echo-server-karmada: the walkthrough's echo server, 2 replicas on fed-1 and
+    3 on fed-2 by static weights, a LoadBalancer Service on both) beside a typed workload: its Custom::KarmadaObjects
+    is created after the joins and the typed workloads' objects, Karmada puts exactly the weights' counts on the
+    members and a load balancer on each (so the load-balancer controller was installed where the policy places the
+    Service, and nowhere else); the delete removes every copy from the members before the unjoins."""
+    raw = environment(3, engine="karmada", workloads=[KARMADA_WORKLOADS[1],
+                                                      {"manifests": "samples/echo-server-karmada"}])
+    stacks, assembly = synth(raw, name="karmadaf", outdir=scratch_dir("rehearsal-"))
+    charts = {name.split("-cluster-")[1] for name, s in stacks.items()
+              if "-cluster-" in name and getattr(s, "load_balancer_controller", None) is not None}
+    assert charts == {"fed-1", "fed-2"}, charts
+    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+    lines: list[str] = []
+    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
+    try:
+        player.create_all()
+        assert sum("Custom::KarmadaObjects " in line and line.endswith("ok") for line in lines) == 2, lines[-6:]
+        assert _member_deployments(kubernetes, "echo", "echo-server") == {"fed-1": 2, "fed-2": 3}
+        services = _member_objects(kubernetes, "services", "echo", "echo-server")
+        assert sorted(services) == ["fed-1", "fed-2"]
+        assert all((s.get("status") or {}).get("loadBalancer", {}).get("ingress") for s in services.values()), services
+        assert all(s["spec"].get("allocateLoadBalancerNodePorts") is False for s in services.values())
+        assert sum(_member_deployments(kubernetes, "hello", "hello-world").values()) == 7
+        player.delete_all()
+        assert _member_objects(kubernetes, "deployments", "echo", "echo-server") == {}
+        assert _member_objects(kubernetes, "services", "echo", "echo-server") == {}
+    except RehearsalFailure as failure:
+        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
+    finally:
+        kubernetes.close()
+    assert player.summary.created == player.summary.deleted + player.summary.retained
+    assert player.aws.clusters == {} and player.aws.vpcs == {}
+    assert not [w for w in kubernetes.warnings if "karmada" in w.lower()], kubernetes.warnings

@@ -404,3 +404,63 @@ def test_removing_a_cluster_from_a_karmada_federation_unjoins_it_promptly_and_it
     deletes = [line for line in run.lines[destroyed:] if " delete " in line and "KarmadaJoin/" in line]
     record_delete = next(i for i, line in enumerate(deletes) if "KarmadaJoin/Members " in line)
     assert deletes[record_delete].endswith(" ok") and sum("Join-fed-" in d for d in deletes[:record_delete]) == 3
+
+
+def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_members(tmp_path):
+    """A folder of Karmada objects (the echo-server sample and a ConfigMap a ClusterPropagationPolicy puts on every
+    cluster), then the same folder with other weights and without the ConfigMap and its policy: the folder's Custom::KarmadaObjects is updated in
+    place (same path, same logical id and owner), Karmada moves the replicas to the new counts, and the dropped
+    objects go from karmada-apiserver and from every member; the delete then leaves nothing."""
+    import shutil
+
+    import yaml
+
+    from fedtest import ROOT
+    folder = Path(scratch_dir("karmada-folder-")) / "echo"
+    shutil.copytree(ROOT / "samples/echo-server-karmada", folder)
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "greeting", "namespace": "echo"},
+              "data": {"text": "hello"}}
+    # Cluster-scoped, without clusterAffinity: every cluster, for objects of any namespace it names.
+    policy = {"apiVersion": "policy.karmada.io/v1alpha1", "kind": "ClusterPropagationPolicy",
+              "metadata": {"name": "greeting"},
+              "spec": {"resourceSelectors": [{"apiVersion": "v1", "kind": "ConfigMap", "namespace": "echo",
+                                              "name": "greeting"}]}}
+    (folder / "30-config.yaml").write_text(yaml.safe_dump_all([config, policy]))
+    raw = environment(clusters=3, engine="karmada", workloads=[{"manifests": str(folder)}])
+    before = assembly(raw)
+    (folder / "30-config.yaml").unlink()
+    deployment = folder / "10-deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("weight: 2}", "weight: 4}").replace("weight: 3}", "weight: 1}"))
+    after = assembly(raw)
+    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+    lines: list[str] = []
+    player = Player(read_assembly(before), kubernetes, lines.append)
+
+    def on(cluster: str, kind: str, name: str) -> list[dict]:
+        (eks_name,) = [n for n in kubernetes.clusters if n.endswith(cluster)]
+        handle = kubernetes.clusters[eks_name].handle
+        return handle.run(lambda: [dict(o.raw) for o in handle.emulator.objects.values() if not o.deleted
+                                   and o.raw.get("kind") == kind and o.raw["metadata"].get("name") == name])
+
+    try:
+        player.create_all()
+        assert [len(on(c, "ConfigMap", "greeting")) for c in ("fed-1", "fed-2", "fed-3")] == [1, 1, 1]
+        assert [on(c, "Deployment", "echo-server")[0]["spec"]["replicas"] for c in ("fed-1", "fed-2")] == [2, 3]
+        left = player.deploy(read_assembly(after))
+        assert left == []
+        assert any("Custom::KarmadaObjects" in line and "update" in line for line in lines), lines[-8:]
+        # The Deployment is unchanged (the same total): the update waits for its binding to take the policy's new
+        # placement, so the members run the new counts when the deploy ends.
+        assert [on(c, "Deployment", "echo-server")[0]["spec"]["replicas"] for c in ("fed-1", "fed-2")] == [4, 1]
+        assert [on(c, "ConfigMap", "greeting") for c in ("fed-1", "fed-2", "fed-3")] == [[], [], []]
+        (host,) = [c for c in kubernetes.clusters.values() if c.karmada is not None]
+        assert host.karmada.run(lambda: [k for k, o in host.karmada.emulator.objects.items() if not o.deleted
+                                         and o.raw.get("kind") in ("ConfigMap", "ClusterPropagationPolicy")
+                                         and o.raw["metadata"].get("name") == "greeting"]) == []
+        player.delete_after_update(read_assembly(after), left)
+    except RehearsalFailure as failure:
+        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
+    finally:
+        kubernetes.close()
+    assert player.aws.clusters == {} and player.aws.vpcs == {}
+    assert player.summary.created == player.summary.deleted + player.summary.retained

@@ -27,6 +27,7 @@ from federated_eks.plan.kubefed_workload import LOAD_BALANCER_CLASS, REGION_LABE
 from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES, FederatedType
 from federated_eks.model.object_owners import identity, system_namespace
 from federated_eks.plan.folder_workloads import field_at as _at
+from federated_eks.plan.karmada_folder import is_karmada
 
 Problem = tuple[str, str, str]
 SUFFIXES = (".yaml", ".yml")
@@ -82,20 +83,21 @@ for _tag in ("binary", "set", "omap", "pairs"):
     _JsonLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _JsonLoader._refuse)
 
 
-def load(root: Path, folder: str) -> tuple[tuple[tuple[str, dict], ...], list[Problem]]:
-    """Every object in `folder` (relative to `root` unless absolute) as `(file, object)`, or the problems."""
+def load(root: Path, folder: str, engine: str = "KubeFed") -> tuple[tuple[tuple[str, dict], ...], list[Problem]]:
+    """Every object in `folder` (relative to `root` unless absolute) as `(file, object)`, or the problems.
+    `engine` names whose objects the folder holds, in the fixes (`KubeFed`, `Karmada`)."""
     base = root / folder
     try:
         files = sorted(p for p in base.iterdir() if p.is_file() and p.suffix in SUFFIXES) if base.is_dir() else None
     except (OSError, ValueError) as exc:  # a name too long, a NUL character, a folder that cannot be listed
         return (), [(folder, f"cannot be read as a folder ({type(exc).__name__}: "
-                     f"{getattr(exc, 'strerror', None) or exc})", "point manifests at a readable folder of KubeFed "
+                     f"{getattr(exc, 'strerror', None) or exc})", f"point manifests at a readable folder of {engine} "
                      "YAML files, relative to the folder with cdk.json")]
     if files is None:
-        return (), [(folder, "is not a folder", "point manifests at a folder of KubeFed YAML files, relative to "
-                     "the folder with cdk.json")]
+        return (), [(folder, "is not a folder", f"point manifests at a folder of {engine} YAML files, relative "
+                     "to the folder with cdk.json")]
     if not files:
-        return (), [(folder, "has no .yaml or .yml file", "put the KubeFed objects in YAML files there")]
+        return (), [(folder, "has no .yaml or .yml file", f"put the {engine} objects in YAML files there")]
     objects: list[tuple[str, dict]] = []
     problems: list[Problem] = []
     for path in files:
@@ -237,6 +239,12 @@ def check(objects: Iterable[tuple[str, dict]], crds: Iterable[dict], clusters: I
         if found is None:
             # Not served, so not enabled: a default type's federated kind here was disabled.
             disabled = disabled_default_type(obj["apiVersion"], obj["kind"], ())
+            if disabled is None and is_karmada(obj):
+                problems.append((where, f"is a Karmada object ({obj['apiVersion']}), which engine karmada reads; "
+                                 "engine kubefed (this environment's) propagates KubeFed's federated types",
+                                 'set engine "karmada" for a folder of Karmada objects, or write the workload as '
+                                 "KubeFed objects (a Federated<Kind> with its placement)"))
+                continue
             problems.append((where, *disabled_type_problem(disabled)) if disabled is not None else (
                 where, f"{obj['apiVersion']} {obj['kind']} is not a KubeFed type this federation serves",
                 "use a federated type of kubefed's types (types.kubefed.io/v1beta1 Federated<Kind>), a "

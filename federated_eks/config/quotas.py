@@ -172,8 +172,8 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
                    "the typed workloads in namespaces no folder uses (they move to workload stacks)")
             if cfg.engine == "karmada":
                 held = (f"the engine guard, Karmada and its join provider {federation_layout.KARMADA_BASE_RESOURCES}, a "
-                        "join per cluster and the workloads' objects")
-                fix = ("fewer workloads", "fewer clusters")
+                        "join per cluster, the workloads' objects and per folder its objects")
+                fix = ("fewer workloads", "fewer clusters", "fewer manifest folders")
         else:
             stack, held = stack_name(cfg, WORKLOADS_STACK, str(plan.index)), (
                 f"the workloads of namespace {plan.namespaces[0]}, which share a stack")

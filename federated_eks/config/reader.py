@@ -167,7 +167,7 @@ def _read_workloads(r: Reader, d: dict[str, Any], path: str, clusters: list[Clus
     if "workloads" not in d:
         return (), ()
     if engine == "karmada":
-        return _read_karmada_workloads(r, d["workloads"], f"{path}.workloads", clusters, kubernetes_version), ()
+        return _read_karmada_workloads(r, d["workloads"], f"{path}.workloads", clusters, kubernetes_version)
     if kubefed.scope != "Cluster":
         r.problem(f"{path}.workloads", f"needs kubefed.scope Cluster (it is {kubefed.scope}: KubeFed then federates "
                   f"only inside {kubefed.namespace})", 'set kubefed.scope to "Cluster", or remove the workloads')
@@ -181,28 +181,21 @@ def _read_workloads(r: Reader, d: dict[str, Any], path: str, clusters: list[Clus
 
 
 def _read_karmada_workloads(r: Reader, raw: Any, path: str, clusters: list[ClusterConfig],
-                            kubernetes_version: str | None) -> tuple:
-    """Typed workloads for Karmada: the same reading and rules, Karmada's namespaces reserved, then what Karmada's
-    objects cannot express (karmada_workload.unsupported). Manifest folders hold KubeFed objects: refused."""
-    folders = [i for i, item in enumerate(raw if isinstance(raw, list) else ())
-               if isinstance(item, dict) and "manifests" in item]
-    for i in folders:
-        r.problem(f"{path}[{i}].manifests", "is a folder of KubeFed objects (Federated*, ReplicaSchedulingPreference), "
-                  "which engine karmada does not read", "describe the workload as a typed workload (name, image, "
-                  'containerPort, placement, replicas, service, dns), or set engine "kubefed"')
-    if folders:
-        return ()
+                            kubernetes_version: str | None) -> tuple[tuple, tuple]:
+    """Typed workloads and folders of Karmada objects for Karmada: the same reading and rules, Karmada's namespaces
+    reserved, then what Karmada's objects cannot express (karmada_workload.unsupported). The folders' objects are
+    checked by the app (config/karmada_folder.py `check`, against the Karmada CRDs of components/)."""
     before = len(r.problems)
-    workloads, _ = workload_config.read_workloads(r, raw, path, [(c.name, c.region) for c in clusters],
-                                                  reserved_namespaces=karmada_workload.RESERVED_NAMESPACES,
-                                                  kubernetes_version=kubernetes_version)
+    workloads, folders = workload_config.read_workloads(
+        r, raw, path, [(c.name, c.region) for c in clusters], reserved_namespaces=karmada_workload.RESERVED_NAMESPACES,
+        kubernetes_version=kubernetes_version, engine="karmada")
     if len(r.problems) > before:
-        return ()
+        return (), ()
     index = {(w.get("namespace"), w.get("name")): i for i, w in enumerate(raw) if isinstance(w, dict)}
     for w in workloads:
         for field, what, fix in karmada_workload.unsupported(w):
             r.problem(f"{path}[{index.get((w.namespace, w.name), 0)}].{field}", what, fix)
-    return workloads
+    return workloads, folders
 
 
 def _read_load_balancer_controller(r: Reader, raw: Any, path: str) -> LoadBalancerControllerConfig:

@@ -13,7 +13,8 @@ from typing import Any, Sequence
 
 from federated_eks.config import manifest_folder
 from federated_eks.config.fields import MISSING, Reader, kind_of
-from federated_eks.plan import federation_layout, folder_workloads, kubefed_workload
+from federated_eks.plan import (federation_layout, folder_workloads, karmada_folder, karmada_workload,
+                                kubefed_workload)
 from federated_eks.model import image_reference, object_owners
 from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES
 from federated_eks.model.federation import DEFAULT_FEDERATED_TYPES, FederatedType
@@ -43,13 +44,14 @@ FOLDER_FIELDS = ("manifests", "hostedZoneId")
 def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, str]],
                    reserved_namespaces: tuple[str, ...] = (),
                    federated_types: Sequence[FederatedType] = DEFAULT_FEDERATED_TYPES,
-                   kubernetes_version: str | None = None,
+                   kubernetes_version: str | None = None, engine: str = "kubefed",
                    ) -> tuple[tuple[Workload, ...], tuple[ManifestFolder, ...]]:
     """The workloads and manifest folders of `raw` (the `workloads` list). `clusters` are the federation's
     `(name, region)` pairs; `reserved_namespaces` (KubeFed's own) cannot hold a workload; `federated_types` are
     those the control plane enables (a workload renders objects of some). Folders are read here, their objects'
     templates checked against the Kubernetes schemas of `kubernetes_version` (when given), and the objects
-    against the KubeFed CRDs by `folder_problems`."""
+    against the KubeFed CRDs by `folder_problems`. With `engine` "karmada", folders hold Karmada objects (read here,
+    checked by `karmada_folder.check` from the app) and every object is rendered as Karmada's for the owner check."""
     if not isinstance(raw, list):
         r.problem(path, f"must be a list, got {kind_of(raw)}",
                   'list workload objects, e.g. [{"name": "web", "namespace": "web", "image": "nginx:1.29", '
@@ -61,6 +63,12 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
     rendered: list[tuple[str, dict]] = []  # (place, object) of everything applied on the host, in config order
     for i, item in enumerate(raw):
         p = f"{path}[{i}]"
+        if isinstance(item, dict) and "manifests" in item and engine == "karmada":
+            folder = _read_karmada_folder(r, item, p)
+            if folder is not None and not _same_folder(r, folder, folders, p):
+                folders.append(folder)
+                rendered += [(f"{p}.manifests: {file}", obj) for file, obj in folder.objects]
+            continue
         if isinstance(item, dict) and "manifests" in item:
             folder = _read_folder(r, item, p, federated_types, kubernetes_version)
             if folder is not None and not _same_folder(r, folder, folders, p):
@@ -71,16 +79,22 @@ def read_workloads(r: Any, raw: Any, path: str, clusters: Sequence[tuple[str, st
         w = _read_workload(r, item, p, clusters, reserved_namespaces)
         if w is None:
             continue
-        _check_types_enabled(r, w, p, clusters, federated_types)
+        if engine != "karmada":
+            _check_types_enabled(r, w, p, clusters, federated_types)
         key = (w.namespace, w.name)
         if key in seen:
             r.problem(f"{p}.name", f"workload {w.namespace}/{w.name} is already described by {path}[{seen[key]}]",
                       "give each workload in a namespace its own name")
             continue
         seen[key] = i
-        if all(other.namespace != w.namespace for other in workloads):  # the namespace's owner: its first workload
+        if engine == "karmada":
+            if all(other.namespace != w.namespace for other in workloads):
+                rendered += [(p, obj) for obj in karmada_workload.namespaces([w])]
+            rendered += [(p, obj) for obj in karmada_workload.workload_objects(w, clusters)]
+        elif all(other.namespace != w.namespace for other in workloads):  # the namespace's owner: its first workload
             rendered += [(p, obj) for obj in kubefed_workload.namespaces([w], clusters)]
-        rendered += [(p, obj) for obj in kubefed_workload.workload_objects(w)]
+        if engine != "karmada":
+            rendered += [(p, obj) for obj in kubefed_workload.workload_objects(w)]
         workloads.append(w)
     _check_record_names(r, workloads, [seen[(w.namespace, w.name)] for w in workloads], path)
     for where, what, fix in object_owners.second_owners(rendered):
@@ -192,6 +206,34 @@ def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[Federat
         r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
                   f"the {folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
                   "annotate the Services that need a record (see docs/workloads/index.md), or remove it")
+    return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
+
+
+def _read_karmada_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
+    """A folder of Karmada objects: read (files, YAML), its size and its DNS zone checked here; its objects are checked
+    by `karmada_folder.check` (which needs the Karmada CRDs of components/, so the app runs it)."""
+    d = r.obj(raw, path, FOLDER_FIELDS)
+    folder = r.value(d, "manifests", path, str, MISSING, '"samples/echo-server-karmada"')
+    if folder is None:
+        return None
+    objects, problems = manifest_folder.load(PROJECT_ROOT, folder, engine="Karmada")
+    for where, what, fix in problems:
+        r.problem(f"{path}.manifests: {where}", what, fix)
+    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
+    if zone is not None and not _ZONE_ID.fullmatch(zone):
+        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
+                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    if problems or _oversized(r, [obj for _, obj in objects], f"{path}.manifests"):
+        return None
+    annotated = karmada_folder.dns_annotated_services(objects)
+    if annotated and zone is None:
+        r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
+                  "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
+    elif zone is not None and not annotated:
+        r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer Service of the folder carries the "
+                  f"{folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (on the Service or added by an "
+                  "OverridePolicy)", "annotate the Services that need a record (see docs/workloads/index.md), or "
+                  "remove it")
     return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 

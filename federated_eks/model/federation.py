@@ -541,8 +541,9 @@ class FederationConfig:
         rule="only with engine `karmada`", default="the defaults of its fields", example='{"apiServerNodePort": 32443}'))
     workloads: tuple[Workload, ...] = field(default=(), metadata=doc(
         "workloads", "list of objects", "Federated workloads ([Federated workloads](../workloads/index.md)): each a "
-        "description (the `workloads[]` fields below), or a folder of KubeFed YAML (`workloads[].manifests`).",
-        rule="needs `kubefed.scope` `Cluster`", default="`[]`",
+        "description (the `workloads[]` fields below), or a folder of YAML (`workloads[].manifests`): KubeFed objects, or "
+        "Karmada objects with `engine: \"karmada\"`.",
+        rule="needs `kubefed.scope` `Cluster` (engine kubefed)", default="`[]`",
         example='[{"name": "web", "namespace": "web", "image": "nginx:1.29.3", "containerPort": 80}]'))
     manifest_folders: tuple[ManifestFolder, ...] = field(default=(), metadata=not_config(
         "the `workloads` entries that name a folder (`workloads[].manifests`)"))

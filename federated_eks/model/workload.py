@@ -216,12 +216,14 @@ class Workload:
 
 @dataclass(frozen=True)
 class ManifestFolder:
-    """KubeFed YAML applied as it is, after validation: the other way to describe workloads."""
+    """KubeFed YAML (or, with engine karmada, Karmada objects) applied as it is, after validation: the other way to
+    describe workloads."""
 
     path: str = field(metadata=doc(
-        "workloads[].manifests", "string", "A folder of KubeFed YAML, applied as it is after the checks at synth "
-        "([Federated workloads](../workloads/index.md)).", rule="relative to the folder with `cdk.json`; each "
-        "folder once", example='"samples/hello-world"'))
+        "workloads[].manifests", "string", "A folder of KubeFed YAML ([Federated workloads](../workloads/index.md)), "
+        "or with `engine: \"karmada\"` of Karmada objects ([Karmada manifest folders](../workloads/karmada-folders.md)), "
+        "applied as it is after the checks at synth.", rule="relative to the folder with `cdk.json`; each "
+        "folder once; with Karmada at most 200 objects", example='"samples/hello-world"'))
     """As written in the config (relative to the project root)."""
     source: str = field(default="", compare=False, metadata=not_config("where the config names the folder, "
                                                                        "for messages"))
@@ -231,8 +233,8 @@ class ManifestFolder:
     """(file relative to the project root, object) for every object in the folder, in file order."""
     hosted_zone_id: str | None = field(default=None, metadata=doc(
         "workloads[].hostedZoneId", "string", "Beside `manifests`: the Route 53 zone of its ExternalDNS-annotated "
-        "Services.", rule="a zone id; needed exactly when a LoadBalancer FederatedService of the folder carries "
-        "ExternalDNS's hostname annotation", default="none", example='"Z0123456789ABCDEFGHIJ"'))
+        "Services.", rule="a zone id; needed exactly when a LoadBalancer Service of the folder (a FederatedService with "
+        "KubeFed) carries ExternalDNS's hostname annotation", default="none", example='"Z0123456789ABCDEFGHIJ"'))
     """The Route 53 hosted zone its LoadBalancer Services' ExternalDNS annotations write to (None: no DNS)."""
 
 

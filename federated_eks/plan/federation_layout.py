@@ -51,18 +51,20 @@ def folder_workloads(cfg: FederationConfig) -> int:
 # state machine, security group), its two ingress rules (host API, karmada-apiserver's node port) and the members
 # record (Custom::KarmadaMembers); with the default etcd storage class, the
 # Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass; a Custom::KarmadaJoin per
-# cluster and one Custom::KarmadaObjects for all the workloads.
+# cluster, one Custom::KarmadaObjects for all the typed workloads and one per manifest folder.
 KARMADA_BASE_RESOURCES = 28
 KARMADA_STORAGE_RESOURCES = 4
 KARMADA_PER_CLUSTER = 1
 KARMADA_WORKLOAD_OBJECTS = 1
+KARMADA_PER_FOLDER = 1
 
 
 def federation_resources(cfg: FederationConfig) -> int:
     """The federation stack's resources, without the CDK's metadata resource."""
     if cfg.engine == "karmada":
         return (KARMADA_BASE_RESOURCES + (KARMADA_STORAGE_RESOURCES if cfg.karmada.etcd_storage.managed_class else 0)
-                + KARMADA_PER_CLUSTER * len(cfg.clusters) + (KARMADA_WORKLOAD_OBJECTS if cfg.workloads else 0))
+                + KARMADA_PER_CLUSTER * len(cfg.clusters) + (KARMADA_WORKLOAD_OBJECTS if cfg.workloads else 0)
+                + KARMADA_PER_FOLDER * len(cfg.manifest_folders))
     return (BASE_RESOURCES + PER_CLUSTER * len(cfg.clusters) + PER_HOST_NAMESPACE * len(host_namespaces(cfg))
             + PER_NAMESPACE * len({w.namespace for w in cfg.workloads})
             + PER_WORKLOAD * len(cfg.workloads) + PER_FOLDER * len(cfg.manifest_folders)

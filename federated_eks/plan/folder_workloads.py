@@ -32,9 +32,12 @@ def namespaces_used(objects: Iterable[tuple[str, dict]]) -> list[str]:
 
 
 def serves_load_balancers(objects: Iterable[tuple[str, dict]]) -> bool:
-    """Whether any FederatedService in `objects` is of type LoadBalancer (where: `load_balancer_clusters`)."""
-    return any(obj.get("kind") == "FederatedService"
-               and field_at(obj, "spec", "template", "spec", "type") == "LoadBalancer" for _, obj in objects)
+    """Whether any FederatedService in `objects` (or, in a folder of Karmada objects, any v1 Service) is of type
+    LoadBalancer (where: `load_balancer_clusters`, karmada_folder.load_balancer_clusters)."""
+    return any((obj.get("kind") == "FederatedService"
+                and field_at(obj, "spec", "template", "spec", "type") == "LoadBalancer")
+               or (obj.get("apiVersion") == "v1" and obj.get("kind") == "Service"
+                   and field_at(obj, "spec", "type") == "LoadBalancer") for _, obj in objects)
 
 
 def placed_clusters(obj: dict, clusters: Iterable[tuple[str, str]]) -> tuple[str, ...]:

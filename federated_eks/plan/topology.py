@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from federated_eks.plan import karmada_folder
 from federated_eks.plan.folder_workloads import load_balancer_clusters as folder_load_balancer_clusters
 from federated_eks.model.federation import FederationConfig
-from federated_eks.model.workload import load_balanced_clusters
+from federated_eks.model.workload import ManifestFolder, load_balanced_clusters
 
 BASTION = "bastion"
 """The bastion VPC's name among the federation's VPCs."""
@@ -180,14 +181,24 @@ def eks_cluster_arn(cfg: FederationConfig, cluster: str) -> str:
     return f"arn:aws:eks:{region}:{cfg.account}:cluster/{eks_cluster_name(cfg, cluster)}"
 
 
+def folder_load_balanced(cfg: FederationConfig, folder: ManifestFolder) -> tuple[str, ...]:
+    """The clusters a manifest folder's LoadBalancer Services are placed on: by their FederatedServices' placements
+    (KubeFed), or by the PropagationPolicies that select them (Karmada)."""
+    pairs = [(c.name, c.region) for c in cfg.clusters]
+    if cfg.engine == "karmada":
+        return karmada_folder.load_balancer_clusters(folder.objects, pairs)
+    return folder_load_balancer_clusters(folder.objects, pairs)
+
+
 def load_balancer_clusters(cfg: FederationConfig) -> tuple[str, ...]:
     """The clusters that get a load-balancer controller: those a load-balanced workload or a manifest folder's
-    LoadBalancer FederatedService is placed on, or every cluster when the config says `install: always`."""
+    LoadBalancer Service is placed on (`folder_load_balanced`), or every cluster when the config says
+    `install: always`."""
     pairs = [(c.name, c.region) for c in cfg.clusters]
     if cfg.load_balancer_controller.install == "always":
         return tuple(n for n, _ in pairs)
     names = {*load_balanced_clusters(cfg.workloads, pairs),
-             *(n for f in cfg.manifest_folders for n in folder_load_balancer_clusters(f.objects, pairs))}
+             *(n for f in cfg.manifest_folders for n in folder_load_balanced(cfg, f))}
     return tuple(n for n, _ in pairs if n in names)
 
 
@@ -197,7 +208,7 @@ def dns_zones(cfg: FederationConfig) -> dict[str, tuple[str, ...]]:
     (components/workload_dns.py)."""
     pairs = [(c.name, c.region) for c in cfg.clusters]
     placed = [(w.dns.hosted_zone_id, w.placement.resolve(pairs)) for w in cfg.workloads if w.dns is not None]
-    placed += [(f.hosted_zone_id, folder_load_balancer_clusters(f.objects, pairs)) for f in cfg.manifest_folders
+    placed += [(f.hosted_zone_id, folder_load_balanced(cfg, f)) for f in cfg.manifest_folders
                if f.hosted_zone_id is not None]
     out: dict[str, set[str]] = {}
     for zone, names in placed:

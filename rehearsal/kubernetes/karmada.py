@@ -14,10 +14,13 @@ The controller emulation (`karmada_round`, karmada v1.19.0-rc.0 behaviour as the
   deleted Cluster: each Work in its execution namespace removes its object from the member and its finalizer
   (only while the member runs: a member that is gone keeps the Works, and so the Cluster, until a forced unjoin
   removes the finalizers), then the namespace, then the Cluster's finalizer;
-- propagation: a PropagationPolicy's resourceSelectors pick Deployments and Services of its namespace; the clusters
-  of `placement.clusterAffinity` (clusterNames, or a `region In` field selector) that are Ready; replicas Divided by
-  static weights or Duplicated, as karmada_scheduling.schedule (Karmada's scheduler, one model); OverridePolicy plaintext (add/replace/remove) and imageOverrider
-  (Registry, Repository, Tag: replace) rules of a targetCluster; the namespace first. Each copy is a Work with the
+- propagation: a PropagationPolicy's resourceSelectors pick the templates of _RESOURCES in its namespace (a
+  ClusterPropagationPolicy's in any; by name, label selector or all; the namespaced policy wins); the Ready clusters
+  of `placement.clusterAffinity` (clusterNames, exclude, field selectors on region: ClusterMatches), or of the first
+  of its `clusterAffinities` with any, or every Ready cluster; replicas Divided by static weights or Duplicated, as
+  karmada_scheduling.schedule (Karmada's scheduler, one model); ClusterOverridePolicy then OverridePolicy plaintext
+  (add/replace/remove) and imageOverrider (Registry, Repository, Tag: replace) rules of the clusters their
+  targetCluster matches; the namespace first. Each copy is a Work with the
   execution finalizer and the object on the member; a ResourceBinding `<name>-<kind>` has the placement, Scheduled
   and FullyApplied conditions and per cluster `applied` and `health` (Healthy when the member's copy has its ready
   replicas; a member without workload controllers, the join tests' servers, counts as Healthy once applied) and,
@@ -46,7 +49,11 @@ from .controllers import ROUNDS, run_forever
 
 CLUSTER_FINALIZER = "karmada.io/cluster-controller"
 NODE_ADDRESS = "10.0.0.10"
-_RESOURCES = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services")}
+_RESOURCES = {"Deployment": ("apps", "v1", "deployments"), "Service": ("", "v1", "services"),
+              "ConfigMap": ("", "v1", "configmaps"), "ServiceAccount": ("", "v1", "serviceaccounts"),
+              "Role": ("rbac.authorization.k8s.io", "v1", "roles"),
+              "RoleBinding": ("rbac.authorization.k8s.io", "v1", "rolebindings")}
+"""The resource templates propagated here: the typed workloads' and those a manifest folder may hold."""
 
 
 @dataclass(frozen=True)
@@ -316,32 +323,73 @@ def _delete_member_copy(member: ApiServerHandle, work: dict) -> None:
                 found.delete()
 
 
+def _label_match(selector: dict | None, labels: dict) -> bool:
+    """A label selector (matchLabels, matchExpressions In/NotIn/Exists/DoesNotExist) over `labels`."""
+    if selector is None:
+        return True
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        ok = {"In": labels.get(key) in values and key in labels, "NotIn": labels.get(key) not in values or key not in
+              labels, "Exists": key in labels, "DoesNotExist": key not in labels}.get(op, False)
+        if not ok:
+            return False
+    return True
+
+
+def _matches(selector: dict, obj: dict) -> bool:
+    """pkg/util/selector.go ResourceSelectorPriority: apiVersion, kind and (when given) namespace; then the name when
+    given, else the label selector when given, else every object."""
+    meta = obj.get("metadata") or {}
+    if selector.get("apiVersion") != obj.get("apiVersion") or selector.get("kind") != obj.get("kind") or (
+            selector.get("namespace") and selector["namespace"] != meta.get("namespace")):
+        return False
+    if selector.get("name"):
+        return selector["name"] == meta.get("name")
+    return _label_match(selector.get("labelSelector"), meta.get("labels") or {})
+
+
 def _selected(emulator, policy: dict) -> list[tuple[str, dict]]:
-    namespace = policy["metadata"].get("namespace")
+    """The objects a (Cluster)PropagationPolicy selects: a namespaced policy in its own namespace only."""
+    namespace = policy["metadata"].get("namespace") if policy.get("kind") == "PropagationPolicy" else "*"
     out = []
-    for selector in ((policy.get("spec") or {}).get("resourceSelectors") or []):
-        kind = selector.get("kind")
-        if kind not in _RESOURCES:
-            continue
-        found = emulator.find(_RESOURCES[kind][2], namespace, selector.get("name"))
-        if found is not None:
-            out.append((kind, found))
+    for kind, (group, version, plural) in _RESOURCES.items():
+        for _, found in _live(emulator, plural, namespace):
+            obj = {**found.raw, "apiVersion": f"{group}/{version}" if group else version, "kind": kind}
+            if any(_matches(s, obj) for s in ((policy.get("spec") or {}).get("resourceSelectors") or [])):
+                out.append((kind, obj))
     return out
 
 
+def _cluster_matches(affinity: dict | None, name: str, region: str | None) -> bool:
+    """pkg/util/selector.go ClusterMatches: not excluded, and each of clusterNames, labelSelector (the joins label no
+    Cluster) and fieldSelector (region only: the joins set no provider or zones) that is set; none set: every
+    cluster."""
+    if affinity is None:
+        return True
+    if name in (affinity.get("exclude") or []):
+        return False
+    if affinity.get("clusterNames") and name not in affinity["clusterNames"]:
+        return False
+    if affinity.get("labelSelector") is not None and not _label_match(affinity["labelSelector"], {}):
+        return False
+    fields = {"region": region} if region else {}
+    return _label_match({"matchExpressions": (affinity.get("fieldSelector") or {}).get("matchExpressions") or []},
+                        fields)
+
+
 def _placement(emulator, policy: dict, ready: dict) -> list[str]:
-    affinity = (((policy.get("spec") or {}).get("placement") or {}).get("clusterAffinity")) or {}
-    names = set(affinity.get("clusterNames") or [])
-    regions = set()
-    for expr in ((affinity.get("fieldSelector") or {}).get("matchExpressions") or []):
-        if expr.get("key") == "region" and expr.get("operator") == "In":
-            regions |= set(expr.get("values") or [])
-    chosen = []
-    for (_, _, name), obj in _live(emulator, "clusters", None):
-        region = (obj.raw.get("spec") or {}).get("region")
-        if (name in names or region in regions) and name in ready:
-            chosen.append(name)
-    return sorted(chosen)
+    """The Ready clusters of a policy's clusterAffinity, or of the first of its clusterAffinities that has any
+    (the scheduler tries the terms in order)."""
+    placement = ((policy.get("spec") or {}).get("placement")) or {}
+    clusters = [(name, (obj.raw.get("spec") or {}).get("region")) for (_, _, name), obj in
+                _live(emulator, "clusters", None) if name in ready]
+    for term in placement.get("clusterAffinities") or [placement.get("clusterAffinity")]:
+        chosen = sorted(n for n, region in clusters if _cluster_matches(term, n, region))
+        if chosen:
+            return chosen
+    return []
 
 
 def _json_pointer_set(obj: dict, path: str, operator: str, value) -> None:
@@ -365,14 +413,17 @@ def _json_pointer_set(obj: dict, path: str, operator: str, value) -> None:
 def _override(emulator, obj: dict, cluster: str) -> dict:
     namespace = obj["metadata"].get("namespace")
     out = copy.deepcopy(obj)
-    for _, policy in _live(emulator, "overridepolicies", namespace):
+    region = (emulator.find("clusters", None, cluster) or {}).get("spec", {}).get("region")
+    # ClusterOverridePolicies first, then the namespace's OverridePolicies (Karmada applies the namespaced ones last).
+    policies = [*(p for _, p in _live(emulator, "clusteroverridepolicies", None)),
+                *(p for _, p in _live(emulator, "overridepolicies", namespace))]
+    for policy in policies:
         spec = policy.raw.get("spec") or {}
-        selected = any(s.get("kind") == obj["kind"] and s.get("name") in (None, obj["metadata"]["name"])
-                       for s in spec.get("resourceSelectors") or [{"kind": obj["kind"]}])
-        if not selected:
-            continue
+        selectors = spec.get("resourceSelectors")
+        if selectors and not any(_matches(s, obj) for s in selectors):
+            continue  # no selectors: every object (override_types.go)
         for rule in spec.get("overrideRules") or []:
-            if cluster not in ((rule.get("targetCluster") or {}).get("clusterNames") or []):
+            if not _cluster_matches(rule.get("targetCluster"), cluster, region):
                 continue
             overriders = rule.get("overriders") or {}
             for op in overriders.get("plaintext") or []:
@@ -399,9 +450,17 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
     emulator = handle.emulator
     wanted: dict[tuple, dict] = {}  # (cluster, kind, namespace, name) -> manifest
     bindings: dict[tuple, tuple[dict, dict[str, int], str]] = {}
-    for _, policy in _live(emulator, "propagationpolicies"):
+    # A PropagationPolicy before a ClusterPropagationPolicy: an object is propagated by one policy, the namespaced
+    # one when both select it (pkg/detector: the namespace's policies are matched first).
+    taken: set[tuple] = set()
+    policies = [*(p for _, p in _live(emulator, "propagationpolicies")),
+                *(p for _, p in _live(emulator, "clusterpropagationpolicies", None))]
+    for policy in policies:
         clusters = _placement(emulator, policy.raw, ready)
         for kind, obj in _selected(emulator, policy.raw):
+            if (kind, obj["metadata"].get("namespace"), obj["metadata"]["name"]) in taken:
+                continue
+            taken.add((kind, obj["metadata"].get("namespace"), obj["metadata"]["name"]))
             # Karmada's scheduler as one model (karmada_scheduling.schedule): a Deployment's `spec.replicas`
             # (Kubernetes' default 1) divided or duplicated; clusters left with none are not in the binding.
             replicas = (obj.get("spec") or {}).get("replicas")
@@ -409,7 +468,7 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
             placement = ((policy.raw.get("spec") or {}).get("placement")) or {}
             counts = karmada_scheduling.schedule(placement, total, clusters) if kind == "Deployment" \
                 else {n: 1 for n in clusters}
-            bindings[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = (obj, counts, kind)
+            bindings[(kind, obj["metadata"].get("namespace"), obj["metadata"]["name"])] = (obj, counts, placement)
             for cluster, count in counts.items():
                 if kind == "Deployment" and count == 0:
                     continue
@@ -449,8 +508,8 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
             if key not in applied and cluster in ready and not work.raw["metadata"].get("deletionTimestamp"):
                 _delete_member_copy(ready[cluster], work.raw)
                 work.delete()
-    for (kind, namespace, name), (obj, counts, _) in bindings.items():
-        _write_binding(handle, ready, obj, counts, kind, now)
+    for (kind, namespace, name), (obj, counts, placement) in bindings.items():
+        _write_binding(handle, ready, obj, counts, kind, now, placement)
     live = {(k, ns, n) for k, ns, n in bindings}
     for (_, namespace, bname), binding in list(_live(emulator, "resourcebindings")):
         resource = (binding.raw.get("spec") or {}).get("resource") or {}
@@ -459,7 +518,9 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
 
 
 def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict[str, int], kind: str,
-                   now: str) -> None:
+                   now: str, placement: dict | None = None) -> None:
+    """The object's ResourceBinding: its policy's placement (BuildResourceBinding copies it), the clusters scheduled,
+    the conditions and each cluster's status, written in the round that propagated it (scheduled at once)."""
     emulator = handle.emulator
     meta = obj["metadata"]
     name = f"{meta['name']}-{kind.lower()}"
@@ -479,6 +540,7 @@ def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict
         items.append(item)
     spec = {"resource": {"apiVersion": obj.get("apiVersion"), "kind": kind, "namespace": namespace,
                          "name": meta["name"], "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")},
+            "placement": placement or {},
             "clusters": [{"name": n, "replicas": r} for n, r in sorted(counts.items()) if r or kind != "Deployment"]}
     status = {"conditions": [{"type": "Scheduled", "status": "True" if spec["clusters"] else "False",
                               "reason": "Success" if spec["clusters"] else "NoClusterFit", "message": "",

@@ -122,9 +122,13 @@ def binding_name(obj: dict) -> str:
     return f"{obj['metadata']['name'].replace(':', '.')}-{obj['kind']}".lower()
 
 
-def placement_state(deployment: dict, current: dict | None, binding: dict | None) -> tuple[list[str], str | None]:
-    """(clusters where the Deployment is ready, what is still waited for or None) from the Deployment as served and
-    its ResourceBinding (pure)."""
+def placement_state(deployment: dict, current: dict | None, binding: dict | None,
+                    policy: dict | None = None) -> tuple[list[str], str | None]:
+    """(clusters where the Deployment is ready, what is still waited for or None) from the Deployment as served, its
+    ResourceBinding and, when known, the PropagationPolicy selecting it as served (pure). A policy changed alone (new
+    weights, the same Deployment) is waited for too: the binding carries the policy's placement (karmada v1.19.0-rc.0
+    pkg/detector BuildResourceBinding copies it) and is scheduled again when its generation moves
+    (status.schedulerObservedGeneration, pkg/scheduler/scheduler.go)."""
     what = describe(deployment)
     if current is None:
         return [], f"{what} is not on karmada-apiserver"
@@ -135,6 +139,13 @@ def placement_state(deployment: dict, current: dict | None, binding: dict | None
     version = (current.get("metadata") or {}).get("resourceVersion")
     if (spec.get("resource") or {}).get("resourceVersion") != version:
         return [], f"{what}: its ResourceBinding is of an earlier version of it"
+    if policy is not None and "placement" in spec and (spec["placement"] or {}) != (
+            (policy.get("spec") or {}).get("placement") or {}):
+        return [], f"{what}: its ResourceBinding does not have its PropagationPolicy's placement yet"
+    generation = (binding.get("metadata") or {}).get("generation")
+    if "schedulerObservedGeneration" in status and generation is not None \
+            and status["schedulerObservedGeneration"] != generation:
+        return [], f"{what}: not scheduled since its placement changed"
     conditions = {cond.get("type"): cond for cond in status.get("conditions") or []}
     scheduled = conditions.get("Scheduled") or {}
     if scheduled.get("status") != "True":
@@ -177,6 +188,14 @@ def load_balancer_hostnames(service: dict, binding: dict | None) -> tuple[dict[s
     return found, (f"{what}: no load balancer yet on {', '.join(missing)}" if missing else None)
 
 
+def selects_by_name(policy: dict, obj: dict) -> bool:
+    """Whether a PropagationPolicy of `obj`'s namespace names it in a resource selector (the typed workloads' and
+    most folders' policies; a policy selecting by labels is not looked up)."""
+    return policy["metadata"].get("namespace") == obj["metadata"].get("namespace") and any(
+        s.get("apiVersion") == obj.get("apiVersion") and s.get("kind") == obj["kind"]
+        and s.get("name") == obj["metadata"]["name"] for s in (policy.get("spec") or {}).get("resourceSelectors") or [])
+
+
 def is_load_balancer(obj: dict) -> bool:
     return obj["kind"] == "Service" and (obj.get("spec") or {}).get("type") == "LoadBalancer"
 
@@ -193,7 +212,9 @@ def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list
         if obj["kind"] == "Deployment":
             current = karmada.read("Deployment", name, namespace)
             binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
-            ready, pending = placement_state(obj, current, binding)
+            policy = next((p for p in objects if p["kind"] == "PropagationPolicy" and selects_by_name(p, obj)), None)
+            served = karmada.read("PropagationPolicy", policy["metadata"]["name"], namespace) if policy else None
+            ready, pending = placement_state(obj, current, binding, served)
             ready_on.update(ready)
         elif is_load_balancer(obj):
             found, pending = load_balancer_hostnames(obj, karmada.read("ResourceBinding", binding_name(obj),
