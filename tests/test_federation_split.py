@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from components.kubefed_join import contract
 from components.workload_waiter import contract as waiter_contract
 from fedtest import environment, synth
@@ -82,3 +84,96 @@ def test_a_hundred_cluster_hub_with_many_workloads_fits_every_stack():
                  .values() if r["Type"] == "AWS::Lambda::Function" and "kubefed_join" in r["Properties"]["Handler"]]
     assert {json.dumps(f["Environment"]) for f in functions} == {
         json.dumps({"Variables": {contract.EKS_NAME_PREFIX_ENV: "fedeks-t-"}})}
+
+
+# --- the federation template's size estimate, for both engines (federation_layout.federation_template_bytes) --------
+# Stated margins: the estimate is never below the synthesized template, and above it by at most SLACK bytes plus
+# SLACK_SHARE of the template. Karmada's objects are counted exactly (only room for the longest names is added);
+# KubeFed's per-workload and per-annotated-cluster parts are coarse upper bounds (measured: 52 % over for 20 DNS
+# workloads on 3 clusters, so its split comes early, never late).
+SLACK = {"karmada": 20_000, "kubefed": 20_000}
+SLACK_SHARE = {"karmada": 0.02, "kubefed": 0.60}
+GRAVITON = {"instanceTypes": ["m7g.large"], "minSize": 1, "desiredSize": 2, "maxSize": 3}
+
+
+def dns_workloads(n: int, routing: str = "weighted") -> list[dict]:
+    """`n` load-balanced workloads with DNS (ExternalDNS's annotations per placed member), in 7 namespaces."""
+    return [{"name": f"web-{i}", "namespace": f"web-{i % 7}", "image": IMAGE, "containerPort": 8080, "replicas": 1,
+             "service": {"type": "LoadBalancer", "port": 80},
+             "dns": {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "recordName": f"web-{i}.example.com",
+                     "routing": routing}} for i in range(n)]
+
+
+def long_names(raw: dict) -> dict:
+    raw["clusters"] = [{**c, "name": f"cluster-{i}-" + "x" * 20} for i, c in enumerate(raw["clusters"])]
+    raw["hostCluster"] = raw["clusters"][0]["name"]
+    for w in raw.get("workloads", []):
+        w.pop("clusters", None)
+    return raw
+
+
+SIZES = {
+    "kubefed-2-bare": ("f", lambda: environment(2)),
+    "kubefed-3-dns-20": ("f", lambda: environment(3, workloads=dns_workloads(20))),
+    "karmada-2-bare": ("k", lambda: environment(2, engine="karmada", nodeGroup=GRAVITON)),
+    "karmada-3-one": ("k", lambda: environment(3, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(1))),
+    "karmada-6-dns-40": ("k", lambda: environment(6, engine="karmada", nodeGroup=GRAVITON,
+                                                  workloads=dns_workloads(40))),
+    "karmada-6-long-names": ("abcdefghijklmnopqrst", lambda: long_names(
+        environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(3)))),
+}
+
+
+def federation_bytes(raw: dict, name: str) -> tuple[int, int]:
+    """(the estimate, the synthesized federation template's bytes as written for upload)."""
+    from federated_eks.plan import federation_layout
+
+    config = load_environment({name: raw}, name)
+    _, assembly = synth(raw, name=name)
+    sizes = template_sizes(assembly)
+    return federation_layout.federation_template_bytes(config), sizes[f"fedeks-{name}-federation"][1]
+
+
+@pytest.mark.parametrize("case", sorted(SIZES))
+def test_the_size_estimate_bounds_the_synthesized_federation_template_of_either_engine(case):
+    name, make = SIZES[case]
+    engine = case.split("-")[0]
+    estimate, real = federation_bytes(make(), name)
+    assert real <= estimate <= real + SLACK[engine] + SLACK_SHARE[engine] * real, (case, estimate, real)
+
+
+def test_a_large_karmada_federation_is_sized_as_karmada_and_refused_before_a_megabyte():
+    """Karmada carries every workload's objects in one Custom::KarmadaObjects (no KubeFed type configs, waiters or
+    per-workload resources): sized as KubeFed, 100 DNS workloads on 6 clusters were refused although their template
+    is far under 1 MB. Sized as Karmada they synthesize within the estimate and the limit; 180 are refused before any
+    construct is built, naming the workloads and the limit."""
+    from federated_eks.config.reader import ConfigError
+
+    fits = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(100))
+    estimate, real = federation_bytes(fits, "k")
+    assert real <= estimate <= MAX_TEMPLATE_BYTES, (estimate, real)
+    too_big = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(180))
+    with pytest.raises(ConfigError) as refused:
+        load_environment({"k": too_big}, "k")
+    message = str(refused.value)
+    assert "environments.k.workloads" in message and "fedeks-k-federation" in message and "Karmada" in message
+    assert "1,000,000 bytes" in message and "Fix:" in message
+
+
+def test_the_estimate_renders_the_karmada_objects_the_federation_stack_carries():
+    """The estimate counts plan/karmada_workload.federation_objects; the stack carries stacks/federation.py
+    `karmada_objects`: the same objects, DNS annotations included, for every routing."""
+    from federated_eks.plan import karmada_workload
+    from stacks.federation import karmada_objects
+
+    raw = environment(3, engine="karmada", nodeGroup=GRAVITON, workloads=[
+        *dns_workloads(2, "weighted"), *[{**w, "name": f"f-{i}", "placement": {"clusters": ["fed-1", "fed-2"]},
+                                          "dns": {**w["dns"], "recordName": f"f-{i}.example.com", "routing": "failover",
+                                                  "primary": "fed-2"}}
+                                         for i, w in enumerate(dns_workloads(1))],
+        {"name": "plain", "namespace": "plain", "image": IMAGE, "containerPort": 80}])
+    config = load_environment({"k": raw}, "k")
+    clusters = [(c.name, c.region) for c in config.clusters]
+    rendered = karmada_workload.federation_objects(config.workloads, clusters)
+    assert rendered == karmada_objects(config.workloads, clusters)
+    assert sum(o["kind"] == "OverridePolicy" for o in rendered) == 3

@@ -5,7 +5,9 @@ anything is built; and where typed workloads go once they do not fit it (`worklo
 The counts follow stacks/federation.py and components/federated_workloads.py. The bytes are the Kubernetes objects
 as the template carries them (JSON in a JSON string), exactly, plus the measured size of everything else per
 resource, with room for the longest names the config allows; tests/test_config_fuzz.py checks both against the
-synthesized template of every config it accepts.
+synthesized template of every config it accepts. With engine karmada the stack is another (the control plane's chart,
+the Karmada join provider, one Custom::KarmadaObjects holding every workload's objects): its own estimate
+(`karmada_template_bytes`), checked by tests/test_federation_split.py.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from federated_eks.plan import folder_workloads as folders, kubefed_workload
+from federated_eks.plan import folder_workloads as folders, karmada_workload, kubefed_workload
 from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
 from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
@@ -113,8 +115,32 @@ def manifests(cfg: FederationConfig) -> Iterable[list[dict[str, Any]]]:
     yield from ([kubefed_workload.managed(obj) for _, obj in f.objects] for f in cfg.manifest_folders)
 
 
+# Karmada's federation template besides its objects: measured on synthesized templates (2, 3 and 6 clusters, an
+# environment name of 1 character; stacks/federation.py `_build_karmada`), with room for the longest names.
+KARMADA_BASE_BYTES = 48_000            # measured 35,589 (the guard, the chart, the join provider, the two rules)
+KARMADA_BYTES_PER_CLUSTER = 2_600      # measured 1,885: a join, with its cluster's endpoint and CA, its output entry
+KARMADA_OBJECTS_RESOURCE_BYTES = 2_000  # measured 1,306: the Custom::KarmadaObjects besides its objects
+
+
+def karmada_objects_bytes(objects: list[dict[str, Any]]) -> int:
+    """The bytes of a Custom::KarmadaObjects' objects in a template: one JSON string (sorted keys, as
+    components/karmada_join `objects_properties` writes it), in the template's JSON."""
+    return len(json.dumps(json.dumps(objects, sort_keys=True)))
+
+
+def karmada_template_bytes(cfg: FederationConfig) -> int:
+    """An upper bound of a Karmada federation template's bytes: its objects exactly (plan/karmada_workload.py
+    `federation_objects`, DNS annotations included), the rest measured."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    objects = karmada_workload.federation_objects(cfg.workloads, clusters)
+    return (KARMADA_BASE_BYTES + KARMADA_BYTES_PER_CLUSTER * len(cfg.clusters)
+            + ((KARMADA_OBJECTS_RESOURCE_BYTES + karmada_objects_bytes(objects)) if cfg.workloads else 0))
+
+
 def federation_template_bytes(cfg: FederationConfig) -> int:
-    """An upper bound of the federation template's bytes."""
+    """An upper bound of the federation template's bytes, for the environment's engine."""
+    if cfg.engine == "karmada":
+        return karmada_template_bytes(cfg)
     clusters = [(c.name, c.region) for c in cfg.clusters]
     placed = [len(w.placement.resolve(clusters)) for w in cfg.workloads]
     annotated = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None or w.load_balanced)
@@ -217,6 +243,9 @@ def workload_stacks(cfg: FederationConfig) -> list[WorkloadStackPlan]:
 def kubernetes_bytes(cfg: FederationConfig, plan: WorkloadStackPlan) -> int:
     """The bytes of the Kubernetes objects stack `plan` carries (the folders' go with the federation stack)."""
     clusters = [(c.name, c.region) for c in cfg.clusters]
+    if cfg.engine == "karmada":
+        return karmada_objects_bytes(karmada_workload.federation_objects(cfg.workloads, clusters)) \
+            if cfg.workloads else 0
     ws = [w for w in cfg.workloads if w.namespace in plan.namespaces]
     objects = [[ns] for ns in kubefed_workload.namespaces(ws, clusters)]
     objects += [kubefed_workload.workload_objects(w) for w in ws]
