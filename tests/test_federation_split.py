@@ -142,22 +142,36 @@ def test_the_size_estimate_bounds_the_synthesized_federation_template_of_either_
     assert real <= estimate <= real + SLACK[engine] + SLACK_SHARE[engine] * real, (case, estimate, real)
 
 
-def test_a_large_karmada_federation_is_sized_as_karmada_and_refused_before_a_megabyte():
-    """Karmada carries every workload's objects in one Custom::KarmadaObjects (no KubeFed type configs, waiters or
-    per-workload resources): sized as KubeFed, 100 DNS workloads on 6 clusters were refused although their template
-    is far under 1 MB. Sized as Karmada they synthesize within the estimate and the limit; 180 are refused before any
-    construct is built, naming the workloads and the limit."""
-    from federated_eks.config.reader import ConfigError
+def test_a_large_karmada_federation_is_sized_as_karmada_and_splits_before_a_megabyte():
+    """Karmada carries every workload's objects in one Custom::KarmadaObjects per stack (no KubeFed type configs,
+    waiters or per-workload resources): sized as KubeFed, 100 DNS workloads on 6 clusters were refused although their
+    template is far under 1 MB. Sized as Karmada they synthesize into the federation stack alone, within the estimate;
+    180 split into a workload stack before the federation template reaches 1 MB, each stack within its estimate and
+    the limit, the first 100's objects staying where they were."""
+    from federated_eks.plan import federation_layout
 
     fits = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(100))
     estimate, real = federation_bytes(fits, "k")
     assert real <= estimate <= MAX_TEMPLATE_BYTES, (estimate, real)
-    too_big = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(180))
-    with pytest.raises(ConfigError) as refused:
-        load_environment({"k": too_big}, "k")
-    message = str(refused.value)
-    assert "environments.k.workloads" in message and "fedeks-k-federation" in message and "Karmada" in message
-    assert "1,000,000 bytes" in message and "Fix:" in message
+    big = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(180))
+    config = load_environment({"k": big}, "k")
+    plans = federation_layout.workload_stacks(config)
+    _, assembly = synth(big, name="k")
+    sizes = template_sizes(assembly)
+    assert [s for s in sizes if "-workloads-" in s] == ["fedeks-k-workloads-1"] == [
+        f"fedeks-k-workloads-{p.index}" for p in plans[1:]]
+    for plan in plans:
+        stack = "fedeks-k-federation" if plan.index == 0 else f"fedeks-k-workloads-{plan.index}"
+        resources, size = sizes[stack]
+        assert size <= plan.template_bytes <= MAX_TEMPLATE_BYTES, (stack, size, plan.template_bytes)
+        objects = [r for r in assembly.get_stack_by_name(stack).template["Resources"].values()
+                   if r["Type"] == "Custom::KarmadaObjects"]
+        assert len(objects) == 1
+        carried = {o["metadata"]["name"] for o in json.loads(objects[0]["Properties"]["Objects"])
+                   if o["kind"] == "Namespace"}
+        assert carried == set(plan.namespaces), (stack, carried)
+    # The namespaces in config order: the federation stack keeps the first ones.
+    assert plans[0].namespaces == tuple(f"web-{i}" for i in range(len(plans[0].namespaces)))
 
 
 def test_the_estimate_renders_the_karmada_objects_the_federation_stack_carries():
@@ -177,3 +191,47 @@ def test_the_estimate_renders_the_karmada_objects_the_federation_stack_carries()
     rendered = karmada_workload.federation_objects(config.workloads, clusters)
     assert rendered == karmada_objects(config.workloads, clusters)
     assert sum(o["kind"] == "OverridePolicy" for o in rendered) == 3
+
+
+def test_a_split_karmada_federation_rehearses_from_create_to_delete(tmp_path, monkeypatch):
+    """The Karmada split played (rehearsal/): with the stack limit lowered so that the second namespace does not fit
+    the federation stack, workloads-1's Custom::KarmadaObjects is served by the federation stack's Karmada join
+    provider after every join, its workload propagated (and published in DNS by ExternalDNS), and deleted before any
+    unjoin."""
+    from federated_eks.plan import federation_layout
+    from fedtest import scratch_dir
+    from rehearsal.__main__ import emulated_kubernetes
+    from rehearsal.cloudformation import Player, read_assembly
+    from rehearsal.world import RehearsalFailure
+
+    first = {"name": "hello", "namespace": "hello", "image": "public.ecr.aws/docker/library/nginx:1.29",
+             "containerPort": 80, "replicas": 1}
+    second = {**dns_workloads(1)[0], "name": "echo", "namespace": "echo", "placement": {"clusters": ["fed-1", "fed-2"]},
+              "dns": {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "recordName": "echo.example.com",
+                      "routing": "weighted"}}
+    raw = environment(2, engine="karmada", nodeGroup=GRAVITON, workloads=[first, second])
+    alone = load_environment({"k": environment(2, engine="karmada", nodeGroup=GRAVITON, workloads=[first])}, "k")
+    monkeypatch.setattr(federation_layout, "MAX_TEMPLATE_BYTES", federation_layout.federation_template_bytes(alone))
+    assert [p.namespaces for p in federation_layout.workload_stacks(load_environment({"k": raw}, "k"))] == [
+        ("hello",), ("echo",)]
+    _, assembly = synth(raw, name="k", outdir=scratch_dir("rehearsal-split-"))
+    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+    lines: list[str] = []
+    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
+    try:
+        player.create_all()
+        objects = [line for line in lines if "Custom::KarmadaObjects" in line and line.endswith("ok")]
+        assert [line.split()[3] for line in objects] == ["fedeks-k-federation", "fedeks-k-workloads-1"], objects
+        on_members = {(name.rsplit("-", 1)[-1], ns): c.handle.find("deployments", ns, n) is not None
+                      for name, c in kubernetes.clusters.items() for ns, n in (("hello", "hello"), ("echo", "echo"))}
+        assert all(on_members.values()), on_members
+        zone = player.aws.hosted_zones.zones["Z0123456789ABCDEFGHIJ"]
+        assert {k[2] for k in zone.records if k[1] == "A"} == {"fed-1", "fed-2"}
+        player.delete_all()
+        player.check_left_in_route53()
+    except RehearsalFailure as failure:
+        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
+    finally:
+        kubernetes.close()
+    assert player.summary.created == player.summary.deleted + player.summary.retained
+    assert player.aws.clusters == {} and player.aws.vpcs == {}
