@@ -185,6 +185,10 @@ class Aws:
         except iam_model.AccessDenied as denied:
             raise CloudError("AccessDenied", str(denied)) from None
 
+    def allowed(self, session: str, action: str, resource: str) -> bool:
+        role = self.iam.roles.get(session)
+        return role is not None and self.iam.allowed(role, action, resource)
+
     def route53(self, session: str, action: str, **params: Any) -> Any:
         """ListHostedZones (resource `*`), ListResourceRecordSets / ChangeResourceRecordSets (the zone's ARN),
         ListTagsForResources (each zone's ARN), each authorized against the session's role (Route 53 API

@@ -163,6 +163,10 @@ class Cloud(Protocol):
         (system:serviceaccount:<ns>:<name>) is annotated with `role_arn`: a session (the role's name)."""
         ...
 
+    def allowed(self, session: str, action: str, resource: str) -> bool:
+        """Whether the session's role may call `action` on `resource` (iam:SimulatePrincipalPolicy)."""
+        ...
+
     def route53(self, session: str, action: str, **params: Any) -> Any:
         """A Route 53 call (ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets, ListTagsForResources)
         with the session's permissions. `names_asked`: the record names the caller is about to write (how the

@@ -203,6 +203,27 @@ def test_a_role_that_can_change_but_not_list_the_zone_stops_the_rehearsal(weight
     assert "route53:ListResourceRecordSets" in str(stopped.value) and "AccessDenied" in str(stopped.value)
 
 
+def test_a_role_that_may_change_every_zone_stops_the_rehearsal_at_its_cluster(weighted_assembly, tmp_path):
+    """Least privilege: a policy granting ChangeResourceRecordSets on every zone is reported once ExternalDNS runs."""
+    folder = Path(shutil.copytree(weighted_assembly, tmp_path / "broad"))
+
+    def broad(resources: dict) -> None:
+        for logical_id, resource in resources.items():
+            if logical_id.startswith("ExternalDnsServiceAccountRoleDefaultPolicy"):
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    statement["Resource"] = "*"
+    _edit_templates(folder, "-cluster-fed-2", broad)
+    player, kubernetes, lines = player_for(folder, tmp_path)
+    try:
+        with pytest.raises(RehearsalFailure) as stopped:
+            player.create_all()
+    finally:
+        kubernetes.close()
+    error = stopped.value
+    assert error.stack == "fedeks-dnskw-cluster-fed-2" and "TooBroad" in str(error), (error, error.stack)
+    assert f"not only {ZONE}" in str(error) and "nothing more" in error.fix
+
+
 def test_weighted_records_and_upsert_only_leaves_them_behind(weighted_assembly, tmp_path):
     """Weighted routing writes each member's weight; with policy upsert-only (the chart's default, which the construct
     overrides) ExternalDNS never deletes, and the records outlive the environment: the rehearsal says so."""

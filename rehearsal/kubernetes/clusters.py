@@ -173,9 +173,10 @@ class EmulatedKubernetes:
                 f"ExternalDNS on {name} could not make Route 53 what the cluster's Services ask: {why}", stack=stack,
                 resource="ExternalDNS (its chart in the cluster stack; its role's policy)",
                 fix="allow its role route53:ChangeResourceRecordSets and ListResourceRecordSets on every hosted zone "
-                    "of the workloads placed there, and route53:ListHostedZones (components/workload_dns.py); a "
-                    "record name must lie in its workload's hostedZoneId" if "AccessDenied" in why or "Skipping" in why
-                    else "see the ExternalDNS error above")
+                    "of the workloads placed there, and route53:ListHostedZones, nothing more "
+                    "(components/workload_dns.py); a record name must lie in its workload's hostedZoneId"
+                    if any(w in why for w in ("AccessDenied", "Skipping", "TooBroad")) else
+                    "see the ExternalDNS error above")
 
     # --- lambdas.Servers -----------------------------------------------------------------------------------------
     def resolve(self, hostname: str) -> tuple[str, tuple[str, int]] | None:

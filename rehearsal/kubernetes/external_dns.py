@@ -35,6 +35,9 @@ most every `--min-event-sync-interval`, 5 s) it
 A refused call (AccessDenied, InvalidChangeBatch) is logged and retried next sync; the rehearsal reports it
 (`problems`) once the stack that caused it is done.
 
+Least privilege: a role that may also change a hosted zone its `--zone-id-filter` does not name (checked as IAM's
+policy simulator would, on a zone of no filter) is reported too: the construct gives it the configured zones only.
+
 Credentials: the pod's service account annotation `eks.amazonaws.com/role-arn` (IRSA): the web identity of
 `system:serviceaccount:<ns>:<name>` issued by the cluster's OIDC issuer assumes that role; without the annotation
 the pod would fall back to the node role, which the rehearsal takes to hold no Route 53 permission.
@@ -57,6 +60,8 @@ IMAGE = "external-dns/external-dns"
 PREFIX = "external-dns.alpha.kubernetes.io/"
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 TXT_TTL = 300
+OTHER_ZONE_ARN = "arn:aws:route53:::hostedzone/ZNOZONEOFTHISENVIRONMENT"
+"""A zone no filter names: what the role must not be able to change."""
 MIN_EVENT_SYNC = 5.0
 # The flags of external-dns v0.21.0 (pkg/apis/externaldns/types.go) that the chart writes or this model reads; another
 # flag is taken to be unknown (the binary exits: the pod never gets ready).
@@ -353,6 +358,11 @@ def sync(handle: ApiServerHandle, cloud: Cloud, eks_name: str, now: float, force
                                                       f"system:serviceaccount:{namespace}:{account}")
         listed = cloud.route53(session, "ListHostedZones", zone_ids=s.zone_ids,
                                names_asked=sorted({k[0] for k in desired}))
+        # Least privilege (IAM policy simulation): the role may change the zones of its filter, and no other.
+        if s.zone_ids and cloud.allowed(session, "route53:ChangeResourceRecordSets", OTHER_ZONE_ARN):
+            raise CloudError("TooBroad", f"its role {session} may change any hosted zone (route53:"
+                             f"ChangeResourceRecordSets is allowed on {OTHER_ZONE_ARN}), not only "
+                             f"{', '.join(s.zone_ids)} of its --zone-id-filter")
     except CloudError as error:
         state.problems.append(f"failed to list hosted zones: {error}")
         state.settled = False
@@ -382,12 +392,12 @@ def sync(handle: ApiServerHandle, cloud: Cloud, eks_name: str, now: float, force
     skipped = []
 
     def submit(action: str, rrset: dict, txt: dict) -> None:
-        zone = _zone_for(rrset["Name"], zones)
-        if zone is None:
-            skipped.append(rrset["Name"])
-            return
-        changes.setdefault(zone["Id"], []).extend([{"Action": action, "ResourceRecordSet": rrset},
-                                                   {"Action": action, "ResourceRecordSet": txt}])
+        for change in (rrset, txt):  # each to its own zone (an apex record's TXT name lies outside the apex's zone)
+            zone = _zone_for(change["Name"], zones)
+            if zone is None:
+                skipped.append(change["Name"])
+                continue
+            changes.setdefault(zone["Id"], []).append({"Action": action, "ResourceRecordSet": change})
 
     for key, want in desired.items():
         txt = _txt(s, want["rrset"], want["txt_type"], want["resource"])
