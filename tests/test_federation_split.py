@@ -172,6 +172,13 @@ def test_a_large_karmada_federation_is_sized_as_karmada_and_splits_before_a_mega
         assert carried == set(plan.namespaces), (stack, carried)
     # The namespaces in config order: the federation stack keeps the first ones.
     assert plans[0].namespaces == tuple(f"web-{i}" for i in range(len(plans[0].namespaces)))
+    # The plan (pruning, the pipeline, make topology) equals the assembly: workloads-1 reads the federation stack (the
+    # Karmada join provider) and the host's cluster stack (its endpoint and CA), no member's.
+    planned = {s.name: s for s in stack_plan.plan(config)}
+    artifact = assembly.get_stack_by_name("fedeks-k-workloads-1")
+    assert planned["fedeks-k-workloads-1"].depends_on == tuple(sorted(
+        d.id for d in artifact.dependencies if d.id in planned)) == ("fedeks-k-cluster-fed-1", "fedeks-k-federation")
+    assert sorted(planned) == sorted(s.stack_name for s in assembly.stacks)
 
 
 def test_the_estimate_renders_the_karmada_objects_the_federation_stack_carries():
