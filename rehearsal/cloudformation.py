@@ -362,15 +362,16 @@ class Player:
         there answers with a load balancer that no longer exists (ExternalDNS deletes its records only with policy
         `sync`, and only while it runs after the Services are gone)."""
         for zone in self.aws.hosted_zones.zones.values():
+            owner_of = aws_model.route53_model.owner_of
             owned = sorted(key[0] for key, rrset in zone.records.items() if key[1] == "TXT" and any(
-                aws_model.route53_model.owner_of(str(r.get("Value", ""))) is not None for r in rrset.get("ResourceRecords", [])))
+                owner_of(str(r.get("Value", ""))) is not None for r in rrset.get("ResourceRecords", [])))
             if owned:
                 raise RehearsalFailure(
                     f"after the delete, hosted zone {zone.id} ({zone.name}) still holds {len(zone.records)} record "
                     f"sets ExternalDNS wrote, e.g. ownership records {owned[:3]!r}: they answer with load balancers "
                     "that no longer exist", resource="ExternalDNS",
-                    fix="run ExternalDNS with policy `sync` (it deletes the records of deleted Services) and delete the "
-                        "workloads' Services before ExternalDNS (the federation stack before the cluster stacks)")
+                    fix="run ExternalDNS with policy `sync` (it deletes the records of deleted Services) and delete "
+                        "the workloads' Services before ExternalDNS (the federation stack before the cluster stacks)")
 
     def play_update(self, then: list[Stack]) -> Summary:
         """Create every stack, deploy `then` over them as `cdk deploy --all` does, then delete `then`'s stacks in

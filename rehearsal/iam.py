@@ -107,9 +107,10 @@ class Iam:
         context = {f"{issuer}:sub": subject, f"{issuer}:aud": audience}
         for statement in _listed(role.trust.get("Statement", [])):
             principals = _listed((statement.get("Principal") or {}).get("Federated", []))
+            actions = _listed(statement.get("Action", []))
             if statement.get("Effect") == "Allow" and provider in principals and \
-                    any(_glob(a, "sts:AssumeRoleWithWebIdentity", False) for a in _listed(statement.get("Action", []))) \
-                    and _conditions_hold(statement.get("Condition"), context):
+                    any(_glob(a, "sts:AssumeRoleWithWebIdentity", False) for a in actions) and \
+                    _conditions_hold(statement.get("Condition"), context):
                 return role
         raise AccessDenied(f"Not authorized to perform sts:AssumeRoleWithWebIdentity: the trust policy of "
                            f"{role_arn} does not admit {subject} of {issuer_url}")

@@ -94,8 +94,9 @@ def test_irsa_needs_the_oidc_provider_and_a_trust_naming_the_service_account():
                                 "oidc.eks.us-east-1.amazonaws.com/id/ABC:sub":
                                     "system:serviceaccount:kube-system:external-dns"}}}]}
     iam.roles["dns"] = Role("dns", "arn:aws:iam::123456789012:role/dns", trust)
+    subject = "system:serviceaccount:kube-system:external-dns"
     with pytest.raises(AccessDenied, match="No OpenIDConnect provider"):
-        iam.assume_role_with_web_identity(iam.roles["dns"].arn, issuer, "system:serviceaccount:kube-system:external-dns")
+        iam.assume_role_with_web_identity(iam.roles["dns"].arn, issuer, subject)
     iam.oidc_providers.add(provider)
     assert iam.assume_role_with_web_identity(iam.roles["dns"].arn, issuer,
                                              "system:serviceaccount:kube-system:external-dns").name == "dns"
