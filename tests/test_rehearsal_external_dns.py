@@ -224,6 +224,19 @@ def test_a_role_that_may_change_every_zone_stops_the_rehearsal_at_its_cluster(we
     assert f"not only {ZONE}" in str(error) and "nothing more" in error.fix
 
 
+def test_a_record_outside_its_real_zone_stops_the_rehearsal(weighted_assembly, tmp_path, capsys):
+    """`--hosted-zone ID=DOMAIN` names a zone as the account has it: a workload's record name outside it is skipped by
+    ExternalDNS (no zone of its filter matches), which the rehearsal reports after the federation stack (exit 1)."""
+    from rehearsal.__main__ import main
+
+    code = main(["--assembly", str(weighted_assembly), "--hosted-zone", f"{ZONE}=example.org"],
+                kubernetes_side=lambda workdir: emulated_kubernetes(tmp_path / "kubernetes"))
+    printed = capsys.readouterr().out
+    assert code == 1, printed[-2000:]
+    assert "Skipping record echo.example.com. because no hosted zone matching record DNS Name was detected" in printed
+    assert "stack:" in printed and "-federation" in printed.split("stack:")[1].splitlines()[0]
+
+
 def test_weighted_records_and_upsert_only_leaves_them_behind(weighted_assembly, tmp_path):
     """Weighted routing writes each member's weight; with policy upsert-only (the chart's default, which the construct
     overrides) ExternalDNS never deletes, and the records outlive the environment: the rehearsal says so."""
