@@ -65,10 +65,15 @@ def describe_summary(summary: Summary, wall_seconds: float) -> str:
 
 
 def rehearse(assembly: Path, kubernetes: Kubernetes, out: Callable[[str], None] = print,
-             then: Path | None = None) -> Summary:
+             then: Path | None = None, hosted_zones: dict[str, str] | None = None) -> Summary:
     """Play the cloud assembly at `assembly`: create every stack, then delete them (with `then`: deploy that
-    assembly over them first); raises RehearsalFailure."""
+    assembly over them first); raises RehearsalFailure. `hosted_zones`: zone id -> its domain, the zones of the
+    account as they are (others are named after the records asked of them: rehearsal/route53.py)."""
+    from rehearsal.route53 import HostedZone, fqdn
+
     player = Player(read_assembly(assembly), kubernetes, out)
+    for zone_id, domain in (hosted_zones or {}).items():
+        player.aws.hosted_zones.zones[zone_id] = HostedZone(zone_id, fqdn(domain))
     return player.play() if then is None else player.play_update(read_assembly(then))
 
 
@@ -81,7 +86,13 @@ def main(argv: list[str] | None = None,
     then = parser.add_mutually_exclusive_group()
     then.add_argument("--then", help="then deploy this environment over it (an update rehearsal)")
     then.add_argument("--then-assembly", type=Path, help="then deploy this cloud assembly over it")
+    parser.add_argument("--hosted-zone", action="append", default=[], metavar="ID=DOMAIN",
+                        help="a Route 53 hosted zone of the account, by id and domain (repeatable): the records of "
+                             "workloads with `dns` must lie in it")
     args = parser.parse_args(argv)
+    zones = dict(z.split("=", 1) for z in args.hosted_zone if "=" in z)
+    if len(zones) != len(args.hosted_zone):
+        parser.error("--hosted-zone takes ID=DOMAIN, e.g. Z0123456789ABCDEFGHIJ=example.com")
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="fedeks-rehearsal-"))
     try:
@@ -101,7 +112,7 @@ def main(argv: list[str] | None = None,
                 return 2
         kubernetes = kubernetes_side(scratch / "kubernetes")
         try:
-            summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True), then_assembly)
+            summary = rehearse(assembly, kubernetes, lambda line: print(line, flush=True), then_assembly, zones)
         except RehearsalFailure as failure:
             print(describe(failure), flush=True)
             return 1

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from federated_eks.model import instance_types as instance_types_model
-from rehearsal.world import EksCluster, Kubernetes, LambdaFunction, NodeGroup, RehearsalFailure
+from rehearsal import iam as iam_model, route53 as route53_model
+from rehearsal.world import CloudError, EksCluster, Kubernetes, LambdaFunction, NodeGroup, RehearsalFailure
 
 
 def physical_id(prefix: str, *parts: str, length: int = 17) -> str:
@@ -129,6 +130,8 @@ class Cluster:
     endpoint: str = ""
     """Its API server's URL and CA (base64 PEM), as EKS describes them (DescribeCluster: rehearsal/network.py)."""
     ca_data: str = ""
+    oidc_issuer: str = ""
+    """Its service account tokens' issuer (`OpenIdConnectIssuerUrl`), which IRSA roles trust."""
 
 
 @dataclass
@@ -168,6 +171,55 @@ class Aws:
         self.node_groups: dict[str, dict[str, NodeGroup]] = {}
         self.load_balancers: dict[str, list[str]] = {}
         """VPC id -> load balancers a deleted cluster's controller left there (what blocks the VPC's delete)."""
+        self.iam = iam_model.Iam(account)
+        self.hosted_zones = route53_model.Route53()
+        """The account's hosted zones: the config's exist before the deploy (seed `hosted_zones.zones` to name them)."""
+
+    # ---- world.Cloud: the AWS APIs controllers on the clusters call --------------------------------------------
+    def assume_role_with_web_identity(self, role_arn: str, cluster: str, subject: str) -> str:
+        found = self.clusters.get(cluster)
+        if found is None:
+            raise CloudError("InvalidIdentityToken", f"no EKS cluster {cluster!r} issues tokens now")
+        try:
+            return self.iam.assume_role_with_web_identity(role_arn, found.oidc_issuer, subject).name
+        except iam_model.AccessDenied as denied:
+            raise CloudError("AccessDenied", str(denied)) from None
+
+    def allowed(self, session: str, action: str, resource: str) -> bool:
+        role = self.iam.roles.get(session)
+        return role is not None and self.iam.allowed(role, action, resource)
+
+    def route53(self, session: str, action: str, **params: Any) -> Any:
+        """ListHostedZones (resource `*`), ListResourceRecordSets / ChangeResourceRecordSets (the zone's ARN),
+        ListTagsForResources (each zone's ARN), each authorized against the session's role (Route 53 API
+        permissions reference: the actions' resource types)."""
+        role = self.iam.roles.get(session)
+        if role is None:
+            raise CloudError("ExpiredToken", f"the role {session} of the session no longer exists")
+        r53 = self.hosted_zones
+        try:
+            if action == "ListHostedZones":
+                self.iam.authorize(role, "route53:ListHostedZones", "*")
+                for zone_id in params.get("zone_ids", ()):
+                    r53.existing_zone(zone_id, list(params.get("names_asked", ())))
+                return [{"Id": f"/hostedzone/{z.id}", "Name": z.name, "Config": {"PrivateZone": z.private}}
+                        for z in r53.zones.values()]
+            zone = r53.zones.get(str(params.get("zone_id", "")))
+            if zone is None:
+                raise CloudError("NoSuchHostedZone", f"No hosted zone found with ID: {params.get('zone_id')}")
+            self.iam.authorize(role, f"route53:{action}", zone.arn)
+            if action == "ListResourceRecordSets":
+                return r53.list_records(zone.id)
+            if action == "ListTagsForResources":
+                return []
+            if action == "ChangeResourceRecordSets":
+                r53.change(zone.id, list(params.get("changes", ())))
+                return None
+        except iam_model.AccessDenied as denied:
+            raise CloudError("AccessDenied", str(denied)) from None
+        except route53_model.InvalidChangeBatch as refused:
+            raise CloudError("InvalidChangeBatch", str(refused)) from None
+        raise CloudError("InvalidAction", f"the rehearsal does not model route53:{action}")
 
     # ---- lookups -------------------------------------------------------------------------------------------
     def function_by_source(self, source: str) -> LambdaFunction | None:
@@ -698,13 +750,14 @@ def _create_cluster(r: Request) -> Created:
                                                       [Rule("-1", 0, 65535, cidr="0.0.0.0/0")])
     r.aws.node_groups[name] = {}
     endpoint = r.aws.kubernetes.create_cluster(EksCluster(name, r.region, str(r.properties.get("Version", "1.35"))))
-    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
-                                   endpoint.ca_data)
     oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
+    issuer = f"https://oidc.eks.{r.region}.amazonaws.com/id/{oidc}"
+    r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
+                                   endpoint.ca_data, issuer)
     return Created(name, {
         "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,
         "CertificateAuthorityData": endpoint.ca_data, "ClusterSecurityGroupId": cluster_sg,
-        "OpenIdConnectIssuerUrl": f"https://oidc.eks.{r.region}.amazonaws.com/id/{oidc}",
+        "OpenIdConnectIssuerUrl": issuer,
         "EncryptionConfigKeyArn": (r.properties.get("EncryptionConfig") or [{}])[0].get("Provider", {}).get("KeyArn", ""),
         "Id": physical_id("", name, length=32), "KubernetesNetworkConfig.ServiceIpv4Cidr": "10.100.0.0/16",
         "KubernetesNetworkConfig.ServiceIpv6Cidr": ""})
@@ -752,6 +805,62 @@ def _delete_node_group(r: Request, pid: str) -> None:
     r.aws.node_groups.get(cluster, {}).pop(name, None)
     if cluster in r.aws.clusters:
         r.aws.kubernetes.set_node_groups(cluster, list(r.aws.node_groups[cluster].values()))
+
+
+# IAM: roles, their policies and OIDC providers keep state (rehearsal/iam.py), for what controllers do with them.
+
+def _create_role(r: Request) -> Created:
+    name = r.properties.get("RoleName") or r.name(64)
+    arn = r.arn("iam", f"role{r.properties.get('Path', '/')}{name}", region="")
+    old = r.aws.iam.roles.get(name)
+    role = iam_model.Role(name, arn, r.required("AssumeRolePolicyDocument"))
+    # Policies of AWS::IAM::Policy resources stay attached across an update of the role; inline ones are the role's.
+    role.policies = {k: v for k, v in (old.policies if old else {}).items() if k.startswith("resource:")}
+    for inline in r.properties.get("Policies") or []:
+        role.policies[f"inline:{inline.get('PolicyName')}"] = inline.get("PolicyDocument") or {}
+    r.aws.iam.roles[name] = role
+    return Created(name, {"Arn": arn, "RoleId": physical_id("AROA", name, length=17).upper()})
+
+
+def _delete_role(r: Request, name: str) -> None:
+    role = r.aws.iam.roles.get(name)
+    if role is not None and any(k.startswith("resource:") for k in role.policies):
+        raise AwsFailure(f"role {name} still has policies attached (DeleteConflict: Cannot delete entity, must "
+                         "detach all policies first)")
+    r.aws.iam.roles.pop(name, None)
+
+
+def _create_policy(r: Request) -> Created:
+    pid = physical_id("", *r.key, length=12).upper()
+    document = r.required("PolicyDocument")
+    for name in r.properties.get("Roles") or []:
+        role = r.aws.iam.roles.get(name)
+        if role is None:
+            raise AwsFailure(f"policy {r.logical_id}: role {name!r} does not exist (NoSuchEntity)")
+        role.policies[f"resource:{pid}"] = document
+    return Created(pid, {"Id": pid})
+
+
+def _delete_policy(r: Request, pid: str) -> None:
+    for role in r.aws.iam.roles.values():
+        role.policies.pop(f"resource:{pid}", None)
+
+
+def _update_policy(r: Request, now: Created) -> Created:
+    _delete_policy(r, now.physical_id)
+    document = r.required("PolicyDocument")
+    for name in r.properties.get("Roles") or []:
+        if name in r.aws.iam.roles:
+            r.aws.iam.roles[name].policies[f"resource:{now.physical_id}"] = document
+    return now
+
+
+def _create_oidc_provider(r: Request) -> Created:
+    arn = r.arn("iam", "oidc-provider/" + str(r.required("Url")).replace("https://", ""), region="")
+    if arn in r.aws.iam.oidc_providers:
+        raise AwsFailure(f"OIDC provider {arn} already exists (EntityAlreadyExists)")
+    r.aws.iam.oidc_providers.add(arn)
+    return Created(arn, {"Arn": arn})
 
 
 # Lambda and Step Functions
@@ -870,16 +979,12 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                                                  PrivateDnsName=lambda r, pid: f"ip-10-0-0-10.{r.region}.compute.internal",
                                                  InstanceId=_same, PublicIp=_value(""), PublicDnsName=_value("")),
                                        seconds=60),
-    "AWS::IAM::Role": ResourceType(_recorded(_name(64), Arn=_arn_attr("iam", "role/{pid}"),
-                                             RoleId=lambda r, pid: physical_id("AROA", pid, length=17).upper()),
-                                   seconds=15),
-    "AWS::IAM::Policy": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=12).upper(),
-                                               Id=_same), seconds=15),
+    "AWS::IAM::Role": ResourceType(_create_role, _delete_role, 15),
+    "AWS::IAM::Policy": ResourceType(_create_policy, _delete_policy, 15, _update_policy),
     "AWS::IAM::InstanceProfile": ResourceType(_recorded(_name(128), Arn=_arn_attr("iam", "instance-profile/{pid}")),
                                               seconds=120),
-    "AWS::IAM::OIDCProvider": ResourceType(_recorded(
-        lambda r: r.arn("iam", "oidc-provider/" + str(r.required("Url")).replace("https://", ""), region="")),
-        seconds=3),
+    "AWS::IAM::OIDCProvider": ResourceType(_create_oidc_provider,
+                                           lambda r, arn: r.aws.iam.oidc_providers.discard(arn), 3),
     "AWS::KMS::Key": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=32),
                                             Arn=_arn_attr("kms", "key/{pid}"), KeyId=_same), seconds=5),
     "AWS::Logs::LogGroup": ResourceType(_recorded(lambda r: r.properties.get("LogGroupName") or r.name(512),

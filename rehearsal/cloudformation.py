@@ -287,6 +287,9 @@ class Player:
         self.aws = aws_model.Aws(kubernetes, account)
         self.aws.clock_now = lambda: self.clock.now
         self.network = Network(self.aws)
+        attach = getattr(kubernetes, "attach_cloud", None)
+        if attach is not None:  # the AWS APIs the cluster's controllers call (ExternalDNS: Route 53)
+            attach(self.aws)
         self.scopes: dict[str, StackScope] = {}
         self.outputs: dict[str, dict[str, Any]] = {}
         self.exports: dict[str, tuple[str, Any]] = {}
@@ -350,14 +353,32 @@ class Player:
         """Create every stack, then delete every stack; raises RehearsalFailure at the first failure."""
         self.create_all()
         self.delete_all()
+        self.check_left_in_route53()
         self.summary.virtual_seconds = self.clock.now
         return self.summary
+
+    def check_left_in_route53(self) -> None:
+        """After the last delete, the hosted zones hold nothing ExternalDNS wrote for the environment: a record left
+        there answers with a load balancer that no longer exists (ExternalDNS deletes its records only with policy
+        `sync`, and only while it runs after the Services are gone)."""
+        for zone in self.aws.hosted_zones.zones.values():
+            owner_of = aws_model.route53_model.owner_of
+            owned = sorted(key[0] for key, rrset in zone.records.items() if key[1] == "TXT" and any(
+                owner_of(str(r.get("Value", ""))) is not None for r in rrset.get("ResourceRecords", [])))
+            if owned:
+                raise RehearsalFailure(
+                    f"after the delete, hosted zone {zone.id} ({zone.name}) still holds {len(zone.records)} record "
+                    f"sets ExternalDNS wrote, e.g. ownership records {owned[:3]!r}: they answer with load balancers "
+                    "that no longer exist", resource="ExternalDNS",
+                    fix="run ExternalDNS with policy `sync` (it deletes the records of deleted Services) and delete "
+                        "the workloads' Services before ExternalDNS (the federation stack before the cluster stacks)")
 
     def play_update(self, then: list[Stack]) -> Summary:
         """Create every stack, deploy `then` over them as `cdk deploy --all` does, then delete `then`'s stacks in
         reverse and the stacks it no longer has (which the deploy leaves running) as `make prune` does."""
         self.create_all()
         self.delete_after_update(then, self.deploy(then))
+        self.check_left_in_route53()
         self.summary.virtual_seconds = self.clock.now
         return self.summary
 
@@ -451,8 +472,19 @@ class Player:
         resources = self._active(scope)
         elapsed = self._run(scope, resource_dependencies(resources), "Create", resources)
         self._publish_outputs(scope)
+        elapsed += self._after_stack(stack)
         self.step("create", stack.name, "(stack)", "AWS::CloudFormation::Stack", "CREATE_COMPLETE")
         return elapsed
+
+    def _after_stack(self, stack: Stack) -> float:
+        """What the clusters' controllers do once the stack is done (Kubernetes.after_stack: ExternalDNS's records);
+        the virtual seconds it took."""
+        after = getattr(self.kubernetes, "after_stack", None)
+        if after is None:
+            return 0.0
+        start = self.clock.now
+        after(self.clock, stack.name)
+        return self.clock.now - start
 
     def _publish_outputs(self, scope: StackScope) -> None:
         """The stack's outputs and exports. An update may neither drop nor change an export another stack imports
@@ -504,6 +536,7 @@ class Player:
         self._publish_outputs(scope)
         self.step("update", stack.name, "(stack)", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
         elapsed += self._cleanup(scope, old.spec, resources)
+        elapsed += self._after_stack(stack)
         self.step("update", stack.name, "(stack)", "AWS::CloudFormation::Stack", "UPDATE_COMPLETE")
         return elapsed
 
@@ -545,6 +578,7 @@ class Player:
                 dependents[d].add(r)
         elapsed = self._run(scope, dependents, "Delete", resources)
         del self.outputs[stack.name]
+        elapsed += self._after_stack(stack)
         self.step("delete", stack.name, "(stack)", "AWS::CloudFormation::Stack", "DELETE_COMPLETE")
         return elapsed
 

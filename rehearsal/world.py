@@ -146,6 +146,34 @@ class Network(Protocol):
     # can); `describe_cluster(region, name) -> rehearsal.eks_api.EksCluster | None`: what EKS's DescribeCluster answers.
 
 
+class CloudError(Exception):
+    """An AWS API's refusal, as its SDK reports it: `code` (AccessDenied, InvalidChangeBatch, ...) and the message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class Cloud(Protocol):
+    """Implemented by the CloudFormation side (rehearsal/aws.py `Aws`): the AWS APIs that controllers on a cluster
+    call with their IRSA role (ExternalDNS: rehearsal/kubernetes/external_dns.py). Raise CloudError."""
+
+    def assume_role_with_web_identity(self, role_arn: str, cluster: str, subject: str) -> str:
+        """STS for a pod of EKS cluster `cluster` whose service account `subject`
+        (system:serviceaccount:<ns>:<name>) is annotated with `role_arn`: a session (the role's name)."""
+        ...
+
+    def allowed(self, session: str, action: str, resource: str) -> bool:
+        """Whether the session's role may call `action` on `resource` (iam:SimulatePrincipalPolicy)."""
+        ...
+
+    def route53(self, session: str, action: str, **params: Any) -> Any:
+        """A Route 53 call (ListHostedZones, ListResourceRecordSets, ChangeResourceRecordSets, ListTagsForResources)
+        with the session's permissions. `names_asked`: the record names the caller is about to write (how the
+        rehearsal names a configured zone it was not told about: rehearsal/route53.py)."""
+        ...
+
+
 class Kubernetes(Protocol):
     """Implemented by the Kubernetes side (rehearsal/kubernetes/)."""
 
@@ -159,6 +187,10 @@ class Kubernetes(Protocol):
         cluster leaves them, with their network interfaces, in the cluster's VPC."""
 
     def delete_cluster(self, cluster: str) -> None: ...
+
+    # Optional: `attach_cloud(cloud: Cloud)` (the player gives the Kubernetes side the AWS APIs its controllers call);
+    # `after_stack(clock, stack)`: what controllers do once a stack is done (ExternalDNS's sync), raising
+    # RehearsalFailure for what they could not do.
 
     def handles(self, resource_type: str) -> bool: ...
 

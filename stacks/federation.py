@@ -229,10 +229,16 @@ class FederationStack(Stack):
 
         self.workload_target = None
         self.workloads = None
-        if config.workloads:
+        # What workload stacks need for their Custom::KarmadaObjects (created after every join, deleted before any).
+        self.karmada_joiner, self.karmada_host = joiner, host
+        # The workloads of the namespaces that fit here (federation_layout.workload_stacks; the others go into
+        # WorkloadsStacks).
+        here = federation_layout.workload_stacks(config)[0].namespaces
+        workloads = tuple(w for w in config.workloads if w.namespace in here)
+        if workloads:
             placed = tuple((c.name, c.region) for c in config.clusters)
             self.workloads = joiner.objects("Workloads", host=host, owner=f"{config.env_name}-workloads",
-                                            objects=karmada_objects(config.workloads, placed))
+                                            objects=karmada_objects(workloads, placed))
             self.workloads.node.add_dependency(*paths, *self.joins.values())
         # Each manifest folder's objects: one Custom::KarmadaObjects of their own (named by the folder's path, so that
         # reordering the config's workloads replaces nothing), namespaces first, then the policies, then the resource
@@ -251,12 +257,21 @@ class WorkloadsStack(Stack):
     """Typed workloads beyond what the federation stack holds (`workloads-<n>`, in the host's region): the namespaces
     of federation_layout.workload_stacks(config)[n], through the federation stack's `workload_target` (its Provider,
     the host's kubectl handler; created after every join, deleted before any unjoin). The construct's id is the
-    federation stack's, "Workloads", so a workload has the same logical id in either stack. Attribute: `workloads`."""
+    federation stack's, "Workloads", so a workload has the same logical id in either stack. Attribute: `workloads`.
+    With engine karmada: one Custom::KarmadaObjects of those namespaces' objects, served by the federation stack's
+    Karmada join provider, owned by `<env>-workloads-<n>`."""
 
     def __init__(self, scope: Construct, id: str, *, config: FederationConfig, federation: FederationStack,
                  index: int, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         here = federation_layout.workload_stacks(config)[index].namespaces
+        if config.engine == "karmada":
+            placed = tuple((c.name, c.region) for c in config.clusters)
+            self.workloads = federation.karmada_joiner.objects(
+                "Workloads", host=federation.karmada_host, owner=f"{config.env_name}-workloads-{index}",
+                objects=karmada_objects([w for w in config.workloads if w.namespace in here], placed), scope=self)
+            self.add_stack_dependency(federation)
+            return
         self.workloads = FederatedWorkloads(self, "Workloads", FederatedWorkloadsProps(
             target=federation.workload_target, workloads=tuple(w for w in config.workloads if w.namespace in here),
             folders=(), reserved_namespaces=(config.kubefed.namespace,)))

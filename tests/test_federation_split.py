@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from components.kubefed_join import contract
 from components.workload_waiter import contract as waiter_contract
 from fedtest import environment, synth
@@ -82,3 +84,161 @@ def test_a_hundred_cluster_hub_with_many_workloads_fits_every_stack():
                  .values() if r["Type"] == "AWS::Lambda::Function" and "kubefed_join" in r["Properties"]["Handler"]]
     assert {json.dumps(f["Environment"]) for f in functions} == {
         json.dumps({"Variables": {contract.EKS_NAME_PREFIX_ENV: "fedeks-t-"}})}
+
+
+# --- the federation template's size estimate, for both engines (federation_layout.federation_template_bytes) --------
+# Stated margins: the estimate is never below the synthesized template, and above it by at most SLACK bytes plus
+# SLACK_SHARE of the template. Karmada's objects are counted exactly (only room for the longest names is added);
+# KubeFed's per-workload and per-annotated-cluster parts are coarse upper bounds (measured: 52 % over for 20 DNS
+# workloads on 3 clusters, so its split comes early, never late).
+SLACK = {"karmada": 20_000, "kubefed": 20_000}
+SLACK_SHARE = {"karmada": 0.02, "kubefed": 0.60}
+GRAVITON = {"instanceTypes": ["m7g.large"], "minSize": 1, "desiredSize": 2, "maxSize": 3}
+
+
+def dns_workloads(n: int, routing: str = "weighted") -> list[dict]:
+    """`n` load-balanced workloads with DNS (ExternalDNS's annotations per placed member), in 7 namespaces."""
+    return [{"name": f"web-{i}", "namespace": f"web-{i % 7}", "image": IMAGE, "containerPort": 8080, "replicas": 1,
+             "service": {"type": "LoadBalancer", "port": 80},
+             "dns": {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "recordName": f"web-{i}.example.com",
+                     "routing": routing}} for i in range(n)]
+
+
+def long_names(raw: dict) -> dict:
+    raw["clusters"] = [{**c, "name": f"cluster-{i}-" + "x" * 20} for i, c in enumerate(raw["clusters"])]
+    raw["hostCluster"] = raw["clusters"][0]["name"]
+    for w in raw.get("workloads", []):
+        w.pop("clusters", None)
+    return raw
+
+
+SIZES = {
+    "kubefed-2-bare": ("f", lambda: environment(2)),
+    "kubefed-3-dns-20": ("f", lambda: environment(3, workloads=dns_workloads(20))),
+    "karmada-2-bare": ("k", lambda: environment(2, engine="karmada", nodeGroup=GRAVITON)),
+    "karmada-3-one": ("k", lambda: environment(3, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(1))),
+    "karmada-6-dns-40": ("k", lambda: environment(6, engine="karmada", nodeGroup=GRAVITON,
+                                                  workloads=dns_workloads(40))),
+    "karmada-6-long-names": ("abcdefghijklmnopqrst", lambda: long_names(
+        environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(3)))),
+}
+
+
+def federation_bytes(raw: dict, name: str) -> tuple[int, int]:
+    """(the estimate, the synthesized federation template's bytes as written for upload)."""
+    from federated_eks.plan import federation_layout
+
+    config = load_environment({name: raw}, name)
+    _, assembly = synth(raw, name=name)
+    sizes = template_sizes(assembly)
+    return federation_layout.federation_template_bytes(config), sizes[f"fedeks-{name}-federation"][1]
+
+
+@pytest.mark.parametrize("case", sorted(SIZES))
+def test_the_size_estimate_bounds_the_synthesized_federation_template_of_either_engine(case):
+    name, make = SIZES[case]
+    engine = case.split("-")[0]
+    estimate, real = federation_bytes(make(), name)
+    assert real <= estimate <= real + SLACK[engine] + SLACK_SHARE[engine] * real, (case, estimate, real)
+
+
+def test_a_large_karmada_federation_is_sized_as_karmada_and_splits_before_a_megabyte():
+    """Karmada carries every workload's objects in one Custom::KarmadaObjects per stack (no KubeFed type configs,
+    waiters or per-workload resources): sized as KubeFed, 100 DNS workloads on 6 clusters were refused although their
+    template is far under 1 MB. Sized as Karmada they synthesize into the federation stack alone, within the estimate;
+    180 split into a workload stack before the federation template reaches 1 MB, each stack within its estimate and
+    the limit, the first 100's objects staying where they were."""
+    from federated_eks.plan import federation_layout
+
+    fits = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(100))
+    estimate, real = federation_bytes(fits, "k")
+    assert real <= estimate <= MAX_TEMPLATE_BYTES, (estimate, real)
+    big = environment(6, engine="karmada", nodeGroup=GRAVITON, workloads=dns_workloads(180))
+    config = load_environment({"k": big}, "k")
+    plans = federation_layout.workload_stacks(config)
+    _, assembly = synth(big, name="k")
+    sizes = template_sizes(assembly)
+    assert [s for s in sizes if "-workloads-" in s] == ["fedeks-k-workloads-1"] == [
+        f"fedeks-k-workloads-{p.index}" for p in plans[1:]]
+    for plan in plans:
+        stack = "fedeks-k-federation" if plan.index == 0 else f"fedeks-k-workloads-{plan.index}"
+        resources, size = sizes[stack]
+        assert size <= plan.template_bytes <= MAX_TEMPLATE_BYTES, (stack, size, plan.template_bytes)
+        objects = [r for r in assembly.get_stack_by_name(stack).template["Resources"].values()
+                   if r["Type"] == "Custom::KarmadaObjects"]
+        assert len(objects) == 1
+        carried = {o["metadata"]["name"] for o in json.loads(objects[0]["Properties"]["Objects"])
+                   if o["kind"] == "Namespace"}
+        assert carried == set(plan.namespaces), (stack, carried)
+    # The namespaces in config order: the federation stack keeps the first ones.
+    assert plans[0].namespaces == tuple(f"web-{i}" for i in range(len(plans[0].namespaces)))
+    # The plan (pruning, the pipeline, make topology) equals the assembly: workloads-1 reads the federation stack (the
+    # Karmada join provider) and the host's cluster stack (its endpoint and CA), no member's.
+    planned = {s.name: s for s in stack_plan.plan(config)}
+    artifact = assembly.get_stack_by_name("fedeks-k-workloads-1")
+    assert planned["fedeks-k-workloads-1"].depends_on == tuple(sorted(
+        d.id for d in artifact.dependencies if d.id in planned)) == ("fedeks-k-cluster-fed-1", "fedeks-k-federation")
+    assert sorted(planned) == sorted(s.stack_name for s in assembly.stacks)
+
+
+def test_the_estimate_renders_the_karmada_objects_the_federation_stack_carries():
+    """The estimate counts plan/karmada_workload.federation_objects; the stack carries stacks/federation.py
+    `karmada_objects`: the same objects, DNS annotations included, for every routing."""
+    from federated_eks.plan import karmada_workload
+    from stacks.federation import karmada_objects
+
+    raw = environment(3, engine="karmada", nodeGroup=GRAVITON, workloads=[
+        *dns_workloads(2, "weighted"), *[{**w, "name": f"f-{i}", "placement": {"clusters": ["fed-1", "fed-2"]},
+                                          "dns": {**w["dns"], "recordName": f"f-{i}.example.com", "routing": "failover",
+                                                  "primary": "fed-2"}}
+                                         for i, w in enumerate(dns_workloads(1))],
+        {"name": "plain", "namespace": "plain", "image": IMAGE, "containerPort": 80}])
+    config = load_environment({"k": raw}, "k")
+    clusters = [(c.name, c.region) for c in config.clusters]
+    rendered = karmada_workload.federation_objects(config.workloads, clusters)
+    assert rendered == karmada_objects(config.workloads, clusters)
+    assert sum(o["kind"] == "OverridePolicy" for o in rendered) == 3
+
+
+def test_a_split_karmada_federation_rehearses_from_create_to_delete(tmp_path, monkeypatch):
+    """The Karmada split played (rehearsal/): with the stack limit lowered so that the second namespace does not fit
+    the federation stack, workloads-1's Custom::KarmadaObjects is served by the federation stack's Karmada join
+    provider after every join, its workload propagated (and published in DNS by ExternalDNS), and deleted before any
+    unjoin."""
+    from federated_eks.plan import federation_layout
+    from fedtest import scratch_dir
+    from rehearsal.__main__ import emulated_kubernetes
+    from rehearsal.cloudformation import Player, read_assembly
+    from rehearsal.world import RehearsalFailure
+
+    first = {"name": "hello", "namespace": "hello", "image": "public.ecr.aws/docker/library/nginx:1.29",
+             "containerPort": 80, "replicas": 1}
+    second = {**dns_workloads(1)[0], "name": "echo", "namespace": "echo", "placement": {"clusters": ["fed-1", "fed-2"]},
+              "dns": {"hostedZoneId": "Z0123456789ABCDEFGHIJ", "recordName": "echo.example.com",
+                      "routing": "weighted"}}
+    raw = environment(2, engine="karmada", nodeGroup=GRAVITON, workloads=[first, second])
+    alone = load_environment({"k": environment(2, engine="karmada", nodeGroup=GRAVITON, workloads=[first])}, "k")
+    monkeypatch.setattr(federation_layout, "MAX_TEMPLATE_BYTES", federation_layout.federation_template_bytes(alone))
+    assert [p.namespaces for p in federation_layout.workload_stacks(load_environment({"k": raw}, "k"))] == [
+        ("hello",), ("echo",)]
+    _, assembly = synth(raw, name="k", outdir=scratch_dir("rehearsal-split-"))
+    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+    lines: list[str] = []
+    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
+    try:
+        player.create_all()
+        objects = [line for line in lines if "Custom::KarmadaObjects" in line and line.endswith("ok")]
+        assert [line.split()[3] for line in objects] == ["fedeks-k-federation", "fedeks-k-workloads-1"], objects
+        on_members = {(name.rsplit("-", 1)[-1], ns): c.handle.find("deployments", ns, n) is not None
+                      for name, c in kubernetes.clusters.items() for ns, n in (("hello", "hello"), ("echo", "echo"))}
+        assert all(on_members.values()), on_members
+        zone = player.aws.hosted_zones.zones["Z0123456789ABCDEFGHIJ"]
+        assert {k[2] for k in zone.records if k[1] == "A"} == {"fed-1", "fed-2"}
+        player.delete_all()
+        player.check_left_in_route53()
+    except RehearsalFailure as failure:
+        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
+    finally:
+        kubernetes.close()
+    assert player.summary.created == player.summary.deleted + player.summary.retained
+    assert player.aws.clusters == {} and player.aws.vpcs == {}

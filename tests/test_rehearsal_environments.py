@@ -257,8 +257,8 @@ def test_a_federated_namespace_whose_namespace_nothing_creates_stops_the_create(
 
 
 # Karmada (issue 20) with the walkthroughs' workloads: echo-server at fixed counts (2 and 3, none on fed-3: Karmada
-# gives a cluster without replicas no Deployment) behind a LoadBalancer; hello-world's 7 replicas spread. (No `dns`: the
-# rehearsal has no model of the ExternalDNS chart the cluster stacks then install, for either engine.)
+# gives a cluster without replicas no Deployment) behind a LoadBalancer; hello-world's 7 replicas spread. (`dns` and
+# ExternalDNS, for either engine: tests/test_rehearsal_external_dns.py.)
 KARMADA_WORKLOADS = [
     {**ECHO, "clusters": {"fed-1": {"replicas": 2}, "fed-2": {"replicas": 3}, "fed-3": {"replicas": 0}}},
     {"name": "hello-world", "namespace": "hello", "image": "public.ecr.aws/docker/library/nginx:1.29",

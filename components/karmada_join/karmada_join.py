@@ -100,10 +100,13 @@ class KarmadaJoinProvider(KubefedJoinProvider):
                                                          api_server_node_port=self.node_port,
                                                          timeout_seconds=self.deadlines.timeout_seconds))
 
-    def objects(self, id: str, *, host: JoinTarget, owner: str, objects: list[dict]) -> CustomResource:
-        """Objects on karmada-apiserver, owned by `owner` (unique per stack: a delete removes only its own)."""
+    def objects(self, id: str, *, host: JoinTarget, owner: str, objects: list[dict],
+                scope: Construct | None = None) -> CustomResource:
+        """Objects on karmada-apiserver, owned by `owner` (unique per stack: a delete removes only its own). `scope`:
+        where the resource goes (default: this construct; a workload stack's, which then reads the service token)."""
         check_named(self.eks_name_prefix, "Karmada join provider", host)
-        return CustomResource(self, id, service_token=self.provider.service_token, resource_type=c.OBJECTS_TYPE,
+        return CustomResource(scope or self, id, service_token=self.provider.service_token,
+                              resource_type=c.OBJECTS_TYPE,
                               properties=objects_properties(host=host, owner=owner, objects=objects,
                                                             api_server_node_port=self.node_port,
                                                             timeout_seconds=self.deadlines.timeout_seconds))

@@ -5,16 +5,18 @@ anything is built; and where typed workloads go once they do not fit it (`worklo
 The counts follow stacks/federation.py and components/federated_workloads.py. The bytes are the Kubernetes objects
 as the template carries them (JSON in a JSON string), exactly, plus the measured size of everything else per
 resource, with room for the longest names the config allows; tests/test_config_fuzz.py checks both against the
-synthesized template of every config it accepts.
+synthesized template of every config it accepts. With engine karmada the stack is another (the control plane's chart,
+the Karmada join provider, one Custom::KarmadaObjects holding every workload's objects): its own estimate
+(`karmada_template_bytes`), checked by tests/test_federation_split.py.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from federated_eks.plan import folder_workloads as folders, kubefed_workload
+from federated_eks.plan import folder_workloads as folders, karmada_workload, kubefed_workload
 from federated_eks.model import object_owners
 from federated_eks.model.federation import FederationConfig
 from federated_eks.plan.cloudformation_limits import MAX_TEMPLATE_BYTES, RESOURCE_BUDGET
@@ -116,8 +118,32 @@ def manifests(cfg: FederationConfig) -> Iterable[list[dict[str, Any]]]:
     yield from ([kubefed_workload.managed(obj) for _, obj in f.objects] for f in cfg.manifest_folders)
 
 
+# Karmada's federation template besides its objects: measured on synthesized templates (2, 3 and 6 clusters, an
+# environment name of 1 character; stacks/federation.py `_build_karmada`), with room for the longest names.
+KARMADA_BASE_BYTES = 48_000            # measured 35,589 (the guard, the chart, the join provider, the two rules)
+KARMADA_BYTES_PER_CLUSTER = 2_600      # measured 1,885: a join, with its cluster's endpoint and CA, its output entry
+KARMADA_OBJECTS_RESOURCE_BYTES = 2_000  # measured 1,306: the Custom::KarmadaObjects besides its objects
+
+
+def karmada_objects_bytes(objects: list[dict[str, Any]]) -> int:
+    """The bytes of a Custom::KarmadaObjects' objects in a template: one JSON string (sorted keys, as
+    components/karmada_join `objects_properties` writes it), in the template's JSON."""
+    return len(json.dumps(json.dumps(objects, sort_keys=True)))
+
+
+def karmada_template_bytes(cfg: FederationConfig) -> int:
+    """An upper bound of a Karmada federation template's bytes: its objects exactly (plan/karmada_workload.py
+    `federation_objects`, DNS annotations included), the rest measured."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    objects = karmada_workload.federation_objects(cfg.workloads, clusters)
+    return (KARMADA_BASE_BYTES + KARMADA_BYTES_PER_CLUSTER * len(cfg.clusters)
+            + ((KARMADA_OBJECTS_RESOURCE_BYTES + karmada_objects_bytes(objects)) if cfg.workloads else 0))
+
+
 def federation_template_bytes(cfg: FederationConfig) -> int:
-    """An upper bound of the federation template's bytes."""
+    """An upper bound of the federation template's bytes, for the environment's engine."""
+    if cfg.engine == "karmada":
+        return karmada_template_bytes(cfg)
     clusters = [(c.name, c.region) for c in cfg.clusters]
     placed = [len(w.placement.resolve(clusters)) for w in cfg.workloads]
     annotated = sum(n for w, n in zip(cfg.workloads, placed) if w.dns is not None or w.load_balanced)
@@ -135,6 +161,9 @@ def federation_template_bytes(cfg: FederationConfig) -> int:
 # Template bytes of a workload stack besides its workloads (its metadata, the imported service token and kubectl
 # provider, the dependencies on the federation stack): measured about 3,000 bytes; with room for long names.
 WORKLOAD_STACK_BYTES = 8_000
+# Engine karmada: a workload stack's template besides its Custom::KarmadaObjects (its metadata, the Karmada join
+# provider's service token and the host's endpoint and CA it reads from other stacks).
+KARMADA_WORKLOAD_STACK_BYTES = 8_000
 
 
 @dataclass(frozen=True)
@@ -189,15 +218,47 @@ def namespace_groups(cfg: FederationConfig) -> list[NamespaceGroup]:
     return groups
 
 
+def karmada_namespace_groups(cfg: FederationConfig) -> list[NamespaceGroup]:
+    """Engine karmada: the workloads by namespace, each group's objects (its Namespace and every workload's objects)
+    sized as one Custom::KarmadaObjects carries them. No folder pins a namespace (Karmada takes no folders)."""
+    clusters = [(c.name, c.region) for c in cfg.clusters]
+    by_namespace: dict[str, list[int]] = {}
+    for i, w in enumerate(cfg.workloads):
+        by_namespace.setdefault(w.namespace, []).append(i)
+    return [NamespaceGroup(ns, tuple(indexes), 0, karmada_objects_bytes(karmada_workload.federation_objects(
+        [cfg.workloads[i] for i in indexes], clusters)), False) for ns, indexes in by_namespace.items()]
+
+
+def _karmada_workload_stacks(cfg: FederationConfig) -> list[WorkloadStackPlan]:
+    """Engine karmada: each stack holds one Custom::KarmadaObjects with its namespaces' objects; the federation stack
+    takes namespaces while its template fits, then workload stacks `workloads-<n>` (KARMADA_WORKLOAD_STACK_BYTES plus
+    their objects), namespaces in config order. The JSON string of several groups is their bytes summed, less the
+    brackets and separators between them: the sum is an upper bound."""
+    base_bytes = karmada_template_bytes(replace(cfg, workloads=()))
+    overhead = KARMADA_OBJECTS_RESOURCE_BYTES
+    plans = [WorkloadStackPlan(0, (), federation_resources(replace(cfg, workloads=())), base_bytes)]
+    for g in karmada_namespace_groups(cfg):
+        last = plans[-1]
+        first = not last.namespaces
+        grown = WorkloadStackPlan(last.index, last.namespaces + (g.namespace,),
+                                  last.resources + (KARMADA_WORKLOAD_OBJECTS if first else 0),
+                                  last.template_bytes + g.template_bytes + (overhead if first else 0))
+        if grown.fits:
+            plans[-1] = grown
+        else:
+            plans.append(WorkloadStackPlan(last.index + 1, (g.namespace,), KARMADA_WORKLOAD_OBJECTS,
+                                           KARMADA_WORKLOAD_STACK_BYTES + overhead + g.template_bytes))
+    return plans
+
+
 def workload_stacks(cfg: FederationConfig) -> list[WorkloadStackPlan]:
     """Which stack holds each namespace's workloads. The federation stack first, then a workload stack each time the
     next namespace does not fit the current one: appending workloads in new namespaces never moves those already
     placed (their stack and logical ids stay), and a config that fits one stack keeps the federation stack alone,
-    as before. A namespace that a folder uses stays in the federation stack. With engine karmada every workload is
-    in the federation stack's one Custom::KarmadaObjects: no split."""
+    as before. A namespace that a folder uses stays in the federation stack. With engine karmada, each stack's
+    namespaces are one Custom::KarmadaObjects (`_karmada_workload_stacks`)."""
     if cfg.engine == "karmada":
-        return [WorkloadStackPlan(0, tuple(dict.fromkeys(w.namespace for w in cfg.workloads)),
-                                  federation_resources(cfg), federation_template_bytes(cfg))]
+        return _karmada_workload_stacks(cfg)
     groups = namespace_groups(cfg)
     pinned = [g for g in groups if g.pinned]
     base_resources = federation_resources(cfg) - sum(g.resources for g in groups if not g.pinned)
@@ -220,6 +281,9 @@ def workload_stacks(cfg: FederationConfig) -> list[WorkloadStackPlan]:
 def kubernetes_bytes(cfg: FederationConfig, plan: WorkloadStackPlan) -> int:
     """The bytes of the Kubernetes objects stack `plan` carries (the folders' go with the federation stack)."""
     clusters = [(c.name, c.region) for c in cfg.clusters]
+    if cfg.engine == "karmada":
+        ws = [w for w in cfg.workloads if w.namespace in plan.namespaces]
+        return karmada_objects_bytes(karmada_workload.federation_objects(ws, clusters)) if ws else 0
     ws = [w for w in cfg.workloads if w.namespace in plan.namespaces]
     objects = [[ns] for ns in kubefed_workload.namespaces(ws, clusters)]
     objects += [kubefed_workload.workload_objects(w) for w in ws]

@@ -30,6 +30,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from federated_eks.model.workload import ALL_CLUSTERS, ReplicaPreference, Workload
+from federated_eks.plan.dns_annotations import member_annotations
 # The Deployment/Service shapes and the labels are the engine-neutral parts of the KubeFed rendering's templates.
 from federated_eks.plan.kubefed_workload import (APP_LABEL, LOAD_BALANCER_CLASS, MANAGED_BY, SCHEME_ANNOTATION,
                                             TARGET_TYPE_ANNOTATION)
@@ -210,3 +211,17 @@ def namespaces(workloads: Sequence[Workload]) -> list[dict[str, Any]]:
 def all_objects(workloads: Sequence[Workload], clusters: Clusters) -> list[dict[str, Any]]:
     """Everything of `workloads` for karmada-apiserver, in apply order (namespaces first)."""
     return [*namespaces(workloads), *(o for w in workloads for o in workload_objects(w, clusters))]
+
+
+def federation_objects(workloads: Sequence[Workload], clusters: Clusters) -> list[dict[str, Any]]:
+    """What the federation stack's Custom::KarmadaObjects carries (stacks/federation.py `karmada_objects`): the
+    workloads' objects, each DNS workload's Service annotated per placed member (plan/dns_annotations.py)."""
+    regions = dict(clusters)
+    out = namespaces(workloads)
+    for w in workloads:
+        annotations = None
+        if w.dns is not None and w.service is not None:
+            template = service(w)["metadata"].get("annotations") or {}
+            annotations = {c: member_annotations(template, w.dns, c, regions[c]) for c in w.placement.resolve(clusters)}
+        out += workload_objects(w, clusters, service_annotations=annotations)
+    return out

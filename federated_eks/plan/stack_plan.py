@@ -55,10 +55,12 @@ def plan(cfg: FederationConfig) -> list[PlannedStack]:
     out.append(PlannedStack(topology.FEDERATION_STACK, "", name(topology.FEDERATION_STACK), cfg.host.region,
                             tuple(federation_deps)))
     # Workload stacks: after the federation stack (its Provider, its joins); their manifests read the host's kubectl
-    # handler and their waiters the endpoint and CA of the host and of each cluster they are placed on.
+    # handler and their waiters the endpoint and CA of the host and of each cluster they are placed on. With engine
+    # karmada, their Custom::KarmadaObjects reads the host's endpoint and CA only (karmada-apiserver propagates).
     pairs = [(c.name, c.region) for c in cfg.clusters]
     for split in federation_layout.workload_stacks(cfg)[1:]:
-        placed = {n for w in cfg.workloads if w.namespace in split.namespaces for n in w.placement.resolve(pairs)}
+        placed = set() if cfg.engine == "karmada" else {
+            n for w in cfg.workloads if w.namespace in split.namespaces for n in w.placement.resolve(pairs)}
         deps = {name(topology.FEDERATION_STACK)} | {name(topology.CLUSTER_STACK, n) for n in placed | {cfg.host_cluster}}
         out.append(PlannedStack(topology.WORKLOADS_STACK, str(split.index),
                                 name(topology.WORKLOADS_STACK, str(split.index)), cfg.host.region, tuple(sorted(deps))))

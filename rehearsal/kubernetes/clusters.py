@@ -12,7 +12,9 @@ release is uninstalled.
 
 While it is open, the emulated clusters' EKS endpoint names resolve to their servers on 127.0.0.1 (for the
 emulated KubeFed controller, which reaches members by their endpoints); nothing else changes name resolution.
-The KubeFed controller of a host runs while its controller-manager Deployment is ready.
+The KubeFed controller of a host runs while its controller-manager Deployment is ready; ExternalDNS (external_dns.py)
+syncs Route 53 through the AWS side (`attach_cloud`) while its Deployment is ready, and what it could not do stops
+the rehearsal once the stack that caused it is done (`after_stack`).
 """
 from __future__ import annotations
 
@@ -26,10 +28,10 @@ from typing import Callable
 
 import kmock
 
-from rehearsal.world import (Clock, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint, Network,
-                             NodeGroup, RehearsalFailure)
+from rehearsal.world import (Clock, Cloud, CustomResourceRequest, CustomResourceResult, EksCluster, EksEndpoint,
+                             Network, NodeGroup, RehearsalFailure)
 
-from . import controllers, helm, karmada, karmada_chart, kubectl, lambdas
+from . import controllers, external_dns, helm, karmada, karmada_chart, kubectl, lambdas
 from .apiserver import ApiServerHandle, EmulatorLoop, make_test_ca
 from .client import Client
 from .kubefed_controller import KubefedControllerState, run_round as kubefed_round
@@ -81,6 +83,8 @@ class EmulatedKubernetes:
         """The rehearsal's clock (the last one a request brought)."""
         self.warnings: list[str] = []
         """What the handlers log and ignore (a failed uninstall, an unreachable cluster on delete)."""
+        self.cloud: Cloud | None = None
+        """The AWS APIs of the rehearsal's account (the player attaches them): Route 53 for ExternalDNS."""
         self._real_getaddrinfo = socket.getaddrinfo
         socket.getaddrinfo = self.loop.dns.resolver(self._real_getaddrinfo)
         # The chart model's pre-install Job asks this world for the kubeconfig of the karmada-apiserver it serves.
@@ -141,6 +145,39 @@ class EmulatedKubernetes:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def attach_cloud(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    # How long ExternalDNS gets, once a stack is done, to make Route 53 what the Services ask: two syncs of its
+    # default interval (a Service change triggers one within seconds with --events).
+    DNS_SETTLE_SECONDS = 150.0
+
+    def after_stack(self, clock: Clock, stack: str) -> None:
+        """Once a stack is created, updated or deleted: every running ExternalDNS syncs until Route 53 holds what its
+        cluster's Services ask (records of new load balancers written, those of deleted Services removed); what one
+        could not do (a refused call, a name in no zone of its filter) is a failure of this stack."""
+        def dns_of() -> list[tuple[str, external_dns.State]]:
+            return [(name, c.handle.state["external-dns"]) for name, c in self.clusters.items()
+                    if c.handle.run(lambda h=c.handle: external_dns.running(h)) is not None
+                    and "external-dns" in c.handle.state]
+        if self.cloud is None or not dns_of():
+            return
+        for name, cluster in self.clusters.items():  # a sync now, as a stack's changes are Service events
+            cluster.handle.run(lambda h=cluster.handle, n=name: external_dns.sync(h, self.cloud, n, clock.now, True))
+        self.wait_until(clock, lambda: all(s.settled or s.problems for _, s in dns_of()), self.DNS_SETTLE_SECONDS)
+        stuck = [(name, s) for name, s in dns_of() if not s.settled]
+        if stuck:
+            name, state = stuck[0]
+            why = "; ".join(state.problems) or "Route 53 did not settle"
+            raise RehearsalFailure(
+                f"ExternalDNS on {name} could not make Route 53 what the cluster's Services ask: {why}", stack=stack,
+                resource="ExternalDNS (its chart in the cluster stack; its role's policy)",
+                fix="allow its role route53:ChangeResourceRecordSets and ListResourceRecordSets on every hosted zone "
+                    "of the workloads placed there, and route53:ListHostedZones, nothing more "
+                    "(components/workload_dns.py); a record name must lie in its workload's hostedZoneId"
+                    if any(w in why for w in ("AccessDenied", "Skipping", "TooBroad")) else
+                    "see the ExternalDNS error above")
+
     # --- lambdas.Servers -----------------------------------------------------------------------------------------
     def resolve(self, hostname: str) -> tuple[str, tuple[str, int]] | None:
         for name, cluster in self.clusters.items():
@@ -154,6 +191,9 @@ class EmulatedKubernetes:
             self.loop.round(cluster.handle, clock.now)
         for cluster in list(self.clusters.values()):
             self._karmada_round(cluster, clock)
+        if self.cloud is not None:
+            for name, cluster in list(self.clusters.items()):
+                cluster.handle.run(lambda h=cluster.handle, n=name: external_dns.sync(h, self.cloud, n, clock.now))
         for cluster in list(self.clusters.values()):
             handle = cluster.handle
             if handle.run(lambda: kubefed_controller_ready(handle)):

@@ -16,13 +16,16 @@ aws/eks-charts stable/aws-load-balancer-controller:
   (Services, CREATE, only with enableServiceMutatorWebhook) and `vingress.elbv2.k8s.aws` (Ingresses CREATE/UPDATE).
   The pod webhooks select namespaces or pods by opt-in labels and the target-group-binding ones a CRD's kinds; the
   rehearsal creates no pods, so they are left out.
+
+ExternalDNS, chart `external-dns` of https://kubernetes-sigs.github.io/external-dns/ as components/workload_dns.py
+installs it: modelled in external_dns.py (its objects, and its controller, which writes Route 53).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-from . import karmada_chart
+from . import external_dns, karmada_chart
 
 LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
 EKS_CHARTS = "https://aws.github.io/eks-charts"
@@ -77,7 +80,8 @@ def _load_balancer_controller(release: str, namespace: str, values: dict) -> lis
 
 
 MODELS = {(EKS_CHARTS, LOAD_BALANCER_CONTROLLER): RepositoryChart(LOAD_BALANCER_CONTROLLER, _load_balancer_controller),
-          (karmada_chart.REPOSITORY, karmada_chart.CHART): RepositoryChart(karmada_chart.CHART, karmada_chart.render)}
+          (karmada_chart.REPOSITORY, karmada_chart.CHART): RepositoryChart(karmada_chart.CHART, karmada_chart.render),
+          (external_dns.REPOSITORY, external_dns.CHART): RepositoryChart(external_dns.CHART, external_dns.render)}
 
 
 def find(repository: str | None, chart: str | None) -> RepositoryChart | None:
