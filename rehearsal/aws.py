@@ -129,6 +129,9 @@ class Cluster:
     endpoint: str = ""
     """Its API server's URL and CA (base64 PEM), as EKS describes them (DescribeCluster: rehearsal/network.py)."""
     ca_data: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Its tags (the resource's `Tags`, as the template sets them; updated in place): DescribeCluster answers them and
+    IAM's aws:ResourceTag conditions read them (rehearsal/network.py)."""
 
 
 @dataclass
@@ -168,8 +171,15 @@ class Aws:
         self.node_groups: dict[str, dict[str, NodeGroup]] = {}
         self.load_balancers: dict[str, list[str]] = {}
         """VPC id -> load balancers a deleted cluster's controller left there (what blocks the VPC's delete)."""
+        self.policies: dict[str, tuple[tuple[str, ...], dict]] = {}
+        """AWS::IAM::Policy physical id -> (the role names it is attached to, its policy document)."""
 
     # ---- lookups -------------------------------------------------------------------------------------------
+    def role_policies(self, role_arn: str) -> list[dict]:
+        """The policy documents of the AWS::IAM::Policy resources attached to the role `role_arn` names (by name)."""
+        name = role_arn.rsplit("/", 1)[-1]
+        return [document for roles, document in self.policies.values() if name and name in roles]
+
     def function_by_source(self, source: str) -> LambdaFunction | None:
         return next((f for f in self.functions.values() if f.source == source), None)
 
@@ -699,7 +709,7 @@ def _create_cluster(r: Request) -> Created:
     r.aws.node_groups[name] = {}
     endpoint = r.aws.kubernetes.create_cluster(EksCluster(name, r.region, str(r.properties.get("Version", "1.35"))))
     r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
-                                   endpoint.ca_data)
+                                   endpoint.ca_data, _tags(r))
     oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
     return Created(name, {
         "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,
@@ -708,6 +718,20 @@ def _create_cluster(r: Request) -> Created:
         "EncryptionConfigKeyArn": (r.properties.get("EncryptionConfig") or [{}])[0].get("Provider", {}).get("KeyArn", ""),
         "Id": physical_id("", name, length=32), "KubernetesNetworkConfig.ServiceIpv4Cidr": "10.100.0.0/16",
         "KubernetesNetworkConfig.ServiceIpv6Cidr": ""})
+
+
+def _tags(r: Request) -> dict[str, str]:
+    """A resource's `Tags` (a list of Key/Value) as a map."""
+    return {str(t["Key"]): str(t["Value"]) for t in r.properties.get("Tags") or []}
+
+
+def _update_cluster(r: Request, now: Created) -> Created:
+    """Tags change in place (AWS::EKS::Cluster `Tags`: update requires no interruption); the rest of what the templates
+    change in place (logging, access) leaves the modelled state as it is."""
+    cluster = r.aws.clusters.get(now.physical_id)
+    if cluster is not None:
+        cluster.tags = _tags(r)
+    return now
 
 
 def _delete_cluster(r: Request, name: str) -> None:
@@ -754,6 +778,17 @@ def _delete_node_group(r: Request, pid: str) -> None:
         r.aws.kubernetes.set_node_groups(cluster, list(r.aws.node_groups[cluster].values()))
 
 
+# IAM
+
+def _create_policy(r: Request) -> Created:
+    """An inline policy on roles: recorded with its document, which the rehearsal evaluates where it models an AWS API
+    call (rehearsal/iam.py; DescribeCluster: rehearsal/network.py). An update records the new document (the same
+    physical id)."""
+    pid = physical_id("", *r.key, length=12).upper()
+    r.aws.policies[pid] = (tuple(str(x) for x in r.properties.get("Roles") or []), r.required("PolicyDocument"))
+    return Created(pid, {"Id": pid})
+
+
 # Lambda and Step Functions
 
 def _create_function(r: Request) -> Created:
@@ -776,7 +811,7 @@ def _create_function(r: Request) -> Created:
         r.properties.get("Handler", ""), environment={k: str(v) for k, v in
                                                      r.properties.get("Environment", {}).get("Variables", {}).items()},
         timeout_seconds=int(r.properties.get("Timeout", 3)), security_groups=groups, subnets=subnets,
-        layers=tuple(p for p in layers if p is not None))
+        layers=tuple(p for p in layers if p is not None), role=str(r.properties.get("Role", "")))
     return Created(name, {"Arn": arn, "SnapStartResponse": {}})
 
 
@@ -845,7 +880,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                                             _update_security_group),
     "AWS::EC2::SecurityGroupIngress": ResourceType(_separate_rule("ingress"), _delete_rule, 3),
     "AWS::EC2::SecurityGroupEgress": ResourceType(_separate_rule("egress"), _delete_rule, 3),
-    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600, _kept),
+    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600, _update_cluster),
     "AWS::EKS::Nodegroup": ResourceType(_create_node_group, _delete_node_group, 180),
     "AWS::Lambda::Function": ResourceType(_create_function, _delete_function, 10),
     "AWS::Lambda::LayerVersion": ResourceType(_create_layer, lambda r, pid: r.aws.layers.pop(pid, None), 10),
@@ -873,8 +908,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
     "AWS::IAM::Role": ResourceType(_recorded(_name(64), Arn=_arn_attr("iam", "role/{pid}"),
                                              RoleId=lambda r, pid: physical_id("AROA", pid, length=17).upper()),
                                    seconds=15),
-    "AWS::IAM::Policy": ResourceType(_recorded(lambda r: physical_id("", *r.key, length=12).upper(),
-                                               Id=_same), seconds=15),
+    "AWS::IAM::Policy": ResourceType(_create_policy, lambda r, pid: r.aws.policies.pop(pid, None), seconds=15),
     "AWS::IAM::InstanceProfile": ResourceType(_recorded(_name(128), Arn=_arn_attr("iam", "instance-profile/{pid}")),
                                               seconds=120),
     "AWS::IAM::OIDCProvider": ResourceType(_recorded(

@@ -24,6 +24,7 @@ from components.kube_access import allowed_clusters
 from components.kube_access.kube_api import Failed
 from rehearsal.eks_api import EksApi, EksCluster
 from kube_emulator import EmulatorLoop, make_test_ca
+from test_kubefed_join_handler import ENVIRONMENT, describe_policy, function_environment, iam_allows
 from rehearsal.kubernetes import karmada as emulated
 
 EKS_PREFIX = "fedeks-test-"
@@ -61,8 +62,9 @@ EKS: dict[tuple[str, str], EksCluster] = {}
 def serve(monkeypatch, name: str, region: str, endpoint: str) -> None:
     """A cluster of the function's environment: EKS describes it, and the function has the environment's prefix."""
     EKS[region, EKS_PREFIX + name] = EksCluster(EKS_PREFIX + name, region, endpoint.rstrip("/"),
-                                                _running[0].ca.ca_data)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+                                                _running[0].ca.ca_data,
+                                                tags={kubefed_contract.ENVIRONMENT_TAG: ENVIRONMENT})
+    function_environment(monkeypatch)
 
 
 def with_kube_system(server):
@@ -78,9 +80,9 @@ def emulators(ca, monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", loop.dns.resolver(socket.getaddrinfo))
     EKS.clear()
     allowed_clusters.forget()
-    eks = EksApi(lambda region, name: EKS.get((region, name)))
+    eks = EksApi(lambda region, name: EKS.get((region, name)), allowed=iam_allows(describe_policy(), EKS))
     monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", eks.url)
-    monkeypatch.setenv(kubefed_contract.EKS_NAME_PREFIX_ENV, EKS_PREFIX)
+    function_environment(monkeypatch)
     loop.on_start.append(lambda server: serve(monkeypatch, server.name, server.region, server.endpoint))
     yield loop
     _running.clear()
