@@ -120,7 +120,8 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
             scope, fn_id, runtime=RUNTIME, handler=entry, code=code, role=role,
             timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
             vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[group], environment={c.EKS_NAME_PREFIX_ENV: eks_name_prefix, c.ENVIRONMENT_ENV: environment}, description=description)
+            security_groups=[group], environment={c.EKS_NAME_PREFIX_ENV: eks_name_prefix, c.ENVIRONMENT_ENV: environment},
+            description=description)
 
     # The role is imported (it lives in the access stack): grant here what the functions need to run.
     permissions = iam.Policy(scope, "RuntimePermissions", roles=[role], statements=[

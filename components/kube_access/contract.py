@@ -59,7 +59,7 @@ EKS_NAME_PREFIX = re.compile(r"[0-9A-Za-z][A-Za-z0-9-]{0,60}-")
 # single dashes, starting with a letter, not ending in a dash.
 ENVIRONMENT_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,62}")
 # The tag on every EKS cluster that names its environment (federated_eks/plan/stack_tags.py ENVIRONMENT_TAG, set on
-# the AWS::EKS::Cluster resource by components/eks_cluster.py; tests/test_kube_access_environment.py checks they agree).
+# the AWS::EKS::Cluster resource by stacks/cluster.py; tests/test_environment_dash.py checks they agree).
 ENVIRONMENT_TAG = "fedeks:environment"
 
 
