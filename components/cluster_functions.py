@@ -1,6 +1,7 @@
 """What the constructs of the Kubernetes-facing Lambdas share (the KubeFed join, components/kubefed_join/, and the
 workload waiter, components/workload_waiter/): a cluster as a request names it, the clusters a function serves
-(its environment's EKS name prefix: components/kube_access/contract.py), and the Provider framework's findings.
+(its environment's EKS name prefix and name: components/kube_access/contract.py), and the Provider framework's
+findings.
 
 The runtimes they package share components/kube_access/ (standard library and the Lambda's requirements only).
 """
@@ -55,6 +56,10 @@ class KubeProviderProps:
     eks_name_prefix: str
     """What the app puts before a cluster's name to name its EKS cluster (`topology.eks_cluster_name`): the clusters
     the functions may describe (eks:DescribeCluster) and serve."""
+    environment: str
+    """The environment's name: its EKS clusters carry it as the tag `fedeks:environment` (components/eks_cluster.py),
+    which the functions' DescribeCluster policy requires and the functions check (the prefix alone does not tell
+    `dev` from `dev-a`)."""
     timeout_minutes: int
     """The federation's one timeout (kubefed.joinTimeoutMinutes): how long one join or workload may wait for
     readiness before it fails; every other deadline and the Provider's total timeout derive from it
@@ -73,15 +78,16 @@ class VpcFunctions:
 
 
 def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str, str], role: iam.IRole,
-                  vpc: ec2.IVpc, api_cidrs: dict[str, str], eks_name_prefix: str, left_behind_log_prefix: str,
-                  security_group: str, description: str) -> VpcFunctions:
+                  vpc: ec2.IVpc, api_cidrs: dict[str, str], eks_name_prefix: str, environment: str,
+                  left_behind_log_prefix: str, security_group: str, description: str) -> VpcFunctions:
     """A Provider's functions (`handlers`: OnEvent and IsComplete -> handler string) from `source`, in the VPC's
     private subnets with `role` (imported: it lives in the access stack), their egress HTTPS to `api_cidrs`
     (cluster name -> VPC CIDR) and to the regional EKS APIs, and the log groups and the runtime permissions they need.
 
     Before a function presigns a token for a cluster (locally) it asks EKS for that cluster's endpoint and CA
     (eks:DescribeCluster, kube_access/allowed_clusters.py): its environment holds only the environment's EKS name
-    prefix, and its role may describe only clusters named with it, one ARN pattern whatever the number of clusters.
+    prefix and name, and its role may describe only clusters named with the prefix and tagged with the name
+    (`fedeks:environment`), one ARN pattern and one condition whatever the number of clusters.
     EKS's API is regional (https://eks.<region>.amazonaws.com, "Amazon EKS endpoints and quotas", AWS General
     Reference) and a VPC interface endpoint serves only its own region's ("Access Amazon EKS using AWS PrivateLink"),
     while the clusters span regions: the functions reach each region's EKS API through the host VPC's NAT gateway (its
@@ -89,6 +95,8 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
     Guide), HTTPS only."""
     if not c.EKS_NAME_PREFIX.fullmatch(eks_name_prefix):
         raise ValueError(f"{eks_name_prefix!r} is not an EKS name prefix (ending in a dash)")
+    if not c.ENVIRONMENT_NAME.fullmatch(environment):
+        raise ValueError(f"{environment!r} is not an environment name")
     group = ec2.SecurityGroup(scope, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description=security_group)
     for name, cidr in sorted(api_cidrs.items()):
         group.add_egress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"API server of {name}")
@@ -112,7 +120,8 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
             scope, fn_id, runtime=RUNTIME, handler=entry, code=code, role=role,
             timeout=FUNCTION_TIMEOUT, memory_size=256, log_group=log_group,
             vpc=vpc, vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
-            security_groups=[group], environment={c.EKS_NAME_PREFIX_ENV: eks_name_prefix}, description=description)
+            security_groups=[group], environment={c.EKS_NAME_PREFIX_ENV: eks_name_prefix, c.ENVIRONMENT_ENV: environment},
+            description=description)
 
     # The role is imported (it lives in the access stack): grant here what the functions need to run.
     permissions = iam.Policy(scope, "RuntimePermissions", roles=[role], statements=[
@@ -128,10 +137,11 @@ def vpc_functions(scope: Construct, *, source: LambdaSource, handlers: dict[str,
                 "AwsSolutions-IAM5[Resource::*]")
     describe = iam.Policy(scope, "DescribeClusters", roles=[role], statements=[
         iam.PolicyStatement(actions=["eks:DescribeCluster"], resources=[
-            c.describe_policy_resource(Aws.PARTITION, Aws.ACCOUNT_ID, eks_name_prefix)])])
+            c.describe_policy_resource(Aws.PARTITION, Aws.ACCOUNT_ID, eks_name_prefix)],
+            conditions=c.describe_policy_condition(environment))])
     acknowledge(describe, "The functions read endpoint and CA of this environment's clusters only: the ARN pattern is "
-                "the environment's EKS name prefix in any region (the clusters span regions), so the policy stays one "
-                "statement for any number of clusters.",
+                "the environment's EKS name prefix in any region (the clusters span regions) and the condition its "
+                "fedeks:environment tag, so the policy stays one statement for any number of clusters.",
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:eks:*:<AWS::AccountId>:cluster/{eks_name_prefix}*]")
     for fn in functions.values():
         fn.node.add_dependency(permissions)  # Lambda checks the ENI permissions at creation

@@ -44,6 +44,13 @@ class FederatedClusterProps:
     i.e. the nodes and the kubectl handler, are always allowed.)"""
     with_kubectl: bool = False
     """Create the kubectl handler (only the host needs one: it installs the KubeFed chart)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Tags on the EKS cluster resource itself (`AWS::EKS::Cluster` `Tags`, next to the app-wide tags `Tags.of(app)`
+    adds): the environment's, which the functions' IAM policy and checks require (components/cluster_functions.py).
+    Stack tags are not in the template: what IAM and the functions rely on is set here, on the resource. Tags of
+    AWS::EKS::Cluster update with no interruption (CloudFormation User Guide, AWS::EKS::Cluster, `Tags`: "Update
+    requires: No interruption", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-eks-cluster.html),
+    so adding one to a deployed cluster does not replace it."""
 
 
 class FederatedCluster(Construct):
@@ -82,6 +89,7 @@ class FederatedCluster(Construct):
             bootstrap_cluster_creator_admin_permissions=False,
             kubectl_provider_options=kubectl,
             output_config_command=False,
+            tags=dict(props.tags) or None,
         )
         self.nodes = self._add_nodes(props)
         self._acknowledge_findings()

@@ -132,6 +132,9 @@ class Cluster:
     ca_data: str = ""
     oidc_issuer: str = ""
     """Its service account tokens' issuer (`OpenIdConnectIssuerUrl`), which IRSA roles trust."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Its tags (the resource's `Tags`, as the template sets them; updated in place): DescribeCluster answers them and
+    IAM's aws:ResourceTag conditions read them (rehearsal/network.py)."""
 
 
 @dataclass
@@ -222,6 +225,12 @@ class Aws:
         raise CloudError("InvalidAction", f"the rehearsal does not model route53:{action}")
 
     # ---- lookups -------------------------------------------------------------------------------------------
+    def role_policies(self, role_arn: str) -> list[dict]:
+        """The policy documents attached to the role `role_arn` names (by name): its AWS::IAM::Policy resources' and
+        its inline ones (rehearsal/iam.py keeps them with the role)."""
+        role = self.iam.roles.get(role_arn.rsplit("/", 1)[-1])
+        return list(role.policies.values()) if role is not None else []
+
     def function_by_source(self, source: str) -> LambdaFunction | None:
         return next((f for f in self.functions.values() if f.source == source), None)
 
@@ -753,7 +762,7 @@ def _create_cluster(r: Request) -> Created:
     oidc = endpoint.endpoint.replace("https://", "").split(".")[0].upper()
     issuer = f"https://oidc.eks.{r.region}.amazonaws.com/id/{oidc}"
     r.aws.clusters[name] = Cluster(name, r.region, vpc, subnets, groups, cluster_sg, endpoint.endpoint,
-                                   endpoint.ca_data, issuer)
+                                   endpoint.ca_data, oidc_issuer=issuer, tags=_tags(r))
     return Created(name, {
         "Arn": r.arn("eks", f"cluster/{name}"), "Endpoint": endpoint.endpoint,
         "CertificateAuthorityData": endpoint.ca_data, "ClusterSecurityGroupId": cluster_sg,
@@ -761,6 +770,20 @@ def _create_cluster(r: Request) -> Created:
         "EncryptionConfigKeyArn": (r.properties.get("EncryptionConfig") or [{}])[0].get("Provider", {}).get("KeyArn", ""),
         "Id": physical_id("", name, length=32), "KubernetesNetworkConfig.ServiceIpv4Cidr": "10.100.0.0/16",
         "KubernetesNetworkConfig.ServiceIpv6Cidr": ""})
+
+
+def _tags(r: Request) -> dict[str, str]:
+    """A resource's `Tags` (a list of Key/Value) as a map."""
+    return {str(t["Key"]): str(t["Value"]) for t in r.properties.get("Tags") or []}
+
+
+def _update_cluster(r: Request, now: Created) -> Created:
+    """Tags change in place (AWS::EKS::Cluster `Tags`: update requires no interruption); the rest of what the templates
+    change in place (logging, access) leaves the modelled state as it is."""
+    cluster = r.aws.clusters.get(now.physical_id)
+    if cluster is not None:
+        cluster.tags = _tags(r)
+    return now
 
 
 def _delete_cluster(r: Request, name: str) -> None:
@@ -885,7 +908,7 @@ def _create_function(r: Request) -> Created:
         r.properties.get("Handler", ""), environment={k: str(v) for k, v in
                                                      r.properties.get("Environment", {}).get("Variables", {}).items()},
         timeout_seconds=int(r.properties.get("Timeout", 3)), security_groups=groups, subnets=subnets,
-        layers=tuple(p for p in layers if p is not None))
+        layers=tuple(p for p in layers if p is not None), role=str(r.properties.get("Role", "")))
     return Created(name, {"Arn": arn, "SnapStartResponse": {}})
 
 
@@ -954,7 +977,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
                                             _update_security_group),
     "AWS::EC2::SecurityGroupIngress": ResourceType(_separate_rule("ingress"), _delete_rule, 3),
     "AWS::EC2::SecurityGroupEgress": ResourceType(_separate_rule("egress"), _delete_rule, 3),
-    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600, _kept),
+    "AWS::EKS::Cluster": ResourceType(_create_cluster, _delete_cluster, 600, _update_cluster),
     "AWS::EKS::Nodegroup": ResourceType(_create_node_group, _delete_node_group, 180),
     "AWS::Lambda::Function": ResourceType(_create_function, _delete_function, 10),
     "AWS::Lambda::LayerVersion": ResourceType(_create_layer, lambda r, pid: r.aws.layers.pop(pid, None), 10),

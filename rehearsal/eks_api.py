@@ -3,16 +3,19 @@
 botocore sends DescribeCluster as `GET /clusters/<name>` (rest-json, botocore/data/eks/2017-11-01/service-2.json), signed
 with SigV4 whose credential scope names the region (`Credential=<key>/<date>/<region>/eks/aws4_request`); a client is
 pointed here with `endpoint_url` or AWS_ENDPOINT_URL_EKS (botocore's service-specific endpoint variable). Answers:
-the `cluster` object (name, arn, endpoint, certificateAuthority.data, status) of the cluster `describe(region, name)`
-gives; 404 ResourceNotFoundException when it gives None; 403 AccessDeniedException when `allowed(region, name)` says
-the caller's IAM policy does not cover it. Errors carry their code in the `x-amzn-ErrorType` header, as EKS sends it.
+the `cluster` object (name, arn, endpoint, certificateAuthority.data, status, and `tags`: the cluster's tags as the
+template sets them, a map as EKS's DescribeCluster answers them) of the cluster `describe(region, name)` gives; 404
+ResourceNotFoundException when it gives None; 403 AccessDeniedException when `allowed(region, name)` says the caller's
+IAM policy does not cover it (the rehearsal evaluates the function's policies: rehearsal/network.py
+`describe_why_not`; IAM decides before EKS looks the cluster up, so a refused caller never learns whether it exists).
+Errors carry their code in the `x-amzn-ErrorType` header, as EKS sends it.
 """
 from __future__ import annotations
 
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import unquote
@@ -28,10 +31,16 @@ class EksCluster:
     endpoint: str
     ca_data: str
     account: str = "123456789012"
+    tags: dict[str, str] = field(default_factory=dict, hash=False)
+    """The cluster's tags (AWS::EKS::Cluster `Tags`, as the template sets them)."""
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.name}"
 
     def described(self) -> dict:
-        return {"name": self.name, "arn": f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.name}",
-                "endpoint": self.endpoint, "certificateAuthority": {"data": self.ca_data}, "status": "ACTIVE"}
+        return {"name": self.name, "arn": self.arn, "endpoint": self.endpoint,
+                "certificateAuthority": {"data": self.ca_data}, "status": "ACTIVE", "tags": dict(self.tags)}
 
 
 class EksApi:

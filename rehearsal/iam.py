@@ -6,7 +6,8 @@ Policy evaluation (IAM User Guide, "Policy evaluation logic", single account, id
 explicit Deny wins, else any Allow, else the implicit deny. `Action`/`NotAction` match case-insensitively with `*` and
 `?` wildcards, `Resource`/`NotResource` with the same wildcards (case-sensitive). Conditions are evaluated for the
 operators the project's policies use (StringEquals, StringLike); a statement with another operator is taken not to
-apply, so the rehearsal never grants what AWS might refuse.
+apply, so the rehearsal never grants what AWS might refuse. `decide` answers for a resource with tags (the
+`aws:ResourceTag/<key>` keys; eks:DescribeCluster, rehearsal/network.py) and says why not.
 """
 from __future__ import annotations
 
@@ -124,3 +125,31 @@ class Iam:
             raise AccessDenied(f"User: arn:aws:sts::{self.account}:assumed-role/{role.name}/rehearsal is not "
                                f"authorized to perform: {action} on resource: {resource} because no identity-based "
                                "policy allows the action")
+
+
+def arn_matches(pattern: str, arn: str) -> bool:
+    """Whether a Resource element's ARN (with wildcards) matches `arn`, each of the ARN's six colon-separated parts on
+    its own ("IAM JSON policy elements: Resource"): a wildcard does not cross a colon, so `cluster/fedeks-dev-*`
+    matches any name with that start, in the pattern's partition, service, region and account only."""
+    if pattern == "*":
+        return True
+    want, have = pattern.split(":", 5), arn.split(":", 5)
+    return len(want) == len(have) == 6 and all(_glob(w, h, True) for w, h in zip(want, have))
+
+
+def decide(documents: list[dict[str, Any]], action: str, arn: str, tags: dict[str, str]) -> str | None:
+    """None when identity policies `documents` allow `action` on the resource `arn` carrying `tags` (its
+    `aws:ResourceTag/<key>` condition keys; an untagged resource fails a StringEquals on its tag, as in IAM: a missing
+    key evaluates false); else why not. A Resource matches part by part (`arn_matches`)."""
+    context = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
+    statements = [s for d in documents for s in _listed(d.get("Statement", []))]
+    matching = [s for s in statements
+                if any(_glob(a, action, False) for a in _listed(s.get("Action", [])))
+                and any(arn_matches(r, arn) for r in _listed(s.get("Resource", [])))
+                and _conditions_hold(s.get("Condition"), context)]
+    if any(s.get("Effect") == "Deny" for s in matching):
+        return f"an explicit Deny refuses {action} on {arn}"
+    if any(s.get("Effect") == "Allow" for s in matching):
+        return None
+    return (f"no statement allows {action} on {arn} with tags {dict(sorted(tags.items()))} (the Resource pattern "
+            "or a Condition does not match)")

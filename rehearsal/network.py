@@ -25,12 +25,16 @@ The regional EKS APIs (https://eks.<region>.amazonaws.com: public AWS addresses)
 through a NAT gateway: its network interfaces have private addresses only ("Enable internet access for VPC-connected
 Lambda functions", Lambda Developer Guide). `eks_api_why_not` asks, for every subnet of the function: does the
 route for public addresses (0.0.0.0/0) go to a NAT gateway, and does an egress rule admit TCP 443 to them.
-`Network.describe_cluster` answers DescribeCluster from the clusters created (name, region, endpoint, CA).
+`Network.describe_cluster` answers DescribeCluster from the clusters created (name, region, endpoint, CA, tags);
+`Network.describe_why_not` is IAM's decision on a function's DescribeCluster: the policies attached to its role
+(AWS::IAM::Policy), their Resource patterns and their aws:ResourceTag conditions against the cluster's tags
+(rehearsal/iam.py). A cluster that does not exist has no tags.
 """
 from __future__ import annotations
 
 import ipaddress
 
+from rehearsal import iam
 from rehearsal.aws import Aws, Cluster, Rule
 from rehearsal.eks_api import EksCluster
 from rehearsal.world import LambdaFunction
@@ -169,4 +173,14 @@ class Network:
         cluster = self.aws.clusters.get(name)
         if cluster is None or cluster.region != region:
             return None
-        return EksCluster(name, region, cluster.endpoint, cluster.ca_data, self.aws.account)
+        return EksCluster(name, region, cluster.endpoint, cluster.ca_data, self.aws.account, dict(cluster.tags))
+
+    def describe_why_not(self, source: str, region: str, name: str) -> str | None:
+        """Why IAM refuses eks:DescribeCluster of `name` in `region` to Lambda `source` (None: it allows it)."""
+        function = self.aws.function_by_source(source)
+        if function is None:
+            return f"Lambda function {source} does not exist (now)"
+        cluster = self.aws.clusters.get(name)
+        tags = dict(cluster.tags) if cluster is not None and cluster.region == region else {}
+        arn = f"arn:aws:eks:{region}:{self.aws.account}:cluster/{name}"
+        return iam.decide(self.aws.role_policies(function.role), "eks:DescribeCluster", arn, tags)

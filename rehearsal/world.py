@@ -53,6 +53,8 @@ class LambdaFunction:
     layers: tuple[Path, ...] = ()
     """Its Lambda layers in the cloud assembly, in order: a folder, or the `.zip` of a layer asset packaged as a
     file (the kubectl provider's AWS CLI layer, then the kubectl layer with helm and kubectl)."""
+    role: str = ""
+    """Its execution role's ARN (the `Role` property): whose policies decide its AWS API calls (rehearsal/iam.py)."""
 
     @property
     def source(self) -> str:
@@ -141,9 +143,11 @@ class Network(Protocol):
         cluster's API security groups that admits the function's security group or its CIDR."""
         ...
 
-    # Optional (rehearsal/network.py has both; without them the EKS API is reachable and knows no cluster):
+    # Optional (rehearsal/network.py has them all; without them the EKS API is reachable, knows no cluster and IAM
+    # allows every DescribeCluster):
     # `eks_api_why_not(source) -> str | None`: why Lambda `source` cannot reach the regional EKS APIs now (None: it
-    # can); `describe_cluster(region, name) -> rehearsal.eks_api.EksCluster | None`: what EKS's DescribeCluster answers.
+    # can); `describe_cluster(region, name) -> rehearsal.eks_api.EksCluster | None`: what EKS's DescribeCluster answers;
+    # `describe_why_not(source, region, name) -> str | None`: why IAM refuses Lambda `source` that DescribeCluster.
 
 
 class CloudError(Exception):

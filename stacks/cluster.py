@@ -13,6 +13,7 @@ from components.load_balancer_controller import LoadBalancerController, LoadBala
 from components.workload_dns import ExternalDns, ExternalDnsProps
 from components.network import Network, NetworkProps
 from federated_eks.plan import nat_layout, topology
+from federated_eks.plan.stack_tags import ENVIRONMENT_TAG
 from federated_eks.model.federation import FederationConfig, LoadBalancerControllerConfig
 from federated_eks.plan.subnet_layout import CLUSTER_VPC
 from stacks.access import BASTION_ROLE, JOIN_ROLE, WAITER_ROLE
@@ -55,6 +56,7 @@ class ClusterStack(Stack):
             # previous host keeps its handler: the old KubeFed releases are uninstalled through it.
             with_kubectl=(cluster_name in (config.host_cluster, config.previous_host_cluster)
                           or load_balancer_controller is not None),
+            tags={ENVIRONMENT_TAG: config.env_name},
         ))
         # The workload waiter reads (its members' Deployments and Services) with the view policy; its Kubernetes group
         # is bound on the host to the federated objects it waits on and deletes (the federation stack's ClusterRole).

@@ -103,7 +103,7 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KubefedJoinProvider(self, "KubefedJoin", KubefedJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
-            eks_name_prefix=topology.eks_name_prefix(config),
+            eks_name_prefix=topology.eks_name_prefix(config), environment=config.env_name,
             timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/kubefed-join/"))
         # The host's API server (its control-plane security group) admits the join Lambda; members admit the whole
@@ -147,7 +147,7 @@ class FederationStack(Stack):
             vpc=host_stack.network.vpc, role=iam.Role.from_role_arn(self, "WaiterRole",
                                                                      topology.role_arn(config, WAITER_ROLE)),
             api_cidrs={c.name: c.cidr for c in config.clusters}, eks_name_prefix=topology.eks_name_prefix(config),
-            timeout_minutes=kubefed.join_timeout_minutes,
+            environment=config.env_name, timeout_minutes=kubefed.join_timeout_minutes,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/workload-waiter/"))
         waiter.allow(*(target(c.name) for c in config.clusters))
         waiter_path = ec2.CfnSecurityGroupIngress(
@@ -191,7 +191,8 @@ class FederationStack(Stack):
         role = iam.Role.from_role_arn(self, "JoinRole", topology.role_arn(config, JOIN_ROLE))
         joiner = KarmadaJoinProvider(self, "KarmadaJoin", KarmadaJoinProviderProps(
             vpc=host_stack.network.vpc, role=role, api_cidrs={c.name: c.cidr for c in config.clusters},
-            eks_name_prefix=topology.eks_name_prefix(config), timeout_minutes=karmada.join_timeout_minutes, host_vpc_cidr=config.host.cidr,
+            eks_name_prefix=topology.eks_name_prefix(config), environment=config.env_name,
+            timeout_minutes=karmada.join_timeout_minutes, host_vpc_cidr=config.host.cidr,
             api_server_node_port=karmada.api_server_node_port,
             left_behind_log_prefix=f"/{topology.PREFIX}/{config.env_name}/karmada-join/"))
         self.karmada_lambdas = joiner.security_group

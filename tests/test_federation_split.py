@@ -83,7 +83,7 @@ def test_a_hundred_cluster_hub_with_many_workloads_fits_every_stack():
     functions = [r["Properties"] for r in assembly.get_stack_by_name("fedeks-t-federation").template["Resources"]
                  .values() if r["Type"] == "AWS::Lambda::Function" and "kubefed_join" in r["Properties"]["Handler"]]
     assert {json.dumps(f["Environment"]) for f in functions} == {
-        json.dumps({"Variables": {contract.EKS_NAME_PREFIX_ENV: "fedeks-t-"}})}
+        json.dumps({"Variables": {contract.EKS_NAME_PREFIX_ENV: "fedeks-t-", contract.ENVIRONMENT_ENV: "t"}})}
 
 
 # --- the federation template's size estimate, for both engines (federation_layout.federation_template_bytes) --------

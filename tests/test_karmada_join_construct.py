@@ -42,7 +42,7 @@ def build(outdir: str, node_port: int = 31000):
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join", mutable=False)
     provider = KarmadaJoinProvider(stack, "Karmada", KarmadaJoinProviderProps(
         vpc=vpc, role=role, api_cidrs={"fed-1": "10.1.0.0/16", "fed-2": "10.2.0.0/16"}, timeout_minutes=30,
-        eks_name_prefix="fedeks-test-",
+        eks_name_prefix="fedeks-test-", environment="test",
         host_vpc_cidr="10.1.0.0/16", api_server_node_port=node_port))
     provider.allow_node_port(ec2.SecurityGroup.from_security_group_id(stack, "Nodes", "sg-0123456789abcdef0"))
     for target in (HOST, MEMBER):
@@ -95,16 +95,17 @@ def test_the_provider_outlasts_every_deadline(synthesized):
 
 
 def test_the_functions_serve_the_environment_eks_describes_not_a_cluster_list(synthesized):
-    """The functions' environment holds only the EKS name prefix (allowed_clusters asks EKS for the rest), and the
-    role may describe only clusters named with it."""
+    """The functions' environment holds only the EKS name prefix and the environment's name (allowed_clusters asks EKS
+    for the rest), and the role may describe only clusters named with the prefix and tagged with the name."""
     template, _ = synthesized
     functions = [r["Properties"] for r in _of_type(template, "AWS::Lambda::Function").values()
                  if r["Properties"].get("Handler", "").startswith(SOURCE.package + ".")]
     assert {json.dumps(f["Environment"]["Variables"]) for f in functions} == {
-        json.dumps({access.EKS_NAME_PREFIX_ENV: "fedeks-test-"})}
+        json.dumps({access.EKS_NAME_PREFIX_ENV: "fedeks-test-", access.ENVIRONMENT_ENV: "test"})}
     statements = [s for r in _of_type(template, "AWS::IAM::Policy").values()
                   for s in r["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "eks:DescribeCluster"]
     assert len(statements) == 1 and "cluster/fedeks-test-*" in json.dumps(statements[0]["Resource"])
+    assert statements[0]["Condition"] == {"StringEquals": {"aws:ResourceTag/fedeks:environment": "test"}}
 
 
 def test_a_cluster_named_outside_the_prefix_is_refused_at_synth(tmp_path):

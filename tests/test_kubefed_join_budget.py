@@ -49,7 +49,8 @@ def test_the_provider_waits_as_long_as_the_contract_says(minutes):
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"])
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KubefedJoinProvider(stack, "Join", KubefedJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=minutes, eks_name_prefix="fedeks-test-"))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=minutes, eks_name_prefix="fedeks-test-",
+        environment="test"))
     definition = str(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine"))
     attempts = contract.Deadlines(minutes * 60).provider_total_seconds // contract.POLL_SECONDS
     assert f'\\"MaxAttempts\\":{attempts}' in definition or f'"MaxAttempts":{attempts}' in definition

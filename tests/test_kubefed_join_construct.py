@@ -1,5 +1,6 @@
 """The join functions as synthesized: their timeout, and the clusters they serve (the environment's EKS name prefix in
-their environment, read back by the Lambda's own allowed_clusters module, and DescribeCluster on exactly those)."""
+their environment, read back by the Lambda's own allowed_clusters module, and DescribeCluster on exactly those: their
+prefix and their tag)."""
 from __future__ import annotations
 
 import importlib
@@ -53,15 +54,19 @@ def _arn_pattern(resource) -> str:
 
 
 def test_the_functions_serve_exactly_this_environments_clusters(federation):
-    """Their environment is the environment's EKS name prefix alone; their role may describe exactly the EKS clusters
-    named with it, in any region (IAM's `*`, matched here as IAM matches: any characters)."""
+    """Their environment is the environment's EKS name prefix and name; their role may describe exactly the EKS
+    clusters named with the prefix, in any region (IAM's `*`, matched here as IAM matches: any characters), and tagged
+    with the environment's name (environment `test-a`'s clusters match the prefix: the tag condition refuses them)."""
     import fnmatch
+
+    from rehearsal import iam as iam_decision
     envs = [f["Environment"]["Variables"] for f in _functions(federation)]
-    assert envs == [{contract.EKS_NAME_PREFIX_ENV: "fedeks-test-"}] * 2
-    assert allowed_clusters.load(envs[0]) == "fedeks-test-"
+    assert envs == [{contract.EKS_NAME_PREFIX_ENV: "fedeks-test-", contract.ENVIRONMENT_ENV: "test"}] * 2
+    assert allowed_clusters.load(envs[0]) == allowed_clusters.Environment("fedeks-test-", "test")
     [policy] = _describe_policies(federation)
     [statement] = policy["Statement"]
     assert statement["Action"] == "eks:DescribeCluster" and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/fedeks:environment": "test"}}
     pattern = _arn_pattern(statement["Resource"])
     assert pattern == "arn:aws:eks:*:123456789012:cluster/fedeks-test-*"
     ours = [f"arn:aws:eks:{r}:123456789012:cluster/fedeks-test-fed-{i}" for i, r in enumerate(REGIONS)]
@@ -71,6 +76,13 @@ def test_the_functions_serve_exactly_this_environments_clusters(federation):
               "arn:aws:eks:us-east-1:123456789012:cluster/someone-elses"]
     assert all(fnmatch.fnmatchcase(a, pattern) for a in ours)
     assert not any(fnmatch.fnmatchcase(a, pattern) for a in others)
+    filled = {**statement, "Resource": pattern}
+    tagged = {contract.ENVIRONMENT_TAG: "test"}
+    assert all(iam_decision.decide([{"Statement": [filled]}], "eks:DescribeCluster", a, tagged) is None for a in ours)
+    test_a = "arn:aws:eks:us-east-1:123456789012:cluster/fedeks-test-a-fed-1"  # environment test-a's cluster fed-1
+    assert fnmatch.fnmatchcase(test_a, pattern)
+    assert iam_decision.decide([{"Statement": [filled]}], "eks:DescribeCluster", test_a,
+                               {contract.ENVIRONMENT_TAG: "test-a"}) is not None
 
 
 def _joins_only(clusters: int, name_length: int) -> tuple[Template, list[JoinTarget]]:
@@ -85,7 +97,8 @@ def _joins_only(clusters: int, name_length: int) -> tuple[Template, list[JoinTar
                           endpoint=cdk.Fn.import_value(f"{REGIONS[i % len(REGIONS)]}/{n}"), ca_data="ca")
                for i, n in enumerate(names)]
     provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-"))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-",
+        environment="prod"))
     for t in targets:
         provider.join(f"Join-{t.name}", member=t, host=targets[0], namespace="kube-federation-system",
                       scope="Cluster", labels={})
@@ -101,6 +114,10 @@ def test_the_environment_and_the_iam_policy_are_the_same_for_2_and_100_clusters(
     assert [f["Environment"] for f in _functions(big)] == [f["Environment"] for f in _functions(small)]
     assert json.dumps(_describe_policies(big)) == json.dumps(_describe_policies(small))
     assert len(_describe_policies(big)) == 1
+    # one statement: the environment's ARN pattern and its tag (environment names may hold dashes: the prefix
+    # `fedeks-prod-` also starts env `prod-eu`'s clusters, the tag condition refuses them)
+    (statement,) = _describe_policies(big)[0]["Statement"]
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/fedeks:environment": "prod"}}
 
 
 def test_a_cluster_the_functions_would_refuse_is_refused_at_synth():
@@ -111,7 +128,8 @@ def test_a_cluster_the_functions_would_refuse_is_refused_at_synth():
     provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
         vpc=ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1),
         role=iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join"),
-        api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-"))
+        api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=30, eks_name_prefix="fedeks-prod-",
+        environment="prod"))
     ours = JoinTarget("fed-1", "fedeks-prod-fed-1", "us-east-1", "https://a", "ca")
     theirs = JoinTarget("fed-2", "fedeks-dev-fed-2", "us-east-1", "https://b", "ca")
     with pytest.raises(ValueError, match="cluster 'fed-2': its EKS name 'fedeks-dev-fed-2' is not 'fedeks-prod-fed-2'"):

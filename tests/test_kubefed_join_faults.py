@@ -359,10 +359,12 @@ def _forged_ca() -> str:
     (lambda p: p["Member"].update(CaData=_forged_ca()), "member 'fed-2': CaData differ"),
     (lambda p: p["Member"].update(Endpoint="https://attacker.example", CaData=_forged_ca()),
      "member 'fed-2': Endpoint and CaData differ from what EKS describes for fedeks-test-fed-2 in us-east-2"),
-    # A cluster EKS does not have in that region (wrong region, or a name of the environment no cluster has):
-    (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': EKS has no cluster named 'fedeks-test-fed-2' in eu-west-1"),
+    # A cluster EKS does not have in that region (wrong region, or a name of the environment no cluster has): it has
+    # no environment tag, so IAM's condition refuses the DescribeCluster (AccessDenied) before EKS looks it up.
+    (lambda p: p["Member"].update(Region="eu-west-1"), "member 'fed-2': this function may not describe "
+     "'fedeks-test-fed-2'"),
     (lambda p: p["Member"].update(Name="fed-9", EksClusterName="fedeks-test-fed-9"),
-     "member 'fed-9': EKS has no cluster named 'fedeks-test-fed-9' in us-east-2"),
+     "member 'fed-9': this function may not describe 'fedeks-test-fed-9'"),
 ])
 def test_a_cluster_eks_describes_differently_is_refused_before_any_token(member, host, ca, change, expected):
     bad = props(member, host, ca)
@@ -385,6 +387,20 @@ def test_a_cluster_iam_does_not_let_the_function_describe_is_refused(member, hos
             drive("Create", props(member, host, ca))
     finally:
         denying.close()
+    assert member.emulator.eks_token_requests == 0
+
+
+def test_a_cluster_eks_does_not_have_is_refused_when_iam_lets_the_function_ask(member, host, ca, monkeypatch):
+    """A role whose policy lacks the tag condition (IAM allows the describe): EKS answers ResourceNotFound."""
+    from rehearsal.eks_api import EksApi
+    unconditioned = EksApi(lambda region, name: None)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", unconditioned.url)
+    try:
+        with pytest.raises(RuntimeError, match="member 'fed-2': EKS has no cluster named 'fedeks-test-fed-2' in "
+                                               "us-east-2"):
+            drive("Create", props(member, host, ca))
+    finally:
+        unconditioned.close()
     assert member.emulator.eks_token_requests == 0
 
 

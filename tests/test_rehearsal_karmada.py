@@ -18,6 +18,7 @@ from components.karmada_join.karmada_join import HANDLERS, KarmadaJoinProvider, 
 from components.cluster_functions import JoinTarget
 from fedtest import CONTEXT, scratch_dir
 from rehearsal import world
+from components.kube_access import contract as kube_contract
 from rehearsal.eks_api import EksCluster
 from rehearsal.kubernetes import EmulatedKubernetes, lambdas
 
@@ -57,7 +58,8 @@ class Network:
         cluster = self.side.clusters.get(name)
         if cluster is None or cluster.handle.region != region:
             return None
-        return EksCluster(name, region, cluster.handle.endpoint, self.side.ca.ca_data)
+        return EksCluster(name, region, cluster.handle.endpoint, self.side.ca.ca_data,
+                          tags={kube_contract.ENVIRONMENT_TAG: "test"})
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,8 @@ def template() -> tuple[dict, Path]:
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KarmadaJoinProvider(stack, "KarmadaJoin", KarmadaJoinProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix=PREFIX, timeout_minutes=5,
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix=PREFIX, environment="test",
+        timeout_minutes=5,
         host_vpc_cidr="10.0.0.0/16"))
     ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="  # replaced below
     host, member = (JoinTarget(name=n, eks_cluster_name=PREFIX + n, region=REGIONS[n], ca_data=ca,

@@ -24,6 +24,7 @@ from rehearsal.kubernetes.apiserver import EmulatorLoop, make_test_ca
 
 NS = "kube-federation-system"
 PREFIX = "fedeks-test-"
+ENVIRONMENT = "test"
 JOIN_TIMEOUT_MINUTES = 5
 
 
@@ -74,7 +75,8 @@ class Network:
 
     def describe_cluster(self, region: str, name: str) -> EksCluster | None:
         handle = next((h for h in _LOOPS[-1].handles if h.name == name and h.region == region), None) if _LOOPS else None
-        return None if handle is None else EksCluster(name, region, handle.endpoint, _LOOPS[-1].ca.ca_data)
+        return None if handle is None else EksCluster(name, region, handle.endpoint, _LOOPS[-1].ca.ca_data,
+                                                      tags={contract.ENVIRONMENT_TAG: ENVIRONMENT})
 
 
 _LOOPS: list[EmulatorLoop] = []  # the test's emulated clusters, which Network describes
@@ -122,7 +124,7 @@ def template(ca) -> tuple[dict, Path]:
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/join")
     provider = KubefedJoinProvider(stack, "KubefedJoin", KubefedJoinProviderProps(
         vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, timeout_minutes=JOIN_TIMEOUT_MINUTES,
-        eks_name_prefix=PREFIX))
+        eks_name_prefix=PREFIX, environment=ENVIRONMENT))
     h, m = (JoinTarget(name=n, eks_cluster_name=PREFIX + n, region=REGIONS[n], ca_data=ca.ca_data,
                        endpoint=f"https://{PLACEHOLDER_IDS[n]}.gr7.{REGIONS[n]}.eks.amazonaws.com")
             for n in ("fed-1", "fed-2"))
@@ -252,7 +254,8 @@ def test_a_function_without_a_path_to_the_eks_api_fails_the_join_naming_it_and_s
 def test_a_cluster_eks_describes_differently_is_refused_in_the_rehearsal(fleet, deployed, loop):
     host, member = fleet
     network = Network()
-    network.describe_cluster = lambda region, name: EksCluster(name, region, "https://elsewhere.example", "x")
+    network.describe_cluster = lambda region, name: EksCluster(name, region, "https://elsewhere.example", "x",
+                                                               tags={contract.ENVIRONMENT_TAG: ENVIRONMENT})
     with pytest.raises(world.RehearsalFailure, match=r"refused: member 'fed-2': Endpoint and CaData differ from what "
                        r"EKS describes for fedeks-test-fed-2 in us-east-2"):
         lambdas.serve(request(deployed, contract.JOIN_TYPE, "Create"), world.Clock(), network, Clusters(loop))

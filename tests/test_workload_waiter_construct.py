@@ -52,16 +52,17 @@ def test_every_waiter_is_served_by_the_waiters_own_provider_not_the_joins(synthe
 
 
 def test_the_waiters_functions_serve_exactly_the_federations_clusters(synthesized):
-    """As the join's: the environment's EKS name prefix alone, and DescribeCluster on its own role for exactly the
-    clusters named with it."""
+    """As the join's: the environment's EKS name prefix and name, and DescribeCluster on its own role for exactly the
+    clusters named with the prefix and tagged with the name."""
     federation = synthesized[0]["fedeks-test-federation"]
     envs = [f["Environment"]["Variables"] for f in _functions(federation).values()]
-    assert envs == [{shared.EKS_NAME_PREFIX_ENV: "fedeks-test-"}] * 2
-    assert allowed_clusters.load(envs[0]) == "fedeks-test-"
+    assert envs == [{shared.EKS_NAME_PREFIX_ENV: "fedeks-test-", shared.ENVIRONMENT_ENV: "test"}] * 2
+    assert allowed_clusters.load(envs[0]) == allowed_clusters.Environment("fedeks-test-", "test")
     [policy] = _describe_policies(federation, role="workload-waiter")
     [statement] = policy["Statement"]
     assert statement["Action"] == "eks:DescribeCluster"
     assert json.dumps(statement["Resource"]).endswith(':cluster/fedeks-test-*"]]}')
+    assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/fedeks:environment": "test"}}
 
 
 def test_the_waiters_role_is_not_cluster_admin_anywhere(synthesized):
@@ -110,7 +111,8 @@ def test_the_waiters_provider_waits_longer_than_its_handler_deadlines(minutes):
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"])
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/waiter")
     provider = WorkloadWaiterProvider(stack, "Waiter", WorkloadWaiterProviderProps(
-        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix="fedeks-t-", timeout_minutes=minutes))
+        vpc=vpc, role=role, api_cidrs={"all": "10.0.0.0/8"}, eks_name_prefix="fedeks-t-", environment="t",
+        timeout_minutes=minutes))
     definition = str(Template.from_stack(stack).find_resources("AWS::StepFunctions::StateMachine"))
     d = shared.Deadlines(minutes * 60)
     attempts = d.provider_total_seconds // shared.POLL_SECONDS

@@ -1,21 +1,25 @@
 """Which clusters this function may serve: the EKS clusters of its own environment, as EKS describes them.
 
-The construct gives the function one constant-size fact, the environment's EKS name prefix (contract.EKS_NAME_PREFIX_ENV,
-`fedeks-<env>-`), and its role may call `eks:DescribeCluster` only on clusters named with that prefix (an ARN pattern,
-the same policy for 2 clusters or 100). A request is served only when, for each cluster it names:
-- its EKS cluster name is the prefix and its name (so no other environment's cluster, whose prefix differs: the
-  config refuses environment names with a dash, topology.eks_cluster_name), and its region an AWS region;
-- EKS itself, asked in that region (DescribeCluster), answers with exactly the request's endpoint and CA.
+The construct gives the function two constant-size facts, the environment's EKS name prefix
+(contract.EKS_NAME_PREFIX_ENV, `fedeks-<env>-`) and its name (contract.ENVIRONMENT_ENV), and its role may call
+`eks:DescribeCluster` only on clusters named with that prefix and tagged `fedeks:environment=<env>` (an ARN pattern
+and a condition, the same policy for 2 clusters or 100). A request is served only when, for each cluster it names:
+- its EKS cluster name is the prefix and its name, and its region an AWS region;
+- EKS itself, asked in that region (DescribeCluster), describes it with the environment's tag
+  (contract.ENVIRONMENT_TAG: environment names may hold dashes, so the prefix `fedeks-dev-` also starts env `dev-a`'s
+  cluster `fedeks-dev-a-b`; the tag tells them apart, and IAM already refuses the call without it) and with exactly
+  the request's endpoint and CA.
 Otherwise it is refused before a token is presigned: whoever may invoke the function cannot have it sign a token
 for a cluster outside the environment, nor send one anywhere but to the API server EKS names for that cluster.
 
 The answers are kept for a few minutes per (region, name, endpoint, CA): a waiter over 100 clusters polls every 20
-seconds, and a cluster's endpoint and CA do not change while it exists.
+seconds, and a cluster's endpoint, CA and environment tag do not change while it exists.
 """
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 
 from . import contract
 from .cluster_ref import ClusterRef
@@ -33,33 +37,52 @@ class NotAllowed(ValueError):
     message says which and why."""
 
 
-def load(environ: dict[str, str] | None = None) -> str:
-    """The environment's EKS name prefix (contract.EKS_NAME_PREFIX_ENV)."""
+@dataclass(frozen=True)
+class Environment:
+    """What the function serves: the clusters named `prefix + <name>` that EKS describes tagged with `name`."""
+
+    prefix: str
+    name: str
+
+
+def load(environ: dict[str, str] | None = None) -> Environment:
+    """The environment's EKS name prefix and name (contract.EKS_NAME_PREFIX_ENV, contract.ENVIRONMENT_ENV)."""
     env = os.environ if environ is None else environ
-    prefix = env.get(contract.EKS_NAME_PREFIX_ENV)
+    prefix, name = env.get(contract.EKS_NAME_PREFIX_ENV), env.get(contract.ENVIRONMENT_ENV)
     if not prefix or not contract.EKS_NAME_PREFIX.fullmatch(prefix):
         raise NotAllowed(f"the function's {contract.EKS_NAME_PREFIX_ENV} environment variable is missing or not "
                          f"an EKS name prefix ({prefix!r}): it serves no cluster (the KubefedJoinProvider construct "
                          "sets it)")
-    return prefix
+    if not name or not contract.ENVIRONMENT_NAME.fullmatch(name):
+        raise NotAllowed(f"the function's {contract.ENVIRONMENT_ENV} environment variable is missing or not an "
+                         f"environment name ({name!r}): it serves no cluster (the construct sets it)")
+    return Environment(prefix, name)
 
 
-def check_name(ref: ClusterRef, role: str, prefix: str) -> None:
+def check_name(ref: ClusterRef, role: str, environment: Environment) -> None:
     """The static half: `ref` is named as a cluster of this environment."""
+    prefix = environment.prefix
     if ref.eks_cluster_name != prefix + ref.name:
         raise NotAllowed(f"{role} {ref.name!r}: {contract.EKS_CLUSTER_NAME} {ref.eks_cluster_name!r} is not "
                          f"{prefix + ref.name!r}, a cluster of this environment; refusing to sign a token for it")
 
 
-def check(ref: ClusterRef, role: str, prefix: str, describe=None) -> None:
-    """Raise NotAllowed unless `ref` is a cluster of this environment that EKS describes with exactly `ref`'s endpoint
-    and CA; Waiting when EKS cannot be asked now (the next poll asks again). `describe(region, name)` returns EKS's
-    `cluster` object (tests and the rehearsal pass the real one, `describe_cluster`, talking to an emulated EKS)."""
-    check_name(ref, role, prefix)
+def check(ref: ClusterRef, role: str, environment: Environment, describe=None) -> None:
+    """Raise NotAllowed unless `ref` is a cluster of this environment that EKS describes with the environment's tag
+    and exactly `ref`'s endpoint and CA; Waiting when EKS cannot be asked now (the next poll asks again).
+    `describe(region, name)` returns EKS's `cluster` object (tests and the rehearsal pass the real one,
+    `describe_cluster`, talking to an emulated EKS)."""
+    check_name(ref, role, environment)
     key = (ref.region, ref.eks_cluster_name, ref.endpoint, ref.ca_data)
     if time.monotonic() - _verified.get(key, float("-inf")) < VERIFIED_SECONDS:
         return
     cluster = (describe or describe_cluster)(ref.region, ref.eks_cluster_name, f"{role} {ref.name!r}")
+    tagged = (cluster.get("tags") or {}).get(contract.ENVIRONMENT_TAG)
+    if tagged != environment.name:
+        raise NotAllowed(f"{role} {ref.name!r}: EKS describes {ref.eks_cluster_name} in {ref.region} with tag "
+                         f"{contract.ENVIRONMENT_TAG}={tagged!r}, not {environment.name!r}: it is not a cluster of "
+                         "this environment (another environment's whose name starts with this one's, or one the app "
+                         "did not make); refusing to sign a token for it")
     mismatched = []
     if (cluster.get("endpoint") or "").rstrip("/") != ref.endpoint:
         mismatched.append(contract.ENDPOINT)
@@ -93,7 +116,8 @@ def forget() -> None:
 def describe_cluster(region: str, name: str, who: str) -> dict:
     """EKS's DescribeCluster `cluster` for `name` in `region` (boto3 of the Lambda runtime; the endpoint is the
     region's, or AWS_ENDPOINT_URL_EKS). A cluster EKS does not know, or IAM does not let this role describe (only this
-    environment's prefix: the construct's policy), is NotAllowed; anything else is Waiting (transient) or Failed."""
+    environment's prefix and tag: the construct's policy), is NotAllowed; anything else is Waiting (transient) or
+    Failed."""
     import boto3  # in the Lambda runtime; imported here so that a function serving no request never loads it
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
@@ -111,7 +135,7 @@ def describe_cluster(region: str, name: str, who: str) -> dict:
             raise NotAllowed(f"{who}: EKS has no cluster named {name!r} in {region}") from None
         if code in ("AccessDeniedException", "UnauthorizedOperation", "AccessDenied"):
             raise NotAllowed(f"{who}: this function may not describe {name!r} (IAM allows only this "
-                             "environment's clusters)") from None
+                             "environment's clusters: named with its prefix and tagged with its name)") from None
         if status >= 500 or code in ("ThrottlingException", "TooManyRequestsException", "ServiceUnavailableException"):
             raise Waiting(f"{what}: {code or status}; asked again next poll") from None
         raise Failed(f"{what}: {code or status}: {exc.response.get('Error', {}).get('Message', '')[:200]}") from None

@@ -50,13 +50,23 @@ MAX_LABEL_LENGTH = 63
 LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 REGION_PATTERN = r"[a-z]{2}(-[a-z]+)+-\d"
 
-# The functions' environment: one constant-size fact, whatever the number of clusters (allowed_clusters.py):
-# EKS_NAME_PREFIX_ENV, what the app puts before a cluster's name to name its EKS cluster (`fedeks-<env>-`). Which
+# The functions' environment: two constant-size facts, whatever the number of clusters (allowed_clusters.py):
+# EKS_NAME_PREFIX_ENV, what the app puts before a cluster's name to name its EKS cluster (`fedeks-<env>-`), and
+# ENVIRONMENT_ENV, the environment's name, which each of its EKS clusters carries as the ENVIRONMENT_TAG tag. Which
 # clusters exist, and their endpoints and CAs, the function asks EKS (DescribeCluster), which its role may call only
-# on clusters named with this prefix (`describe_policy_resource`).
+# on clusters named with this prefix (`describe_policy_resource`) and tagged with this environment
+# (`describe_policy_condition`). The prefix alone does not tell environments apart: environment names may hold
+# dashes, so `fedeks-dev-` also starts env `dev-a`'s cluster names; the tag does.
 EKS_NAME_PREFIX_ENV = "KUBEFED_JOIN_EKS_NAME_PREFIX"
+ENVIRONMENT_ENV = "FEDEKS_ENVIRONMENT"
 # The prefix is an EKS name's first part (letters, digits, dashes) ending in a dash.
 EKS_NAME_PREFIX = re.compile(r"[0-9A-Za-z][A-Za-z0-9-]{0,60}-")
+# An environment's name, as the config accepts it (federated_eks/config/reader.py): lowercase letters, digits and
+# single dashes, starting with a letter, not ending in a dash.
+ENVIRONMENT_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,62}")
+# The tag on every EKS cluster that names its environment (federated_eks/plan/stack_tags.py ENVIRONMENT_TAG, set on
+# the AWS::EKS::Cluster resource by stacks/cluster.py; tests/test_environment_dash.py checks they agree).
+ENVIRONMENT_TAG = "fedeks:environment"
 
 
 def describe_policy_resource(partition: str, account: str, eks_name_prefix: str) -> str:
@@ -64,6 +74,16 @@ def describe_policy_resource(partition: str, account: str, eks_name_prefix: str)
     DescribeCluster's resource is the cluster (Service Authorization Reference, Amazon EKS: `cluster`,
     arn:${Partition}:eks:${Region}:${Account}:cluster/${ClusterName}); IAM matches `*` in an ARN per segment."""
     return f"arn:{partition}:eks:*:{account}:cluster/{eks_name_prefix}*"
+
+
+def describe_policy_condition(environment: str) -> dict[str, dict[str, str]]:
+    """The condition of the functions' DescribeCluster statement: the cluster carries this environment's tag. The
+    `cluster` resource type takes the condition key aws:ResourceTag/${TagKey}, and DescribeCluster's required resource
+    is `cluster*` (Service Authorization Reference, "Actions, resources, and condition keys for Amazon Elastic
+    Kubernetes Service", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelastickubernetesservice.html,
+    resource types table), so IAM refuses DescribeCluster of a cluster matching the prefix without this tag value:
+    another environment's (`dev-a`'s clusters match `fedeks-dev-*`), or one not made by the app."""
+    return {"StringEquals": {f"aws:ResourceTag/{ENVIRONMENT_TAG}": environment}}
 
 
 # --- One time budget ------------------------------------------------------------------------------------------

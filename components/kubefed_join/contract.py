@@ -10,11 +10,12 @@ from __future__ import annotations
 # What every Kubernetes-facing function shares, defined there once (the join's names for it stay valid here).
 from components.kube_access.contract import (  # noqa: F401 (re-exported)
     CA_DATA, CLUSTER_KEYS, CLOUDFORMATION_SECONDS, DEFAULT_TIMEOUT_SECONDS, EKS_CLUSTER_NAME,
-    EKS_NAME_PREFIX, EKS_NAME_PREFIX_ENV, ENDPOINT, FUNCTION_SECONDS, GIVE_UP_SECONDS, HOST,
-    LABEL_PATTERN, LEFT_BEHIND_ATTRIBUTE, MEMBERS, MEMBERS_CONFIGMAP, LEFT_BEHIND_MARKER, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+    EKS_NAME_PREFIX, EKS_NAME_PREFIX_ENV, ENDPOINT, ENVIRONMENT_ENV, ENVIRONMENT_TAG, FUNCTION_SECONDS,
+    GIVE_UP_SECONDS, HOST, LABEL_PATTERN, LEFT_BEHIND_ATTRIBUTE, MEMBERS, MEMBERS_CONFIGMAP, LEFT_BEHIND_MARKER,
+    MANAGED_BY_LABEL, MANAGED_BY_VALUE,
     MAX_LABEL_LENGTH, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS, NAME, NAMESPACE,
     NOT_VERIFIED_ATTRIBUTE, POLL_SECONDS, REGION, REGION_PATTERN, RELEASE_SECONDS, TIMEOUT_SECONDS, UNJOIN_SECONDS,
-    Deadlines, describe_policy_resource, owned, parse_timeout)
+    Deadlines, describe_policy_condition, describe_policy_resource, owned, parse_timeout)
 
 # CloudFormation resource types of the custom resources the Provider serves.
 JOIN_TYPE = "Custom::KubefedJoin"

@@ -68,6 +68,7 @@ class WorkloadWaiterProvider(Construct):
         self.deadlines = deadlines_of(props.timeout_minutes)
         made = vpc_functions(self, source=SOURCE, handlers=HANDLERS, role=props.role, vpc=props.vpc,
                              api_cidrs=props.api_cidrs, eks_name_prefix=props.eks_name_prefix,
+                             environment=props.environment,
                              left_behind_log_prefix=props.left_behind_log_prefix,
                              security_group="Workload waiter Lambda: HTTPS to the cluster API servers",
                              description="Waits for a federated workload to run where it is placed, and to be gone "

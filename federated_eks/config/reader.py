@@ -35,9 +35,13 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 MAX_LABEL = 63  # an RFC 1123 label (a namespace name)
 # EKS's quota of nodes per managed node group (Service Quotas: eks L-BD136A63); EKS refuses a larger maxSize.
 MAX_NODES_PER_NODE_GROUP = 450
-# No dash: the one after the name separates it from what follows in every name the app makes (`fedeks-<env>-...`), so
-# no environment's names start with another's prefix (`dev` and `dev-a`); topology.eks_name_prefix relies on it.
-_ENV_NAME = re.compile(r"[a-z][a-z0-9]{0,19}")
+# Environment names may hold dashes (`prod-eu`), so one environment's name prefix can start another's names
+# (`fedeks-dev-` starts `fedeks-dev-a-b`, env `dev-a`'s cluster `b`): what tells the environments' clusters apart is
+# their `fedeks:environment` tag, which the functions' IAM policy and checks require (components/kube_access). No
+# trailing dash and no `--`: the dash after the name separates it in every name the app makes (`fedeks-<env>-...`).
+# 20 characters keep every name made from it within its AWS limit (tests/test_config_limits.py).
+_ENV_NAME = re.compile(r"[a-z](?:-?[a-z0-9])*")
+MAX_ENV_NAME = 20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # An IAM role or user ARN (access entries take either, with its path): arn:aws:iam::<account>:role/<path/><name>.
 # Names and path segments: IAM's characters [\w+=,.@-]; names of at most 64 (roles) characters.
@@ -79,10 +83,10 @@ _ENV_FIELDS = ("account", "hostCluster", "previousHostCluster", "kubernetesVersi
 
 def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None:
     path = f"environments.{name}"
-    if not _ENV_NAME.fullmatch(name):
+    if not _ENV_NAME.fullmatch(name) or len(name) > MAX_ENV_NAME:
         r.problem(path, f"environment name {name!r} is not usable in stack, role and EKS cluster names",
-                  "use 1-20 lowercase letters or digits, starting with a letter (no '-': it separates the "
-                  "environment's name in the names the app makes)")
+                  f"use 1-{MAX_ENV_NAME} lowercase letters, digits or '-', starting with a letter, not ending in '-' "
+                  "and without '--' (the dash after the name separates it in the names the app makes)")
     d = r.obj(raw, path, _ENV_FIELDS, required=True)
     if d is None:
         return None

@@ -487,8 +487,10 @@ class LoadBalancerControllerConfig:
 class FederationConfig:
     env_name: str = field(metadata=doc(
         "<name>", "object key", "The environment: its key under `context.environments` in `cdk.json`, picked with "
-        "`-c env=<name>` (default `dev`).", rule="1-20 lowercase letters, digits or `-`, starting with a letter "
-        "(it is in stack and role names)", default="—", example='"prod"'))
+        "`-c env=<name>` (default `dev`).", rule="1-20 lowercase letters, digits or `-`, starting with a letter, not "
+        "ending in `-`, no `--` (it is in stack, role and EKS cluster names; each cluster is also tagged "
+        "`fedeks:environment=<name>`, which tells `dev`'s clusters from `dev-a`'s)", default="—",
+        example='"prod-eu"'))
     account: str = field(metadata=doc("account", "string", "The AWS account id. Every stack deploys there.",
                                       rule="12 digits", example='"123456789012"'))
     host_cluster: str = field(metadata=doc(

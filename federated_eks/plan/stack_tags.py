@@ -5,6 +5,11 @@ Stack-level tags (CloudFormation `Tags` on CreateStack/UpdateStack, from the clo
 `make prune` find the stacks of an environment in any region by what they are, not by name matching, and let the
 orphan warning and the pipeline's tests tell environments apart. CloudFormation copies stack tags to the resources
 that support tags, so every EKS cluster, NAT gateway and VPC also says which app and environment own it.
+
+Stack tags are not in the templates, though: the one tag that access depends on, ENVIRONMENT_TAG on each EKS cluster
+(the Kubernetes-facing functions may describe only clusters carrying their environment's, components/kube_access), is
+also set on the AWS::EKS::Cluster resource itself (stacks/cluster.py), where the templates, the rehearsal and the
+tests see it.
 """
 from __future__ import annotations
 

@@ -143,10 +143,10 @@ def eks_cluster_name(cfg: FederationConfig, cluster: str) -> str:
 
 
 def eks_name_prefix(cfg: FederationConfig) -> str:
-    """What every EKS cluster name of the environment starts with, and no other environment's: the dash after the
-    environment's name is a separator, as environment names hold none (config reader), so `fedeks-dev-` never starts
-    `fedeks-dev2-...` or `fedeks-dev-a-...` of another environment. The join functions' IAM policy and checks rely on it
-    (components/kubefed_join)."""
+    """What every EKS cluster name of the environment starts with. Environment names may hold dashes (config reader),
+    so another environment's names may start with it too (`fedeks-dev-` starts env `dev-a`'s `fedeks-dev-a-b`): the
+    functions' IAM policy and checks also require the cluster's `fedeks:environment` tag (stack_tags.ENVIRONMENT_TAG,
+    components/kube_access)."""
     return f"{PREFIX}-{cfg.env_name}-"
 
 

@@ -260,6 +260,7 @@ class _FunctionError(Exception):
 # The emulated EKS API of this process (started on first use), and the network whose clusters it describes now.
 _eks_api: EksApi | None = None
 _describing: list[Network] = []
+_invoking: list[LambdaFunction] = []  # whose role IAM evaluates for DescribeCluster (network.describe_why_not)
 
 
 def _eks_api_url() -> str:
@@ -267,8 +268,18 @@ def _eks_api_url() -> str:
     if _eks_api is None:
         _eks_api = EksApi(lambda region, name: (_describing[-1].describe_cluster(region, name)
                                                 if _describing and hasattr(_describing[-1], "describe_cluster")
-                                                else None))
+                                                else None),
+                          allowed=_iam_allows_describe)
     return _eks_api.url
+
+
+def _iam_allows_describe(region: str, name: str) -> bool:
+    """IAM's decision on the invoking function's DescribeCluster, where the network models it (its role's policies).
+    A refused function gets EKS's AccessDeniedException, and says so in its own message."""
+    network = _describing[-1] if _describing else None
+    if network is None or not hasattr(network, "describe_why_not") or not _invoking:
+        return True
+    return network.describe_why_not(_invoking[-1].source, region, name) is None
 
 
 def _lambda_environment(function: LambdaFunction, region: str) -> dict[str, str]:
@@ -374,6 +385,7 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
     root.setLevel(_log_levels.get((Path(function.asset_dir).resolve(), function.handler.split(".")[0]), level))
     root.addHandler(capture)
     _describing.append(network)
+    _invoking.append(function)
     try:
         with _environment(_lambda_environment(function, region)), _network(function, clock, network, servers, logs), \
                 _virtual_time(function, clock):
@@ -386,6 +398,7 @@ def invoke(function: LambdaFunction, event: dict, clock: Clock, network: Network
                 raise _FunctionError(redact(error)) from None
     finally:
         _describing.pop()
+        _invoking.pop()
         root.removeHandler(capture)
         root.setLevel(level)
     if clock.now - started > function.timeout_seconds:
