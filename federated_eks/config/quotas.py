@@ -147,10 +147,7 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     # API's (components/cluster_functions.py vpc_functions), Karmada's join also karmada-apiserver's node port on the
     # host VPC (components/karmada_join/karmada_join.py). (Karmada's node-port rule goes on the host nodes' EKS cluster
     # security group, which holds EKS's own rule besides: two, never near the quota.)
-    lambdas, per_lambda, lambda_names = SECURITY_GROUP_RULES[cfg.engine]
-    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (lambdas if c.name == cfg.host_cluster else 0)
-             for c in cfg.clusters}
-    rules[lambda_names] = len(cfg.clusters) + per_lambda
+    rules = security_group_rules(cfg, peerings)
     over, need = worst(rules, q.rules_per_security_group)
     if over:
         problems.append(QuotaProblem(
@@ -215,6 +212,16 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     if tgw.uses_transit_gateway(cfg):
         problems += transit_gateway_problems(cfg)
     return problems
+
+
+def security_group_rules(cfg: FederationConfig, peerings: list[Peering]) -> dict[str, int]:
+    """The most rules (inbound or outbound) of each security group that grows with the federation: each cluster's
+    API server group (by cluster name) and the engine's Lambdas' groups (by how the messages name them)."""
+    lambdas, per_lambda, lambda_names = SECURITY_GROUP_RULES[cfg.engine]
+    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (lambdas if c.name == cfg.host_cluster else 0)
+             for c in cfg.clusters}
+    rules[lambda_names] = len(cfg.clusters) + per_lambda
+    return rules
 
 
 def transit_gateway_problems(cfg: FederationConfig) -> list[QuotaProblem]:
