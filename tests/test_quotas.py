@@ -303,3 +303,21 @@ def test_the_counts_are_the_synthesized_rules(engine):
     host_api = max(i for (stack, _), (i, _) in found.items() if stack == "fedeks-test-cluster-fed-1")
     assert host_api == rules["fed-1"]
     assert max(max(v) for v in found.values()) == max(rules.values())
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_a_config_at_the_security_group_limit_synthesizes_with_every_group_within_the_quota(engine):
+    """58 clusters with a transit gateway pass the check with the default 60 rules per security group (59 do not:
+    above); synthesized, no security group of any stack has more than 60 inbound or 60 outbound rules, and the
+    engine's most crowded group has exactly 60. (One synth per engine, about a minute each.)"""
+    from fedtest import synth
+
+    raw = federation(58, "transitGateway", engine=engine, quotas={"vpcsPerRegion": 9, "elasticIpsPerRegion": 9})
+    cfg = load_environment({"test": raw}, "test")
+    _, assembly = synth(raw)
+    found = synthesized_rules(assembly)
+    assert max(max(v) for v in found.values()) == cfg.quotas.rules_per_security_group == 60
+    crowded = {k for k, v in found.items() if max(v) == 60}
+    lambda_groups = {k for k in crowded if k[0] == "fedeks-test-federation"}
+    # KubeFed: the host's API server group (58 VPCs besides its own, 2 Lambdas); Karmada: the join Lambda's group.
+    assert bool(lambda_groups) == (engine == "karmada") and len(crowded) == 1
