@@ -279,8 +279,9 @@ def test_switching_the_engine_of_a_deployed_federation_is_refused_with_the_steps
     # Karmada (not its join Lambda, its security group or its ingress rules) before the guard's update failed.
     start = next(i for i, line in enumerate(run.lines) if line.startswith("--- update level")
                  and "fedeks-upd-federation" in line)
-    steps = [line.split()[2:4] for line in run.lines[start + 1:] if "fedeks-upd-federation" in line]
-    assert steps == [["fedeks-upd-federation", "EngineGuard/Manifest"]], run.report()
+    steps = [line.split("]", 1)[1].split()[:3] for line in run.lines[start + 1:]
+             if "fedeks-upd-federation" in line]
+    assert steps == [["update", "fedeks-upd-federation", "EngineGuard/Manifest"]], run.report()
 
 
 def _as_before_the_waiter_had_its_own_provider(folder: Path) -> Path:
