@@ -100,7 +100,7 @@ def test_custom_job_images_and_host_path_storage():
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_manifests_validate(version):
-    for obj in [kcp.storage_class("federated-eks-etcd"), kcp.release_namespace(),
+    for obj in [kcp.storage_class("federated-eks-etcd"), kcp.release_namespace(), *kcp.hook_rbac(),
                 *engine_guard.guard_manifest("karmada", "dev", "fedeks-dev-federation")]:
         kubernetes_validate.validate(obj, version, strict=True)
 
@@ -182,7 +182,11 @@ def test_install_order_guard_storage_namespace_chart(karmada_env):
     namespace = next(k for k in fed if k.startswith("KarmadaControlPlaneNamespace"))
     klass = next(k for k in fed if k.startswith("KarmadaControlPlaneEtcdStorageClass"))
     driver = next(k for k in fed if k.startswith("KarmadaControlPlaneEbsCsiDriver"))
-    assert {guard, namespace} <= set(fed[chart]["DependsOn"])
+    hook_rbac = next(k for k in fed if k.startswith("KarmadaControlPlaneHookRbac"))
+    # Created before the chart, so deleted after its uninstall (the post-delete Job runs with the hook binding).
+    assert {guard, namespace, hook_rbac} <= set(fed[chart]["DependsOn"])
+    assert [(o["kind"], o["metadata"]["name"]) for o in json.loads(fed[hook_rbac]["Properties"]["Manifest"])] == [
+        ("ClusterRole", "karmada-hook-job"), ("ClusterRoleBinding", "karmada-hook-job")]
     assert klass in fed[namespace]["DependsOn"] and driver in fed[klass]["DependsOn"]
     addon = fed[driver]["Properties"]
     assert addon["AddonName"] == "aws-ebs-csi-driver"
