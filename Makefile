@@ -124,8 +124,8 @@ diff: setup-runtime
 	$(CDK) diff $(CDK_FLAGS)
 	@$(WARN_ORPHANS)
 
-# The host guard first (federated_eks/operations/host_guard.py, boto3 of the dev set-up): a KubeFed host move one deploy
-# cannot make stops here, with the steps, before CloudFormation creates a second federation stack.
+# The host guard first (federated_eks/operations/host_guard.py, boto3 of the dev set-up): a host move or a change of
+# engine one deploy cannot make stops here, with the steps, before CloudFormation starts.
 deploy: setup
 	$(BIN)/python -m federated_eks.operations.host_guard --env $(ENV)
 	$(CDK) deploy --all --concurrency 8 --require-approval broadening $(CDK_FLAGS)

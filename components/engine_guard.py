@@ -14,19 +14,24 @@ How: one manifest on the host, with the same construct id for both engines, so a
   serves it) and its binding (`Deny`) refusing an UPDATE of that ConfigMap that changes `data.engine`, with a message
   that says what to do. The policy is applied before the ConfigMap in the same `kubectl apply`; the ConfigMap's update
   is then refused, the kubectl handler fails with that message, and CloudFormation rolls the update back. Every
-  engine-specific resource of the federation stack depends on the guard, so none has been created or changed when it
-  fails; CloudFormation does not send a rollback update to the resource whose update failed.
+  other resource of the federation stack depends on the guard (stacks/federation.py makes each construct of the
+  stack depend on it: control plane, join provider with its functions, security group and rules, joins, workloads),
+  so none has been created or changed when it fails; CloudFormation does not send a rollback update to the resource
+  whose update failed.
 A create (a new federation, or the first deploy after `cdk destroy` of the federation stack) matches no rule; a
 delete (destroy) removes the guard with the stack.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
+
+from federated_eks.plan import operator_commands
 
 NAME = "federated-eks-engine"
 NAMESPACE = "kube-system"
@@ -38,13 +43,21 @@ def _cel_string(text: str) -> str:
     return json.dumps(text)
 
 
+# Placeholders for the two engines in the refusal's text (federated_eks/plan/operator_commands.py, shared with the
+# host guard), replaced by CEL expressions: the engine deployed (the ConfigMap before) and the one requested.
+_DEPLOYED, _REQUESTED = "\x00deployed\x00", "\x00requested\x00"
+_CEL_VALUES = {_DEPLOYED: "oldObject.data.engine", _REQUESTED: "object.data.engine"}
+
+
 def refusal_message(env_name: str, federation_stack: str) -> str:
-    """The CEL expression of the refusal: the deployed engine, the requested one, and the steps."""
-    destroy = f"npx cdk destroy {federation_stack} -c env={env_name}"
-    return (f"{_cel_string(f'federated-eks: environment {env_name} runs engine ')} + oldObject.data.engine + "
-            f"{_cel_string('; a deployed federation cannot change its engine in place (the two would run side by side). Fix: 1) set engine back to ')}"
-            f" + oldObject.data.engine + {_cel_string(f' and run `{destroy}` (unjoins every cluster, removes the control plane and the workloads); 2) set engine ')}"
-            f" + object.data.engine + {_cel_string(' and `make deploy`')}")
+    """The CEL expression of the refusal: the deployed engine, the requested one, and the steps (the text of
+    operator_commands.engine_change, which `make deploy`'s host guard gives too)."""
+    text = "federated-eks: " + operator_commands.engine_change(env_name, federation_stack, _DEPLOYED, _REQUESTED)
+    parts = []
+    for piece in re.split(f"({re.escape(_DEPLOYED)}|{re.escape(_REQUESTED)})", text):
+        if piece:
+            parts.append(_CEL_VALUES.get(piece) or _cel_string(piece))
+    return " + ".join(parts)
 
 
 def guard_manifest(engine: str, env_name: str, federation_stack: str) -> list[dict[str, Any]]:
@@ -82,7 +95,7 @@ class EngineGuardProps:
 
 
 class EngineGuard(Construct):
-    """Attribute `manifest`: what every engine-specific resource of the federation stack depends on."""
+    """Attribute `manifest`: what every other resource of the federation stack depends on."""
 
     def __init__(self, scope: Construct, id: str, props: EngineGuardProps) -> None:
         super().__init__(scope, id)

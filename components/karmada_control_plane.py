@@ -38,10 +38,20 @@ values.yaml facts):
 Architectures: Karmada's images are multi-arch (amd64, arm64), as are kube-apiserver, kube-controller-manager, etcd,
 cfssl and kubectl: no node selector (unlike KubeFed, model.KUBEFED_NODE_ARCHITECTURE).
 
+What the uninstall leaves, and how it goes: the pre-install hooks carry no `helm.sh/hook-delete-policy`, so Helm
+applies its default, `before-hook-creation` (a hook object is deleted before the next install or upgrade creates it
+again, never at uninstall), and the post-delete Job deletes only the Secrets, ConfigMap `<release>-config` and the
+static resources. Left on the host: the ServiceAccount and the hook ConfigMaps (in the release namespace, which our
+namespace manifest deletes after the uninstall) and the cluster-scoped ClusterRole and ClusterRoleBinding
+`<release>-hook-job` (every verb on every resource, bound to that ServiceAccount's name). A manifest of ours names
+those two (`hook_rbac`: the binding as the chart's, the role without rules), created before the chart and so deleted
+after its uninstall: its `kubectl delete` removes them. At install and upgrade the chart's hooks replace them
+(`before-hook-creation` deletes the objects of that name first).
+
 Order (CloudFormation creates a resource after those it depends on, deletes it before them): the EBS CSI driver
-add-on with its Pod Identity role (and the Pod Identity agent add-on), the etcd StorageClass, the release namespace,
-then the chart. On delete the chart is uninstalled first (post-delete Job), then the namespace is deleted, which
-deletes etcd's PVC and so its EBS volume while the CSI driver still runs.
+add-on with its Pod Identity role (and the Pod Identity agent add-on), the etcd StorageClass, the release namespace
+and the hook RBAC, then the chart. On delete the chart is uninstalled first (post-delete Job), then the hook RBAC
+and the namespace are deleted, which deletes etcd's PVC and so its EBS volume while the CSI driver still runs.
 """
 from __future__ import annotations
 
@@ -111,6 +121,22 @@ def release_namespace() -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RELEASE_NAMESPACE}}
 
 
+HOOK_RBAC = f"{RELEASE}-hook-job"
+"""The chart's pre-install hook ServiceAccount, ClusterRole and ClusterRoleBinding (templates/pre-install-job.yaml)."""
+
+
+def hook_rbac() -> list[dict[str, Any]]:
+    """The cluster-scoped hook objects the chart leaves on the host, named so that deleting this manifest deletes
+    them (the module docstring says why). The ClusterRole has no `rules`: applied alone it grants nothing, and
+    applied over the chart's (`kubectl apply` without `rules`) it leaves the chart's rules as they are; the binding
+    names the same role and ServiceAccount as the chart's."""
+    rbac = "rbac.authorization.k8s.io"
+    return [{"apiVersion": f"{rbac}/v1", "kind": "ClusterRole", "metadata": {"name": HOOK_RBAC}},
+            {"apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": HOOK_RBAC},
+             "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": HOOK_RBAC},
+             "subjects": [{"kind": "ServiceAccount", "name": HOOK_RBAC, "namespace": RELEASE_NAMESPACE}]}]
+
+
 @dataclass(frozen=True)
 class KarmadaControlPlaneProps:
     cluster: eks.ICluster
@@ -120,7 +146,7 @@ class KarmadaControlPlaneProps:
 
 class KarmadaControlPlane(Construct):
     """Attributes: `chart` (the HelmChart; joins and object appliers depend on it), `namespace` (the release
-    namespace's manifest), `storage` (the StorageClass manifest and the add-ons, when the config's class is ours),
+    namespace's manifest), `hook_rbac` (the manifest that deletes the chart's hook ClusterRole and binding), `storage` (the StorageClass manifest and the add-ons, when the config's class is ours),
     `node_port`."""
 
     def __init__(self, scope: Construct, id: str, props: KarmadaControlPlaneProps) -> None:
@@ -139,7 +165,11 @@ class KarmadaControlPlane(Construct):
             create_namespace=False, values=chart_values(cfg), wait=True, timeout=HELM_TIMEOUT,
             # `--atomic`: a failed first install is uninstalled (its post-delete Job runs), so a retry starts clean.
             atomic=True)
-        self.chart.node.add_dependency(self.namespace)
+        # Deleted after the chart (whose post-delete Job runs with the hook ServiceAccount's binding), like the
+        # namespace: the chart's hook ClusterRole and ClusterRoleBinding would outlive the federation otherwise.
+        self.hook_rbac = eks.KubernetesManifest(self, "HookRbac", cluster=props.cluster, manifest=hook_rbac(),
+                                                overwrite=True)
+        self.chart.node.add_dependency(self.namespace, self.hook_rbac)
 
     def _ebs_storage(self, cluster: eks.ICluster, name: str) -> list[Construct]:
         """The EBS CSI driver (an EKS add-on; its controller's AWS calls through a Pod Identity role) and the

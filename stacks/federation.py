@@ -87,6 +87,12 @@ class FederationStack(Stack):
             self._build_karmada(config, clusters)
         else:
             self._build_kubefed(config, clusters)
+        # Every other resource of the stack depends on the guard (a construct dependency covers every resource
+        # below it: providers, functions, security groups and their rules, charts, joins, workloads): an engine
+        # switch refused by the guard's update has created or changed nothing of either engine.
+        for child in self.node.children:
+            if child is not self.guard:
+                child.node.add_dependency(self.guard)
 
     def _build_kubefed(self, config: FederationConfig, clusters: dict[str, ClusterStack]) -> None:
         host_stack = clusters[config.host_cluster]

@@ -121,8 +121,9 @@ def test_a_host_move_is_refused_with_karmada():
     raw["clusters"][2]["cidr"] = "172.30.0.0/16"
     assert only_problem(raw) == (
         f"{P}.previousHostCluster: moving the host of a Karmada control plane is not supported: its state (etcd) "
-        "lives on a volume of the old host. Fix: destroy the federation stack with the old hostCluster ('fed-3'), "
-        "then set the new hostCluster, remove previousHostCluster and deploy")
+        "lives on a volume of the old host. Fix: 1) with hostCluster 'fed-3' (and without previousHostCluster), run "
+        "`npx cdk destroy fedeks-t-federation -c env=t` (unjoins every cluster, uninstalls Karmada); 2) set the new "
+        "hostCluster and `make deploy ENV=t`")
 
 
 WEB = {"name": "web", "namespace": "web", "image": "nginx:1.29", "containerPort": 80}

@@ -100,7 +100,7 @@ def test_custom_job_images_and_host_path_storage():
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
 def test_manifests_validate(version):
-    for obj in [kcp.storage_class("federated-eks-etcd"), kcp.release_namespace(),
+    for obj in [kcp.storage_class("federated-eks-etcd"), kcp.release_namespace(), *kcp.hook_rbac(),
                 *engine_guard.guard_manifest("karmada", "dev", "fedeks-dev-federation")]:
         kubernetes_validate.validate(obj, version, strict=True)
 
@@ -129,7 +129,7 @@ def test_the_guard_refuses_an_engine_switch_with_the_steps():
         "federated-eks: environment dev runs engine kubefed; a deployed federation cannot change its engine in place "
         "(the two would run side by side). Fix: 1) set engine back to kubefed and run `npx cdk destroy "
         "fedeks-dev-federation -c env=dev` (unjoins every cluster, removes the control plane and the workloads); "
-        "2) set engine karmada and `make deploy`")
+        "2) set engine karmada and `make deploy ENV=dev`")
 
 
 @pytest.mark.parametrize("old,new", [("kubefed", "kubefed"), ("karmada", "karmada"), (None, "karmada")])
@@ -182,7 +182,11 @@ def test_install_order_guard_storage_namespace_chart(karmada_env):
     namespace = next(k for k in fed if k.startswith("KarmadaControlPlaneNamespace"))
     klass = next(k for k in fed if k.startswith("KarmadaControlPlaneEtcdStorageClass"))
     driver = next(k for k in fed if k.startswith("KarmadaControlPlaneEbsCsiDriver"))
-    assert {guard, namespace} <= set(fed[chart]["DependsOn"])
+    hook_rbac = next(k for k in fed if k.startswith("KarmadaControlPlaneHookRbac"))
+    # Created before the chart, so deleted after its uninstall (the post-delete Job runs with the hook binding).
+    assert {guard, namespace, hook_rbac} <= set(fed[chart]["DependsOn"])
+    assert [(o["kind"], o["metadata"]["name"]) for o in json.loads(fed[hook_rbac]["Properties"]["Manifest"])] == [
+        ("ClusterRole", "karmada-hook-job"), ("ClusterRoleBinding", "karmada-hook-job")]
     assert klass in fed[namespace]["DependsOn"] and driver in fed[klass]["DependsOn"]
     addon = fed[driver]["Properties"]
     assert addon["AddonName"] == "aws-ebs-csi-driver"
@@ -250,9 +254,14 @@ def test_one_join_per_cluster_and_the_workloads_after_every_join(karmada_env):
         {"targetCluster": {"clusterNames": ["fed-2"]}, "weight": 3}]
 
 
-def test_the_guard_keeps_its_logical_id_across_engines(karmada_env):
-    stacks, _ = synth(environment(clusters=2))
-    kubefed = _federation(templates(stacks)).to_json()["Resources"]
+@pytest.fixture(scope="module")
+def kubefed_env():
+    stacks, _ = synth(environment(clusters=2, workloads=WORKLOADS[:1]))
+    return templates(stacks)
+
+
+def test_the_guard_keeps_its_logical_id_across_engines(karmada_env, kubefed_env):
+    kubefed = _federation(kubefed_env).to_json()["Resources"]
     karmada = _federation(karmada_env).to_json()["Resources"]
     guard = next(k for k in karmada if k.startswith("EngineGuard"))
     assert guard in kubefed  # same logical id: a switch is an update of the guard, which the host refuses
@@ -306,3 +315,17 @@ def test_the_model_and_the_join_contract_state_the_same_karmada_facts():
     assert (kcp.RELEASE, kcp.RELEASE_NAMESPACE) == (contract.RELEASE_NAME, contract.KUBECONFIG_NAMESPACE)
     assert contract.KUBECONFIG_SECRET == f"{kcp.RELEASE}-kubeconfig"
     assert contract.APISERVER_TLS_NAME.startswith(f"{kcp.RELEASE}-apiserver.{kcp.RELEASE_NAMESPACE}.svc.")
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_every_resource_of_the_federation_stack_waits_for_the_engine_guard(engine, karmada_env, kubefed_env):
+    """A refused engine switch fails the guard's update before anything else of the stack is created or changed:
+    every other resource (the join provider's functions, its security group and ingress rules included) has the
+    guard among what it depends on, directly or not."""
+    fed = _federation({"kubefed": kubefed_env, "karmada": karmada_env}[engine]).to_json()["Resources"]
+    (guard,) = [k for k in fed if k.startswith("EngineGuard")]
+    assert guard not in _closure(fed, guard)  # no cycle through the guard
+    types = {v["Type"] for v in fed.values()}
+    assert {"AWS::Lambda::Function", "AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"} <= types
+    waiting = {k for k in fed if k != guard and fed[k]["Type"] != "AWS::CDK::Metadata"}
+    assert {k for k in waiting if guard not in _closure(fed, k)} == set()

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 
 from fedtest import ENVIRONMENTS, scratch_dir, write_project
 from federated_eks.operations import prune
@@ -116,7 +117,9 @@ def test_the_host_clusters_stack_is_refused_while_it_is_the_host(aws):
     deploy_dev(aws, host="fed-3")
     code, lines = run(aws, yes=True)
     assert code == 1
-    assert any(line.startswith("KEPT fedeks-dev-cluster-fed-3") and "KubeFed host" in line for line in lines)
+    assert "KEPT fedeks-dev-cluster-fed-3 (eu-west-1, account 123456789012): cluster 'fed-3' is still the host of " \
+           "the deployed federation stack (its control plane runs there): set hostCluster to another cluster, " \
+           "`make deploy ENV=dev`, then prune" in lines
     assert status(aws, "eu-west-1", "fedeks-dev-cluster-fed-3") == "CREATE_COMPLETE"
     assert status(aws, "us-east-2", "fedeks-dev-peering-us-east-2") == "DELETE_COMPLETE"
 
@@ -298,6 +301,71 @@ def test_a_cluster_the_deployed_federation_still_joins_is_kept_until_the_deploy_
               s("fedeks-dev-cluster-fed-3", "cluster", **{CLUSTER_TAG: "fed-3"})]
     expected = {("fedeks-dev-federation", "us-east-1", "")}
     before = prune.plan(stacks, expected=expected, env="dev", still_joined={"fed-1", "fed-3"})
-    assert before.delete == [] and "still joined" in before.refused[0][1] and "`make deploy`" in before.refused[0][1]
+    assert before.delete == [] and "still joined" in before.refused[0][1]
+    assert "`make deploy ENV=dev` the new config first" in before.refused[0][1]
     after = prune.plan(stacks, expected=expected, env="dev", still_joined={"fed-1"})
     assert [x.name for x, _ in after.delete] == ["fedeks-dev-cluster-fed-3"] and after.refused == []
+
+
+def join_physical_id(engine: str, host: str, member: str) -> str:
+    """The physical id the engine's join Lambda gives its join resource (its runtime, as packaged)."""
+    import dataclasses
+
+    if engine == "kubefed":
+        from components.kubefed_join.runtime.properties import JoinRequest
+    else:
+        from components.karmada_join.runtime.properties import JoinRequest
+    fields = {f.name: None for f in dataclasses.fields(JoinRequest)}
+    given = {"member": SimpleNamespace(name=member), "host": SimpleNamespace(name=host),
+             "namespace": "kube-federation-system"}
+    return JoinRequest(**{**fields, **{k: v for k, v in given.items() if k in fields}}).physical_id
+
+
+def test_prune_knows_the_join_resources_of_both_engines():
+    """stack_tags.ENGINE_JOINS (the operations layer may not import components) is what the joins are."""
+    from components.karmada_join import contract as karmada
+    from components.kubefed_join import contract as kubefed
+    from federated_eks.model.federation import ENGINES
+    from federated_eks.plan.stack_tags import ENGINE_JOINS
+
+    assert set(ENGINE_JOINS) == set(ENGINES)
+    assert {e: t for e, (t, _) in ENGINE_JOINS.items()} == {"kubefed": kubefed.JOIN_TYPE,
+                                                             "karmada": karmada.JOIN_TYPE}
+    for engine, (join_type, _) in ENGINE_JOINS.items():
+        resources = [(join_type, join_physical_id(engine, "fed-1", "fed-3"))]
+        assert prune.joined_clusters(resources) == {"fed-3"} and prune.deployed_engines(resources) == {engine}
+
+
+def with_resources(session, stack: str, added: list[tuple[str, str]]) -> None:
+    """CloudFormation lists `added` (type, physical id) among `stack`'s resources: moto cannot run the custom
+    resources themselves (their Lambdas), so they are added to its ListStackResources answers for that stack."""
+    def remember(params, context, **_):
+        context["stack"] = params["body"].get("StackName")
+
+    def add(parsed, context, **_):
+        if context.get("stack") == stack:
+            parsed["StackResourceSummaries"] += [
+                {"LogicalResourceId": f"Join{i}", "PhysicalResourceId": physical, "ResourceType": kind,
+                 "ResourceStatus": "CREATE_COMPLETE"} for i, (kind, physical) in enumerate(added)]
+
+    session.events.register("before-call.cloudformation.ListStackResources", remember, unique_id="remember-stack")
+    session.events.register("after-call.cloudformation.ListStackResources", add, unique_id="add-joins")
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_a_cluster_the_deployed_federation_of_either_engine_still_joins_is_kept(aws, engine):
+    """fed-3 left the config, but the federation stack was not deployed since: its join of fed-3 (KubeFed's or
+    Karmada's) is still there, so fed-3's cluster stack stays; what only the orphans used goes."""
+    from federated_eks.plan.stack_tags import ENGINE_JOINS
+
+    deploy_dev(aws)
+    join_type, _ = ENGINE_JOINS[engine]
+    with_resources(aws, "fedeks-dev-federation", [(join_type, join_physical_id(engine, "fed-1", m))
+                                                  for m in ("fed-1", "fed-2", "fed-3")])
+    code, lines = run(aws, yes=True)
+    assert code == 1
+    assert "KEPT fedeks-dev-cluster-fed-3 (eu-west-1, account 123456789012): cluster 'fed-3' is still joined by the " \
+           "deployed federation stack (its workloads and load balancers are still there): `make deploy ENV=dev` " \
+           "the new config first (it removes the cluster's workloads and unjoins it), then prune" in lines
+    assert status(aws, "eu-west-1", "fedeks-dev-cluster-fed-3") == "CREATE_COMPLETE"
+    assert status(aws, "us-east-2", "fedeks-dev-peering-us-east-2") == "DELETE_COMPLETE"

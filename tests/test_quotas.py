@@ -228,3 +228,96 @@ def test_peering_requests_pending_at_once_stay_at_twenty_per_region():
         "vpc L-DC9F7029). Fix: use \"peeringTopology\": \"hub\" (only the bastion and the host peer with every "
         "VPC) or \"transitGateway\" (one transit gateway attachment per VPC, nothing per pair of VPCs), or fewer "
         "clusters in the region"]
+
+
+# --- security-group rules, per engine ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("engine, host_rules, lambda_rules", [("kubefed", 62, 61), ("karmada", 61, 62)])
+def test_security_group_rules_are_counted_from_what_each_engine_builds(engine, host_rules, lambda_rules):
+    """60 clusters with a transit gateway (every VPC reaches every API server: the host admits 60 VPCs): KubeFed's
+    host admits its join and waiter Lambdas (62), each of their groups sends to 60 clusters and EKS (61); Karmada's
+    host admits its one join Lambda (61), whose group also sends to karmada-apiserver's node port (62)."""
+    raw = federation(60, "transitGateway", engine=engine, quotas={"vpcsPerRegion": 9, "elasticIpsPerRegion": 9})
+    cfg = load_environment({"test": dict(raw, quotas={**raw["quotas"], "rulesPerSecurityGroup": 62})}, "test")
+    rules = quotas.security_group_rules(cfg, topology.peerings(cfg))
+    lambdas = quotas.SECURITY_GROUP_RULES[engine][2]
+    assert (rules["fed-1"], rules[lambdas], rules["fed-2"]) == (host_rules, lambda_rules, 60)
+    (problem,) = problems(raw)
+    assert f"would need up to 62 rules" in problem and f"rulesPerSecurityGroup: 62" in problem
+    # The worst group first: KubeFed's host API server, Karmada's join Lambda.
+    worst = {"kubefed": "fed-1, the join and waiter Lambdas", "karmada": "the Karmada join Lambda, fed-1"}[engine]
+    assert f"the security groups of {worst} would need" in problem
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_at_the_security_group_limit_58_clusters_pass_and_59_do_not(engine):
+    """With the default 60 rules, the engine's most crowded group (KubeFed: the host's API server, N + 2; Karmada:
+    its join Lambda's, N + 2) decides."""
+    quota = {"vpcsPerRegion": 9, "elasticIpsPerRegion": 9}
+    load_environment({"test": federation(58, "transitGateway", engine=engine, quotas=quota)}, "test")
+    (problem,) = problems(federation(59, "transitGateway", engine=engine, quotas=quota))
+    assert "would need up to 61 rules" in problem
+
+
+def synthesized_rules(assembly) -> dict[tuple[str, str], tuple[int, int]]:
+    """(stack, group) -> (inbound, outbound) rules of every security group of the synthesized assembly: its inline
+    rules and the rule resources of any stack naming it (directly, or through another stack's output)."""
+    templates_ = {s.stack_name: s.template for s in assembly.stacks}
+    count: dict[tuple[str, str], list[int]] = {}
+
+    def group_of(stack: str, ref) -> tuple[str, str]:
+        if "Fn::GetStackOutput" in ref:
+            out = ref["Fn::GetStackOutput"]
+            return group_of(out["StackName"], templates_[out["StackName"]]["Outputs"][out["OutputName"]]["Value"])
+        if "Fn::GetAtt" in ref:
+            return stack, ref["Fn::GetAtt"][0] + ("" if ref["Fn::GetAtt"][1] == "GroupId" else "." + ref["Fn::GetAtt"][1])
+        raise AssertionError(f"unexpected security group reference {ref} in {stack}")
+
+    for stack, template in templates_.items():
+        for key, r in template.get("Resources", {}).items():
+            props = r.get("Properties", {})
+            if r["Type"] == "AWS::EC2::SecurityGroup":
+                c = count.setdefault((stack, key), [0, 0])
+                c[0] += len(props.get("SecurityGroupIngress", []))
+                c[1] += len(props.get("SecurityGroupEgress", []))
+            elif r["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+                c = count.setdefault(group_of(stack, props["GroupId"]), [0, 0])
+                c[r["Type"].endswith("Egress")] += 1
+    return {k: (i, o) for k, (i, o) in count.items()}
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_the_counts_are_the_synthesized_rules(engine):
+    """The check's count of each growing group is what synth makes (4 clusters, a mesh): the host's API server's
+    inbound rules and the engine's Lambda groups' outbound rules; no other group has more."""
+    from fedtest import synth
+
+    raw = environment(4, engine=engine)
+    cfg = load_environment({"test": raw}, "test")
+    rules = quotas.security_group_rules(cfg, topology.peerings(cfg))
+    _, assembly = synth(raw)
+    found = synthesized_rules(assembly)
+    federation_groups = {k: v for k, v in found.items() if k[0] == "fedeks-test-federation"}
+    lambdas = quotas.SECURITY_GROUP_RULES[engine][2]
+    assert sorted(o for i, o in federation_groups.values()) == [rules[lambdas]] * (2 if engine == "kubefed" else 1)
+    host_api = max(i for (stack, _), (i, _) in found.items() if stack == "fedeks-test-cluster-fed-1")
+    assert host_api == rules["fed-1"]
+    assert max(max(v) for v in found.values()) == max(rules.values())
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_a_config_at_the_security_group_limit_synthesizes_with_every_group_within_the_quota(engine):
+    """58 clusters with a transit gateway pass the check with the default 60 rules per security group (59 do not:
+    above); synthesized, no security group of any stack has more than 60 inbound or 60 outbound rules, and the
+    engine's most crowded group has exactly 60. (One synth per engine, about a minute each.)"""
+    from fedtest import synth
+
+    raw = federation(58, "transitGateway", engine=engine, quotas={"vpcsPerRegion": 9, "elasticIpsPerRegion": 9})
+    cfg = load_environment({"test": raw}, "test")
+    _, assembly = synth(raw)
+    found = synthesized_rules(assembly)
+    assert max(max(v) for v in found.values()) == cfg.quotas.rules_per_security_group == 60
+    crowded = {k for k, v in found.items() if max(v) == 60}
+    lambda_groups = {k for k in crowded if k[0] == "fedeks-test-federation"}
+    # KubeFed: the host's API server group (58 VPCs besides its own, 2 Lambdas); Karmada: the join Lambda's group.
+    assert bool(lambda_groups) == (engine == "karmada") and len(crowded) == 1

@@ -220,3 +220,43 @@ def test_karmada_apiserver_validates_karmada_objects_against_the_projects_crds(t
         assert side.clusters[PREFIX + "fed-1"].karmada.find("propagationpolicies", "hello", "hello") is not None
     finally:
         side.close()
+
+
+def _karmada_on(side: EmulatedKubernetes, cluster: str) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of every object on the emulated cluster `cluster` that names Karmada."""
+    handle = side.clusters[next(n for n in side.clusters if n.endswith(cluster))].handle
+    return handle.run(lambda: sorted(
+        (o.raw.get("kind"), o.raw["metadata"].get("namespace", ""), o.raw["metadata"]["name"])
+        for o in handle.emulator.objects.values() if not o.deleted and "karmada" in json.dumps(o.raw["metadata"])))
+
+
+def test_deleting_the_federation_stack_leaves_nothing_of_karmada_on_the_host(tmp_path):
+    """The chart's pre-install hooks have no delete policy (Helm's default, before-hook-creation, never deletes at
+    uninstall): its ClusterRole and ClusterRoleBinding `karmada-hook-job` (every verb on every resource) would outlive
+    the federation. Played: the environment created, its federation stack deleted, the host checked, the rest
+    deleted."""
+    from fedtest import environment, synth
+    from rehearsal.__main__ import emulated_kubernetes
+    from rehearsal.cloudformation import Player, read_assembly
+
+    _, assembly = synth(environment(2, engine="karmada"), name="karmadad", outdir=scratch_dir("rehearsal-"))
+    side = emulated_kubernetes(tmp_path / "kubernetes")
+    lines: list[str] = []
+    player = Player(read_assembly(Path(assembly.directory)), side, lines.append)
+    try:
+        player.create_all()
+        deployed = _karmada_on(side, "fed-1")
+        assert {("ClusterRole", "karmada-hook-job"), ("ClusterRoleBinding", "karmada-hook-job")} <= {
+            (kind, name) for kind, _, name in deployed}, deployed
+        federation = "fedeks-karmadad-federation"
+        player.delete_stack(player.stacks[federation])
+        assert _karmada_on(side, "fed-1") == [] and _karmada_on(side, "fed-2") == []
+        for level in reversed(player.stack_levels()):
+            for name in reversed(level):
+                if name != federation:
+                    player.delete_stack(player.stacks[name])
+    except world.RehearsalFailure as failure:
+        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
+    finally:
+        side.close()
+    assert player.summary.created == player.summary.deleted + player.summary.retained

@@ -275,6 +275,13 @@ def test_switching_the_engine_of_a_deployed_federation_is_refused_with_the_steps
     assert "karmada" not in releases(run, "fed-1")
     assert {c["data"]["engine"] for c in run.objects("fed-1", "ConfigMap")
             if c["metadata"]["name"] == "federated-eks-engine"} == {"kubefed"}
+    # Every other resource of the federation stack waits for the guard: the refused update created nothing of
+    # Karmada (not its join Lambda, its security group or its ingress rules) before the guard's update failed.
+    start = next(i for i, line in enumerate(run.lines) if line.startswith("--- update level")
+                 and "fedeks-upd-federation" in line)
+    steps = [line.split("]", 1)[1].split()[:3] for line in run.lines[start + 1:]
+             if "fedeks-upd-federation" in line]
+    assert steps == [["update", "fedeks-upd-federation", "EngineGuard/Manifest"]], run.report()
 
 
 def _as_before_the_waiter_had_its_own_provider(folder: Path) -> Path:

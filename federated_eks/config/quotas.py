@@ -19,6 +19,14 @@ from federated_eks.plan.topology import (FEDERATION_STACK, PEER_ROUTES_STACK, PE
                                          TGW_PEERING_STACK, TRANSIT_GATEWAY_STACK, WORKLOADS_STACK, Peering,
                                          api_clients_of, peers_of, stack_name, vpcs)
 
+# Per engine: the host API server's inbound rules for the engine's Lambdas, each Lambda security group's outbound
+# rules besides one per cluster, and how the messages name those groups (the `rules` check below says where each
+# rule is made).
+SECURITY_GROUP_RULES = {"kubefed": (2, 1, "the join and waiter Lambdas"), "karmada": (1, 2, "the Karmada join Lambda")}
+SECURITY_GROUP_RULES_TEXT = {
+    "kubefed": "the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the EKS API's",
+    "karmada": "the host's also the Karmada join Lambda's; that Lambda's: one per cluster, the EKS API's and "
+               "karmada-apiserver's node port"}
 TRANSIT_GATEWAY = '"transitGateway" (one transit gateway attachment per VPC, nothing per pair of VPCs)'
 
 
@@ -133,18 +141,20 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
             _fix("put fewer clusters in a region", quota=("eks_clusters_per_region", "eksClustersPerRegion", "eks",
                                                            "L-1194D53C", need))))
 
-    # Inbound rules of each API server's control-plane security group: one per peer VPC (the host's also admits
-    # the join and waiter Lambdas); outbound rules of each of those Lambdas' security groups: one per cluster, and the
-    # EKS API's.
-    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (2 if c.name == cfg.host_cluster else 0)
-             for c in cfg.clusters}
-    rules["the join and waiter Lambdas"] = len(cfg.clusters) + 1
+    # Security-group rules, from what each engine builds (stacks/federation.py), inbound and outbound each against the
+    # quota: inbound rules of each API server's control-plane security group, one per peer VPC (the cluster stacks'
+    # ApiFrom-<vpc>), the host's also one per Lambda of the engine (KubeFed: the join and the workload waiter;
+    # Karmada: its join only); outbound rules of each of those Lambdas' security groups: one per cluster and the EKS
+    # API's (components/cluster_functions.py vpc_functions), Karmada's join also karmada-apiserver's node port on the
+    # host VPC (components/karmada_join/karmada_join.py). (Karmada's node-port rule goes on the host nodes' EKS cluster
+    # security group, which holds EKS's own rule besides: two, never near the quota.)
+    rules = security_group_rules(cfg, peerings)
     over, need = worst(rules, q.rules_per_security_group)
     if over:
         problems.append(QuotaProblem(
             "clusters", f"the security groups of {_named(over)} would need up to {need} rules (one per peer VPC or "
-            f"cluster; the host's also the join and waiter Lambdas'; those Lambdas': one per cluster and the EKS API's), over the quota of {q.rules_per_security_group} rules per security group "
-            "(quotas.rulesPerSecurityGroup)",
+            f"cluster; {SECURITY_GROUP_RULES_TEXT[cfg.engine]}), over the quota of {q.rules_per_security_group} rules "
+            "per security group (quotas.rulesPerSecurityGroup)",
             _fix(hub, "fewer clusters",
                  quota=("rules_per_security_group", "rulesPerSecurityGroup", "vpc", "L-0EA8095F", need))))
 
@@ -203,6 +213,16 @@ def check(cfg: FederationConfig, peerings: list[Peering]) -> list[QuotaProblem]:
     if tgw.uses_transit_gateway(cfg):
         problems += transit_gateway_problems(cfg)
     return problems
+
+
+def security_group_rules(cfg: FederationConfig, peerings: list[Peering]) -> dict[str, int]:
+    """The most rules (inbound or outbound) of each security group that grows with the federation: each cluster's
+    API server group (by cluster name) and the engine's Lambdas' groups (by how the messages name them)."""
+    lambdas, per_lambda, lambda_names = SECURITY_GROUP_RULES[cfg.engine]
+    rules = {c.name: len(api_clients_of(cfg, peerings, c.name)) + (lambdas if c.name == cfg.host_cluster else 0)
+             for c in cfg.clusters}
+    rules[lambda_names] = len(cfg.clusters) + per_lambda
+    return rules
 
 
 def transit_gateway_problems(cfg: FederationConfig) -> list[QuotaProblem]:

@@ -25,7 +25,7 @@ from federated_eks.model.federation import (CAPACITY_TYPES, ENDPOINT_MODES, KUBE
                                  QuotasConfig, default, LOAD_BALANCER_CONTROLLER_INSTALLS, ENGINES,
                                  ETCD_STORAGE_TYPES, NODE_PORT_RANGE, ContainerImage, EtcdStorageConfig,
                                  KarmadaConfig)
-from federated_eks.plan import karmada_workload
+from federated_eks.plan import karmada_workload, operator_commands
 from federated_eks.plan.subnet_layout import BASTION_VPC, CLUSTER_VPC, LARGEST_VPC_MASK, VpcShape, smallest_vpc_mask
 from federated_eks.plan.topology import (BASTION, BASTION_ROLE, JOIN_ROLE, RESERVED_NAMES, WAITER_ROLE, FederatedVpc,
                                          Peering, role_arn_of)
@@ -130,7 +130,7 @@ def _read_environment(r: Reader, raw: Any, name: str) -> FederationConfig | None
     kubefed = _read_kubefed(r, d.get("kubefed", {}), f"{path}.kubefed")
     engine = r.choice(d, "engine", path, ENGINES, default(FederationConfig, "engine")) or "kubefed"
     karmada = _read_karmada(r, d.get("karmada", {}), f"{path}.karmada")
-    _check_engine_settings(r, d, path, engine, previous_host)
+    _check_engine_settings(r, d, path, name, engine, previous_host)
     access = _read_access(r, d.get("access", {}), f"{path}.access", name, account)
     quotas = _read_quotas(r, d.get("quotas", {}), f"{path}.quotas")
     workloads, folders = _read_workloads(r, d, path, list(clusters.values()), kubefed,
@@ -342,7 +342,8 @@ def _read_etcd_storage(r: Reader, raw: Any, path: str) -> EtcdStorageConfig:
     return EtcdStorageConfig(type=kind, size=size or base.size, storage_class=klass or base.storage_class)
 
 
-def _check_engine_settings(r: Reader, d: dict[str, Any], path: str, engine: str, previous_host: str | None) -> None:
+def _check_engine_settings(r: Reader, d: dict[str, Any], path: str, env: str, engine: str,
+                           previous_host: str | None) -> None:
     """Settings of the engine not chosen would be ignored; a host move is KubeFed's only (Karmada's state is in the
     host's etcd volume, which does not move)."""
     other = {"kubefed": "karmada", "karmada": "kubefed"}[engine]
@@ -352,8 +353,7 @@ def _check_engine_settings(r: Reader, d: dict[str, Any], path: str, engine: str,
     if engine == "karmada" and previous_host is not None:
         r.problem(f"{path}.previousHostCluster", "moving the host of a Karmada control plane is not supported: its "
                   "state (etcd) lives on a volume of the old host",
-                  f"destroy the federation stack with the old hostCluster ({previous_host!r}), then set the new "
-                  "hostCluster, remove previousHostCluster and deploy")
+                  operator_commands.karmada_host_move(env, _federation_stack(env), previous_host))
 
 
 def _check_cidr(r: Reader, raw: str | None, path: str, shape: VpcShape) -> str | None:
@@ -830,10 +830,8 @@ def _check_host_move(r: Reader, path: str, env: str, clusters: dict[str, Cluster
         old, new = clusters[previous].region, clusters[host].region
         r.problem(where, f"moving the KubeFed host from {previous!r} ({old}) to {host!r} ({new}) crosses regions, "
                   "which one deploy cannot do (the federation stack lives in the host's region)",
-                  f"1) with hostCluster {previous!r} still set, `npx cdk destroy {_federation_stack(env)} -c env={env}` "
-                  "(unjoins every "
-                  f"cluster and uninstalls KubeFed in {old}); 2) set hostCluster to {host!r}, remove previousHostCluster "
-                  "and `make deploy` (a new federation stack in " + new + "); 3) `make prune` lists what is left")
+                  operator_commands.cross_region_host_move(env, _federation_stack(env), previous, "kubefed", old,
+                                                           host, new))
 
 
 def _read_kubefed(r: Reader, raw: Any, path: str) -> KubefedConfig:

@@ -22,7 +22,8 @@ the weak cross-stack references of cdk.json): deleting it would break that stack
 Regions scanned: every region enabled in the account (EC2 DescribeRegions without AllRegions), because a stack
 can only be found in the region it lives in and the config no longer names the regions that were removed from
 it; `--regions` narrows the scan. A cluster stack is refused while a deployed federation stack that stays names
-it as the host (tag fedeks:host-cluster): move `hostCluster`, deploy, then prune.
+it as the host (tag fedeks:host-cluster): move `hostCluster`, deploy, then prune; and while that stack still
+joins it (a `Custom::KubefedJoin` or `Custom::KarmadaJoin` naming it: stack_tags.ENGINE_JOINS).
 
 The decisions are pure (`plan`); the AWS calls (boto3, default credential chain) are thin functions around it.
 """
@@ -37,8 +38,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from federated_eks.plan.stack_tags import (APP, APP_TAG, CLUSTER_TAG, DELETE_ORDER, ENVIRONMENT_TAG, HOST_TAG,
-                                      KIND_TAG)
+from federated_eks.plan.operator_commands import make
+from federated_eks.plan.stack_tags import (APP, APP_TAG, CLUSTER_TAG, DELETE_ORDER, ENGINE_JOINS, ENVIRONMENT_TAG,
+                                           HOST_TAG, KIND_TAG)
 
 ROOT = Path(__file__).resolve().parents[2]
 GONE = ("DELETE_COMPLETE",)
@@ -77,14 +79,17 @@ def of_environment(stacks: list[DeployedStack], env: str) -> list[DeployedStack]
             and s.status not in GONE]
 
 
-JOIN_TYPE = "Custom::KubefedJoin"  # components/kubefed_join/contract.py
-JOIN_ID_PREFIX = "kubefed-join/"  # its physical id: kubefed-join/<namespace>/<host>/<member>
-
-
 def joined_clusters(resources: list[tuple[str, str]]) -> set[str]:
-    """The members a deployed federation stack still joins, from its (type, physical id) resources."""
+    """The members a deployed federation stack still joins, from its (type, physical id) resources: the joins of
+    either engine (stack_tags.ENGINE_JOINS)."""
     return {physical.rsplit("/", 1)[-1] for kind, physical in resources
-            if kind == JOIN_TYPE and physical.startswith(JOIN_ID_PREFIX)}
+            for join_type, prefix in ENGINE_JOINS.values() if kind == join_type and physical.startswith(prefix)}
+
+
+def deployed_engines(resources: list[tuple[str, str]]) -> set[str]:
+    """The engines whose joins a deployed federation stack holds, from its (type, physical id) resources (empty
+    when it holds none: a stack whose first deploy failed, or one being deleted)."""
+    return {engine for kind, _ in resources for engine, (join_type, _) in ENGINE_JOINS.items() if kind == join_type}
 
 
 def why_orphaned(stack: DeployedStack, expected: set[Key] | None, env: str) -> str:
@@ -103,9 +108,9 @@ def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str,
          still_joined: set[str] = frozenset()) -> PrunePlan:
     """Which deployed stacks of `env` to delete: those whose (name, region, account) is not in `expected`, the
     app's stacks now (None: the environment was removed, all go), readers before what they read.
-    `still_joined`: clusters the deployed federation stack that stays still joins. Their cluster stacks are kept:
-    only the deploy of the new config removes a cluster's workloads and waits for its load balancers to go
-    (KubeFed deletes them while the cluster is joined), then unjoins it. Deleting the stack first would uninstall
+    `still_joined`: clusters the deployed federation stack that stays still joins (a KubeFed or a Karmada join).
+    Their cluster stacks are kept: only the deploy of the new config removes a cluster's workloads and waits for
+    its load balancers to go (the engine deletes them while the cluster is joined), then unjoins it. Deleting the stack first would uninstall
     its load-balancer controller with the Services still there: the NLBs would stay, billing, and their network
     interfaces would block the VPC's deletion (DELETE_FAILED)."""
     mine = of_environment(deployed, env)
@@ -122,13 +127,13 @@ def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str,
                           f"prune with credentials of {', '.join(accounts)}; if {env!r} moved away from account "
                           f"{s.account}, delete this stack in the CloudFormation console")
         elif s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in hosts:
-            refused[s] = (f"cluster {s.tags[CLUSTER_TAG]!r} is still the KubeFed host of the deployed "
-                          "federation stack: set hostCluster to another cluster, `make deploy`, then prune")
+            refused[s] = (f"cluster {s.tags[CLUSTER_TAG]!r} is still the host of the deployed federation stack "
+                          f"(its control plane runs there): set hostCluster to another cluster, "
+                          f"{make('deploy', env)}, then prune")
         elif s.kind == "cluster" and s.tags.get(CLUSTER_TAG) in still_joined:
             refused[s] = (f"cluster {s.tags[CLUSTER_TAG]!r} is still joined by the deployed federation stack "
-                          "(its workloads and load balancers are still there): `make deploy` the new config "
-                          "first (it removes them, waits for the load balancers to go and unjoins the "
-                          "cluster), then prune")
+                          f"(its workloads and load balancers are still there): {make('deploy', env)} the new "
+                          "config first (it removes the cluster's workloads and unjoins it), then prune")
         elif s.kind not in DELETE_ORDER:
             refused[s] = f"unknown kind {s.kind!r} in its {KIND_TAG} tag"
     # A stack that stays (kept by the app, or refused above) and reads an orphan keeps that orphan too: its next
@@ -141,8 +146,8 @@ def plan(deployed: list[DeployedStack], expected: set[Key] | None, env: str,
             readers = [r for r in staying if (s.name, s.region) in r.reads]
             if s not in refused and readers:
                 names = ", ".join(f"{r.name} ({r.region})" for r in readers)
-                refused[s] = (f"still read by {names} through Fn::GetStackOutput: deploy the app (`make deploy "
-                              f"ENV={env}`) so that it reads what replaces this stack, then prune")
+                refused[s] = (f"still read by {names} through Fn::GetStackOutput: deploy the app "
+                              f"({make('deploy', env)}) so that it reads what replaces this stack, then prune")
                 changed = True
     delete = delete_order([s for s in orphans if s not in refused])
     return PrunePlan(delete=[(s, why_orphaned(s, expected, env)) for s in delete],
@@ -272,7 +277,7 @@ def run(session: Any, env: str, expected: set[Key] | None, regions: list[str] | 
     for line in report(p, {s.key: stack_resources(session, s) for s, _ in p.delete}):
         out(line)
     if not yes:
-        out("Dry run: nothing deleted. Run `make prune ENV=%s PRUNE=yes` (or --yes) to delete them." % env)
+        out(f"Dry run: nothing deleted. Run {make('prune', env, 'PRUNE=yes')} (or --yes) to delete them.")
         return 1 if p.refused else 0
     for s, _ in p.delete:
         out(f"Deleting {s.name} in {s.region} ...")

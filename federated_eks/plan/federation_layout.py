@@ -48,13 +48,13 @@ def folder_workloads(cfg: FederationConfig) -> int:
     return sum(len(folders.waited_workloads(f.objects, clusters)) for f in cfg.manifest_folders)
 
 
-# Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace and chart, the
+# Karmada (stacks/federation.py `_build_karmada`): the engine guard, the control plane's namespace, hook RBAC and chart, the
 # Karmada join's provider (the KubeFed join's 22: functions, roles, policies with the DescribeCluster one, log groups,
 # state machine, security group), its two ingress rules (host API, karmada-apiserver's node port) and the members
 # record (Custom::KarmadaMembers); with the default etcd storage class, the
 # Pod Identity agent and EBS CSI driver add-ons, the driver's role and the StorageClass; a Custom::KarmadaJoin per
 # cluster, one Custom::KarmadaObjects for all the typed workloads and one per manifest folder.
-KARMADA_BASE_RESOURCES = 28
+KARMADA_BASE_RESOURCES = 29
 KARMADA_STORAGE_RESOURCES = 4
 KARMADA_PER_CLUSTER = 1
 KARMADA_WORKLOAD_OBJECTS = 1

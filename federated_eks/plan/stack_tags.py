@@ -23,6 +23,13 @@ ENVIRONMENT_TAG = "fedeks:environment"
 KIND_TAG = "fedeks:kind"
 CLUSTER_TAG = "fedeks:cluster"  # on cluster stacks: the cluster's config name
 HOST_TAG = "fedeks:host-cluster"  # on the federation stack: the cluster KubeFed's control plane runs on
+# What a deployed federation stack holds per engine (model.federation.ENGINES): its join resource type, one per
+# joined cluster, and the start of the join's physical id, which ends with the member's name. The constructs and
+# Lambdas define them (components/kubefed_join/contract.py JOIN_TYPE, runtime/properties.py
+# `kubefed-join/<namespace>/<host>/<member>`; components/karmada_join/contract.py JOIN_TYPE, runtime/properties.py
+# `karmada-join/<host>/<member>`), which this layer may not import: tests/test_prune.py checks these against them.
+ENGINE_JOINS = {"kubefed": ("Custom::KubefedJoin", "kubefed-join/"),
+                "karmada": ("Custom::KarmadaJoin", "karmada-join/")}
 TAG_PREFIX = "fedeks:"  # every tag above; the config refuses user tags with it
 MAX_STACK_TAGS = 4  # the most a stack gets (app, environment, kind, and cluster or host)
 

@@ -343,7 +343,10 @@ def _run_hooks(ctx: Context, chart: Chart, event: str, release: str, namespace: 
     rank = {kind: i for i, kind in enumerate(INSTALL_ORDER)}
     hooks.sort(key=lambda h: (h.weight, rank.get(h.obj.get("kind"), len(rank)), str(h.obj.get("kind"))))
     for hook in hooks:
-        obj = _owned(_in_namespace(hook.obj, namespace), release, namespace)
+        # A cluster-scoped hook (a ClusterRole) gets no namespace: the API server stores it cluster-wide, so the
+        # release namespace's deletion does not take it away.
+        obj = _owned(_in_namespace(hook.obj, namespace) if _namespaced(ctx.client, hook.obj) else hook.obj, release,
+                     namespace)
         if "before-hook-creation" in hook.delete_policies:
             _delete_and_wait(ctx, [obj], timeout)
         try:
