@@ -126,9 +126,10 @@ class DnsSpec:
         rule="a zone id: `Z` followed by capitals and digits", example='"Z0123456789ABCDEFGHIJ"'))
     record_name: str = field(metadata=doc(
         "workloads[].dns.recordName", "string", "The name answered with the placed clusters' load balancers (alias "
-        "records kept by ExternalDNS).", rule="a fully qualified name below the zone's apex (not the apex itself: ExternalDNS's TXT "
-        "ownership record for it, `cname-<apex>`, falls outside the zone, so ExternalDNS would never update or delete "
-        "the records; `python -m rehearsal --env <env> --hosted-zone ID=DOMAIN` stops on it), no wildcard; each workload needs "
+        "records kept by ExternalDNS).",
+        rule="a fully qualified name below the zone's apex (not the apex itself: ExternalDNS's TXT ownership record "
+        "for it, `cname-<apex>`, falls outside the zone, so ExternalDNS would never update or delete the records; "
+        "`python -m rehearsal --env <env> --hosted-zone ID=DOMAIN` stops on it), no wildcard; each workload needs "
         "its own in a zone", example='"echo.example.com"'))
     routing: str = field(metadata=doc(
         "workloads[].dns.routing", "string", "How Route 53 picks a cluster.",
