@@ -190,23 +190,35 @@ def _read_folder(r: Any, raw: dict, path: str, federated_types: Sequence[Federat
         problems += manifest_folder.template_problems(objects, federated_types, kubernetes_version)
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
-    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
-    if zone is not None and not _ZONE_ID.fullmatch(zone):
-        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
-                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    zone = _read_zone(r, d, path)
     if problems:
         return None
     if _oversized(r, [obj for _, obj in objects], f"{path}.manifests"):
         return None
-    annotated = folder_workloads.dns_annotated_services(objects)
+    _check_zone(r, path, zone, folder_workloads.dns_annotated_services(objects),
+                "LoadBalancer FederatedService of the folder carries the "
+                f"{folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)")
+    return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
+
+
+def _read_zone(r: Any, d: Any, path: str) -> str | None:
+    """A folder's `hostedZoneId` (optional), checked as a Route 53 zone id."""
+    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
+    if zone is not None and not _ZONE_ID.fullmatch(zone):
+        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
+                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    return zone
+
+
+def _check_zone(r: Any, path: str, zone: str | None, annotated: Sequence[str], services: str) -> None:
+    """A folder names a zone exactly when some of its Services (`annotated`) ask ExternalDNS for a record;
+    `services` says which Services count, in the engine's terms."""
     if annotated and zone is None:
         r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
                   "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
     elif zone is not None and not annotated:
-        r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer FederatedService of the folder carries "
-                  f"the {folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (template or cluster override)",
+        r.problem(f"{path}.hostedZoneId", f"is set, but no {services}",
                   "annotate the Services that need a record (see docs/workloads/index.md), or remove it")
-    return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 
 def _read_karmada_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
@@ -219,21 +231,12 @@ def _read_karmada_folder(r: Any, raw: dict, path: str) -> ManifestFolder | None:
     objects, problems = manifest_folder.load(PROJECT_ROOT, folder, engine="Karmada")
     for where, what, fix in problems:
         r.problem(f"{path}.manifests: {where}", what, fix)
-    zone = r.value(d, "hostedZoneId", path, str, None, '"Z0123456789ABCDEFGHIJ"')
-    if zone is not None and not _ZONE_ID.fullmatch(zone):
-        r.problem(f"{path}.hostedZoneId", f"{zone!r} is not a Route 53 hosted zone id",
-                  "copy the zone's id (Z followed by capitals and digits) from the Route 53 console")
+    zone = _read_zone(r, d, path)
     if problems or _oversized(r, [obj for _, obj in objects], f"{path}.manifests"):
         return None
-    annotated = karmada_folder.dns_annotated_services(objects)
-    if annotated and zone is None:
-        r.problem(f"{path}.hostedZoneId", f"is missing, but {annotated[0]} asks ExternalDNS for a record",
-                  "name the hosted zone of its records, so that ExternalDNS runs on its clusters with a role on it")
-    elif zone is not None and not annotated:
-        r.problem(f"{path}.hostedZoneId", "is set, but no LoadBalancer Service of the folder carries the "
-                  f"{folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation (on the Service or added by an "
-                  "OverridePolicy)", "annotate the Services that need a record (see docs/workloads/index.md), or "
-                  "remove it")
+    _check_zone(r, path, zone, karmada_folder.dns_annotated_services(objects),
+                f"LoadBalancer Service of the folder carries the {folder_workloads.EXTERNAL_DNS_HOSTNAME} annotation "
+                "(on the Service or added by an OverridePolicy)")
     return ManifestFolder(path=folder, objects=objects, source=path, hosted_zone_id=zone)
 
 
