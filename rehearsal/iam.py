@@ -4,10 +4,11 @@ providers, and the two questions AWS answers with them: may this web identity as
 
 Policy evaluation (IAM User Guide, "Policy evaluation logic", single account, identity-based policies only): an
 explicit Deny wins, else any Allow, else the implicit deny. `Action`/`NotAction` match case-insensitively with `*` and
-`?` wildcards, `Resource`/`NotResource` with the same wildcards (case-sensitive). Conditions are evaluated for the
-operators the project's policies use (StringEquals, StringLike); a statement with another operator is taken not to
-apply, so the rehearsal never grants what AWS might refuse. `decide` answers for a resource with tags (the
-`aws:ResourceTag/<key>` keys; eks:DescribeCluster, rehearsal/network.py) and says why not.
+`?` wildcards, `Resource`/`NotResource` with the same wildcards (case-sensitive), an ARN part by part
+(`arn_matches`). Conditions are evaluated for the operators the project's policies use (StringEquals, StringLike); a
+statement with another operator is taken not to apply, so the rehearsal never grants what AWS might refuse.
+`decide` answers for a resource with tags (the `aws:ResourceTag/<key>` keys; eks:DescribeCluster,
+rehearsal/network.py) and says why not.
 """
 from __future__ import annotations
 
@@ -61,9 +62,9 @@ def _statement_matches(statement: dict[str, Any], action: str, resource: str, co
     elif any(_glob(a, action, False) for a in _listed(statement.get("NotAction", []))):
         return False
     if "Resource" in statement:
-        if not any(_glob(r, resource, True) for r in _listed(statement["Resource"])):
+        if not any(arn_matches(r, resource) for r in _listed(statement["Resource"])):
             return False
-    elif any(_glob(r, resource, True) for r in _listed(statement.get("NotResource", []))):
+    elif any(arn_matches(r, resource) for r in _listed(statement.get("NotResource", []))):
         return False
     return _conditions_hold(statement.get("Condition"), context)
 
@@ -143,10 +144,7 @@ def decide(documents: list[dict[str, Any]], action: str, arn: str, tags: dict[st
     key evaluates false); else why not. A Resource matches part by part (`arn_matches`)."""
     context = {f"aws:ResourceTag/{k}": v for k, v in tags.items()}
     statements = [s for d in documents for s in _listed(d.get("Statement", []))]
-    matching = [s for s in statements
-                if any(_glob(a, action, False) for a in _listed(s.get("Action", [])))
-                and any(arn_matches(r, arn) for r in _listed(s.get("Resource", [])))
-                and _conditions_hold(s.get("Condition"), context)]
+    matching = [s for s in statements if _statement_matches(s, action, arn, context)]
     if any(s.get("Effect") == "Deny" for s in matching):
         return f"an explicit Deny refuses {action} on {arn}"
     if any(s.get("Effect") == "Allow" for s in matching):
