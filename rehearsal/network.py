@@ -32,6 +32,8 @@ route for public addresses (0.0.0.0/0) go to a NAT gateway, and does an egress r
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import ipaddress
 
 from rehearsal import iam
@@ -162,6 +164,16 @@ class Network:
 
     def reachable(self, source: str, cluster: str) -> bool:
         return self.explain(source, cluster) is None
+
+    def cluster_reaches(self, source: str, cluster: str) -> bool:
+        host, member = self.aws.clusters.get(source), self.aws.clusters.get(cluster)
+        if host is None or member is None:
+            return False
+        # A managed node group's nodes run in the cluster's subnets with the EKS cluster security group (aws-eks-v2
+        # Nodegroup: no remote access, the launch template sets no groups), the group's egress admits everything.
+        nodes = SimpleNamespace(source=f"the nodes of {source}", subnets=tuple(host.subnets),
+                                security_groups=(host.cluster_security_group,))
+        return why_not(self.aws, nodes, member) is None  # type: ignore[arg-type]
 
     def eks_api_why_not(self, source: str) -> str | None:
         function = self.aws.function_by_source(source)

@@ -143,6 +143,12 @@ class Network(Protocol):
         cluster's API security groups that admits the function's security group or its CIDR."""
         ...
 
+    def cluster_reaches(self, source: str, cluster: str) -> bool:
+        """Whether pods on EKS cluster `source`'s nodes (its private subnets, the EKS cluster security group) reach
+        the API server of EKS cluster `cluster` now: the path a federation controller on the host takes to a
+        member (KubeFed's health checks and sync, Karmada's execution and cluster status controllers)."""
+        ...
+
     # Optional (rehearsal/network.py has them all; without them the EKS API is reachable, knows no cluster and IAM
     # allows every DescribeCluster):
     # `eks_api_why_not(source) -> str | None`: why Lambda `source` cannot reach the regional EKS APIs now (None: it

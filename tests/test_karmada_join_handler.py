@@ -414,6 +414,103 @@ def test_a_load_balancer_service_is_waited_for_and_its_hostnames_returned(emulat
     assert data == {c.READY_CLUSTERS_ATTRIBUTE: "fed-2", "Hostname.fed-2": "k8s-echo-echo-0123.elb.amazonaws.com"}
 
 
+def echo_service() -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo", "namespace": "echo"},
+            "spec": {"selector": {"app": "echo"}, "ports": [{"port": 80}]}}
+
+
+def selecting_both(clusters: list[str]) -> dict:
+    selects = policy(clusters)
+    selects["spec"]["resourceSelectors"].append({"apiVersion": "v1", "kind": "Service", "name": "echo"})
+    return selects
+
+
+def works_of(karmada, cluster: str) -> list[str]:
+    return [name for space, name in karmada.names("works") if space == c.execution_namespace(cluster)]
+
+
+def hold(server, plural: str, name: str, finalizer: str = "example.com/hold") -> None:
+    """A finalizer on the member's copy, as a load-balancer controller puts on a Service it provisioned for."""
+    server.run(lambda: next(o for k, o in server.emulator.objects.items() if k[0].plural == plural and k[2] == name
+                            and not o.deleted).patch({"metadata": {"finalizers": [finalizer]}}))
+
+
+def test_an_update_that_takes_a_cluster_out_of_the_placement_ends_once_karmada_removed_the_copies_there(
+        emulators, member, host, karmada, ca):
+    """A slow member (Karmada's execution controller deletes a Work's objects 1.5 s after the binding controller
+    deleted the Work): the update that places the objects on fed-2 only ends once fed-3's Works are gone, that is
+    once its Deployment is deleted and its Service asked to go (the finalizer its controller holds keeps it until
+    that controller is done, as the AWS Load Balancer Controller does while it deletes the NLB)."""
+    other = with_kube_system(emulators.start("fed-3", "us-west-2"))
+    for m in (member, other):
+        provider("Create", join_props(m, host, ca))
+    objs = [NAMESPACE, echo_deployment(2), echo_service(), selecting_both(["fed-2", "fed-3"])]
+    physical_id, data = provider("Create", objects_props(host, ca, objs), resource_type=c.OBJECTS_TYPE)
+    assert data[c.READY_CLUSTERS_ATTRIBUTE] == "fed-2,fed-3" and works_of(karmada, "fed-3")
+    hold(other, "services", "echo")
+    karmada.state["work_delete_seconds"] = 1.5
+    narrowed = [*objs[:3], selecting_both(["fed-2"])]
+    started = time.monotonic()
+    _, data = provider("Update", objects_props(host, ca, narrowed), resource_type=c.OBJECTS_TYPE,
+                       physical_id=physical_id, old=objects_props(host, ca, objs))
+    assert time.monotonic() - started >= 1.5
+    assert data[c.READY_CLUSTERS_ATTRIBUTE] == "fed-2"
+    assert works_of(karmada, "fed-3") == [] and other.find("deployments", "echo", "echo") is None
+    assert other.find("services", "echo", "echo")["metadata"]["deletionTimestamp"]
+    assert member.find("deployments", "echo", "echo") is not None
+
+    # A delete, as slow: it ends once no Work of the objects is left, so the copies are gone from the members.
+    provider("Delete", objects_props(host, ca, narrowed), resource_type=c.OBJECTS_TYPE, physical_id=physical_id)
+    assert works_of(karmada, "fed-2") == [] and member.find("deployments", "echo", "echo") is None
+    assert member.find("services", "echo", "echo") is None
+
+
+def test_copies_on_a_cluster_that_is_not_ready_are_not_waited_for(emulators, member, host, karmada, ca, caplog):
+    """fed-3 stops answering (its Cluster turns not Ready): an update that takes it out of the placement ends (the
+    execution controller deletes nothing on a cluster that is not Ready, so waiting would never end), logging
+    that the copies stay there; they go with the cluster, or when it is Ready again."""
+    other = with_kube_system(emulators.start("fed-3", "us-west-2"))
+    for m in (member, other):
+        provider("Create", join_props(m, host, ca))
+    objs = [NAMESPACE, echo_deployment(2), echo_service(), selecting_both(["fed-2", "fed-3"])]
+    physical_id, _ = provider("Create", objects_props(host, ca, objs), resource_type=c.OBJECTS_TYPE)
+    emulators.stop(other)
+    caplog.set_level(logging.WARNING)
+    narrowed = [*objs[:3], selecting_both(["fed-2"])]
+    _, data = provider("Update", objects_props(host, ca, narrowed), resource_type=c.OBJECTS_TYPE,
+                       physical_id=physical_id, old=objects_props(host, ca, objs), max_polls=10)
+    assert data[c.READY_CLUSTERS_ATTRIBUTE] == "fed-2"
+    assert works_of(karmada, "fed-3")
+    assert "the copies of Deployment echo/echo on fed-3 stay there" in caplog.text
+
+
+@pytest.mark.parametrize("spec, kept", [
+    ({"clusters": [{"name": "a"}]}, {"a"}),
+    ({"clusters": [{"name": "a"}], "requiredBy": [{"clusters": [{"name": "b"}]}]}, {"a", "b"}),
+    ({"gracefulEvictionTasks": [{"fromCluster": "c"}, {"fromCluster": "d", "purgeMode": "Directly"},
+                                {"fromCluster": "e", "purgeMode": "Gracefully"}]}, {"c", "e"}),
+    ({}, set())], ids=["scheduled", "required-by", "graceful-eviction", "none"])
+def test_the_clusters_whose_works_karmada_keeps_are_those_of_obtain_binding_spec_existing_clusters(spec, kept):
+    from components.karmada_join.runtime.objects import kept_clusters
+    assert kept_clusters({"spec": spec}) == kept
+
+
+def test_the_emulated_api_server_filters_lists_by_label_selector(host, karmada, ca):
+    """Karmada finds a binding's Works by their permanent-id label; the emulated servers answer a labelSelector as
+    the API server does (a malformed one is a 400), so the join's lookups are checked against real filtering."""
+    for name, labels in (("a", {"k": "1"}), ("b", {"k": "2"}), ("c", {})):
+        karmada.put("configmaps", "", "v1", "default", name,
+                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "default",
+                                                                           "labels": labels}})
+    api = handler._karmada(handler._parse({"ResourceType": c.OBJECTS_TYPE, "ResourceProperties": objects_props(host, ca, [NAMESPACE])}),
+                           handler.Budget(60))
+    names = lambda selector: sorted(o["metadata"]["name"] for o in api.list_everywhere("ConfigMap", selector))  # noqa
+    assert names("k=1") == ["a"] and names("k!=1") == ["b", "c"] and names("k") == ["a", "b"]
+    assert names("!k") == ["c"] and names("k in (1, 2)") == ["a", "b"] and names(None) == ["a", "b", "c"]
+    with pytest.raises(Failed, match="unable to parse requirement"):
+        api.list_everywhere("ConfigMap", "k=1=2")
+
+
 @pytest.mark.parametrize("fault", [dict(status=429, headers={"Retry-After": "1"}), dict(status=500),
                                    dict(reset=True), dict(delay=30.0)], ids=["throttled", "error", "reset", "slow"])
 def test_transient_faults_of_karmada_apiserver_are_retried_until_the_join_completes(member, host, karmada, ca, fault):

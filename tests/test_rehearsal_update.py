@@ -31,9 +31,12 @@ def assembly(raw: dict) -> Path:
 class Update:
     """A player that created `before` and deployed `after` over it (or stopped with `error`)."""
 
-    def __init__(self, before: dict, after: dict, tmp_path: Path) -> None:
+    def __init__(self, before: dict, after: dict, tmp_path: Path, karmada_work_delete_seconds: float | None = None,
+                 after_create=lambda run: None) -> None:
         self.started = time.monotonic()
         self.kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
+        if karmada_work_delete_seconds is not None:
+            self.kubernetes.karmada_work_delete_seconds = karmada_work_delete_seconds
         self.lines: list[str] = []
         self.player = Player(read_assembly(assembly(before)), self.kubernetes, self.lines.append)
         self.then = read_assembly(assembly(after))
@@ -41,6 +44,7 @@ class Update:
         self.left: list[str] = []
         try:
             self.player.create_all()
+            after_create(self)
             self.left = self.player.deploy(self.then)
         except RehearsalFailure as failure:
             self.error = failure
@@ -71,8 +75,8 @@ class Update:
 def update(tmp_path):
     made: list[Update] = []
 
-    def make(before: dict, after: dict) -> Update:
-        made.append(Update(before, after, tmp_path / str(len(made))))
+    def make(before: dict, after: dict, **options) -> Update:
+        made.append(Update(before, after, tmp_path / str(len(made)), **options))
         return made[-1]
     yield make
     for u in made:
@@ -123,30 +127,68 @@ def test_a_host_move_without_previous_host_is_refused_by_cloudformation(update):
     assert kubefed_clusters(run, "fed-2") == set()
 
 
-def test_removing_a_cluster_removes_its_load_balancer_before_its_unjoin(update):
-    """A LoadBalancer workload on three clusters, then the same config without fed-3: the federation stack's
-    update places the workload on fed-1 and fed-2 (the waiter sees fed-3's copies and load balancer gone), and
-    only its cleanup phase unjoins fed-3; fed-3's stacks, left running by the deploy, then delete cleanly (no load
-    balancer left in fed-3's VPC)."""
+def removal(engine: str) -> tuple[dict, dict, dict]:
+    """A LoadBalancer workload on every cluster of three; the same placed on fed-1 and fed-2 (step 1 of the removal);
+    then without fed-3 (step 2)."""
     web = {**WORKLOAD, "service": {"type": "LoadBalancer", "port": 80}}
-    before = environment(clusters=3, workloads=[web])
-    after = copy.deepcopy(before)
-    after["clusters"] = after["clusters"][:2]
-    after["workloads"][0]["clusters"] = {"fed-1": {"replicas": 1}, "fed-2": {"replicas": 1}}
-    run = update(before, after)
+    before = environment(clusters=3, workloads=[web], **({"engine": engine} if engine != "kubefed" else {}))
+    off = copy.deepcopy(before)
+    # `install: always` keeps fed-3's load-balancer controller: in `auto` the deploy that takes the last
+    # LoadBalancer workload off fed-3 would uninstall it (cluster stacks update first) before the copy goes.
+    off["loadBalancerController"] = {"install": "always"}
+    off["workloads"][0]["placement"] = {"clusters": ["fed-1", "fed-2"]}
+    off["workloads"][0]["clusters"] = {"fed-1": {"replicas": 1}, "fed-2": {"replicas": 1}}
+    gone = copy.deepcopy(off)
+    gone["clusters"] = gone["clusters"][:2]
+    return before, off, gone
+
+
+def load_balanced(run: Update, cluster: str) -> list[str]:
+    """The Services on `cluster` whose load balancer the NLB controller still holds (it has not deleted it)."""
+    return [s["metadata"]["name"] for s in run.objects(cluster, "Service")
+            if LB_FINALIZER in (s["metadata"].get("finalizers") or [])]
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_removing_a_cluster_in_two_deploys_removes_its_load_balancer_first(update, engine):
+    """The documented removal (docs/operations/clusters.md), on both engines, with a Karmada member that takes a
+    minute to delete what Karmada asks: the first deploy takes the workload off fed-3 while every network path
+    stays, and ends once its copies left fed-3 (KubeFed's waiter: fed-3 gone from the status; Karmada's objects:
+    no Work of theirs left in karmada-es-fed-3), its Service's load balancer being deleted by fed-3's controller;
+    the second removes fed-3 (its peerings first, then its unjoin in the federation's cleanup); fed-3's stacks, left
+    running, then delete cleanly: no load balancer is left in its VPC."""
+    before, off, gone = removal(engine)
+    balanced: list[str] = []
+    run = update(before, off, karmada_work_delete_seconds=60.0,
+                 after_create=lambda created: balanced.extend(load_balanced(created, "fed-3")))
     assert run.error is None, run.report()
+    assert balanced == ["hello-world"] and run.left == [], (balanced, run.left)
+    left = [s for s in run.objects("fed-3", "Service") if s["metadata"]["name"] == "hello-world"]
+    assert all(s["metadata"].get("deletionTimestamp") for s in left), left
+    assert not [d for d in run.objects("fed-3", "Deployment") if d["metadata"]["namespace"] == "federate-me"]
+
+    run.then = read_assembly(assembly(gone))
+    run.left = run.player.deploy(run.then)
     assert [n for n in run.left if "fed-3" in n], run.left
-    services = run.objects("fed-3", "Service")
-    assert not [s["metadata"]["name"] for s in services if (s.get("spec") or {}).get("type") == "LoadBalancer"]
-    assert not [s["metadata"]["name"] for s in services
-                if LB_FINALIZER in (s["metadata"].get("finalizers") or [])]
-    assert run.objects("fed-3", "Deployment") == [] or all(
-        d["metadata"]["namespace"] != "federate-me" for d in run.objects("fed-3", "Deployment"))
-    unjoin = next(i for i, line in enumerate(run.lines) if "Join-fed-3" in line and "delete" in line)
-    waiter = next(i for i, line in enumerate(run.lines) if "Waiter-federate-me-hello-world" in line and "update" in line)
-    assert waiter < unjoin, run.lines
+    (unjoin,) = [line for line in run.lines if "Join-fed-3" in line and line.split("]", 1)[1].split()[0] == "delete"]
+    assert unjoin.endswith(" ok"), run.lines[-10:]
     run.delete_everything()
     assert any("prune" in line and "fed-3" in line for line in run.lines)
+
+
+@pytest.mark.parametrize("engine", ["kubefed", "karmada"])
+def test_removing_a_cluster_with_its_workloads_in_one_deploy_leaves_its_load_balancer(update, engine):
+    """Why the removal takes two deploys: `cdk deploy --all` updates the peering stacks (level 2-3) before the
+    federation stack (the last level), so fed-3's peering with the host is gone when the federation's update takes
+    the workload off fed-3. The engine's controllers on the host can no longer reach fed-3 (KubeFed's health check
+    and Karmada's cluster status turn it not Ready, and neither deletes anything on a cluster that is not Ready), so
+    its copy and its load balancer stay, and deleting fed-3's VPC then fails on that load balancer."""
+    before, _, gone = removal(engine)
+    run = update(before, gone)
+    assert run.error is None, run.report()
+    assert load_balanced(run, "fed-3") == ["hello-world"]
+    with pytest.raises(RehearsalFailure, match="DependencyViolation.*load balancer"):
+        run.delete_everything()
 
 
 # ---- CloudFormation's update semantics, on small hand-written assemblies (fast) ----------------------------------

@@ -83,6 +83,9 @@ IMPERSONATOR_SERVICE_ACCOUNT = "karmada-impersonator"
 EXECUTION_NAMESPACE_PREFIX = "karmada-es-"
 WORK_FINALIZER = "karmada.io/execution-controller"
 """pkg/util/constants.go ExecutionControllerFinalizer: on Works, removed by the execution controller."""
+BINDING_ID_LABEL = "resourcebinding.karmada.io/permanent-id"
+"""On a ResourceBinding and on each of its Works (pkg/apis/work/v1alpha2 ResourceBindingPermanentIDLabel; the binding
+controller's mergeLabel, pkg/controllers/binding/common.go), by which Karmada finds a binding's Works."""
 
 
 def member_service_account(cluster: str) -> str:

@@ -469,8 +469,10 @@ class LoadBalancerControllerConfig:
 
     install: str = field(default="auto", metadata=doc(
         "loadBalancerController.install", "string", "Where the AWS Load Balancer Controller goes.",
-        rule="`auto`: on the clusters the config's LoadBalancer workloads (or folders) need it on; `always`: on every "
-        "cluster (for LoadBalancer workloads added in CDK code)", example='"always"'))
+        rule="`auto`: on the clusters the config's LoadBalancer workloads (or folders) need it on (the deploy that takes "
+        "the last one off a cluster uninstalls it there before the Service goes: set `always` in that deploy, "
+        "docs/operations/clusters.md); `always`: on every cluster (also for LoadBalancer workloads added in CDK code)",
+        example='"always"'))
     """`auto`: on the clusters the config's workloads need it on; `always`: on every cluster (for LoadBalancer
     workloads added in CDK code)."""
     image_repository: str = field(

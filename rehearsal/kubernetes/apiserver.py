@@ -15,6 +15,7 @@ Built on kmock's KubernetesEmulator (objects kept in memory, real HTTP), plus wh
 - a token controller (member side) that fills service-account token secrets, after a delay, and the
   namespace controller (controllers.py);
 - the KubeFed controller (host side, kubefed_controller.py), started with `kubefed_controller=True`;
+- label selectors on lists (`?labelSelector=`, the syntax of apimachinery's labels.Parse; a malformed one is a 400);
 - faults, on the next N matching requests, before the emulator sees them: an error status (with headers,
   e.g. 429 with Retry-After), latency, or a connection reset; and a server certificate from another CA.
 """
@@ -178,6 +179,48 @@ def _status(code: int, reason: str, message: str, headers: dict | None = None):
                                       "code": code, "message": message}, status=code, headers=headers)
 
 
+_REQUIREMENT = re.compile(r"^\s*(!?)\s*([A-Za-z0-9][-A-Za-z0-9_./]*)\s*(?:(==|=|!=)\s*([-A-Za-z0-9_.]*)|\s+(in|notin)\s*"
+                          r"\(([^()]*)\))?\s*$")
+
+
+def parse_label_selector(text: str) -> list[tuple[str, str, set[str]]]:
+    """`key=value,key!=value,key in (a,b),key notin (a),key,!key` (k8s.io/apimachinery pkg/labels/selector.go
+    Parse) as (key, operator, values) requirements; ValueError when malformed."""
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    requirements = []
+    for part in parts if text.strip() else []:
+        match = _REQUIREMENT.match(part)
+        if match is None or (match.group(1) and (match.group(3) or match.group(5))):
+            raise ValueError(f"unable to parse requirement: {part.strip()!r}")
+        negate, label, equality, value, set_op, values = match.groups()
+        if equality:
+            requirements.append((label, "!=" if equality == "!=" else "=", {value}))
+        elif set_op:
+            requirements.append((label, set_op, {v.strip() for v in values.split(",")}))
+        else:
+            requirements.append((label, "!" if negate else "exists", set()))
+    return requirements
+
+
+def label_selector_matches(requirements: list[tuple[str, str, set[str]]], labels: dict) -> bool:
+    def holds(label: str, operator: str, values: set[str]) -> bool:
+        if operator in ("=", "in"):
+            return label in labels and labels[label] in values
+        if operator in ("!=", "notin"):
+            return label not in labels or labels[label] not in values
+        return (label in labels) == (operator == "exists")
+    return all(holds(*requirement) for requirement in requirements)
+
+
 class EmulatedApiServer(kmock.KubernetesEmulator):
     """A KubernetesEmulator with authentication and fault injection (see the module docstring). With a
     `kubernetes_version` it is strict as an EKS API server of that version is (the rehearsal's servers): it serves
@@ -252,6 +295,11 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
             return _status(401, "Unauthorized", "Unauthorized")
         if path == "/healthz":
             return aiohttp.web.Response(text="ok")
+        if request.method == "GET" and request.params.get("labelSelector"):
+            try:
+                parse_label_selector(request.params["labelSelector"])
+            except ValueError as exc:
+                return _status(400, "BadRequest", str(exc))
         if self.enforcing:
             document = self._discovery(path) if request.method == "GET" else None
             if document is not None:
@@ -267,6 +315,15 @@ class EmulatedApiServer(kmock.KubernetesEmulator):
             if refused is not None:
                 return refused
         return await super()._handle(request)
+
+    async def _serve_list(self, request):  # noqa: D401 (kmock's hook)
+        listed = await super()._serve_list(request)
+        selector = request.params.get("labelSelector")
+        if selector and isinstance(listed, dict):
+            requirements = parse_label_selector(selector)
+            listed = {**listed, "items": [item for item in listed.get("items") or [] if label_selector_matches(
+                requirements, (item.get("metadata") or {}).get("labels") or {})]}
+        return listed
 
     # --- strictness (servers with a Kubernetes version) -------------------------------------------------------
     @property

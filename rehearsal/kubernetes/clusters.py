@@ -69,6 +69,12 @@ def kubefed_controller_ready(handle: ApiServerHandle) -> bool:
     return False
 
 
+KARMADA_WORK_DELETE_SECONDS = 20.0
+"""(virtual) How long after the binding controller deleted a Work the execution controller deletes its objects on
+the member: a member that answers slowly, or a controller with a queue, so that no step of a deploy can rely on
+copies leaving a cluster at once (they go within seconds to minutes on a real federation)."""
+
+
 class EmulatedKubernetes:
     def __init__(self, workdir: Path | None = None, serve_karmada: bool = True) -> None:
         """`serve_karmada`: the Karmada chart's releases get an emulated karmada-apiserver (False: the chart model
@@ -85,6 +91,10 @@ class EmulatedKubernetes:
         """What the handlers log and ignore (a failed uninstall, an unreachable cluster on delete)."""
         self.cloud: Cloud | None = None
         """The AWS APIs of the rehearsal's account (the player attaches them): Route 53 for ExternalDNS."""
+        self.network: Network | None = None
+        """The AWS network (the last one a request brought): which member API servers each host's pods reach."""
+        self.karmada_work_delete_seconds = KARMADA_WORK_DELETE_SECONDS
+        """How long Karmada's execution controller takes to delete a deleted Work's objects on its member."""
         self._real_getaddrinfo = socket.getaddrinfo
         socket.getaddrinfo = self.loop.dns.resolver(self._real_getaddrinfo)
         # The chart model's pre-install Job asks this world for the kubeconfig of the karmada-apiserver it serves.
@@ -134,6 +144,7 @@ class EmulatedKubernetes:
 
     def custom_resource(self, request: CustomResourceRequest, clock: Clock, network: Network) -> CustomResourceResult:
         self.clock = clock
+        self.network = network
         if request.resource_type in lambdas.RESOURCE_TYPES:
             return lambdas.serve(request, clock, network, self)
         return self._kubectl_handler(request, clock, network)
@@ -187,6 +198,16 @@ class EmulatedKubernetes:
 
     def controllers_round(self, clock: Clock) -> None:
         self.clock = clock
+        for name, cluster in self.clusters.items():
+            # KubeFed's and Karmada's controllers on a host reach a member only through the network (peering or
+            # transit gateway routes, the member's API security group): without a network, everything reaches.
+            # `reaches` takes the member's API host name (as its Cluster or KubeFedCluster names it).
+            reaches = (lambda hostname, host=name: (self.resolve(hostname) is not None and self.network.cluster_reaches(
+                host, self.resolve(hostname)[0]))) \
+                if self.network is not None and hasattr(self.network, "cluster_reaches") else (lambda hostname: True)
+            cluster.handle.state["reaches"] = reaches
+            if cluster.karmada is not None:
+                cluster.karmada.state["reaches"] = reaches
         for cluster in list(self.clusters.values()):
             self.loop.round(cluster.handle, clock.now)
         for cluster in list(self.clusters.values()):
@@ -226,7 +247,8 @@ class EmulatedKubernetes:
             certs = karmada.make_karmada_certs(self.workdir / f"karmada-{cluster.spec.name}")
             node_port = host.run(lambda: karmada.node_port_of(host))
             cluster.karmada = karmada.start_karmada(self.loop, host, certs, node_port=node_port, background=False)
-            cluster.karmada.state.update(node=(karmada.NODE_ADDRESS, node_port), kubeconfig=certs.kubeconfig())
+            cluster.karmada.state.update(node=(karmada.NODE_ADDRESS, node_port), kubeconfig=certs.kubeconfig(),
+                                         work_delete_seconds=self.karmada_work_delete_seconds)
         return cluster.karmada
 
     def _karmada_round(self, cluster: Cluster, clock: Clock) -> None:

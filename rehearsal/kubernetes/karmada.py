@@ -24,8 +24,14 @@ The controller emulation (`karmada_round`, karmada v1.19.0-rc.0 behaviour as the
   execution finalizer and the object on the member; a ResourceBinding `<name>-<kind>` has the placement, Scheduled
   and FullyApplied conditions and per cluster `applied` and `health` (Healthy when the member's copy has its ready
   replicas; a member without workload controllers, the join tests' servers, counts as Healthy once applied) and,
-  for a LoadBalancer Service, the member's Service status (its load balancer).
-  Objects no longer selected, or deleted, are removed from the members with their Works and bindings.
+  for a LoadBalancer Service, the member's Service status (its load balancer). A binding and its Works carry the
+  binding's permanent id (contract.BINDING_ID_LABEL).
+- removal, by two controllers as Karmada has them: the binding controller deletes the Works of clusters a binding
+  no longer keeps, and of a binding whose object is no longer selected or deleted (the binding then goes at once,
+  not waiting for its Works); the execution controller, from the next round on and once `state["work_delete_seconds"]`
+  (default 0: a test sets it to model a slow member) have passed since, deletes a deleted Work's object on its member
+  as a DELETE request does (an object with finalizers, e.g. a Service holding its load balancer, is only marked
+  deleted: its member's controllers release it) and then the Work's finalizer, only while the cluster is Ready.
 """
 from __future__ import annotations
 
@@ -236,9 +242,12 @@ def _token(emulator, ref: dict) -> str:
 
 
 def cluster_ready(handle: ApiServerHandle, cluster: dict) -> bool:
+    """The cluster status controller's probe: the member answers (a running server the host's pods reach:
+    `state["reaches"]`, set by the rehearsal from its network) and accepts the Cluster's token."""
     spec = cluster.get("spec") or {}
     member = _member_for(handle, spec.get("apiEndpoint") or "")
-    return member is not None and _token(handle.emulator, spec.get("secretRef") or {}) in member.emulator.issued_tokens
+    return member is not None and handle.state.get("reaches", lambda hostname: True)(member.hostname) and \
+        _token(handle.emulator, spec.get("secretRef") or {}) in member.emulator.issued_tokens
 
 
 def _set_condition(obj, conditions: list[dict], now: str) -> None:
@@ -277,7 +286,7 @@ def karmada_round(handle: ApiServerHandle, now_seconds: float) -> None:
         _ensure_namespace(emulator, c.execution_namespace(name))
         if is_ready:
             ready[name] = _member_for(handle, (obj.raw.get("spec") or {}).get("apiEndpoint") or "")
-    _propagate(handle, ready, now)
+    _propagate(handle, ready, now, now_seconds)
 
 
 def _remove_cluster(handle: ApiServerHandle, name: str, obj) -> None:
@@ -316,11 +325,43 @@ def _copy_key(manifest: dict) -> tuple:
 
 
 def _delete_member_copy(member: ApiServerHandle, work: dict) -> None:
+    """ObjectWatcher.Delete: a DELETE of each manifest's object on the member, which the API server carries out at
+    once for an object without finalizers and otherwise marks deleted (its finalizers' controllers release it)."""
     for manifest in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or []:
         if manifest.get("kind") in _RESOURCES:
             found = _stored(member.emulator, _copy_key(manifest))
-            if found is not None and not found.deleted:
+            if found is None or found.deleted:
+                continue
+            meta = found.raw.get("metadata") or {}
+            if not meta.get("finalizers"):
                 found.delete()
+            elif not meta.get("deletionTimestamp"):
+                found.patch({"metadata": {"deletionTimestamp": member.emulator.timestamp()}})
+
+
+def _delete_work(handle: ApiServerHandle, space: str, name: str, work, now_seconds: float) -> None:
+    """The binding controller's delete of a Work: marked deleted (it holds the execution finalizer) at `now`."""
+    if not work.raw["metadata"].get("deletionTimestamp"):
+        work.patch({"metadata": {"deletionTimestamp": handle.emulator.timestamp()}})
+        handle.state.setdefault("work_deleted_at", {})[(space, name)] = now_seconds
+
+
+def _execute_deleted_works(handle: ApiServerHandle, ready: dict, now_seconds: float) -> None:
+    """The execution controller's handleWorkDelete for the Works deleted in an earlier round (and at least
+    `state["work_delete_seconds"]` ago): their objects deleted on the member, then their finalizer, while the
+    cluster is Ready; a Work of a cluster that is not Ready stays (its Cluster's deletion releases it)."""
+    deleted_at = handle.state.setdefault("work_deleted_at", {})
+    delay = float(handle.state.get("work_delete_seconds", 0.0))
+    for (_, space, name), work in list(_live(handle.emulator, "works")):
+        since = deleted_at.get((space, name))
+        if not work.raw["metadata"].get("deletionTimestamp") or since is None:
+            continue
+        member = ready.get(space.removeprefix(c.EXECUTION_NAMESPACE_PREFIX))
+        if member is None or since >= now_seconds or now_seconds - since < delay:
+            continue
+        _delete_member_copy(member, work.raw)
+        _release(work, c.WORK_FINALIZER)
+        deleted_at.pop((space, name), None)
 
 
 def _label_match(selector: dict | None, labels: dict) -> bool:
@@ -446,8 +487,9 @@ def _override_image(image: str, op: dict) -> str:
         (":" + values["tag"] if values["tag"] else "")
 
 
-def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
+def _propagate(handle: ApiServerHandle, ready: dict, now: str, now_seconds: float = 0.0) -> None:
     emulator = handle.emulator
+    _execute_deleted_works(handle, ready, now_seconds)
     wanted: dict[tuple, dict] = {}  # (cluster, kind, namespace, name) -> manifest
     bindings: dict[tuple, tuple[dict, dict[str, int], str]] = {}
     # A PropagationPolicy before a ClusterPropagationPolicy: an object is propagated by one policy, the namespaced
@@ -482,6 +524,8 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
                     copy_.get("spec", {}).pop("clusterIP", None)
                     copy_.get("spec", {}).pop("clusterIPs", None)
                 wanted[(cluster, kind, meta.get("namespace"), meta["name"])] = copy_
+    ids = {k: ((emulator.find("resourcebindings", k[1], f"{k[2]}-{k[0].lower()}") or {}).get("metadata") or {})
+           .get("labels", {}).get(c.BINDING_ID_LABEL) or str(uuid.uuid4()) for k in bindings}
     applied: set[tuple] = set()
     for (cluster, kind, namespace, name), manifest in wanted.items():
         member = ready[cluster]
@@ -496,20 +540,21 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
         work_name = f"{name}-{kind.lower()}"
         _put(emulator, "works", "work.karmada.io", "v1alpha1", space, {
             "apiVersion": "work.karmada.io/v1alpha1", "kind": "Work",
-            "metadata": {"name": work_name, "namespace": space, "finalizers": [c.WORK_FINALIZER]},
+            "metadata": {"name": work_name, "namespace": space, "finalizers": [c.WORK_FINALIZER],
+                         "labels": {c.BINDING_ID_LABEL: ids[(kind, namespace, name)]}},
             "spec": {"workload": {"manifests": [manifest]}}}) if emulator.find("works", space, work_name) is None \
             else None
         applied.add((cluster, kind, namespace, name))
-    # Copies no longer wanted (a deleted object or policy, a cluster dropped from the placement).
+    # Copies no longer wanted (a deleted object or policy, a cluster dropped from the placement): their Works are
+    # deleted, and the execution controller removes the copies from the next round on.
     for (_, space, work_name), work in list(_live(emulator, "works")):
         cluster = space.removeprefix(c.EXECUTION_NAMESPACE_PREFIX)
         for manifest in ((work.raw.get("spec") or {}).get("workload") or {}).get("manifests") or []:
             key = (cluster, manifest["kind"], manifest["metadata"].get("namespace"), manifest["metadata"]["name"])
-            if key not in applied and cluster in ready and not work.raw["metadata"].get("deletionTimestamp"):
-                _delete_member_copy(ready[cluster], work.raw)
-                work.delete()
+            if key not in applied and cluster in ready:
+                _delete_work(handle, space, work_name, work, now_seconds)
     for (kind, namespace, name), (obj, counts, placement) in bindings.items():
-        _write_binding(handle, ready, obj, counts, kind, now, placement)
+        _write_binding(handle, ready, obj, counts, kind, now, placement, ids[(kind, namespace, name)])
     live = {(k, ns, n) for k, ns, n in bindings}
     for (_, namespace, bname), binding in list(_live(emulator, "resourcebindings")):
         resource = (binding.raw.get("spec") or {}).get("resource") or {}
@@ -518,7 +563,7 @@ def _propagate(handle: ApiServerHandle, ready: dict, now: str) -> None:
 
 
 def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict[str, int], kind: str,
-                   now: str, placement: dict | None = None) -> None:
+                   now: str, placement: dict | None = None, binding_id: str = "") -> None:
     """The object's ResourceBinding: its policy's placement (BuildResourceBinding copies it), the clusters scheduled,
     the conditions and each cluster's status, written in the round that propagated it (scheduled at once)."""
     emulator = handle.emulator
@@ -550,9 +595,10 @@ def _write_binding(handle: ApiServerHandle, ready: dict, obj: dict, counts: dict
                               "lastTransitionTime": now}],
               "aggregatedStatus": items}
     current = emulator.find("resourcebindings", namespace, name)
-    if current is None or current.get("spec") != spec or current.get("status") != status:
+    if current is None or current.get("spec") != spec or current.get("status") != status or \
+            ((current.get("metadata") or {}).get("labels") or {}).get(c.BINDING_ID_LABEL) != binding_id:
         _put(emulator, "resourcebindings", "work.karmada.io", "v1alpha2", namespace, {
             "apiVersion": "work.karmada.io/v1alpha2", "kind": "ResourceBinding",
-            "metadata": {"name": name, "namespace": namespace,
+            "metadata": {"name": name, "namespace": namespace, "labels": {c.BINDING_ID_LABEL: binding_id},
                          **({"uid": current["metadata"].get("uid")} if current else {})},
             "spec": spec, "status": status})

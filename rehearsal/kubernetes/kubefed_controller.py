@@ -125,6 +125,9 @@ async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[di
         return [{"type": "ConfigMalformed", "status": "True", "reason": "ClusterConfigMalformed",
                  "message": "Cluster Config Malformed", **times}]
     try:
+        hostname = spec["apiEndpoint"].lower().removeprefix("https://").split("/")[0].split(":")[0]
+        if not handle.state.get("reaches", lambda name: True)(hostname):
+            raise asyncio.TimeoutError  # no network path from the host's pods to the member (rehearsal network)
         context = ssl.create_default_context(cadata=base64.b64decode(spec["caBundle"]).decode())
         headers = {"Authorization": "Bearer " + base64.b64decode(token_b64).decode()}
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session:

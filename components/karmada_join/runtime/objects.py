@@ -15,6 +15,17 @@ of a Deployment: its replicas updated and available on that member). The placed 
 ReadyClusters attribute. A LoadBalancer Service is waited for until each cluster it is placed on has a load balancer,
 returned as `Hostname.<cluster>` attributes (as the KubeFed workload waiter returns them, for DNS). Namespaces,
 other Services and policies have nothing to wait for: they are applied.
+
+Copies leaving a cluster, for every propagated object (all but namespaces and policies): an object is ready only
+once Karmada has removed its copies from the Ready clusters it is no longer placed on, and a removed object is gone
+only once no Work of it is left (`copies_leaving`). Karmada deletes a binding's Works on clusters it no longer keeps
+(binding controller removeOrphanWorks, karmada v1.19.0-rc.0 pkg/controllers/binding/binding_controller.go), and a
+deleted binding's Works (DeleteWorks) without waiting for them; each Work goes once the execution controller has
+deleted its object on the member, which it does only while the Cluster is Ready (pkg/controllers/execution
+execution_controller.go handleWorkDelete). So a removed cluster's copies, and the load balancers of its Services, are
+gone (deleted on the member, whose controllers then release the load balancer) before the update ends and the
+unjoin that follows in CloudFormation's cleanup runs; a copy on a cluster that is not Ready is not waited for (it
+cannot go before the cluster is back): it is logged and stays there.
 """
 from __future__ import annotations
 
@@ -27,6 +38,12 @@ from components.kube_access.kube_api import Failed, Waiting
 from .resources import Resources
 
 log = logging.getLogger("karmada_join")
+
+
+NOT_PROPAGATED = frozenset({"Namespace", "PropagationPolicy", "ClusterPropagationPolicy", "OverridePolicy",
+                            "ClusterOverridePolicy"})
+"""Kinds without a ResourceBinding of their own: Karmada's policies, and namespaces (its namespace controller
+copies every namespace to every cluster)."""
 
 
 def key(obj: dict) -> tuple[str, str | None, str]:
@@ -92,29 +109,107 @@ def merge_patch(before: dict, after: dict) -> dict:
 
 
 def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exception]:
-    """Delete the owned ones of `objects` (namespaces last); returns what is not gone yet or failed."""
+    """Delete the owned ones of `objects` (namespaces last); returns what is not gone yet or failed: an object is
+    gone once Karmada has removed its copies from every Ready cluster (copies_leaving)."""
     left: list[Exception] = []
+    members = Members(karmada)
+    every_work: list[dict] | None = None
     for obj in reversed(apply_order(objects)):
         kind, namespace, name = key(obj)
         try:
             meta = karmada.metadata(kind, name, namespace)
-            if meta is None:
-                continue
-            if not owns(owner, meta):
+            if meta is not None and not owns(owner, meta):
                 log.warning("karmada-apiserver: %s is not owned by %s: kept", describe(obj), owner)
                 continue
-            if not meta.get("deletionTimestamp"):
+            if meta is not None and not meta.get("deletionTimestamp"):
                 karmada.delete_owned(kind, name, namespace, lambda m: owns(owner, m))
-            if karmada.metadata(kind, name, namespace) is not None:
+            if meta is not None and karmada.metadata(kind, name, namespace) is not None:
                 left.append(Waiting(f"karmada-apiserver: {describe(obj)} is being deleted"))
-            elif kind in ("Deployment", "Service") and karmada.metadata(
+            elif kind not in NOT_PROPAGATED and karmada.metadata(
                     "ResourceBinding", binding_name(obj), namespace) is not None:
-                # Karmada removes the binding after its Works, and each Work after the member's copy.
                 left.append(Waiting(f"karmada-apiserver: the copies of {describe(obj)} are being removed from the "
                                     "members"))
+            elif kind not in NOT_PROPAGATED:
+                # The binding goes once it has asked for its Works' deletion, not once they are gone: each Work of
+                # the object still listed (any binding's) is a copy being removed.
+                works = every_work if every_work is not None else karmada.list_everywhere("Work")
+                every_work = works
+                leaving = copies_leaving(obj, works, None, members.ready())
+                if leaving:
+                    left.append(Waiting(f"karmada-apiserver: {leaving}"))
         except (Waiting, Failed) as exc:
             left.append(exc)
     return left
+
+
+class Members:
+    """The Clusters on karmada-apiserver, read once when first asked: {name: Ready} of those not being deleted (a
+    deleted Cluster's Works are its unjoin's)."""
+
+    def __init__(self, karmada: Resources) -> None:
+        self._karmada = karmada
+        self._ready: dict[str, bool] | None = None
+
+    def ready(self) -> dict[str, bool]:
+        if self._ready is None:
+            self._ready = {}
+            for cluster in self._karmada.list("Cluster", None):
+                meta = cluster.get("metadata") or {}
+                if meta.get("name") and not meta.get("deletionTimestamp"):
+                    self._ready[meta["name"]] = any(
+                        cond.get("type") == "Ready" and cond.get("status") == "True"
+                        for cond in (cluster.get("status") or {}).get("conditions") or [])
+        return self._ready
+
+
+def kept_clusters(binding: dict) -> set[str]:
+    """The clusters on which Karmada keeps a binding's Works (helper.ObtainBindingSpecExistingClusters, v1.19.0-rc.0
+    pkg/util/helper/binding.go): those it is scheduled to, those of spec.requiredBy, and those of graceful eviction
+    tasks but for PurgeMode Directly."""
+    spec = binding.get("spec") or {}
+    kept = {t.get("name") for t in spec.get("clusters") or []}
+    kept |= {t.get("name") for r in spec.get("requiredBy") or [] for t in r.get("clusters") or []}
+    kept |= {t.get("fromCluster") for t in spec.get("gracefulEvictionTasks") or [] if t.get("purgeMode") != "Directly"}
+    return {name for name in kept if name}
+
+
+def carries(work: dict, obj: dict) -> bool:
+    """Whether a Work's manifests hold `obj` (its kind, namespace and name)."""
+    return any((m.get("kind"), (m.get("metadata") or {}).get("namespace"), (m.get("metadata") or {}).get("name"))
+               == key(obj) for m in ((work.get("spec") or {}).get("workload") or {}).get("manifests") or [])
+
+
+def copies_leaving(obj: dict, works: list[dict], kept: set[str] | None, ready: dict[str, bool]) -> str | None:
+    """What is waited for while Karmada removes `obj`'s copies (pure): the Ready clusters holding a Work of it that
+    is not kept (not on a cluster of `kept`; any, when `kept` is None: a removed object), or None. Clusters that are
+    not Ready keep theirs until they are back (the execution controller deletes nothing there): logged, not waited
+    for."""
+    clusters = set()
+    for work in works:
+        space = (work.get("metadata") or {}).get("namespace") or ""
+        cluster = space.removeprefix(c.EXECUTION_NAMESPACE_PREFIX)
+        if space.startswith(c.EXECUTION_NAMESPACE_PREFIX) and (kept is None or cluster not in kept) \
+                and carries(work, obj):
+            clusters.add(cluster)
+    stuck = sorted(n for n in clusters if n in ready and not ready[n])
+    if stuck:
+        log.warning("karmada-apiserver: the copies of %s on %s stay there: Karmada removes a copy only from a Ready "
+                    "cluster (it goes when the cluster is Ready again, or with the cluster)", describe(obj),
+                    ", ".join(stuck))
+    leaving = sorted(n for n in clusters if ready.get(n))
+    return f"{describe(obj)}: Karmada is removing its copies from {', '.join(leaving)}" if leaving else None
+
+
+def leaving_placement(obj: dict, binding: dict | None, karmada: Resources, members: Members) -> str | None:
+    """What is waited for while Karmada removes a placed object's copies from the clusters its binding no longer
+    keeps (its Works, found by the binding's permanent id), or None."""
+    if binding is None:
+        return None
+    binding_id = ((binding.get("metadata") or {}).get("labels") or {}).get(c.BINDING_ID_LABEL)
+    works = karmada.list_everywhere("Work", f"{c.BINDING_ID_LABEL}={binding_id}" if binding_id else None)
+    if not any(carries(w, obj) for w in works):
+        return None
+    return copies_leaving(obj, works, kept_clusters(binding), members.ready())
 
 
 def binding_name(obj: dict) -> str:
@@ -207,22 +302,24 @@ def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list
     waiting: list[str] = []
     hostnames: dict[str, str] = {}
     balanced = [o for o in objects if is_load_balancer(o)]
+    members = Members(karmada)
     for obj in objects:
         _, namespace, name = key(obj)
+        if obj["kind"] in NOT_PROPAGATED:
+            continue
+        binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
+        pending = None
         if obj["kind"] == "Deployment":
             current = karmada.read("Deployment", name, namespace)
-            binding = karmada.read("ResourceBinding", binding_name(obj), namespace)
             policy = next((p for p in objects if p["kind"] == "PropagationPolicy" and selects_by_name(p, obj)), None)
             served = karmada.read("PropagationPolicy", policy["metadata"]["name"], namespace) if policy else None
             ready, pending = placement_state(obj, current, binding, served)
             ready_on.update(ready)
         elif is_load_balancer(obj):
-            found, pending = load_balancer_hostnames(obj, karmada.read("ResourceBinding", binding_name(obj),
-                                                                         namespace))
+            found, pending = load_balancer_hostnames(obj, binding)
             prefix = HOSTNAME_ATTRIBUTE_PREFIX + ("" if len(balanced) == 1 else f"{name}.")
             hostnames.update({prefix + cluster: host for cluster, host in found.items()})
-        else:
-            continue
-        if pending:
-            waiting.append(pending)
+        for what in (pending, leaving_placement(obj, binding, karmada, members)):
+            if what:
+                waiting.append(what)
     return sorted(ready_on), waiting, dict(sorted(hostnames.items()))

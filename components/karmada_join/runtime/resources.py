@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from components.kube_access.kube_api import with_retries
 from components.kubefed_join.runtime.cluster_api import MERGE_PATCH, Cluster
 
 
@@ -19,8 +20,10 @@ class Kind:
     namespaced: bool
 
     def collection(self, namespace: str | None) -> str:
+        """The collection's path: of `namespace` for a namespaced kind, of every namespace when it is None."""
         base = f"/api/{self.api_version}" if "/" not in self.api_version else f"/apis/{self.api_version}"
-        return f"{base}/namespaces/{namespace}/{self.plural}" if self.namespaced else f"{base}/{self.plural}"
+        return f"{base}/namespaces/{namespace}/{self.plural}" if self.namespaced and namespace is not None \
+            else f"{base}/{self.plural}"
 
 
 KINDS = {
@@ -61,12 +64,23 @@ class Resources(Cluster):
         method = {"create": "POST", "list": "GET", "read": "GET", "patch": "PATCH", "delete": "DELETE"}[verb]
         headers = {"Accept": "application/json",
                    "Content-Type": extra.pop("_content_type", MERGE_PATCH if verb == "patch" else "application/json")}
+        selector = extra.pop("_label_selector", None)
+        query = [("labelSelector", selector)] if selector else []
         api = self.core.api_client
 
         def request(_request_timeout):
-            response = api.call_api(path, method, header_params=headers, body=body, auth_settings=["BearerToken"],
+            response = api.call_api(path, method, query_params=query, header_params=headers, body=body,
+                                    auth_settings=["BearerToken"],
                                     _preload_content=False, _return_http_data_only=True,
                                     _request_timeout=_request_timeout)
             data = response.data
             return json.loads(data) if data else {}
         return self.budget.call(request, f"{verb} {self.describe(kind, name or '')}", **extra)
+
+    def list_everywhere(self, kind: str, label_selector: str | None = None) -> list[dict]:
+        """The objects of `kind` in every namespace (those whose labels match `label_selector`, `key=value`, when
+        given), as plain dicts; transient errors are retried within the budget."""
+        what = f"listing {kind} objects{' labelled ' + label_selector if label_selector else ''} on {self.role} " \
+               f"{self.ref.name}"
+        return with_retries(lambda: list(self._call("list", kind, None, None, _label_selector=label_selector)
+                                         .get("items") or []), what, self.budget)
