@@ -26,15 +26,16 @@ through a NAT gateway: its network interfaces have private addresses only ("Enab
 Lambda functions", Lambda Developer Guide). `eks_api_why_not` asks, for every subnet of the function: does the
 route for public addresses (0.0.0.0/0) go to a NAT gateway, and does an egress rule admit TCP 443 to them.
 `Network.describe_cluster` answers DescribeCluster from the clusters created (name, region, endpoint, CA, tags);
+`Network.cluster_reaches` asks `why_not` for pods on a host's nodes (its subnets, the EKS cluster security group)
+instead of a function: the path KubeFed's and Karmada's controllers take to a member.
 `Network.describe_why_not` is IAM's decision on a function's DescribeCluster: the policies attached to its role
 (AWS::IAM::Policy), their Resource patterns and their aws:ResourceTag conditions against the cluster's tags
 (rehearsal/iam.py). A cluster that does not exist has no tags.
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import ipaddress
+from types import SimpleNamespace
 
 from rehearsal import iam
 from rehearsal.aws import Aws, Cluster, Rule

@@ -224,9 +224,7 @@ def _rehearse(tmp_path, edit=None):
     from pathlib import Path
 
     from fedtest import environment as fed_environment, scratch_dir, synth
-    from rehearsal.__main__ import emulated_kubernetes
-    from rehearsal.cloudformation import Player, read_assembly
-    from rehearsal.world import RehearsalFailure
+    from rehearsing import play
 
     _, assembly = synth(fed_environment(2), name="dev-a", outdir=scratch_dir("rehearsal-"))
     folder = Path(assembly.directory)
@@ -235,17 +233,7 @@ def _rehearse(tmp_path, edit=None):
             template = json.loads(path.read_text())
             if edit(template):
                 path.write_text(json.dumps(template))
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    player = Player(read_assembly(folder), kubernetes, lambda line: None)
-    error = None
-    try:
-        player.play()
-    except RehearsalFailure as failure:
-        error = failure
-    finally:
-        close = getattr(kubernetes, "close", None)
-        if close:
-            close()
+    player, _, error = play(folder, tmp_path)
     return player, error
 
 

@@ -207,9 +207,7 @@ def test_a_split_karmada_federation_rehearses_from_create_to_delete(tmp_path, mo
     unjoin."""
     from federated_eks.plan import federation_layout
     from fedtest import scratch_dir
-    from rehearsal.__main__ import emulated_kubernetes
-    from rehearsal.cloudformation import Player, read_assembly
-    from rehearsal.world import RehearsalFailure
+    from rehearsing import assert_deleted_clean, rehearsing
 
     first = {"name": "hello", "namespace": "hello", "image": "public.ecr.aws/docker/library/nginx:1.29",
              "containerPort": 80, "replicas": 1}
@@ -222,10 +220,7 @@ def test_a_split_karmada_federation_rehearses_from_create_to_delete(tmp_path, mo
     assert [p.namespaces for p in federation_layout.workload_stacks(load_environment({"k": raw}, "k"))] == [
         ("hello",), ("echo",)]
     _, assembly = synth(raw, name="k", outdir=scratch_dir("rehearsal-split-"))
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
-    try:
+    with rehearsing(Path(assembly.directory), tmp_path) as (player, kubernetes, lines):
         player.create_all()
         objects = [line for line in lines if "Custom::KarmadaObjects" in line and line.endswith("ok")]
         assert [line.split()[3] for line in objects] == ["fedeks-k-federation", "fedeks-k-workloads-1"], objects
@@ -236,9 +231,4 @@ def test_a_split_karmada_federation_rehearses_from_create_to_delete(tmp_path, mo
         assert {k[2] for k in zone.records if k[1] == "A"} == {"fed-1", "fed-2"}
         player.delete_all()
         player.check_left_in_route53()
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
-    assert player.summary.created == player.summary.deleted + player.summary.retained
-    assert player.aws.clusters == {} and player.aws.vpcs == {}
+    assert_deleted_clean(player)

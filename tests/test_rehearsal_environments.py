@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from fedtest import environment, scratch_dir, synth
+from rehearsing import assert_deleted_clean, create_stops, play, rehearsing
 from federated_eks.config.reader import ConfigError
-from rehearsal.__main__ import emulated_kubernetes
-from rehearsal.cloudformation import Player, read_assembly, resource_dependencies
+from rehearsal.cloudformation import Player, resource_dependencies
 from rehearsal.kubernetes import helm, lambdas
 from rehearsal.world import RehearsalFailure
 
@@ -154,18 +154,7 @@ def assert_stops_at(breaker: Breaker, error: RehearsalFailure | None, report: st
 def rehearse(name: str, raw: dict, tmp_path: Path) -> tuple[Path, list[str], RehearsalFailure | None, Player]:
     _, assembly = synth(raw, name=name.replace("-", "")[:8], outdir=scratch_dir("rehearsal-"))
     folder = Path(assembly.directory)
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(folder), kubernetes, lines.append)
-    error = None
-    try:
-        player.play()
-    except RehearsalFailure as failure:
-        error = failure
-    finally:
-        close = getattr(kubernetes, "close", None)
-        if close:
-            close()
+    player, lines, error = play(folder, tmp_path)
     return folder, lines, error, player
 
 
@@ -240,15 +229,7 @@ def test_a_federated_namespace_whose_namespace_nothing_creates_stops_the_create(
     _, assembly = synth(raw, name="nsgone", outdir=scratch_dir("rehearsal-"))
     folder = Path(assembly.directory)
     without_namespaces(folder)
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(folder), kubernetes, lines.append)
-    try:
-        with pytest.raises(RehearsalFailure) as stopped:
-            player.create_all()
-    finally:
-        kubernetes.close()
-    error = stopped.value
+    error, lines = create_stops(folder, tmp_path)
     assert error.stack.endswith("-federation") and "echo" in str(error) and "not found" in str(error), error
     template = json.loads(next(folder.glob("*-federation.template.json")).read_text())
     logical_id = error.resource.rsplit("(", 1)[1].rstrip(")")
@@ -285,10 +266,7 @@ def test_a_karmada_federation_joins_propagates_exact_counts_and_deletes_clean(tm
         {"name": "fed-2", "region": "us-east-2", "cidr": "172.22.0.0/16"},
         {"name": "fed-3", "region": "us-east-1", "cidr": "172.23.0.0/16"}]}
     _, assembly = synth(raw, name="karmadaw", outdir=scratch_dir("rehearsal-"))
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
-    try:
+    with rehearsing(Path(assembly.directory), tmp_path) as (player, kubernetes, lines):
         player.create_all()
         assert sum("Custom::KarmadaJoin " in line and line.endswith("ok") for line in lines) == 3, lines[-6:]
         assert any("Custom::KarmadaObjects " in line and line.endswith("ok") for line in lines), lines[-6:]
@@ -306,12 +284,7 @@ def test_a_karmada_federation_joins_propagates_exact_counts_and_deletes_clean(tm
             for k, o in host.karmada.emulator.objects.items() if k[0].plural == "clusters" and not o.deleted))
         assert clusters == [("fed-1", ["True"]), ("fed-2", ["True"]), ("fed-3", ["True"])]
         player.delete_all()
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
-    assert player.summary.created == player.summary.deleted + player.summary.retained
-    assert player.aws.clusters == {} and player.aws.vpcs == {}
+    assert_deleted_clean(player)
     assert not [w for w in kubernetes.warnings if "karmada" in w.lower()], kubernetes.warnings
 
 
@@ -337,10 +310,7 @@ def test_a_karmada_manifest_folder_is_propagated_where_its_policies_say_and_dele
     charts = {name.split("-cluster-")[1] for name, s in stacks.items()
               if "-cluster-" in name and getattr(s, "load_balancer_controller", None) is not None}
     assert charts == {"fed-1", "fed-2"}, charts
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(Path(assembly.directory)), kubernetes, lines.append)
-    try:
+    with rehearsing(Path(assembly.directory), tmp_path) as (player, kubernetes, lines):
         player.create_all()
         assert sum("Custom::KarmadaObjects " in line and line.endswith("ok") for line in lines) == 2, lines[-6:]
         assert _member_deployments(kubernetes, "echo", "echo-server") == {"fed-1": 2, "fed-2": 3}
@@ -352,10 +322,5 @@ def test_a_karmada_manifest_folder_is_propagated_where_its_policies_say_and_dele
         player.delete_all()
         assert _member_objects(kubernetes, "deployments", "echo", "echo-server") == {}
         assert _member_objects(kubernetes, "services", "echo", "echo-server") == {}
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
-    assert player.summary.created == player.summary.deleted + player.summary.retained
-    assert player.aws.clusters == {} and player.aws.vpcs == {}
+    assert_deleted_clean(player)
     assert not [w for w in kubernetes.warnings if "karmada" in w.lower()], kubernetes.warnings

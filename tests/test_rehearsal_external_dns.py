@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from fedtest import environment, scratch_dir, synth
+from rehearsing import create_stops, player_for, rehearsing
 from rehearsal.__main__ import emulated_kubernetes
-from rehearsal.cloudformation import Player, read_assembly
+from rehearsal.cloudformation import Player
 from rehearsal.kubernetes import external_dns
 from rehearsal.route53 import NLB_CANONICAL_ZONES
 from rehearsal.world import RehearsalFailure
@@ -40,12 +41,6 @@ def assembly_of(raw: dict, name: str) -> Path:
     return Path(assembly.directory)
 
 
-def player_for(folder: Path, tmp_path: Path) -> tuple[Player, object, list[str]]:
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    return Player(read_assembly(folder), kubernetes, lines.append), kubernetes, lines
-
-
 def member_hostnames(kubernetes, namespace: str, name: str) -> dict[str, str]:
     """Cluster (as the config names it) -> the load balancer DNS name in its Service's status."""
     out = {}
@@ -67,8 +62,7 @@ def records(player: Player, zone: str = ZONE) -> dict[tuple[str, str, str], dict
 
 def test_kubefed_failover_records_follow_the_load_balancers_and_go_with_the_services(tmp_path):
     folder = assembly_of(environment(2, workloads=[FAILOVER]), "dnskf")
-    player, kubernetes, lines = player_for(folder, tmp_path)
-    try:
+    with rehearsing(folder, tmp_path) as (player, kubernetes, lines):
         player.create_all()
         # The release as the chart renders it: Deployment `external-dns` with the construct's settings as args, run
         # by the service account the construct annotates with its IRSA role.
@@ -102,10 +96,6 @@ def test_kubefed_failover_records_follow_the_load_balancers_and_go_with_the_serv
         assert len(found) == 8
         player.delete_all()
         player.check_left_in_route53()
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
     assert records(player) == {}
     # Deleted by ExternalDNS with the Services, before the cluster stacks uninstalled it.
     deletes = [c for c in player.aws.hosted_zones.changes if c[1] == "DELETE"]
@@ -119,8 +109,7 @@ def test_karmada_latency_records_come_from_the_karmada_override(tmp_path):
     workload = {**ECHO, "placement": {"clusters": ["fed-1", "fed-2"]},
                 "dns": {"hostedZoneId": ZONE, "recordName": "echo.apps.example.org", "routing": "latency"}}
     raw = {**environment(3, engine="karmada", nodeGroup=GRAVITON, workloads=[workload]), "clusters": KARMADA_CLUSTERS}
-    player, kubernetes, lines = player_for(assembly_of(raw, "dnska"), tmp_path)
-    try:
+    with rehearsing(assembly_of(raw, "dnska"), tmp_path) as (player, kubernetes, lines):
         player.create_all()
         hostnames = member_hostnames(kubernetes, "echo", "echo-server")
         assert sorted(hostnames) == ["fed-1", "fed-2"]
@@ -134,10 +123,6 @@ def test_karmada_latency_records_come_from_the_karmada_override(tmp_path):
         assert not [k for k in found if k[2] == "fed-3"]  # not placed there: no Service, no ExternalDNS
         player.delete_all()
         player.check_left_in_route53()
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
     assert records(player) == {}
 
 
@@ -171,13 +156,7 @@ def test_a_role_that_cannot_change_the_zone_stops_the_rehearsal(weighted_assembl
                         statements.append({"Action": "route53:ChangeResourceRecordSets", "Effect": "Allow",
                                            "Resource": "arn:aws:route53:::hostedzone/ZSOMEOTHERZONE"})
     _edit_templates(folder, "-cluster-", narrow)
-    player, kubernetes, lines = player_for(folder, tmp_path)
-    try:
-        with pytest.raises(RehearsalFailure) as stopped:
-            player.create_all()
-    finally:
-        kubernetes.close()
-    error = stopped.value
+    error, _ = create_stops(folder, tmp_path)
     assert error.stack.endswith("-federation"), (error, error.stack)
     assert "AccessDenied" in str(error) and f"route53:ChangeResourceRecordSets on resource: " \
         f"arn:aws:route53:::hostedzone/{ZONE}" in str(error), error
@@ -194,13 +173,8 @@ def test_a_role_that_can_change_but_not_list_the_zone_stops_the_rehearsal(weight
                     if isinstance(statement["Action"], list):
                         statement["Action"] = [a for a in statement["Action"] if a != "route53:ListResourceRecordSets"]
     _edit_templates(folder, "-cluster-", no_list)
-    player, kubernetes, lines = player_for(folder, tmp_path)
-    try:
-        with pytest.raises(RehearsalFailure) as stopped:
-            player.create_all()
-    finally:
-        kubernetes.close()
-    assert "route53:ListResourceRecordSets" in str(stopped.value) and "AccessDenied" in str(stopped.value)
+    error, _ = create_stops(folder, tmp_path)
+    assert "route53:ListResourceRecordSets" in str(error) and "AccessDenied" in str(error)
 
 
 def test_a_role_that_may_change_every_zone_stops_the_rehearsal_at_its_cluster(weighted_assembly, tmp_path):
@@ -213,13 +187,7 @@ def test_a_role_that_may_change_every_zone_stops_the_rehearsal_at_its_cluster(we
                 for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
                     statement["Resource"] = "*"
     _edit_templates(folder, "-cluster-fed-2", broad)
-    player, kubernetes, lines = player_for(folder, tmp_path)
-    try:
-        with pytest.raises(RehearsalFailure) as stopped:
-            player.create_all()
-    finally:
-        kubernetes.close()
-    error = stopped.value
+    error, _ = create_stops(folder, tmp_path)
     assert error.stack == "fedeks-dnskw-cluster-fed-2" and "TooBroad" in str(error), (error, error.stack)
     assert f"not only {ZONE}" in str(error) and "nothing more" in error.fix
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from fedtest import environment, scratch_dir, synth
+from rehearsing import assert_deleted_clean, rehearsing
 from rehearsal.__main__ import emulated_kubernetes
 from rehearsal.cloudformation import Player, read_assembly
 from rehearsal.kubernetes.controllers import LB_FINALIZER
@@ -481,17 +482,13 @@ def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_mem
     deployment = folder / "10-deployment.yaml"
     deployment.write_text(deployment.read_text().replace("weight: 2}", "weight: 4}").replace("weight: 3}", "weight: 1}"))
     after = assembly(raw)
-    kubernetes = emulated_kubernetes(tmp_path / "kubernetes")
-    lines: list[str] = []
-    player = Player(read_assembly(before), kubernetes, lines.append)
+    with rehearsing(before, tmp_path) as (player, kubernetes, lines):
+        def on(cluster: str, kind: str, name: str) -> list[dict]:
+            (eks_name,) = [n for n in kubernetes.clusters if n.endswith(cluster)]
+            handle = kubernetes.clusters[eks_name].handle
+            return handle.run(lambda: [dict(o.raw) for o in handle.emulator.objects.values() if not o.deleted
+                                       and o.raw.get("kind") == kind and o.raw["metadata"].get("name") == name])
 
-    def on(cluster: str, kind: str, name: str) -> list[dict]:
-        (eks_name,) = [n for n in kubernetes.clusters if n.endswith(cluster)]
-        handle = kubernetes.clusters[eks_name].handle
-        return handle.run(lambda: [dict(o.raw) for o in handle.emulator.objects.values() if not o.deleted
-                                   and o.raw.get("kind") == kind and o.raw["metadata"].get("name") == name])
-
-    try:
         player.create_all()
         assert [len(on(c, "ConfigMap", "greeting")) for c in ("fed-1", "fed-2", "fed-3")] == [1, 1, 1]
         assert [on(c, "Deployment", "echo-server")[0]["spec"]["replicas"] for c in ("fed-1", "fed-2")] == [2, 3]
@@ -507,9 +504,4 @@ def test_a_karmada_folder_update_reweights_and_its_dropped_objects_leave_the_mem
                                          and o.raw.get("kind") in ("ConfigMap", "ClusterPropagationPolicy")
                                          and o.raw["metadata"].get("name") == "greeting"]) == []
         player.delete_after_update(read_assembly(after), left)
-    except RehearsalFailure as failure:
-        pytest.fail(f"{failure}\n  stack {failure.stack}, resource {failure.resource}\n" + "\n".join(lines[-8:]))
-    finally:
-        kubernetes.close()
-    assert player.aws.clusters == {} and player.aws.vpcs == {}
-    assert player.summary.created == player.summary.deleted + player.summary.retained
+    assert_deleted_clean(player)

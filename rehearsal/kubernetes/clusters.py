@@ -18,6 +18,7 @@ the rehearsal once the stack that caused it is done (`after_stack`).
 """
 from __future__ import annotations
 
+import functools
 import secrets
 import shutil
 import socket
@@ -201,10 +202,7 @@ class EmulatedKubernetes:
         for name, cluster in self.clusters.items():
             # KubeFed's and Karmada's controllers on a host reach a member only through the network (peering or
             # transit gateway routes, the member's API security group): without a network, everything reaches.
-            # `reaches` takes the member's API host name (as its Cluster or KubeFedCluster names it).
-            reaches = (lambda hostname, host=name: (self.resolve(hostname) is not None and self.network.cluster_reaches(
-                host, self.resolve(hostname)[0]))) \
-                if self.network is not None and hasattr(self.network, "cluster_reaches") else (lambda hostname: True)
+            reaches = functools.partial(self._host_reaches, name)
             cluster.handle.state["reaches"] = reaches
             if cluster.karmada is not None:
                 cluster.karmada.state["reaches"] = reaches
@@ -221,6 +219,14 @@ class EmulatedKubernetes:
                 if handle.kubefed is None:
                     handle.kubefed = KubefedControllerState(period=10.0)
                 kubefed_round(handle, lambdas.wall_seconds(clock))
+
+    def _host_reaches(self, host: str, hostname: str) -> bool:
+        """Whether pods on EKS cluster `host` reach the API server named `hostname` (as a Cluster or KubeFedCluster
+        names it) now."""
+        if self.network is None or not hasattr(self.network, "cluster_reaches"):
+            return True
+        found = self.resolve(hostname)
+        return found is not None and self.network.cluster_reaches(host, found[0])
 
     def resolve_node_port(self, address: str, port: int) -> tuple[str, tuple[str, int]] | None:
         """(host cluster, local address) of a karmada-apiserver reached at a host node's address and its nodePort."""

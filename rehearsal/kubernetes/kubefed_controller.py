@@ -125,8 +125,7 @@ async def _probe(handle: ApiServerHandle, namespace: str, spec: dict) -> list[di
         return [{"type": "ConfigMalformed", "status": "True", "reason": "ClusterConfigMalformed",
                  "message": "Cluster Config Malformed", **times}]
     try:
-        hostname = spec["apiEndpoint"].lower().removeprefix("https://").split("/")[0].split(":")[0]
-        if not handle.state.get("reaches", lambda name: True)(hostname):
+        if not _reaches(handle, spec["apiEndpoint"]):
             raise asyncio.TimeoutError  # no network path from the host's pods to the member (rehearsal network)
         context = ssl.create_default_context(cadata=base64.b64decode(spec["caBundle"]).decode())
         headers = {"Authorization": "Bearer " + base64.b64decode(token_b64).decode()}
@@ -238,6 +237,8 @@ class Member:
     endpoint: str
     ca_bundle: str
     token: str
+    reachable: bool = True
+    """Whether the host's pods reach it (the rehearsal's network, `reaches`): else every call times out."""
 
 
 def members(handle: ApiServerHandle) -> list[Member]:
@@ -252,7 +253,8 @@ def members(handle: ApiServerHandle) -> list[Member]:
         token = ((secret.get("data") or {}).get("token")) or ""
         out.append(Member(name, dict((raw.get("metadata") or {}).get("labels") or {}),
                           _ready((raw.get("status") or {}).get("conditions")), spec.get("apiEndpoint", ""),
-                          spec.get("caBundle", ""), base64.b64decode(token).decode() if token else ""))
+                          spec.get("caBundle", ""), base64.b64decode(token).decode() if token else "",
+                          _reaches(handle, spec.get("apiEndpoint", ""))))
     return sorted(out, key=lambda m: m.name)
 
 
@@ -349,9 +351,18 @@ def _target_path(ftc: dict, namespace: str | None, name: str | None = None) -> s
     return f"{base}{scoped}/{plural}" + (f"/{name}" if name else "")
 
 
+def _reaches(handle: ApiServerHandle, endpoint: str) -> bool:
+    """Whether the host's pods reach the API server at `endpoint` (`state["reaches"]`, which the rehearsal sets from
+    its network; everything is reachable without it)."""
+    hostname = endpoint.lower().removeprefix("https://").split("/")[0].split(":")[0]
+    return handle.state.get("reaches", lambda name: True)(hostname)
+
+
 async def _member_call(session, member: Member, method: str, path: str, body: dict | None = None):
     """(HTTP status, JSON body) of one request to a member's API server, with the token of its KubeFedCluster secret
     and TLS verified against its caBundle; (0, {"message": ...}) when it cannot be reached."""
+    if not member.reachable:
+        return 0, {"message": "cluster is not reachable: TimeoutError"}
     try:
         context = ssl.create_default_context(cadata=base64.b64decode(member.ca_bundle).decode())
         headers = {"Authorization": "Bearer " + member.token}

@@ -112,8 +112,7 @@ def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exceptio
     """Delete the owned ones of `objects` (namespaces last); returns what is not gone yet or failed: an object is
     gone once Karmada has removed its copies from every Ready cluster (copies_leaving)."""
     left: list[Exception] = []
-    members = Members(karmada)
-    every_work: list[dict] | None = None
+    listing = Listing(karmada)
     for obj in reversed(apply_order(objects)):
         kind, namespace, name = key(obj)
         try:
@@ -132,9 +131,7 @@ def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exceptio
             elif kind not in NOT_PROPAGATED:
                 # The binding goes once it has asked for its Works' deletion, not once they are gone: each Work of
                 # the object still listed (any binding's) is a copy being removed.
-                works = every_work if every_work is not None else karmada.list_everywhere("Work")
-                every_work = works
-                leaving = copies_leaving(obj, works, None, members.ready())
+                leaving = copies_leaving(obj, listing.works(), None, listing.ready())
                 if leaving:
                     left.append(Waiting(f"karmada-apiserver: {leaving}"))
         except (Waiting, Failed) as exc:
@@ -142,15 +139,16 @@ def remove(owner: str, objects: list[dict], karmada: Resources) -> list[Exceptio
     return left
 
 
-class Members:
-    """The Clusters on karmada-apiserver, read once when first asked: {name: Ready} of those not being deleted (a
-    deleted Cluster's Works are its unjoin's)."""
+class Listing:
+    """What one poll lists from karmada-apiserver, each read once, when first asked."""
 
     def __init__(self, karmada: Resources) -> None:
         self._karmada = karmada
         self._ready: dict[str, bool] | None = None
+        self._works: list[dict] | None = None
 
     def ready(self) -> dict[str, bool]:
+        """{name: Ready} of the Clusters not being deleted (a deleted Cluster's Works are its unjoin's)."""
         if self._ready is None:
             self._ready = {}
             for cluster in self._karmada.list("Cluster", None):
@@ -160,6 +158,12 @@ class Members:
                         cond.get("type") == "Ready" and cond.get("status") == "True"
                         for cond in (cluster.get("status") or {}).get("conditions") or [])
         return self._ready
+
+    def works(self) -> list[dict]:
+        """Every Work, in every execution namespace."""
+        if self._works is None:
+            self._works = self._karmada.list_everywhere("Work")
+        return self._works
 
 
 def kept_clusters(binding: dict) -> set[str]:
@@ -200,7 +204,7 @@ def copies_leaving(obj: dict, works: list[dict], kept: set[str] | None, ready: d
     return f"{describe(obj)}: Karmada is removing its copies from {', '.join(leaving)}" if leaving else None
 
 
-def leaving_placement(obj: dict, binding: dict | None, karmada: Resources, members: Members) -> str | None:
+def leaving_placement(obj: dict, binding: dict | None, karmada: Resources, listing: Listing) -> str | None:
     """What is waited for while Karmada removes a placed object's copies from the clusters its binding no longer
     keeps (its Works, found by the binding's permanent id), or None."""
     if binding is None:
@@ -209,7 +213,7 @@ def leaving_placement(obj: dict, binding: dict | None, karmada: Resources, membe
     works = karmada.list_everywhere("Work", f"{c.BINDING_ID_LABEL}={binding_id}" if binding_id else None)
     if not any(carries(w, obj) for w in works):
         return None
-    return copies_leaving(obj, works, kept_clusters(binding), members.ready())
+    return copies_leaving(obj, works, kept_clusters(binding), listing.ready())
 
 
 def binding_name(obj: dict) -> str:
@@ -302,7 +306,7 @@ def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list
     waiting: list[str] = []
     hostnames: dict[str, str] = {}
     balanced = [o for o in objects if is_load_balancer(o)]
-    members = Members(karmada)
+    listing = Listing(karmada)
     for obj in objects:
         _, namespace, name = key(obj)
         if obj["kind"] in NOT_PROPAGATED:
@@ -319,7 +323,7 @@ def wait(objects: tuple[dict, ...], karmada: Resources) -> tuple[list[str], list
             found, pending = load_balancer_hostnames(obj, binding)
             prefix = HOSTNAME_ATTRIBUTE_PREFIX + ("" if len(balanced) == 1 else f"{name}.")
             hostnames.update({prefix + cluster: host for cluster, host in found.items()})
-        for what in (pending, leaving_placement(obj, binding, karmada, members)):
+        for what in (pending, leaving_placement(obj, binding, karmada, listing)):
             if what:
                 waiting.append(what)
     return sorted(ready_on), waiting, dict(sorted(hostnames.items()))
